@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Runs every test of dq: the CTest suites (CPU here; GPU tests skip with a reason when no GPU
+# is present), a sanitizer build (ASan + UBSan) of the core, reader and CPU plugin tests, and
+# a bounded libFuzzer run over the GGUF reader. Prints one closing summary line.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+jobs=${DQ_JOBS:-$(nproc)}
+fuzz_seconds=${DQ_FUZZ_SECONDS:-60}
+logdir=build/test-logs
+failed=0
+
+bash scripts/setup-debian.sh || exit 1
+bash scripts/build.sh || { echo "test: build failed"; exit 1; }
+mkdir -p "$logdir"
+
+run_ctest() {  # run_ctest NAME BUILD_DIR [ctest args...]
+  local name=$1 dir=$2; shift 2
+  echo "== ctest ($name)"
+  ctest --test-dir "$dir" --output-on-failure -j "$jobs" --timeout 900 \
+    --output-junit "$PWD/$logdir/$name.xml" "$@" || failed=1
+}
+
+run_ctest main build
+
+echo "== sanitizer build (ASan + UBSan)"
+if cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DDQ_SANITIZE=ON \
+     -DDQ_ENABLE_CUDA=OFF >/dev/null && cmake --build build-asan -j "$jobs"; then
+  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+    run_ctest asan build-asan -LE "slow|valgrind|benchmark"
+else
+  echo "test: sanitizer build failed"; failed=1
+fi
+
+if [ -x scripts/fuzz-gguf.sh ]; then
+  echo "== fuzzing the GGUF reader for ${fuzz_seconds}s"
+  bash scripts/fuzz-gguf.sh "$fuzz_seconds" || { echo "test: fuzzer found a problem"; failed=1; }
+fi
+
+python3 scripts/junit_summary.py "$logdir"/*.xml || failed=1
+exit $failed
