@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 
 #include "dq_common/type_traits.hpp"
 
@@ -26,5 +27,26 @@ struct KernelSet {
 
 // Always present; every dequantizable type filled.
 const KernelSet &scalar_kernels();
+
+// Fast kernel sets (x86/, arm/): null when the build or the CPU lacks the ISA.
+const KernelSet *avx2_kernels();
+const KernelSet *avx512_kernels();
+const KernelSet *neon_kernels();
+
+// ---- Dispatch (dispatch.cpp): kernel-set choice plus thread pool, used by plugin.cpp ----
+// Chooses the kernel set once (DQ_CPU_ISA=scalar|avx2|avx512|neon, else the best the CPU
+// supports). Returns 0 (DQ_OK), or a dq_status with *error naming the problem (unknown or
+// unsupported DQ_CPU_ISA); the plugin must then fail init. Safe to call more than once.
+int32_t dispatch_init(std::string *error);
+// "avx512 (auto)", "scalar (DQ_CPU_ISA)", or the init error text.
+const char *dispatch_describe();
+// Dequantizes n_blocks blocks of `type` into out_type (0 f32, 1 f16, 30 bf16) with the chosen
+// set (scalar where it has no entry), large inputs split over the thread pool. Initializes
+// lazily. Returns 0 (DQ_OK) or a dq_status; then dispatch_last_error() holds the message.
+int32_t run_dequantize(int32_t type, int32_t out_type, const void *src, void *dst,
+                       int64_t n_blocks);
+const char *dispatch_last_error();  // calling thread's last run_dequantize failure, or ""
+// Joins the thread pool (plugin shutdown). A later run_dequantize recreates it.
+void dispatch_shutdown();
 
 }  // namespace dq::cpu
