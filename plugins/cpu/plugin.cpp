@@ -1,0 +1,159 @@
+// The cpu plugin's ABI entry: validates every request, then hands whole blocks to the
+// dispatcher (kernel-set choice and threads live in dispatch.cpp).
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+#include <string>
+
+#include "dq/dq_plugin.h"
+#include "dq_common/type_traits.hpp"
+#include "kernel_table.hpp"
+
+namespace {
+
+thread_local std::string t_last_error;
+
+int32_t fail(int32_t status, std::string message) {
+  t_last_error = std::move(message);
+  return status;
+}
+
+int32_t ok() {
+  t_last_error.clear();
+  return DQ_OK;
+}
+
+std::string type_label(int32_t id) {
+  const dq::TypeTraits *t = dq::type_traits(id);
+  return "type id " + std::to_string(id) + (t ? std::string(" (") + t->name + ")" : "");
+}
+
+// DQ_OK when `id` is a type this plugin dequantizes; else the status and message why not.
+int32_t check_source_type(int32_t id) {
+  const dq::TypeTraits *t = dq::type_traits(id);
+  if (!t) return fail(DQ_ERR_UNKNOWN_TYPE, type_label(id) + " is unknown");
+  if (t->retired) return fail(DQ_ERR_UNKNOWN_TYPE, type_label(id) + " is retired");
+  if (!t->dequantizable)
+    return fail(DQ_ERR_UNSUPPORTED, type_label(id) + " has no dequantization");
+  if (!dq::cpu::scalar_kernels().fn[id][dq::cpu::kOutF32])
+    return fail(DQ_ERR_UNSUPPORTED, "cpu backend has no kernel for " + type_label(id));
+  return DQ_OK;
+}
+
+const char *cpu_describe() { return dq::cpu::dispatch_describe(); }
+
+int32_t cpu_init() {
+  std::string error;
+  const int32_t status = dq::cpu::dispatch_init(&error);
+  return status == DQ_OK ? ok() : fail(status, "cpu backend: " + error);
+}
+
+void cpu_shutdown() { dq::cpu::dispatch_shutdown(); }
+
+int32_t cpu_device_count() { return 1; }
+
+const char *cpu_no_device_reason() { return ""; }
+
+int32_t cpu_device_props(int32_t device, dq_plugin_device_props *out) {
+  if (device != 0) return fail(DQ_ERR_INVALID_ARGUMENT, "cpu backend has only device 0");
+  if (!out || out->struct_size < sizeof(dq_plugin_device_props))
+    return fail(DQ_ERR_INVALID_ARGUMENT, "device props: null or too small struct");
+  std::snprintf(out->name, sizeof out->name, "host CPU");
+  const long page = sysconf(_SC_PAGESIZE);
+  const long pages = sysconf(_SC_PHYS_PAGES);
+  const long avail = sysconf(_SC_AVPHYS_PAGES);
+  out->total_memory = (page > 0 && pages > 0) ? uint64_t(page) * uint64_t(pages) : 0;
+  out->free_memory = (page > 0 && avail > 0) ? uint64_t(page) * uint64_t(avail) : 0;
+  out->is_gpu = 0;
+  out->reserved = 0;
+  return ok();
+}
+
+int32_t cpu_supports(int32_t src_type, int32_t dst_type) {
+  const dq::TypeTraits *t = dq::type_traits(src_type);
+  if (!t || t->retired || !t->dequantizable || !dq::is_output_type(dst_type)) return 0;
+  return dq::cpu::scalar_kernels().fn[src_type][dq::cpu::out_index(dst_type)] != nullptr;
+}
+
+bool overlaps(const void *a, size_t a_bytes, const void *b, size_t b_bytes) {
+  const auto pa = reinterpret_cast<uintptr_t>(a), pb = reinterpret_cast<uintptr_t>(b);
+  return pa < pb + b_bytes && pb < pa + a_bytes;
+}
+
+int32_t cpu_dequantize(const dq_plugin_dequantize_args *a) {
+  if (!a) return fail(DQ_ERR_INVALID_ARGUMENT, "dequantize: null arguments");
+  if (a->struct_size < offsetof(dq_plugin_dequantize_args, stream) + sizeof(void *))
+    return fail(DQ_ERR_INVALID_ARGUMENT, "dequantize: arguments struct too small");
+  if (int32_t st = check_source_type(a->src_type); st != DQ_OK) return st;
+  if (!dq::is_output_type(a->dst_type))
+    return fail(DQ_ERR_INVALID_ARGUMENT, "output type id " + std::to_string(a->dst_type) +
+                                             " is not f32 (0), f16 (1) or bf16 (30)");
+  if (a->device != 0)
+    return fail(DQ_ERR_INVALID_ARGUMENT,
+                "cpu backend has only device 0, not " + std::to_string(a->device));
+  if (!a->src_on_host || !a->dst_on_host)
+    return fail(DQ_ERR_INVALID_ARGUMENT, "cpu backend works on host memory only");
+  const dq::TypeTraits &t = *dq::type_traits(a->src_type);
+  if (a->n_elements <= 0)
+    return fail(DQ_ERR_INVALID_ARGUMENT,
+                "element count " + std::to_string(a->n_elements) + " is not positive");
+  const auto src_needed = dq::type_nbytes(a->src_type, a->n_elements);
+  if (!src_needed)
+    return fail(DQ_ERR_SIZE, "element count " + std::to_string(a->n_elements) +
+                                 " is not a multiple of " + t.name + "'s block of " +
+                                 std::to_string(t.block_elements));
+  if (a->src_bytes < *src_needed)
+    return fail(DQ_ERR_SIZE, "source holds " + std::to_string(a->src_bytes) + " bytes, " +
+                                 std::to_string(a->n_elements) + " " + t.name + " elements need " +
+                                 std::to_string(*src_needed));
+  uint64_t dst_needed = 0;
+  if (__builtin_mul_overflow(static_cast<uint64_t>(a->n_elements),
+                             static_cast<uint64_t>(dq::output_type_size(a->dst_type)),
+                             &dst_needed) ||
+      a->dst_bytes < dst_needed)
+    return fail(DQ_ERR_SIZE, "destination holds " + std::to_string(a->dst_bytes) +
+                                 " bytes, " + std::to_string(a->n_elements) +
+                                 " outputs need more");
+  if (!a->src || !a->dst) return fail(DQ_ERR_INVALID_ARGUMENT, "dequantize: null buffer");
+  if (overlaps(a->src, *src_needed, a->dst, dst_needed))
+    return fail(DQ_ERR_INVALID_ARGUMENT, "dequantize: source and destination overlap");
+
+  const int64_t n_blocks = a->n_elements / t.block_elements;
+  const int32_t st = dq::cpu::run_dequantize(a->src_type, a->dst_type, a->src, a->dst, n_blocks);
+  if (st != DQ_OK) return fail(st, dq::cpu::dispatch_last_error());
+  return ok();
+}
+
+int32_t cpu_synchronize(int32_t, void *) { return ok(); }
+
+const char *cpu_last_error() { return t_last_error.c_str(); }
+
+dq_plugin_api make_api() {
+  dq_plugin_api api{};
+  api.abi_major = DQ_PLUGIN_ABI_MAJOR;
+  api.abi_minor = DQ_PLUGIN_ABI_MINOR;
+  api.struct_size = sizeof(dq_plugin_api);
+  api.name = "cpu";
+  api.version = "0.1.0";
+  api.describe = cpu_describe;
+  api.init = cpu_init;
+  api.shutdown = cpu_shutdown;
+  api.device_count = cpu_device_count;
+  api.no_device_reason = cpu_no_device_reason;
+  api.device_props = cpu_device_props;
+  api.supports = cpu_supports;
+  api.dequantize = cpu_dequantize;
+  api.synchronize = cpu_synchronize;
+  api.last_error = cpu_last_error;
+  return api;
+}
+
+}  // namespace
+
+extern "C" DQ_PLUGIN_EXPORT const dq_plugin_api *dq_plugin_entry(uint32_t host_abi_major,
+                                                                  uint32_t /*host_abi_minor*/) {
+  if (host_abi_major != DQ_PLUGIN_ABI_MAJOR) return nullptr;
+  static const dq_plugin_api api = make_api();
+  return &api;
+}
