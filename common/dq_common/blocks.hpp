@@ -115,3 +115,27 @@ DQ_HD inline float load_f32(const uint8_t *p) {
 DQ_HD inline float load_f16(const uint8_t *p) { return f16_to_f32(load_u16(p)); }
 
 }  // namespace dq::blocks
+
+namespace dq::blocks {
+
+// ---- FP4 scale fields. Both return the scale times 1/2, matching the doubled E2M1 table
+// (grids::kvalues_mxfp4), as ggml does; every result is exact.
+
+// MXFP4's E8M0 byte: 2^(e-127) / 2 = 2^(e-128). Bytes 0 and 1 give the f32 subnormals
+// 2^-128 and 2^-127; 0xFF gives 2^127 (never NaN).
+DQ_HD inline float e8m0_to_f32_half(uint8_t e) {
+  const uint32_t bits = e < 2 ? (0x00200000u << e) : (static_cast<uint32_t>(e) - 1u) << 23;
+  return f32_from_bits(bits);
+}
+
+// NVFP4's unsigned E4M3 byte (bias 7, bit 7 ignored by the exponent/mantissa): 0 and 0x7F
+// decode to 0; exponent 0 is subnormal (man * 2^-9); all halved.
+DQ_HD inline float ue4m3_to_f32_half(uint8_t x) {
+  if (x == 0 || x == 0x7F) return 0.0f;
+  const uint32_t exp = (x >> 3) & 0xFu;
+  const uint32_t man = x & 0x7u;
+  if (exp == 0) return static_cast<float>(man) * 0.0009765625f;  // man * 2^-9 / 2
+  return f32_from_bits(((exp + 119u) << 23) | (man << 20));         // (1 + man/8) 2^(exp-8)
+}
+
+}  // namespace dq::blocks

@@ -26,6 +26,21 @@ F32BlockFn f32_kernel(int32_t type) {
     case 13: return dequant_q5_K;
     case 14: return dequant_q6_K;
     case 15: return dequant_q8_K;
+    case 16: return dequant_iq2_xxs;
+    case 17: return dequant_iq2_xs;
+    case 18: return dequant_iq3_xxs;
+    case 19: return dequant_iq1_s;
+    case 20: return dequant_iq4_nl;
+    case 21: return dequant_iq3_s;
+    case 22: return dequant_iq2_s;
+    case 23: return dequant_iq4_xs;
+    case 29: return dequant_iq1_m;
+    case 34: return dequant_tq1_0;
+    case 35: return dequant_tq2_0;
+    case 39: return dequant_mxfp4;
+    case 40: return dequant_nvfp4;
+    case 41: return dequant_q1_0;
+    case 42: return dequant_q2_0;
     default: return nullptr;
   }
 }
