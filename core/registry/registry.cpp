@@ -1,0 +1,117 @@
+// Registry: discovery, loading order, duplicate names, lookup and logged selection.
+#include "registry/registry.hpp"
+
+#include "dq_common/type_traits.hpp"
+#include "registry/plugin_library.hpp"
+
+namespace dq::core {
+
+Registry::Registry(Settings settings)
+    : settings_(std::move(settings)), log_(settings_.log_level) {
+  if (!settings_.gpu_min_bytes_error.empty())
+    log_.warn("DQ_GPU_MIN_BYTES='" + settings_.gpu_min_bytes_error +
+              "' is not a byte count; using " + std::to_string(settings_.gpu_min_bytes));
+  discover();
+}
+
+// Unload policy: plugins stay loaded for the registry's whole life (no unloading with work
+// in flight); here each gets shutdown() then lt_dlclose, via the process-wide reference count.
+Registry::~Registry() {
+  for (auto it = backends_.rbegin(); it != backends_.rend(); ++it)
+    if (it->state != BackendState::skipped) release_plugin(*it);
+}
+
+void Registry::discover() {
+  folders_ = plugin_search_folders(settings_, log_);
+  for (const auto &folder : folders_)
+    for (const auto &file : plugin_files_in(folder, log_)) add_plugin(file);
+  if (backends_.empty()) log_.warn("no plugin found (searched: " + searched_text() + ")");
+}
+
+void Registry::add_plugin(const PluginFile &file) {
+  Backend b;
+  b.name = file.name;
+  b.path = file.path;
+  if (const Backend *first = find(file.name)) {
+    b.state = BackendState::skipped;
+    b.status = "skipped: '" + file.name + "' already found at " + first->path;
+    log_.info(file.path + " " + b.status);
+  } else {
+    acquire_plugin(b, log_);
+  }
+  backends_.push_back(std::move(b));
+}
+
+const Backend *Registry::find(std::string_view name) const {
+  const int i = index_of(name);
+  return i < 0 ? nullptr : &backends_[i];
+}
+
+int Registry::index_of(std::string_view name) const {
+  for (size_t i = 0; i < backends_.size(); ++i)
+    if (backends_[i].name == name && backends_[i].state != BackendState::skipped)
+      return static_cast<int>(i);
+  return -1;
+}
+
+std::string Registry::searched_text() const {
+  std::string text;
+  for (const auto &f : folders_) text += (text.empty() ? "" : ", ") + f.path + " (" + f.origin + ")";
+  return text.empty() ? "no folder" : text;
+}
+
+SelectionPolicy Registry::policy() const {
+  SelectionPolicy p;
+  p.order = settings_.backend_order;
+  p.order_text = settings_.backend_env;
+  p.gpu_min_bytes = settings_.gpu_min_bytes;
+  p.searched = searched_text();
+  return p;
+}
+
+namespace {
+
+Candidate candidate_for(const Backend &b, const DequantizeTarget &t) {
+  Candidate c;
+  c.name = b.name;
+  c.state = b.state;
+  c.load_status = b.load_status;
+  c.status = b.status;
+  c.device_count = b.device_count;
+  c.is_gpu = b.has_device_memory;
+  c.supports = b.supports(t.src_type, t.dst_type);
+  return c;
+}
+
+SelectionQuery query_for(const DequantizeTarget &t) {
+  SelectionQuery q;
+  q.src_type_name = dq::type_traits(t.src_type) ? dq::type_traits(t.src_type)->name : "?";
+  q.dst_type_name = dq::type_traits(t.dst_type) ? dq::type_traits(t.dst_type)->name : "?";
+  q.src_bytes = t.src_bytes;
+  if (t.device_backend) q.forced_by = ForcedBy::device_memory, q.forced = t.device_backend;
+  if (t.forced) q.forced_by = ForcedBy::request, q.forced = t.forced;
+  return q;
+}
+
+}  // namespace
+
+Choice Registry::select(const DequantizeTarget &target) const {
+  std::vector<Candidate> candidates;
+  candidates.reserve(backends_.size());
+  for (const auto &b : backends_) candidates.push_back(candidate_for(b, target));
+  const SelectionQuery query = query_for(target);
+  Selection s = select_backend(candidates, query, policy());
+  for (const auto &note : s.notes) log_.debug(note);
+  const std::string head = "tensor " + std::string(query.src_type_name) + " " +
+                           std::to_string(target.src_bytes) + " B -> ";
+  Choice choice{nullptr, s.status, s.reason};
+  if (s.index < 0) {
+    log_.debug(head + "none: " + s.reason);
+    return choice;
+  }
+  choice.backend = &backends_[s.index];
+  log_.debug(head + choice.backend->name + " (" + s.reason + ")");
+  return choice;
+}
+
+}  // namespace dq::core

@@ -1,0 +1,37 @@
+// Everything the registry reads from the environment, gathered once when a context first
+// needs its plugins. Kept apart from the registry so tests can build Settings by hand.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "registry/log.hpp"
+
+namespace dq::core {
+
+// Host->host requests smaller than this stay on the CPU (see docs/ARCHITECTURE.md,
+// "Why 64 MiB"): with pageable buffers the PCIe round trip costs about what the CPU needs.
+inline constexpr uint64_t kDefaultGpuMinBytes = 64ull << 20;
+
+struct Settings {
+  std::vector<std::string> plugin_path;  // DQ_PLUGIN_PATH folders (empty when setuid)
+  bool plugin_path_ignored = false;      // DQ_PLUGIN_PATH set but ignored (AT_SECURE)
+  std::vector<std::string> backend_order; // DQ_BACKEND split at ','; empty: automatic
+  std::string backend_env;               // DQ_BACKEND as given, for messages
+  uint64_t gpu_min_bytes = kDefaultGpuMinBytes;
+  bool gpu_min_bytes_from_env = false;
+  std::string gpu_min_bytes_error;       // DQ_GPU_MIN_BYTES that did not parse (logged)
+  LogLevel log_level = LogLevel::off;
+};
+
+// Reads DQ_PLUGIN_PATH, DQ_BACKEND, DQ_GPU_MIN_BYTES and DQ_LOG.
+Settings settings_from_environment();
+
+// Splits "a:b::c" at `sep`, dropping empty parts and trimming blanks.
+std::vector<std::string> split_list(const std::string &text, char sep);
+
+// "67108864", "64M", "64MiB", "1g" -> bytes; false when not a number with optional K/M/G.
+bool parse_byte_count(const std::string &text, uint64_t *out);
+
+}  // namespace dq::core
