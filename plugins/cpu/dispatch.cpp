@@ -1,0 +1,195 @@
+// Chooses the kernel set for this CPU and splits large tensors over a persistent thread pool.
+#include "dispatch.hpp"
+
+#include <algorithm>
+#include <cstdlib>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+#include "dq/dq.h"
+#include "thread_pool.hpp"
+
+namespace dq::cpu {
+namespace {
+
+// Per-chunk output elements: large enough to amortize scheduling, small enough to balance.
+constexpr int64_t kChunkElements = int64_t{1} << 16;
+
+struct DispatchState {
+  std::mutex mutex;
+  bool initialized = false;
+  int32_t init_status = DQ_OK;
+  std::string init_error;
+  const KernelSet *set = nullptr;
+  std::string description;
+  int threads = 1;
+  // Created on the first parallel run; callers hold a reference while they use it, so a
+  // replacement (more threads wanted) or shutdown never pulls it from under them.
+  std::shared_ptr<ThreadPool> pool;
+};
+
+DispatchState &state() {
+  static DispatchState s;
+  return s;
+}
+
+thread_local std::string t_last_error;
+
+int32_t init_locked(DispatchState &s, std::string *error) {
+  if (!s.initialized) {
+    s.initialized = true;
+    const CpuFeatures &f = cpu_features();
+    IsaChoice choice = choose_isa(std::getenv("DQ_CPU_ISA"), f);
+    std::string thread_error;
+    s.threads = configured_threads(&thread_error);
+    if (!choice.ok) {
+      s.init_status = DQ_ERR_UNSUPPORTED;
+      s.init_error = choice.error;
+    } else if (s.threads <= 0) {
+      s.init_status = DQ_ERR_INVALID_ARGUMENT;
+      s.init_error = thread_error;
+    } else {
+      s.set = kernel_set_for(choice.isa);
+      if (!s.set) {
+        s.init_status = DQ_ERR_INTERNAL;
+        s.init_error = std::string("kernel set ") + isa_name(choice.isa) + " missing from build";
+      }
+    }
+    if (s.init_status == DQ_OK)
+      s.description = std::string(isa_name(choice.isa)) +
+                      (choice.forced ? " (DQ_CPU_ISA)" : " (auto)") + ", " +
+                      std::to_string(s.threads) + (s.threads == 1 ? " thread" : " threads");
+    else
+      s.description = "unusable: " + s.init_error;
+  }
+  if (s.init_status != DQ_OK && error) *error = s.init_error;
+  return s.init_status;
+}
+
+std::shared_ptr<ThreadPool> pool_for(int n_threads) {
+  DispatchState &s = state();
+  std::lock_guard<std::mutex> lock(s.mutex);
+  int want = std::max(n_threads, s.threads) - 1;
+  if (!s.pool || s.pool->workers() < want) s.pool = std::make_shared<ThreadPool>(want);
+  return s.pool;
+}
+
+}  // namespace
+
+const KernelSet *kernel_set_for(Isa isa) {
+  if (!isa_supported(isa, cpu_features())) return nullptr;
+  switch (isa) {
+    case Isa::kScalar: return &scalar_kernels();
+    case Isa::kAvx2: return avx2_kernels();
+    case Isa::kAvx512: return avx512_kernels();
+    case Isa::kNeon: return neon_kernels();
+  }
+  return nullptr;
+}
+
+int configured_threads(std::string *error) {
+  const char *env = std::getenv("DQ_THREADS");
+  if (env && *env) {
+    char *end = nullptr;
+    long n = std::strtol(env, &end, 10);
+    if (*end != '\0' || n < 1 || n > 1024) {
+      if (error) *error = std::string("DQ_THREADS=") + env + ": expected a thread count 1..1024";
+      return 0;
+    }
+    return static_cast<int>(n);
+  }
+  unsigned hw = std::thread::hardware_concurrency();
+  return hw == 0 ? 1 : static_cast<int>(hw);
+}
+
+int32_t run_dequantize_with(const KernelSet &set, int n_threads, int32_t type, int32_t out_type,
+                            const void *src, void *dst, int64_t n_blocks, std::string *error) {
+  const int oi = out_index(out_type);
+  const TypeTraits *t = type_traits(type);
+  if (!t || !t->dequantizable) {
+    if (error) *error = "type id " + std::to_string(type) + " is not dequantizable by the cpu backend";
+    return DQ_ERR_UNKNOWN_TYPE;
+  }
+  if (oi < 0) {
+    if (error) *error = "output type id " + std::to_string(out_type) + " is not f32, f16 or bf16";
+    return DQ_ERR_UNSUPPORTED;
+  }
+  if (n_blocks < 0 || (n_blocks > 0 && (!src || !dst))) {
+    if (error) *error = "null buffer or negative block count";
+    return DQ_ERR_INVALID_ARGUMENT;
+  }
+  BlockFn fn = set.fn[type][oi] ? set.fn[type][oi] : scalar_kernels().fn[type][oi];
+  if (!fn) {
+    if (error) *error = std::string("cpu backend has no kernel for ") + t->name;
+    return DQ_ERR_UNSUPPORTED;
+  }
+  const int64_t elements = n_blocks * t->block_elements;
+  if (n_threads <= 1 || elements < kParallelMinElements) {
+    fn(static_cast<const uint8_t *>(src), dst, n_blocks);
+    return DQ_OK;
+  }
+  // Block-aligned chunks of about kChunkElements outputs, at least a few per thread.
+  int64_t blocks_per_chunk = std::max<int64_t>(1, kChunkElements / t->block_elements);
+  int64_t n_chunks = (n_blocks + blocks_per_chunk - 1) / blocks_per_chunk;
+  if (n_chunks < int64_t{4} * n_threads) {
+    n_chunks = std::min<int64_t>(n_blocks, int64_t{4} * n_threads);
+    blocks_per_chunk = (n_blocks + n_chunks - 1) / n_chunks;
+    n_chunks = (n_blocks + blocks_per_chunk - 1) / blocks_per_chunk;
+  }
+  const auto *in = static_cast<const uint8_t *>(src);
+  auto *out = static_cast<uint8_t *>(dst);
+  const size_t in_block = t->block_bytes;
+  const size_t out_block = static_cast<size_t>(t->block_elements) * output_type_size(out_type);
+  std::shared_ptr<ThreadPool> pool = pool_for(n_threads);
+  pool->parallel_for(n_chunks, n_threads, [&](int64_t c) {
+    int64_t first = c * blocks_per_chunk;
+    int64_t count = std::min(blocks_per_chunk, n_blocks - first);
+    fn(in + first * in_block, out + first * out_block, count);
+  });
+  return DQ_OK;
+}
+
+int32_t dispatch_init(std::string *error) {
+  DispatchState &s = state();
+  std::lock_guard<std::mutex> lock(s.mutex);
+  return init_locked(s, error);
+}
+
+const char *dispatch_describe() {
+  DispatchState &s = state();
+  std::lock_guard<std::mutex> lock(s.mutex);
+  init_locked(s, nullptr);
+  return s.description.c_str();
+}
+
+int32_t run_dequantize(int32_t type, int32_t out_type, const void *src, void *dst,
+                       int64_t n_blocks) {
+  DispatchState &s = state();
+  const KernelSet *set = nullptr;
+  int threads = 1;
+  {
+    std::lock_guard<std::mutex> lock(s.mutex);
+    int32_t st = init_locked(s, &t_last_error);
+    if (st != DQ_OK) return st;
+    set = s.set;
+    threads = s.threads;
+  }
+  int32_t st = run_dequantize_with(*set, threads, type, out_type, src, dst, n_blocks, &t_last_error);
+  if (st == DQ_OK) t_last_error.clear();
+  return st;
+}
+
+const char *dispatch_last_error() { return t_last_error.c_str(); }
+
+void dispatch_shutdown() {
+  DispatchState &s = state();
+  std::lock_guard<std::mutex> lock(s.mutex);
+  s.pool.reset();
+  s.initialized = false;  // a later init re-reads DQ_CPU_ISA and DQ_THREADS
+  s.init_status = DQ_OK;
+  s.init_error.clear();
+  s.set = nullptr;
+}
+
+}  // namespace dq::cpu

@@ -1,0 +1,24 @@
+// The AVX2 + F16C kernel set (8 lanes). Built with -mavx2 -mfma -mf16c; called only when
+// cpu_features() reports AVX2, FMA and F16C with OS support.
+// Bit-identity with the scalar set needs separate multiply and add roundings: never fuse
+// them into FMA here (the build also passes -ffp-contract=off where it can).
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("fp-contract=off")
+#endif
+#include <cstdint>
+#include <cstring>
+
+#include "../kernel_table.hpp"
+#include "simd_avx2.hpp"
+
+namespace dq::cpu::avx2 {
+#include "kernels_impl.hpp"
+#include "kernel_set_impl.hpp"
+}  // namespace dq::cpu::avx2
+
+namespace dq::cpu {
+const KernelSet *avx2_kernels() {
+  static const KernelSet set = avx2::make_set("avx2");
+  return &set;
+}
+}  // namespace dq::cpu

@@ -1,0 +1,458 @@
+// ISA-independent fast dequantizers, written once against the `Simd` vocabulary
+// (simd_avx2.hpp: 8 lanes, simd_avx512.hpp: 16 lanes). Textually included inside each ISA's
+// namespace by kernels_<isa>.cpp, so every instantiation has a per-ISA name.
+//
+// Bit-identity with the scalar set (scalar/): every output is computed with the same float
+// operations in the same order as ggml's reference (int -> float conversion, then the same
+// mul / add / sub sequence; scales folded in scalar float exactly where ggml folds them).
+// The files are built with -ffp-contract=off, and only explicit mul/add intrinsics are used.
+// Do not include system headers here; kernels_<isa>.cpp includes them before the namespace.
+
+using F = Simd::F;
+using I = Simd::I;
+constexpr int W = Simd::W;
+
+inline float half_at(const uint8_t *p) {
+  uint16_t h;
+  std::memcpy(&h, p, 2);
+  return half_to_float(h);
+}
+inline uint32_t u32_at(const uint8_t *p) {
+  uint32_t v;
+  std::memcpy(&v, p, 4);
+  return v;
+}
+
+// ---------------------------------------------------------------- output writers
+struct OutF32 {
+  using T = float;
+  static constexpr int kOut = kOutF32;
+  static void put(T *p, F v) { Simd::store_f32(p, v); }
+};
+struct OutF16 {
+  using T = uint16_t;
+  static constexpr int kOut = kOutF16;
+  static void put(T *p, F v) { Simd::store_f16(p, v); }
+};
+struct OutBF16 {
+  using T = uint16_t;
+  static constexpr int kOut = kOutBF16;
+  static void put(T *p, F v) { Simd::store_bf16(p, v); }
+};
+
+template <class O>
+inline typename O::T *out_ptr(void *dst) {
+  return static_cast<typename O::T *>(dst);
+}
+
+// The scalar set's answer for the last few elements of a 1-element-block type.
+template <class O>
+void scalar_tail(int32_t type, const uint8_t *src, typename O::T *y, int64_t n) {
+  scalar_kernels().fn[type][O::kOut](src, y, n);
+}
+
+// ---------------------------------------------------------------- 1-element "blocks"
+// Whole vectors here; the few trailing elements go through the scalar set (same result).
+template <class O>
+void k_f32(const uint8_t *src, void *dst, int64_t n) {
+  auto *y = out_ptr<O>(dst);
+  const auto *x = reinterpret_cast<const float *>(src);
+  int64_t i = 0;
+  for (; i + W <= n; i += W) {
+    float tmp[W];
+    std::memcpy(tmp, x + i, sizeof tmp);
+    O::put(y + i, Simd::loadf(tmp));
+  }
+  if (i < n) scalar_tail<O>(0, src + i * 4, y + i, n - i);
+}
+
+template <class O>
+void k_f16(const uint8_t *src, void *dst, int64_t n) {
+  auto *y = out_ptr<O>(dst);
+  int64_t i = 0;
+  for (; i + W <= n; i += W) O::put(y + i, Simd::load_f16(reinterpret_cast<const uint16_t *>(src + 2 * i)));
+  if (i < n) scalar_tail<O>(1, src + i * 2, y + i, n - i);
+}
+
+template <class O>
+void k_bf16(const uint8_t *src, void *dst, int64_t n) {
+  auto *y = out_ptr<O>(dst);
+  int64_t i = 0;
+  for (; i + W <= n; i += W) O::put(y + i, Simd::load_bf16(reinterpret_cast<const uint16_t *>(src + 2 * i)));
+  if (i < n) scalar_tail<O>(30, src + i * 2, y + i, n - i);
+}
+
+// ---------------------------------------------------------------- 32-element blocks
+template <class O>
+void k_q4_0(const uint8_t *src, void *dst, int64_t nb) {
+  auto *y = out_ptr<O>(dst);
+  const I m15 = Simd::set1i(15), eight = Simd::set1i(8);
+  for (int64_t i = 0; i < nb; ++i, src += 18, y += 32) {
+    const F d = Simd::set1(half_at(src));
+    for (int j = 0; j < 16; j += W) {
+      const I q = Simd::load_u8(src + 2 + j);
+      O::put(y + j, Simd::mul(Simd::cvt(Simd::subi(Simd::and_(q, m15), eight)), d));
+      O::put(y + 16 + j, Simd::mul(Simd::cvt(Simd::subi(Simd::srli(q, 4), eight)), d));
+    }
+  }
+}
+
+template <class O>
+void k_q4_1(const uint8_t *src, void *dst, int64_t nb) {
+  auto *y = out_ptr<O>(dst);
+  const I m15 = Simd::set1i(15);
+  for (int64_t i = 0; i < nb; ++i, src += 20, y += 32) {
+    const F d = Simd::set1(half_at(src)), m = Simd::set1(half_at(src + 2));
+    for (int j = 0; j < 16; j += W) {
+      const I q = Simd::load_u8(src + 4 + j);
+      O::put(y + j, Simd::add(Simd::mul(Simd::cvt(Simd::and_(q, m15)), d), m));
+      O::put(y + 16 + j, Simd::add(Simd::mul(Simd::cvt(Simd::srli(q, 4)), d), m));
+    }
+  }
+}
+
+// Bit (j + lane) of qh, moved to bit 4 (ggml's xh).
+inline I high_bit4_pos(I qh, int j) {
+  return Simd::and_(Simd::slli(Simd::srlv(qh, Simd::addi(Simd::iota(), Simd::set1i(j))), 4),
+                    Simd::set1i(0x10));
+}
+
+template <class O>
+void k_q5_0(const uint8_t *src, void *dst, int64_t nb) {
+  auto *y = out_ptr<O>(dst);
+  const I m15 = Simd::set1i(15), sixteen = Simd::set1i(16);
+  for (int64_t i = 0; i < nb; ++i, src += 22, y += 32) {
+    const F d = Simd::set1(half_at(src));
+    const I qh = Simd::set1i(static_cast<int32_t>(u32_at(src + 2)));
+    for (int j = 0; j < 16; j += W) {
+      const I q = Simd::load_u8(src + 6 + j);
+      const I lo = Simd::or_(Simd::and_(q, m15), high_bit4_pos(qh, j));
+      const I hi = Simd::or_(Simd::srli(q, 4), high_bit4_pos(qh, j + 16));
+      O::put(y + j, Simd::mul(Simd::cvt(Simd::subi(lo, sixteen)), d));
+      O::put(y + 16 + j, Simd::mul(Simd::cvt(Simd::subi(hi, sixteen)), d));
+    }
+  }
+}
+
+template <class O>
+void k_q5_1(const uint8_t *src, void *dst, int64_t nb) {
+  auto *y = out_ptr<O>(dst);
+  const I m15 = Simd::set1i(15);
+  for (int64_t i = 0; i < nb; ++i, src += 24, y += 32) {
+    const F d = Simd::set1(half_at(src)), m = Simd::set1(half_at(src + 2));
+    const I qh = Simd::set1i(static_cast<int32_t>(u32_at(src + 4)));
+    for (int j = 0; j < 16; j += W) {
+      const I q = Simd::load_u8(src + 8 + j);
+      const I lo = Simd::or_(Simd::and_(q, m15), high_bit4_pos(qh, j));
+      const I hi = Simd::or_(Simd::srli(q, 4), high_bit4_pos(qh, j + 16));
+      O::put(y + j, Simd::add(Simd::mul(Simd::cvt(lo), d), m));
+      O::put(y + 16 + j, Simd::add(Simd::mul(Simd::cvt(hi), d), m));
+    }
+  }
+}
+
+template <class O>
+void k_q8_0(const uint8_t *src, void *dst, int64_t nb) {
+  auto *y = out_ptr<O>(dst);
+  for (int64_t i = 0; i < nb; ++i, src += 34, y += 32) {
+    const F d = Simd::set1(half_at(src));
+    for (int j = 0; j < 32; j += W) O::put(y + j, Simd::mul(Simd::cvt(Simd::load_i8(src + 2 + j)), d));
+  }
+}
+
+// 16-entry tables as floats (the int8 values are exact in f32, so lookup-then-convert equals
+// convert-then-lookup).
+alignas(64) inline const float kIq4nlValues[16] = {-127, -104, -83, -65, -49, -35, -22, -10,
+                                                   1,    13,   25,  38,  53,  69,  89,  113};
+alignas(64) inline const float kMxfp4Values[16] = {0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6, -8, -12};
+
+template <class O>
+void k_iq4_nl(const uint8_t *src, void *dst, int64_t nb) {
+  auto *y = out_ptr<O>(dst);
+  const I m15 = Simd::set1i(15);
+  for (int64_t i = 0; i < nb; ++i, src += 18, y += 32) {
+    const F d = Simd::set1(half_at(src));
+    for (int j = 0; j < 16; j += W) {
+      const I q = Simd::load_u8(src + 2 + j);
+      O::put(y + j, Simd::mul(d, Simd::lut16(kIq4nlValues, Simd::and_(q, m15))));
+      O::put(y + 16 + j, Simd::mul(d, Simd::lut16(kIq4nlValues, Simd::srli(q, 4))));
+    }
+  }
+}
+
+// ggml's E8M0 scale with the e2m1 table halved: 2^(e-128), subnormal for e < 2.
+inline float e8m0_half(uint8_t e) {
+  const uint32_t bits = e < 2 ? (0x00200000u << e) : (static_cast<uint32_t>(e - 1) << 23);
+  float f;
+  std::memcpy(&f, &bits, 4);
+  return f;
+}
+
+template <class O>
+void k_mxfp4(const uint8_t *src, void *dst, int64_t nb) {
+  auto *y = out_ptr<O>(dst);
+  const I m15 = Simd::set1i(15);
+  for (int64_t i = 0; i < nb; ++i, src += 17, y += 32) {
+    const F d = Simd::set1(e8m0_half(src[0]));
+    for (int j = 0; j < 16; j += W) {
+      const I q = Simd::load_u8(src + 1 + j);
+      O::put(y + j, Simd::mul(Simd::lut16(kMxfp4Values, Simd::and_(q, m15)), d));
+      O::put(y + 16 + j, Simd::mul(Simd::lut16(kMxfp4Values, Simd::srli(q, 4)), d));
+    }
+  }
+}
+
+// ---------------------------------------------------------------- k-quants (256 elements)
+template <class O>
+void k_q8_K(const uint8_t *src, void *dst, int64_t nb) {
+  auto *y = out_ptr<O>(dst);
+  for (int64_t i = 0; i < nb; ++i, src += 292, y += 256) {
+    float df;
+    std::memcpy(&df, src, 4);
+    const F d = Simd::set1(df);
+    for (int j = 0; j < 256; j += W) O::put(y + j, Simd::mul(d, Simd::cvt(Simd::load_i8(src + 4 + j))));
+  }
+}
+
+inline void scale_min_k4(int j, const uint8_t *q, uint8_t *d, uint8_t *m) {
+  if (j < 4) {
+    *d = q[j] & 63;
+    *m = q[j + 4] & 63;
+  } else {
+    *d = (q[j + 4] & 0xF) | ((q[j - 4] >> 6) << 4);
+    *m = (q[j + 4] >> 4) | ((q[j - 0] >> 6) << 4);
+  }
+}
+
+template <class O>
+void k_q4_K(const uint8_t *src, void *dst, int64_t nb) {
+  auto *y = out_ptr<O>(dst);
+  const I m15 = Simd::set1i(15);
+  for (int64_t i = 0; i < nb; ++i, src += 144) {
+    const float d = half_at(src), min = half_at(src + 2);
+    const uint8_t *scales = src + 4;
+    const uint8_t *q = src + 16;
+    for (int is = 0; is < 8; is += 2, q += 32, y += 64) {
+      uint8_t sc, m;
+      scale_min_k4(is, scales, &sc, &m);
+      const F d1 = Simd::set1(d * sc), m1 = Simd::set1(min * m);
+      scale_min_k4(is + 1, scales, &sc, &m);
+      const F d2 = Simd::set1(d * sc), m2 = Simd::set1(min * m);
+      for (int l = 0; l < 32; l += W) {
+        const I v = Simd::load_u8(q + l);
+        O::put(y + l, Simd::sub(Simd::mul(d1, Simd::cvt(Simd::and_(v, m15))), m1));
+        O::put(y + 32 + l, Simd::sub(Simd::mul(d2, Simd::cvt(Simd::srli(v, 4))), m2));
+      }
+    }
+  }
+}
+
+template <class O>
+void k_q5_K(const uint8_t *src, void *dst, int64_t nb) {
+  auto *y = out_ptr<O>(dst);
+  const I m15 = Simd::set1i(15), zero = Simd::set1i(0);
+  for (int64_t i = 0; i < nb; ++i, src += 176) {
+    const float d = half_at(src), min = half_at(src + 2);
+    const uint8_t *scales = src + 4;
+    const uint8_t *qh = src + 16;
+    const uint8_t *ql = src + 48;
+    int u1 = 1, u2 = 2;
+    for (int is = 0; is < 8; is += 2, ql += 32, y += 64, u1 <<= 2, u2 <<= 2) {
+      uint8_t sc, m;
+      scale_min_k4(is, scales, &sc, &m);
+      const F d1 = Simd::set1(d * sc), m1 = Simd::set1(min * m);
+      scale_min_k4(is + 1, scales, &sc, &m);
+      const F d2 = Simd::set1(d * sc), m2 = Simd::set1(min * m);
+      const I bit1 = Simd::set1i(u1), bit2 = Simd::set1i(u2), sixteen = Simd::set1i(16);
+      for (int l = 0; l < 32; l += W) {
+        const I v = Simd::load_u8(ql + l), h = Simd::load_u8(qh + l);
+        // (qh & u) ? 16 : 0
+        const I h1 = Simd::andnot(Simd::cmpeq(Simd::and_(h, bit1), zero), sixteen);
+        const I h2 = Simd::andnot(Simd::cmpeq(Simd::and_(h, bit2), zero), sixteen);
+        O::put(y + l, Simd::sub(Simd::mul(d1, Simd::cvt(Simd::addi(Simd::and_(v, m15), h1))), m1));
+        O::put(y + 32 + l, Simd::sub(Simd::mul(d2, Simd::cvt(Simd::addi(Simd::srli(v, 4), h2))), m2));
+      }
+    }
+  }
+}
+
+template <class O>
+void k_q6_K(const uint8_t *src, void *dst, int64_t nb) {
+  auto *y = out_ptr<O>(dst);
+  const I m15 = Simd::set1i(15), m3 = Simd::set1i(3), k32 = Simd::set1i(32);
+  for (int64_t i = 0; i < nb; ++i, src += 210) {
+    const float d = half_at(src + 208);
+    const uint8_t *ql = src;
+    const uint8_t *qh = src + 128;
+    const auto *sc = reinterpret_cast<const int8_t *>(src + 192);
+    for (int n = 0; n < 256; n += 128, ql += 64, qh += 32, sc += 8, y += 128) {
+      for (int l = 0; l < 32; l += W) {
+        const int is = l / 16;
+        const I a = Simd::load_u8(ql + l), b = Simd::load_u8(ql + l + 32), h = Simd::load_u8(qh + l);
+        const I q1 = Simd::subi(Simd::or_(Simd::and_(a, m15), Simd::slli(Simd::and_(h, m3), 4)), k32);
+        const I q2 = Simd::subi(Simd::or_(Simd::and_(b, m15), Simd::slli(Simd::and_(Simd::srli(h, 2), m3), 4)), k32);
+        const I q3 = Simd::subi(Simd::or_(Simd::srli(a, 4), Simd::slli(Simd::and_(Simd::srli(h, 4), m3), 4)), k32);
+        const I q4 = Simd::subi(Simd::or_(Simd::srli(b, 4), Simd::slli(Simd::srli(h, 6), 4)), k32);
+        // ggml: d * sc * q, i.e. (d * sc) * q.
+        O::put(y + l, Simd::mul(Simd::set1(d * sc[is + 0]), Simd::cvt(q1)));
+        O::put(y + l + 32, Simd::mul(Simd::set1(d * sc[is + 2]), Simd::cvt(q2)));
+        O::put(y + l + 64, Simd::mul(Simd::set1(d * sc[is + 4]), Simd::cvt(q3)));
+        O::put(y + l + 96, Simd::mul(Simd::set1(d * sc[is + 6]), Simd::cvt(q4)));
+      }
+    }
+  }
+}
+
+template <class O>
+void k_q2_K(const uint8_t *src, void *dst, int64_t nb) {
+  auto *y = out_ptr<O>(dst);
+  const I m3 = Simd::set1i(3);
+  for (int64_t i = 0; i < nb; ++i, src += 84) {
+    const uint8_t *scales = src;
+    const uint8_t *q = src + 16;
+    const float d = half_at(src + 80), min = half_at(src + 82);
+    int is = 0;
+    for (int n = 0; n < 256; n += 128, q += 32) {
+      for (int shift = 0; shift < 8; shift += 2) {
+        for (int half = 0; half < 2; ++half, y += 16) {
+          const uint8_t sc = scales[is++];
+          const F dl = Simd::set1(d * (sc & 0xF)), ml = Simd::set1(min * (sc >> 4));
+          for (int l = 0; l < 16; l += W) {
+            const I v = Simd::and_(Simd::srli(Simd::load_u8(q + 16 * half + l), shift), m3);
+            O::put(y + l, Simd::sub(Simd::mul(dl, Simd::cvt(v)), ml));
+          }
+        }
+      }
+    }
+  }
+}
+
+template <class O>
+void k_q3_K(const uint8_t *src, void *dst, int64_t nb) {
+  auto *y = out_ptr<O>(dst);
+  const I m3 = Simd::set1i(3), four = Simd::set1i(4), zero = Simd::set1i(0);
+  for (int64_t i = 0; i < nb; ++i, src += 110) {
+    const uint8_t *hm = src;
+    const uint8_t *q = src + 32;
+    const float d_all = half_at(src + 108);
+    // Unpack the 12 bytes of 6-bit scales as ggml does.
+    uint32_t aux[4];
+    std::memcpy(aux, src + 96, 12);
+    const uint32_t kmask1 = 0x03030303, kmask2 = 0x0f0f0f0f, tmp = aux[2];
+    aux[2] = ((aux[0] >> 4) & kmask2) | (((tmp >> 4) & kmask1) << 4);
+    aux[3] = ((aux[1] >> 4) & kmask2) | (((tmp >> 6) & kmask1) << 4);
+    aux[0] = (aux[0] & kmask2) | (((tmp >> 0) & kmask1) << 4);
+    aux[1] = (aux[1] & kmask2) | (((tmp >> 2) & kmask1) << 4);
+    int8_t scales[16];
+    std::memcpy(scales, aux, 16);
+    int is = 0;
+    int m = 1;
+    for (int n = 0; n < 256; n += 128, q += 32) {
+      for (int shift = 0; shift < 8; shift += 2, m <<= 1) {
+        const I mbit = Simd::set1i(m);
+        for (int half = 0; half < 2; ++half, y += 16) {
+          const F dl = Simd::set1(d_all * (scales[is++] - 32));
+          for (int l = 0; l < 16; l += W) {
+            const I v = Simd::and_(Simd::srli(Simd::load_u8(q + 16 * half + l), shift), m3);
+            // - ((hm & m) ? 0 : 4)
+            const I sub4 = Simd::and_(Simd::cmpeq(Simd::and_(Simd::load_u8(hm + 16 * half + l), mbit), zero), four);
+            O::put(y + l, Simd::mul(dl, Simd::cvt(Simd::subi(v, sub4))));
+          }
+        }
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------- i-quants with 4-bit values
+template <class O>
+void k_iq4_xs(const uint8_t *src, void *dst, int64_t nb) {
+  auto *y = out_ptr<O>(dst);
+  const I m15 = Simd::set1i(15);
+  for (int64_t i = 0; i < nb; ++i, src += 136) {
+    const float d = half_at(src);
+    uint16_t scales_h;
+    std::memcpy(&scales_h, src + 2, 2);
+    const uint8_t *scales_l = src + 4;
+    const uint8_t *qs = src + 8;
+    for (int ib = 0; ib < 8; ++ib, qs += 16, y += 32) {
+      const int ls = ((scales_l[ib / 2] >> 4 * (ib % 2)) & 0xf) | (((scales_h >> 2 * ib) & 3) << 4);
+      const F dl = Simd::set1(d * (ls - 32));
+      for (int j = 0; j < 16; j += W) {
+        const I q = Simd::load_u8(qs + j);
+        O::put(y + j, Simd::mul(dl, Simd::lut16(kIq4nlValues, Simd::and_(q, m15))));
+        O::put(y + 16 + j, Simd::mul(dl, Simd::lut16(kIq4nlValues, Simd::srli(q, 4))));
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------- ternary
+template <class O>
+void k_tq2_0(const uint8_t *src, void *dst, int64_t nb) {
+  auto *y = out_ptr<O>(dst);
+  const I m3 = Simd::set1i(3), one = Simd::set1i(1);
+  for (int64_t i = 0; i < nb; ++i, src += 66) {
+    const F d = Simd::set1(half_at(src + 64));
+    for (int j = 0; j < 64; j += 32) {
+      for (int l = 0; l < 4; ++l, y += 32) {
+        for (int m = 0; m < 32; m += W) {
+          const I q = Simd::and_(Simd::srli(Simd::load_u8(src + j + m), 2 * l), m3);
+          O::put(y + m, Simd::mul(Simd::cvt(Simd::subi(q, one)), d));
+        }
+      }
+    }
+  }
+}
+
+// ((uint8_t)(q * 3^n) * 3) >> 8, the base-3 digit ggml extracts.
+inline I ternary_digit(I q, int pow3) {
+  const I byte = Simd::and_(Simd::mulloi(q, Simd::set1i(pow3)), Simd::set1i(0xFF));
+  return Simd::srli(Simd::mulloi(byte, Simd::set1i(3)), 8);
+}
+
+template <class O>
+void k_tq1_0(const uint8_t *src, void *dst, int64_t nb) {
+  auto *y = out_ptr<O>(dst);
+  static constexpr int kPow3[6] = {1, 3, 9, 27, 81, 243};
+  const I one = Simd::set1i(1);
+  for (int64_t i = 0; i < nb; ++i, src += 54) {
+    const float df = half_at(src + 52);
+    const F d = Simd::set1(df);
+    for (int n = 0; n < 5; ++n, y += 32)
+      for (int m = 0; m < 32; m += W)
+        O::put(y + m, Simd::mul(Simd::cvt(Simd::subi(ternary_digit(Simd::load_u8(src + m), kPow3[n]), one)), d));
+    for (int n = 0; n < 5; ++n, y += 16)
+      for (int m = 0; m < 16; m += W)
+        O::put(y + m, Simd::mul(Simd::cvt(Simd::subi(ternary_digit(Simd::load_u8(src + 32 + m), kPow3[n]), one)), d));
+    // The last 16 values: 4 digits of each of the 4 qh bytes, n-major.
+    alignas(64) float tail[16];
+    for (int n = 0; n < 4; ++n)
+      for (int j = 0; j < 4; ++j) {
+        const uint8_t q = static_cast<uint8_t>(src[48 + j] * kPow3[n]);
+        const int xi = (static_cast<uint16_t>(q) * 3) >> 8;
+        tail[4 * n + j] = static_cast<float>(xi - 1) * df;
+      }
+    for (int m = 0; m < 16; m += W) O::put(y + m, Simd::loadf(tail + m));
+    y += 16;
+  }
+}
+
+// ---------------------------------------------------------------- 1-bit
+template <class O>
+void k_q1_0(const uint8_t *src, void *dst, int64_t nb) {
+  auto *y = out_ptr<O>(dst);
+  const I one = Simd::set1i(1), zero = Simd::set1i(0);
+  for (int64_t i = 0; i < nb; ++i, src += 18, y += 128) {
+    const float df = half_at(src);
+    const F d = Simd::set1(df), nd = Simd::set1(-df);
+    for (int j = 0; j < 128; j += W) {
+      // Element j + lane: bit (j + lane) % 8 of byte (j + lane) / 8.
+      const I lane = Simd::addi(Simd::iota(), Simd::set1i(j));
+      const I bytes = Simd::gather(reinterpret_cast<const int32_t *>(src + 2), Simd::srli(lane, 5));
+      const I bit = Simd::and_(Simd::srlv(bytes, Simd::and_(lane, Simd::set1i(31))), one);
+      const I is_zero = Simd::cmpeq(bit, zero);
+      O::put(y + j, Simd::from_bits(Simd::blend(Simd::fbits(d), Simd::fbits(nd), is_zero)));
+    }
+  }
+}

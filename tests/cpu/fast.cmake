@@ -1,0 +1,33 @@
+# Tests of the CPU fast paths (x86/, arm/, dispatch, thread pool). Included by
+# tests/cpu/CMakeLists.txt. The fast sources are compiled here once more, as an object
+# library with the same per-file ISA flags as the plugin, so tests can call them directly.
+set(DQ_CPU_DIR ${CMAKE_SOURCE_DIR}/plugins/cpu)
+set(DQ_CPU_FAST_TEST_SOURCES
+  ${DQ_CPU_DIR}/dispatch.cpp ${DQ_CPU_DIR}/thread_pool.cpp ${DQ_CPU_DIR}/cpu_features.cpp)
+if(CMAKE_SYSTEM_PROCESSOR MATCHES "x86_64|AMD64|amd64|i.86")
+  file(GLOB DQ_CPU_ISA_SOURCES CONFIGURE_DEPENDS ${DQ_CPU_DIR}/x86/*.cpp)
+elseif(CMAKE_SYSTEM_PROCESSOR MATCHES "aarch64|arm64|ARM64")
+  file(GLOB DQ_CPU_ISA_SOURCES CONFIGURE_DEPENDS ${DQ_CPU_DIR}/arm/*.cpp)
+endif()
+foreach(src IN LISTS DQ_CPU_ISA_SOURCES)
+  if(src MATCHES "_avx2\\.cpp$")
+    set_source_files_properties(${src} PROPERTIES COMPILE_OPTIONS "-mavx2;-mfma;-mf16c;-ffp-contract=off")
+  elseif(src MATCHES "_avx512\\.cpp$")
+    set_source_files_properties(${src} PROPERTIES
+      COMPILE_OPTIONS "-mavx512f;-mavx512bw;-mavx512vl;-mavx512dq;-mf16c;-mfma;-ffp-contract=off")
+  endif()
+endforeach()
+# An object library: its strong kernel-set definitions always win over the scalar folder's
+# weak "not built" ones, whatever the link order.
+add_library(dq_cpu_fast_objects OBJECT ${DQ_CPU_FAST_TEST_SOURCES} ${DQ_CPU_ISA_SOURCES})
+target_include_directories(dq_cpu_fast_objects PUBLIC ${DQ_CPU_DIR})
+target_link_libraries(dq_cpu_fast_objects PUBLIC dq_common Threads::Threads)
+
+file(GLOB DQ_CPU_FAST_TESTS CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/test_fast_*.cpp)
+foreach(test_src IN LISTS DQ_CPU_FAST_TESTS)
+  get_filename_component(test_name ${test_src} NAME_WE)
+  add_executable(${test_name} ${test_src})
+  target_link_libraries(${test_name} PRIVATE dq_cpu_fast_objects dq_cpu_scalar dq_test_support)
+  target_include_directories(${test_name} PRIVATE ${CMAKE_CURRENT_SOURCE_DIR})
+  gtest_discover_tests(${test_name} DISCOVERY_TIMEOUT 60 PROPERTIES LABELS "cpu;fast")
+endforeach()
