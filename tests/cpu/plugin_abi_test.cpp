@@ -1,0 +1,162 @@
+// The cpu plugin's ABI surface: handshake, device, supports(), and refusals of bad requests
+// with a status and a message naming the problem.
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "cpu_plugin_loader.hpp"
+#include "dq_common/type_traits.hpp"
+
+namespace {
+
+const dq_plugin_api *plugin() {
+  static const dq::test::LoadedPlugin loaded = dq::test::load_cpu_plugin("scalar");
+  return loaded.api;
+}
+
+class CpuPluginAbi : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    api = plugin();
+    ASSERT_NE(api, nullptr) << dq::test::load_cpu_plugin("scalar").error;
+  }
+  const dq_plugin_api *api = nullptr;
+  // One valid Q8_0 block: d = 1.0 (0x3c00), quants 0..31.
+  std::vector<unsigned char> q8_block() {
+    std::vector<unsigned char> b(34);
+    b[0] = 0x00;
+    b[1] = 0x3c;
+    for (int i = 0; i < 32; ++i) b[2 + i] = static_cast<unsigned char>(i);
+    return b;
+  }
+};
+
+TEST_F(CpuPluginAbi, HandshakeAndIdentity) {
+  EXPECT_EQ(api->abi_major, static_cast<uint32_t>(DQ_PLUGIN_ABI_MAJOR));
+  EXPECT_EQ(api->struct_size, sizeof(dq_plugin_api));
+  EXPECT_STREQ(api->name, "cpu");
+  ASSERT_NE(api->describe, nullptr);
+  EXPECT_NE(std::string(api->describe()).find("scalar"), std::string::npos) << api->describe();
+  EXPECT_STREQ(api->last_error(), "");
+}
+
+TEST_F(CpuPluginAbi, RefusesOtherAbiMajor) {
+  // The entry itself returns NULL for a host of another major version.
+  const std::string path = std::string(DQ_PLUGIN_DIR) + "/libdq-cpu.so";
+  void *h = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+  ASSERT_NE(h, nullptr);
+  auto entry = reinterpret_cast<dq_plugin_entry_fn>(dlsym(h, DQ_PLUGIN_ENTRY_SYMBOL));
+  ASSERT_NE(entry, nullptr);
+  EXPECT_EQ(entry(DQ_PLUGIN_ABI_MAJOR + 1, 0), nullptr);
+}
+
+TEST_F(CpuPluginAbi, OneHostDevice) {
+  EXPECT_EQ(api->device_count(), 1);
+  dq_plugin_device_props p{};
+  p.struct_size = sizeof p;
+  ASSERT_EQ(api->device_props(0, &p), DQ_OK);
+  EXPECT_STREQ(p.name, "host CPU");
+  EXPECT_GT(p.total_memory, 0u);
+  EXPECT_LE(p.free_memory, p.total_memory);
+  EXPECT_EQ(p.is_gpu, 0);
+  EXPECT_NE(api->device_props(1, &p), DQ_OK);
+}
+
+TEST_F(CpuPluginAbi, SupportsExactlyTheDequantizableTypes) {
+  for (int32_t id = -2; id < dq::kTypeCount + 3; ++id) {
+    const dq::TypeTraits *t = dq::type_traits(id);
+    const bool want = t && t->dequantizable;
+    for (int32_t out : {0, 1, 30}) EXPECT_EQ(api->supports(id, out), want ? 1 : 0) << id;
+    EXPECT_EQ(api->supports(id, 2), 0) << "q4_0 is not an output type";
+  }
+}
+
+TEST_F(CpuPluginAbi, RefusesRetiredAndUnknownIdsByName) {
+  std::vector<unsigned char> src(1024);
+  std::vector<float> dst(1024);
+  for (int32_t id : {4, 5, 31, 32, 33, 36, 37, 38}) {
+    auto a = dq::test::host_args(id, DQ_TYPE_F32, src.data(), src.size(), 32, dst.data(),
+                                 dst.size() * 4);
+    EXPECT_EQ(api->dequantize(&a), DQ_ERR_UNKNOWN_TYPE) << id;
+    const std::string msg = api->last_error();
+    EXPECT_NE(msg.find(dq::type_traits(id)->name), std::string::npos) << msg;
+    EXPECT_NE(msg.find("retired"), std::string::npos) << msg;
+  }
+  for (int32_t id : {-1, 43, 156}) {
+    auto a = dq::test::host_args(id, DQ_TYPE_F32, src.data(), src.size(), 32, dst.data(),
+                                 dst.size() * 4);
+    EXPECT_EQ(api->dequantize(&a), DQ_ERR_UNKNOWN_TYPE) << id;
+    const std::string msg = api->last_error();
+    EXPECT_NE(msg.find(std::to_string(id)), std::string::npos) << msg;
+    EXPECT_NE(msg.find("unknown"), std::string::npos) << msg;
+  }
+  // Known types without a dequantization (Q8_1, integers) are unsupported, not unknown.
+  for (int32_t id : {9, 24, 26, 28}) {
+    auto a = dq::test::host_args(id, DQ_TYPE_F32, src.data(), src.size(), 32, dst.data(),
+                                 dst.size() * 4);
+    EXPECT_EQ(api->dequantize(&a), DQ_ERR_UNSUPPORTED) << id;
+    EXPECT_NE(std::string(api->last_error()).find(dq::type_traits(id)->name), std::string::npos);
+  }
+}
+
+TEST_F(CpuPluginAbi, ValidatesSizesAndBuffers) {
+  auto block = q8_block();
+  std::vector<float> dst(64);
+  auto good = dq::test::host_args(DQ_TYPE_Q8_0, DQ_TYPE_F32, block.data(), block.size(), 32,
+                                  dst.data(), dst.size() * 4);
+  ASSERT_EQ(api->dequantize(&good), DQ_OK) << api->last_error();
+  for (int i = 0; i < 32; ++i) EXPECT_EQ(dst[i], static_cast<float>(i));
+
+  auto a = good;
+  a.n_elements = 33;  // not a block multiple
+  EXPECT_EQ(api->dequantize(&a), DQ_ERR_SIZE);
+  EXPECT_NE(std::string(api->last_error()).find("q8_0"), std::string::npos) << api->last_error();
+  a = good;
+  a.n_elements = 64;  // source too short for two blocks
+  EXPECT_EQ(api->dequantize(&a), DQ_ERR_SIZE);
+  a = good;
+  a.dst_bytes = 31 * 4;  // destination too small
+  EXPECT_EQ(api->dequantize(&a), DQ_ERR_SIZE);
+  a = good;
+  a.n_elements = 0;
+  EXPECT_EQ(api->dequantize(&a), DQ_ERR_INVALID_ARGUMENT);
+  a = good;
+  a.n_elements = -32;
+  EXPECT_NE(api->dequantize(&a), DQ_OK);
+  a = good;
+  a.src = nullptr;
+  EXPECT_EQ(api->dequantize(&a), DQ_ERR_INVALID_ARGUMENT);
+  a = good;
+  a.dst = nullptr;
+  EXPECT_EQ(api->dequantize(&a), DQ_ERR_INVALID_ARGUMENT);
+  a = good;
+  a.dst_type = DQ_TYPE_Q8_0;  // not an output type
+  EXPECT_EQ(api->dequantize(&a), DQ_ERR_INVALID_ARGUMENT);
+  a = good;
+  a.device = 1;
+  EXPECT_EQ(api->dequantize(&a), DQ_ERR_INVALID_ARGUMENT);
+  a = good;
+  a.src_on_host = 0;
+  EXPECT_EQ(api->dequantize(&a), DQ_ERR_INVALID_ARGUMENT);
+  a = good;
+  a.struct_size = 8;
+  EXPECT_EQ(api->dequantize(&a), DQ_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(api->dequantize(nullptr), DQ_ERR_INVALID_ARGUMENT);
+  // Huge element count: the byte sizes overflow, refused before any access.
+  a = good;
+  a.n_elements = (INT64_MAX / 32) * 32;
+  EXPECT_EQ(api->dequantize(&a), DQ_ERR_SIZE);
+  // In place (overlapping source and destination) would read already-written output.
+  std::vector<unsigned char> buf(34 + 128);
+  std::memcpy(buf.data(), block.data(), 34);
+  a = dq::test::host_args(DQ_TYPE_Q8_0, DQ_TYPE_F32, buf.data(), 34, 32, buf.data(), buf.size());
+  EXPECT_EQ(api->dequantize(&a), DQ_ERR_INVALID_ARGUMENT);
+  // A success clears the previous message.
+  EXPECT_EQ(api->dequantize(&good), DQ_OK);
+  EXPECT_STREQ(api->last_error(), "");
+}
+
+}  // namespace
