@@ -81,6 +81,9 @@ def main():
         print(f"SKIP: cannot import gguf/numpy ({e}); install with: pip install gguf numpy")
         return SKIP
 
+    if not os.access(args.dequant_raw, os.X_OK):
+        print(f"{args.dequant_raw}: not an executable (build the dq_dequant_raw target)")
+        return 1
     env = dict(os.environ, DQ_CPU_ISA="scalar")
     rng = np.random.default_rng(args.seed)
     failures, checked, unsupported = [], [], []
