@@ -1,0 +1,175 @@
+#include "dequantize.hpp"
+
+#include <algorithm>
+#include <cstddef>
+#include <string>
+
+#include "devices.hpp"
+#include "dq_common/type_traits.hpp"
+#include "kernels/launch.hpp"
+#include "status.hpp"
+
+namespace dq::cuda {
+namespace {
+
+// Host staging moves at most this many source bytes (and the matching output) per chunk,
+// so a host tensor of any size needs only bounded device memory.
+constexpr uint64_t kChunkSourceBytes = 64ull << 20;
+constexpr uint64_t kChunkOutputBytes = 256ull << 20;
+
+std::string type_label(int32_t id) {
+  const dq::TypeTraits *t = dq::type_traits(id);
+  return "type id " + std::to_string(id) + (t ? std::string(" (") + t->name + ")" : "");
+}
+
+bool overlaps(const void *a, uint64_t a_bytes, const void *b, uint64_t b_bytes) {
+  const auto pa = reinterpret_cast<uintptr_t>(a), pb = reinterpret_cast<uintptr_t>(b);
+  return pa < pb + b_bytes && pb < pa + a_bytes;
+}
+
+// A pointer the caller says is device memory must be memory this device can address:
+// a plain host pointer passed as device memory would fault inside the kernel and leave
+// the CUDA context unusable, so it is refused here.
+int32_t check_device_pointer(const void *p, int32_t device, const char *which) {
+  cudaPointerAttributes attr{};
+  const cudaError_t e = cudaPointerGetAttributes(&attr, p);
+  if (e != cudaSuccess) return fail_cuda(e, std::string("dequantize: ") + which + " pointer");
+  switch (attr.type) {
+    case cudaMemoryTypeDevice:
+      if (attr.device != device)
+        return fail(DQ_ERR_INVALID_ARGUMENT, std::string("dequantize: ") + which +
+                                                 " is memory of device " + std::to_string(attr.device) +
+                                                 ", the request names device " + std::to_string(device));
+      return DQ_OK;
+    case cudaMemoryTypeManaged:
+    case cudaMemoryTypeHost:  // pinned host memory is mapped into the device's address space
+      return DQ_OK;
+    default:
+      return fail(DQ_ERR_INVALID_ARGUMENT,
+                  std::string("dequantize: ") + which + " is not device memory (set " + which +
+                      "_on_host for a host buffer)");
+  }
+}
+
+// Frees stream-ordered temporaries on every exit path.
+struct AsyncBuffer {
+  void *ptr = nullptr;
+  cudaStream_t stream = nullptr;
+  explicit AsyncBuffer(cudaStream_t s) : stream(s) {}
+  AsyncBuffer(const AsyncBuffer &) = delete;
+  AsyncBuffer &operator=(const AsyncBuffer &) = delete;
+  ~AsyncBuffer() {
+    if (ptr) cudaFreeAsync(ptr, stream);
+  }
+};
+
+int32_t run_staged(const dq_plugin_dequantize_args &a, int64_t block_elems, size_t block_bytes,
+                   size_t out_size, const LaunchEnv &env) {
+  // Blocks per chunk, bounded by both the source and the output budget.
+  const int64_t total_blocks = a.n_elements / block_elems;
+  const int64_t by_src = std::max<int64_t>(1, static_cast<int64_t>(kChunkSourceBytes / block_bytes));
+  const int64_t by_out =
+      std::max<int64_t>(1, static_cast<int64_t>(kChunkOutputBytes / (out_size * block_elems)));
+  const int64_t chunk_blocks = std::min({total_blocks, by_src, by_out});
+
+  AsyncBuffer src_tmp(env.stream), dst_tmp(env.stream);
+  if (a.src_on_host) {
+    const cudaError_t e = cudaMallocAsync(&src_tmp.ptr, chunk_blocks * block_bytes, env.stream);
+    if (e != cudaSuccess) return fail_cuda(e, "dequantize: staging buffer for the host source");
+  }
+  if (a.dst_on_host) {
+    const cudaError_t e =
+        cudaMallocAsync(&dst_tmp.ptr, chunk_blocks * block_elems * out_size, env.stream);
+    if (e != cudaSuccess) return fail_cuda(e, "dequantize: staging buffer for the host destination");
+  }
+
+  for (int64_t first = 0; first < total_blocks; first += chunk_blocks) {
+    const int64_t blocks = std::min(chunk_blocks, total_blocks - first);
+    const size_t src_off = static_cast<size_t>(first) * block_bytes;
+    const size_t src_len = static_cast<size_t>(blocks) * block_bytes;
+    const size_t dst_off = static_cast<size_t>(first * block_elems) * out_size;
+    const size_t dst_len = static_cast<size_t>(blocks * block_elems) * out_size;
+    const void *src = static_cast<const uint8_t *>(a.src) + src_off;
+    void *dst = static_cast<uint8_t *>(a.dst) + dst_off;
+    if (a.src_on_host) {
+      const cudaError_t e = cudaMemcpyAsync(src_tmp.ptr, src, src_len, cudaMemcpyHostToDevice, env.stream);
+      if (e != cudaSuccess) return fail_cuda(e, "dequantize: upload of the host source");
+      src = src_tmp.ptr;
+    }
+    void *kernel_dst = a.dst_on_host ? dst_tmp.ptr : dst;
+    cudaError_t e = launch_dequantize(a.src_type, a.dst_type, src, kernel_dst, blocks * block_elems, env);
+    if (e != cudaSuccess) return fail_cuda(e, "dequantize: kernel launch for " + type_label(a.src_type));
+    if (a.dst_on_host) {
+      e = cudaMemcpyAsync(dst, kernel_dst, dst_len, cudaMemcpyDeviceToHost, env.stream);
+      if (e != cudaSuccess) return fail_cuda(e, "dequantize: download to the host destination");
+    }
+  }
+  const cudaError_t e = cudaStreamSynchronize(env.stream);
+  if (e != cudaSuccess) return fail_cuda(e, "dequantize: waiting for " + type_label(a.src_type));
+  return ok();
+}
+
+}  // namespace
+
+int32_t supports(int32_t src_type, int32_t dst_type) {
+  if (!dq::type_is_dequantizable(src_type) || !dq::is_output_type(dst_type)) return 0;
+  return kernel_available(src_type, dst_type) ? 1 : 0;
+}
+
+int32_t dequantize(const dq_plugin_dequantize_args *args) {
+  if (!args) return fail(DQ_ERR_INVALID_ARGUMENT, "dequantize: null arguments");
+  if (args->struct_size < offsetof(dq_plugin_dequantize_args, stream) + sizeof(void *))
+    return fail(DQ_ERR_INVALID_ARGUMENT, "dequantize: arguments struct too small");
+  const dq_plugin_dequantize_args &a = *args;
+
+  const dq::TypeTraits *t = dq::type_traits(a.src_type);
+  if (!t) return fail(DQ_ERR_UNKNOWN_TYPE, type_label(a.src_type) + " is unknown");
+  if (t->retired) return fail(DQ_ERR_UNKNOWN_TYPE, type_label(a.src_type) + " is retired");
+  if (!t->dequantizable) return fail(DQ_ERR_UNSUPPORTED, type_label(a.src_type) + " has no dequantization");
+  if (!dq::is_output_type(a.dst_type))
+    return fail(DQ_ERR_INVALID_ARGUMENT, "output type id " + std::to_string(a.dst_type) +
+                                             " is not f32 (0), f16 (1) or bf16 (30)");
+  if (!supports(a.src_type, a.dst_type))
+    return fail(DQ_ERR_UNSUPPORTED, "cuda backend has no kernel for " + type_label(a.src_type));
+  if (a.n_elements <= 0)
+    return fail(DQ_ERR_INVALID_ARGUMENT, "element count " + std::to_string(a.n_elements) + " is not positive");
+  const auto src_needed = dq::type_nbytes(a.src_type, a.n_elements);
+  if (!src_needed)
+    return fail(DQ_ERR_SIZE, "element count " + std::to_string(a.n_elements) + " is not a multiple of " +
+                                 t->name + "'s block of " + std::to_string(t->block_elements));
+  if (a.src_bytes < *src_needed)
+    return fail(DQ_ERR_SIZE, "source holds " + std::to_string(a.src_bytes) + " bytes, " +
+                                 std::to_string(a.n_elements) + " " + t->name + " elements need " +
+                                 std::to_string(*src_needed));
+  const size_t out_size = dq::output_type_size(a.dst_type);
+  uint64_t dst_needed = 0;
+  if (__builtin_mul_overflow(static_cast<uint64_t>(a.n_elements), static_cast<uint64_t>(out_size), &dst_needed) ||
+      a.dst_bytes < dst_needed)
+    return fail(DQ_ERR_SIZE, "destination holds " + std::to_string(a.dst_bytes) + " bytes, " +
+                                 std::to_string(a.n_elements) + " outputs need " + std::to_string(dst_needed));
+  if (!a.src || !a.dst) return fail(DQ_ERR_INVALID_ARGUMENT, "dequantize: null buffer");
+  if (reinterpret_cast<uintptr_t>(a.dst) % out_size != 0)
+    return fail(DQ_ERR_INVALID_ARGUMENT, "dequantize: destination is not aligned to its " +
+                                             std::to_string(out_size) + "-byte elements");
+  if (a.src_on_host == a.dst_on_host && overlaps(a.src, *src_needed, a.dst, dst_needed))
+    return fail(DQ_ERR_INVALID_ARGUMENT, "dequantize: source and destination overlap");
+
+  if (int32_t st = select_device(a.device, "dequantize"); st != DQ_OK) return st;
+  if (!a.src_on_host)
+    if (int32_t st = check_device_pointer(a.src, a.device, "src"); st != DQ_OK) return st;
+  if (!a.dst_on_host)
+    if (int32_t st = check_device_pointer(a.dst, a.device, "dst"); st != DQ_OK) return st;
+
+  LaunchEnv env;
+  env.sm_count = sm_count(a.device);
+  if (int32_t st = resolve_stream(a.device, a.stream, &env.stream); st != DQ_OK) return st;
+
+  if (a.src_on_host || a.dst_on_host)
+    return run_staged(a, t->block_elements, t->block_bytes, out_size, env);
+
+  const cudaError_t e = launch_dequantize(a.src_type, a.dst_type, a.src, a.dst, a.n_elements, env);
+  if (e != cudaSuccess) return fail_cuda(e, "dequantize: kernel launch for " + type_label(a.src_type));
+  return ok();
+}
+
+}  // namespace dq::cuda

@@ -1,0 +1,107 @@
+// Helpers shared by every per-format decoder. Each decoder turns 8 consecutive elements of
+// one block (starting at an in-block index that is a multiple of 8) into 8 floats.
+//
+// The decoders are __host__ __device__ and use only portable integer and float operations,
+// so the same source compiles with the host compiler for the golden-file unit tests
+// (tests/cuda/decode_host_test.cpp) and with nvcc for the kernels. Floating-point
+// expressions follow ggml's reference order exactly and must never be contracted into fused
+// multiply-adds: the CUDA sources are built with -fmad=false, the host tests with
+// -ffp-contract=off.
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+
+#include "dq_common/blocks.hpp"
+#include "dq_common/half.hpp"
+
+#if defined(__CUDACC__)
+#include <cuda_fp16.h>
+#define DQ_DEV_INLINE __host__ __device__ __forceinline__
+#define DQ_UNROLL _Pragma("unroll")
+#else
+#define DQ_DEV_INLINE inline
+#define DQ_UNROLL
+#endif
+
+namespace dq::cuda {
+
+// Little-endian loads from any byte address. On the device the 8-byte form reads the aligned
+// 32-bit words that cover the bytes and funnel-shifts them (3 shared-memory loads instead of
+// 8); buffers read this way carry 8 bytes of padding past their end.
+DQ_DEV_INLINE uint32_t ld_u8(const uint8_t *p) { return *p; }
+
+DQ_DEV_INLINE uint32_t ld_u16(const uint8_t *p) {
+#if defined(__CUDA_ARCH__)
+  return static_cast<uint32_t>(p[0]) | (static_cast<uint32_t>(p[1]) << 8);
+#else
+  return dq::blocks::load_u16(p);
+#endif
+}
+
+DQ_DEV_INLINE uint32_t ld_u32(const uint8_t *p) {
+#if defined(__CUDA_ARCH__)
+  const uintptr_t a = reinterpret_cast<uintptr_t>(p);
+  const uint32_t *w = reinterpret_cast<const uint32_t *>(a & ~uintptr_t(3));
+  const uint32_t sh = static_cast<uint32_t>(a & 3) * 8;
+  return __funnelshift_r(w[0], w[1], sh);
+#else
+  return dq::blocks::load_u32(p);
+#endif
+}
+
+DQ_DEV_INLINE uint64_t ld_u64(const uint8_t *p) {
+#if defined(__CUDA_ARCH__)
+  const uintptr_t a = reinterpret_cast<uintptr_t>(p);
+  const uint32_t *w = reinterpret_cast<const uint32_t *>(a & ~uintptr_t(3));
+  const uint32_t sh = static_cast<uint32_t>(a & 3) * 8;
+  const uint32_t w0 = w[0], w1 = w[1], w2 = w[2];
+  const uint32_t lo = __funnelshift_r(w0, w1, sh);
+  const uint32_t hi = __funnelshift_r(w1, w2, sh);
+  return static_cast<uint64_t>(lo) | (static_cast<uint64_t>(hi) << 32);
+#else
+  uint64_t v;
+  memcpy(&v, p, sizeof v);
+  return v;
+#endif
+}
+
+// Byte k (0..7) of a 64-bit little-endian word.
+DQ_DEV_INLINE uint32_t byte_of(uint64_t v, int k) { return static_cast<uint32_t>(v >> (8 * k)) & 0xffu; }
+
+// Exact binary16 -> binary32 (the hardware conversion on the device).
+DQ_DEV_INLINE float half_to_float(uint32_t h) {
+#if defined(__CUDA_ARCH__)
+  return __half2float(__ushort_as_half(static_cast<unsigned short>(h)));
+#else
+  return dq::f16_to_f32(static_cast<uint16_t>(h));
+#endif
+}
+
+DQ_DEV_INLINE float ld_half(const uint8_t *p) { return half_to_float(ld_u16(p)); }
+
+DQ_DEV_INLINE float bits_to_float(uint32_t u) {
+#if defined(__CUDA_ARCH__)
+  return __uint_as_float(u);
+#else
+  return dq::f32_from_bits(u);
+#endif
+}
+
+// A 16-entry signed-byte table packed into two 64-bit constants, looked up without memory.
+DQ_DEV_INLINE int lut16(uint64_t lo, uint64_t hi, uint32_t idx) {
+  const uint64_t w = (idx & 8) ? hi : lo;
+  return static_cast<int>(static_cast<int8_t>(static_cast<uint8_t>(w >> (8 * (idx & 7)))));
+}
+
+// Packs 16 signed bytes into the (lo, hi) pair lut16 reads.
+constexpr uint64_t pack8(int a, int b, int c, int d, int e, int f, int g, int h) {
+  return uint64_t(uint8_t(a)) | uint64_t(uint8_t(b)) << 8 | uint64_t(uint8_t(c)) << 16 |
+         uint64_t(uint8_t(d)) << 24 | uint64_t(uint8_t(e)) << 32 | uint64_t(uint8_t(f)) << 40 |
+         uint64_t(uint8_t(g)) << 48 | uint64_t(uint8_t(h)) << 56;
+}
+
+// Field offset inside a block, from the shared layout structs.
+#define DQ_OFF(block, field) static_cast<int>(offsetof(dq::blocks::block, field))
+
+}  // namespace dq::cuda

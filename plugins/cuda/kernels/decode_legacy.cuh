@@ -1,0 +1,181 @@
+// Decoders for the small-block formats: Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, IQ4_NL, MXFP4, NVFP4,
+// Q1_0, Q2_0. Each follows ggml's dequantize_row_<type> (ggml-quants.c) operation for
+// operation; decode8 writes elements j0..j0+7 of the block at `b` (j0 a multiple of 8).
+#pragma once
+
+#include "decode_common.cuh"
+
+namespace dq::cuda {
+
+struct FmtQ4_0 {
+  static constexpr int kType = 2, kBlockElems = 32, kBlockBytes = 18, kTableBytes = 0;
+  DQ_DEV_INLINE static void decode8(const uint8_t *b, int j0, float *y, const uint8_t *) {
+    const float d = ld_half(b + DQ_OFF(block_q4_0, d));
+    const uint64_t q = ld_u64(b + DQ_OFF(block_q4_0, qs) + (j0 & 15));
+    const int shift = j0 >= 16 ? 4 : 0;
+DQ_UNROLL
+    for (int k = 0; k < 8; ++k) {
+      const int x = static_cast<int>((byte_of(q, k) >> shift) & 0xf) - 8;
+      y[k] = static_cast<float>(x) * d;
+    }
+  }
+};
+
+struct FmtQ4_1 {
+  static constexpr int kType = 3, kBlockElems = 32, kBlockBytes = 20, kTableBytes = 0;
+  DQ_DEV_INLINE static void decode8(const uint8_t *b, int j0, float *y, const uint8_t *) {
+    const float d = ld_half(b + DQ_OFF(block_q4_1, d));
+    const float m = ld_half(b + DQ_OFF(block_q4_1, m));
+    const uint64_t q = ld_u64(b + DQ_OFF(block_q4_1, qs) + (j0 & 15));
+    const int shift = j0 >= 16 ? 4 : 0;
+DQ_UNROLL
+    for (int k = 0; k < 8; ++k) {
+      const int x = static_cast<int>((byte_of(q, k) >> shift) & 0xf);
+      y[k] = static_cast<float>(x) * d + m;
+    }
+  }
+};
+
+// Q5_0/Q5_1: the fifth bit of element j is bit j of the 32-bit qh word.
+struct FmtQ5_0 {
+  static constexpr int kType = 6, kBlockElems = 32, kBlockBytes = 22, kTableBytes = 0;
+  DQ_DEV_INLINE static void decode8(const uint8_t *b, int j0, float *y, const uint8_t *) {
+    const float d = ld_half(b + DQ_OFF(block_q5_0, d));
+    const uint32_t qh = ld_u32(b + DQ_OFF(block_q5_0, qh));
+    const uint64_t q = ld_u64(b + DQ_OFF(block_q5_0, qs) + (j0 & 15));
+    const int shift = j0 >= 16 ? 4 : 0;
+DQ_UNROLL
+    for (int k = 0; k < 8; ++k) {
+      const uint32_t hi = ((qh >> (j0 + k)) & 1u) << 4;
+      const int x = static_cast<int>(((byte_of(q, k) >> shift) & 0xf) | hi) - 16;
+      y[k] = static_cast<float>(x) * d;
+    }
+  }
+};
+
+struct FmtQ5_1 {
+  static constexpr int kType = 7, kBlockElems = 32, kBlockBytes = 24, kTableBytes = 0;
+  DQ_DEV_INLINE static void decode8(const uint8_t *b, int j0, float *y, const uint8_t *) {
+    const float d = ld_half(b + DQ_OFF(block_q5_1, d));
+    const float m = ld_half(b + DQ_OFF(block_q5_1, m));
+    const uint32_t qh = ld_u32(b + DQ_OFF(block_q5_1, qh));
+    const uint64_t q = ld_u64(b + DQ_OFF(block_q5_1, qs) + (j0 & 15));
+    const int shift = j0 >= 16 ? 4 : 0;
+DQ_UNROLL
+    for (int k = 0; k < 8; ++k) {
+      const uint32_t hi = ((qh >> (j0 + k)) & 1u) << 4;
+      const int x = static_cast<int>(((byte_of(q, k) >> shift) & 0xf) | hi);
+      y[k] = static_cast<float>(x) * d + m;
+    }
+  }
+};
+
+struct FmtQ8_0 {
+  static constexpr int kType = 8, kBlockElems = 32, kBlockBytes = 34, kTableBytes = 0;
+  DQ_DEV_INLINE static void decode8(const uint8_t *b, int j0, float *y, const uint8_t *) {
+    const float d = ld_half(b + DQ_OFF(block_q8_0, d));
+    const uint64_t q = ld_u64(b + DQ_OFF(block_q8_0, qs) + j0);
+DQ_UNROLL
+    for (int k = 0; k < 8; ++k) {
+      const int x = static_cast<int8_t>(static_cast<uint8_t>(byte_of(q, k)));
+      y[k] = static_cast<float>(x) * d;
+    }
+  }
+};
+
+// ggml's kvalues_iq4nl (ggml-common.h).
+inline constexpr uint64_t kIq4nlLo = pack8(-127, -104, -83, -65, -49, -35, -22, -10);
+inline constexpr uint64_t kIq4nlHi = pack8(1, 13, 25, 38, 53, 69, 89, 113);
+
+struct FmtIQ4_NL {
+  static constexpr int kType = 20, kBlockElems = 32, kBlockBytes = 18, kTableBytes = 0;
+  DQ_DEV_INLINE static void decode8(const uint8_t *b, int j0, float *y, const uint8_t *) {
+    const float d = ld_half(b + DQ_OFF(block_iq4_nl, d));
+    const uint64_t q = ld_u64(b + DQ_OFF(block_iq4_nl, qs) + (j0 & 15));
+    const int shift = j0 >= 16 ? 4 : 0;
+DQ_UNROLL
+    for (int k = 0; k < 8; ++k) {
+      const int v = lut16(kIq4nlLo, kIq4nlHi, (byte_of(q, k) >> shift) & 0xf);
+      y[k] = d * static_cast<float>(v);
+    }
+  }
+};
+
+// ggml's kvalues_mxfp4: E2M1 values doubled (the scale decoders halve to compensate).
+inline constexpr uint64_t kFp4Lo = pack8(0, 1, 2, 3, 4, 6, 8, 12);
+inline constexpr uint64_t kFp4Hi = pack8(0, -1, -2, -3, -4, -6, -8, -12);
+
+// E8M0 byte -> 2^(e-128) (ggml_e8m0_to_fp32_half): bytes 0 and 1 are f32 subnormals.
+DQ_DEV_INLINE float e8m0_to_float_half(uint32_t e) {
+  const uint32_t bits = e < 2 ? (0x00200000u << e) : ((e - 1u) << 23);
+  return bits_to_float(bits);
+}
+
+// UE4M3 byte -> half its value (ggml_ue4m3_to_fp32); bit 7 is ignored except that only
+// 0x00 and 0x7F are zero. Every result is a small exact float, built from its bits.
+DQ_DEV_INLINE float ue4m3_to_float_half(uint32_t x) {
+  if (x == 0 || x == 0x7f) return 0.0f;
+  const uint32_t exp = (x >> 3) & 0xf;
+  const uint32_t man = x & 0x7;
+  // exp == 0: man * 2^-9 * 0.5 = man * 2^-10; else (8 + man) * 2^(exp - 10) * 0.5.
+  if (exp == 0) return static_cast<float>(man) * bits_to_float((127u - 10u) << 23);
+  return static_cast<float>(8u + man) * bits_to_float((127u + exp - 11u) << 23);
+}
+
+struct FmtMXFP4 {
+  static constexpr int kType = 39, kBlockElems = 32, kBlockBytes = 17, kTableBytes = 0;
+  DQ_DEV_INLINE static void decode8(const uint8_t *b, int j0, float *y, const uint8_t *) {
+    const float d = e8m0_to_float_half(ld_u8(b + DQ_OFF(block_mxfp4, e)));
+    const uint64_t q = ld_u64(b + DQ_OFF(block_mxfp4, qs) + (j0 & 15));
+    const int shift = j0 >= 16 ? 4 : 0;
+DQ_UNROLL
+    for (int k = 0; k < 8; ++k) {
+      const int v = lut16(kFp4Lo, kFp4Hi, (byte_of(q, k) >> shift) & 0xf);
+      y[k] = static_cast<float>(v) * d;
+    }
+  }
+};
+
+// NVFP4: four 16-element sub-blocks; sub-block s uses qs[8s..8s+7], low nibbles first.
+struct FmtNVFP4 {
+  static constexpr int kType = 40, kBlockElems = 64, kBlockBytes = 36, kTableBytes = 0;
+  DQ_DEV_INLINE static void decode8(const uint8_t *b, int j0, float *y, const uint8_t *) {
+    const int s = j0 >> 4;
+    const float d = ue4m3_to_float_half(ld_u8(b + DQ_OFF(block_nvfp4, d) + s));
+    const uint64_t q = ld_u64(b + DQ_OFF(block_nvfp4, qs) + 8 * s);
+    const int shift = (j0 & 8) ? 4 : 0;
+DQ_UNROLL
+    for (int k = 0; k < 8; ++k) {
+      const int v = lut16(kFp4Lo, kFp4Hi, (byte_of(q, k) >> shift) & 0xf);
+      y[k] = static_cast<float>(v) * d;
+    }
+  }
+};
+
+// Q1_0: bit j of qs picks +d or -d.
+struct FmtQ1_0 {
+  static constexpr int kType = 41, kBlockElems = 128, kBlockBytes = 18, kTableBytes = 0;
+  DQ_DEV_INLINE static void decode8(const uint8_t *b, int j0, float *y, const uint8_t *) {
+    const float d = ld_half(b + DQ_OFF(block_q1_0, d));
+    const float neg_d = -d;
+    const uint32_t bits = ld_u8(b + DQ_OFF(block_q1_0, qs) + (j0 >> 3));
+DQ_UNROLL
+    for (int k = 0; k < 8; ++k) y[k] = ((bits >> k) & 1u) ? d : neg_d;
+  }
+};
+
+// Q2_0: element j is bits 2*(j%4) of byte j/4; code c gives (c - 1) * d.
+struct FmtQ2_0 {
+  static constexpr int kType = 42, kBlockElems = 64, kBlockBytes = 18, kTableBytes = 0;
+  DQ_DEV_INLINE static void decode8(const uint8_t *b, int j0, float *y, const uint8_t *) {
+    const float d = ld_half(b + DQ_OFF(block_q2_0, d));
+    const uint32_t q = ld_u16(b + DQ_OFF(block_q2_0, qs) + (j0 >> 2));
+DQ_UNROLL
+    for (int k = 0; k < 8; ++k) {
+      const int c = static_cast<int>((q >> (2 * k)) & 3u);
+      y[k] = static_cast<float>(c - 1) * d;
+    }
+  }
+};
+
+}  // namespace dq::cuda

@@ -1,0 +1,110 @@
+// Kernels for the element formats F32, F16 and BF16 (one element per "block"): widen to f32
+// exactly, then narrow with round-to-nearest-even. Same-type requests are plain copies.
+// Each thread converts 8 elements with 16-byte loads and stores when both buffers are
+// 16-byte aligned; any count and any alignment works (scalar path and tail).
+#include "tile_kernel.cuh"
+
+namespace dq::cuda {
+namespace {
+
+template <int kSrc>
+struct SrcElem;
+template <>
+struct SrcElem<0> {
+  using Raw = float;
+  __device__ __forceinline__ static float widen(float v) { return v; }
+};
+template <>
+struct SrcElem<1> {
+  using Raw = uint16_t;
+  __device__ __forceinline__ static float widen(uint16_t v) { return __half2float(__ushort_as_half(v)); }
+};
+template <>
+struct SrcElem<30> {
+  using Raw = uint16_t;
+  __device__ __forceinline__ static float widen(uint16_t v) {
+    return __uint_as_float(static_cast<uint32_t>(v) << 16);
+  }
+};
+
+template <int kOut>
+__device__ __forceinline__ void store1(typename OutPack<kOut>::Elem *dst, float v) {
+  if constexpr (kOut == 0) {
+    *dst = v;
+  } else if constexpr (kOut == 1) {
+    *dst = __half_as_ushort(__float2half_rn(v));
+  } else {
+    *dst = __bfloat16_as_ushort(__float2bfloat16_rn(v));
+  }
+}
+
+template <int kSrc, int kOut>
+__global__ void __launch_bounds__(kThreads)
+    convert_elements(const typename SrcElem<kSrc>::Raw *__restrict__ src,
+                     typename OutPack<kOut>::Elem *__restrict__ dst, int64_t n, bool vec16) {
+  using In = SrcElem<kSrc>;
+  const int64_t stride = static_cast<int64_t>(gridDim.x) * kThreads;
+  const int64_t first = static_cast<int64_t>(blockIdx.x) * kThreads + threadIdx.x;
+  const int64_t n8 = vec16 ? n / 8 : 0;
+  for (int64_t c = first; c < n8; c += stride) {
+    float v[8];
+    if constexpr (kSrc == 0) {
+      const float4 a = __ldg(reinterpret_cast<const float4 *>(src) + 2 * c);
+      const float4 b = __ldg(reinterpret_cast<const float4 *>(src) + 2 * c + 1);
+      v[0] = a.x; v[1] = a.y; v[2] = a.z; v[3] = a.w;
+      v[4] = b.x; v[5] = b.y; v[6] = b.z; v[7] = b.w;
+    } else {
+      const uint4 a = __ldg(reinterpret_cast<const uint4 *>(src) + c);
+      const uint32_t w[4] = {a.x, a.y, a.z, a.w};
+#pragma unroll
+      for (int k = 0; k < 4; ++k) {
+        v[2 * k] = In::widen(static_cast<uint16_t>(w[k]));
+        v[2 * k + 1] = In::widen(static_cast<uint16_t>(w[k] >> 16));
+      }
+    }
+    OutPack<kOut>::store8(dst + 8 * c, v, true);
+  }
+  for (int64_t i = 8 * n8 + first; i < n; i += stride) store1<kOut>(dst + i, In::widen(src[i]));
+}
+
+template <int kSrc, int kOut>
+cudaError_t launch_convert(const void *src, void *dst, int64_t n, const LaunchEnv &env) {
+  const bool vec16 = ((reinterpret_cast<uintptr_t>(src) | reinterpret_cast<uintptr_t>(dst)) & 15) == 0;
+  const int64_t work = vec16 ? (n + 7) / 8 : n;
+  const int64_t max_grid = static_cast<int64_t>(env.sm_count) * (2048 / kThreads);
+  int64_t grid = (work + kThreads - 1) / kThreads;
+  if (grid > max_grid) grid = max_grid;
+  if (grid < 1) grid = 1;
+  convert_elements<kSrc, kOut><<<static_cast<unsigned>(grid), kThreads, 0, env.stream>>>(
+      static_cast<const typename SrcElem<kSrc>::Raw *>(src),
+      static_cast<typename OutPack<kOut>::Elem *>(dst), n, vec16);
+  return cudaGetLastError();
+}
+
+template <int kSrc>
+cudaError_t launch_from(int32_t out, const void *src, void *dst, int64_t n, const LaunchEnv &env) {
+  if (out == kSrc) {
+    const size_t bytes = static_cast<size_t>(n) * (kSrc == 0 ? 4 : 2);
+    return cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, env.stream);
+  }
+  switch (out) {
+    case 0: return launch_convert<kSrc, 0>(src, dst, n, env);
+    case 1: return launch_convert<kSrc, 1>(src, dst, n, env);
+    case 30: return launch_convert<kSrc, 30>(src, dst, n, env);
+    default: return cudaErrorInvalidValue;
+  }
+}
+
+}  // namespace
+
+cudaError_t launch_elements(int32_t type, int32_t out, const void *src, void *dst, int64_t n,
+                            const LaunchEnv &env) {
+  switch (type) {
+    case 0: return launch_from<0>(out, src, dst, n, env);
+    case 1: return launch_from<1>(out, src, dst, n, env);
+    case 30: return launch_from<30>(out, src, dst, n, env);
+    default: return cudaErrorInvalidValue;
+  }
+}
+
+}  // namespace dq::cuda

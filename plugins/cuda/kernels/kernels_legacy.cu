@@ -1,0 +1,25 @@
+// Kernels for the 32/64/128-element formats: Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, IQ4_NL, MXFP4,
+// NVFP4, Q1_0, Q2_0.
+#include "decode_legacy.cuh"
+#include "tile_kernel.cuh"
+
+namespace dq::cuda {
+
+cudaError_t launch_legacy(int32_t type, int32_t out, const void *src, void *dst, int64_t n_blocks,
+                          const LaunchEnv &env) {
+  switch (type) {
+    case 2: return launch_format<FmtQ4_0>(out, src, dst, n_blocks, nullptr, env);
+    case 3: return launch_format<FmtQ4_1>(out, src, dst, n_blocks, nullptr, env);
+    case 6: return launch_format<FmtQ5_0>(out, src, dst, n_blocks, nullptr, env);
+    case 7: return launch_format<FmtQ5_1>(out, src, dst, n_blocks, nullptr, env);
+    case 8: return launch_format<FmtQ8_0>(out, src, dst, n_blocks, nullptr, env);
+    case 20: return launch_format<FmtIQ4_NL>(out, src, dst, n_blocks, nullptr, env);
+    case 39: return launch_format<FmtMXFP4>(out, src, dst, n_blocks, nullptr, env);
+    case 40: return launch_format<FmtNVFP4>(out, src, dst, n_blocks, nullptr, env);
+    case 41: return launch_format<FmtQ1_0>(out, src, dst, n_blocks, nullptr, env);
+    case 42: return launch_format<FmtQ2_0>(out, src, dst, n_blocks, nullptr, env);
+    default: return cudaErrorInvalidValue;
+  }
+}
+
+}  // namespace dq::cuda

@@ -1,0 +1,36 @@
+// Host-side entry points of the kernels: one launcher per format family plus the dispatcher
+// the plugin calls. All launches are asynchronous on env.stream; errors are CUDA codes.
+#pragma once
+
+#include <cuda_runtime.h>
+
+#include <cstdint>
+
+namespace dq::cuda {
+
+struct LaunchEnv {
+  int sm_count = 1;              // multiprocessors of the current device
+  cudaStream_t stream = nullptr;
+};
+
+// Block formats, by family (each in its own translation unit). `type` must belong to the
+// family; n_blocks > 0.
+cudaError_t launch_legacy(int32_t type, int32_t out_type, const void *src, void *dst,
+                          int64_t n_blocks, const LaunchEnv &env);
+cudaError_t launch_kquants(int32_t type, int32_t out_type, const void *src, void *dst,
+                           int64_t n_blocks, const LaunchEnv &env);
+cudaError_t launch_iquants(int32_t type, int32_t out_type, const void *src, void *dst,
+                           int64_t n_blocks, const LaunchEnv &env);
+// F32, F16, BF16 sources (one element per block).
+cudaError_t launch_elements(int32_t type, int32_t out_type, const void *src, void *dst,
+                            int64_t n_elements, const LaunchEnv &env);
+
+// True when `type` -> `out_type` has a kernel (out_type: 0 f32, 1 f16, 30 bf16).
+bool kernel_available(int32_t type, int32_t out_type);
+
+// Dequantizes n_elements (a multiple of the type's block) from device `src` into device
+// `dst`. Validation of sizes and pointers is the caller's job.
+cudaError_t launch_dequantize(int32_t type, int32_t out_type, const void *src, void *dst,
+                              int64_t n_elements, const LaunchEnv &env);
+
+}  // namespace dq::cuda

@@ -1,0 +1,213 @@
+// The one kernel shape every block format uses: a persistent grid of thread blocks, each
+// walking tiles of 4096 elements. A tile's source bytes are contiguous (blocks are packed),
+// so they are staged into shared memory with 16-byte cp.async copies, double-buffered so
+// the next tile's bytes are in flight while this tile decodes. Each thread then decodes
+// groups of 8 consecutive elements and writes them with 16-byte stores (one for f16/bf16,
+// two for f32); consecutive threads write consecutive 16-byte chunks, so stores coalesce.
+//
+// Indices are 64-bit throughout: tensors may exceed 2^31 elements.
+#pragma once
+
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+#include <cuda_runtime.h>
+
+#include <cstdint>
+
+#include "decode_common.cuh"
+#include "launch.hpp"
+
+namespace dq::cuda {
+
+inline constexpr int kThreads = 256;
+inline constexpr int kGroupsPerThread = 2;
+inline constexpr int kTileElems = kThreads * 8 * kGroupsPerThread;  // 4096
+inline constexpr int kPad = 16;  // read-past slack for ld_u64's word loads
+
+template <typename Fmt>
+struct TileShape {
+  static constexpr int kBlocks = kTileElems / Fmt::kBlockElems;
+  static constexpr int kBytes = kBlocks * Fmt::kBlockBytes;
+  static constexpr int kBufBytes = kBytes + kPad;  // a multiple of 16
+  static constexpr int kSmemBytes = Fmt::kTableBytes + 2 * kBufBytes;
+  static_assert(kTileElems % Fmt::kBlockElems == 0, "tile must hold whole blocks");
+  static_assert(kBytes % 16 == 0, "tile bytes must keep 16-byte alignment");
+  static_assert(Fmt::kTableBytes % 16 == 0, "table must keep 16-byte alignment");
+};
+
+// Output element types: f32 (0), f16 (1), bf16 (30).
+template <int kOut>
+struct OutPack;
+
+template <>
+struct OutPack<0> {
+  using Elem = float;
+  __device__ __forceinline__ static void store8(float *dst, const float *v, bool vec) {
+    if (vec) {
+      reinterpret_cast<float4 *>(dst)[0] = make_float4(v[0], v[1], v[2], v[3]);
+      reinterpret_cast<float4 *>(dst)[1] = make_float4(v[4], v[5], v[6], v[7]);
+    } else {
+#pragma unroll
+      for (int k = 0; k < 8; ++k) dst[k] = v[k];
+    }
+  }
+};
+
+__device__ __forceinline__ uint32_t pack_half2(float a, float b) {
+  return static_cast<uint32_t>(__half_as_ushort(__float2half_rn(a))) |
+         (static_cast<uint32_t>(__half_as_ushort(__float2half_rn(b))) << 16);
+}
+
+__device__ __forceinline__ uint32_t pack_bf162(float a, float b) {
+  return static_cast<uint32_t>(__bfloat16_as_ushort(__float2bfloat16_rn(a))) |
+         (static_cast<uint32_t>(__bfloat16_as_ushort(__float2bfloat16_rn(b))) << 16);
+}
+
+template <int kOut>
+struct OutPack16 {
+  using Elem = uint16_t;
+  __device__ __forceinline__ static uint32_t pack2(float a, float b) {
+    return kOut == 1 ? pack_half2(a, b) : pack_bf162(a, b);
+  }
+  __device__ __forceinline__ static void store8(uint16_t *dst, const float *v, bool vec) {
+    const uint4 w = make_uint4(pack2(v[0], v[1]), pack2(v[2], v[3]), pack2(v[4], v[5]),
+                               pack2(v[6], v[7]));
+    if (vec) {
+      *reinterpret_cast<uint4 *>(dst) = w;
+    } else {
+      const uint32_t words[4] = {w.x, w.y, w.z, w.w};
+#pragma unroll
+      for (int k = 0; k < 4; ++k) {
+        dst[2 * k] = static_cast<uint16_t>(words[k]);
+        dst[2 * k + 1] = static_cast<uint16_t>(words[k] >> 16);
+      }
+    }
+  }
+};
+template <>
+struct OutPack<1> : OutPack16<1> {};
+template <>
+struct OutPack<30> : OutPack16<30> {};
+
+__device__ __forceinline__ void cp_async16(void *smem_dst, const void *gmem_src) {
+  const uint32_t s = static_cast<uint32_t>(__cvta_generic_to_shared(smem_dst));
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(s), "l"(gmem_src) : "memory");
+}
+__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::: "memory"); }
+template <int N>
+__device__ __forceinline__ void cp_async_wait() {
+  asm volatile("cp.async.wait_group %0;\n" ::"n"(N) : "memory");
+}
+
+// Starts copying tile `t` (its `bytes` source bytes at `src`) into `buf`. With a 16-byte
+// aligned source the bulk goes through cp.async and the <16-byte tail through plain loads;
+// otherwise every byte goes through plain loads (correct for any address, slower).
+__device__ __forceinline__ void stage_tile(uint8_t *buf, const uint8_t *__restrict__ src,
+                                           int bytes, bool src_vec16) {
+  int done = 0;
+  if (src_vec16) {
+    const int nvec = bytes >> 4;
+    for (int i = threadIdx.x; i < nvec; i += kThreads) cp_async16(buf + 16 * i, src + 16 * i);
+    done = nvec << 4;
+  }
+  for (int i = done + threadIdx.x; i < bytes; i += kThreads) buf[i] = __ldg(src + i);
+}
+
+template <typename Fmt, int kOut>
+__global__ void __launch_bounds__(kThreads)
+    dequant_tiles(const uint8_t *__restrict__ src, typename OutPack<kOut>::Elem *__restrict__ dst,
+                  int64_t n_blocks, const uint8_t *__restrict__ table_global, bool src_vec16,
+                  bool dst_vec16) {
+  using Shape = TileShape<Fmt>;
+  extern __shared__ __align__(16) uint8_t smem[];
+  uint8_t *table = smem;
+  uint8_t *const buf0 = smem + Fmt::kTableBytes;
+  uint8_t *const buf1 = buf0 + Shape::kBufBytes;
+
+  const int64_t n_tiles = (n_blocks + Shape::kBlocks - 1) / Shape::kBlocks;
+  int64_t t = blockIdx.x;
+  if (t >= n_tiles) return;
+
+  auto tile_blocks = [&](int64_t tile) -> int {
+    const int64_t left = n_blocks - tile * Shape::kBlocks;
+    return left < Shape::kBlocks ? static_cast<int>(left) : Shape::kBlocks;
+  };
+
+  stage_tile(buf0, src + t * Shape::kBytes, tile_blocks(t) * Fmt::kBlockBytes, src_vec16);
+  cp_async_commit();
+
+  if constexpr (Fmt::kTableBytes > 0) {
+    // The lookup grid is gathered with data-dependent indices: keep it in shared memory.
+    const uint4 *g = reinterpret_cast<const uint4 *>(table_global);
+    uint4 *s = reinterpret_cast<uint4 *>(table);
+    for (int i = threadIdx.x; i < Fmt::kTableBytes / 16; i += kThreads) s[i] = __ldg(g + i);
+  }
+
+  int cur = 0;
+  for (; t < n_tiles; t += gridDim.x) {
+    const int64_t next = t + gridDim.x;
+    if (next < n_tiles)
+      stage_tile(cur ? buf0 : buf1, src + next * Shape::kBytes, tile_blocks(next) * Fmt::kBlockBytes,
+                 src_vec16);
+    cp_async_commit();
+    cp_async_wait<1>();
+    __syncthreads();
+
+    const uint8_t *buf = cur ? buf1 : buf0;
+    const int groups = tile_blocks(t) * (Fmt::kBlockElems / 8);
+    typename OutPack<kOut>::Elem *out = dst + t * kTileElems;
+#pragma unroll
+    for (int k = 0; k < kGroupsPerThread; ++k) {
+      const int g = threadIdx.x + k * kThreads;
+      if (g < groups) {
+        const int e = 8 * g;
+        const int blk = e / Fmt::kBlockElems;
+        const int j0 = e % Fmt::kBlockElems;
+        float v[8];
+        Fmt::decode8(buf + blk * Fmt::kBlockBytes, j0, v, table);
+        OutPack<kOut>::store8(out + e, v, dst_vec16);
+      }
+    }
+    __syncthreads();
+    cur ^= 1;
+  }
+  cp_async_wait<0>();
+}
+
+// Launches Fmt -> kOut over n_blocks blocks. `table` is the device copy of Fmt's grid (or
+// null when Fmt has none).
+template <typename Fmt, int kOut>
+cudaError_t launch_tiles(const void *src, void *dst, int64_t n_blocks, const uint8_t *table,
+                         const LaunchEnv &env) {
+  using Shape = TileShape<Fmt>;
+  auto kernel = dequant_tiles<Fmt, kOut>;
+  static thread_local int blocks_per_sm = 0;  // per instantiation; same on every device we target
+  if (blocks_per_sm == 0) {
+    cudaError_t e = cudaOccupancyMaxActiveBlocksPerMultiprocessor(&blocks_per_sm, kernel, kThreads,
+                                                                  Shape::kSmemBytes);
+    if (e != cudaSuccess) return e;
+    if (blocks_per_sm < 1) blocks_per_sm = 1;
+  }
+  const int64_t n_tiles = (n_blocks + Shape::kBlocks - 1) / Shape::kBlocks;
+  const int64_t max_grid = static_cast<int64_t>(env.sm_count) * blocks_per_sm;
+  const unsigned grid = static_cast<unsigned>(n_tiles < max_grid ? n_tiles : max_grid);
+  const bool src_vec16 = (reinterpret_cast<uintptr_t>(src) & 15) == 0;
+  const bool dst_vec16 = (reinterpret_cast<uintptr_t>(dst) & 15) == 0;
+  kernel<<<grid, kThreads, Shape::kSmemBytes, env.stream>>>(
+      static_cast<const uint8_t *>(src), static_cast<typename OutPack<kOut>::Elem *>(dst), n_blocks,
+      table, src_vec16, dst_vec16);
+  return cudaGetLastError();
+}
+
+template <typename Fmt>
+cudaError_t launch_format(int32_t out_type, const void *src, void *dst, int64_t n_blocks,
+                          const uint8_t *table, const LaunchEnv &env) {
+  switch (out_type) {
+    case 0: return launch_tiles<Fmt, 0>(src, dst, n_blocks, table, env);
+    case 1: return launch_tiles<Fmt, 1>(src, dst, n_blocks, table, env);
+    case 30: return launch_tiles<Fmt, 30>(src, dst, n_blocks, table, env);
+    default: return cudaErrorInvalidValue;
+  }
+}
+
+}  // namespace dq::cuda

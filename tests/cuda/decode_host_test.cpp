@@ -1,0 +1,140 @@
+// The CUDA plugin's per-format decoders, compiled for the host and checked bit for bit
+// against ggml's golden f32 outputs. Runs everywhere (no GPU needed): the kernels call the
+// same decode8 functions, so this pins their arithmetic before any device time is spent.
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "dq_common/grids.hpp"
+#include "dq_common/type_traits.hpp"
+#include "kernels/formats.cuh"
+#include "testdata.hpp"
+
+namespace {
+
+struct TensorRow {
+  std::string file, tensor, golden;
+  int32_t type_id = -1;
+  int64_t n_elements = 0;
+  uint64_t offset = 0, nbytes = 0;
+};
+
+std::vector<TensorRow> read_manifest(const std::filesystem::path &dir) {
+  std::ifstream in(dir / "manifest.tsv");
+  std::string line;
+  std::vector<std::string> header;
+  std::vector<TensorRow> rows;
+  while (std::getline(in, line)) {
+    std::vector<std::string> cols;
+    std::stringstream ss(line);
+    std::string c;
+    while (std::getline(ss, c, '\t')) cols.push_back(c);
+    if (header.empty()) {
+      header = cols;
+      continue;
+    }
+    auto col = [&](const char *name) -> std::string {
+      for (size_t i = 0; i < header.size() && i < cols.size(); ++i)
+        if (header[i] == name) return cols[i];
+      return {};
+    };
+    TensorRow r;
+    r.file = col("file");
+    r.tensor = col("tensor");
+    r.golden = col("golden");
+    if (r.tensor.empty() || r.golden.empty() || col("type_id").empty()) continue;
+    r.type_id = std::stoi(col("type_id"));
+    r.n_elements = std::stoll(col("n_elements"));
+    r.offset = std::stoull(col("file_offset"));
+    r.nbytes = std::stoull(col("nbytes"));
+    rows.push_back(r);
+  }
+  return rows;
+}
+
+std::vector<uint8_t> read_range(const std::filesystem::path &p, uint64_t off, uint64_t n) {
+  std::ifstream f(p, std::ios::binary);
+  std::vector<uint8_t> out(n);
+  f.seekg(static_cast<std::streamoff>(off));
+  f.read(reinterpret_cast<char *>(out.data()), static_cast<std::streamsize>(n));
+  if (static_cast<uint64_t>(f.gcount()) != n) out.clear();
+  return out;
+}
+
+const uint8_t *host_grid(int32_t type) {
+  switch (type) {
+    case 16: return reinterpret_cast<const uint8_t *>(dq::grids::iq2xxs_grid);
+    case 17: return reinterpret_cast<const uint8_t *>(dq::grids::iq2xs_grid);
+    case 22: return reinterpret_cast<const uint8_t *>(dq::grids::iq2s_grid);
+    case 18: return reinterpret_cast<const uint8_t *>(dq::grids::iq3xxs_grid);
+    case 21: return reinterpret_cast<const uint8_t *>(dq::grids::iq3s_grid);
+    case 19:
+    case 29: return reinterpret_cast<const uint8_t *>(dq::grids::iq1s_grid);
+    default: return nullptr;
+  }
+}
+
+// Decodes a whole tensor of block format `type` on the host through decode8.
+bool host_decode(int32_t type, const std::vector<uint8_t> &src, int64_t n, std::vector<float> *out) {
+  out->assign(static_cast<size_t>(n), 0.0f);
+  return dq::cuda::visit_block_format(type, [&](auto fmt) {
+    using Fmt = decltype(fmt);
+    static_assert(Fmt::kBlockElems % 8 == 0);
+    const int64_t n_blocks = n / Fmt::kBlockElems;
+    for (int64_t b = 0; b < n_blocks; ++b) {
+      // Copy the block into a padded buffer, as the kernels stage it in shared memory.
+      alignas(16) uint8_t blk[Fmt::kBlockBytes + 16] = {};
+      std::memcpy(blk, src.data() + b * Fmt::kBlockBytes, Fmt::kBlockBytes);
+      for (int j0 = 0; j0 < Fmt::kBlockElems; j0 += 8)
+        Fmt::decode8(blk, j0, out->data() + b * Fmt::kBlockElems + j0, host_grid(type));
+    }
+  });
+}
+
+TEST(CudaDecodeHost, MatchesEveryGoldenBitForBit) {
+  DQ_REQUIRE_TESTDATA(dir);
+  const auto rows = read_manifest(dir);
+  ASSERT_FALSE(rows.empty()) << "no tensor rows in " << (dir / "manifest.tsv");
+  int checked = 0;
+  std::set<int32_t> types_seen;
+  for (const TensorRow &r : rows) {
+    const auto bytes = read_range(dir / r.file, r.offset, r.nbytes);
+    ASSERT_EQ(bytes.size(), r.nbytes) << r.file << " " << r.tensor;
+    std::vector<float> got;
+    if (!host_decode(r.type_id, bytes, r.n_elements, &got)) continue;  // float types
+    const auto golden = dq::test::read_file(dir / r.golden);
+    ASSERT_EQ(golden.size(), got.size() * 4) << r.golden;
+    size_t first_bad = got.size();
+    size_t bad = 0;
+    for (size_t i = 0; i < got.size(); ++i) {
+      if (std::memcmp(&got[i], golden.data() + 4 * i, 4) != 0) {
+        if (first_bad == got.size()) first_bad = i;
+        ++bad;
+      }
+    }
+    if (bad) {
+      float want;
+      std::memcpy(&want, golden.data() + 4 * first_bad, 4);
+      ADD_FAILURE() << r.file << " " << r.tensor << " (" << dq::type_traits(r.type_id)->name
+                    << "): " << bad << " of " << got.size() << " differ; first at " << first_bad
+                    << ": got " << got[first_bad] << " want " << want;
+    }
+    ++checked;
+    types_seen.insert(r.type_id);
+  }
+  // Every block format the plugin decodes must have been covered by some golden.
+  for (int32_t id = 0; id < dq::kTypeCount; ++id) {
+    bool is_block = dq::cuda::visit_block_format(id, [](auto) {});
+    if (is_block) {
+      EXPECT_TRUE(types_seen.count(id)) << "no golden covers type " << id;
+    }
+  }
+  EXPECT_GT(checked, 26);
+}
+
+}  // namespace
