@@ -33,6 +33,15 @@ DQ_FAST_KERNEL(k_iq4_xs)
 DQ_FAST_KERNEL(k_tq2_0)
 DQ_FAST_KERNEL(k_tq1_0)
 DQ_FAST_KERNEL(k_q1_0)
+DQ_FAST_KERNEL(k_iq2_xxs)
+DQ_FAST_KERNEL(k_iq2_xs)
+DQ_FAST_KERNEL(k_iq2_s)
+DQ_FAST_KERNEL(k_iq3_xxs)
+DQ_FAST_KERNEL(k_iq3_s)
+DQ_FAST_KERNEL(k_iq1_s)
+DQ_FAST_KERNEL(k_iq1_m)
+DQ_FAST_KERNEL(k_nvfp4)
+DQ_FAST_KERNEL(k_q2_0)
 #undef DQ_FAST_KERNEL
 
 inline KernelSet make_set(const char *isa) {
@@ -58,5 +67,14 @@ inline KernelSet make_set(const char *isa) {
   put3<k_tq2_0_entry>(set, 35);
   put3<k_mxfp4_entry>(set, 39);
   put3<k_q1_0_entry>(set, 41);
+  put3<k_iq2_xxs_entry>(set, 16);
+  put3<k_iq2_xs_entry>(set, 17);
+  put3<k_iq2_s_entry>(set, 22);
+  put3<k_iq3_xxs_entry>(set, 18);
+  put3<k_iq3_s_entry>(set, 21);
+  put3<k_iq1_s_entry>(set, 19);
+  put3<k_iq1_m_entry>(set, 29);
+  put3<k_nvfp4_entry>(set, 40);
+  put3<k_q2_0_entry>(set, 42);
   return set;
 }

@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "../kernel_table.hpp"
+#include "dq_common/grids.hpp"
 #include "simd_avx2.hpp"
 
 namespace dq::cpu::avx2 {

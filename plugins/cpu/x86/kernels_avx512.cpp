@@ -14,6 +14,7 @@
 #include <cstring>
 
 #include "../kernel_table.hpp"
+#include "dq_common/grids.hpp"
 #include "simd_avx512.hpp"
 
 namespace dq::cpu::avx512 {

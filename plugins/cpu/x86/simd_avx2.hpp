@@ -39,6 +39,21 @@ struct Simd {
   static I grid8_u8(uint64_t g) { return _mm256_cvtepu8_epi32(_mm_cvtsi64_si128(static_cast<long long>(g))); }
   static I grid8_i8(uint64_t g) { return _mm256_cvtepi8_epi32(_mm_cvtsi64_si128(static_cast<long long>(g))); }
 
+  // Groups of 8 lanes (G = W / 8 groups per vector).
+  static constexpr int G = 1;
+  static I bytes_u8(const uint64_t *g) { return grid8_u8(g[0]); }
+  static I bytes_i8(const uint64_t *g) { return grid8_i8(g[0]); }
+  static I rows8_i32(const int32_t (*table)[8], const uint8_t *idx) { return load_i32(table[idx[0]]); }
+  static F per_group(const float *v) { return _mm256_set1_ps(v[0]); }
+  static I per_group_i(const int32_t *v) { return _mm256_set1_epi32(v[0]); }
+  // W/4 bytes at p, each repeated in 4 consecutive lanes.
+  static I load_u8_rep4(const uint8_t *p) {
+    uint16_t two;
+    std::memcpy(&two, p, 2);
+    const __m128i rep = _mm_shuffle_epi8(_mm_cvtsi32_si128(two), _mm_setr_epi8(0, 0, 0, 0, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0));
+    return _mm256_cvtepu8_epi32(rep);
+  }
+
   static F cvt(I v) { return _mm256_cvtepi32_ps(v); }
   static F mul(F a, F b) { return _mm256_mul_ps(a, b); }
   static F add(F a, F b) { return _mm256_add_ps(a, b); }

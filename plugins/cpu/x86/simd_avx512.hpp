@@ -45,6 +45,29 @@ struct Simd {
     return _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i *>(x)));
   }
 
+  // Groups of 8 lanes (G = W / 8 groups per vector).
+  static constexpr int G = 2;
+  static I bytes_u8(const uint64_t *g) { return grid16_u8(g[0], g[1]); }
+  static I bytes_i8(const uint64_t *g) { return grid16_i8(g[0], g[1]); }
+  static I rows8_i32(const int32_t (*table)[8], const uint8_t *idx) {
+    const __m256i lo = _mm256_loadu_si256(reinterpret_cast<const __m256i *>(table[idx[0]]));
+    const __m256i hi = _mm256_loadu_si256(reinterpret_cast<const __m256i *>(table[idx[1]]));
+    return _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
+  }
+  static F per_group(const float *v) {
+    return _mm512_insertf32x8(_mm512_castps256_ps512(_mm256_set1_ps(v[0])), _mm256_set1_ps(v[1]), 1);
+  }
+  static I per_group_i(const int32_t *v) {
+    return _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_set1_epi32(v[0])), _mm256_set1_epi32(v[1]), 1);
+  }
+  static I load_u8_rep4(const uint8_t *p) {
+    uint32_t four;
+    std::memcpy(&four, p, 4);
+    const __m128i rep = _mm_shuffle_epi8(_mm_cvtsi32_si128(static_cast<int>(four)),
+                                         _mm_setr_epi8(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3));
+    return _mm512_cvtepu8_epi32(rep);
+  }
+
   static F cvt(I v) { return _mm512_cvtepi32_ps(v); }
   static F mul(F a, F b) { return _mm512_mul_ps(a, b); }
   static F add(F a, F b) { return _mm512_add_ps(a, b); }
