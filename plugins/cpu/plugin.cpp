@@ -100,9 +100,12 @@ int32_t cpu_dequantize(const dq_plugin_dequantize_args *a) {
                 "element count " + std::to_string(a->n_elements) + " is not positive");
   const auto src_needed = dq::type_nbytes(a->src_type, a->n_elements);
   if (!src_needed)
-    return fail(DQ_ERR_SIZE, "element count " + std::to_string(a->n_elements) +
-                                 " is not a multiple of " + t.name + "'s block of " +
-                                 std::to_string(t.block_elements));
+    return fail(DQ_ERR_SIZE,
+                "element count " + std::to_string(a->n_elements) +
+                    (a->n_elements % t.block_elements != 0
+                         ? std::string(" is not a multiple of ") + t.name + "'s block of " +
+                               std::to_string(t.block_elements)
+                         : std::string(" of ") + t.name + " overflows the byte size"));
   if (a->src_bytes < *src_needed)
     return fail(DQ_ERR_SIZE, "source holds " + std::to_string(a->src_bytes) + " bytes, " +
                                  std::to_string(a->n_elements) + " " + t.name + " elements need " +

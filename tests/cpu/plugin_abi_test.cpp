@@ -149,6 +149,8 @@ TEST_F(CpuPluginAbi, ValidatesSizesAndBuffers) {
   a = good;
   a.n_elements = (INT64_MAX / 32) * 32;
   EXPECT_EQ(api->dequantize(&a), DQ_ERR_SIZE);
+  EXPECT_NE(std::string(api->last_error()).find("overflow"), std::string::npos)
+      << api->last_error();
   // In place (overlapping source and destination) would read already-written output.
   std::vector<unsigned char> buf(34 + 128);
   std::memcpy(buf.data(), block.data(), 34);
