@@ -1,6 +1,22 @@
 /*
  * dq_loader.h: loading a whole GGUF (or chosen tensors / row ranges) onto a device.
  * Included by dq.h; do not include on its own. Owned by the model-loader work.
+ *
+ * The loader uploads the quantized bytes (0.5 to 1 byte per weight) through a ring of pinned
+ * staging buffers and dequantizes on the device while the next chunk is in flight, instead of
+ * dequantizing on the host and uploading 2 or 4 bytes per weight. Tensors too small to be worth
+ * the GPU (the registry's DQ_GPU_MIN_BYTES rule), types the device backend lacks, and machines
+ * without a GPU go through the CPU plugin. Same rules as dq.h: C99, struct_size first,
+ * fields only appended, every free accepts NULL.
+ *
+ * Typical use:
+ *   dq_load_options o;
+ *   dq_load_options_init(&o);                  // f16, host, 256 MiB staging
+ *   o.device.backend = "cuda"; o.device.device = 0;
+ *   dq_loaded_model *lm;
+ *   if (dq_load(ctx, model, &o, &lm) != DQ_OK) puts(dq_last_error(ctx));
+ *   for (int64_t i = 0; i < dq_loaded_count(lm); ++i) { dq_loaded_tensor t; ... }
+ *   dq_loaded_free(lm);                        // frees every device buffer it allocated
  */
 #ifndef DQ_DQ_LOADER_H
 #define DQ_DQ_LOADER_H
@@ -9,7 +25,150 @@
 extern "C" {
 #endif
 
-/* (declarations land with the loader) */
+/* Output type value meaning "keep the file's bytes as they are" (quantized or not). */
+#define DQ_LOAD_KEEP (-1)
+/* Default staging budget: pinned host memory the loader may hold at once. */
+#define DQ_LOAD_DEFAULT_BUDGET (256ull << 20)
+
+/* Output type for one tensor: return DQ_TYPE_F32, DQ_TYPE_F16, DQ_TYPE_BF16 or DQ_LOAD_KEEP.
+ * `proposed` is what the defaults and overrides chose. */
+typedef int32_t (*dq_load_type_fn)(void *user, const dq_tensor_info *tensor, int32_t proposed);
+
+/* Progress: bytes of the file read so far and in total. Called from the loading thread. */
+typedef void (*dq_load_progress_fn)(void *user, uint64_t bytes_done, uint64_t bytes_total);
+
+/* Caller-provided destination: return memory of at least `bytes` at the load's device (host
+ * memory for host/cpu loads, device memory of that backend otherwise) for `tensor`'s output,
+ * or NULL to let the loader allocate it. Memory returned here stays the caller's: the loader
+ * never frees it. */
+typedef void *(*dq_load_buffer_fn)(void *user, const dq_tensor_info *tensor, int32_t out_type,
+                                   int64_t row_begin, int64_t row_end, uint64_t bytes);
+
+typedef struct dq_load_options {
+  size_t struct_size;
+  /* Where the tensors go: {"cuda", 0}, {"cpu", 0} or {NULL/"host", 0} (host memory). */
+  dq_location device;
+  /* Output type for every tensor: DQ_TYPE_F16 (default), DQ_TYPE_BF16, DQ_TYPE_F32 or
+   * DQ_LOAD_KEEP. Integer tensors (i8..i64, f64), which nothing dequantizes, are kept. */
+  int32_t output_type;
+  /* Per-name output types, applied over output_type (parallel arrays of n_overrides). */
+  const char *const *override_names;
+  const int32_t *override_types;
+  size_t n_overrides;
+  /* Called per tensor after the overrides; NULL: none. */
+  dq_load_type_fn type_fn;
+  void *type_user;
+
+  /* Tensors to load, by name; NULL: every tensor of the model, in file order. */
+  const char *const *names;
+  size_t n_names;
+  /* Row ranges, parallel to names (NULL: whole tensors). A row is ne[0] elements; rows are
+   * counted over ne[1..3] (ne[1] for a matrix): tensor i loads rows [row_begin[i],
+   * row_end[i]). row_end[i] < 0 means "to the last row". For a tensor-parallel shard. */
+  const int64_t *row_begin;
+  const int64_t *row_end;
+
+  /* Pinned host staging memory the loader may hold at once; 0: DQ_LOAD_DEFAULT_BUDGET.
+   * At least 1 MiB, and at least two slots of the largest block of the model. */
+  uint64_t staging_budget;
+  /* Host threads copying from the mapped file into staging; 0: automatic. */
+  int32_t copy_threads;
+  int32_t reserved0;
+  /* Device loads: tensors under this many file bytes are dequantized by the CPU plugin and
+   * uploaded as output. -1 (default): DQ_GPU_MIN_BYTES when set, else 256 KiB. 0: none. */
+  int64_t gpu_min_bytes;
+
+  dq_load_progress_fn progress;
+  void *progress_user;
+
+  dq_load_buffer_fn buffer_fn;
+  void *buffer_user;
+} dq_load_options;
+
+/* Fills defaults: struct_size, host, DQ_TYPE_F16, 256 MiB budget, gpu_min_bytes -1,
+ * everything else zero. */
+DQ_API void dq_load_options_init(dq_load_options *options);
+
+typedef struct dq_loaded_model dq_loaded_model;
+
+typedef struct dq_loaded_tensor {
+  size_t struct_size;
+  const char *name;       /* owned by the loaded model */
+  void *data;             /* at `where` */
+  dq_location where;      /* backend and device of data ({"host",0} for host memory) */
+  int32_t type;           /* type of data: F32/F16/BF16, or the file's type when kept */
+  int32_t src_type;       /* type in the file */
+  uint32_t n_dims;
+  int64_t ne[4];          /* shape of data: the file's shape, or {ne[0], rows} for a range */
+  int64_t n_elements;
+  uint64_t n_bytes;       /* bytes at data */
+  uint64_t file_bytes;    /* bytes read from the file for it */
+  int64_t row_begin;      /* rows loaded (all rows for a whole tensor) */
+  int64_t row_end;
+  const char *backend;    /* who produced it: "cuda", "cpu" (dequantized on the host), "copy" */
+  int32_t caller_owned;   /* 1 when data came from dq_load_buffer_fn */
+  int32_t reserved;
+} dq_loaded_tensor;
+
+typedef struct dq_load_stats {
+  size_t struct_size;
+  uint64_t file_bytes;          /* bytes read from the model file(s) */
+  uint64_t output_bytes;        /* bytes written at the destination */
+  int64_t tensors;
+  int64_t tensors_device;       /* dequantized on the device backend */
+  int64_t tensors_cpu;          /* dequantized by the CPU plugin */
+  int64_t tensors_copied;       /* kept as they are */
+  uint64_t file_bytes_device;   /* file bytes per route, as above */
+  uint64_t file_bytes_cpu;
+  uint64_t file_bytes_copied;
+  double seconds_total;         /* the whole dq_load call */
+  double seconds_setup;         /* allocations of staging, streams, destination */
+  double seconds_pipeline;      /* first read to last byte on the device */
+  uint64_t staging_budget;      /* bytes the load was allowed */
+  uint64_t staging_high_water;  /* most pinned staging bytes held at once */
+  uint64_t device_staging_bytes;/* device-side staging (quantized chunks before dequantizing) */
+  int64_t chunks;               /* staging slot fills */
+  int32_t copy_threads;         /* host threads used for the staging copies */
+  int32_t reserved;
+  const char *device_backend;   /* backend of the destination ("cuda", "host") */
+} dq_load_stats;
+
+/* Loads tensors of an open model. The model may be closed after this returns. On failure
+ * nothing is left allocated and dq_last_error(ctx) names the tensor and the problem:
+ * DQ_ERR_NOT_FOUND (unknown name), DQ_ERR_SIZE (row range out of bounds or rows not made of
+ * whole blocks, budget too small), DQ_ERR_INVALID_ARGUMENT (bad output type, duplicate name),
+ * DQ_ERR_NO_BACKEND / DQ_ERR_NO_DEVICE (destination not available), device errors. */
+DQ_API dq_status dq_load(dq_context *ctx, const dq_model *model, const dq_load_options *options,
+                         dq_loaded_model **out);
+/* Opens `path`, loads, closes. */
+DQ_API dq_status dq_load_file(dq_context *ctx, const char *path, const dq_load_options *options,
+                              dq_loaded_model **out);
+
+/* A reusable loader: the staging ring, streams and copy threads of one destination, set up
+ * once (pinned allocations cost tens of milliseconds) and used by several loads, e.g. the
+ * shards or parts of one model. Takes device, staging_budget and copy_threads from options;
+ * dq_loader_load ignores those fields of its own options. Destroy before its context. */
+typedef struct dq_loader dq_loader;
+DQ_API dq_status dq_loader_create(dq_context *ctx, const dq_load_options *options,
+                                  dq_loader **out);
+DQ_API dq_status dq_loader_load(dq_loader *loader, const dq_model *model,
+                                const dq_load_options *options, dq_loaded_model **out);
+DQ_API void dq_loader_destroy(dq_loader *loader);
+
+DQ_API int64_t dq_loaded_count(const dq_loaded_model *loaded);
+DQ_API int64_t dq_loaded_find(const dq_loaded_model *loaded, const char *name); /* or -1 */
+DQ_API dq_status dq_loaded_get_tensor(const dq_loaded_model *loaded, int64_t index,
+                                      dq_loaded_tensor *out);
+DQ_API dq_status dq_loaded_get_stats(const dq_loaded_model *loaded, dq_load_stats *out);
+/* Frees every buffer the loader allocated (not caller-owned ones). The context must still be
+ * alive. Accepts NULL. */
+DQ_API void dq_loaded_free(dq_loaded_model *loaded);
+
+/* Measures host-to-device bandwidth from pinned memory on `device` (bytes per second), with
+ * `bytes` per copy (0: 256 MiB), the median of `repeats` copies (0: 5). For reporting load
+ * throughput against the bus. DQ_ERR_UNSUPPORTED for host/cpu. */
+DQ_API dq_status dq_measure_h2d_bandwidth(dq_context *ctx, dq_location device, uint64_t bytes,
+                                          int32_t repeats, double *bytes_per_second);
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,51 @@
+// Which tensors a load covers, which rows, and the output type of each: a pure function of
+// the model's tensor table and the caller's options, so it is tested without any backend.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "dq/dq.h"
+
+namespace dq::loader {
+
+// How a tensor reaches its destination.
+enum class Route {
+  device,  // quantized bytes uploaded, dequantized by the device backend
+  cpu,     // dequantized by the CPU plugin on the host (then uploaded for device loads)
+  copy,    // bytes kept as they are
+};
+
+const char *route_name(Route r);
+
+struct TensorJob {
+  std::string name;
+  int64_t model_index = 0;
+  int32_t src_type = 0;
+  int32_t out_type = 0;     // F32/F16/BF16, or src_type when kept
+  bool keep = false;        // bytes copied unchanged
+  uint32_t n_dims = 0;
+  int64_t ne[4] = {1, 1, 1, 1};  // shape of the loaded part
+  int64_t row_begin = 0, row_end = 0;
+  int64_t row_elements = 0;      // ne[0] of the file's tensor
+  int64_t n_elements = 0;        // loaded
+  const uint8_t *src = nullptr;  // first loaded byte in the mapped file
+  uint64_t src_bytes = 0;
+  uint64_t out_bytes = 0;
+  Route route = Route::copy;
+  void *dst = nullptr;
+  bool caller_owned = false;
+};
+
+// Output type proposed for a tensor before overrides: what nothing can dequantize is kept.
+int32_t default_output_type(int32_t src_type, int32_t requested);
+
+// Builds the jobs for `tensors` (the model's table, in file order). Throws LoadError:
+// DQ_ERR_NOT_FOUND for an unknown name, DQ_ERR_SIZE for a row range outside the tensor or
+// rows not made of whole blocks, DQ_ERR_INVALID_ARGUMENT for bad output types or duplicates.
+// Routes are left as `copy` for kept tensors and `device` otherwise; route.cpp decides.
+std::vector<TensorJob> build_plan(const std::vector<dq_tensor_info> &tensors,
+                                  const dq_load_options &options);
+
+}  // namespace dq::loader

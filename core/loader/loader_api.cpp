@@ -1,0 +1,340 @@
+// The loader's C API (dq_loader.h): options, reusable loaders, loads and their results.
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <new>
+
+#include "dq_common/type_traits.hpp"
+#include "loader/chunking.hpp"
+#include "loader/load_error.hpp"
+#include "loader/loaded_model.hpp"
+#include "loader/pipeline.hpp"
+#include "loader/route.hpp"
+
+using dq::loader::LoadError;
+using dq::loader::Route;
+using dq::loader::TensorJob;
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double seconds_since(Clock::time_point t0) {
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+constexpr uint64_t kArenaAlignment = 256;
+uint64_t align_up(uint64_t v, uint64_t a) { return (v + a - 1) / a * a; }
+
+// The caller's options over the defaults, reading only the fields its struct_size covers.
+dq_load_options normalized(const dq_load_options *in) {
+  dq_load_options o;
+  dq_load_options_init(&o);
+  if (!in) return o;
+  if (in->struct_size < offsetof(dq_load_options, output_type) + sizeof(int32_t))
+    throw LoadError(DQ_ERR_INVALID_ARGUMENT, "dq_load_options.struct_size is too small (call "
+                                             "dq_load_options_init first)");
+  const size_t n = in->struct_size < sizeof o ? in->struct_size : sizeof o;
+  std::memcpy(&o, in, n);
+  o.struct_size = sizeof o;
+  if (o.staging_budget == 0) o.staging_budget = DQ_LOAD_DEFAULT_BUDGET;
+  if (o.copy_threads < 0) throw LoadError(DQ_ERR_INVALID_ARGUMENT, "copy_threads is negative");
+  return o;
+}
+
+bool is_host(const char *backend) {
+  return !backend || !*backend || std::strcmp(backend, "host") == 0 || std::strcmp(backend, "cpu") == 0;
+}
+
+// Resolves the destination into `l` (device backend or host) and sets up its staging.
+void setup_loader(dq_loader &l, const dq_load_options &o) {
+  const auto t0 = Clock::now();
+  l.registry = &dq::core::registry(l.ctx);
+  const dq::core::Backend *cpu = l.registry->find("cpu");
+  l.cpu_backend = (cpu && cpu->loaded()) ? cpu : nullptr;
+  l.budget = o.staging_budget;
+  l.pool = std::make_unique<dq::loader::CopyPool>(
+      o.copy_threads > 0 ? o.copy_threads : dq::loader::CopyPool::default_threads());
+  if (is_host(o.device.backend)) {
+    if (o.device.device != 0)
+      throw LoadError(DQ_ERR_INVALID_ARGUMENT, "host memory has only device 0, not " +
+                                                   std::to_string(o.device.device));
+    l.where = "host";
+    l.setup_seconds = seconds_since(t0);
+    return;
+  }
+  const std::string name = o.device.backend;
+  const dq::core::Backend *b = l.registry->find(name);
+  if (!b)
+    throw LoadError(DQ_ERR_NO_BACKEND, "backend '" + name + "' not found (searched: " +
+                                           l.registry->searched_text() + ")");
+  if (!b->loaded())
+    throw LoadError(b->load_status == DQ_OK ? DQ_ERR_NO_BACKEND : b->load_status,
+                    "backend '" + name + "' is not usable: " + b->status);
+  if (b->device_count <= 0)
+    throw LoadError(DQ_ERR_NO_DEVICE, "backend '" + name + "' has no device: " + b->status);
+  if (o.device.device < 0 || o.device.device >= b->device_count)
+    throw LoadError(DQ_ERR_INVALID_ARGUMENT, "backend '" + name + "' has " +
+                                                 std::to_string(b->device_count) +
+                                                 " device(s); device " +
+                                                 std::to_string(o.device.device) + " does not exist");
+  if (!b->has_device_memory || !dq::loader::DeviceApi::can_pipeline(b->api))
+    throw LoadError(DQ_ERR_UNSUPPORTED, "backend '" + name + "' lacks device memory, pinned memory, "
+                                        "streams or events, which loading to it needs");
+  l.device_backend = b;
+  l.where = b->name;
+  l.device = o.device.device;
+  l.dev = std::make_unique<dq::loader::DeviceApi>(b->api, l.device, b->name);
+  l.ring = std::make_unique<dq::loader::StagingRing>(*l.dev, o.staging_budget);
+  l.setup_seconds = seconds_since(t0);
+}
+
+std::vector<dq_tensor_info> tensor_table(const dq_model *model) {
+  const int64_t n = dq_model_tensor_count(model);
+  std::vector<dq_tensor_info> infos(n < 0 ? 0 : static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) {
+    infos[i].struct_size = sizeof(dq_tensor_info);
+    const dq_status st = dq_model_tensor_info(model, i, &infos[i]);
+    if (st != DQ_OK)
+      throw LoadError(st, "reading tensor " + std::to_string(i) + " of the model failed");
+  }
+  return infos;
+}
+
+// Destination memory: the caller's buffers where given, one arena for the rest.
+void place_outputs(dq_loader &l, const dq_load_options &o, const std::vector<dq_tensor_info> &infos,
+                   dq_loaded_model &lm) {
+  uint64_t arena_bytes = 0;
+  std::vector<uint64_t> offsets(lm.jobs.size(), 0);
+  for (size_t i = 0; i < lm.jobs.size(); ++i) {
+    TensorJob &j = lm.jobs[i];
+    if (o.buffer_fn) {
+      void *p = o.buffer_fn(o.buffer_user, &infos[j.model_index], j.keep ? DQ_LOAD_KEEP : j.out_type,
+                            j.row_begin, j.row_end, j.out_bytes);
+      if (p) {
+        j.dst = p;
+        j.caller_owned = true;
+        continue;
+      }
+    }
+    offsets[i] = arena_bytes;
+    arena_bytes = align_up(arena_bytes + j.out_bytes, kArenaAlignment);
+  }
+  if (arena_bytes) {
+    if (l.dev) {
+      lm.arena = l.dev->alloc(arena_bytes, "the loaded tensors");
+    } else {
+      lm.arena = std::aligned_alloc(kArenaAlignment, arena_bytes);
+      if (!lm.arena)
+        throw LoadError(DQ_ERR_OUT_OF_MEMORY, "allocating " + std::to_string(arena_bytes) +
+                                                  " bytes of host memory for the loaded tensors failed");
+    }
+  }
+  for (size_t i = 0; i < lm.jobs.size(); ++i)
+    if (!lm.jobs[i].caller_owned) lm.jobs[i].dst = static_cast<uint8_t *>(lm.arena) + offsets[i];
+}
+
+void fill_stats(const dq_loader &l, dq_loaded_model &lm) {
+  dq_load_stats &s = lm.stats;
+  s.struct_size = sizeof s;
+  s.tensors = static_cast<int64_t>(lm.jobs.size());
+  for (const TensorJob &j : lm.jobs) {
+    s.file_bytes += j.src_bytes;
+    s.output_bytes += j.out_bytes;
+    switch (j.route) {
+      case Route::device: s.tensors_device++, s.file_bytes_device += j.src_bytes; break;
+      case Route::cpu: s.tensors_cpu++, s.file_bytes_cpu += j.src_bytes; break;
+      case Route::copy: s.tensors_copied++, s.file_bytes_copied += j.src_bytes; break;
+    }
+  }
+  s.staging_budget = l.budget;
+  s.staging_high_water = l.ring ? l.ring->ledger().high_water() : 0;
+  s.device_staging_bytes = l.ring ? l.ring->device_bytes() : 0;
+  s.copy_threads = l.pool->threads();
+  s.device_backend = lm.where.c_str();
+}
+
+dq_status load_with(dq_loader &l, const dq_model *model, const dq_load_options &o,
+                    dq_loaded_model **out, Clock::time_point t0, double extra_setup) {
+  auto lm = std::make_unique<dq_loaded_model>();
+  lm->ctx = l.ctx;
+  lm->where = l.where;
+  lm->device = l.device;
+  lm->device_api = l.dev ? l.dev->api() : nullptr;
+
+  const auto infos = tensor_table(model);
+  lm->jobs = dq::loader::build_plan(infos, o);
+  dq::loader::RouteInputs routes;
+  routes.registry = l.registry;
+  routes.device = l.device_backend;
+  routes.cpu = l.cpu_backend;
+  routes.gpu_min_bytes = dq::loader::loader_gpu_min_bytes(l.registry->settings(), o.gpu_min_bytes);
+  dq::loader::assign_routes(lm->jobs, routes);
+  // Tensors in the order of the file, so reads stream forward through the mapping.
+  const auto t_alloc = Clock::now();
+  place_outputs(l, o, infos, *lm);
+  const double alloc_seconds = seconds_since(t_alloc);
+
+  dq::loader::ProgressSink progress{o.progress, o.progress_user, 0};
+  for (const TensorJob &j : lm->jobs) progress.total += j.src_bytes;
+  progress.report(0);
+  const auto t_pipe = Clock::now();
+  const dq_plugin_api *cpu = l.cpu_backend ? l.cpu_backend->api : nullptr;
+  int64_t chunks = l.dev ? dq::loader::run_device_pipeline(*l.dev, cpu, *l.ring, *l.pool, lm->jobs, progress)
+                         : dq::loader::run_host_path(cpu, *l.pool, lm->jobs, progress);
+  lm->stats.seconds_pipeline = seconds_since(t_pipe);
+  lm->stats.chunks = chunks;
+  fill_stats(l, *lm);
+  lm->stats.seconds_setup = extra_setup + alloc_seconds;
+  lm->stats.seconds_total = seconds_since(t0);
+  *out = lm.release();
+  return DQ_OK;
+}
+
+template <class F>
+dq_status guarded(dq_context *ctx, F &&f) {
+  try {
+    return f();
+  } catch (const LoadError &e) {
+    return dq::core::set_error(ctx, e.status(), e.what());
+  } catch (const std::bad_alloc &) {
+    return dq::core::set_error(ctx, DQ_ERR_OUT_OF_MEMORY, "loader: out of host memory");
+  } catch (const std::exception &e) {
+    return dq::core::set_error(ctx, DQ_ERR_INTERNAL, std::string("loader: ") + e.what());
+  }
+}
+
+}  // namespace
+
+dq_loaded_model::~dq_loaded_model() {
+  if (!arena) return;
+  if (device_api) device_api->mem_free(device, arena);
+  else std::free(arena);
+}
+
+extern "C" {
+
+DQ_API void dq_load_options_init(dq_load_options *o) {
+  if (!o) return;
+  std::memset(o, 0, sizeof *o);
+  o->struct_size = sizeof *o;
+  o->device.backend = "host";
+  o->output_type = DQ_TYPE_F16;
+  o->staging_budget = DQ_LOAD_DEFAULT_BUDGET;
+  o->gpu_min_bytes = -1;
+}
+
+DQ_API dq_status dq_loader_create(dq_context *ctx, const dq_load_options *options, dq_loader **out) {
+  if (!ctx) return DQ_ERR_INVALID_ARGUMENT;
+  dq::core::clear_error(ctx);
+  if (!out) return dq::core::set_error(ctx, DQ_ERR_INVALID_ARGUMENT, "dq_loader_create: out is NULL");
+  *out = nullptr;
+  return guarded(ctx, [&] {
+    const dq_load_options o = normalized(options);
+    auto l = std::make_unique<dq_loader>();
+    l->ctx = ctx;
+    setup_loader(*l, o);
+    *out = l.release();
+    return DQ_OK;
+  });
+}
+
+DQ_API void dq_loader_destroy(dq_loader *loader) { delete loader; }
+
+DQ_API dq_status dq_loader_load(dq_loader *loader, const dq_model *model,
+                                const dq_load_options *options, dq_loaded_model **out) {
+  if (!loader) return DQ_ERR_INVALID_ARGUMENT;
+  dq_context *ctx = loader->ctx;
+  dq::core::clear_error(ctx);
+  if (!model || !out)
+    return dq::core::set_error(ctx, DQ_ERR_INVALID_ARGUMENT, "dq_loader_load: model or out is NULL");
+  *out = nullptr;
+  const auto t0 = Clock::now();
+  return guarded(ctx, [&] { return load_with(*loader, model, normalized(options), out, t0, 0.0); });
+}
+
+DQ_API dq_status dq_load(dq_context *ctx, const dq_model *model, const dq_load_options *options,
+                         dq_loaded_model **out) {
+  if (!ctx) return DQ_ERR_INVALID_ARGUMENT;
+  dq::core::clear_error(ctx);
+  if (!model || !out)
+    return dq::core::set_error(ctx, DQ_ERR_INVALID_ARGUMENT, "dq_load: model or out is NULL");
+  *out = nullptr;
+  const auto t0 = Clock::now();
+  return guarded(ctx, [&] {
+    const dq_load_options o = normalized(options);
+    dq_loader l;
+    l.ctx = ctx;
+    setup_loader(l, o);
+    return load_with(l, model, o, out, t0, l.setup_seconds);
+  });
+}
+
+DQ_API dq_status dq_load_file(dq_context *ctx, const char *path, const dq_load_options *options,
+                              dq_loaded_model **out) {
+  if (!ctx) return DQ_ERR_INVALID_ARGUMENT;
+  dq::core::clear_error(ctx);
+  if (!path || !out)
+    return dq::core::set_error(ctx, DQ_ERR_INVALID_ARGUMENT, "dq_load_file: path or out is NULL");
+  dq_model *model = nullptr;
+  dq_status st = dq_model_open(ctx, path, &model);
+  if (st != DQ_OK) return st;  // the reader's message names the file
+  st = dq_load(ctx, model, options, out);
+  if (st != DQ_OK) {
+    std::string msg = std::string(path) + ": " + dq_last_error(ctx);
+    dq_model_close(model);
+    return dq::core::set_error(ctx, st, std::move(msg));
+  }
+  dq_model_close(model);
+  return st;
+}
+
+DQ_API int64_t dq_loaded_count(const dq_loaded_model *lm) {
+  return lm ? static_cast<int64_t>(lm->jobs.size()) : 0;
+}
+
+DQ_API int64_t dq_loaded_find(const dq_loaded_model *lm, const char *name) {
+  if (!lm || !name) return -1;
+  for (size_t i = 0; i < lm->jobs.size(); ++i)
+    if (lm->jobs[i].name == name) return static_cast<int64_t>(i);
+  return -1;
+}
+
+DQ_API dq_status dq_loaded_get_tensor(const dq_loaded_model *lm, int64_t index, dq_loaded_tensor *out) {
+  if (!lm || !out || out->struct_size < offsetof(dq_loaded_tensor, data)) return DQ_ERR_INVALID_ARGUMENT;
+  if (index < 0 || index >= static_cast<int64_t>(lm->jobs.size())) return DQ_ERR_NOT_FOUND;
+  const TensorJob &j = lm->jobs[index];
+  dq_loaded_tensor t{};
+  t.struct_size = sizeof t;
+  t.name = j.name.c_str();
+  t.data = j.dst;
+  t.where = {lm->where.c_str(), lm->device};
+  t.type = j.out_type;
+  t.src_type = j.src_type;
+  t.n_dims = j.n_dims;
+  for (int d = 0; d < 4; ++d) t.ne[d] = j.ne[d];
+  t.n_elements = j.n_elements;
+  t.n_bytes = j.out_bytes;
+  t.file_bytes = j.src_bytes;
+  t.row_begin = j.row_begin;
+  t.row_end = j.row_end;
+  t.backend = j.route == Route::device ? lm->where.c_str() : j.route == Route::cpu ? "cpu" : "copy";
+  t.caller_owned = j.caller_owned ? 1 : 0;
+  const size_t n = out->struct_size < sizeof t ? out->struct_size : sizeof t;
+  const size_t keep = out->struct_size;
+  std::memcpy(out, &t, n);
+  out->struct_size = keep;
+  return DQ_OK;
+}
+
+DQ_API dq_status dq_loaded_get_stats(const dq_loaded_model *lm, dq_load_stats *out) {
+  if (!lm || !out || out->struct_size < sizeof(size_t)) return DQ_ERR_INVALID_ARGUMENT;
+  const size_t n = out->struct_size < sizeof lm->stats ? out->struct_size : sizeof lm->stats;
+  const size_t keep = out->struct_size;
+  std::memcpy(out, &lm->stats, n);
+  out->struct_size = keep;
+  return DQ_OK;
+}
+
+DQ_API void dq_loaded_free(dq_loaded_model *lm) { delete lm; }
+
+}  // extern "C"

@@ -1,0 +1,31 @@
+// The host path (see pipeline.hpp): no staging, the file's bytes go straight to the
+// destination through the CPU plugin or a threaded copy, in pieces so progress moves.
+#include "dq_common/type_traits.hpp"
+#include "loader/chunking.hpp"
+#include "loader/pipeline.hpp"
+
+namespace dq::loader {
+
+int64_t run_host_path(const dq_plugin_api *cpu, CopyPool &pool, const std::vector<TensorJob> &jobs,
+                      const ProgressSink &progress) {
+  constexpr uint64_t kPieceBytes = 64ull << 20;
+  const std::vector<Piece> pieces = plan_host_pieces(jobs, kPieceBytes);
+  uint64_t done = 0;
+  for (const Piece &p : pieces) {
+    const TensorJob &j = jobs[p.job];
+    uint8_t *dst = static_cast<uint8_t *>(j.dst);
+    if (j.route == Route::copy) {
+      pool.copy({{dst + p.src_offset, j.src + p.src_offset, p.src_bytes}});
+    } else {
+      const uint64_t out_size = output_type_size(j.out_type);
+      cpu_dequantize(cpu, j.src_type, j.out_type, j.src + p.src_offset, p.src_bytes, p.n_elements,
+                     dst + static_cast<uint64_t>(p.elem_offset) * out_size,
+                     static_cast<uint64_t>(p.n_elements) * out_size, j.name);
+    }
+    done += p.src_bytes;
+    progress.report(done);
+  }
+  return static_cast<int64_t>(pieces.size());
+}
+
+}  // namespace dq::loader

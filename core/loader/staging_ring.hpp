@@ -1,0 +1,77 @@
+// The ring of staging slots of a device load: each slot is pinned host memory (filled from
+// the file) plus device memory of the same size (its upload target, read by the dequantize
+// kernels), and two events saying when the upload and the kernels reading it are done.
+// Pinned bytes are accounted against the budget: exceeding it is an internal error.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "loader/device_api.hpp"
+
+namespace dq::loader {
+
+// Pinned bytes held against a budget, with a high-water mark.
+class StagingLedger {
+ public:
+  explicit StagingLedger(uint64_t budget) : budget_(budget) {}
+  // Throws LoadError(DQ_ERR_INTERNAL) when taking `bytes` would exceed the budget.
+  void take(uint64_t bytes);
+  void give(uint64_t bytes);
+  uint64_t budget() const { return budget_; }
+  uint64_t in_use() const { return in_use_; }
+  uint64_t high_water() const { return high_water_; }
+
+ private:
+  uint64_t budget_;
+  uint64_t in_use_ = 0;
+  uint64_t high_water_ = 0;
+};
+
+struct SlotLayout {
+  int slots;
+  uint64_t slot_bytes;
+};
+
+// Slot count and size for a budget: up to 8 slots of at least 1 MiB (more slots hide the
+// first fill; fewer, larger ones cost fewer calls). Throws LoadError(DQ_ERR_SIZE) when the
+// budget is under 1 MiB.
+SlotLayout layout_for_budget(uint64_t budget);
+
+class StagingRing {
+ public:
+  struct Slot {
+    uint8_t *host = nullptr;
+    uint8_t *dev = nullptr;
+    void *uploaded = nullptr;  // event on the copy stream after the upload from `host`
+    void *consumed = nullptr;  // event on the compute stream after the kernels read `dev`
+    bool in_flight = false;    // events recorded at least once
+  };
+
+  StagingRing(const DeviceApi &dev, uint64_t budget);
+  ~StagingRing();  // waits for both streams, then frees
+  StagingRing(const StagingRing &) = delete;
+  StagingRing &operator=(const StagingRing &) = delete;
+
+  int size() const { return static_cast<int>(slots_.size()); }
+  Slot &slot(int i) { return slots_[i]; }
+  uint64_t slot_bytes() const { return layout_.slot_bytes; }
+  void *copy_stream() const { return copy_stream_; }
+  void *compute_stream() const { return compute_stream_; }
+  const StagingLedger &ledger() const { return ledger_; }
+  uint64_t device_bytes() const { return layout_.slot_bytes * slots_.size(); }
+  // Waits for everything queued; marks slots idle.
+  void drain();
+
+ private:
+  void release() noexcept;
+
+  const DeviceApi &dev_;
+  SlotLayout layout_;
+  StagingLedger ledger_;
+  std::vector<Slot> slots_;
+  void *copy_stream_ = nullptr;
+  void *compute_stream_ = nullptr;
+};
+
+}  // namespace dq::loader

@@ -1,0 +1,555 @@
+// dq.hpp: header-only C++20 layer over the C API of dq.h (and dq_loader.h).
+//
+// RAII handles (Context, Model, Loader, LoadedModel, DeviceBuffer) that free themselves, and
+// dq::Error (status + message) thrown on every failure, so callers write
+//
+//   dq::Context ctx;
+//   dq::Model model(ctx, "model.gguf");
+//   dq::LoadOptions opts;  opts.device("cuda", 0).output(DQ_TYPE_F16);
+//   dq::LoadedModel w = dq::load(ctx, model, opts);
+//   for (const auto &t : w.tensors()) use(t.name, t.data, t.ne);
+//
+// Nothing here adds behaviour: every function is a thin call into the C API, which stays the
+// stable ABI. Handles are move-only; a moved-from handle is empty.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "dq/dq.h"
+
+namespace dq {
+
+// A failed call: its status and the library's message naming what was wrong.
+class Error : public std::runtime_error {
+ public:
+  Error(dq_status status, const std::string &message)
+      : std::runtime_error(message.empty() ? dq_status_string(status) : message), status_(status) {}
+  dq_status status() const noexcept { return status_; }
+
+ private:
+  dq_status status_;
+};
+
+namespace detail {
+inline void check(dq_status st, const dq_context *ctx, std::string_view what = {}) {
+  if (st == DQ_OK) return;
+  std::string msg = ctx ? dq_last_error(ctx) : "";
+  if (msg.empty()) msg = dq_status_string(st);
+  if (!what.empty()) msg = std::string(what) + ": " + msg;
+  throw Error(st, msg);
+}
+
+template <class T, void (*Free)(T *)>
+class Handle {
+ public:
+  Handle() = default;
+  explicit Handle(T *p) : p_(p) {}
+  Handle(Handle &&o) noexcept : p_(std::exchange(o.p_, nullptr)) {}
+  Handle &operator=(Handle &&o) noexcept {
+    if (this != &o) reset(std::exchange(o.p_, nullptr));
+    return *this;
+  }
+  Handle(const Handle &) = delete;
+  Handle &operator=(const Handle &) = delete;
+  ~Handle() { reset(); }
+  T *get() const noexcept { return p_; }
+  explicit operator bool() const noexcept { return p_ != nullptr; }
+  void reset(T *p = nullptr) noexcept {
+    if (p_) Free(p_);
+    p_ = p;
+  }
+  T *release() noexcept { return std::exchange(p_, nullptr); }
+
+ private:
+  T *p_ = nullptr;
+};
+}  // namespace detail
+
+// ------------------------------------------------------------------ types
+inline std::string_view type_name(int32_t type) {
+  const char *n = dq_type_name(type);
+  return n ? n : std::string_view{};
+}
+inline std::optional<int32_t> type_from_name(const char *name) {
+  const int32_t t = dq_type_from_name(name);
+  return t < 0 ? std::nullopt : std::optional<int32_t>(t);
+}
+inline uint64_t tensor_bytes(int32_t type, int64_t n_elements) {
+  uint64_t out = 0;
+  detail::check(dq_type_nbytes(type, n_elements, &out), nullptr, "dq_type_nbytes");
+  return out;
+}
+inline std::string version() { return dq_version_string(); }
+
+// A place for bytes: host memory, or device `device` of a backend ("cuda", ...).
+struct Location {
+  std::string backend;  // "" or "host": host memory
+  int32_t device = 0;
+  static Location host() { return {}; }
+  bool is_host() const { return backend.empty() || backend == "host"; }
+  dq_location c() const { return {is_host() ? nullptr : backend.c_str(), device}; }
+};
+
+// ---------------------------------------------------------------- context
+struct BackendInfo {
+  int32_t index = -1;
+  std::string name, path, description, status;
+  uint32_t abi_major = 0, abi_minor = 0;
+  bool loaded = false;
+  int32_t device_count = 0;
+};
+
+struct DeviceInfo {
+  std::string name;
+  uint64_t total_memory = 0, free_memory = 0;
+  bool is_gpu = false;
+};
+
+class Context {
+ public:
+  Context() {
+    dq_context *c = nullptr;
+    const dq_status st = dq_context_create(&c);
+    if (st != DQ_OK) throw Error(st, "cannot create a dq context");
+    h_.reset(c);
+  }
+  dq_context *get() const noexcept { return h_.get(); }
+  std::string last_error() const { return dq_last_error(h_.get()); }
+  void check(dq_status st, std::string_view what = {}) const { detail::check(st, h_.get(), what); }
+
+  std::vector<BackendInfo> backends() const {
+    std::vector<BackendInfo> out;
+    const int32_t n = dq_backend_count(get());
+    for (int32_t i = 0; i < n; ++i) {
+      dq_backend_info b{};
+      b.struct_size = sizeof b;
+      check(dq_backend_get_info(get(), i, &b), "backend info");
+      out.push_back({i, b.name ? b.name : "", b.path ? b.path : "",
+                     b.description ? b.description : "", b.status ? b.status : "", b.abi_major,
+                     b.abi_minor, b.loaded != 0, b.device_count});
+    }
+    return out;
+  }
+  // Index of a backend by name, or nullopt.
+  std::optional<int32_t> find_backend(const char *name) const {
+    const int32_t i = dq_backend_find(get(), name);
+    return i < 0 ? std::nullopt : std::optional<int32_t>(i);
+  }
+  DeviceInfo device(int32_t backend, int32_t device) const {
+    dq_device_info d{};
+    d.struct_size = sizeof d;
+    check(dq_backend_get_device(get(), backend, device, &d), "device info");
+    return {d.name ? d.name : "", d.total_memory, d.free_memory, d.is_gpu != 0};
+  }
+  bool supports(int32_t backend, int32_t src_type, int32_t dst_type) const {
+    return dq_backend_supports(get(), backend, src_type, dst_type) != 0;
+  }
+  // Backend that served this thread's last dequantize on this context.
+  std::string last_backend() const { return dq_last_backend(get()); }
+
+  // Synchronous copy between locations.
+  void memcpy(void *dst, const Location &dst_where, const void *src, const Location &src_where,
+              size_t bytes) const {
+    check(dq_memcpy(get(), dst, dst_where.c(), src, src_where.c(), bytes), "dq_memcpy");
+  }
+  void synchronize(const Location &where, void *stream = nullptr) const {
+    check(dq_synchronize(get(), where.c(), stream), "dq_synchronize");
+  }
+
+ private:
+  detail::Handle<dq_context, dq_context_destroy> h_;
+};
+
+// Memory at a location, freed with the buffer.
+class DeviceBuffer {
+ public:
+  DeviceBuffer() = default;
+  DeviceBuffer(const Context &ctx, Location where, size_t bytes)
+      : ctx_(&ctx), where_(std::move(where)), bytes_(bytes) {
+    ctx.check(dq_malloc(ctx.get(), where_.c(), bytes, &ptr_), "dq_malloc");
+  }
+  DeviceBuffer(DeviceBuffer &&o) noexcept { *this = std::move(o); }
+  DeviceBuffer &operator=(DeviceBuffer &&o) noexcept {
+    if (this != &o) {
+      reset();
+      ctx_ = o.ctx_;
+      where_ = std::move(o.where_);
+      ptr_ = std::exchange(o.ptr_, nullptr);
+      bytes_ = std::exchange(o.bytes_, 0);
+    }
+    return *this;
+  }
+  ~DeviceBuffer() { reset(); }
+  void *data() const noexcept { return ptr_; }
+  size_t size() const noexcept { return bytes_; }
+  const Location &where() const noexcept { return where_; }
+  void reset() noexcept {
+    if (ptr_ && ctx_) dq_free(ctx_->get(), where_.c(), ptr_);
+    ptr_ = nullptr;
+    bytes_ = 0;
+  }
+
+ private:
+  const Context *ctx_ = nullptr;
+  Location where_;
+  void *ptr_ = nullptr;
+  size_t bytes_ = 0;
+};
+
+// ------------------------------------------------------------- dequantize
+struct DequantizeRequest {
+  int32_t src_type = 0, dst_type = DQ_TYPE_F32;
+  const void *src = nullptr;
+  size_t src_bytes = 0;
+  int64_t n_elements = 0;
+  void *dst = nullptr;
+  size_t dst_bytes = 0;
+  Location src_where, dst_where;
+  void *stream = nullptr;
+  std::string backend;  // "": per-tensor selection
+};
+
+// Returns the name of the backend that did it.
+inline std::string dequantize(const Context &ctx, const DequantizeRequest &r) {
+  dq_dequantize_request q{};
+  q.struct_size = sizeof q;
+  q.src_type = r.src_type;
+  q.dst_type = r.dst_type;
+  q.src = r.src;
+  q.src_bytes = r.src_bytes;
+  q.n_elements = r.n_elements;
+  q.dst = r.dst;
+  q.dst_bytes = r.dst_bytes;
+  q.src_where = r.src_where.c();
+  q.dst_where = r.dst_where.c();
+  q.stream = r.stream;
+  q.backend = r.backend.empty() ? nullptr : r.backend.c_str();
+  ctx.check(dq_dequantize(ctx.get(), &q), "dq_dequantize");
+  return ctx.last_backend();
+}
+
+// Host-to-host convenience: dequantizes `src` (n_elements of src_type) into a new vector of
+// dst_type values (float for F32, uint16_t bits for F16/BF16 via the byte vector).
+inline std::vector<uint8_t> dequantize_to_host(const Context &ctx, int32_t src_type,
+                                               std::span<const uint8_t> src, int64_t n_elements,
+                                               int32_t dst_type, const std::string &backend = {}) {
+  std::vector<uint8_t> out(static_cast<size_t>(n_elements) * (dst_type == DQ_TYPE_F32 ? 4 : 2));
+  DequantizeRequest r;
+  r.src_type = src_type;
+  r.dst_type = dst_type;
+  r.src = src.data();
+  r.src_bytes = src.size();
+  r.n_elements = n_elements;
+  r.dst = out.data();
+  r.dst_bytes = out.size();
+  r.backend = backend;
+  dequantize(ctx, r);
+  return out;
+}
+
+// ------------------------------------------------------------------ model
+// A metadata value (borrowed from its model).
+class Value {
+ public:
+  explicit Value(const dq_value *v) : v_(v) {}
+  dq_value_type type() const { return dq_value_get_type(v_); }
+  int64_t as_i64() const { int64_t x; get(dq_value_get_i64(v_, &x)); return x; }
+  uint64_t as_u64() const { uint64_t x; get(dq_value_get_u64(v_, &x)); return x; }
+  double as_f64() const { double x; get(dq_value_get_f64(v_, &x)); return x; }
+  bool as_bool() const { int32_t x; get(dq_value_get_bool(v_, &x)); return x != 0; }
+  std::string_view as_string() const {
+    const char *s = nullptr;
+    uint64_t n = 0;
+    get(dq_value_get_string(v_, &s, &n));
+    return {s, static_cast<size_t>(n)};
+  }
+  dq_value_type array_type() const { return dq_value_array_type(v_); }
+  uint64_t array_size() const { return dq_value_array_count(v_); }
+  Value operator[](uint64_t i) const {
+    const dq_value *e = dq_value_array_get(v_, i);
+    if (!e) throw Error(DQ_ERR_NOT_FOUND, "array index " + std::to_string(i) + " out of range");
+    return Value(e);
+  }
+  std::span<const uint8_t> array_bytes() const {
+    const void *p = nullptr;
+    uint64_t n = 0;
+    get(dq_value_array_data(v_, &p, &n));
+    return {static_cast<const uint8_t *>(p), static_cast<size_t>(n)};
+  }
+  const dq_value *get() const noexcept { return v_; }
+
+ private:
+  static void get(dq_status st) { detail::check(st, nullptr, "metadata value"); }
+  const dq_value *v_;
+};
+
+struct TensorInfo {
+  std::string name;
+  int32_t type = 0;
+  uint32_t n_dims = 0;
+  int64_t ne[4] = {1, 1, 1, 1};
+  int64_t n_elements = 0;
+  uint64_t n_bytes = 0;
+  uint32_t split = 0;
+  uint64_t file_offset = 0;
+  const void *data = nullptr;  // mapped bytes, valid while the model is open
+  std::span<const uint8_t> bytes() const { return {static_cast<const uint8_t *>(data), n_bytes}; }
+};
+
+class Model {
+ public:
+  Model(const Context &ctx, const std::string &path) {
+    dq_model *m = nullptr;
+    ctx.check(dq_model_open(ctx.get(), path.c_str(), &m));
+    h_.reset(m);
+  }
+  dq_model *get() const noexcept { return h_.get(); }
+  uint32_t gguf_version() const { return dq_model_gguf_version(get()); }
+  uint32_t alignment() const { return dq_model_alignment(get()); }
+  uint32_t split_count() const { return dq_model_split_count(get()); }
+
+  int64_t kv_count() const { return dq_model_kv_count(get()); }
+  std::string_view kv_key(int64_t i) const {
+    const char *k = dq_model_kv_key(get(), i);
+    return k ? k : std::string_view{};
+  }
+  Value kv_value(int64_t i) const {
+    const dq_value *v = dq_model_kv_value(get(), i);
+    if (!v) throw Error(DQ_ERR_NOT_FOUND, "metadata index " + std::to_string(i) + " out of range");
+    return Value(v);
+  }
+  std::optional<Value> kv(const char *key) const {
+    const int64_t i = dq_model_kv_find(get(), key);
+    if (i < 0) return std::nullopt;
+    return kv_value(i);
+  }
+
+  int64_t tensor_count() const { return dq_model_tensor_count(get()); }
+  TensorInfo tensor(int64_t i) const {
+    dq_tensor_info t{};
+    t.struct_size = sizeof t;
+    detail::check(dq_model_tensor_info(get(), i, &t), nullptr, "tensor info");
+    TensorInfo o;
+    o.name = t.name ? t.name : "";
+    o.type = t.type;
+    o.n_dims = t.n_dims;
+    for (int d = 0; d < 4; ++d) o.ne[d] = t.ne[d];
+    o.n_elements = t.n_elements;
+    o.n_bytes = t.n_bytes;
+    o.split = t.split;
+    o.file_offset = t.file_offset;
+    o.data = t.data;
+    return o;
+  }
+  std::optional<TensorInfo> tensor(const char *name) const {
+    const int64_t i = dq_model_tensor_find(get(), name);
+    if (i < 0) return std::nullopt;
+    return tensor(i);
+  }
+  std::vector<TensorInfo> tensors() const {
+    std::vector<TensorInfo> out;
+    for (int64_t i = 0; i < tensor_count(); ++i) out.push_back(tensor(i));
+    return out;
+  }
+
+ private:
+  detail::Handle<dq_model, dq_model_close> h_;
+};
+
+// ----------------------------------------------------------------- loader
+// Options of a load, built fluently; owns the strings and arrays the C struct points to.
+class LoadOptions {
+ public:
+  using TypeFn = std::function<int32_t(const dq_tensor_info &, int32_t proposed)>;
+  using ProgressFn = std::function<void(uint64_t done, uint64_t total)>;
+  using BufferFn = std::function<void *(const dq_tensor_info &, int32_t out_type, int64_t row_begin,
+                                        int64_t row_end, uint64_t bytes)>;
+
+  LoadOptions() { dq_load_options_init(&o_); }
+  LoadOptions &device(const Location &where) { where_ = where; return *this; }
+  LoadOptions &device(std::string backend, int32_t device = 0) {
+    where_ = {std::move(backend), device};
+    return *this;
+  }
+  // DQ_TYPE_F32, DQ_TYPE_F16, DQ_TYPE_BF16 or DQ_LOAD_KEEP.
+  LoadOptions &output(int32_t type) { o_.output_type = type; return *this; }
+  LoadOptions &output(const std::string &tensor, int32_t type) {
+    override_names_.push_back(tensor);
+    override_types_.push_back(type);
+    return *this;
+  }
+  LoadOptions &output_fn(TypeFn fn) { type_fn_ = std::move(fn); return *this; }
+  LoadOptions &tensor(const std::string &name) { return rows(name, 0, -1); }
+  // Rows [begin, end) of one tensor (end < 0: to the last row).
+  LoadOptions &rows(const std::string &name, int64_t begin, int64_t end) {
+    names_.push_back(name);
+    begins_.push_back(begin);
+    ends_.push_back(end);
+    if (begin != 0 || end >= 0) ranged_ = true;
+    return *this;
+  }
+  LoadOptions &staging_budget(uint64_t bytes) { o_.staging_budget = bytes; return *this; }
+  LoadOptions &copy_threads(int32_t n) { o_.copy_threads = n; return *this; }
+  LoadOptions &gpu_min_bytes(int64_t bytes) { o_.gpu_min_bytes = bytes; return *this; }
+  LoadOptions &progress(ProgressFn fn) { progress_ = std::move(fn); return *this; }
+  LoadOptions &buffers(BufferFn fn) { buffer_fn_ = std::move(fn); return *this; }
+
+  // The C struct, pointing into this object (valid while it lives and is not changed).
+  const dq_load_options *c() {
+    o_.device = where_.c();
+    name_ptrs_.clear();
+    override_ptrs_.clear();
+    for (auto &n : names_) name_ptrs_.push_back(n.c_str());
+    for (auto &n : override_names_) override_ptrs_.push_back(n.c_str());
+    o_.names = names_.empty() ? nullptr : name_ptrs_.data();
+    o_.n_names = names_.size();
+    o_.row_begin = ranged_ ? begins_.data() : nullptr;
+    o_.row_end = ranged_ ? ends_.data() : nullptr;
+    o_.override_names = override_ptrs_.empty() ? nullptr : override_ptrs_.data();
+    o_.override_types = override_types_.empty() ? nullptr : override_types_.data();
+    o_.n_overrides = override_names_.size();
+    o_.type_fn = type_fn_ ? &LoadOptions::type_tramp : nullptr;
+    o_.type_user = this;
+    o_.progress = progress_ ? &LoadOptions::progress_tramp : nullptr;
+    o_.progress_user = this;
+    o_.buffer_fn = buffer_fn_ ? &LoadOptions::buffer_tramp : nullptr;
+    o_.buffer_user = this;
+    return &o_;
+  }
+
+ private:
+  static int32_t type_tramp(void *u, const dq_tensor_info *t, int32_t p) {
+    return static_cast<LoadOptions *>(u)->type_fn_(*t, p);
+  }
+  static void progress_tramp(void *u, uint64_t d, uint64_t t) {
+    static_cast<LoadOptions *>(u)->progress_(d, t);
+  }
+  static void *buffer_tramp(void *u, const dq_tensor_info *t, int32_t o, int64_t b, int64_t e,
+                            uint64_t n) {
+    return static_cast<LoadOptions *>(u)->buffer_fn_(*t, o, b, e, n);
+  }
+
+  dq_load_options o_{};
+  Location where_;
+  std::vector<std::string> names_, override_names_;
+  std::vector<const char *> name_ptrs_, override_ptrs_;
+  std::vector<int64_t> begins_, ends_;
+  std::vector<int32_t> override_types_;
+  bool ranged_ = false;
+  TypeFn type_fn_;
+  ProgressFn progress_;
+  BufferFn buffer_fn_;
+};
+
+struct LoadedTensor {
+  std::string name;
+  void *data = nullptr;
+  Location where;
+  int32_t type = 0, src_type = 0;
+  uint32_t n_dims = 0;
+  int64_t ne[4] = {1, 1, 1, 1};
+  int64_t n_elements = 0;
+  uint64_t n_bytes = 0, file_bytes = 0;
+  int64_t row_begin = 0, row_end = 0;
+  std::string backend;
+  bool caller_owned = false;
+};
+
+// Tensors placed by a load; frees every buffer the loader allocated.
+class LoadedModel {
+ public:
+  LoadedModel() = default;
+  explicit LoadedModel(dq_loaded_model *p) : h_(p) {}
+  dq_loaded_model *get() const noexcept { return h_.get(); }
+  int64_t size() const { return dq_loaded_count(get()); }
+  LoadedTensor tensor(int64_t i) const {
+    dq_loaded_tensor t{};
+    t.struct_size = sizeof t;
+    detail::check(dq_loaded_get_tensor(get(), i, &t), nullptr, "loaded tensor");
+    LoadedTensor o;
+    o.name = t.name;
+    o.data = t.data;
+    o.where = {t.where.backend ? t.where.backend : "", t.where.device};
+    o.type = t.type;
+    o.src_type = t.src_type;
+    o.n_dims = t.n_dims;
+    for (int d = 0; d < 4; ++d) o.ne[d] = t.ne[d];
+    o.n_elements = t.n_elements;
+    o.n_bytes = t.n_bytes;
+    o.file_bytes = t.file_bytes;
+    o.row_begin = t.row_begin;
+    o.row_end = t.row_end;
+    o.backend = t.backend ? t.backend : "";
+    o.caller_owned = t.caller_owned != 0;
+    return o;
+  }
+  std::optional<LoadedTensor> find(const char *name) const {
+    const int64_t i = dq_loaded_find(get(), name);
+    if (i < 0) return std::nullopt;
+    return tensor(i);
+  }
+  std::vector<LoadedTensor> tensors() const {
+    std::vector<LoadedTensor> out;
+    for (int64_t i = 0; i < size(); ++i) out.push_back(tensor(i));
+    return out;
+  }
+  dq_load_stats stats() const {
+    dq_load_stats s{};
+    s.struct_size = sizeof s;
+    detail::check(dq_loaded_get_stats(get(), &s), nullptr, "load stats");
+    return s;
+  }
+
+ private:
+  detail::Handle<dq_loaded_model, dq_loaded_free> h_;
+};
+
+inline LoadedModel load(const Context &ctx, const Model &model, LoadOptions &options) {
+  dq_loaded_model *out = nullptr;
+  ctx.check(dq_load(ctx.get(), model.get(), options.c(), &out));
+  return LoadedModel(out);
+}
+
+inline LoadedModel load_file(const Context &ctx, const std::string &path, LoadOptions &options) {
+  dq_loaded_model *out = nullptr;
+  ctx.check(dq_load_file(ctx.get(), path.c_str(), options.c(), &out));
+  return LoadedModel(out);
+}
+
+// Staging and threads set up once for several loads to one destination.
+class Loader {
+ public:
+  Loader(const Context &ctx, LoadOptions &options) : ctx_(&ctx) {
+    dq_loader *l = nullptr;
+    ctx.check(dq_loader_create(ctx.get(), options.c(), &l));
+    h_.reset(l);
+  }
+  LoadedModel load(const Model &model, LoadOptions &options) const {
+    dq_loaded_model *out = nullptr;
+    ctx_->check(dq_loader_load(h_.get(), model.get(), options.c(), &out));
+    return LoadedModel(out);
+  }
+  dq_loader *get() const noexcept { return h_.get(); }
+
+ private:
+  const Context *ctx_;
+  detail::Handle<dq_loader, dq_loader_destroy> h_;
+};
+
+// Pinned host-to-device bandwidth of a device, bytes per second.
+inline double measure_h2d_bandwidth(const Context &ctx, const Location &where, uint64_t bytes = 0,
+                                    int32_t repeats = 0) {
+  double bps = 0;
+  ctx.check(dq_measure_h2d_bandwidth(ctx.get(), where.c(), bytes, repeats, &bps));
+  return bps;
+}
+
+}  // namespace dq

@@ -1,0 +1,240 @@
+// The loader benchmark (see load_bench.hpp). Everything is measured in the same process on
+// the same file (in the page cache), so the ratios compare like with like:
+//   bus      pinned host-to-device copy of 256 MiB, median of 11
+//   loader   dq_loader_load with a warmed loader (staging set up once), median of --repeat;
+//            also one cold dq_load (staging set up inside) and a copy-thread sweep
+//   old path per tensor: the CPU plugin dequantizes to the output type on the host, then
+//            dq_memcpy uploads it (what an engine without the loader does)
+// Then every tensor of the loader's output is compared byte for byte with the old path's.
+#include "load_bench.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cinttypes>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <vector>
+
+#include "commands.hpp"
+#include "loader/synthetic_model.hpp"
+
+namespace dq::tool {
+
+TempFile TempFile::create(const std::string &stem) {
+  std::string tmpl = (std::filesystem::temp_directory_path() / (stem + "-XXXXXX.gguf")).string();
+  const int fd = mkstemps(tmpl.data(), 5);
+  if (fd < 0) throw std::runtime_error("cannot create a temporary file in " +
+                                       std::filesystem::temp_directory_path().string());
+  close(fd);
+  TempFile t;
+  t.path_ = tmpl;
+  return t;
+}
+
+TempFile &TempFile::operator=(TempFile &&o) noexcept {
+  if (this != &o) {
+    if (!path_.empty()) std::remove(path_.c_str());
+    path_ = std::move(o.path_);
+    o.path_.clear();
+  }
+  return *this;
+}
+
+TempFile::~TempFile() {
+  if (!path_.empty()) std::remove(path_.c_str());
+}
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.empty() ? 0 : v[v.size() / 2];
+}
+
+// Reads the whole file once so it sits in the page cache (it should already, after writing).
+void warm_page_cache(const std::string &path) {
+  const int fd = open(path.c_str(), O_RDONLY);
+  if (fd < 0) return;
+  std::vector<char> buf(64 << 20);
+  while (read(fd, buf.data(), buf.size()) > 0) {
+  }
+  close(fd);
+}
+
+struct LoadTiming {
+  double total = 0, pipeline = 0;
+};
+
+LoadTiming time_loads(const Loader &loader, const Model &model, LoadOptions &o, int n) {
+  std::vector<double> tot, pipe;
+  for (int i = 0; i < n; ++i) {
+    LoadedModel lm = loader.load(model, o);
+    const dq_load_stats s = lm.stats();
+    tot.push_back(s.seconds_total);
+    pipe.push_back(s.seconds_pipeline);
+  }
+  return {median(tot), median(pipe)};
+}
+
+// The old path: CPU plugin to host memory, then one synchronous upload per tensor.
+struct OldPath {
+  double seconds = 0;
+  DeviceBuffer arena;
+  std::vector<uint64_t> offsets;
+};
+
+OldPath run_old_path(const Context &ctx, const Model &model, const Location &where, int32_t to) {
+  OldPath r;
+  const auto tensors = model.tensors();
+  const auto t0 = Clock::now();
+  uint64_t total = 0, largest = 0;
+  std::vector<uint64_t> sizes;
+  for (const auto &t : tensors) {
+    const uint64_t out = (to == DQ_LOAD_KEEP || t.type == to) ? t.n_bytes
+                                                              : t.n_elements * (to == DQ_TYPE_F32 ? 4u : 2u);
+    sizes.push_back(out);
+    r.offsets.push_back(total);
+    total += (out + 255) / 256 * 256;
+    largest = std::max(largest, out);
+  }
+  r.arena = DeviceBuffer(ctx, where, total);
+  std::vector<uint8_t> host(largest);
+  for (size_t i = 0; i < tensors.size(); ++i) {
+    const auto &t = tensors[i];
+    if (sizes[i] == t.n_bytes && (to == DQ_LOAD_KEEP || t.type == to)) {
+      std::memcpy(host.data(), t.data, t.n_bytes);
+    } else {
+      DequantizeRequest q;
+      q.src_type = t.type;
+      q.dst_type = to;
+      q.src = t.data;
+      q.src_bytes = t.n_bytes;
+      q.n_elements = t.n_elements;
+      q.dst = host.data();
+      q.dst_bytes = sizes[i];
+      q.backend = "cpu";
+      dequantize(ctx, q);
+    }
+    ctx.memcpy(static_cast<uint8_t *>(r.arena.data()) + r.offsets[i], where, host.data(),
+               Location::host(), sizes[i]);
+  }
+  r.seconds = since(t0);
+  return r;
+}
+
+// Compares every loaded tensor with the old path's bytes; returns the number that differ.
+int compare_outputs(const Context &ctx, const LoadedModel &lm, const OldPath &old, const Model &model,
+                    const Location &where) {
+  int bad = 0;
+  std::vector<uint8_t> a, b;
+  for (const LoadedTensor &t : lm.tensors()) {
+    const int64_t mi = dq_model_tensor_find(model.get(), t.name.c_str());
+    a.resize(t.n_bytes);
+    b.resize(t.n_bytes);
+    ctx.memcpy(a.data(), Location::host(), t.data, where, t.n_bytes);
+    ctx.memcpy(b.data(), Location::host(), static_cast<const uint8_t *>(old.arena.data()) + old.offsets[mi],
+               where, t.n_bytes);
+    if (std::memcmp(a.data(), b.data(), t.n_bytes) != 0) {
+      if (bad < 5) std::fprintf(stderr, "dq: bench: tensor %s differs from the old path\n", t.name.c_str());
+      ++bad;
+    }
+  }
+  return bad;
+}
+
+}  // namespace
+
+int run_load_bench(const Context &ctx, const BenchConfig &cfg) {
+  const auto spec = loader::synth::llama_like_of_size(cfg.gigabytes);
+  TempFile file = TempFile::create("dq-bench");
+  auto t0 = Clock::now();
+  const uint64_t file_size = loader::synth::write_gguf(spec, file.path());
+  const double gen_s = since(t0);
+  warm_page_cache(file.path());
+  const uint64_t data_bytes = loader::synth::file_data_bytes(spec);
+  std::printf("bench model: %zu tensors, %.3f GB file (%.3f GB tensor data), llama-like "
+              "Q4_K/Q6_K/F32, written in %.2f s to %s\n",
+              spec.tensors.size(), file_size / 1e9, data_bytes / 1e9, gen_s, file.path().c_str());
+  Model model(ctx, file.path());
+  const std::string dest = cfg.where.is_host() ? "host" : cfg.where.backend + ":" + std::to_string(cfg.where.device);
+  const std::string to = cfg.to == DQ_LOAD_KEEP ? "keep" : std::string(type_name(cfg.to));
+
+  double bus = 0;
+  if (!cfg.where.is_host()) bus = measure_h2d_bandwidth(ctx, cfg.where, 256ull << 20, 11);
+
+  LoadOptions o;
+  o.device(cfg.where).output(cfg.to).staging_budget(cfg.budget).copy_threads(cfg.threads);
+  t0 = Clock::now();
+  Loader loader(ctx, o);
+  const double loader_setup = since(t0);
+  LoadedModel last = loader.load(model, o);  // warm-up (first touch of the mapping, allocator)
+  const dq_load_stats ws = last.stats();
+  last = LoadedModel();
+  const LoadTiming warm = time_loads(loader, model, o, std::max(cfg.repeat, 1));
+  last = loader.load(model, o);
+  const dq_load_stats ls = last.stats();
+
+  // Cold: one dq_load that sets up its own staging.
+  double cold = 0;
+  {
+    LoadedModel c = load(ctx, model, o);
+    cold = c.stats().seconds_total;
+  }
+
+  // Copy-thread sweep (each with its own warmed loader).
+  std::vector<std::pair<int, LoadTiming>> sweep;
+  if (!cfg.where.is_host()) {
+    for (int th : {1, 2, 4, 8, 12, 16}) {
+      LoadOptions so = o;
+      so.copy_threads(th);
+      Loader l(ctx, so);
+      { LoadedModel w = l.load(model, so); }
+      sweep.emplace_back(th, time_loads(l, model, so, 3));
+    }
+  }
+
+  const OldPath old = run_old_path(ctx, model, cfg.where, cfg.to);
+  const int bad = compare_outputs(ctx, last, old, model, cfg.where);
+
+  const double fb = static_cast<double>(ls.file_bytes);
+  std::printf("\nloader benchmark: %.3f GB of tensor data -> %s as %s, staging budget %.0f MiB, %d copy threads\n",
+              fb / 1e9, dest.c_str(), to.c_str(), cfg.budget / 1048576.0, ls.copy_threads);
+  std::printf("  routes: %" PRId64 " tensors on the device, %" PRId64 " on the cpu plugin, %" PRId64
+              " copied; %" PRId64 " staging fills; staging high water %.0f MiB (budget %.0f MiB)\n",
+              ls.tensors_device, ls.tensors_cpu, ls.tensors_copied, ls.chunks,
+              ls.staging_high_water / 1048576.0, ls.staging_budget / 1048576.0);
+  std::printf("  %-44s %10s %10s %8s\n", "", "ms", "GB/s", "vs bus");
+  auto row = [&](const char *what, double s) {
+    if (s <= 0) return;
+    std::printf("  %-44s %10.1f %10.2f %7.0f%%\n", what, s * 1e3, fb / s / 1e9,
+                bus > 0 ? 100.0 * fb / s / bus : 0.0);
+  };
+  if (bus > 0)
+    std::printf("  %-44s %10s %10.2f %7s\n", "pinned host-to-device copy (256 MiB)", "", bus / 1e9, "100%");
+  row("loader, warm (median, incl. output alloc)", warm.total);
+  row("loader, warm, pipeline only", warm.pipeline);
+  row("loader, first load (warm-up)", ws.seconds_total);
+  row("loader, cold dq_load (incl. staging setup)", cold);
+  row("old path: cpu dequantize + upload", old.seconds);
+  for (const auto &[th, t] : sweep) {
+    char label[64];
+    std::snprintf(label, sizeof label, "  sweep: %2d copy threads (median of 3)", th);
+    row(label, t.total);
+  }
+  std::printf("  loader setup (staging %.0f MiB pinned + device): %.1f ms\n", cfg.budget / 1048576.0,
+              loader_setup * 1e3);
+  if (bus > 0) std::printf("  RESULT load/bus = %.1f%% (target >= 85%%)\n", 100.0 * fb / warm.total / bus);
+  std::printf("  RESULT loader vs old path = %.1fx faster (target >= 2x)\n", old.seconds / warm.total);
+  std::printf("  RESULT every tensor equal to the old path's bytes: %s (%d differ)\n", bad ? "NO" : "yes", bad);
+  return bad ? kExitFailure : kExitOk;
+}
+
+}  // namespace dq::tool
