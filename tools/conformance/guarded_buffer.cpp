@@ -191,18 +191,20 @@ std::string DeviceBuffer::download(std::vector<uint8_t> *data, std::string *cana
 size_t describe_guard_fault(uintptr_t addr, char *buf, size_t cap) {
   for (GuardSlot &s : g_slots) {
     if (!s.used.load(std::memory_order_relaxed)) continue;
-    size_t len = 0;
+    // Named by the byte index relative to the buffer: "byte 34 of the 34-byte source" is the
+    // first byte after it, "byte -1" the last one before it.
+    size_t len = append(buf, 0, cap, "access to byte ");
     if (addr >= s.after_lo && addr < s.after_hi) {
-      len = append(buf, 0, cap, "access ");
-      len = append_u64(buf, len, cap, addr - s.data_end);
-      len = append(buf, len, cap, " bytes past the end of the ");
+      len = append_u64(buf, len, cap, addr - s.data_begin);
+      len = append(buf, len, cap, " (past the end)");
     } else if (addr >= s.before_lo && addr < s.before_hi) {
-      len = append(buf, 0, cap, "access ");
+      len = append(buf, len, cap, "-");
       len = append_u64(buf, len, cap, s.data_begin - addr);
-      len = append(buf, len, cap, " bytes before the start of the ");
+      len = append(buf, len, cap, " (before the start)");
     } else {
       continue;
     }
+    len = append(buf, len, cap, " of the ");
     len = append_u64(buf, len, cap, s.data_end - s.data_begin);
     len = append(buf, len, cap, "-byte ");
     return append(buf, len, cap, s.label);
