@@ -149,6 +149,9 @@ TEST_F(CpuPluginAbi, ValidatesSizesAndBuffers) {
   a = good;
   a.n_elements = (INT64_MAX / 32) * 32;
   EXPECT_EQ(api->dequantize(&a), DQ_ERR_SIZE);
+  a.src_type = DQ_TYPE_F32;  // INT64_MAX f32 elements: 4 * n overflows 64 bits
+  a.n_elements = INT64_MAX;
+  EXPECT_EQ(api->dequantize(&a), DQ_ERR_SIZE);
   EXPECT_NE(std::string(api->last_error()).find("overflow"), std::string::npos)
       << api->last_error();
   // In place (overlapping source and destination) would read already-written output.
