@@ -71,6 +71,8 @@ def main():
     ap.add_argument("--dequant-raw", required=True, help="path of the dq_dequant_raw helper")
     ap.add_argument("--blocks", type=int, default=4096, help="blocks per type in the big run")
     ap.add_argument("--seed", type=int, default=20261126)
+    ap.add_argument("--isa", default="scalar",
+                    help="DQ_CPU_ISA for the helper (scalar, avx2, avx512; 'auto': detect)")
     args = ap.parse_args()
 
     try:
@@ -84,7 +86,9 @@ def main():
     if not os.access(args.dequant_raw, os.X_OK):
         print(f"{args.dequant_raw}: not an executable (build the dq_dequant_raw target)")
         return 1
-    env = dict(os.environ, DQ_CPU_ISA="scalar")
+    env = dict(os.environ, DQ_CPU_ISA=args.isa)
+    if args.isa == "auto":
+        del env["DQ_CPU_ISA"]
     rng = np.random.default_rng(args.seed)
     failures, checked, unsupported = [], [], []
     with tempfile.TemporaryDirectory() as tmp:
@@ -138,7 +142,7 @@ def main():
         gguf_version = version("gguf")
     except Exception:
         gguf_version = "?"
-    print(f"gguf {gguf_version}: identical for {len(checked)} types: "
+    print(f"gguf {gguf_version} vs dq ({args.isa}): identical for {len(checked)} types: "
           + " ".join(checked))
     if unsupported:
         print("not dequantized by the gguf package (not compared): " + " ".join(unsupported))

@@ -1,6 +1,6 @@
 // dq_dequant_raw TYPE_ID IN OUT [f32|f16|bf16]: dequantizes the raw blocks in file IN (whole
 // blocks of ggml type TYPE_ID, nothing else) through the cpu plugin's ABI and writes the
-// little-endian outputs to OUT. DQ_CPU_ISA picks the kernel set (default here: scalar).
+// little-endian outputs to OUT. DQ_CPU_ISA picks the kernel set, as for any plugin user.
 // Used by scripts/gguf_crosscheck.py. Exit 0 ok, 1 failure, 2 usage.
 #include <cstdio>
 #include <cstdlib>
@@ -39,8 +39,7 @@ int main(int argc, char **argv) {
     return 1;
   }
   const int64_t n = static_cast<int64_t>(src.size() / t->block_bytes) * t->block_elements;
-  const char *isa = std::getenv("DQ_CPU_ISA");
-  dq::test::LoadedPlugin p = dq::test::load_cpu_plugin(isa && *isa ? nullptr : "scalar");
+  dq::test::LoadedPlugin p = dq::test::load_cpu_plugin(nullptr);  // keeps DQ_CPU_ISA as set
   if (!p.api) {
     std::fprintf(stderr, "cpu plugin: %s\n", p.error.c_str());
     return 1;
