@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Builds the cuda plugin and its tests on a GPU machine, runs the tests, the tests again
+# under compute-sanitizer memcheck (quick sizes), the kernel benchmark, and `dq bench
+# --backend cuda` when the dq tool builds. Logs go to $OUT (or ./device-out).
+#
+# Test data: set DQ_TESTDATA, or place it at .devdata/testdata (scripts copy it there; the
+# folder is git-ignored through .git/info/exclude).
+#   usage: scripts/device-cuda.sh [all|test|bench]
+set -uo pipefail
+cd "$(dirname "$0")/.."
+OUT=${OUT:-$PWD/device-out}
+mkdir -p "$OUT"
+MODE=${1:-all}
+export DQ_TESTDATA=${DQ_TESTDATA:-$PWD/.devdata/testdata}
+BUILD=build-device
+JOBS=${JOBS:-16}
+
+log() { echo "== $(date +%T) $*" | tee -a "$OUT/summary.log"; }
+
+{
+  nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv || true
+  nvcc --version | tail -2
+  cmake --version | head -1
+} >"$OUT/machine.log" 2>&1
+cat "$OUT/machine.log"
+
+log "configure"
+cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES=90 \
+  -DDQ_BUILD_TESTS=ON -DDQ_TESTDATA_DIR="$DQ_TESTDATA" >"$OUT/configure.log" 2>&1 ||
+  { tail -30 "$OUT/configure.log"; exit 1; }
+
+log "build"
+ninja -C "$BUILD" -j"$JOBS" dq-cuda dq-cpu dq_cuda_tests dq_cuda_decode_host_tests dq-cuda-bench \
+  >"$OUT/build.log" 2>&1 || { grep -E "error|FAILED" "$OUT/build.log" | head -30; exit 1; }
+ninja -C "$BUILD" -j"$JOBS" dq >>"$OUT/build.log" 2>&1 && HAVE_DQ=1 || HAVE_DQ=0
+log "built (dq tool: $HAVE_DQ)"
+
+status=0
+if [[ $MODE == all || $MODE == test ]]; then
+  log "tests"
+  "$BUILD/bin/dq_cuda_decode_host_tests" >"$OUT/tests.log" 2>&1 || status=1
+  "$BUILD/bin/dq_cuda_tests" >>"$OUT/tests.log" 2>&1 || status=1
+  grep -E "^\[  (PASSED|FAILED|SKIPPED) \]|tests ran|Failure|differ" "$OUT/tests.log" | sort | uniq -c | sort -rn | head -40
+  log "tests status $status"
+
+  log "memcheck (DQ_CUDA_TEST_QUICK=1)"
+  DQ_CUDA_TEST_QUICK=1 timeout 300 compute-sanitizer --tool memcheck --error-exitcode 99 \
+    "$BUILD/bin/dq_cuda_tests" >"$OUT/memcheck.log" 2>&1
+  mc=$?
+  grep -E "ERROR SUMMARY|PASSED|FAILED \]|tests ran" "$OUT/memcheck.log" | tail -5
+  log "memcheck exit $mc"
+  [[ $mc == 0 ]] || status=1
+fi
+
+if [[ $MODE == all || $MODE == bench ]]; then
+  if [[ $HAVE_DQ == 1 ]]; then
+    log "dq bench --backend cuda"
+    timeout 180 "$BUILD/bin/dq" bench --backend cuda >"$OUT/dq-bench.log" 2>&1
+    log "dq bench exit $?"
+    tail -40 "$OUT/dq-bench.log"
+  fi
+  log "dq-cuda-bench"
+  "$BUILD/bin/dq-cuda-bench" --csv "$OUT/bench.csv" ${BENCH_ARGS:-} 2>&1 | tee "$OUT/bench.log" | tail -45
+fi
+exit $status
