@@ -2,9 +2,11 @@
 // dispatcher (kernel-set choice and threads live in dispatch.cpp).
 #include <unistd.h>
 
+#include <cstddef>
+#include <cstdint>
 #include <cstdio>
-#include <cstring>
 #include <string>
+#include <utility>
 
 #include "dq/dq_plugin.h"
 #include "dq_common/type_traits.hpp"

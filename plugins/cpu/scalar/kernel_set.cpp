@@ -2,7 +2,7 @@
 // the f32 result to nearest-even (through a small stack buffer, so they match the f32 path
 // by construction).
 #include <algorithm>
-#include <array>
+#include <utility>
 
 #include "../kernel_table.hpp"
 #include "dq_common/half.hpp"
