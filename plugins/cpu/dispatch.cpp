@@ -2,6 +2,7 @@
 #include "dispatch.hpp"
 
 #include <algorithm>
+#include <cstdint>
 #include <cstdlib>
 #include <memory>
 #include <mutex>
@@ -15,6 +16,8 @@ namespace {
 
 // Per-chunk output elements: large enough to amortize scheduling, small enough to balance.
 constexpr int64_t kChunkElements = int64_t{1} << 16;
+// Outputs at least this large use the set's non-temporal (streaming) kernels.
+constexpr uint64_t kStreamMinBytes = uint64_t{8} << 20;
 
 struct DispatchState {
   std::mutex mutex;
@@ -119,12 +122,18 @@ int32_t run_dequantize_with(const KernelSet &set, int n_threads, int32_t type, i
     if (error) *error = "null buffer or negative block count";
     return DQ_ERR_INVALID_ARGUMENT;
   }
-  BlockFn fn = set.fn[type][oi] ? set.fn[type][oi] : scalar_kernels().fn[type][oi];
+  const int64_t elements = n_blocks * t->block_elements;
+  // Outputs far larger than the caches go around them (non-temporal stores): the caller
+  // will not read them back before they are evicted anyway, and it saves the
+  // read-for-ownership traffic.
+  const bool stream = set.streaming && reinterpret_cast<uintptr_t>(dst) % 64 == 0 &&
+                      static_cast<uint64_t>(elements) * output_type_size(out_type) >= kStreamMinBytes;
+  BlockFn fn = stream && set.streaming->fn[type][oi] ? set.streaming->fn[type][oi] : set.fn[type][oi];
+  if (!fn) fn = scalar_kernels().fn[type][oi];
   if (!fn) {
     if (error) *error = std::string("cpu backend has no kernel for ") + t->name;
     return DQ_ERR_UNSUPPORTED;
   }
-  const int64_t elements = n_blocks * t->block_elements;
   if (n_threads <= 1 || elements < kParallelMinElements) {
     fn(static_cast<const uint8_t *>(src), dst, n_blocks);
     return DQ_OK;
@@ -135,8 +144,11 @@ int32_t run_dequantize_with(const KernelSet &set, int n_threads, int32_t type, i
   if (n_chunks < int64_t{4} * n_threads) {
     n_chunks = std::min<int64_t>(n_blocks, int64_t{4} * n_threads);
     blocks_per_chunk = (n_blocks + n_chunks - 1) / n_chunks;
-    n_chunks = (n_blocks + blocks_per_chunk - 1) / blocks_per_chunk;
   }
+  // Every chunk's output starts 64-byte aligned when dst is (streaming stores need it).
+  const int64_t align_blocks = std::max<int64_t>(1, 64 / t->block_elements);
+  blocks_per_chunk = (blocks_per_chunk + align_blocks - 1) / align_blocks * align_blocks;
+  n_chunks = (n_blocks + blocks_per_chunk - 1) / blocks_per_chunk;
   const auto *in = static_cast<const uint8_t *>(src);
   auto *out = static_cast<uint8_t *>(dst);
   const size_t in_block = t->block_bytes;

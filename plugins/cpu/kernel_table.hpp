@@ -23,6 +23,9 @@ inline constexpr int out_index(int32_t dst_type) {
 struct KernelSet {
   const char *isa;  // "scalar", "avx2", "avx512", "neon"
   BlockFn fn[kTypeCount][kOutCount];
+  // The same kernels with non-temporal stores, for large outputs whose address is 64-byte
+  // aligned (dispatch.cpp decides); null when the set has none.
+  const KernelSet *streaming = nullptr;
 };
 
 // Always present; every dequantizable type filled.

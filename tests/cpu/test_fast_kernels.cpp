@@ -57,27 +57,34 @@ TEST_P(FastMatchesScalar, ByteIdenticalOnRandomBlocks) {
   const dq::TypeTraits *t = dq::type_traits(type);
   const size_t out_size = dq::output_type_size(out);
   // Several million elements (odd block count) go through the thread pool.
-  const int64_t big = ((int64_t{3} << 20) / t->block_elements) | 1;
+  const int64_t big = ((int64_t{9} << 19) / t->block_elements) | 1;  // 4.5M elements: > 8 MiB of f16
   for (int64_t n_blocks : {int64_t{1}, int64_t{7}, int64_t{33}, big}) {
     SCOPED_TRACE(testing::Message() << n_blocks << " blocks");
     // One spare leading byte so block fields sit at odd addresses, as in real files.
     std::vector<uint8_t> src = dq::test::random_blocks(type, n_blocks, static_cast<uint64_t>(n_blocks));
     src.insert(src.begin(), 0x5a);
     const size_t n_out = static_cast<size_t>(n_blocks * t->block_elements) * out_size;
-    std::vector<uint8_t> want(n_out, 0xee), got(n_out, 0x11);
+    std::vector<uint8_t> want(n_out, 0xee), got_storage(n_out + 64 + out_size);
     ref(src.data() + 1, want.data(), n_blocks);
-    if (n_blocks == big) {
-      std::string error;
-      ASSERT_EQ(dq::cpu::run_dequantize_with(*set, test_threads(), type, out, src.data() + 1, got.data(),
-                                             n_blocks, &error), DQ_OK) << error;
-    } else {
-      fast(src.data() + 1, got.data(), n_blocks);
-    }
-    if (std::memcmp(want.data(), got.data(), n_out) != 0) {
-      size_t i = 0;
-      while (want[i] == got[i]) ++i;
-      const size_t elem = i / out_size;
-      FAIL() << "first difference at element " << elem << " (block " << elem / t->block_elements << ")";
+    // The big case runs twice through the threaded dispatcher: into a 64-byte-aligned
+    // destination (non-temporal stores) and into a misaligned one (regular stores).
+    for (size_t misalign : n_blocks == big ? std::vector<size_t>{0, out_size} : std::vector<size_t>{0}) {
+      SCOPED_TRACE(testing::Message() << "destination misaligned by " << misalign << " bytes");
+      uint8_t *got = got_storage.data() + (64 - reinterpret_cast<uintptr_t>(got_storage.data()) % 64) + misalign;
+      std::memset(got, 0x11, n_out);
+      if (n_blocks == big) {
+        std::string error;
+        ASSERT_EQ(dq::cpu::run_dequantize_with(*set, test_threads(), type, out, src.data() + 1, got, n_blocks,
+                                               &error), DQ_OK) << error;
+      } else {
+        fast(src.data() + 1, got, n_blocks);
+      }
+      if (std::memcmp(want.data(), got, n_out) != 0) {
+        size_t i = 0;
+        while (want[i] == got[i]) ++i;
+        const size_t elem = i / out_size;
+        FAIL() << "first difference at element " << elem << " (block " << elem / t->block_elements << ")";
+      }
     }
   }
 }

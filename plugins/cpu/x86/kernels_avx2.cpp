@@ -19,7 +19,6 @@ namespace dq::cpu::avx2 {
 
 namespace dq::cpu {
 const KernelSet *avx2_kernels() {
-  static const KernelSet set = avx2::make_set("avx2");
-  return &set;
+  return &avx2::kernel_set("avx2");
 }
 }  // namespace dq::cpu

@@ -24,7 +24,6 @@ namespace dq::cpu::avx512 {
 
 namespace dq::cpu {
 const KernelSet *avx512_kernels() {
-  static const KernelSet set = avx512::make_set("avx512");
-  return &set;
+  return &avx512::kernel_set("avx512");
 }
 }  // namespace dq::cpu

@@ -11,6 +11,7 @@
 using F = Simd::F;
 using I = Simd::I;
 constexpr int W = Simd::W;
+constexpr int G = Simd::G;  // groups of 8 lanes per vector
 
 inline float half_at(const uint8_t *p) {
   uint16_t h;
@@ -24,20 +25,34 @@ inline uint32_t u32_at(const uint8_t *p) {
 }
 
 // ---------------------------------------------------------------- output writers
+// Stream = true: non-temporal stores (the caller guarantees 64-byte alignment of every
+// block's output and fences after the call).
+template <bool Stream>
 struct OutF32 {
   using T = float;
   static constexpr int kOut = kOutF32;
-  static void put(T *p, F v) { Simd::store_f32(p, v); }
+  static constexpr bool kStream = Stream;
+  static void put(T *p, F v) {
+    if constexpr (Stream) Simd::stream_f32(p, v); else Simd::store_f32(p, v);
+  }
 };
+template <bool Stream>
 struct OutF16 {
   using T = uint16_t;
   static constexpr int kOut = kOutF16;
-  static void put(T *p, F v) { Simd::store_f16(p, v); }
+  static constexpr bool kStream = Stream;
+  static void put(T *p, F v) {
+    if constexpr (Stream) Simd::stream_f16(p, v); else Simd::store_f16(p, v);
+  }
 };
+template <bool Stream>
 struct OutBF16 {
   using T = uint16_t;
   static constexpr int kOut = kOutBF16;
-  static void put(T *p, F v) { Simd::store_bf16(p, v); }
+  static constexpr bool kStream = Stream;
+  static void put(T *p, F v) {
+    if constexpr (Stream) Simd::stream_bf16(p, v); else Simd::store_bf16(p, v);
+  }
 };
 
 template <class O>
@@ -443,24 +458,23 @@ template <class O>
 void k_q1_0(const uint8_t *src, void *dst, int64_t nb) {
   auto *y = out_ptr<O>(dst);
   const I one = Simd::set1i(1), zero = Simd::set1i(0);
+  const I bit_of_lane = Simd::and_(Simd::iota(), Simd::set1i(7));
   for (int64_t i = 0; i < nb; ++i, src += 18, y += 128) {
     const float df = half_at(src);
     const F d = Simd::set1(df), nd = Simd::set1(-df);
     for (int j = 0; j < 128; j += W) {
-      // Element j + lane: bit (j + lane) % 8 of byte (j + lane) / 8.
-      const I lane = Simd::addi(Simd::iota(), Simd::set1i(j));
-      const I bytes = Simd::gather(reinterpret_cast<const int32_t *>(src + 2), Simd::srli(lane, 5));
-      const I bit = Simd::and_(Simd::srlv(bytes, Simd::and_(lane, Simd::set1i(31))), one);
-      const I is_zero = Simd::cmpeq(bit, zero);
-      O::put(y + j, Simd::from_bits(Simd::blend(Simd::fbits(d), Simd::fbits(nd), is_zero)));
+      // Element j + lane: bit lane % 8 of byte (j + lane) / 8.
+      int32_t bytes[G];
+      for (int k = 0; k < G; ++k) bytes[k] = src[2 + j / 8 + k];
+      const I bit = Simd::and_(Simd::srlv(Simd::per_group_i(bytes), bit_of_lane), one);
+      O::put(y + j, Simd::from_bits(Simd::blend(Simd::fbits(d), Simd::fbits(nd), Simd::cmpeq(bit, zero))));
     }
   }
 }
 
 // ---------------------------------------------------------------- grid i-quants
-// Groups of 8 elements: G = W / 8 groups per vector. Each group's magnitudes come from one
-// 8-byte grid entry (or two 4-byte ones) and its signs from one byte (bit j flips element j).
-constexpr int G = Simd::G;
+// Groups of 8 elements (G per vector): each group's magnitudes come from one 8-byte grid
+// entry (or two 4-byte ones) and its signs from one byte (bit j flips element j).
 
 // kSignMask[s][j]: the f32 sign bit when bit j of s is set. Flipping the sign equals ggml's
 // multiplication by -1.f exactly.
@@ -479,6 +493,12 @@ alignas(64) constexpr SignMaskTable kSignMask = make_sign_masks();
 template <class O>
 inline void put_signed(typename O::T *y, F db, const uint64_t *g, const uint8_t *signs) {
   const F v = Simd::mul(db, Simd::cvt(Simd::bytes_u8(g)));
+  O::put(y, Simd::fxor(v, Simd::rows8_i32(kSignMask.v, signs)));
+}
+
+template <class O>
+inline void put_signed4(typename O::T *y, F db, const uint32_t *g, const uint8_t *signs) {
+  const F v = Simd::mul(db, Simd::cvt(Simd::bytes_u8_from_u32(g)));
   O::put(y, Simd::fxor(v, Simd::rows8_i32(kSignMask.v, signs)));
 }
 
@@ -560,14 +580,14 @@ void k_iq3_xxs(const uint8_t *src, void *dst, int64_t nb) {
       const uint32_t aux = u32_at(scales_and_signs + 4 * ib32);
       const F db = Simd::set1(d * (0.5f + (aux >> 28)) * 0.5f);
       for (int l = 0; l < 4; l += G, y += W) {
-        uint64_t g[G];
+        uint32_t g[2 * G];
         uint8_t s[G];
         for (int k = 0; k < G; ++k) {
-          g[k] = grids::iq3xxs_grid[qs[2 * (l + k)]] |
-                 (static_cast<uint64_t>(grids::iq3xxs_grid[qs[2 * (l + k) + 1]]) << 32);
+          g[2 * k] = grids::iq3xxs_grid[qs[2 * (l + k)]];
+          g[2 * k + 1] = grids::iq3xxs_grid[qs[2 * (l + k) + 1]];
           s[k] = grids::ksigns_iq2xs[(aux >> 7 * (l + k)) & 127];
         }
-        put_signed<O>(y, db, g, s);
+        put_signed4<O>(y, db, g, s);
       }
     }
   }
@@ -587,13 +607,13 @@ void k_iq3_s(const uint8_t *src, void *dst, int64_t nb) {
       for (int half = 0; half < 2; ++half, qs += 8, signs += 4) {
         const F db = Simd::set1(db_pair[half]);
         for (int l = 0; l < 4; l += G, y += W) {
-          uint64_t g[G];
+          uint32_t g[2 * G];
           for (int k = 0; k < G; ++k) {
             const int m = l + k;
-            g[k] = grids::iq3s_grid[qs[2 * m] | ((qh[half] << (8 - 2 * m)) & 256)] |
-                   (static_cast<uint64_t>(grids::iq3s_grid[qs[2 * m + 1] | ((qh[half] << (7 - 2 * m)) & 256)]) << 32);
+            g[2 * k] = grids::iq3s_grid[qs[2 * m] | ((qh[half] << (8 - 2 * m)) & 256)];
+            g[2 * k + 1] = grids::iq3s_grid[qs[2 * m + 1] | ((qh[half] << (7 - 2 * m)) & 256)];
           }
-          put_signed<O>(y, db, g, signs + l);
+          put_signed4<O>(y, db, g, signs + l);
         }
       }
     }

@@ -43,6 +43,10 @@ struct Simd {
   static constexpr int G = 1;
   static I bytes_u8(const uint64_t *g) { return grid8_u8(g[0]); }
   static I bytes_i8(const uint64_t *g) { return grid8_i8(g[0]); }
+  // 2G 4-byte grid entries -> W lanes (entry e fills lanes 4e..4e+3), zero-extended.
+  static I bytes_u8_from_u32(const uint32_t *g) {
+    return _mm256_cvtepu8_epi32(_mm_setr_epi32(static_cast<int>(g[0]), static_cast<int>(g[1]), 0, 0));
+  }
   static I rows8_i32(const int32_t (*table)[8], const uint8_t *idx) { return load_i32(table[idx[0]]); }
   static F per_group(const float *v) { return _mm256_set1_ps(v[0]); }
   static I per_group_i(const int32_t *v) { return _mm256_set1_epi32(v[0]); }

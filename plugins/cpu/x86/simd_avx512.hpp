@@ -49,6 +49,10 @@ struct Simd {
   static constexpr int G = 2;
   static I bytes_u8(const uint64_t *g) { return grid16_u8(g[0], g[1]); }
   static I bytes_i8(const uint64_t *g) { return grid16_i8(g[0], g[1]); }
+  static I bytes_u8_from_u32(const uint32_t *g) {
+    return _mm512_cvtepu8_epi32(_mm_setr_epi32(static_cast<int>(g[0]), static_cast<int>(g[1]),
+                                               static_cast<int>(g[2]), static_cast<int>(g[3])));
+  }
   static I rows8_i32(const int32_t (*table)[8], const uint8_t *idx) {
     const __m256i lo = _mm256_loadu_si256(reinterpret_cast<const __m256i *>(table[idx[0]]));
     const __m256i hi = _mm256_loadu_si256(reinterpret_cast<const __m256i *>(table[idx[1]]));
