@@ -29,5 +29,6 @@ foreach(test_src IN LISTS DQ_CPU_FAST_TESTS)
   add_executable(${test_name} ${test_src})
   target_link_libraries(${test_name} PRIVATE dq_cpu_fast_objects dq_cpu_scalar dq_test_support)
   target_include_directories(${test_name} PRIVATE ${CMAKE_CURRENT_SOURCE_DIR})
-  gtest_discover_tests(${test_name} DISCOVERY_TIMEOUT 60 PROPERTIES LABELS "cpu;fast")
+  gtest_discover_tests(${test_name} TEST_PREFIX "cpu_fast." DISCOVERY_TIMEOUT 60
+    PROPERTIES LABELS cpu_fast)
 endforeach()

@@ -44,7 +44,9 @@ TEST(CpuIsaChoice, AutoPicksTheBestSupportedSet) {
   ASSERT_TRUE(c.ok) << c.error;
   EXPECT_FALSE(c.forced);
   EXPECT_EQ(c.isa, dq::cpu::best_isa(f));
-  if (f.avx512) EXPECT_EQ(c.isa, Isa::kAvx512);
+  if (f.avx512) {
+    EXPECT_EQ(c.isa, Isa::kAvx512);
+  }
   EXPECT_TRUE(dq::cpu::isa_supported(c.isa, f));
 }
 

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <ostream>
 #include <string>
 #include <thread>
 #include <tuple>
@@ -16,6 +17,11 @@
 #include "golden_manifest.hpp"
 #include "kernel_table.hpp"
 #include "testdata.hpp"
+
+namespace dq::cpu {
+// Readable parameters in test listings ("avx2" rather than a byte dump).
+inline void PrintTo(Isa isa, std::ostream *os) { *os << isa_name(isa); }
+}  // namespace dq::cpu
 
 namespace {
 
