@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "dq/dq_plugin.h"
+#include "registry/internal_api.hpp"
 
 namespace dq::core {
 
@@ -16,9 +17,9 @@ enum class BackendState {
   skipped,  // a plugin of the same name was found earlier in the search
 };
 
-const char *backend_state_name(BackendState state);
+DQ_INTERNAL_API const char *backend_state_name(BackendState state);
 
-struct Backend {
+struct DQ_INTERNAL_API Backend {
   std::string name;         // from the file name libdq-<name>.so
   std::string path;         // file opened (or skipped)
   std::string description;  // plugin's describe(), "" when none

@@ -59,7 +59,7 @@ const dq_plugin_api *handshake(Library &lib, Backend &b) {
   auto entry = reinterpret_cast<dq_plugin_entry_fn>(lt_dlsym(lib.handle, DQ_PLUGIN_ENTRY_SYMBOL));
   if (!entry) {
     fail(b, BackendState::failed, DQ_ERR_NO_BACKEND,
-         file_part(b.path) + ": no symbol " DQ_PLUGIN_ENTRY_SYMBOL ": " + lt_error_text());
+         file_part(b.path) + ": does not export " DQ_PLUGIN_ENTRY_SYMBOL);
     return nullptr;
   }
   const dq_plugin_api *api = entry(DQ_PLUGIN_ABI_MAJOR, DQ_PLUGIN_ABI_MINOR);

@@ -10,13 +10,11 @@
 
 #include "dq/dq.h"
 #include "registry/backend.hpp"
+#include "registry/internal_api.hpp"
 #include "registry/log.hpp"
 #include "registry/plugin_search.hpp"
 #include "registry/selection.hpp"
 #include "registry/settings.hpp"
-
-// In-tree users outside libdq-core (the dq tool, tests) link these C++ symbols.
-#define DQ_INTERNAL_API __attribute__((visibility("default")))
 
 namespace dq::core {
 

@@ -15,11 +15,9 @@ namespace {
 
 constexpr int32_t kOutputs[] = {DQ_TYPE_F32, DQ_TYPE_F16, DQ_TYPE_BF16};
 
-std::string state_of(const dq_backend_info &b) {
-  if (b.loaded) return "loaded";
-  if (std::string(b.status).rfind("skipped", 0) == 0) return "skipped";
-  if (b.abi_major != 0 && b.abi_major != DQ_PLUGIN_ABI_MAJOR) return "refused";
-  return "failed";
+// loaded / refused / failed / skipped: finer than dq_backend_info.loaded, so from the registry.
+const char *state_of(dq_context *ctx, int32_t backend) {
+  return dq::core::backend_state_name(dq::core::registry(ctx).backends()[backend].state);
 }
 
 std::string outputs_of(dq_context *ctx, int32_t backend, int32_t type) {
@@ -54,7 +52,7 @@ void print_backend(dq_context *ctx, int32_t i, bool verbose) {
   if (dq_backend_get_info(ctx, i, &b) != DQ_OK) return;
   const auto types = supported(ctx, i);
   const std::string abi = b.abi_major ? std::to_string(b.abi_major) + "." + std::to_string(b.abi_minor) : "-";
-  std::printf("%-8s %-5s %-8s %7d %6zu  %s\n", b.name, abi.c_str(), state_of(b).c_str(),
+  std::printf("%-8s %-5s %-8s %7d %6zu  %s\n", b.name, abi.c_str(), state_of(ctx, i),
               b.device_count, types.size(), b.description);
   std::printf("    path: %s\n", b.path);
   print_devices(ctx, i, b);

@@ -1,0 +1,13 @@
+# Fails unless ${LIB}'s dynamic section needs libltdl and nothing from CUDA.
+execute_process(COMMAND readelf -d ${LIB} OUTPUT_VARIABLE dyn RESULT_VARIABLE rc)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "readelf -d ${LIB} failed (${rc})")
+endif()
+string(REGEX MATCHALL "\\(NEEDED\\)[^\n]*" needed "${dyn}")
+message(STATUS "${LIB} needs: ${needed}")
+if(NOT needed MATCHES "libltdl\\.so")
+  message(FATAL_ERROR "${LIB} does not need libltdl")
+endif()
+if(needed MATCHES "cuda|cudart|cublas|nvrtc|libnv")
+  message(FATAL_ERROR "${LIB} needs a CUDA library: ${needed}")
+endif()

@@ -1,0 +1,234 @@
+// The per-tensor selection rules, on hand-made candidates (no plugins involved).
+#include <gtest/gtest.h>
+
+#include <vector>
+
+#include "registry/selection.hpp"
+
+namespace dq::core {
+namespace {
+
+constexpr uint64_t kMiB = 1ull << 20;
+
+Candidate cpu() {
+  Candidate c;
+  c.name = "cpu";
+  c.state = BackendState::loaded;
+  c.load_status = DQ_OK;
+  c.device_count = 1;
+  c.supports = true;
+  return c;
+}
+
+Candidate gpu(std::string_view name = "cuda") {
+  Candidate c = cpu();
+  c.name = name;
+  c.is_gpu = true;
+  return c;
+}
+
+Candidate without_device(Candidate c, std::string_view reason) {
+  c.device_count = 0;
+  c.status = reason;
+  return c;
+}
+
+SelectionQuery query(uint64_t bytes) {
+  SelectionQuery q;
+  q.src_type_name = "q6_K";
+  q.dst_type_name = "f32";
+  q.src_bytes = bytes;
+  return q;
+}
+
+SelectionPolicy policy(uint64_t min_bytes = 64 * kMiB, std::vector<std::string> order = {}) {
+  SelectionPolicy p;
+  p.gpu_min_bytes = min_bytes;
+  p.order = order;
+  for (const auto &n : order) p.order_text += (p.order_text.empty() ? "" : ",") + n;
+  p.searched = "/plugins (test)";
+  return p;
+}
+
+std::string joined(const std::vector<std::string> &notes) {
+  std::string s;
+  for (const auto &n : notes) s += n + "\n";
+  return s;
+}
+
+TEST(CoreSelection, SmallHostTensorStaysOnCpu) {
+  const std::vector<Candidate> cs{cpu(), gpu()};
+  Selection s = select_backend(cs, query(53760), policy());
+  ASSERT_EQ(s.status, DQ_OK);
+  EXPECT_EQ(cs[s.index].name, "cpu");
+  EXPECT_EQ(s.reason, "below DQ_GPU_MIN_BYTES=67108864");
+}
+
+TEST(CoreSelection, TensorAtThresholdGoesToGpu) {
+  const std::vector<Candidate> cs{cpu(), gpu()};
+  Selection at = select_backend(cs, query(64 * kMiB), policy());
+  EXPECT_EQ(cs[at.index].name, "cuda");
+  EXPECT_EQ(at.reason, "at least DQ_GPU_MIN_BYTES=67108864");
+  Selection below = select_backend(cs, query(64 * kMiB - 1), policy());
+  EXPECT_EQ(cs[below.index].name, "cpu");
+}
+
+TEST(CoreSelection, ZeroThresholdAlwaysPrefersGpu) {
+  const std::vector<Candidate> cs{cpu(), gpu()};
+  Selection s = select_backend(cs, query(1), policy(0));
+  EXPECT_EQ(cs[s.index].name, "cuda");
+}
+
+TEST(CoreSelection, GpuWithoutDeviceIsSkippedWithReason) {
+  const std::vector<Candidate> cs{cpu(), without_device(gpu(), "no CUDA device: driver missing")};
+  Selection s = select_backend(cs, query(1 << 30), policy());
+  ASSERT_EQ(s.status, DQ_OK);
+  EXPECT_EQ(cs[s.index].name, "cpu");
+  EXPECT_NE(joined(s.notes).find("skipped cuda: no device: no CUDA device: driver missing"),
+            std::string::npos)
+      << joined(s.notes);
+}
+
+TEST(CoreSelection, GpuThatLacksTheTypeIsSkipped) {
+  Candidate g = gpu();
+  g.supports = false;
+  const std::vector<Candidate> cs{cpu(), g};
+  Selection s = select_backend(cs, query(1 << 30), policy());
+  EXPECT_EQ(cs[s.index].name, "cpu");
+  EXPECT_NE(joined(s.notes).find("cuda: does not dequantize q6_K to f32"), std::string::npos);
+}
+
+TEST(CoreSelection, SmallTensorUsesGpuWhenNothingElseCan) {
+  Candidate c = cpu();
+  c.supports = false;
+  const std::vector<Candidate> cs{c, gpu()};
+  Selection s = select_backend(cs, query(100), policy());
+  EXPECT_EQ(cs[s.index].name, "cuda");
+  EXPECT_NE(s.reason.find("no host backend"), std::string::npos);
+}
+
+TEST(CoreSelection, SingleNameInEnvironmentForcesIgnoringThreshold) {
+  const std::vector<Candidate> cs{cpu(), gpu()};
+  Selection s = select_backend(cs, query(100), policy(64 * kMiB, {"cuda"}));
+  ASSERT_EQ(s.status, DQ_OK);
+  EXPECT_EQ(cs[s.index].name, "cuda");
+  EXPECT_EQ(s.reason, "DQ_BACKEND=cuda");
+}
+
+TEST(CoreSelection, ForcedBackendWithoutDeviceFailsWithItsReason) {
+  const std::vector<Candidate> cs{cpu(), without_device(gpu(), "no CUDA device: driver missing")};
+  Selection s = select_backend(cs, query(100), policy(64 * kMiB, {"cuda"}));
+  EXPECT_EQ(s.status, DQ_ERR_NO_DEVICE);
+  EXPECT_EQ(s.index, -1);
+  EXPECT_NE(s.reason.find("backend 'cuda' has no device: no CUDA device: driver missing"), std::string::npos)
+      << s.reason;
+}
+
+TEST(CoreSelection, ForcedUnknownBackendFailsNamingItAndTheSearch) {
+  const std::vector<Candidate> cs{cpu()};
+  Selection s = select_backend(cs, query(100), policy(64 * kMiB, {"nosuch"}));
+  EXPECT_EQ(s.status, DQ_ERR_NO_BACKEND);
+  EXPECT_NE(s.reason.find("backend 'nosuch' not found (searched: /plugins (test)"), std::string::npos)
+      << s.reason;
+}
+
+TEST(CoreSelection, ForcedRefusedBackendReportsItsLoadStatus) {
+  Candidate old = gpu("old");
+  old.state = BackendState::refused;
+  old.load_status = DQ_ERR_ABI;
+  old.status = "libdq-old.so: plugin ABI 2.0, core expects 1.x";
+  const std::vector<Candidate> cs{cpu(), old};
+  Selection s = select_backend(cs, query(100), policy(64 * kMiB, {"old"}));
+  EXPECT_EQ(s.status, DQ_ERR_ABI);
+  EXPECT_NE(s.reason.find("plugin ABI 2.0, core expects 1.x"), std::string::npos) << s.reason;
+}
+
+TEST(CoreSelection, ForcedBackendWithoutTheTypeIsUnsupported) {
+  Candidate c = cpu();
+  c.supports = false;
+  const std::vector<Candidate> cs{c};
+  Selection s = select_backend(cs, query(100), policy(64 * kMiB, {"cpu"}));
+  EXPECT_EQ(s.status, DQ_ERR_UNSUPPORTED);
+}
+
+TEST(CoreSelection, ListIsAnOrderOfPreferenceSkippingUnusable) {
+  const std::vector<Candidate> cs{cpu(), without_device(gpu(), "none here")};
+  Selection s = select_backend(cs, query(1 << 30), policy(0, {"nosuch", "cuda", "cpu"}));
+  ASSERT_EQ(s.status, DQ_OK);
+  EXPECT_EQ(cs[s.index].name, "cpu");
+  const std::string notes = joined(s.notes);
+  EXPECT_NE(notes.find("skipped nosuch: not found"), std::string::npos) << notes;
+  EXPECT_NE(notes.find("skipped cuda: no device: none here"), std::string::npos) << notes;
+}
+
+TEST(CoreSelection, ListOrderBeatsGpuFirst) {
+  const std::vector<Candidate> cs{cpu(), gpu()};
+  Selection s = select_backend(cs, query(1 << 30), policy(0, {"cpu", "cuda"}));
+  EXPECT_EQ(cs[s.index].name, "cpu");
+  EXPECT_EQ(s.reason, "first usable in DQ_BACKEND=cpu,cuda");
+}
+
+TEST(CoreSelection, ListStillHonoursTheThreshold) {
+  const std::vector<Candidate> cs{cpu(), gpu()};
+  Selection s = select_backend(cs, query(100), policy(64 * kMiB, {"cuda", "cpu"}));
+  EXPECT_EQ(cs[s.index].name, "cpu");
+}
+
+TEST(CoreSelection, ListWithNothingUsableFails) {
+  const std::vector<Candidate> cs{cpu()};
+  Selection s = select_backend(cs, query(100), policy(0, {"cuda", "vulkan"}));
+  EXPECT_EQ(s.status, DQ_ERR_NO_BACKEND);
+  EXPECT_NE(s.reason.find("DQ_BACKEND=cuda,vulkan"), std::string::npos) << s.reason;
+}
+
+TEST(CoreSelection, DeviceMemoryImpliesItsBackendEvenWhenSmall) {
+  const std::vector<Candidate> cs{cpu(), gpu()};
+  SelectionQuery q = query(100);
+  q.forced_by = ForcedBy::device_memory;
+  q.forced = "cuda";
+  Selection s = select_backend(cs, q, policy(64 * kMiB, {"cpu"}));
+  ASSERT_EQ(s.status, DQ_OK);
+  EXPECT_EQ(cs[s.index].name, "cuda");
+  EXPECT_NE(s.reason.find("device memory"), std::string::npos);
+}
+
+TEST(CoreSelection, NothingCanDoTheJob) {
+  Candidate c = cpu();
+  c.supports = false;
+  Candidate failed = gpu();
+  failed.state = BackendState::failed;
+  failed.status = "libdq-cuda.so: libcudart.so.13: cannot open shared object file";
+  const std::vector<Candidate> cs{c, failed};
+  Selection s = select_backend(cs, query(100), policy());
+  EXPECT_EQ(s.status, DQ_ERR_NO_BACKEND);
+  EXPECT_NE(s.reason.find("no backend can dequantize q6_K to f32"), std::string::npos) << s.reason;
+  EXPECT_NE(s.reason.find("libcudart.so.13"), std::string::npos) << s.reason;
+}
+
+TEST(CoreSelection, NoPluginsAtAll) {
+  const std::vector<Candidate> none;
+  Selection s = select_backend(none, query(100), policy());
+  EXPECT_EQ(s.status, DQ_ERR_NO_BACKEND);
+  EXPECT_NE(s.reason.find("no plugin found"), std::string::npos);
+}
+
+TEST(CoreSelection, SkippedDuplicateIsNeverChosenByName) {
+  Candidate dup = cpu();
+  dup.state = BackendState::skipped;
+  dup.status = "skipped";
+  Candidate first = gpu("cpu");  // the earlier plugin of that name, which won
+  first.is_gpu = false;
+  const std::vector<Candidate> cs{dup, first};
+  Selection s = select_backend(cs, query(100), policy(64 * kMiB, {"cpu"}));
+  ASSERT_EQ(s.status, DQ_OK);
+  EXPECT_EQ(s.index, 1);
+}
+
+TEST(CoreSelection, AutomaticOrderPutsEveryGpuBeforeHostBackends) {
+  const std::vector<Candidate> cs{cpu(), gpu("vulkan"), gpu("cuda")};
+  Selection s = select_backend(cs, query(1 << 30), policy());
+  EXPECT_EQ(cs[s.index].name, "vulkan");  // search order among GPUs
+}
+
+}  // namespace
+}  // namespace dq::core
