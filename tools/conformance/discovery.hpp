@@ -1,5 +1,5 @@
-// Which plugin files to judge when none are named: the same places the core searches
-// (DQ_PLUGIN_PATH, then the build's lib/dq, then <prefix>/lib/dq beside this program).
+// Which plugin files to judge when none are named: exactly those the core's registry finds
+// (DQ_PLUGIN_PATH, then dq/ beside libdq-core, then the build tree), in its search order.
 #pragma once
 
 #include <string>
@@ -7,13 +7,15 @@
 
 namespace dq::conformance {
 
-// Folders searched, in order (existing or not), for messages.
-std::vector<std::string> plugin_search_folders();
+struct PluginList {
+  std::vector<std::string> paths;  // one file per plugin name, in search order
+  std::string searched;            // folders searched, for messages
+  std::string warning;             // set when the registry could not be asked
+};
 
-// libdq-*.so files found, first occurrence of each plugin name wins, in search order.
-std::vector<std::string> discover_plugins();
-
-// Path of the plugin called `name` ("cpu"), or "" when none is found.
-std::string find_plugin(const std::string &name);
+// Asks the registry in a child process (the registry loads and initializes what it finds,
+// which must not happen in this process: a plugin may crash, and a GPU runtime initialized
+// before fork() is unusable in the children). Falls back to a search of the same folders.
+PluginList discover_plugins();
 
 }  // namespace dq::conformance

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <optional>
 
 #include "discovery.hpp"
 #include "isolation.hpp"
@@ -67,13 +68,28 @@ int main(int argc, char **argv) {
 
   opts.testdata_dir = resolve_testdata(testdata_arg);
   const Testdata testdata = Testdata::open(opts.testdata_dir);
-  std::vector<std::string> paths = opts.plugins.empty() ? discover_plugins() : opts.plugins;
+  // The registry's search runs at most once: for the plugins to judge, or for the reference.
+  std::optional<PluginList> found;
+  auto discovered = [&]() -> const PluginList & {
+    if (!found) {
+      found = discover_plugins();
+      if (!found->warning.empty())
+        std::fprintf(stderr, "dq-conformance: %s\n", found->warning.c_str());
+    }
+    return *found;
+  };
+  std::vector<std::string> paths = opts.plugins;
   if (paths.empty()) {
-    std::fprintf(stderr, "dq-conformance: no plugins found (searched: %s)\n",
-                 joined(plugin_search_folders()).c_str());
-    return 1;
+    if (discovered().paths.empty()) {
+      std::fprintf(stderr, "dq-conformance: no plugins found (searched: %s)\n",
+                   discovered().searched.c_str());
+      return 1;
+    }
+    paths = discovered().paths;
   }
-  const RunContext ctx{opts, testdata, reference_plugin_path(opts.reference_path)};
+  const RunContext ctx{opts, testdata,
+                       reference_plugin_path(opts.reference_path, paths,
+                                             [&] { return discovered().paths; })};
   const std::string reference_note =
       ctx.reference_path.empty() ? "none: libdq-cpu.so not found (value checks skip)"
                                  : ctx.reference_path + " (DQ_CPU_ISA=scalar)";

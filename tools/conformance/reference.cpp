@@ -3,12 +3,18 @@
 #include <cstdlib>
 #include <cstring>
 
-#include "discovery.hpp"
 
 namespace dq::conformance {
 
-std::string reference_plugin_path(const std::string &requested) {
-  return requested.empty() ? find_plugin("cpu") : requested;
+std::string reference_plugin_path(const std::string &requested,
+                                  const std::vector<std::string> &judged,
+                                  const std::function<std::vector<std::string>()> &discovered) {
+  if (!requested.empty()) return requested;
+  for (const std::string &p : judged)
+    if (plugin_name_from_path(p) == "cpu") return p;
+  for (const std::string &p : discovered())
+    if (plugin_name_from_path(p) == "cpu") return p;
+  return "";
 }
 
 namespace {
