@@ -38,22 +38,46 @@ __device__ __forceinline__ void store1(typename OutPack<kOut>::Elem *dst, float 
   }
 }
 
+// Loads `n` raw elements' bytes from any address (the byte path for unaligned sources).
+template <typename Raw>
+__device__ __forceinline__ Raw load_unaligned(const uint8_t *p) {
+  uint32_t v = 0;
+#pragma unroll
+  for (int k = 0; k < static_cast<int>(sizeof(Raw)); ++k) v |= static_cast<uint32_t>(p[k]) << (8 * k);
+  if constexpr (sizeof(Raw) == 4) {
+    return __uint_as_float(v);
+  } else {
+    return static_cast<Raw>(v);
+  }
+}
+
+// kVec elements per thread and step: as many as fit 16 bytes of the wider side, so both the
+// loads and the stores of a warp cover contiguous, whole sectors.
+template <int kSrc, int kOut>
+struct ConvertShape {
+  static constexpr int kIn = kSrc == 0 ? 4 : 2;
+  static constexpr int kOutSize = kOut == 0 ? 4 : 2;
+  static constexpr int kVec = 16 / (kIn > kOutSize ? kIn : kOutSize);  // 4 or 8
+};
+
 template <int kSrc, int kOut>
 __global__ void __launch_bounds__(kThreads)
-    convert_elements(const typename SrcElem<kSrc>::Raw *__restrict__ src,
-                     typename OutPack<kOut>::Elem *__restrict__ dst, int64_t n, bool vec16) {
+    convert_elements(const uint8_t *__restrict__ src, typename OutPack<kOut>::Elem *__restrict__ dst,
+                     int64_t n, bool vec16, bool src_elem_aligned) {
   using In = SrcElem<kSrc>;
+  using Raw = typename In::Raw;
+  using Shape = ConvertShape<kSrc, kOut>;
+  constexpr int kVec = Shape::kVec;
   const int64_t stride = static_cast<int64_t>(gridDim.x) * kThreads;
   const int64_t first = static_cast<int64_t>(blockIdx.x) * kThreads + threadIdx.x;
-  const int64_t n8 = vec16 ? n / 8 : 0;
-  for (int64_t c = first; c < n8; c += stride) {
-    float v[8];
+  const int64_t nv = vec16 ? n / kVec : 0;
+  for (int64_t c = first; c < nv; c += stride) {
+    float v[kVec];
+    // kVec * kIn bytes in: 16 (f32 x4, 16-bit x8) or 8 (16-bit x4).
     if constexpr (kSrc == 0) {
-      const float4 a = __ldg(reinterpret_cast<const float4 *>(src) + 2 * c);
-      const float4 b = __ldg(reinterpret_cast<const float4 *>(src) + 2 * c + 1);
+      const float4 a = __ldg(reinterpret_cast<const float4 *>(src) + c);
       v[0] = a.x; v[1] = a.y; v[2] = a.z; v[3] = a.w;
-      v[4] = b.x; v[5] = b.y; v[6] = b.z; v[7] = b.w;
-    } else {
+    } else if constexpr (kVec == 8) {
       const uint4 a = __ldg(reinterpret_cast<const uint4 *>(src) + c);
       const uint32_t w[4] = {a.x, a.y, a.z, a.w};
 #pragma unroll
@@ -61,23 +85,42 @@ __global__ void __launch_bounds__(kThreads)
         v[2 * k] = In::widen(static_cast<uint16_t>(w[k]));
         v[2 * k + 1] = In::widen(static_cast<uint16_t>(w[k] >> 16));
       }
+    } else {
+      const uint2 a = __ldg(reinterpret_cast<const uint2 *>(src) + c);
+      v[0] = In::widen(static_cast<uint16_t>(a.x));
+      v[1] = In::widen(static_cast<uint16_t>(a.x >> 16));
+      v[2] = In::widen(static_cast<uint16_t>(a.y));
+      v[3] = In::widen(static_cast<uint16_t>(a.y >> 16));
     }
-    OutPack<kOut>::store8(dst + 8 * c, v, true);
+    if constexpr (kOut == 0) {
+      reinterpret_cast<float4 *>(dst)[c] = make_float4(v[0], v[1], v[2], v[3]);
+    } else if constexpr (kVec == 8) {
+      reinterpret_cast<uint4 *>(dst)[c] = make_uint4(OutPack<kOut>::pack2(v[0], v[1]), OutPack<kOut>::pack2(v[2], v[3]),
+                                                     OutPack<kOut>::pack2(v[4], v[5]), OutPack<kOut>::pack2(v[6], v[7]));
+    } else {
+      reinterpret_cast<uint2 *>(dst)[c] = make_uint2(OutPack<kOut>::pack2(v[0], v[1]), OutPack<kOut>::pack2(v[2], v[3]));
+    }
   }
-  for (int64_t i = 8 * n8 + first; i < n; i += stride) store1<kOut>(dst + i, In::widen(src[i]));
+  for (int64_t i = kVec * nv + first; i < n; i += stride) {
+    const uint8_t *p = src + i * static_cast<int64_t>(sizeof(Raw));
+    const Raw r = src_elem_aligned ? *reinterpret_cast<const Raw *>(p) : load_unaligned<Raw>(p);
+    store1<kOut>(dst + i, In::widen(r));
+  }
 }
 
 template <int kSrc, int kOut>
 cudaError_t launch_convert(const void *src, void *dst, int64_t n, const LaunchEnv &env) {
+  using Raw = typename SrcElem<kSrc>::Raw;
   const bool vec16 = ((reinterpret_cast<uintptr_t>(src) | reinterpret_cast<uintptr_t>(dst)) & 15) == 0;
-  const int64_t work = vec16 ? (n + 7) / 8 : n;
+  const bool src_elem_aligned = reinterpret_cast<uintptr_t>(src) % sizeof(Raw) == 0;
+  const int64_t work = vec16 ? (n + ConvertShape<kSrc, kOut>::kVec - 1) / ConvertShape<kSrc, kOut>::kVec : n;
   const int64_t max_grid = static_cast<int64_t>(env.sm_count) * (2048 / kThreads);
   int64_t grid = (work + kThreads - 1) / kThreads;
   if (grid > max_grid) grid = max_grid;
   if (grid < 1) grid = 1;
   convert_elements<kSrc, kOut><<<static_cast<unsigned>(grid), kThreads, 0, env.stream>>>(
-      static_cast<const typename SrcElem<kSrc>::Raw *>(src),
-      static_cast<typename OutPack<kOut>::Elem *>(dst), n, vec16);
+      static_cast<const uint8_t *>(src), static_cast<typename OutPack<kOut>::Elem *>(dst), n, vec16,
+      src_elem_aligned);
   return cudaGetLastError();
 }
 

@@ -23,13 +23,15 @@ inline constexpr int kThreads = 256;
 inline constexpr int kGroupsPerThread = 2;
 inline constexpr int kTileElems = kThreads * 8 * kGroupsPerThread;  // 4096
 inline constexpr int kPad = 16;  // read-past slack for ld_u64's word loads
+inline constexpr int kStages = 4;  // tiles in the shared-memory ring (kStages - 1 in flight)
+inline constexpr int kWarpAreaBytes = (kThreads / 32) * 1024;  // f32 transpose areas
 
 template <typename Fmt>
 struct TileShape {
   static constexpr int kBlocks = kTileElems / Fmt::kBlockElems;
   static constexpr int kBytes = kBlocks * Fmt::kBlockBytes;
   static constexpr int kBufBytes = kBytes + kPad;  // a multiple of 16
-  static constexpr int kSmemBytes = Fmt::kTableBytes + 2 * kBufBytes;
+  static constexpr int kSmemBytes = Fmt::kTableBytes + kStages * kBufBytes + kWarpAreaBytes;
   static_assert(kTileElems % Fmt::kBlockElems == 0, "tile must hold whole blocks");
   static_assert(kBytes % 16 == 0, "tile bytes must keep 16-byte alignment");
   static_assert(Fmt::kTableBytes % 16 == 0, "table must keep 16-byte alignment");
@@ -53,14 +55,15 @@ struct OutPack<0> {
   }
 };
 
+// Two floats -> two round-to-nearest-even halves in one cvt.rn.f16x2.f32 (a in the low half).
 __device__ __forceinline__ uint32_t pack_half2(float a, float b) {
-  return static_cast<uint32_t>(__half_as_ushort(__float2half_rn(a))) |
-         (static_cast<uint32_t>(__half_as_ushort(__float2half_rn(b))) << 16);
+  const __half2 h = __floats2half2_rn(a, b);
+  return *reinterpret_cast<const uint32_t *>(&h);
 }
 
 __device__ __forceinline__ uint32_t pack_bf162(float a, float b) {
-  return static_cast<uint32_t>(__bfloat16_as_ushort(__float2bfloat16_rn(a))) |
-         (static_cast<uint32_t>(__bfloat16_as_ushort(__float2bfloat16_rn(b))) << 16);
+  const __nv_bfloat162 h = __floats2bfloat162_rn(a, b);
+  return *reinterpret_cast<const uint32_t *>(&h);
 }
 
 template <int kOut>
@@ -120,21 +123,26 @@ __global__ void __launch_bounds__(kThreads)
                   bool dst_vec16) {
   using Shape = TileShape<Fmt>;
   extern __shared__ __align__(16) uint8_t smem[];
-  uint8_t *table = smem;
-  uint8_t *const buf0 = smem + Fmt::kTableBytes;
-  uint8_t *const buf1 = buf0 + Shape::kBufBytes;
+  uint8_t *const table = smem;
+  uint8_t *const ring = smem + Fmt::kTableBytes;  // kStages tile buffers
+  auto stage_buf = [&](int64_t i) { return ring + static_cast<int>(i % kStages) * Shape::kBufBytes; };
 
   const int64_t n_tiles = (n_blocks + Shape::kBlocks - 1) / Shape::kBlocks;
-  int64_t t = blockIdx.x;
-  if (t >= n_tiles) return;
-
+  if (static_cast<int64_t>(blockIdx.x) >= n_tiles) return;
   auto tile_blocks = [&](int64_t tile) -> int {
     const int64_t left = n_blocks - tile * Shape::kBlocks;
     return left < Shape::kBlocks ? static_cast<int>(left) : Shape::kBlocks;
   };
+  // This block's i-th tile is blockIdx.x + i * gridDim.x; tile i lives in buffer i % kStages.
+  auto tile_of = [&](int64_t i) { return blockIdx.x + i * static_cast<int64_t>(gridDim.x); };
+  auto stage = [&](int64_t i) {
+    const int64_t t = tile_of(i);
+    if (t < n_tiles) stage_tile(stage_buf(i), src + t * Shape::kBytes, tile_blocks(t) * Fmt::kBlockBytes, src_vec16);
+    cp_async_commit();  // one group per tile slot, empty past the end, so wait counts stay exact
+  };
 
-  stage_tile(buf0, src + t * Shape::kBytes, tile_blocks(t) * Fmt::kBlockBytes, src_vec16);
-  cp_async_commit();
+  // Keep kStages - 1 tiles in flight ahead of the one being decoded.
+  for (int i = 0; i < kStages - 1; ++i) stage(i);
 
   if constexpr (Fmt::kTableBytes > 0) {
     // The lookup grid is gathered with data-dependent indices: keep it in shared memory.
@@ -142,34 +150,51 @@ __global__ void __launch_bounds__(kThreads)
     uint4 *s = reinterpret_cast<uint4 *>(table);
     for (int i = threadIdx.x; i < Fmt::kTableBytes / 16; i += kThreads) s[i] = __ldg(g + i);
   }
+  // f32 output goes through a per-warp 1 KiB transpose area (see below).
+  float *const warp_area = reinterpret_cast<float *>(ring + kStages * Shape::kBufBytes) + (threadIdx.x >> 5) * 256;
+  const int lane = threadIdx.x & 31;
 
-  int cur = 0;
-  for (; t < n_tiles; t += gridDim.x) {
-    const int64_t next = t + gridDim.x;
-    if (next < n_tiles)
-      stage_tile(cur ? buf0 : buf1, src + next * Shape::kBytes, tile_blocks(next) * Fmt::kBlockBytes,
-                 src_vec16);
-    cp_async_commit();
-    cp_async_wait<1>();
+  for (int64_t i = 0; tile_of(i) < n_tiles; ++i) {
+    stage(i + kStages - 1);
+    cp_async_wait<kStages - 1>();
     __syncthreads();
 
-    const uint8_t *buf = cur ? buf1 : buf0;
+    const int64_t t = tile_of(i);
+    const uint8_t *buf = stage_buf(i);
     const int groups = tile_blocks(t) * (Fmt::kBlockElems / 8);
     typename OutPack<kOut>::Elem *out = dst + t * kTileElems;
 #pragma unroll
     for (int k = 0; k < kGroupsPerThread; ++k) {
       const int g = threadIdx.x + k * kThreads;
-      if (g < groups) {
+      const bool valid = g < groups;
+      float v[8];
+      if (valid) {
         const int e = 8 * g;
-        const int blk = e / Fmt::kBlockElems;
-        const int j0 = e % Fmt::kBlockElems;
-        float v[8];
-        Fmt::decode8(buf + blk * Fmt::kBlockBytes, j0, v, table);
-        OutPack<kOut>::store8(out + e, v, dst_vec16);
+        Fmt::decode8(buf + (e / Fmt::kBlockElems) * Fmt::kBlockBytes, e % Fmt::kBlockElems, v, table);
+      }
+      if constexpr (kOut == 0) {
+        if (dst_vec16) {
+          // A lane's 8 floats are 32 bytes: storing them directly would make each warp store
+          // instruction cover every other 16 bytes (half-written sectors). Transpose through
+          // shared memory so each instruction writes 512 contiguous bytes.
+          if (valid) {
+            reinterpret_cast<float4 *>(warp_area)[2 * lane] = make_float4(v[0], v[1], v[2], v[3]);
+            reinterpret_cast<float4 *>(warp_area)[2 * lane + 1] = make_float4(v[4], v[5], v[6], v[7]);
+          }
+          __syncwarp();
+          const int g0 = (threadIdx.x & ~31) + k * kThreads;  // the warp's first group
+          float4 *o = reinterpret_cast<float4 *>(out + 8 * g0);
+          if (g0 + (lane >> 1) < groups) o[lane] = reinterpret_cast<const float4 *>(warp_area)[lane];
+          if (g0 + 16 + (lane >> 1) < groups) o[32 + lane] = reinterpret_cast<const float4 *>(warp_area)[32 + lane];
+          __syncwarp();
+        } else if (valid) {
+          OutPack<kOut>::store8(out + 8 * g, v, false);
+        }
+      } else if (valid) {
+        OutPack<kOut>::store8(out + 8 * g, v, dst_vec16);
       }
     }
     __syncthreads();
-    cur ^= 1;
   }
   cp_async_wait<0>();
 }
