@@ -108,7 +108,7 @@ void place_outputs(dq_loader &l, const dq_load_options &o, const std::vector<dq_
   for (size_t i = 0; i < lm.jobs.size(); ++i) {
     TensorJob &j = lm.jobs[i];
     if (o.buffer_fn) {
-      void *p = o.buffer_fn(o.buffer_user, &infos[j.model_index], j.keep ? DQ_LOAD_KEEP : j.out_type,
+      void *p = o.buffer_fn(o.buffer_user, &infos[j.model_index], j.out_type,
                             j.row_begin, j.row_end, j.out_bytes);
       if (p) {
         j.dst = p;
@@ -277,7 +277,11 @@ DQ_API dq_status dq_load_file(dq_context *ctx, const char *path, const dq_load_o
     return dq::core::set_error(ctx, DQ_ERR_INVALID_ARGUMENT, "dq_load_file: path or out is NULL");
   dq_model *model = nullptr;
   dq_status st = dq_model_open(ctx, path, &model);
-  if (st != DQ_OK) return st;  // the reader's message names the file
+  if (st != DQ_OK) {
+    std::string msg = dq_last_error(ctx);
+    if (msg.find(path) == std::string::npos) msg = std::string(path) + ": " + msg;
+    return dq::core::set_error(ctx, st, std::move(msg));
+  }
   st = dq_load(ctx, model, options, out);
   if (st != DQ_OK) {
     std::string msg = std::string(path) + ": " + dq_last_error(ctx);

@@ -308,7 +308,11 @@ class Model {
  public:
   Model(const Context &ctx, const std::string &path) {
     dq_model *m = nullptr;
-    ctx.check(dq_model_open(ctx.get(), path.c_str(), &m));
+    const dq_status st = dq_model_open(ctx.get(), path.c_str(), &m);
+    if (st != DQ_OK) {
+      std::string msg = ctx.last_error();
+      throw Error(st, msg.find(path) == std::string::npos ? path + ": " + msg : msg);
+    }
     h_.reset(m);
   }
   dq_model *get() const noexcept { return h_.get(); }

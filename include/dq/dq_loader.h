@@ -38,7 +38,8 @@ typedef int32_t (*dq_load_type_fn)(void *user, const dq_tensor_info *tensor, int
 typedef void (*dq_load_progress_fn)(void *user, uint64_t bytes_done, uint64_t bytes_total);
 
 /* Caller-provided destination: return memory of at least `bytes` at the load's device (host
- * memory for host/cpu loads, device memory of that backend otherwise) for `tensor`'s output,
+ * memory for host/cpu loads, device memory of that backend otherwise) for `tensor`'s output
+ * (`out_type`: the type written, the file's own type when the tensor is kept),
  * or NULL to let the loader allocate it. Memory returned here stays the caller's: the loader
  * never frees it. */
 typedef void *(*dq_load_buffer_fn)(void *user, const dq_tensor_info *tensor, int32_t out_type,

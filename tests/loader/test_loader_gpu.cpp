@@ -1,0 +1,151 @@
+// Loader to a CUDA device: every test model read back equals the CPU reference byte for byte,
+// with the device kernels for every tensor, with the default small-tensor rule, and with a
+// 1 MiB staging budget (tensors cut across many slots); row ranges, caller device buffers,
+// the reusable loader and the bandwidth probe. Skipped with the reason when there is no GPU.
+#include <gtest/gtest.h>
+
+#include "loader/synthetic_model.hpp"
+#include "model_checks.hpp"
+
+namespace dq::test {
+namespace {
+
+const Location kCuda{"cuda", 0};
+
+#define REQUIRE_CUDA(ctx)                                 \
+  do {                                                    \
+    std::string why_;                                     \
+    if (!have_device(ctx, "cuda", &why_)) GTEST_SKIP() << why_; \
+  } while (0)
+
+TEST(LoaderCuda, EveryModelOnDeviceKernels) {
+  {
+    Context ctx;
+    REQUIRE_CUDA(ctx);
+  }
+  LoadCase c{kCuda};
+  c.gpu_min_bytes = 0;  // nothing goes to the cpu plugin
+  check_every_model(c);
+}
+
+TEST(LoaderCuda, EveryModelWithDefaultRouting) {
+  {
+    Context ctx;
+    REQUIRE_CUDA(ctx);
+  }
+  check_every_model({kCuda});
+}
+
+TEST(LoaderCuda, EveryModelWithOneMebibyteBudget) {
+  {
+    Context ctx;
+    REQUIRE_CUDA(ctx);
+  }
+  LoadCase c{kCuda};
+  c.gpu_min_bytes = 0;
+  c.budget = 1ull << 20;
+  check_every_model(c);
+}
+
+// A generated llama-like model (tens of MB, tensors larger than the slots) with a small budget.
+TEST(LoaderCuda, GeneratedModelAcrossManySlots) {
+  Context ctx;
+  REQUIRE_CUDA(ctx);
+  loader::synth::LlamaShape s;
+  s.n_embd = 1024;
+  s.n_ff = 2816;
+  s.n_vocab = 8192;
+  s.n_layers = 2;
+  s.n_head = 8;
+  s.n_head_kv = 2;
+  const auto spec = loader::synth::llama_like(s);
+  const std::string path = (std::filesystem::temp_directory_path() / "dq-loader-gpu-test.gguf").string();
+  loader::synth::write_gguf(spec, path);
+  {
+    Model model(ctx, path);
+    for (uint64_t budget : {2ull << 20, 64ull << 20}) {
+      LoadOptions o;
+      o.device(kCuda).output(DQ_TYPE_F16).staging_budget(budget);
+      LoadedModel lm = load(ctx, model, o);
+      const auto st = lm.stats();
+      EXPECT_LE(st.staging_high_water, budget);
+      EXPECT_GT(st.staging_high_water, 0u);
+      EXPECT_GT(st.chunks, 4);
+      EXPECT_GT(st.tensors_device, 0);
+      EXPECT_GT(st.tensors_cpu, 0) << "the f32 norms are under the small-tensor threshold";
+      for (const auto &t : lm.tensors()) {
+        const auto info = *model.tensor(t.name.c_str());
+        EXPECT_EQ(first_difference(read_back(ctx, t), cpu_reference(ctx, info, DQ_TYPE_F16)), -1)
+            << t.name << " via " << t.backend << ", budget " << budget;
+      }
+    }
+  }
+  std::filesystem::remove(path);
+}
+
+TEST(LoaderCuda, RowRangesEqualSlices) {
+  Context ctx;
+  REQUIRE_CUDA(ctx);
+  DQ_REQUIRE_TESTDATA(dir);
+  Model model(ctx, (dir / "mini-llama-q4_k_m.gguf").string());
+  LoadOptions o;
+  o.device(kCuda).output(DQ_TYPE_F32).gpu_min_bytes(0);
+  struct R { const char *name; int64_t b, e; };
+  const R ranges[] = {{"token_embd.weight", 128, 384}, {"output.weight", 0, 1}, {"blk.1.ffn_down.weight", 100, 256}};
+  for (const R &r : ranges) o.rows(r.name, r.b, r.e);
+  LoadedModel lm = load(ctx, model, o);
+  for (const R &r : ranges) {
+    const auto t = *lm.find(r.name);
+    EXPECT_EQ(first_difference(read_back(ctx, t), cpu_reference(ctx, *model.tensor(r.name), DQ_TYPE_F32, r.b, r.e)), -1)
+        << r.name;
+  }
+}
+
+TEST(LoaderCuda, CallerDeviceBuffersAndReusableLoader) {
+  Context ctx;
+  REQUIRE_CUDA(ctx);
+  DQ_REQUIRE_TESTDATA(dir);
+  Model model(ctx, (dir / "all-types.gguf").string());
+  std::vector<DeviceBuffer> mine;
+  LoadOptions o;
+  o.device(kCuda).output(DQ_TYPE_BF16).gpu_min_bytes(0);
+  o.buffers([&](const dq_tensor_info &, int32_t, int64_t, int64_t, uint64_t bytes) -> void * {
+    mine.emplace_back(ctx, kCuda, bytes);
+    return mine.back().data();
+  });
+  Loader loader(ctx, o);
+  for (int round = 0; round < 2; ++round) {
+    mine.clear();
+    mine.reserve(64);
+    LoadedModel lm = loader.load(model, o);
+    for (const auto &t : lm.tensors()) {
+      EXPECT_TRUE(t.caller_owned);
+      const auto info = *model.tensor(t.name.c_str());
+      const int32_t want = type_is_dequantizable(info.type) ? DQ_TYPE_BF16 : info.type;
+      EXPECT_EQ(first_difference(read_back(ctx, t), cpu_reference(ctx, info, want)), -1) << t.name;
+    }
+  }
+}
+
+TEST(LoaderCuda, BandwidthProbeAndBudgetErrors) {
+  Context ctx;
+  REQUIRE_CUDA(ctx);
+  const double bps = measure_h2d_bandwidth(ctx, kCuda, 16ull << 20, 3);
+  EXPECT_GT(bps, 1e8);
+  DQ_REQUIRE_TESTDATA(dir);
+  Model model(ctx, (dir / "mini-llama-q4_k_m.gguf").string());
+  LoadOptions o;
+  o.device(kCuda).staging_budget(4096);
+  try {
+    load(ctx, model, o);
+    ADD_FAILURE() << "a 4 KiB budget must be refused";
+  } catch (const Error &e) {
+    EXPECT_EQ(e.status(), DQ_ERR_SIZE);
+    EXPECT_NE(std::string(e.what()).find("1 MiB"), std::string::npos) << e.what();
+  }
+  o.device("cuda", 99).staging_budget(0);
+  EXPECT_THROW(load(ctx, model, o), Error);
+}
+
+}  // namespace
+}  // namespace dq::test

@@ -1,0 +1,253 @@
+// Unit tests of the loader's pure parts: the plan (selection, row ranges, output types),
+// slot packing, the staging layout and ledger, and the threaded copy.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstring>
+#include <numeric>
+#include <random>
+
+#include "dq_common/type_traits.hpp"
+#include "loader/chunking.hpp"
+#include "loader/copy_pool.hpp"
+#include "loader/load_error.hpp"
+#include "loader/load_plan.hpp"
+#include "loader/staging_ring.hpp"
+
+namespace dq::loader {
+namespace {
+
+struct FakeModel {
+  std::vector<std::string> names;
+  std::vector<dq_tensor_info> infos;
+  std::vector<uint8_t> bytes;
+  void add(const std::string &name, int32_t type, int64_t ne0, int64_t ne1) {
+    names.push_back(name);
+    dq_tensor_info t{};
+    t.struct_size = sizeof t;
+    t.type = type;
+    t.n_dims = 2;
+    t.ne[0] = ne0;
+    t.ne[1] = ne1;
+    t.ne[2] = t.ne[3] = 1;
+    t.n_elements = ne0 * ne1;
+    const auto *tt = type_traits(type);
+    t.n_bytes = static_cast<uint64_t>(t.n_elements / tt->block_elements) * tt->block_bytes;
+    t.file_offset = bytes.size();
+    bytes.resize(bytes.size() + t.n_bytes);
+    infos.push_back(t);
+  }
+  std::vector<dq_tensor_info> table() {
+    for (size_t i = 0; i < infos.size(); ++i) {
+      infos[i].name = names[i].c_str();
+      infos[i].data = bytes.data() + infos[i].file_offset;
+    }
+    return infos;
+  }
+};
+
+dq_load_options defaults() {
+  dq_load_options o;
+  dq_load_options_init(&o);
+  return o;
+}
+
+dq_status status_of(const std::function<void()> &f, std::string *msg = nullptr) {
+  try {
+    f();
+  } catch (const LoadError &e) {
+    if (msg) *msg = e.what();
+    return e.status();
+  }
+  return DQ_OK;
+}
+
+TEST(LoadPlan, WholeModelDefaultsToF16AndKeepsIntegers) {
+  FakeModel m;
+  m.add("a", DQ_TYPE_Q4_K, 512, 4);
+  m.add("b", DQ_TYPE_I32, 8, 2);
+  m.add("c", DQ_TYPE_F16, 16, 2);
+  const auto jobs = build_plan(m.table(), defaults());
+  ASSERT_EQ(jobs.size(), 3u);
+  EXPECT_EQ(jobs[0].out_type, DQ_TYPE_F16);
+  EXPECT_EQ(jobs[0].out_bytes, 512u * 4 * 2);
+  EXPECT_EQ(jobs[0].route, Route::device);
+  EXPECT_TRUE(jobs[1].keep) << "nothing dequantizes i32: kept";
+  EXPECT_EQ(jobs[1].out_type, DQ_TYPE_I32);
+  EXPECT_TRUE(jobs[2].keep) << "f16 to f16 is a copy";
+  EXPECT_EQ(jobs[2].route, Route::copy);
+}
+
+TEST(LoadPlan, RowRangeOffsetsAreWholeBlocks) {
+  FakeModel m;
+  m.add("w", DQ_TYPE_Q6_K, 512, 10);  // 2 blocks (420 bytes) per row
+  auto table = m.table();
+  const char *names[] = {"w"};
+  int64_t b[] = {3}, e[] = {7};
+  dq_load_options o = defaults();
+  o.names = names;
+  o.n_names = 1;
+  o.row_begin = b;
+  o.row_end = e;
+  const auto jobs = build_plan(table, o);
+  ASSERT_EQ(jobs.size(), 1u);
+  EXPECT_EQ(jobs[0].src, static_cast<const uint8_t *>(table[0].data) + 3 * 420);
+  EXPECT_EQ(jobs[0].src_bytes, 4u * 420);
+  EXPECT_EQ(jobs[0].n_elements, 4 * 512);
+  EXPECT_EQ(jobs[0].ne[1], 4);
+  e[0] = -1;  // to the last row
+  EXPECT_EQ(build_plan(table, o)[0].row_end, 10);
+}
+
+TEST(LoadPlan, RowsThatAreNotWholeBlocksCannotBeCut) {
+  FakeModel m;
+  m.add("odd", DQ_TYPE_Q4_0, 16, 4);  // 64 elements = 2 blocks, but a row is half a block
+  auto table = m.table();
+  const char *names[] = {"odd"};
+  int64_t b[] = {1}, e[] = {3};
+  dq_load_options o = defaults();
+  o.names = names;
+  o.n_names = 1;
+  o.row_begin = b;
+  o.row_end = e;
+  std::string msg;
+  EXPECT_EQ(status_of([&] { build_plan(table, o); }, &msg), DQ_ERR_SIZE);
+  EXPECT_NE(msg.find("odd"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("block"), std::string::npos) << msg;
+  b[0] = 0;
+  e[0] = 4;  // the whole tensor is fine
+  EXPECT_EQ(status_of([&] { build_plan(table, o); }), DQ_OK);
+}
+
+TEST(LoadPlan, ExplicitFloatOutputOfAnIntegerTensorIsRefused) {
+  FakeModel m;
+  m.add("ids", DQ_TYPE_I32, 8, 1);
+  const char *on[] = {"ids"};
+  const int32_t ot[] = {DQ_TYPE_F32};
+  dq_load_options o = defaults();
+  o.override_names = on;
+  o.override_types = ot;
+  o.n_overrides = 1;
+  std::string msg;
+  EXPECT_EQ(status_of([&] { build_plan(m.table(), o); }, &msg), DQ_ERR_UNSUPPORTED);
+  EXPECT_NE(msg.find("DQ_LOAD_KEEP"), std::string::npos) << msg;
+}
+
+std::vector<TensorJob> jobs_for(FakeModel &m, Route r) {
+  auto jobs = build_plan(m.table(), defaults());
+  for (auto &j : jobs)
+    if (!j.keep) j.route = r;
+  return jobs;
+}
+
+// Every block of every job lands in exactly one piece, in order, inside its slot, aligned.
+void check_fills(const std::vector<TensorJob> &jobs, const std::vector<SlotFill> &fills, uint64_t slot) {
+  std::vector<int64_t> next(jobs.size(), 0);
+  for (const SlotFill &f : fills) {
+    ASSERT_FALSE(f.pieces.empty());
+    EXPECT_LE(f.used, slot);
+    uint64_t file = 0, end = 0;
+    for (const Piece &p : f.pieces) {
+      EXPECT_EQ(p.slot_offset % kPieceAlignment, 0u);
+      EXPECT_GE(p.slot_offset, end) << "pieces overlap";
+      end = p.slot_offset + p.slot_bytes;
+      EXPECT_LE(end, slot);
+      EXPECT_EQ(p.elem_offset, next[p.job]);
+      next[p.job] += p.n_elements;
+      file += p.src_bytes;
+    }
+    EXPECT_EQ(f.used, end);
+    EXPECT_EQ(f.file_bytes, file);
+  }
+  for (size_t j = 0; j < jobs.size(); ++j) EXPECT_EQ(next[j], jobs[j].n_elements) << jobs[j].name;
+}
+
+TEST(Chunking, LargeTensorsSplitAtBlocksSmallOnesShareSlots) {
+  FakeModel m;
+  m.add("big", DQ_TYPE_Q4_K, 4096, 64);  // 147456 bytes
+  m.add("n1", DQ_TYPE_F32, 64, 1);
+  m.add("n2", DQ_TYPE_F32, 64, 1);
+  m.add("q6", DQ_TYPE_Q6_K, 256, 100);
+  for (Route r : {Route::device, Route::cpu}) {
+    const auto jobs = jobs_for(m, r);
+    for (uint64_t slot : {4096ull, 10000ull, 65536ull, 1ull << 20}) {
+      SCOPED_TRACE(std::string(route_name(r)) + " slot " + std::to_string(slot));
+      const auto fills = plan_fills(jobs, slot);
+      check_fills(jobs, fills, slot);
+    }
+  }
+  const auto jobs = jobs_for(m, Route::device);
+  EXPECT_EQ(plan_fills(jobs, 1ull << 20).size(), 1u) << "everything fits one 1 MiB slot";
+}
+
+TEST(Chunking, BlockLargerThanSlotIsAnError) {
+  FakeModel m;
+  m.add("q6", DQ_TYPE_Q6_K, 256, 4);
+  EXPECT_EQ(status_of([&] { plan_fills(jobs_for(m, Route::device), 200); }), DQ_ERR_SIZE);
+}
+
+TEST(Chunking, HostPiecesCoverEveryBlock) {
+  FakeModel m;
+  m.add("a", DQ_TYPE_Q8_0, 1024, 33);
+  m.add("b", DQ_TYPE_F32, 7, 3);
+  const auto jobs = jobs_for(m, Route::cpu);
+  const auto pieces = plan_host_pieces(jobs, 5000);
+  std::vector<uint64_t> bytes(jobs.size(), 0);
+  for (const Piece &p : pieces) {
+    EXPECT_LE(p.src_bytes, 5000u);
+    EXPECT_EQ(p.src_offset, bytes[p.job]);
+    bytes[p.job] += p.src_bytes;
+  }
+  for (size_t j = 0; j < jobs.size(); ++j) EXPECT_EQ(bytes[j], jobs[j].src_bytes);
+}
+
+TEST(Staging, LayoutStaysWithinEveryBudget) {
+  for (uint64_t budget : {1ull << 20, (1ull << 20) + 12345, 5ull << 20, 16ull << 20, 100ull << 20,
+                          256ull << 20, 1ull << 30}) {
+    const SlotLayout l = layout_for_budget(budget);
+    EXPECT_GE(l.slots, 2);
+    EXPECT_LE(l.slots * l.slot_bytes, budget) << budget;
+    EXPECT_GE(l.slot_bytes, 256u << 10);
+  }
+  EXPECT_EQ(layout_for_budget(256ull << 20).slots, 8);
+  EXPECT_EQ(status_of([] { layout_for_budget(1000); }), DQ_ERR_SIZE);
+}
+
+TEST(Staging, LedgerRefusesToExceedTheBudgetAndKeepsTheHighWater) {
+  StagingLedger l(100);
+  l.take(60);
+  l.take(40);
+  EXPECT_EQ(l.high_water(), 100u);
+  EXPECT_EQ(status_of([&] { l.take(1); }), DQ_ERR_INTERNAL);
+  l.give(70);
+  l.take(10);
+  EXPECT_EQ(l.in_use(), 40u);
+  EXPECT_EQ(l.high_water(), 100u);
+}
+
+TEST(CopyPool, ThreadedCopiesEqualMemcpy) {
+  std::mt19937_64 rng(7);
+  for (int threads : {1, 2, 3, 8}) {
+    CopyPool pool(threads);
+    EXPECT_EQ(pool.threads(), threads);
+    for (int round = 0; round < 2; ++round) {
+      std::vector<std::vector<uint8_t>> src, dst;
+      std::vector<CopySegment> segs;
+      for (int s = 0; s < 7; ++s) {
+        const size_t n = rng() % (1u << 20) + (s == 0 ? 1 : 0);
+        src.emplace_back(n);
+        for (size_t i = 0; i < n; i += 8) {
+          const uint64_t v = rng();
+          std::memcpy(src.back().data() + i, &v, std::min<size_t>(8, n - i));
+        }
+        dst.emplace_back(n, 0);
+      }
+      for (size_t s = 0; s < src.size(); ++s) segs.push_back({dst[s].data(), src[s].data(), src[s].size()});
+      pool.copy(segs, /*min_parallel_bytes=*/1);
+      for (size_t s = 0; s < src.size(); ++s) EXPECT_EQ(src[s], dst[s]) << threads << " threads, segment " << s;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace dq::loader
