@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Model loader on a GPU machine: builds the cuda and cpu plugins, the dq tool and the loader
+# tests; runs the loader tests (GPU and host), the GPU tests again under compute-sanitizer
+# memcheck with leak checking, `dq load` on the built-in model and a test model, and the
+# >= 2 GB loader benchmark. Logs go to $OUT (or ./device-out); the last lines are a summary.
+#
+# Test data: DQ_TESTDATA, else .devdata/testdata (git-ignored; copy ../shared/testdata there).
+#   usage: scripts/device-loader.sh [all|test|bench]   (BENCH_GB=2, BENCH_ARGS="--budget 256")
+set -uo pipefail
+cd "$(dirname "$0")/.."
+OUT=${OUT:-$PWD/device-out}
+mkdir -p "$OUT"
+MODE=${1:-all}
+export DQ_TESTDATA=${DQ_TESTDATA:-$PWD/.devdata/testdata}
+BUILD=${BUILD:-build-device-loader}
+JOBS=${JOBS:-16}
+SUMMARY="$OUT/loader-summary.log"
+
+log() { echo "== $(date +%T) $*" | tee -a "$SUMMARY"; }
+
+{
+  date -u
+  nvidia-smi --query-gpu=name,driver_version,memory.total,pcie.link.gen.max,pcie.link.width.max --format=csv || true
+  nproc
+  free -g | head -2
+} >"$SUMMARY" 2>&1
+cat "$SUMMARY"
+
+log "configure"
+cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES=90 \
+  -DDQ_BUILD_TESTS=ON -DDQ_TESTDATA_DIR="$DQ_TESTDATA" >"$OUT/loader-build.log" 2>&1 ||
+  { tail -30 "$OUT/loader-build.log"; exit 1; }
+log "build"
+ninja -C "$BUILD" -j"$JOBS" dq-cuda dq-cpu dq dq_loader_tests dq_loader_gpu_tests dq_loader_plan_tests \
+  >>"$OUT/loader-build.log" 2>&1 || { grep -E "error|FAILED" "$OUT/loader-build.log" | head -30; exit 1; }
+log "built"
+"$BUILD/bin/dq" backends 2>&1 | head -8 | tee -a "$SUMMARY"
+
+status=0
+if [[ $MODE == all || $MODE == test ]]; then
+  log "loader tests (GPU, host, plan)"
+  for t in dq_loader_gpu_tests dq_loader_tests dq_loader_plan_tests; do
+    timeout 300 "$BUILD/bin/$t" >"$OUT/loader-$t.log" 2>&1 || status=1
+    grep -E "^\[  (PASSED|FAILED|SKIPPED) \]|checked [0-9]+ loaded" "$OUT/loader-$t.log" | tee -a "$SUMMARY"
+    grep -E -A4 "Failure$" "$OUT/loader-$t.log" | head -30
+  done
+  log "tests status $status"
+
+  log "compute-sanitizer memcheck --leak-check full (GPU loader tests)"
+  timeout 400 compute-sanitizer --tool memcheck --leak-check full --report-api-errors no \
+    --error-exitcode 99 "$BUILD/bin/dq_loader_gpu_tests" \
+    --gtest_filter='*EveryModelOnDeviceKernels:*OneMebibyteBudget:*RowRanges*:*CallerDevice*:*BandwidthProbe*' \
+    >"$OUT/loader-memcheck.log" 2>&1
+  mc=$?
+  grep -E "ERROR SUMMARY|LEAK SUMMARY|leaked|PASSED \]|FAILED \]" "$OUT/loader-memcheck.log" | tail -6 | tee -a "$SUMMARY"
+  log "memcheck exit $mc"
+  [[ $mc == 0 ]] || status=1
+fi
+
+if [[ $MODE == all || $MODE == bench ]]; then
+  log "dq load (built-in model, test model)"
+  "$BUILD/bin/dq" load >"$OUT/loader-dq-load.log" 2>&1 || status=1
+  "$BUILD/bin/dq" load "$DQ_TESTDATA/mini-llama-q4_k_m.gguf" --to f32 >>"$OUT/loader-dq-load.log" 2>&1 || status=1
+  cat "$OUT/loader-dq-load.log"
+  log "dq load --bench-model ${BENCH_GB:-2}"
+  timeout 400 "$BUILD/bin/dq" load --bench-model "${BENCH_GB:-2}" --repeat 7 ${BENCH_ARGS:-} \
+    >"$OUT/loader-bench.log" 2>&1 || status=1
+  cat "$OUT/loader-bench.log" | tee -a "$SUMMARY"
+fi
+log "status $status"
+exit $status

@@ -1,0 +1,294 @@
+// A fake asynchronous device plugin ("fakeasync") for testing the loader's device pipeline
+// without a GPU. Device memory and "pinned" memory are host memory, but every stream is a
+// worker thread that runs its queue in order after a random delay, and events complete only
+// when their stream reaches them: a pipeline that reuses a staging slot before its upload or
+// its kernels are done reads overwritten bytes, and the byte-for-byte checks catch it.
+// Dequantization is delegated to the CPU plugin of the build tree (or DQ_FAKEASYNC_CPU_PLUGIN).
+#include <dlfcn.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <random>
+#include <string>
+#include <thread>
+#include <unordered_map>
+
+#include "dq/dq_plugin.h"
+
+namespace {
+
+thread_local std::string t_error;
+int32_t fail(int32_t st, std::string msg) {
+  t_error = std::move(msg);
+  return st;
+}
+int32_t ok() {
+  t_error.clear();
+  return DQ_OK;
+}
+
+const dq_plugin_api *g_cpu = nullptr;
+void *g_cpu_lib = nullptr;
+
+// One in-order queue run by its own thread, with a random delay before each operation.
+class Stream {
+ public:
+  Stream() : rng_(std::random_device{}()), worker_([this] { run(); }) {}
+  ~Stream() {
+    {
+      std::lock_guard<std::mutex> lk(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    worker_.join();
+  }
+  void push(std::function<void()> f) {
+    {
+      std::lock_guard<std::mutex> lk(mu_);
+      q_.push_back(std::move(f));
+      ++queued_;
+    }
+    cv_.notify_all();
+  }
+  void drain() {
+    std::unique_lock<std::mutex> lk(mu_);
+    const uint64_t target = queued_;
+    done_cv_.wait(lk, [&] { return done_ >= target; });
+  }
+
+ private:
+  void run() {
+    for (;;) {
+      std::function<void()> f;
+      {
+        std::unique_lock<std::mutex> lk(mu_);
+        cv_.wait(lk, [&] { return stop_ || !q_.empty(); });
+        if (q_.empty()) return;
+        f = std::move(q_.front());
+        q_.pop_front();
+      }
+      std::this_thread::sleep_for(std::chrono::microseconds(rng_() % 300));
+      f();
+      {
+        std::lock_guard<std::mutex> lk(mu_);
+        ++done_;
+      }
+      done_cv_.notify_all();
+    }
+  }
+  std::mutex mu_;
+  std::condition_variable cv_, done_cv_;
+  std::deque<std::function<void()>> q_;
+  uint64_t queued_ = 0, done_ = 0;
+  bool stop_ = false;
+  std::minstd_rand rng_;
+  std::thread worker_;
+};
+
+struct Event {
+  std::mutex mu;
+  std::condition_variable cv;
+  uint64_t recorded = 0, completed = 0;
+  void wait_for(uint64_t gen) {
+    std::unique_lock<std::mutex> lk(mu);
+    cv.wait(lk, [&] { return completed >= gen; });
+  }
+};
+
+std::mutex g_mu;
+std::unordered_map<void *, size_t> g_allocs;  // device allocations
+std::unique_ptr<Stream> g_default;
+
+Stream &stream_of(void *s) { return s ? *static_cast<Stream *>(s) : *g_default; }
+
+int32_t fa_init() {
+  const char *path = std::getenv("DQ_FAKEASYNC_CPU_PLUGIN");
+  if (!path || !*path) path = DQ_FAKEASYNC_DEFAULT_CPU_PLUGIN;
+  g_cpu_lib = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+  if (!g_cpu_lib) return fail(DQ_ERR_NO_BACKEND, std::string("cannot open ") + path);
+  auto entry = reinterpret_cast<dq_plugin_entry_fn>(dlsym(g_cpu_lib, DQ_PLUGIN_ENTRY_SYMBOL));
+  g_cpu = entry ? entry(DQ_PLUGIN_ABI_MAJOR, DQ_PLUGIN_ABI_MINOR) : nullptr;
+  if (!g_cpu || g_cpu->init() != DQ_OK) return fail(DQ_ERR_NO_BACKEND, "cpu plugin did not start");
+  g_default = std::make_unique<Stream>();
+  return ok();
+}
+
+void fa_shutdown() {
+  if (g_default) g_default->drain();
+  g_default.reset();
+  // The cpu plugin is the registry's too: its own shutdown is the registry's business.
+  g_cpu = nullptr;
+}
+
+int32_t fa_device_count() { return 1; }
+int32_t fa_device_props(int32_t, dq_plugin_device_props *p) {
+  std::snprintf(p->name, sizeof p->name, "fake asynchronous device");
+  p->total_memory = 1ull << 34;
+  p->free_memory = 1ull << 34;
+  p->is_gpu = 1;
+  return ok();
+}
+int32_t fa_supports(int32_t s, int32_t d) { return g_cpu ? g_cpu->supports(s, d) : 0; }
+
+int32_t fa_dequantize(const dq_plugin_dequantize_args *a) {
+  if (a->src_on_host || a->dst_on_host) return fail(DQ_ERR_UNSUPPORTED, "fakeasync: device memory only");
+  dq_plugin_dequantize_args copy = *a;
+  copy.src_on_host = copy.dst_on_host = 1;
+  copy.device = 0;
+  copy.stream = nullptr;
+  const int32_t pre = g_cpu->supports(a->src_type, a->dst_type) ? DQ_OK : DQ_ERR_UNSUPPORTED;
+  if (pre != DQ_OK) return fail(pre, "fakeasync: unsupported type pair");
+  stream_of(a->stream).push([copy] {
+    if (g_cpu->dequantize(&copy) != DQ_OK) {
+      std::fprintf(stderr, "fakeasync: cpu dequantize failed: %s\n", g_cpu->last_error());
+      std::abort();
+    }
+  });
+  if (!a->stream) g_default->drain();
+  return ok();
+}
+
+int32_t fa_mem_alloc(int32_t, size_t bytes, void **out) {
+  void *p = std::malloc(bytes ? bytes : 1);
+  if (!p) return fail(DQ_ERR_OUT_OF_MEMORY, "fakeasync: out of memory");
+  std::memset(p, 0xA5, bytes < (4u << 20) ? bytes : (4u << 20));  // poison: unwritten outputs show
+  std::lock_guard<std::mutex> lk(g_mu);
+  g_allocs[p] = bytes;
+  *out = p;
+  return ok();
+}
+int32_t fa_mem_free(int32_t, void *p) {
+  if (!p) return ok();
+  g_default->drain();
+  std::lock_guard<std::mutex> lk(g_mu);
+  if (!g_allocs.erase(p)) return fail(DQ_ERR_INVALID_ARGUMENT, "fakeasync: free of an unknown pointer");
+  std::free(p);
+  return ok();
+}
+int32_t fa_mem_copy(int32_t, void *dst, const void *src, size_t bytes, int32_t, void *stream) {
+  stream_of(stream).push([=] { std::memcpy(dst, src, bytes); });
+  if (!stream) g_default->drain();
+  return ok();
+}
+int32_t fa_mem_in_use(int32_t, uint64_t *n, uint64_t *bytes) {
+  std::lock_guard<std::mutex> lk(g_mu);
+  *n = g_allocs.size();
+  *bytes = 0;
+  for (auto &[p, b] : g_allocs) *bytes += b;
+  return ok();
+}
+int32_t fa_synchronize(int32_t, void *stream) {
+  stream_of(stream).drain();
+  return ok();
+}
+int32_t fa_host_alloc_pinned(size_t bytes, void **out) {
+  *out = std::malloc(bytes);
+  return *out ? ok() : fail(DQ_ERR_OUT_OF_MEMORY, "fakeasync: no pinned memory");
+}
+int32_t fa_host_free_pinned(void *p) {
+  std::free(p);
+  return ok();
+}
+int32_t fa_stream_create(int32_t, void **out) {
+  *out = new Stream();
+  return ok();
+}
+int32_t fa_stream_destroy(int32_t, void *s) {
+  delete static_cast<Stream *>(s);
+  return ok();
+}
+int32_t fa_event_create(int32_t, void **out) {
+  *out = new Event();
+  return ok();
+}
+int32_t fa_event_destroy(int32_t, void *e) {
+  delete static_cast<Event *>(e);
+  return ok();
+}
+int32_t fa_event_record(int32_t, void *ev, void *stream) {
+  Event *e = static_cast<Event *>(ev);
+  uint64_t gen;
+  {
+    std::lock_guard<std::mutex> lk(e->mu);
+    gen = ++e->recorded;
+  }
+  stream_of(stream).push([e, gen] {
+    {
+      std::lock_guard<std::mutex> lk(e->mu);
+      if (gen > e->completed) e->completed = gen;
+    }
+    e->cv.notify_all();
+  });
+  return ok();
+}
+int32_t fa_event_synchronize(int32_t, void *ev) {
+  Event *e = static_cast<Event *>(ev);
+  uint64_t gen;
+  {
+    std::lock_guard<std::mutex> lk(e->mu);
+    gen = e->recorded;
+  }
+  e->wait_for(gen);
+  return ok();
+}
+int32_t fa_stream_wait_event(int32_t, void *stream, void *ev) {
+  Event *e = static_cast<Event *>(ev);
+  uint64_t gen;
+  {
+    std::lock_guard<std::mutex> lk(e->mu);
+    gen = e->recorded;
+  }
+  stream_of(stream).push([e, gen] { e->wait_for(gen); });
+  return ok();
+}
+const char *fa_last_error() { return t_error.c_str(); }
+const char *fa_describe() { return "fake asynchronous device (loader tests)"; }
+const char *fa_no_device_reason() { return ""; }
+
+dq_plugin_api make_api() {
+  dq_plugin_api a{};
+  a.abi_major = DQ_PLUGIN_ABI_MAJOR;
+  a.abi_minor = DQ_PLUGIN_ABI_MINOR;
+  a.struct_size = sizeof a;
+  a.name = "fakeasync";
+  a.version = "1";
+  a.describe = fa_describe;
+  a.init = fa_init;
+  a.shutdown = fa_shutdown;
+  a.device_count = fa_device_count;
+  a.no_device_reason = fa_no_device_reason;
+  a.device_props = fa_device_props;
+  a.supports = fa_supports;
+  a.dequantize = fa_dequantize;
+  a.mem_alloc = fa_mem_alloc;
+  a.mem_free = fa_mem_free;
+  a.mem_copy = fa_mem_copy;
+  a.mem_in_use = fa_mem_in_use;
+  a.synchronize = fa_synchronize;
+  a.host_alloc_pinned = fa_host_alloc_pinned;
+  a.host_free_pinned = fa_host_free_pinned;
+  a.stream_create = fa_stream_create;
+  a.stream_destroy = fa_stream_destroy;
+  a.event_create = fa_event_create;
+  a.event_destroy = fa_event_destroy;
+  a.event_record = fa_event_record;
+  a.event_synchronize = fa_event_synchronize;
+  a.stream_wait_event = fa_stream_wait_event;
+  a.last_error = fa_last_error;
+  return a;
+}
+
+const dq_plugin_api g_api = make_api();
+
+}  // namespace
+
+extern "C" DQ_PLUGIN_EXPORT const dq_plugin_api *dq_plugin_entry(uint32_t major, uint32_t) {
+  return major == DQ_PLUGIN_ABI_MAJOR ? &g_api : nullptr;
+}

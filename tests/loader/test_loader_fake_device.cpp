@@ -1,0 +1,73 @@
+// The device pipeline on a fake asynchronous device (see fake_async_device.cpp): every test
+// model, every output type, small and default budgets, byte for byte against the CPU
+// reference. Runs without a GPU, so CI checks the slot/event ordering of the pipeline.
+#include <gtest/gtest.h>
+
+#include "loader/synthetic_model.hpp"
+#include "model_checks.hpp"
+
+namespace dq::test {
+namespace {
+
+const Location kFake{"fakeasync", 0};
+
+#define REQUIRE_FAKE(ctx)                                          \
+  do {                                                             \
+    std::string why_;                                              \
+    if (!have_device(ctx, "fakeasync", &why_)) GTEST_SKIP() << why_ \
+        << " (run through ctest, which sets DQ_PLUGIN_PATH)";      \
+  } while (0)
+
+TEST(LoaderFakeDevice, EveryModelOneMebibyteBudget) {
+  {
+    Context ctx;
+    REQUIRE_FAKE(ctx);
+  }
+  LoadCase c{kFake};
+  c.gpu_min_bytes = 0;
+  c.budget = 1ull << 20;
+  check_every_model(c);
+}
+
+TEST(LoaderFakeDevice, EveryModelDefaultRouting) {
+  {
+    Context ctx;
+    REQUIRE_FAKE(ctx);
+  }
+  check_every_model({kFake});
+}
+
+TEST(LoaderFakeDevice, GeneratedModelAcrossManySlots) {
+  Context ctx;
+  REQUIRE_FAKE(ctx);
+  loader::synth::LlamaShape s;
+  s.n_embd = 512;
+  s.n_ff = 1024;
+  s.n_vocab = 2048;
+  s.n_layers = 2;
+  s.n_head = 4;
+  s.n_head_kv = 2;
+  const std::string path = (std::filesystem::temp_directory_path() /
+                            ("dq-loader-fake-" + std::to_string(::getpid()) + ".gguf")).string();
+  loader::synth::write_gguf(loader::synth::llama_like(s), path);
+  {
+    Model model(ctx, path);
+    for (int32_t to : {int32_t{DQ_TYPE_F16}, int32_t{DQ_TYPE_F32}, int32_t{DQ_LOAD_KEEP}}) {
+      LoadOptions o;
+      o.device(kFake).output(to).staging_budget(1ull << 20).copy_threads(3);
+      LoadedModel lm = load(ctx, model, o);
+      const auto st = lm.stats();
+      EXPECT_LE(st.staging_high_water, 1ull << 20);
+      EXPECT_GT(st.chunks, 4);
+      for (const auto &t : lm.tensors()) {
+        const auto info = *model.tensor(t.name.c_str());
+        EXPECT_EQ(first_difference(read_back(ctx, t), cpu_reference(ctx, info, t.type)), -1)
+            << t.name << " via " << t.backend;
+      }
+    }
+  }
+  std::filesystem::remove(path);
+}
+
+}  // namespace
+}  // namespace dq::test
