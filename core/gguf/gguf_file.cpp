@@ -66,6 +66,7 @@ void read_metadata(Cursor &cur, uint64_t n_kv, const Limits &limits, GgufFile &o
     const uint32_t type = cur.u32("value type");
     KeyValue kv;
     kv.key.assign(key);
+    kv.type_pos = type_pos;
     kv.value = parse_value(cur, type, type_pos, limits);
     out.kvs.push_back(std::move(kv));
   }
@@ -75,18 +76,20 @@ void read_metadata(Cursor &cur, uint64_t n_kv, const Limits &limits, GgufFile &o
 uint32_t alignment_of(const GgufFile &file, const Limits &limits) {
   const int64_t k = file.find_key("general.alignment");
   if (k < 0) return kDefaultAlignment;
-  const dq_value &v = file.kvs[static_cast<size_t>(k)].value;
+  const KeyValue &kv = file.kvs[static_cast<size_t>(k)];
+  const dq_value &v = kv.value;
   if (v.type != DQ_VALUE_UINT32)
     fail(DQ_ERR_BAD_FILE,
-         strf("kv %lld ('general.alignment'): type is %s, expected u32",
-              static_cast<long long>(k), value_type_name(v.type)));
+         strf("kv %lld ('general.alignment'): type is %s, expected u32 at byte %llu",
+              static_cast<long long>(k), value_type_name(v.type),
+              static_cast<ull>(kv.type_pos)));
   const uint32_t a = load_le<uint32_t>(v.bytes);
   if (a == 0 || (a & (a - 1)) != 0 || a > limits.max_alignment)
     fail(DQ_ERR_BAD_FILE,
          strf("kv %lld ('general.alignment'): %u is not a power of two between 1 and %u at "
               "byte %llu",
               static_cast<long long>(k), a, limits.max_alignment,
-              static_cast<ull>(v.bytes - file.base)));
+              static_cast<ull>(kv.type_pos)));
   return a;
 }
 

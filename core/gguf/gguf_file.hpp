@@ -19,6 +19,7 @@ inline constexpr uint32_t kDefaultAlignment = 32;
 struct KeyValue {
   std::string key;
   dq_value value;
+  uint64_t type_pos = 0;  // byte of its value type field (for messages)
 };
 
 struct GgufFile {

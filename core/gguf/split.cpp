@@ -25,9 +25,10 @@ uint64_t read_split_integer(const GgufFile &file, const char *key, bool *found) 
   uint64_t v = 0;
   if (value_to_u64(file.kvs[static_cast<size_t>(k)].value, &v) != DQ_OK)
     fail(DQ_ERR_BAD_FILE,
-         strf("kv %lld ('%s'): expected a non-negative integer, found %s",
+         strf("kv %lld ('%s'): expected a non-negative integer, found %s at byte %llu",
               static_cast<long long>(k), key,
-              value_type_name(file.kvs[static_cast<size_t>(k)].value.type)));
+              value_type_name(file.kvs[static_cast<size_t>(k)].value.type),
+              static_cast<unsigned long long>(file.kvs[static_cast<size_t>(k)].type_pos)));
   return v;
 }
 

@@ -32,8 +32,8 @@ dq_value parse_array(Cursor &cur, const Limits &limits, uint32_t depth) {
   uint64_t need = 0;
   if (__builtin_mul_overflow(count, min_bytes, &need) || need > cur.remaining())
     cur.fail_at(count_pos, DQ_ERR_BAD_FILE,
-                strf("array length %llu of %s needs at least %llu bytes per element but only "
-                     "%llu bytes remain (file size %llu)",
+                strf("array length %llu of %s (at least %llu bytes each) runs past the end of "
+                     "the file: %llu bytes remain (file size %llu)",
                      static_cast<ull>(count), value_type_name(elem_type),
                      static_cast<ull>(min_bytes), static_cast<ull>(cur.remaining()),
                      static_cast<ull>(cur.size())));
