@@ -10,7 +10,7 @@ Registry::Registry(Settings settings)
     : settings_(std::move(settings)), log_(settings_.log_level) {
   if (!settings_.gpu_min_bytes_error.empty())
     log_.warn("DQ_GPU_MIN_BYTES='" + settings_.gpu_min_bytes_error +
-              "' is not a byte count; using " + std::to_string(settings_.gpu_min_bytes));
+              "' is not a byte count (or 'off'); keeping the default");
   discover();
 }
 

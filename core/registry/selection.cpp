@@ -1,5 +1,6 @@
 // The selection rules of docs/ARCHITECTURE.md ("Choosing a backend per tensor").
 #include "registry/selection.hpp"
+#include "registry/settings.hpp"
 
 #include <algorithm>
 
@@ -106,6 +107,11 @@ std::string threshold_text(const SelectionPolicy &p) {
   return "DQ_GPU_MIN_BYTES=" + std::to_string(p.gpu_min_bytes);
 }
 
+std::string below_text(const SelectionPolicy &p) {
+  if (p.gpu_min_bytes == kGpuNever) return "host->host work stays off GPUs (DQ_GPU_MIN_BYTES=off)";
+  return "below " + threshold_text(p);
+}
+
 // Below the threshold, GPU backends move behind every other usable one.
 Selection apply_threshold(std::span<const Candidate> cs, std::vector<int> usable,
                           const SelectionQuery &q, const SelectionPolicy &p) {
@@ -116,10 +122,10 @@ Selection apply_threshold(std::span<const Candidate> cs, std::vector<int> usable
   s.index = usable.front();
   const std::string where = p.order.empty() ? "automatic order" : "DQ_BACKEND=" + p.order_text;
   if (cs[s.index].is_gpu)
-    s.reason = small ? "below " + threshold_text(p) + ", but no host backend can do it"
+    s.reason = small ? below_text(p) + ", but no host backend can do it"
                      : "at least " + threshold_text(p);
   else
-    s.reason = (small && gpu_first) ? "below " + threshold_text(p) : "first usable in " + where;
+    s.reason = (small && gpu_first) ? below_text(p) : "first usable in " + where;
   return s;
 }
 

@@ -60,6 +60,10 @@ std::vector<std::string> split_list(const std::string &text, char sep) {
 
 bool parse_byte_count(const std::string &text, uint64_t *out) {
   const std::string t = trim(text);
+  if (t == "off" || t == "never") {
+    *out = kGpuNever;
+    return true;
+  }
   size_t digits = 0;
   while (digits < t.size() && std::isdigit(static_cast<unsigned char>(t[digits]))) ++digits;
   if (digits == 0 || digits > 19) return false;

@@ -10,9 +10,13 @@
 
 namespace dq::core {
 
-// Host->host requests smaller than this stay on the CPU (see docs/ARCHITECTURE.md,
-// "Why 64 MiB"): with pageable buffers the PCIe round trip costs about what the CPU needs.
-inline constexpr uint64_t kDefaultGpuMinBytes = 64ull << 20;
+// DQ_GPU_MIN_BYTES value meaning "never send host->host work to a GPU".
+inline constexpr uint64_t kGpuNever = UINT64_MAX;
+
+// Host->host requests smaller than this prefer non-GPU backends. Default: never, because on
+// the measured H100 host the CPU plugin beat the CUDA round trip through pageable memory at
+// every size from 4 KiB to 256 MiB (docs/ARCHITECTURE.md, "The GPU threshold").
+inline constexpr uint64_t kDefaultGpuMinBytes = kGpuNever;
 
 struct Settings {
   std::vector<std::string> plugin_path;  // DQ_PLUGIN_PATH folders (empty when setuid)
@@ -31,7 +35,7 @@ Settings settings_from_environment();
 // Splits "a:b::c" at `sep`, dropping empty parts and trimming blanks.
 std::vector<std::string> split_list(const std::string &text, char sep);
 
-// "67108864", "64M", "64MiB", "1g" -> bytes; false when not a number with optional K/M/G.
+// "67108864", "64M", "64MiB", "1g" -> bytes; "off"/"never" -> kGpuNever; false otherwise.
 bool parse_byte_count(const std::string &text, uint64_t *out);
 
 }  // namespace dq::core

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "registry/selection.hpp"
+#include "registry/settings.hpp"
 
 namespace dq::core {
 namespace {
@@ -71,6 +72,13 @@ TEST(CoreSelection, TensorAtThresholdGoesToGpu) {
   EXPECT_EQ(at.reason, "at least DQ_GPU_MIN_BYTES=67108864");
   Selection below = select_backend(cs, query(64 * kMiB - 1), policy());
   EXPECT_EQ(cs[below.index].name, "cpu");
+}
+
+TEST(CoreSelection, DefaultThresholdNeverSendsHostWorkToGpu) {
+  const std::vector<Candidate> cs{cpu(), gpu()};
+  Selection s = select_backend(cs, query(uint64_t(1) << 40), policy(kDefaultGpuMinBytes));
+  EXPECT_EQ(cs[s.index].name, "cpu");
+  EXPECT_EQ(s.reason, "host->host work stays off GPUs (DQ_GPU_MIN_BYTES=off)");
 }
 
 TEST(CoreSelection, ZeroThresholdAlwaysPrefersGpu) {

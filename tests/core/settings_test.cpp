@@ -18,6 +18,8 @@ TEST(CoreSettings, ByteCounts) {
   EXPECT_EQ(v, 2ull << 30);
   ASSERT_TRUE(parse_byte_count("0", &v));
   EXPECT_EQ(v, 0u);
+  ASSERT_TRUE(parse_byte_count("off", &v));
+  EXPECT_EQ(v, kGpuNever);
 }
 
 TEST(CoreSettings, BadByteCountsAreRejected) {
