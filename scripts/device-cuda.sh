@@ -5,7 +5,9 @@
 #
 # Test data: set DQ_TESTDATA, or place it at .devdata/testdata (scripts copy it there; the
 # folder is git-ignored through .git/info/exclude).
-#   usage: scripts/device-cuda.sh [all|test|bench]
+#   usage: scripts/device-cuda.sh [all|test|bench|tune]
+# tune = all, plus benchmark runs with the tuning knobs (DQ_CUDA_STREAMING_STORES,
+# DQ_CUDA_BLOCKS_PER_SM) and Nsight Compute sections for a few kernels.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 OUT=${OUT:-$PWD/device-out}
@@ -36,7 +38,7 @@ ninja -C "$BUILD" -j"$JOBS" dq >>"$OUT/build.log" 2>&1 && HAVE_DQ=1 || HAVE_DQ=0
 log "built (dq tool: $HAVE_DQ)"
 
 status=0
-if [[ $MODE == all || $MODE == test ]]; then
+if [[ $MODE == all || $MODE == test || $MODE == tune ]]; then
   log "tests"
   "$BUILD/bin/dq_cuda_decode_host_tests" >"$OUT/tests.log" 2>&1 || status=1
   "$BUILD/bin/dq_cuda_tests" >>"$OUT/tests.log" 2>&1 || status=1
@@ -63,16 +65,37 @@ if [[ $MODE == all || $MODE == test ]]; then
   [[ $rc == 0 ]] || status=1
 fi
 
-if [[ $MODE == all || $MODE == bench ]]; then
+if [[ $MODE == all || $MODE == bench || $MODE == tune ]]; then
+  DQLOG="$OUT/dq-bench.log"
+  [[ $MODE == tune ]] && DQLOG="$OUT/variants.log"
   if [[ $HAVE_DQ == 1 ]]; then
     log "dq bench --backend cuda"
-    timeout 180 "$BUILD/bin/dq" bench --backend cuda >"$OUT/dq-bench.log" 2>&1
+    timeout 180 "$BUILD/bin/dq" bench --backend cuda >>"$DQLOG" 2>&1
     log "dq bench exit $?"
-    tail -4 "$OUT/dq-bench.log"
+    tail -4 "$DQLOG"
   fi
   log "dq-cuda-bench"
   "$BUILD/bin/dq-cuda-bench" --csv "$OUT/bench.csv" ${BENCH_ARGS:-} >"$OUT/bench.log" 2>&1
   log "dq-cuda-bench exit $?"
+fi
+if [[ $MODE == tune ]]; then
+  B="$BUILD/bin/dq-cuda-bench --no-cpu --runs 15"
+  for v in "DQ_CUDA_STREAMING_STORES=1" "DQ_CUDA_BLOCKS_PER_SM=4" "DQ_CUDA_BLOCKS_PER_SM=3"; do
+    log "variant $v"
+    echo "### $v" >>"$OUT/variants.log"
+    env $v $B >>"$OUT/variants.log" 2>&1
+  done
+  if command -v ncu >/dev/null; then
+    for spec in "q4_0 f16" "q4_0 f32" "tq1_0 f16" "q6_K f16"; do
+      set -- $spec
+      log "ncu $1 -> $2"
+      timeout 120 ncu --kernel-name regex:dequant_tiles --launch-count 1 --section SpeedOfLight \
+        --section MemoryWorkloadAnalysis --section WarpStateStats --section Occupancy \
+        --section SchedulerStats "$BUILD/bin/dq-cuda-bench" --types "$1" --outs "$2" --runs 1 \
+        --warmup 0 --no-cpu --elements 67108864 >>"$OUT/ncu.log" 2>&1
+    done
+    grep -E "DRAM Throughput|Memory Throughput|Compute \(SM\)|Achieved Occupancy|Duration|Stall|Issued Warp|No Eligible" "$OUT/ncu.log" | head -60
+  fi
 fi
 [[ -f $OUT/bench.log ]] && tail -36 "$OUT/bench.log"
 exit $status

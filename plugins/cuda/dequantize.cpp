@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <cstdlib>
 #include <string>
 
 #include "devices.hpp"
@@ -109,6 +110,23 @@ int32_t run_staged(const dq_plugin_dequantize_args &a, int64_t block_elems, size
   return ok();
 }
 
+// Tuning knobs for experiments on a device, read once: DQ_CUDA_STREAMING_STORES=1 gives
+// the output stores the evict-first hint; DQ_CUDA_BLOCKS_PER_SM=N caps resident blocks.
+struct Tuning {
+  bool streaming_stores = false;
+  int blocks_per_sm_cap = 0;
+};
+
+const Tuning &tuning() {
+  static const Tuning t = [] {
+    Tuning r;
+    if (const char *s = std::getenv("DQ_CUDA_STREAMING_STORES")) r.streaming_stores = std::atoi(s) != 0;
+    if (const char *s = std::getenv("DQ_CUDA_BLOCKS_PER_SM")) r.blocks_per_sm_cap = std::max(0, std::atoi(s));
+    return r;
+  }();
+  return t;
+}
+
 }  // namespace
 
 int32_t supports(int32_t src_type, int32_t dst_type) {
@@ -162,6 +180,8 @@ int32_t dequantize(const dq_plugin_dequantize_args *args) {
 
   LaunchEnv env;
   env.sm_count = sm_count(a.device);
+  env.streaming_stores = tuning().streaming_stores;
+  env.blocks_per_sm_cap = tuning().blocks_per_sm_cap;
   if (int32_t st = resolve_stream(a.device, a.stream, &env.stream); st != DQ_OK) return st;
 
   if (a.src_on_host || a.dst_on_host)

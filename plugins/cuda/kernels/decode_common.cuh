@@ -31,9 +31,11 @@ namespace dq::cuda {
 // 8); buffers read this way carry 8 bytes of padding past their end.
 DQ_DEV_INLINE uint32_t ld_u8(const uint8_t *p) { return *p; }
 
+// 16-bit fields: every block size is even except MXFP4's (which has none), and tiles start
+// 16-byte aligned, so on the device these are always 2-byte aligned loads.
 DQ_DEV_INLINE uint32_t ld_u16(const uint8_t *p) {
 #if defined(__CUDA_ARCH__)
-  return static_cast<uint32_t>(p[0]) | (static_cast<uint32_t>(p[1]) << 8);
+  return *reinterpret_cast<const uint16_t *>(p);
 #else
   return dq::blocks::load_u16(p);
 #endif
@@ -88,17 +90,59 @@ DQ_DEV_INLINE float bits_to_float(uint32_t u) {
 #endif
 }
 
-// A 16-entry signed-byte table packed into two 64-bit constants, looked up without memory.
-DQ_DEV_INLINE int lut16(uint64_t lo, uint64_t hi, uint32_t idx) {
-  const uint64_t w = (idx & 8) ? hi : lo;
-  return static_cast<int>(static_cast<int8_t>(static_cast<uint8_t>(w >> (8 * (idx & 7)))));
+// __byte_perm: byte n of the result is byte (s >> 4n) & 7 of the 8 bytes {y:x}.
+DQ_DEV_INLINE uint32_t perm_bytes(uint32_t x, uint32_t y, uint32_t s) {
+#if defined(__CUDA_ARCH__)
+  return __byte_perm(x, y, s);
+#else
+  const uint64_t xy = static_cast<uint64_t>(x) | (static_cast<uint64_t>(y) << 32);
+  uint32_t r = 0;
+  for (int n = 0; n < 4; ++n) r |= static_cast<uint32_t>((xy >> (8 * ((s >> (4 * n)) & 7))) & 0xff) << (8 * n);
+  return r;
+#endif
 }
 
-// Packs 16 signed bytes into the (lo, hi) pair lut16 reads.
+// The exact float of (byte k of w) - bias, for |bias| < 2^22, without an int-to-float
+// conversion (a quarter-rate instruction): one byte permute builds the float 2^23 + byte
+// (bits 0x4B0000xx) and one subtraction, exact, removes 2^23 + bias. Host and device run
+// the same operations, so the host tests check this path too.
+DQ_DEV_INLINE float byte_minus(uint32_t w, int k, int bias) {
+  const uint32_t bits = perm_bytes(w, 0x4B00u, 0x5440u | static_cast<uint32_t>(k));
+  return bits_to_float(bits) - (8388608.0f + static_cast<float>(bias));
+}
+
+// Byte k (0..7) of a 64-bit word, as byte_minus.
+DQ_DEV_INLINE float byte_minus64(uint64_t q, int k, int bias) {
+  return byte_minus(static_cast<uint32_t>(q >> (32 * (k >> 2))), k & 3, bias);
+}
+
+// Bit i of b (i < 8) to bit 0 of byte i (multiplication spreads 4 bits without carries).
+DQ_DEV_INLINE uint64_t spread_bits8(uint32_t b) {
+  const uint32_t lo = ((b & 0xfu) * 0x00204081u) & 0x01010101u;
+  const uint32_t hi = (((b >> 4) & 0xfu) * 0x00204081u) & 0x01010101u;
+  return static_cast<uint64_t>(lo) | (static_cast<uint64_t>(hi) << 32);
+}
+
+inline constexpr uint64_t kBytes01 = 0x0101010101010101ull;
+
+// A 16-entry table of signed bytes stored biased by +128 (pack8_biased), looked up by a
+// byte permute; returns the exact float of the entry.
+DQ_DEV_INLINE float lut16_float(uint64_t lo, uint64_t hi, uint32_t idx) {
+  const uint64_t t = (idx & 8) ? hi : lo;
+  const uint32_t b = perm_bytes(static_cast<uint32_t>(t), static_cast<uint32_t>(t >> 32), idx & 7) & 0xffu;
+  return bits_to_float(0x4B000000u | b) - (8388608.0f + 128.0f);
+}
+
+// Packs 8 signed bytes into a 64-bit word, first in the lowest byte.
 constexpr uint64_t pack8(int a, int b, int c, int d, int e, int f, int g, int h) {
   return uint64_t(uint8_t(a)) | uint64_t(uint8_t(b)) << 8 | uint64_t(uint8_t(c)) << 16 |
          uint64_t(uint8_t(d)) << 24 | uint64_t(uint8_t(e)) << 32 | uint64_t(uint8_t(f)) << 40 |
          uint64_t(uint8_t(g)) << 48 | uint64_t(uint8_t(h)) << 56;
+}
+
+// As pack8, each value biased by +128 for lut16_float.
+constexpr uint64_t pack8_biased(int a, int b, int c, int d, int e, int f, int g, int h) {
+  return pack8(a + 128, b + 128, c + 128, d + 128, e + 128, f + 128, g + 128, h + 128);
 }
 
 // Field offset inside a block, from the shared layout structs.

@@ -6,7 +6,7 @@
 #pragma once
 
 #include "decode_common.cuh"
-#include "decode_legacy.cuh"  // kIq4nlLo / kIq4nlHi
+#include "decode_legacy.cuh"  // kIq4nlLo / kIq4nlHi, nibbles8, kSignBits
 
 namespace dq::cuda {
 
@@ -30,7 +30,7 @@ DQ_DEV_INLINE uint32_t grid4(const uint8_t *grid, uint32_t idx) {
 
 // y[k] = db * grid[k] * (sign bit k ? -1 : 1), multiplied in ggml's order.
 DQ_DEV_INLINE void signed_grid8(float db, uint64_t g, uint32_t signs, float *y) {
-DQ_UNROLL
+  DQ_UNROLL
   for (int k = 0; k < 8; ++k) {
     const float v = db * static_cast<float>(static_cast<int>(byte_of(g, k)));
     y[k] = v * (((signs >> k) & 1u) ? -1.f : 1.f);
@@ -122,7 +122,7 @@ struct FmtIQ3_S {
 inline constexpr float kIq1sDelta = 0.125f;
 
 DQ_DEV_INLINE void iq1_grid8(float dl, float delta, uint64_t g, float *y) {
-DQ_UNROLL
+  DQ_UNROLL
   for (int k = 0; k < 8; ++k) {
     const int v = static_cast<int8_t>(static_cast<uint8_t>(byte_of(g, k)));
     y[k] = dl * (static_cast<float>(v) + delta);
@@ -174,13 +174,9 @@ struct FmtIQ4_XS {
     const uint32_t sh = ld_u16(b + DQ_OFF(block_iq4_xs, scales_h));
     const int ls = static_cast<int>(((sl >> (4 * (ib & 1))) & 0xf) | (((sh >> (2 * ib)) & 3) << 4));
     const float dl = d * static_cast<float>(ls - 32);
-    const uint64_t q = ld_u64(b + DQ_OFF(block_iq4_xs, qs) + 16 * ib + (jj & 15));
-    const int shift = jj >= 16 ? 4 : 0;
-DQ_UNROLL
-    for (int k = 0; k < 8; ++k) {
-      const int v = lut16(kIq4nlLo, kIq4nlHi, (byte_of(q, k) >> shift) & 0xf);
-      y[k] = dl * static_cast<float>(v);
-    }
+    const uint64_t x = nibbles8(ld_u64(b + DQ_OFF(block_iq4_xs, qs) + 16 * ib + (jj & 15)), jj >= 16 ? 4 : 0);
+    DQ_UNROLL
+    for (int k = 0; k < 8; ++k) y[k] = dl * lut16_float(kIq4nlLo, kIq4nlHi, byte_of(x, k));
   }
 };
 

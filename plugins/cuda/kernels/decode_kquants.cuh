@@ -1,9 +1,11 @@
 // Decoders for the 256-element k-quant super-blocks: Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, Q8_K.
 // Each follows ggml's dequantize_row_<type>; the index arithmetic maps an element position
-// to the byte, shift and sub-block scale that ggml's nested loops visit it with.
+// to the byte, shift and sub-block scale that ggml's nested loops visit it with. The 8
+// quants of a group are assembled one per byte, then become floats through byte_minus.
 #pragma once
 
 #include "decode_common.cuh"
+#include "decode_legacy.cuh"  // nibbles8, kSignBits
 
 namespace dq::cuda {
 
@@ -17,13 +19,9 @@ struct FmtQ2_K {
     const uint32_t sc = ld_u8(b + DQ_OFF(block_q2_K, scales) + n * 8 + jj * 2 + (l0 >> 4));
     const float dl = d * static_cast<float>(static_cast<int>(sc & 0xf));
     const float ml = min * static_cast<float>(static_cast<int>(sc >> 4));
-    const uint64_t q = ld_u64(b + DQ_OFF(block_q2_K, qs) + n * 32 + l0);
-    const int shift = 2 * jj;
-DQ_UNROLL
-    for (int k = 0; k < 8; ++k) {
-      const int x = static_cast<int>((byte_of(q, k) >> shift) & 3);
-      y[k] = dl * static_cast<float>(x) - ml;
-    }
+    const uint64_t x = (ld_u64(b + DQ_OFF(block_q2_K, qs) + n * 32 + l0) >> (2 * jj)) & (3 * kBytes01);
+    DQ_UNROLL
+    for (int k = 0; k < 8; ++k) y[k] = dl * byte_minus64(x, k, 0) - ml;
   }
 };
 
@@ -34,6 +32,7 @@ DQ_DEV_INLINE int q3k_scale(const uint8_t *sc, int k) {
   return static_cast<int>(low | (high << 4));
 }
 
+// Q3_K: value = 2-bit quant - (hmask bit ? 0 : 4) = (quant | hbit << 2) - 4.
 struct FmtQ3_K {
   static constexpr int kType = 11, kBlockElems = 256, kBlockBytes = 110, kTableBytes = 0;
   DQ_DEV_INLINE static void decode8(const uint8_t *b, int j0, float *y, const uint8_t *) {
@@ -41,15 +40,11 @@ struct FmtQ3_K {
     const int n = j0 >> 7, r = j0 & 127, jj = r >> 5, l0 = r & 31;
     const int is = n * 8 + jj * 2 + (l0 >> 4);
     const float dl = d_all * static_cast<float>(q3k_scale(b + DQ_OFF(block_q3_K, scales), is) - 32);
-    const uint64_t q = ld_u64(b + DQ_OFF(block_q3_K, qs) + n * 32 + l0);
-    const uint64_t hm = ld_u64(b + DQ_OFF(block_q3_K, hmask) + l0);
-    const int shift = 2 * jj;
-    const uint32_t mbit = 1u << (4 * n + jj);
-DQ_UNROLL
-    for (int k = 0; k < 8; ++k) {
-      const int x = static_cast<int>((byte_of(q, k) >> shift) & 3) - ((byte_of(hm, k) & mbit) ? 0 : 4);
-      y[k] = dl * static_cast<float>(x);
-    }
+    const uint64_t q2 = (ld_u64(b + DQ_OFF(block_q3_K, qs) + n * 32 + l0) >> (2 * jj)) & (3 * kBytes01);
+    const uint64_t h = (ld_u64(b + DQ_OFF(block_q3_K, hmask) + l0) >> (4 * n + jj)) & kBytes01;
+    const uint64_t x = q2 | (h << 2);
+    DQ_UNROLL
+    for (int k = 0; k < 8; ++k) y[k] = dl * byte_minus64(x, k, 4);
   }
 };
 
@@ -75,13 +70,9 @@ struct FmtQ4_K {
     scale_min_k4(2 * c + hi, b + DQ_OFF(block_q4_K, scales), &sc, &m);
     const float d1 = d * static_cast<float>(sc);
     const float m1 = min * static_cast<float>(m);
-    const uint64_t q = ld_u64(b + DQ_OFF(block_q4_K, qs) + c * 32 + l0);
-    const int shift = hi ? 4 : 0;
-DQ_UNROLL
-    for (int k = 0; k < 8; ++k) {
-      const int x = static_cast<int>((byte_of(q, k) >> shift) & 0xf);
-      y[k] = d1 * static_cast<float>(x) - m1;
-    }
+    const uint64_t x = nibbles8(ld_u64(b + DQ_OFF(block_q4_K, qs) + c * 32 + l0), hi ? 4 : 0);
+    DQ_UNROLL
+    for (int k = 0; k < 8; ++k) y[k] = d1 * byte_minus64(x, k, 0) - m1;
   }
 };
 
@@ -95,15 +86,11 @@ struct FmtQ5_K {
     scale_min_k4(2 * c + hi, b + DQ_OFF(block_q5_K, scales), &sc, &m);
     const float d1 = d * static_cast<float>(sc);
     const float m1 = min * static_cast<float>(m);
-    const uint64_t q = ld_u64(b + DQ_OFF(block_q5_K, qs) + c * 32 + l0);
-    const uint64_t qh = ld_u64(b + DQ_OFF(block_q5_K, qh) + l0);
-    const int shift = hi ? 4 : 0;
-    const uint32_t ubit = 1u << (2 * c + hi);
-DQ_UNROLL
-    for (int k = 0; k < 8; ++k) {
-      const int x = static_cast<int>((byte_of(q, k) >> shift) & 0xf) + ((byte_of(qh, k) & ubit) ? 16 : 0);
-      y[k] = d1 * static_cast<float>(x) - m1;
-    }
+    const uint64_t lo4 = nibbles8(ld_u64(b + DQ_OFF(block_q5_K, qs) + c * 32 + l0), hi ? 4 : 0);
+    const uint64_t h = (ld_u64(b + DQ_OFF(block_q5_K, qh) + l0) >> (2 * c + hi)) & kBytes01;
+    const uint64_t x = lo4 | (h << 4);
+    DQ_UNROLL
+    for (int k = 0; k < 8; ++k) y[k] = d1 * byte_minus64(x, k, 0) - m1;
   }
 };
 
@@ -117,15 +104,11 @@ struct FmtQ6_K {
     const int sc = static_cast<int8_t>(
         static_cast<uint8_t>(ld_u8(b + DQ_OFF(block_q6_K, scales) + n * 8 + (l0 >> 4) + 2 * qq)));
     const float dsc = d * static_cast<float>(sc);
-    const uint64_t ql = ld_u64(b + DQ_OFF(block_q6_K, ql) + n * 64 + l0 + 32 * (qq & 1));
-    const uint64_t qh = ld_u64(b + DQ_OFF(block_q6_K, qh) + n * 32 + l0);
-    const int lshift = 4 * (qq >> 1), hshift = 2 * qq;
-DQ_UNROLL
-    for (int k = 0; k < 8; ++k) {
-      const int x = static_cast<int>(((byte_of(ql, k) >> lshift) & 0xf) |
-                                     (((byte_of(qh, k) >> hshift) & 3) << 4)) - 32;
-      y[k] = dsc * static_cast<float>(x);
-    }
+    const uint64_t lo4 = nibbles8(ld_u64(b + DQ_OFF(block_q6_K, ql) + n * 64 + l0 + 32 * (qq & 1)), 4 * (qq >> 1));
+    const uint64_t hi2 = (ld_u64(b + DQ_OFF(block_q6_K, qh) + n * 32 + l0) >> (2 * qq)) & (3 * kBytes01);
+    const uint64_t x = lo4 | (hi2 << 4);
+    DQ_UNROLL
+    for (int k = 0; k < 8; ++k) y[k] = dsc * byte_minus64(x, k, 32);
   }
 };
 
@@ -134,12 +117,9 @@ struct FmtQ8_K {
   static constexpr int kType = 15, kBlockElems = 256, kBlockBytes = 292, kTableBytes = 0;
   DQ_DEV_INLINE static void decode8(const uint8_t *b, int j0, float *y, const uint8_t *) {
     const float d = bits_to_float(ld_u32(b + DQ_OFF(block_q8_K, d)));
-    const uint64_t q = ld_u64(b + DQ_OFF(block_q8_K, qs) + j0);
-DQ_UNROLL
-    for (int k = 0; k < 8; ++k) {
-      const int x = static_cast<int8_t>(static_cast<uint8_t>(byte_of(q, k)));
-      y[k] = d * static_cast<float>(x);
-    }
+    const uint64_t x = ld_u64(b + DQ_OFF(block_q8_K, qs) + j0) ^ kSignBits;
+    DQ_UNROLL
+    for (int k = 0; k < 8; ++k) y[k] = d * byte_minus64(x, k, 128);
   }
 };
 

@@ -1,23 +1,24 @@
 // Decoders for the small-block formats: Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, IQ4_NL, MXFP4, NVFP4,
 // Q1_0, Q2_0. Each follows ggml's dequantize_row_<type> (ggml-quants.c) operation for
 // operation; decode8 writes elements j0..j0+7 of the block at `b` (j0 a multiple of 8).
+// Small integers become floats through byte_minus (exact), so every product below is the
+// same float multiplication ggml performs.
 #pragma once
 
 #include "decode_common.cuh"
 
 namespace dq::cuda {
 
+// Nibbles of 8 consecutive bytes (low nibbles, or high ones when shift is 4), one per byte.
+DQ_DEV_INLINE uint64_t nibbles8(uint64_t q, int shift) { return (q >> shift) & 0x0f0f0f0f0f0f0f0full; }
+
 struct FmtQ4_0 {
   static constexpr int kType = 2, kBlockElems = 32, kBlockBytes = 18, kTableBytes = 0;
   DQ_DEV_INLINE static void decode8(const uint8_t *b, int j0, float *y, const uint8_t *) {
     const float d = ld_half(b + DQ_OFF(block_q4_0, d));
-    const uint64_t q = ld_u64(b + DQ_OFF(block_q4_0, qs) + (j0 & 15));
-    const int shift = j0 >= 16 ? 4 : 0;
-DQ_UNROLL
-    for (int k = 0; k < 8; ++k) {
-      const int x = static_cast<int>((byte_of(q, k) >> shift) & 0xf) - 8;
-      y[k] = static_cast<float>(x) * d;
-    }
+    const uint64_t x = nibbles8(ld_u64(b + DQ_OFF(block_q4_0, qs) + (j0 & 15)), j0 >= 16 ? 4 : 0);
+    DQ_UNROLL
+    for (int k = 0; k < 8; ++k) y[k] = byte_minus64(x, k, 8) * d;
   }
 };
 
@@ -26,13 +27,9 @@ struct FmtQ4_1 {
   DQ_DEV_INLINE static void decode8(const uint8_t *b, int j0, float *y, const uint8_t *) {
     const float d = ld_half(b + DQ_OFF(block_q4_1, d));
     const float m = ld_half(b + DQ_OFF(block_q4_1, m));
-    const uint64_t q = ld_u64(b + DQ_OFF(block_q4_1, qs) + (j0 & 15));
-    const int shift = j0 >= 16 ? 4 : 0;
-DQ_UNROLL
-    for (int k = 0; k < 8; ++k) {
-      const int x = static_cast<int>((byte_of(q, k) >> shift) & 0xf);
-      y[k] = static_cast<float>(x) * d + m;
-    }
+    const uint64_t x = nibbles8(ld_u64(b + DQ_OFF(block_q4_1, qs) + (j0 & 15)), j0 >= 16 ? 4 : 0);
+    DQ_UNROLL
+    for (int k = 0; k < 8; ++k) y[k] = byte_minus64(x, k, 0) * d + m;
   }
 };
 
@@ -42,14 +39,10 @@ struct FmtQ5_0 {
   DQ_DEV_INLINE static void decode8(const uint8_t *b, int j0, float *y, const uint8_t *) {
     const float d = ld_half(b + DQ_OFF(block_q5_0, d));
     const uint32_t qh = ld_u32(b + DQ_OFF(block_q5_0, qh));
-    const uint64_t q = ld_u64(b + DQ_OFF(block_q5_0, qs) + (j0 & 15));
-    const int shift = j0 >= 16 ? 4 : 0;
-DQ_UNROLL
-    for (int k = 0; k < 8; ++k) {
-      const uint32_t hi = ((qh >> (j0 + k)) & 1u) << 4;
-      const int x = static_cast<int>(((byte_of(q, k) >> shift) & 0xf) | hi) - 16;
-      y[k] = static_cast<float>(x) * d;
-    }
+    const uint64_t x = nibbles8(ld_u64(b + DQ_OFF(block_q5_0, qs) + (j0 & 15)), j0 >= 16 ? 4 : 0) |
+                       (spread_bits8((qh >> j0) & 0xffu) << 4);
+    DQ_UNROLL
+    for (int k = 0; k < 8; ++k) y[k] = byte_minus64(x, k, 16) * d;
   }
 };
 
@@ -59,51 +52,43 @@ struct FmtQ5_1 {
     const float d = ld_half(b + DQ_OFF(block_q5_1, d));
     const float m = ld_half(b + DQ_OFF(block_q5_1, m));
     const uint32_t qh = ld_u32(b + DQ_OFF(block_q5_1, qh));
-    const uint64_t q = ld_u64(b + DQ_OFF(block_q5_1, qs) + (j0 & 15));
-    const int shift = j0 >= 16 ? 4 : 0;
-DQ_UNROLL
-    for (int k = 0; k < 8; ++k) {
-      const uint32_t hi = ((qh >> (j0 + k)) & 1u) << 4;
-      const int x = static_cast<int>(((byte_of(q, k) >> shift) & 0xf) | hi);
-      y[k] = static_cast<float>(x) * d + m;
-    }
+    const uint64_t x = nibbles8(ld_u64(b + DQ_OFF(block_q5_1, qs) + (j0 & 15)), j0 >= 16 ? 4 : 0) |
+                       (spread_bits8((qh >> j0) & 0xffu) << 4);
+    DQ_UNROLL
+    for (int k = 0; k < 8; ++k) y[k] = byte_minus64(x, k, 0) * d + m;
   }
 };
+
+// int8 values: flipping the sign bit gives value + 128 as an unsigned byte.
+inline constexpr uint64_t kSignBits = 0x8080808080808080ull;
 
 struct FmtQ8_0 {
   static constexpr int kType = 8, kBlockElems = 32, kBlockBytes = 34, kTableBytes = 0;
   DQ_DEV_INLINE static void decode8(const uint8_t *b, int j0, float *y, const uint8_t *) {
     const float d = ld_half(b + DQ_OFF(block_q8_0, d));
-    const uint64_t q = ld_u64(b + DQ_OFF(block_q8_0, qs) + j0);
-DQ_UNROLL
-    for (int k = 0; k < 8; ++k) {
-      const int x = static_cast<int8_t>(static_cast<uint8_t>(byte_of(q, k)));
-      y[k] = static_cast<float>(x) * d;
-    }
+    const uint64_t x = ld_u64(b + DQ_OFF(block_q8_0, qs) + j0) ^ kSignBits;
+    DQ_UNROLL
+    for (int k = 0; k < 8; ++k) y[k] = byte_minus64(x, k, 128) * d;
   }
 };
 
-// ggml's kvalues_iq4nl (ggml-common.h).
-inline constexpr uint64_t kIq4nlLo = pack8(-127, -104, -83, -65, -49, -35, -22, -10);
-inline constexpr uint64_t kIq4nlHi = pack8(1, 13, 25, 38, 53, 69, 89, 113);
+// ggml's kvalues_iq4nl (ggml-common.h), biased for lut16_float.
+inline constexpr uint64_t kIq4nlLo = pack8_biased(-127, -104, -83, -65, -49, -35, -22, -10);
+inline constexpr uint64_t kIq4nlHi = pack8_biased(1, 13, 25, 38, 53, 69, 89, 113);
 
 struct FmtIQ4_NL {
   static constexpr int kType = 20, kBlockElems = 32, kBlockBytes = 18, kTableBytes = 0;
   DQ_DEV_INLINE static void decode8(const uint8_t *b, int j0, float *y, const uint8_t *) {
     const float d = ld_half(b + DQ_OFF(block_iq4_nl, d));
-    const uint64_t q = ld_u64(b + DQ_OFF(block_iq4_nl, qs) + (j0 & 15));
-    const int shift = j0 >= 16 ? 4 : 0;
-DQ_UNROLL
-    for (int k = 0; k < 8; ++k) {
-      const int v = lut16(kIq4nlLo, kIq4nlHi, (byte_of(q, k) >> shift) & 0xf);
-      y[k] = d * static_cast<float>(v);
-    }
+    const uint64_t x = nibbles8(ld_u64(b + DQ_OFF(block_iq4_nl, qs) + (j0 & 15)), j0 >= 16 ? 4 : 0);
+    DQ_UNROLL
+    for (int k = 0; k < 8; ++k) y[k] = d * lut16_float(kIq4nlLo, kIq4nlHi, byte_of(x, k));
   }
 };
 
 // ggml's kvalues_mxfp4: E2M1 values doubled (the scale decoders halve to compensate).
-inline constexpr uint64_t kFp4Lo = pack8(0, 1, 2, 3, 4, 6, 8, 12);
-inline constexpr uint64_t kFp4Hi = pack8(0, -1, -2, -3, -4, -6, -8, -12);
+inline constexpr uint64_t kFp4Lo = pack8_biased(0, 1, 2, 3, 4, 6, 8, 12);
+inline constexpr uint64_t kFp4Hi = pack8_biased(0, -1, -2, -3, -4, -6, -8, -12);
 
 // E8M0 byte -> 2^(e-128) (ggml_e8m0_to_fp32_half): bytes 0 and 1 are f32 subnormals.
 DQ_DEV_INLINE float e8m0_to_float_half(uint32_t e) {
@@ -126,13 +111,9 @@ struct FmtMXFP4 {
   static constexpr int kType = 39, kBlockElems = 32, kBlockBytes = 17, kTableBytes = 0;
   DQ_DEV_INLINE static void decode8(const uint8_t *b, int j0, float *y, const uint8_t *) {
     const float d = e8m0_to_float_half(ld_u8(b + DQ_OFF(block_mxfp4, e)));
-    const uint64_t q = ld_u64(b + DQ_OFF(block_mxfp4, qs) + (j0 & 15));
-    const int shift = j0 >= 16 ? 4 : 0;
-DQ_UNROLL
-    for (int k = 0; k < 8; ++k) {
-      const int v = lut16(kFp4Lo, kFp4Hi, (byte_of(q, k) >> shift) & 0xf);
-      y[k] = static_cast<float>(v) * d;
-    }
+    const uint64_t x = nibbles8(ld_u64(b + DQ_OFF(block_mxfp4, qs) + (j0 & 15)), j0 >= 16 ? 4 : 0);
+    DQ_UNROLL
+    for (int k = 0; k < 8; ++k) y[k] = lut16_float(kFp4Lo, kFp4Hi, byte_of(x, k)) * d;
   }
 };
 
@@ -142,13 +123,9 @@ struct FmtNVFP4 {
   DQ_DEV_INLINE static void decode8(const uint8_t *b, int j0, float *y, const uint8_t *) {
     const int s = j0 >> 4;
     const float d = ue4m3_to_float_half(ld_u8(b + DQ_OFF(block_nvfp4, d) + s));
-    const uint64_t q = ld_u64(b + DQ_OFF(block_nvfp4, qs) + 8 * s);
-    const int shift = (j0 & 8) ? 4 : 0;
-DQ_UNROLL
-    for (int k = 0; k < 8; ++k) {
-      const int v = lut16(kFp4Lo, kFp4Hi, (byte_of(q, k) >> shift) & 0xf);
-      y[k] = static_cast<float>(v) * d;
-    }
+    const uint64_t x = nibbles8(ld_u64(b + DQ_OFF(block_nvfp4, qs) + 8 * s), (j0 & 8) ? 4 : 0);
+    DQ_UNROLL
+    for (int k = 0; k < 8; ++k) y[k] = lut16_float(kFp4Lo, kFp4Hi, byte_of(x, k)) * d;
   }
 };
 
@@ -159,7 +136,7 @@ struct FmtQ1_0 {
     const float d = ld_half(b + DQ_OFF(block_q1_0, d));
     const float neg_d = -d;
     const uint32_t bits = ld_u8(b + DQ_OFF(block_q1_0, qs) + (j0 >> 3));
-DQ_UNROLL
+    DQ_UNROLL
     for (int k = 0; k < 8; ++k) y[k] = ((bits >> k) & 1u) ? d : neg_d;
   }
 };
@@ -170,10 +147,12 @@ struct FmtQ2_0 {
   DQ_DEV_INLINE static void decode8(const uint8_t *b, int j0, float *y, const uint8_t *) {
     const float d = ld_half(b + DQ_OFF(block_q2_0, d));
     const uint32_t q = ld_u16(b + DQ_OFF(block_q2_0, qs) + (j0 >> 2));
-DQ_UNROLL
-    for (int k = 0; k < 8; ++k) {
-      const int c = static_cast<int>((q >> (2 * k)) & 3u);
-      y[k] = static_cast<float>(c - 1) * d;
+    // Codes k and k+4 come from bytes 0 and 1 at the same shift: gather them into bytes.
+    DQ_UNROLL
+    for (int k = 0; k < 4; ++k) {
+      const uint32_t codes = (q >> (2 * k)) & 0x0303u;  // byte 0: code k, byte 1: code k + 4
+      y[k] = byte_minus(codes, 0, 1) * d;
+      y[k + 4] = byte_minus(codes, 1, 1) * d;
     }
   }
 };

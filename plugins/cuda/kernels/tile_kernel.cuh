@@ -23,6 +23,7 @@ inline constexpr int kThreads = 256;
 inline constexpr int kGroupsPerThread = 2;
 inline constexpr int kTileElems = kThreads * 8 * kGroupsPerThread;  // 4096
 inline constexpr int kPad = 16;  // read-past slack for ld_u64's word loads
+inline constexpr int kMinBlocksPerSm = 5;  // caps registers at 48: no spills in any format
 inline constexpr int kStages = 4;  // tiles in the shared-memory ring (kStages - 1 in flight)
 inline constexpr int kWarpAreaBytes = (kThreads / 32) * 1024;  // f32 transpose areas
 
@@ -41,13 +42,21 @@ struct TileShape {
 template <int kOut>
 struct OutPack;
 
+// 16-byte global stores, optionally with the evict-first (streaming) cache hint.
+__device__ __forceinline__ void store16(float4 *p, float4 v, bool streaming) {
+  if (streaming) __stcs(p, v); else *p = v;
+}
+__device__ __forceinline__ void store16(uint4 *p, uint4 v, bool streaming) {
+  if (streaming) __stcs(p, v); else *p = v;
+}
+
 template <>
 struct OutPack<0> {
   using Elem = float;
-  __device__ __forceinline__ static void store8(float *dst, const float *v, bool vec) {
+  __device__ __forceinline__ static void store8(float *dst, const float *v, bool vec, bool streaming) {
     if (vec) {
-      reinterpret_cast<float4 *>(dst)[0] = make_float4(v[0], v[1], v[2], v[3]);
-      reinterpret_cast<float4 *>(dst)[1] = make_float4(v[4], v[5], v[6], v[7]);
+      store16(reinterpret_cast<float4 *>(dst), make_float4(v[0], v[1], v[2], v[3]), streaming);
+      store16(reinterpret_cast<float4 *>(dst) + 1, make_float4(v[4], v[5], v[6], v[7]), streaming);
     } else {
 #pragma unroll
       for (int k = 0; k < 8; ++k) dst[k] = v[k];
@@ -72,11 +81,11 @@ struct OutPack16 {
   __device__ __forceinline__ static uint32_t pack2(float a, float b) {
     return kOut == 1 ? pack_half2(a, b) : pack_bf162(a, b);
   }
-  __device__ __forceinline__ static void store8(uint16_t *dst, const float *v, bool vec) {
+  __device__ __forceinline__ static void store8(uint16_t *dst, const float *v, bool vec, bool streaming) {
     const uint4 w = make_uint4(pack2(v[0], v[1]), pack2(v[2], v[3]), pack2(v[4], v[5]),
                                pack2(v[6], v[7]));
     if (vec) {
-      *reinterpret_cast<uint4 *>(dst) = w;
+      store16(reinterpret_cast<uint4 *>(dst), w, streaming);
     } else {
       const uint32_t words[4] = {w.x, w.y, w.z, w.w};
 #pragma unroll
@@ -117,10 +126,10 @@ __device__ __forceinline__ void stage_tile(uint8_t *buf, const uint8_t *__restri
 }
 
 template <typename Fmt, int kOut>
-__global__ void __launch_bounds__(kThreads)
+__global__ void __launch_bounds__(kThreads, kMinBlocksPerSm)
     dequant_tiles(const uint8_t *__restrict__ src, typename OutPack<kOut>::Elem *__restrict__ dst,
                   int64_t n_blocks, const uint8_t *__restrict__ table_global, bool src_vec16,
-                  bool dst_vec16) {
+                  bool dst_vec16, bool streaming) {
   using Shape = TileShape<Fmt>;
   extern __shared__ __align__(16) uint8_t smem[];
   uint8_t *const table = smem;
@@ -184,14 +193,15 @@ __global__ void __launch_bounds__(kThreads)
           __syncwarp();
           const int g0 = (threadIdx.x & ~31) + k * kThreads;  // the warp's first group
           float4 *o = reinterpret_cast<float4 *>(out + 8 * g0);
-          if (g0 + (lane >> 1) < groups) o[lane] = reinterpret_cast<const float4 *>(warp_area)[lane];
-          if (g0 + 16 + (lane >> 1) < groups) o[32 + lane] = reinterpret_cast<const float4 *>(warp_area)[32 + lane];
+          const float4 *a = reinterpret_cast<const float4 *>(warp_area);
+          if (g0 + (lane >> 1) < groups) store16(o + lane, a[lane], streaming);
+          if (g0 + 16 + (lane >> 1) < groups) store16(o + 32 + lane, a[32 + lane], streaming);
           __syncwarp();
         } else if (valid) {
-          OutPack<kOut>::store8(out + 8 * g, v, false);
+          OutPack<kOut>::store8(out + 8 * g, v, false, false);
         }
       } else if (valid) {
-        OutPack<kOut>::store8(out + 8 * g, v, dst_vec16);
+        OutPack<kOut>::store8(out + 8 * g, v, dst_vec16, streaming);
       }
     }
     __syncthreads();
@@ -211,6 +221,7 @@ cudaError_t launch_tiles(const void *src, void *dst, int64_t n_blocks, const uin
     cudaError_t e = cudaOccupancyMaxActiveBlocksPerMultiprocessor(&blocks_per_sm, kernel, kThreads,
                                                                   Shape::kSmemBytes);
     if (e != cudaSuccess) return e;
+    if (env.blocks_per_sm_cap > 0 && blocks_per_sm > env.blocks_per_sm_cap) blocks_per_sm = env.blocks_per_sm_cap;
     if (blocks_per_sm < 1) blocks_per_sm = 1;
   }
   const int64_t n_tiles = (n_blocks + Shape::kBlocks - 1) / Shape::kBlocks;
@@ -220,7 +231,7 @@ cudaError_t launch_tiles(const void *src, void *dst, int64_t n_blocks, const uin
   const bool dst_vec16 = (reinterpret_cast<uintptr_t>(dst) & 15) == 0;
   kernel<<<grid, kThreads, Shape::kSmemBytes, env.stream>>>(
       static_cast<const uint8_t *>(src), static_cast<typename OutPack<kOut>::Elem *>(dst), n_blocks,
-      table, src_vec16, dst_vec16);
+      table, src_vec16, dst_vec16, env.streaming_stores);
   return cudaGetLastError();
 }
 
