@@ -2,6 +2,7 @@
 // so every call into it happens under one mutex).
 #include "registry/plugin_library.hpp"
 
+#include <dlfcn.h>
 #include <ltdl.h>
 
 #include <filesystem>
@@ -37,6 +38,19 @@ std::string file_part(const std::string &path) {
 std::string lt_error_text() {
   const char *e = lt_dlerror();
   return e ? e : "unknown libltdl error";
+}
+
+// libltdl opens lazily; a plugin with an unresolved function would then kill the process at
+// its first call. Binding everything with RTLD_NOW first turns that into a load failure
+// (docs/PLUGINS.md P1); libltdl's open then shares the already bound object, and the probe
+// handle is closed once libltdl holds its own reference.
+void *open_bound_now(const std::string &path, std::string *error) {
+  void *probe = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+  if (!probe) {
+    const char *e = dlerror();
+    *error = e ? e : "dlopen failed";
+  }
+  return probe;
 }
 
 lt_dlhandle open_local(const std::string &path) {
@@ -112,7 +126,14 @@ void open_library(Library &lib, Backend &b) {
     return;
   }
   lib.ltdl_started = true;
+  std::string error;
+  void *probe = open_bound_now(b.path, &error);
+  if (!probe) {
+    fail(b, BackendState::failed, DQ_ERR_NO_BACKEND, file_part(b.path) + ": " + error);
+    return;
+  }
   lib.handle = open_local(b.path);
+  dlclose(probe);
   if (!lib.handle) {
     fail(b, BackendState::failed, DQ_ERR_NO_BACKEND, file_part(b.path) + ": " + lt_error_text());
     return;

@@ -1,7 +1,7 @@
 // Rules a plugin table must meet: ABI major, size, required entries, name, coherent groups.
 #include "registry/plugin_table_check.hpp"
 
-#include <cstring>
+#include <utility>
 
 namespace dq::core {
 namespace {
@@ -31,6 +31,28 @@ const char *incomplete_memory_group(const dq_plugin_api &t) {
   return nullptr;
 }
 
+// Pinned memory, streams and events come as one group of nine (docs/PLUGINS.md P5), which
+// only makes sense with device memory.
+const char *incomplete_stream_group(const dq_plugin_api &t) {
+  const std::pair<const char *, bool> group[] = {
+      {"host_alloc_pinned", t.host_alloc_pinned != nullptr},
+      {"host_free_pinned", t.host_free_pinned != nullptr},
+      {"stream_create", t.stream_create != nullptr},
+      {"stream_destroy", t.stream_destroy != nullptr},
+      {"event_create", t.event_create != nullptr},
+      {"event_destroy", t.event_destroy != nullptr},
+      {"event_record", t.event_record != nullptr},
+      {"event_synchronize", t.event_synchronize != nullptr},
+      {"stream_wait_event", t.stream_wait_event != nullptr},
+  };
+  bool any = false;
+  for (const auto &[name, present] : group) any = any || present;
+  if (!any) return nullptr;
+  for (const auto &[name, present] : group)
+    if (!present) return name;
+  return t.mem_alloc ? nullptr : "mem_alloc";
+}
+
 TableVerdict refuse(dq_status status, std::string reason) { return {status, std::move(reason)}; }
 
 }  // namespace
@@ -50,6 +72,8 @@ TableVerdict check_plugin_table(const dq_plugin_api *api, const std::string &fil
     return refuse(DQ_ERR_NO_BACKEND, file + ": required entry '" + field + "' is NULL");
   if (const char *field = incomplete_memory_group(*api))
     return refuse(DQ_ERR_NO_BACKEND, file + ": has mem_alloc but '" + field + "' is NULL");
+  if (const char *field = incomplete_stream_group(*api))
+    return refuse(DQ_ERR_NO_BACKEND, file + ": has streams/events but '" + field + "' is NULL");
   if (!api->name || expected_name != api->name)
     return refuse(DQ_ERR_NO_BACKEND, file + ": plugin calls itself '" +
                                          std::string(api->name ? api->name : "(null)") +

@@ -7,6 +7,7 @@
  *   FAKE_INIT_FAILS          init() fails with "fake init failure"
  *   FAKE_NO_ENTRY            the entry symbol is not exported
  *   FAKE_SHORT_TABLE         struct_size claims a table that ends before last_error
+ *   FAKE_UNRESOLVED          init() calls a function no library defines (lazy-binding trap)
  * DQ_FAKE_EVENT_LOG (environment): file to which init/shutdown append a line, so tests can
  * see when the core calls them. Only F32 -> F32 is "dequantized" (a copy). */
 #include <stdio.h>
@@ -37,8 +38,15 @@ static int32_t fail(int32_t status, const char *message) {
   return status;
 }
 
+#ifdef FAKE_UNRESOLVED
+void dq_fake_function_nobody_defines(void);
+#endif
+
 static int32_t fake_init(void) {
   log_event("init");
+#ifdef FAKE_UNRESOLVED
+  dq_fake_function_nobody_defines();
+#endif
 #ifdef FAKE_INIT_FAILS
   return fail(DQ_ERR_BACKEND, "fake init failure");
 #else

@@ -74,6 +74,16 @@ TEST(CorePluginTable, DeviceMemoryMustComeComplete) {
   EXPECT_NE(v.reason.find("mem_free"), std::string::npos) << v.reason;
 }
 
+int32_t stream_create(int32_t, void **) { return 0; }
+
+TEST(CorePluginTable, StreamsComeAsAGroupWithDeviceMemory) {
+  dq_plugin_api t = good_table();
+  t.stream_create = stream_create;
+  TableVerdict v = check_plugin_table(&t, "libdq-gpu.so", "cpu");
+  EXPECT_NE(v.status, DQ_OK);
+  EXPECT_NE(v.reason.find("has streams/events but 'host_alloc_pinned' is NULL"), std::string::npos) << v.reason;
+}
+
 TEST(CorePluginTable, NameMustMatchTheFile) {
   dq_plugin_api t = good_table();
   TableVerdict v = check_plugin_table(&t, "libdq-cuda.so", "cuda");

@@ -136,6 +136,7 @@ TEST_F(CoreRegistry, BrokenPluginsKeepTheirReasonsOthersWork) {
       {"noentry", "does not export dq_plugin_entry"},
       {"misnamed", "plugin calls itself 'other', file name says 'misnamed'"},
       {"short", "plugin table is"},
+      {"unresolved", "undefined symbol: dq_fake_function_nobody_defines"},
   };
   for (const auto &[name, reason] : expected) {
     const int32_t i = dq_backend_find(ctx, name);
