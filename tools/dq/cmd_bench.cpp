@@ -348,21 +348,32 @@ int bench_host(const BenchOptions &o, const Bench &bench, const std::vector<int3
     Row r{type};
     r.src_bytes = src.size();
     r.dst_bytes = out_bytes;
-    bool ok = false;
-    r.seconds = time_host(o.repeat, [&] {
+    // Dequantize and memcpy runs alternate, so both see the same machine (other processes,
+    // clock changes); each column is the median of its runs after one warm-up of each.
+    auto dequantize = [&] {
       return bench.dequantize(type, src.data(), src.size(), out.data(), out_bytes, n, true, nullptr);
-    }, &ok);
-    if (!ok) {
+    };
+    auto copy = [&] { parallel_memcpy(copy_dst.data(), out.data(), out_bytes, threads); };
+    if (!dequantize()) {
       std::fprintf(stderr, "dq bench: %s: dequantize %s failed: %s\n", bench.backend.name.c_str(), t->name,
                    bench.api.last_error());
       return kExitFailure;
     }
-    bool copy_ok = true;
-    r.copy_seconds = time_host(o.repeat, [&] {
-      parallel_memcpy(copy_dst.data(), out.data(), out_bytes, threads);
-      return true;
-    }, &copy_ok);
-    if (with_gguf) r.ref_seconds = time_gguf(type, src);
+    copy();
+    std::vector<double> runs, copy_runs;
+    for (int rep = 0; rep < o.repeat; ++rep) {
+      auto t0 = Clock::now();
+      dequantize();
+      auto t1 = Clock::now();
+      copy();
+      auto t2 = Clock::now();
+      runs.push_back(std::chrono::duration<double>(t1 - t0).count());
+      copy_runs.push_back(std::chrono::duration<double>(t2 - t1).count());
+    }
+    r.seconds = median(runs);
+    r.copy_seconds = median(copy_runs);
+    // gguf's F32 "dequantization" returns a view of its input: nothing to compare.
+    if (with_gguf && type != DQ_TYPE_F32) r.ref_seconds = time_gguf(type, src);
     print_row(r, n);
   }
   return kExitOk;
