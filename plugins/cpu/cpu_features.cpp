@@ -41,8 +41,8 @@ CpuFeatures detect() {
 #else
 CpuFeatures detect() {
   CpuFeatures f;
-#if defined(__ARM_NEON) || defined(__aarch64__)
-  f.neon = true;
+#if defined(__ARM_NEON) && defined(__aarch64__)
+  f.neon = true;  // Advanced SIMD is part of the AArch64 baseline
 #endif
   return f;
 }
@@ -59,7 +59,7 @@ bool built_in(Isa isa) {
     case Isa::kAvx2:
     case Isa::kAvx512: return false;
 #endif
-#if defined(__ARM_NEON)
+#if defined(__ARM_NEON) && defined(__aarch64__)
     case Isa::kNeon: return true;
 #else
     case Isa::kNeon: return false;
