@@ -18,10 +18,20 @@ struct CopySegment {
   uint64_t bytes;
 };
 
+// How bytes are moved: plain memcpy, or streaming (non-temporal) stores that skip the
+// read-for-ownership of the destination and leave the caches alone: the staging slot is read
+// next by the DMA engine, not by this CPU. DQ_LOAD_COPY=memcpy|stream picks; default stream
+// where the CPU has AVX2.
+enum class CopyMethod { memcpy, stream };
+CopyMethod default_copy_method();
+const char *copy_method_name(CopyMethod m);
+void copy_bytes(CopyMethod m, void *dst, const void *src, uint64_t bytes);
+
 class CopyPool {
  public:
   // `threads` in total, the caller's included (1: no helper threads).
-  explicit CopyPool(int threads);
+  explicit CopyPool(int threads, CopyMethod method = default_copy_method());
+  CopyMethod method() const { return method_; }
   ~CopyPool();
   CopyPool(const CopyPool &) = delete;
   CopyPool &operator=(const CopyPool &) = delete;
@@ -45,6 +55,7 @@ class CopyPool {
   uint64_t generation_ = 0;
   int pending_ = 0;
   bool stop_ = false;
+  CopyMethod method_;
   const std::vector<CopySegment> *segments_ = nullptr;
   uint64_t total_ = 0;
 };

@@ -70,7 +70,9 @@ TEST(LoaderCuda, GeneratedModelAcrossManySlots) {
       const auto st = lm.stats();
       EXPECT_LE(st.staging_high_water, budget);
       EXPECT_GT(st.staging_high_water, 0u);
-      EXPECT_GT(st.chunks, 4);
+      if (budget == (2ull << 20)) {
+        EXPECT_GT(st.chunks, 4) << "tensors larger than the slots";
+      }
       EXPECT_GT(st.tensors_device, 0);
       EXPECT_GT(st.tensors_cpu, 0) << "the f32 norms are under the small-tensor threshold";
       for (const auto &t : lm.tensors()) {

@@ -227,8 +227,10 @@ TEST(Staging, LedgerRefusesToExceedTheBudgetAndKeepsTheHighWater) {
 
 TEST(CopyPool, ThreadedCopiesEqualMemcpy) {
   std::mt19937_64 rng(7);
-  for (int threads : {1, 2, 3, 8}) {
-    CopyPool pool(threads);
+  for (int threads : {1, 2, 3, 8})
+  for (CopyMethod method : {CopyMethod::memcpy, CopyMethod::stream}) {
+    CopyPool pool(threads, method);
+    EXPECT_EQ(pool.method(), method);
     EXPECT_EQ(pool.threads(), threads);
     for (int round = 0; round < 2; ++round) {
       std::vector<std::vector<uint8_t>> src, dst;
@@ -244,7 +246,8 @@ TEST(CopyPool, ThreadedCopiesEqualMemcpy) {
       }
       for (size_t s = 0; s < src.size(); ++s) segs.push_back({dst[s].data(), src[s].data(), src[s].size()});
       pool.copy(segs, /*min_parallel_bytes=*/1);
-      for (size_t s = 0; s < src.size(); ++s) EXPECT_EQ(src[s], dst[s]) << threads << " threads, segment " << s;
+      for (size_t s = 0; s < src.size(); ++s)
+        EXPECT_EQ(src[s], dst[s]) << threads << " threads, " << copy_method_name(method) << ", segment " << s;
     }
   }
 }

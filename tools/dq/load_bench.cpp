@@ -189,24 +189,34 @@ int run_load_bench(const Context &ctx, const BenchConfig &cfg) {
     cold = c.stats().seconds_total;
   }
 
-  // Copy-thread sweep (each with its own warmed loader).
-  std::vector<std::pair<int, LoadTiming>> sweep;
+  // Copy-thread and copy-method sweep (each with its own warmed loader; DQ_LOAD_COPY is read
+  // when a loader is made).
+  std::vector<std::pair<std::string, LoadTiming>> sweep;
   if (!cfg.where.is_host()) {
-    for (int th : {1, 2, 4, 8, 12, 16}) {
-      LoadOptions so = o;
-      so.copy_threads(th);
-      Loader l(ctx, so);
-      { LoadedModel w = l.load(model, so); }
-      sweep.emplace_back(th, time_loads(l, model, so, 3));
+    const char *prev = std::getenv("DQ_LOAD_COPY");
+    const std::string saved = prev ? prev : "";
+    for (const char *method : {"memcpy", "stream"}) {
+      setenv("DQ_LOAD_COPY", method, 1);
+      for (int th : {1, 4, 8, 12, 16}) {
+        LoadOptions so = o;
+        so.copy_threads(th);
+        Loader l(ctx, so);
+        { LoadedModel w = l.load(model, so); }
+        sweep.emplace_back(std::string(method) + ", " + std::to_string(th) + " threads", time_loads(l, model, so, 3));
+      }
     }
+    if (prev) setenv("DQ_LOAD_COPY", saved.c_str(), 1);
+    else unsetenv("DQ_LOAD_COPY");
   }
 
   const OldPath old = run_old_path(ctx, model, cfg.where, cfg.to);
   const int bad = compare_outputs(ctx, last, old, model, cfg.where);
 
   const double fb = static_cast<double>(ls.file_bytes);
-  std::printf("\nloader benchmark: %.3f GB of tensor data -> %s as %s, staging budget %.0f MiB, %d copy threads\n",
-              fb / 1e9, dest.c_str(), to.c_str(), cfg.budget / 1048576.0, ls.copy_threads);
+  const char *method_env = std::getenv("DQ_LOAD_COPY");
+  std::printf("\nloader benchmark: %.3f GB of tensor data -> %s as %s, staging budget %.0f MiB, %d copy threads (%s)\n",
+              fb / 1e9, dest.c_str(), to.c_str(), cfg.budget / 1048576.0, ls.copy_threads,
+              method_env ? method_env : "default copy method");
   std::printf("  routes: %" PRId64 " tensors on the device, %" PRId64 " on the cpu plugin, %" PRId64
               " copied; %" PRId64 " staging fills; staging high water %.0f MiB (budget %.0f MiB)\n",
               ls.tensors_device, ls.tensors_cpu, ls.tensors_copied, ls.chunks,
@@ -224,11 +234,7 @@ int run_load_bench(const Context &ctx, const BenchConfig &cfg) {
   row("loader, first load (warm-up)", ws.seconds_total);
   row("loader, cold dq_load (incl. staging setup)", cold);
   row("old path: cpu dequantize + upload", old.seconds);
-  for (const auto &[th, t] : sweep) {
-    char label[64];
-    std::snprintf(label, sizeof label, "  sweep: %2d copy threads (median of 3)", th);
-    row(label, t.total);
-  }
+  for (const auto &[what, t] : sweep) row(("  sweep: " + what + " (median of 3)").c_str(), t.total);
   std::printf("  loader setup (staging %.0f MiB pinned + device): %.1f ms\n", cfg.budget / 1048576.0,
               loader_setup * 1e3);
   if (bus > 0) std::printf("  RESULT load/bus = %.1f%% (target >= 85%%)\n", 100.0 * fb / warm.total / bus);
