@@ -11,6 +11,7 @@
 #pragma clang fp contract(off)
 #endif
 
+#include <bit>
 #include <cstdint>
 #include <cstring>
 

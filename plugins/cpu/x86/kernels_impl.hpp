@@ -620,6 +620,10 @@ void k_iq3_s(const uint8_t *src, void *dst, int64_t nb) {
   }
 }
 
+// The bits of grids::iq1s_delta (0.125f); checked below.
+constexpr uint32_t kDeltaBits = 0x3E000000u;
+static_assert(grids::iq1s_delta == 0.125f, "kDeltaBits encodes 0.125f");
+
 template <class O>
 void k_iq1_s(const uint8_t *src, void *dst, int64_t nb) {
   auto *y = out_ptr<O>(dst);
@@ -631,7 +635,8 @@ void k_iq1_s(const uint8_t *src, void *dst, int64_t nb) {
       uint16_t qh;
       std::memcpy(&qh, qh_bytes + 2 * ib, 2);
       const F dl = Simd::set1(d * (2 * ((qh >> 12) & 7) + 1));
-      const F delta = Simd::set1((qh & 0x8000) ? -grids::iq1s_delta : grids::iq1s_delta);
+      // +-delta without a data-dependent branch (random sign bits defeat the predictor).
+      const F delta = Simd::from_bits(Simd::set1i(static_cast<int32_t>(kDeltaBits | ((qh & 0x8000u) << 16))));
       for (int l = 0; l < 4; l += G, y += W) {
         uint64_t g[G];
         for (int k = 0; k < G; ++k) g[k] = grids::iq1s_grid[qs[l + k] | (((qh >> 3 * (l + k)) & 7) << 8)];
@@ -658,14 +663,15 @@ void k_iq1_m(const uint8_t *src, void *dst, int64_t nb) {
       const uint16_t idx[4] = {
           static_cast<uint16_t>(qs[0] | ((qh[0] << 8) & 0x700)), static_cast<uint16_t>(qs[1] | ((qh[0] << 4) & 0x700)),
           static_cast<uint16_t>(qs[2] | ((qh[1] << 8) & 0x700)), static_cast<uint16_t>(qs[3] | ((qh[1] << 4) & 0x700))};
-      const float delta[4] = {(qh[0] & 0x08) ? -grids::iq1s_delta : grids::iq1s_delta,
-                              (qh[0] & 0x80) ? -grids::iq1s_delta : grids::iq1s_delta,
-                              (qh[1] & 0x08) ? -grids::iq1s_delta : grids::iq1s_delta,
-                              (qh[1] & 0x80) ? -grids::iq1s_delta : grids::iq1s_delta};
+      // +-delta per group of 8 as f32 bits (sign from bit 3 / bit 7 of qh), branch-free.
+      const int32_t delta[4] = {static_cast<int32_t>(kDeltaBits | ((qh[0] & 0x08u) << 28)),
+                                static_cast<int32_t>(kDeltaBits | ((qh[0] & 0x80u) << 24)),
+                                static_cast<int32_t>(kDeltaBits | ((qh[1] & 0x08u) << 28)),
+                                static_cast<int32_t>(kDeltaBits | ((qh[1] & 0x80u) << 24))};
       for (int l = 0; l < 4; l += G, y += W) {
         uint64_t g[G];
         for (int k = 0; k < G; ++k) g[k] = grids::iq1s_grid[idx[l + k]];
-        O::put(y, Simd::mul(Simd::set1(dl[l / 2]), Simd::add(Simd::cvt(Simd::bytes_i8(g)), Simd::per_group(delta + l))));
+        O::put(y, Simd::mul(Simd::set1(dl[l / 2]), Simd::add(Simd::cvt(Simd::bytes_i8(g)), Simd::from_bits(Simd::per_group_i(delta + l)))));
       }
     }
   }
@@ -673,16 +679,23 @@ void k_iq1_m(const uint8_t *src, void *dst, int64_t nb) {
 
 // ---------------------------------------------------------------- NVFP4, Q2_0
 // NVFP4's UE4M3 sub-block scale, halved (the E2M1 table is doubled), as the scalar set
-// decodes it: 0 and 0x7F give 0; exponent 0 is subnormal.
-inline float ue4m3_half(uint8_t x) {
+// decodes it: 0 and 0x7F give 0; exponent 0 is subnormal. A table: random scale bytes would
+// make the branches of the decoder unpredictable.
+constexpr float ue4m3_half(uint8_t x) {
   if (x == 0 || x == 0x7F) return 0.0f;
   const uint32_t exp = (x >> 3) & 0xFu, man = x & 0x7u;
   if (exp == 0) return static_cast<float>(man) * 0.0009765625f;
-  const uint32_t bits = ((exp + 119u) << 23) | (man << 20);
-  float f;
-  std::memcpy(&f, &bits, 4);
-  return f;
+  return std::bit_cast<float>(((exp + 119u) << 23) | (man << 20));
 }
+struct Ue4m3Table {
+  float v[256];
+};
+constexpr Ue4m3Table make_ue4m3_table() {
+  Ue4m3Table t{};
+  for (int x = 0; x < 256; ++x) t.v[x] = ue4m3_half(static_cast<uint8_t>(x));
+  return t;
+}
+alignas(64) constexpr Ue4m3Table kUe4m3Half = make_ue4m3_table();
 
 template <class O>
 void k_nvfp4(const uint8_t *src, void *dst, int64_t nb) {
@@ -692,7 +705,7 @@ void k_nvfp4(const uint8_t *src, void *dst, int64_t nb) {
   const I m15 = Simd::set1i(15);
   for (int64_t i = 0; i < nb; ++i, src += 36) {
     for (int s = 0; s < 4; ++s, y += 16) {
-      const F d = Simd::set1(ue4m3_half(src[s]));
+      const F d = Simd::set1(kUe4m3Half.v[src[s]]);
       uint64_t bytes;
       std::memcpy(&bytes, src + 4 + 8 * s, 8);
       const uint64_t g[2] = {bytes, bytes};
