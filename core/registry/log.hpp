@@ -4,14 +4,16 @@
 
 #include <string_view>
 
+#include "registry/internal_api.hpp"
+
 namespace dq::core {
 
 enum class LogLevel { debug = 0, info = 1, warn = 2, error = 3, off = 4 };
 
 // "debug", "info", "warn", "error", "off"/"none"/"" (case-insensitive); unknown text -> off.
-LogLevel parse_log_level(std::string_view text);
+DQ_INTERNAL_API LogLevel parse_log_level(std::string_view text);
 
-class Logger {
+class DQ_INTERNAL_API Logger {
  public:
   explicit Logger(LogLevel threshold = LogLevel::off) : threshold_(threshold) {}
   bool enabled(LogLevel level) const { return level >= threshold_ && threshold_ != LogLevel::off; }

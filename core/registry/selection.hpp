@@ -10,6 +10,7 @@
 
 #include "dq/dq.h"
 #include "registry/backend.hpp"
+#include "registry/internal_api.hpp"
 
 namespace dq::core {
 
@@ -51,7 +52,7 @@ struct Selection {
 // A single name in DQ_BACKEND forces that backend; a list is an order of preference in
 // which unusable entries are skipped. The threshold demotes GPU backends below
 // gpu_min_bytes (they are still used when nothing else can do the work).
-Selection select_backend(std::span<const Candidate> candidates, const SelectionQuery &query,
+DQ_INTERNAL_API Selection select_backend(std::span<const Candidate> candidates, const SelectionQuery &query,
                          const SelectionPolicy &policy);
 
 }  // namespace dq::core

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "registry/internal_api.hpp"
 #include "registry/log.hpp"
 
 namespace dq::core {
@@ -30,12 +31,12 @@ struct Settings {
 };
 
 // Reads DQ_PLUGIN_PATH, DQ_BACKEND, DQ_GPU_MIN_BYTES and DQ_LOG.
-Settings settings_from_environment();
+DQ_INTERNAL_API Settings settings_from_environment();
 
 // Splits "a:b::c" at `sep`, dropping empty parts and trimming blanks.
-std::vector<std::string> split_list(const std::string &text, char sep);
+DQ_INTERNAL_API std::vector<std::string> split_list(const std::string &text, char sep);
 
 // "67108864", "64M", "64MiB", "1g" -> bytes; "off"/"never" -> kGpuNever; false otherwise.
-bool parse_byte_count(const std::string &text, uint64_t *out);
+DQ_INTERNAL_API bool parse_byte_count(const std::string &text, uint64_t *out);
 
 }  // namespace dq::core
