@@ -6,7 +6,7 @@
 # Test data: set DQ_TESTDATA, or place it at .devdata/testdata (scripts copy it there; the
 # folder is git-ignored through .git/info/exclude).
 #   usage: scripts/device-cuda.sh [all|test|bench|tune]
-# tune = all, plus benchmark runs with the tuning knobs (DQ_CUDA_STREAMING_STORES,
+# tune = all, plus benchmark runs with the tuning knobs (DQ_CUDA_STREAMING_STORES=0,
 # DQ_CUDA_BLOCKS_PER_SM) and Nsight Compute sections for a few kernels.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -80,13 +80,13 @@ if [[ $MODE == all || $MODE == bench || $MODE == tune ]]; then
 fi
 if [[ $MODE == tune ]]; then
   B="$BUILD/bin/dq-cuda-bench --no-cpu --runs 15"
-  for v in "DQ_CUDA_STREAMING_STORES=1" "DQ_CUDA_BLOCKS_PER_SM=4" "DQ_CUDA_BLOCKS_PER_SM=3"; do
+  for v in "DQ_CUDA_STREAMING_STORES=0" "DQ_CUDA_BLOCKS_PER_SM=3"; do
     log "variant $v"
     echo "### $v" >>"$OUT/variants.log"
     env $v $B >>"$OUT/variants.log" 2>&1
   done
   if command -v ncu >/dev/null; then
-    for spec in "q4_0 f16" "q4_0 f32" "tq1_0 f16" "q6_K f16"; do
+    for spec in "q4_0 f16" "iq2_xxs f16" "q6_K f32"; do
       set -- $spec
       log "ncu $1 -> $2"
       timeout 120 ncu --kernel-name regex:dequant_tiles --launch-count 1 --section SpeedOfLight \

@@ -5,12 +5,14 @@
 
 #include <cstring>
 #include <fstream>
+#include <random>
 #include <set>
 #include <sstream>
 #include <string>
 #include <vector>
 
 #include "dq_common/grids.hpp"
+#include "dq_common/half.hpp"
 #include "dq_common/type_traits.hpp"
 #include "kernels/formats.cuh"
 #include "testdata.hpp"
@@ -66,8 +68,24 @@ std::vector<uint8_t> read_range(const std::filesystem::path &p, uint64_t off, ui
   return out;
 }
 
+// 16-entry value tables as floats, as the kernels stage them.
+struct FloatTables {
+  float iq4nl[16], fp4[16];
+  FloatTables() {
+    for (int i = 0; i < 16; ++i) {
+      iq4nl[i] = dq::grids::kvalues_iq4nl[i];
+      fp4[i] = dq::grids::kvalues_mxfp4[i];
+    }
+  }
+};
+const FloatTables kFloatTables;
+
 const uint8_t *host_grid(int32_t type) {
   switch (type) {
+    case 20:
+    case 23: return reinterpret_cast<const uint8_t *>(kFloatTables.iq4nl);
+    case 39:
+    case 40: return reinterpret_cast<const uint8_t *>(kFloatTables.fp4);
     case 16: return reinterpret_cast<const uint8_t *>(dq::grids::iq2xxs_grid);
     case 17: return reinterpret_cast<const uint8_t *>(dq::grids::iq2xs_grid);
     case 22: return reinterpret_cast<const uint8_t *>(dq::grids::iq2s_grid);
@@ -94,6 +112,63 @@ bool host_decode(int32_t type, const std::vector<uint8_t> &src, int64_t n, std::
         Fmt::decode8(blk, j0, out->data() + b * Fmt::kBlockElems + j0, host_grid(type));
     }
   });
+}
+
+// For formats with an f16 path: decode8_f16 must equal decode8 rounded to f16, bit for bit.
+// Returns the number of mismatching elements (NaN matches NaN), or -1 without an f16 path.
+int64_t f16_path_mismatches(int32_t type, const std::vector<uint8_t> &src, int64_t n, std::string *first) {
+  int64_t bad = -1;
+  dq::cuda::visit_block_format(type, [&](auto fmt) {
+    using Fmt = decltype(fmt);
+    if constexpr (dq::cuda::HasF16<Fmt>::value) {
+      bad = 0;
+      for (int64_t b = 0; b < n / Fmt::kBlockElems; ++b) {
+        alignas(16) uint8_t blk[Fmt::kBlockBytes + 16] = {};
+        std::memcpy(blk, src.data() + b * Fmt::kBlockBytes, Fmt::kBlockBytes);
+        for (int j0 = 0; j0 < Fmt::kBlockElems; j0 += 8) {
+          float v[8];
+          uint32_t h[4];
+          Fmt::decode8(blk, j0, v, host_grid(type));
+          Fmt::decode8_f16(blk, j0, h, host_grid(type));
+          for (int k = 0; k < 8; ++k) {
+            const uint16_t want = dq::f32_to_f16(v[k]);
+            const uint16_t got = static_cast<uint16_t>(h[k / 2] >> (16 * (k % 2)));
+            const bool both_nan = (want & 0x7fff) > 0x7c00 && (got & 0x7fff) > 0x7c00;
+            if (got != want && !both_nan) {
+              if (bad++ == 0)
+                *first = "element " + std::to_string(b * Fmt::kBlockElems + j0 + k) + ": got 0x" +
+                         std::to_string(got) + " want 0x" + std::to_string(want);
+            }
+          }
+        }
+      }
+    }
+  });
+  return bad;
+}
+
+TEST(CudaDecodeHost, HalfPathsEqualRoundedFloatPath) {
+  DQ_REQUIRE_TESTDATA(dir);
+  int formats = 0;
+  for (const TensorRow &r : read_manifest(dir)) {
+    const auto bytes = read_range(dir / r.file, r.offset, r.nbytes);
+    std::string first;
+    const int64_t bad = f16_path_mismatches(r.type_id, bytes, r.n_elements, &first);
+    if (bad < 0) continue;
+    EXPECT_EQ(bad, 0) << r.file << " " << r.tensor << ": " << first;
+    ++formats;
+  }
+  // Random bytes too: every scale bit pattern, including subnormal and huge f16 scales.
+  std::mt19937_64 rng(42);
+  for (int32_t type : {2, 6, 8, 34, 35, 41, 42}) {
+    std::vector<uint8_t> src(static_cast<size_t>(*dq::type_nbytes(type, 1 << 16)));
+    for (auto &x : src) x = static_cast<uint8_t>(rng());
+    std::string first;
+    const int64_t bad = f16_path_mismatches(type, src, 1 << 16, &first);
+    ASSERT_GE(bad, 0) << "type " << type << " lost its f16 path";
+    EXPECT_EQ(bad, 0) << "random " << dq::type_traits(type)->name << ": " << first;
+  }
+  EXPECT_GT(formats, 7);
 }
 
 TEST(CudaDecodeHost, MatchesEveryGoldenBitForBit) {

@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <type_traits>
 
 #include "dq_common/blocks.hpp"
 #include "dq_common/half.hpp"
@@ -43,10 +44,11 @@ DQ_DEV_INLINE uint32_t ld_u16(const uint8_t *p) {
 
 DQ_DEV_INLINE uint32_t ld_u32(const uint8_t *p) {
 #if defined(__CUDA_ARCH__)
-  const uintptr_t a = reinterpret_cast<uintptr_t>(p);
-  const uint32_t *w = reinterpret_cast<const uint32_t *>(a & ~uintptr_t(3));
-  const uint32_t sh = static_cast<uint32_t>(a & 3) * 8;
-  return __funnelshift_r(w[0], w[1], sh);
+  // Step back to the aligned word by pointer arithmetic (not an integer round trip), so the
+  // compiler keeps shared-memory addressing (LDS) instead of generic loads.
+  const uint32_t mis = static_cast<uint32_t>(reinterpret_cast<uintptr_t>(p) & 3);
+  const uint32_t *w = reinterpret_cast<const uint32_t *>(p - mis);
+  return __funnelshift_r(w[0], w[1], mis * 8);
 #else
   return dq::blocks::load_u32(p);
 #endif
@@ -54,12 +56,11 @@ DQ_DEV_INLINE uint32_t ld_u32(const uint8_t *p) {
 
 DQ_DEV_INLINE uint64_t ld_u64(const uint8_t *p) {
 #if defined(__CUDA_ARCH__)
-  const uintptr_t a = reinterpret_cast<uintptr_t>(p);
-  const uint32_t *w = reinterpret_cast<const uint32_t *>(a & ~uintptr_t(3));
-  const uint32_t sh = static_cast<uint32_t>(a & 3) * 8;
+  const uint32_t mis = static_cast<uint32_t>(reinterpret_cast<uintptr_t>(p) & 3);
+  const uint32_t *w = reinterpret_cast<const uint32_t *>(p - mis);
   const uint32_t w0 = w[0], w1 = w[1], w2 = w[2];
-  const uint32_t lo = __funnelshift_r(w0, w1, sh);
-  const uint32_t hi = __funnelshift_r(w1, w2, sh);
+  const uint32_t lo = __funnelshift_r(w0, w1, mis * 8);
+  const uint32_t hi = __funnelshift_r(w1, w2, mis * 8);
   return static_cast<uint64_t>(lo) | (static_cast<uint64_t>(hi) << 32);
 #else
   uint64_t v;
@@ -125,14 +126,6 @@ DQ_DEV_INLINE uint64_t spread_bits8(uint32_t b) {
 
 inline constexpr uint64_t kBytes01 = 0x0101010101010101ull;
 
-// A 16-entry table of signed bytes stored biased by +128 (pack8_biased), looked up by a
-// byte permute; returns the exact float of the entry.
-DQ_DEV_INLINE float lut16_float(uint64_t lo, uint64_t hi, uint32_t idx) {
-  const uint64_t t = (idx & 8) ? hi : lo;
-  const uint32_t b = perm_bytes(static_cast<uint32_t>(t), static_cast<uint32_t>(t >> 32), idx & 7) & 0xffu;
-  return bits_to_float(0x4B000000u | b) - (8388608.0f + 128.0f);
-}
-
 // Packs 8 signed bytes into a 64-bit word, first in the lowest byte.
 constexpr uint64_t pack8(int a, int b, int c, int d, int e, int f, int g, int h) {
   return uint64_t(uint8_t(a)) | uint64_t(uint8_t(b)) << 8 | uint64_t(uint8_t(c)) << 16 |
@@ -140,10 +133,67 @@ constexpr uint64_t pack8(int a, int b, int c, int d, int e, int f, int g, int h)
          uint64_t(uint8_t(g)) << 48 | uint64_t(uint8_t(h)) << 56;
 }
 
-// As pack8, each value biased by +128 for lut16_float.
-constexpr uint64_t pack8_biased(int a, int b, int c, int d, int e, int f, int g, int h) {
-  return pack8(a + 128, b + 128, c + 128, d + 128, e + 128, f + 128, g + 128, h + 128);
+// ---- half-precision helpers for the exact f16 paths (decode8_f16). They apply where ggml's
+// f32 value is one product of a small integer and an f16 scale: that product is exact in
+// f32, so rounding it to f16 once (an f16 multiply, round-to-nearest-even) gives the same
+// bits as computing in f32 and rounding the result, in half the instructions.
+
+// half2 of (1024 + byte k0 of w, 1024 + byte k1 of w): f16 0x6400 is 1024, and 1024 + b is
+// exact for b < 1024.
+DQ_DEV_INLINE uint32_t h2_bytes(uint32_t w, int k0, int k1) {
+  return perm_bytes(w, 0x64u, 0x4040u | static_cast<uint32_t>(k0) | (static_cast<uint32_t>(k1) << 8));
 }
+
+// Lane-wise a - b, a * b on half2 words, round to nearest even (never fused: the device
+// form is a single PTX instruction each with an explicit rounding mode).
+DQ_DEV_INLINE uint32_t h2_sub(uint32_t a, uint32_t b) {
+#if defined(__CUDA_ARCH__)
+  uint32_t r;
+  asm("sub.rn.f16x2 %0, %1, %2;" : "=r"(r) : "r"(a), "r"(b));
+  return r;
+#else
+  const float lo = dq::f16_to_f32(static_cast<uint16_t>(a)) - dq::f16_to_f32(static_cast<uint16_t>(b));
+  const float hi = dq::f16_to_f32(static_cast<uint16_t>(a >> 16)) - dq::f16_to_f32(static_cast<uint16_t>(b >> 16));
+  return dq::f32_to_f16(lo) | (static_cast<uint32_t>(dq::f32_to_f16(hi)) << 16);
+#endif
+}
+
+DQ_DEV_INLINE uint32_t h2_mul(uint32_t a, uint32_t b) {
+#if defined(__CUDA_ARCH__)
+  uint32_t r;
+  asm("mul.rn.f16x2 %0, %1, %2;" : "=r"(r) : "r"(a), "r"(b));
+  return r;
+#else
+  // The f32 product of two halves is exact (11 x 11 bits), so one f16 rounding matches.
+  const float lo = dq::f16_to_f32(static_cast<uint16_t>(a)) * dq::f16_to_f32(static_cast<uint16_t>(b));
+  const float hi = dq::f16_to_f32(static_cast<uint16_t>(a >> 16)) * dq::f16_to_f32(static_cast<uint16_t>(b >> 16));
+  return dq::f32_to_f16(lo) | (static_cast<uint32_t>(dq::f32_to_f16(hi)) << 16);
+#endif
+}
+
+// Both lanes 1024 + bias, as f16 bits (0 <= bias < 1024: spacing is 1 in [1024, 2048)).
+DQ_DEV_INLINE uint32_t h2_magic(int bias) { return (0x6400u + static_cast<uint32_t>(bias)) * 0x10001u; }
+
+// An f16 scale (its bits) in both lanes.
+DQ_DEV_INLINE uint32_t h2_splat(uint32_t h) { return (h & 0xffffu) * 0x10001u; }
+
+// 8 values (bytes of q, each < 1024 - bias) minus bias, times the f16 scale in both lanes
+// of d2: the 4 output words of a group.
+DQ_DEV_INLINE void h2_scale8(uint64_t q, int bias, uint32_t d2, uint32_t *h) {
+  const uint32_t lo = static_cast<uint32_t>(q), hi = static_cast<uint32_t>(q >> 32);
+  const uint32_t m = h2_magic(bias);
+  h[0] = h2_mul(h2_sub(h2_bytes(lo, 0, 1), m), d2);
+  h[1] = h2_mul(h2_sub(h2_bytes(lo, 2, 3), m), d2);
+  h[2] = h2_mul(h2_sub(h2_bytes(hi, 0, 1), m), d2);
+  h[3] = h2_mul(h2_sub(h2_bytes(hi, 2, 3), m), d2);
+}
+
+// Formats whose f16 output can be computed in half precision bit-exactly provide
+// decode8_f16 (4 half2 words); the f16 kernels use it.
+template <typename Fmt, typename = void>
+struct HasF16 : std::false_type {};
+template <typename Fmt>
+struct HasF16<Fmt, std::void_t<decltype(&Fmt::decode8_f16)>> : std::true_type {};
 
 // Field offset inside a block, from the shared layout structs.
 #define DQ_OFF(block, field) static_cast<int>(offsetof(dq::blocks::block, field))

@@ -6,7 +6,7 @@
 #pragma once
 
 #include "decode_common.cuh"
-#include "decode_legacy.cuh"  // kIq4nlLo / kIq4nlHi, nibbles8, kSignBits
+#include "decode_legacy.cuh"  // table16, nibbles8, kSignBits
 
 namespace dq::cuda {
 
@@ -166,8 +166,8 @@ struct FmtIQ1_M {
 };
 
 struct FmtIQ4_XS {
-  static constexpr int kType = 23, kBlockElems = 256, kBlockBytes = 136, kTableBytes = 0;
-  DQ_DEV_INLINE static void decode8(const uint8_t *b, int j0, float *y, const uint8_t *) {
+  static constexpr int kType = 23, kBlockElems = 256, kBlockBytes = 136, kTableBytes = 64;
+  DQ_DEV_INLINE static void decode8(const uint8_t *b, int j0, float *y, const uint8_t *table) {
     const float d = ld_half(b + DQ_OFF(block_iq4_xs, d));
     const int ib = j0 >> 5, jj = j0 & 31;
     const uint32_t sl = ld_u8(b + DQ_OFF(block_iq4_xs, scales_l) + (ib >> 1));
@@ -176,7 +176,7 @@ struct FmtIQ4_XS {
     const float dl = d * static_cast<float>(ls - 32);
     const uint64_t x = nibbles8(ld_u64(b + DQ_OFF(block_iq4_xs, qs) + 16 * ib + (jj & 15)), jj >= 16 ? 4 : 0);
     DQ_UNROLL
-    for (int k = 0; k < 8; ++k) y[k] = dl * lut16_float(kIq4nlLo, kIq4nlHi, byte_of(x, k));
+    for (int k = 0; k < 8; ++k) y[k] = dl * table16(table, x, k);
   }
 };
 

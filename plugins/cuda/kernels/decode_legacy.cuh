@@ -20,6 +20,10 @@ struct FmtQ4_0 {
     DQ_UNROLL
     for (int k = 0; k < 8; ++k) y[k] = byte_minus64(x, k, 8) * d;
   }
+  DQ_DEV_INLINE static void decode8_f16(const uint8_t *b, int j0, uint32_t *h, const uint8_t *) {
+    const uint32_t d2 = h2_splat(ld_u16(b + DQ_OFF(block_q4_0, d)));
+    h2_scale8(nibbles8(ld_u64(b + DQ_OFF(block_q4_0, qs) + (j0 & 15)), j0 >= 16 ? 4 : 0), 8, d2, h);
+  }
 };
 
 struct FmtQ4_1 {
@@ -38,11 +42,17 @@ struct FmtQ5_0 {
   static constexpr int kType = 6, kBlockElems = 32, kBlockBytes = 22, kTableBytes = 0;
   DQ_DEV_INLINE static void decode8(const uint8_t *b, int j0, float *y, const uint8_t *) {
     const float d = ld_half(b + DQ_OFF(block_q5_0, d));
-    const uint32_t qh = ld_u32(b + DQ_OFF(block_q5_0, qh));
-    const uint64_t x = nibbles8(ld_u64(b + DQ_OFF(block_q5_0, qs) + (j0 & 15)), j0 >= 16 ? 4 : 0) |
-                       (spread_bits8((qh >> j0) & 0xffu) << 4);
     DQ_UNROLL
-    for (int k = 0; k < 8; ++k) y[k] = byte_minus64(x, k, 16) * d;
+    for (int k = 0; k < 8; ++k) y[k] = byte_minus64(quants(b, j0), k, 16) * d;
+  }
+  DQ_DEV_INLINE static void decode8_f16(const uint8_t *b, int j0, uint32_t *h, const uint8_t *) {
+    h2_scale8(quants(b, j0), 16, h2_splat(ld_u16(b + DQ_OFF(block_q5_0, d))), h);
+  }
+  // The 8 five-bit quants, one per byte.
+  DQ_DEV_INLINE static uint64_t quants(const uint8_t *b, int j0) {
+    const uint32_t qh = ld_u32(b + DQ_OFF(block_q5_0, qh));
+    return nibbles8(ld_u64(b + DQ_OFF(block_q5_0, qs) + (j0 & 15)), j0 >= 16 ? 4 : 0) |
+           (spread_bits8((qh >> j0) & 0xffu) << 4);
   }
 };
 
@@ -70,25 +80,29 @@ struct FmtQ8_0 {
     DQ_UNROLL
     for (int k = 0; k < 8; ++k) y[k] = byte_minus64(x, k, 128) * d;
   }
-};
-
-// ggml's kvalues_iq4nl (ggml-common.h), biased for lut16_float.
-inline constexpr uint64_t kIq4nlLo = pack8_biased(-127, -104, -83, -65, -49, -35, -22, -10);
-inline constexpr uint64_t kIq4nlHi = pack8_biased(1, 13, 25, 38, 53, 69, 89, 113);
-
-struct FmtIQ4_NL {
-  static constexpr int kType = 20, kBlockElems = 32, kBlockBytes = 18, kTableBytes = 0;
-  DQ_DEV_INLINE static void decode8(const uint8_t *b, int j0, float *y, const uint8_t *) {
-    const float d = ld_half(b + DQ_OFF(block_iq4_nl, d));
-    const uint64_t x = nibbles8(ld_u64(b + DQ_OFF(block_iq4_nl, qs) + (j0 & 15)), j0 >= 16 ? 4 : 0);
-    DQ_UNROLL
-    for (int k = 0; k < 8; ++k) y[k] = d * lut16_float(kIq4nlLo, kIq4nlHi, byte_of(x, k));
+  DQ_DEV_INLINE static void decode8_f16(const uint8_t *b, int j0, uint32_t *h, const uint8_t *) {
+    const uint32_t d2 = h2_splat(ld_u16(b + DQ_OFF(block_q8_0, d)));
+    h2_scale8(ld_u64(b + DQ_OFF(block_q8_0, qs) + j0) ^ kSignBits, 128, d2, h);
   }
 };
 
-// ggml's kvalues_mxfp4: E2M1 values doubled (the scale decoders halve to compensate).
-inline constexpr uint64_t kFp4Lo = pack8_biased(0, 1, 2, 3, 4, 6, 8, 12);
-inline constexpr uint64_t kFp4Hi = pack8_biased(0, -1, -2, -3, -4, -6, -8, -12);
+// 16-entry value tables (IQ4_NL/IQ4_XS values, MXFP4/NVFP4 doubled E2M1 values) are
+// looked up as floats from shared memory: `table` holds 16 floats made from
+// dq_common/grids.hpp (kvalues_iq4nl, kvalues_mxfp4). One shared load per element beats
+// assembling the value in registers.
+DQ_DEV_INLINE float table16(const uint8_t *table, uint64_t x, int k) {
+  return reinterpret_cast<const float *>(table)[byte_of(x, k) & 15];
+}
+
+struct FmtIQ4_NL {
+  static constexpr int kType = 20, kBlockElems = 32, kBlockBytes = 18, kTableBytes = 64;
+  DQ_DEV_INLINE static void decode8(const uint8_t *b, int j0, float *y, const uint8_t *table) {
+    const float d = ld_half(b + DQ_OFF(block_iq4_nl, d));
+    const uint64_t x = nibbles8(ld_u64(b + DQ_OFF(block_iq4_nl, qs) + (j0 & 15)), j0 >= 16 ? 4 : 0);
+    DQ_UNROLL
+    for (int k = 0; k < 8; ++k) y[k] = d * table16(table, x, k);
+  }
+};
 
 // E8M0 byte -> 2^(e-128) (ggml_e8m0_to_fp32_half): bytes 0 and 1 are f32 subnormals.
 DQ_DEV_INLINE float e8m0_to_float_half(uint32_t e) {
@@ -108,24 +122,24 @@ DQ_DEV_INLINE float ue4m3_to_float_half(uint32_t x) {
 }
 
 struct FmtMXFP4 {
-  static constexpr int kType = 39, kBlockElems = 32, kBlockBytes = 17, kTableBytes = 0;
-  DQ_DEV_INLINE static void decode8(const uint8_t *b, int j0, float *y, const uint8_t *) {
+  static constexpr int kType = 39, kBlockElems = 32, kBlockBytes = 17, kTableBytes = 64;
+  DQ_DEV_INLINE static void decode8(const uint8_t *b, int j0, float *y, const uint8_t *table) {
     const float d = e8m0_to_float_half(ld_u8(b + DQ_OFF(block_mxfp4, e)));
     const uint64_t x = nibbles8(ld_u64(b + DQ_OFF(block_mxfp4, qs) + (j0 & 15)), j0 >= 16 ? 4 : 0);
     DQ_UNROLL
-    for (int k = 0; k < 8; ++k) y[k] = lut16_float(kFp4Lo, kFp4Hi, byte_of(x, k)) * d;
+    for (int k = 0; k < 8; ++k) y[k] = table16(table, x, k) * d;
   }
 };
 
 // NVFP4: four 16-element sub-blocks; sub-block s uses qs[8s..8s+7], low nibbles first.
 struct FmtNVFP4 {
-  static constexpr int kType = 40, kBlockElems = 64, kBlockBytes = 36, kTableBytes = 0;
-  DQ_DEV_INLINE static void decode8(const uint8_t *b, int j0, float *y, const uint8_t *) {
+  static constexpr int kType = 40, kBlockElems = 64, kBlockBytes = 36, kTableBytes = 64;
+  DQ_DEV_INLINE static void decode8(const uint8_t *b, int j0, float *y, const uint8_t *table) {
     const int s = j0 >> 4;
     const float d = ue4m3_to_float_half(ld_u8(b + DQ_OFF(block_nvfp4, d) + s));
     const uint64_t x = nibbles8(ld_u64(b + DQ_OFF(block_nvfp4, qs) + 8 * s), (j0 & 8) ? 4 : 0);
     DQ_UNROLL
-    for (int k = 0; k < 8; ++k) y[k] = lut16_float(kFp4Lo, kFp4Hi, byte_of(x, k)) * d;
+    for (int k = 0; k < 8; ++k) y[k] = table16(table, x, k) * d;
   }
 };
 
@@ -139,6 +153,15 @@ struct FmtQ1_0 {
     DQ_UNROLL
     for (int k = 0; k < 8; ++k) y[k] = ((bits >> k) & 1u) ? d : neg_d;
   }
+  // f16(d) is d's own bits and f16(-d) flips the sign bit: a clear bit k sets bit 15 of
+  // element k's half.
+  DQ_DEV_INLINE static void decode8_f16(const uint8_t *b, int j0, uint32_t *h, const uint8_t *) {
+    const uint32_t d2 = h2_splat(ld_u16(b + DQ_OFF(block_q1_0, d)));
+    const uint32_t neg = ~ld_u8(b + DQ_OFF(block_q1_0, qs) + (j0 >> 3));
+    DQ_UNROLL
+    for (int i = 0; i < 4; ++i)
+      h[i] = d2 ^ (((neg >> (2 * i)) & 1u) << 15) ^ (((neg >> (2 * i + 1)) & 1u) << 31);
+  }
 };
 
 // Q2_0: element j is bits 2*(j%4) of byte j/4; code c gives (c - 1) * d.
@@ -146,14 +169,20 @@ struct FmtQ2_0 {
   static constexpr int kType = 42, kBlockElems = 64, kBlockBytes = 18, kTableBytes = 0;
   DQ_DEV_INLINE static void decode8(const uint8_t *b, int j0, float *y, const uint8_t *) {
     const float d = ld_half(b + DQ_OFF(block_q2_0, d));
-    const uint32_t q = ld_u16(b + DQ_OFF(block_q2_0, qs) + (j0 >> 2));
-    // Codes k and k+4 come from bytes 0 and 1 at the same shift: gather them into bytes.
+    const uint64_t x = codes(b, j0);
     DQ_UNROLL
-    for (int k = 0; k < 4; ++k) {
-      const uint32_t codes = (q >> (2 * k)) & 0x0303u;  // byte 0: code k, byte 1: code k + 4
-      y[k] = byte_minus(codes, 0, 1) * d;
-      y[k + 4] = byte_minus(codes, 1, 1) * d;
-    }
+    for (int k = 0; k < 8; ++k) y[k] = byte_minus64(x, k, 1) * d;
+  }
+  DQ_DEV_INLINE static void decode8_f16(const uint8_t *b, int j0, uint32_t *h, const uint8_t *) {
+    h2_scale8(codes(b, j0), 1, h2_splat(ld_u16(b + DQ_OFF(block_q2_0, d))), h);
+  }
+  // The 8 two-bit codes, one per byte (4 codes per source byte, lowest bits first).
+  DQ_DEV_INLINE static uint64_t codes(const uint8_t *b, int j0) {
+    const uint32_t q = ld_u16(b + DQ_OFF(block_q2_0, qs) + (j0 >> 2));
+    auto spread = [](uint32_t c) {
+      return (c & 0x03u) | ((c & 0x0cu) << 6) | ((c & 0x30u) << 12) | ((c & 0xc0u) << 18);
+    };
+    return static_cast<uint64_t>(spread(q & 0xffu)) | (static_cast<uint64_t>(spread(q >> 8)) << 32);
   }
 };
 

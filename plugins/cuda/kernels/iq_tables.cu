@@ -1,4 +1,4 @@
-// The i-quant grids as __device__ arrays, initialised at compile time from the constexpr
+// The i-quant grids and 16-entry value tables as __device__ arrays, initialised at compile time from the constexpr
 // tables in dq_common/grids.hpp. The kernels copy the one they need into shared memory.
 #include <cstddef>
 
@@ -20,6 +20,16 @@ constexpr DeviceTable<T, N> copy_table(const T (&a)[N]) {
   return t;
 }
 
+// 16-entry value tables as exact floats, for shared-memory lookups.
+template <size_t N>
+constexpr DeviceTable<float, N> float_table(const int8_t (&a)[N]) {
+  DeviceTable<float, N> t{};
+  for (size_t i = 0; i < N; ++i) t.v[i] = static_cast<float>(a[i]);
+  return t;
+}
+
+__device__ const auto g_iq4nl = float_table(dq::grids::kvalues_iq4nl);
+__device__ const auto g_fp4 = float_table(dq::grids::kvalues_mxfp4);
 __device__ const auto g_iq2xxs = copy_table(dq::grids::iq2xxs_grid);
 __device__ const auto g_iq2xs = copy_table(dq::grids::iq2xs_grid);
 __device__ const auto g_iq2s = copy_table(dq::grids::iq2s_grid);
@@ -46,6 +56,10 @@ const uint8_t *iq_grid_device(int32_t type, cudaError_t *err) {
     case 21: return address_of(g_iq3s, err);
     case 19:
     case 29: return address_of(g_iq1s, err);
+    case 20:
+    case 23: return address_of(g_iq4nl, err);
+    case 39:
+    case 40: return address_of(g_fp4, err);
     default: return nullptr;
   }
 }

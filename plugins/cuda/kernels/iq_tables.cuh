@@ -1,4 +1,5 @@
-// Device copies of the i-quant lookup grids (from dq_common/grids.hpp, never duplicated).
+// Device copies of the lookup grids and value tables (from dq_common/grids.hpp, never
+// duplicated).
 #pragma once
 
 #include <cuda_runtime.h>
@@ -7,8 +8,9 @@
 
 namespace dq::cuda {
 
-// Device address of the lookup grid ggml type `type` decodes through (in the calling
-// thread's current device), or null for a type without one. Errors come back in *err.
+// Device address of the table ggml type `type` decodes through (in the calling thread's
+// current device): the i-quant grids, or 16 floats for IQ4_NL/IQ4_XS/MXFP4/NVFP4; null for
+// a type without one. Errors come back in *err.
 const uint8_t *iq_grid_device(int32_t type, cudaError_t *err);
 
 }  // namespace dq::cuda

@@ -8,16 +8,16 @@ namespace dq::cuda {
 cudaError_t launch_legacy(int32_t type, int32_t out, const void *src, void *dst, int64_t n_blocks,
                           const LaunchEnv &env) {
   switch (type) {
-    case 2: return launch_format<FmtQ4_0>(out, src, dst, n_blocks, nullptr, env);
-    case 3: return launch_format<FmtQ4_1>(out, src, dst, n_blocks, nullptr, env);
-    case 6: return launch_format<FmtQ5_0>(out, src, dst, n_blocks, nullptr, env);
-    case 7: return launch_format<FmtQ5_1>(out, src, dst, n_blocks, nullptr, env);
-    case 8: return launch_format<FmtQ8_0>(out, src, dst, n_blocks, nullptr, env);
-    case 20: return launch_format<FmtIQ4_NL>(out, src, dst, n_blocks, nullptr, env);
-    case 39: return launch_format<FmtMXFP4>(out, src, dst, n_blocks, nullptr, env);
-    case 40: return launch_format<FmtNVFP4>(out, src, dst, n_blocks, nullptr, env);
-    case 41: return launch_format<FmtQ1_0>(out, src, dst, n_blocks, nullptr, env);
-    case 42: return launch_format<FmtQ2_0>(out, src, dst, n_blocks, nullptr, env);
+    case 2: return launch_format_auto<FmtQ4_0>(out, src, dst, n_blocks, env);
+    case 3: return launch_format_auto<FmtQ4_1>(out, src, dst, n_blocks, env);
+    case 6: return launch_format_auto<FmtQ5_0>(out, src, dst, n_blocks, env);
+    case 7: return launch_format_auto<FmtQ5_1>(out, src, dst, n_blocks, env);
+    case 8: return launch_format_auto<FmtQ8_0>(out, src, dst, n_blocks, env);
+    case 20: return launch_format_auto<FmtIQ4_NL>(out, src, dst, n_blocks, env);
+    case 39: return launch_format_auto<FmtMXFP4>(out, src, dst, n_blocks, env);
+    case 40: return launch_format_auto<FmtNVFP4>(out, src, dst, n_blocks, env);
+    case 41: return launch_format_auto<FmtQ1_0>(out, src, dst, n_blocks, env);
+    case 42: return launch_format_auto<FmtQ2_0>(out, src, dst, n_blocks, env);
     default: return cudaErrorInvalidValue;
   }
 }

@@ -13,7 +13,7 @@ struct LaunchEnv {
   cudaStream_t stream = nullptr;
   // Tuning knobs (environment, read once; see devices.cpp): evict-first output stores, and
   // a cap on resident thread blocks per multiprocessor (0: as many as fit).
-  bool streaming_stores = false;
+  bool streaming_stores = true;
   int blocks_per_sm_cap = 0;
 };
 

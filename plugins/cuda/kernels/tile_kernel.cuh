@@ -1,5 +1,5 @@
 // The one kernel shape every block format uses: a persistent grid of thread blocks, each
-// walking tiles of 4096 elements. A tile's source bytes are contiguous (blocks are packed),
+// walking tiles of 8192 elements. A tile's source bytes are contiguous (blocks are packed),
 // so they are staged into shared memory with 16-byte cp.async copies, double-buffered so
 // the next tile's bytes are in flight while this tile decodes. Each thread then decodes
 // groups of 8 consecutive elements and writes them with 16-byte stores (one for f16/bf16,
@@ -13,18 +13,20 @@
 #include <cuda_runtime.h>
 
 #include <cstdint>
+#include <type_traits>
 
 #include "decode_common.cuh"
+#include "iq_tables.cuh"
 #include "launch.hpp"
 
 namespace dq::cuda {
 
 inline constexpr int kThreads = 256;
-inline constexpr int kGroupsPerThread = 2;
-inline constexpr int kTileElems = kThreads * 8 * kGroupsPerThread;  // 4096
+inline constexpr int kGroupsPerThread = 4;
+inline constexpr int kTileElems = kThreads * 8 * kGroupsPerThread;  // 8192
 inline constexpr int kPad = 16;  // read-past slack for ld_u64's word loads
 inline constexpr int kMinBlocksPerSm = 5;  // caps registers at 48: no spills in any format
-inline constexpr int kStages = 4;  // tiles in the shared-memory ring (kStages - 1 in flight)
+inline constexpr int kStages = 3;  // tiles in the shared-memory ring (kStages - 1 in flight)
 inline constexpr int kWarpAreaBytes = (kThreads / 32) * 1024;  // f32 transpose areas
 
 template <typename Fmt>
@@ -134,19 +136,21 @@ __global__ void __launch_bounds__(kThreads, kMinBlocksPerSm)
   extern __shared__ __align__(16) uint8_t smem[];
   uint8_t *const table = smem;
   uint8_t *const ring = smem + Fmt::kTableBytes;  // kStages tile buffers
-  auto stage_buf = [&](int64_t i) { return ring + static_cast<int>(i % kStages) * Shape::kBufBytes; };
 
-  const int64_t n_tiles = (n_blocks + Shape::kBlocks - 1) / Shape::kBlocks;
-  if (static_cast<int64_t>(blockIdx.x) >= n_tiles) return;
-  auto tile_blocks = [&](int64_t tile) -> int {
-    const int64_t left = n_blocks - tile * Shape::kBlocks;
+  // Tile counts fit 32 bits (a tile is 8192 elements); byte and element offsets are 64-bit.
+  const int n_tiles = static_cast<int>((n_blocks + Shape::kBlocks - 1) / Shape::kBlocks);
+  const int first = static_cast<int>(blockIdx.x), step = static_cast<int>(gridDim.x);
+  if (first >= n_tiles) return;
+  auto tile_blocks = [&](int tile) -> int {
+    const int64_t left = n_blocks - static_cast<int64_t>(tile) * Shape::kBlocks;
     return left < Shape::kBlocks ? static_cast<int>(left) : Shape::kBlocks;
   };
-  // This block's i-th tile is blockIdx.x + i * gridDim.x; tile i lives in buffer i % kStages.
-  auto tile_of = [&](int64_t i) { return blockIdx.x + i * static_cast<int64_t>(gridDim.x); };
-  auto stage = [&](int64_t i) {
-    const int64_t t = tile_of(i);
-    if (t < n_tiles) stage_tile(stage_buf(i), src + t * Shape::kBytes, tile_blocks(t) * Fmt::kBlockBytes, src_vec16);
+  // This block's i-th tile is first + i * step; it lives in ring buffer i % kStages.
+  auto stage = [&](int i) {
+    const int t = first + i * step;
+    if (t < n_tiles)
+      stage_tile(ring + (i % kStages) * Shape::kBufBytes, src + static_cast<int64_t>(t) * Shape::kBytes,
+                 tile_blocks(t) * Fmt::kBlockBytes, src_vec16);
     cp_async_commit();  // one group per tile slot, empty past the end, so wait counts stay exact
   };
 
@@ -163,24 +167,40 @@ __global__ void __launch_bounds__(kThreads, kMinBlocksPerSm)
   float *const warp_area = reinterpret_cast<float *>(ring + kStages * Shape::kBufBytes) + (threadIdx.x >> 5) * 256;
   const int lane = threadIdx.x & 31;
 
-  for (int64_t i = 0; tile_of(i) < n_tiles; ++i) {
+  for (int i = 0, t = first; t < n_tiles; ++i, t += step) {
     stage(i + kStages - 1);
     cp_async_wait<kStages - 1>();
     __syncthreads();
 
-    const int64_t t = tile_of(i);
-    const uint8_t *buf = stage_buf(i);
+    const uint8_t *buf = ring + (i % kStages) * Shape::kBufBytes;
     const int groups = tile_blocks(t) * (Fmt::kBlockElems / 8);
-    typename OutPack<kOut>::Elem *out = dst + t * kTileElems;
+    typename OutPack<kOut>::Elem *out = dst + static_cast<int64_t>(t) * kTileElems;
 #pragma unroll
     for (int k = 0; k < kGroupsPerThread; ++k) {
       const int g = threadIdx.x + k * kThreads;
       const bool valid = g < groups;
-      float v[8];
-      if (valid) {
-        const int e = 8 * g;
-        Fmt::decode8(buf + (e / Fmt::kBlockElems) * Fmt::kBlockBytes, e % Fmt::kBlockElems, v, table);
+      const int e = 8 * g;
+      const uint8_t *blk = buf + (e / Fmt::kBlockElems) * Fmt::kBlockBytes;
+      if constexpr (kOut == 1 && HasF16<Fmt>::value) {
+        if (valid) {
+          uint32_t h[4];
+          Fmt::decode8_f16(blk, e % Fmt::kBlockElems, h, table);
+          const uint4 w = make_uint4(h[0], h[1], h[2], h[3]);
+          if (dst_vec16) {
+            store16(reinterpret_cast<uint4 *>(out + e), w, streaming);
+          } else {
+            const uint32_t words[4] = {w.x, w.y, w.z, w.w};
+#pragma unroll
+            for (int q = 0; q < 4; ++q) {
+              out[e + 2 * q] = static_cast<uint16_t>(words[q]);
+              out[e + 2 * q + 1] = static_cast<uint16_t>(words[q] >> 16);
+            }
+          }
+        }
+        continue;
       }
+      float v[8];
+      if (valid) Fmt::decode8(blk, e % Fmt::kBlockElems, v, table);
       if constexpr (kOut == 0) {
         if (dst_vec16) {
           // A lane's 8 floats are 32 bytes: storing them directly would make each warp store
@@ -198,10 +218,10 @@ __global__ void __launch_bounds__(kThreads, kMinBlocksPerSm)
           if (g0 + 16 + (lane >> 1) < groups) store16(o + 32 + lane, a[32 + lane], streaming);
           __syncwarp();
         } else if (valid) {
-          OutPack<kOut>::store8(out + 8 * g, v, false, false);
+          OutPack<kOut>::store8(out + e, v, false, false);
         }
       } else if (valid) {
-        OutPack<kOut>::store8(out + 8 * g, v, dst_vec16, streaming);
+        OutPack<kOut>::store8(out + e, v, dst_vec16, streaming);
       }
     }
     __syncthreads();
@@ -244,6 +264,19 @@ cudaError_t launch_format(int32_t out_type, const void *src, void *dst, int64_t 
     case 30: return launch_tiles<Fmt, 30>(src, dst, n_blocks, table, env);
     default: return cudaErrorInvalidValue;
   }
+}
+
+// As launch_format, fetching Fmt's device table first when it has one.
+template <typename Fmt>
+cudaError_t launch_format_auto(int32_t out_type, const void *src, void *dst, int64_t n_blocks,
+                               const LaunchEnv &env) {
+  const uint8_t *table = nullptr;
+  if constexpr (Fmt::kTableBytes > 0) {
+    cudaError_t e = cudaSuccess;
+    table = iq_grid_device(Fmt::kType, &e);
+    if (e != cudaSuccess) return e;
+  }
+  return launch_format<Fmt>(out_type, src, dst, n_blocks, table, env);
 }
 
 }  // namespace dq::cuda
