@@ -238,8 +238,12 @@ cudaError_t launch_tiles(const void *src, void *dst, int64_t n_blocks, const uin
   auto kernel = dequant_tiles<Fmt, kOut>;
   static thread_local int blocks_per_sm = 0;  // per instantiation; same on every device we target
   if (blocks_per_sm == 0) {
-    cudaError_t e = cudaOccupancyMaxActiveBlocksPerMultiprocessor(&blocks_per_sm, kernel, kThreads,
-                                                                  Shape::kSmemBytes);
+    // Shared memory is this kernel's working space (tiles, tables); L1 barely matters.
+    cudaError_t e = cudaFuncSetAttribute(kernel, cudaFuncAttributePreferredSharedMemoryCarveout,
+                                         cudaSharedmemCarveoutMaxShared);
+    if (e != cudaSuccess) return e;
+    e = cudaOccupancyMaxActiveBlocksPerMultiprocessor(&blocks_per_sm, kernel, kThreads,
+                                                      Shape::kSmemBytes);
     if (e != cudaSuccess) return e;
     if (env.blocks_per_sm_cap > 0 && blocks_per_sm > env.blocks_per_sm_cap) blocks_per_sm = env.blocks_per_sm_cap;
     if (blocks_per_sm < 1) blocks_per_sm = 1;
