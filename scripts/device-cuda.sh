@@ -32,8 +32,13 @@ cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITEC
   { tail -30 "$OUT/build.log"; exit 1; }
 
 log "build"
-ninja -C "$BUILD" -j"$JOBS" dq-cuda dq-cpu dq_cuda_tests dq_cuda_decode_host_tests dq-cuda-bench \
+# The cpu plugin (the tests' reference) is built on its own: if another area's work in
+# progress breaks it, the cuda targets still build and the comparisons skip with a reason.
+ninja -C "$BUILD" -j"$JOBS" dq-cpu >>"$OUT/build.log" 2>&1 || log "WARNING: dq-cpu did not build"
+ninja -C "$BUILD" -j"$JOBS" dq-cuda dq_cuda_decode_host_tests dq-cuda-bench \
   >>"$OUT/build.log" 2>&1 || { grep -E "error|FAILED" "$OUT/build.log" | head -30; exit 1; }
+ninja -C "$BUILD" -j"$JOBS" dq_cuda_tests >>"$OUT/build.log" 2>&1 ||
+  { grep -E "error|FAILED" "$OUT/build.log" | head -30; exit 1; }
 ninja -C "$BUILD" -j"$JOBS" dq >>"$OUT/build.log" 2>&1 && HAVE_DQ=1 || HAVE_DQ=0
 log "built (dq tool: $HAVE_DQ)"
 
