@@ -9,12 +9,14 @@
 #include <chrono>
 #include <cinttypes>
 #include <cmath>
+#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
 #include <fstream>
 #include <functional>
+#include <mutex>
 #include <new>
 #include <optional>
 #include <random>
@@ -209,20 +211,72 @@ double time_host(int repeat, const std::function<bool()> &call, bool *ok) {
   return runs.empty() ? 0.0 : median(runs);
 }
 
-// memcpy of `bytes` split over `threads` threads (the dequantization's parallelism).
-void parallel_memcpy(uint8_t *dst, const uint8_t *src, size_t bytes, int threads) {
-  if (threads <= 1) {
-    std::memcpy(dst, src, bytes);
-    return;
+// memcpy split over persistent threads (the caller copies a slice too), so the reference
+// pays the same wake-up costs as the plugin's pool, not thread creation.
+class ParallelCopy {
+ public:
+  explicit ParallelCopy(int threads) {
+    for (int i = 1; i < threads; ++i) workers_.emplace_back([this, i] { loop(i); });
   }
-  std::vector<std::thread> pool;
-  const size_t slice = (bytes / threads + 4095) & ~size_t{4095};
-  for (int i = 0; i < threads; ++i) {
-    const size_t off = std::min(bytes, slice * i), n = std::min(slice, bytes - off);
-    pool.emplace_back([=] { std::memcpy(dst + off, src + off, n); });
+  ~ParallelCopy() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      stop_ = true;
+    }
+    wake_.notify_all();
+    for (auto &t : workers_) t.join();
   }
-  for (auto &t : pool) t.join();
-}
+  void copy(uint8_t *dst, const uint8_t *src, size_t bytes) {
+    const int n = static_cast<int>(workers_.size()) + 1;
+    if (n == 1) {
+      std::memcpy(dst, src, bytes);
+      return;
+    }
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      dst_ = dst;
+      src_ = src;
+      bytes_ = bytes;
+      pending_ = n - 1;
+      ++generation_;
+    }
+    wake_.notify_all();
+    copy_slice(0, n);
+    std::unique_lock<std::mutex> lock(mutex_);
+    done_.wait(lock, [this] { return pending_ == 0; });
+  }
+
+ private:
+  void copy_slice(int i, int n) {
+    const size_t slice = (bytes_ / n + 4095) & ~size_t{4095};
+    const size_t off = std::min(bytes_, slice * i), len = std::min(slice, bytes_ - off);
+    std::memcpy(dst_ + off, src_ + off, len);
+  }
+  void loop(int i) {
+    uint64_t seen = 0;
+    for (;;) {
+      {
+        std::unique_lock<std::mutex> lock(mutex_);
+        wake_.wait(lock, [&] { return stop_ || generation_ != seen; });
+        if (stop_) return;
+        seen = generation_;
+      }
+      copy_slice(i, static_cast<int>(workers_.size()) + 1);
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (--pending_ == 0) done_.notify_one();
+    }
+  }
+
+  std::vector<std::thread> workers_;
+  std::mutex mutex_;
+  std::condition_variable wake_, done_;
+  uint64_t generation_ = 0;
+  int pending_ = 0;
+  bool stop_ = false;
+  uint8_t *dst_ = nullptr;
+  const uint8_t *src_ = nullptr;
+  size_t bytes_ = 0;
+};
 
 // ------------------------------------------------------------------ the gguf package
 bool gguf_importable() {
@@ -337,6 +391,7 @@ int bench_host(const BenchOptions &o, const Bench &bench, const std::vector<int3
   // Page-aligned, touched once: the timing sees neither page faults nor misalignment.
   const size_t out_bytes = static_cast<size_t>(n) * out_size;
   AlignedBuffer out(out_bytes), copy_dst(out_bytes);
+  ParallelCopy copier(threads);
   for (int32_t type : types) {
     const TypeTraits *t = type_traits(type);
     if (n % t->block_elements != 0) {
@@ -353,7 +408,7 @@ int bench_host(const BenchOptions &o, const Bench &bench, const std::vector<int3
     auto dequantize = [&] {
       return bench.dequantize(type, src.data(), src.size(), out.data(), out_bytes, n, true, nullptr);
     };
-    auto copy = [&] { parallel_memcpy(copy_dst.data(), out.data(), out_bytes, threads); };
+    auto copy = [&] { copier.copy(copy_dst.data(), out.data(), out_bytes); };
     if (!dequantize()) {
       std::fprintf(stderr, "dq bench: %s: dequantize %s failed: %s\n", bench.backend.name.c_str(), t->name,
                    bench.api.last_error());
