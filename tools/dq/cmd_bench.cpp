@@ -341,9 +341,15 @@ struct Bench {
   }
 };
 
+// A backend with memory of its own is timed on that memory.
 bool is_device_backend(const dq_plugin_api &api) {
-  return api.mem_alloc && api.mem_free && api.mem_copy && api.event_create && api.event_record &&
-         api.event_synchronize && api.event_elapsed_ms && api.event_destroy;
+  return api.mem_alloc && api.mem_free && api.mem_copy && api.synchronize;
+}
+
+// Events can time the work on the device itself (else: steady clock around launch + sync).
+bool has_timing_events(const dq_plugin_api &api) {
+  return api.event_create && api.event_destroy && api.event_record && api.event_synchronize &&
+         api.event_elapsed_ms;
 }
 
 struct Row {
@@ -356,9 +362,10 @@ void print_header(const BenchOptions &o, const core::Backend &b, int threads, in
   std::printf("dq bench: backend %s (%s) | CPU: %s | threads: %d | %s\n", b.name.c_str(),
               b.description.c_str(), cpu_model().c_str(), threads, utc_now().c_str());
   if (device)
-    std::printf("%" PRId64 " elements -> %s on device 0 (%s), events, median of %d after warm-up; "
+    std::printf("%" PRId64 " elements -> %s on device 0 (%s), %s, median of %d after warm-up; "
                 "copy = device-to-device mem_copy of the output size; ref = cpu plugin, 1 thread\n",
-                n, o.to.c_str(), b.device_names.empty() ? "?" : b.device_names[0].c_str(), o.repeat);
+                n, o.to.c_str(), b.device_names.empty() ? "?" : b.device_names[0].c_str(),
+                has_timing_events(*b.api) ? "device events" : "steady clock + synchronize", o.repeat);
   else
     std::printf("%" PRId64 " elements -> %s, steady clock, median of %d after warm-up; copy = memcpy "
                 "of the output size on %d thread%s; ref = PyPI gguf (gguf.quants.dequantize, f32, best of 2)\n",
@@ -445,7 +452,8 @@ int bench_device(const BenchOptions &o, const Bench &bench, const core::Backend 
   print_header(o, bench.backend, 1, n, true);
   void *stream = nullptr, *ev0 = nullptr, *ev1 = nullptr;
   if (api.stream_create && api.stream_create(0, &stream) != DQ_OK) stream = nullptr;
-  if (api.event_create(0, &ev0) != DQ_OK || api.event_create(0, &ev1) != DQ_OK) {
+  const bool events = has_timing_events(api);
+  if (events && (api.event_create(0, &ev0) != DQ_OK || api.event_create(0, &ev1) != DQ_OK)) {
     std::fprintf(stderr, "dq bench: %s: event_create failed: %s\n", bench.backend.name.c_str(), api.last_error());
     return kExitFailure;
   }
@@ -461,6 +469,12 @@ int bench_device(const BenchOptions &o, const Bench &bench, const core::Backend 
     std::vector<double> runs;
     if (!launch() || api.synchronize(0, stream) != DQ_OK) return false;
     for (int r = 0; r < o.repeat; ++r) {
+      if (!events) {
+        auto t0 = Clock::now();
+        if (!launch() || api.synchronize(0, stream) != DQ_OK) return false;
+        runs.push_back(std::chrono::duration<double>(Clock::now() - t0).count());
+        continue;
+      }
       float ms = 0;
       if (api.event_record(0, ev0, stream) != DQ_OK || !launch() || api.event_record(0, ev1, stream) != DQ_OK ||
           api.event_synchronize(0, ev1) != DQ_OK || api.event_elapsed_ms(0, ev0, ev1, &ms) != DQ_OK)
@@ -505,8 +519,8 @@ int bench_device(const BenchOptions &o, const Bench &bench, const core::Backend 
   if (d_src) api.mem_free(0, d_src);
   if (d_out) api.mem_free(0, d_out);
   if (d_copy) api.mem_free(0, d_copy);
-  api.event_destroy(0, ev0);
-  api.event_destroy(0, ev1);
+  if (ev0) api.event_destroy(0, ev0);
+  if (ev1) api.event_destroy(0, ev1);
   if (stream && api.stream_destroy) api.stream_destroy(0, stream);
   return rc;
 }
