@@ -32,3 +32,21 @@ foreach(test_src IN LISTS DQ_CPU_FAST_TESTS)
   gtest_discover_tests(${test_name} TEST_PREFIX "cpu_fast." DISCOVERY_TIMEOUT 60
     PROPERTIES LABELS cpu_fast)
 endforeach()
+
+# `dq bench` end to end: a host run (with the gguf comparison when the package is there) and,
+# when the loader tests' fake asynchronous device plugin is built, the device-memory path.
+if(TARGET dq)
+  add_test(NAME cpu_fast.dq_bench_host
+    COMMAND $<TARGET_FILE:dq> bench --backend cpu --types q4_0,iq2_xxs,bf16 --elements 65536 --repeat 3)
+  set_tests_properties(cpu_fast.dq_bench_host PROPERTIES LABELS cpu_fast TIMEOUT 120
+    PASS_REGULAR_EXPRESSION "q4_0 +[0-9.]+ +[0-9.]+ +[0-9.]+ +[0-9]+%.*iq2_xxs.*bf16")
+  # tests/loader (added after this folder) defines dq-fakeasync; generator expressions
+  # resolve it at generate time.
+  if(EXISTS ${CMAKE_SOURCE_DIR}/tests/loader/fake_async_device.cpp)
+    add_test(NAME cpu_fast.dq_bench_device_path
+      COMMAND $<TARGET_FILE:dq> bench --backend fakeasync --types q4_0 --repeat 1)
+    set_tests_properties(cpu_fast.dq_bench_device_path PROPERTIES LABELS cpu_fast TIMEOUT 300
+      ENVIRONMENT "DQ_PLUGIN_PATH=$<TARGET_FILE_DIR:dq-fakeasync>"
+      PASS_REGULAR_EXPRESSION "on device 0.*q4_0 +[0-9.]+ +[0-9.]+ +[0-9.]+ +[0-9]+% +[0-9.]+ +[0-9.]+x")
+  endif()
+endif()
