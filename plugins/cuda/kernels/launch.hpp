@@ -11,10 +11,10 @@ namespace dq::cuda {
 struct LaunchEnv {
   int sm_count = 1;              // multiprocessors of the current device
   cudaStream_t stream = nullptr;
-  // Tuning knobs (environment, read once; see devices.cpp): evict-first output stores, and
-  // a cap on resident thread blocks per multiprocessor (0: as many as fit).
+  // Tuning knobs (environment, read once; see dequantize.cpp): evict-first output stores,
+  // and a cap on the persistent grid's blocks per multiprocessor (0: as many as fit).
   bool streaming_stores = true;
-  int blocks_per_sm_cap = 0;
+  int blocks_per_sm_cap = 3;
 };
 
 // Block formats, by family (each in its own translation unit). `type` must belong to the
