@@ -101,6 +101,24 @@ TEST(GgufInfoTool, V1FileExitsWithStatus1NamingVersion1) {
   EXPECT_NE(r.err.find("version 1"), std::string::npos) << r.err;
 }
 
+TEST(GgufInfoTool, ControlBytesInKeysAndNamesAreEscaped) {
+  ScratchDir scratch;
+  GgufBuilder g;
+  g.kv("odd\x01key", kString, enc_string("line1\nline2\x02"));
+  g.tensor("t\nx", 0, {4}, 16);
+  write_bytes(scratch / "odd.gguf", g.build());
+  ToolResult r = run_dq({"info", (scratch / "odd.gguf").string()}, scratch.path());
+  ASSERT_TRUE(r.exited && r.exit_code == 0) << r.err;
+  EXPECT_NE(r.out.find("odd\\x01key"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("\"line1\\nline2\\x02\""), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find(" t\\nx "), std::string::npos) << r.out;
+  ToolResult j = run_dq({"info", (scratch / "odd.gguf").string(), "--json"}, scratch.path());
+  ASSERT_TRUE(j.exited && j.exit_code == 0) << j.err;
+  const auto doc = nlohmann::json::parse(j.out);
+  EXPECT_EQ(doc["metadata"]["odd\x01key"]["value"], "line1\nline2\x02");
+  EXPECT_EQ(doc["tensors"][0]["name"], "t\nx");
+}
+
 TEST(GgufInfoTool, UsageErrorIsStatus2) {
   ScratchDir scratch;
   ToolResult r = run_dq({"info"}, scratch.path());

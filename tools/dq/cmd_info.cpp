@@ -63,13 +63,14 @@ size_t utf8_sequence(std::string_view s, size_t i) {
   return n;
 }
 
-// A string as a quoted, escaped one-line literal; cut after max_bytes with a note.
-std::string quote(std::string_view s, size_t max_bytes) {
-  std::string out = "\"";
+// A string as an escaped one-line literal (quoted unless `quoted` is false); cut after
+// max_bytes with a note.
+std::string quote(std::string_view s, size_t max_bytes, bool quoted = true) {
+  std::string out = quoted ? "\"" : "";
   size_t i = 0;
   for (; i < s.size() && i < max_bytes;) {
     const auto c = static_cast<unsigned char>(s[i]);
-    if (c == '"' || c == '\\') {
+    if ((c == '"' && quoted) || c == '\\') {
       out += '\\';
       out += static_cast<char>(c);
     } else if (c == '\n') {
@@ -91,10 +92,13 @@ std::string quote(std::string_view s, size_t max_bytes) {
     }
     ++i;
   }
-  out += '"';
+  if (quoted) out += '"';
   if (i < s.size()) out += " ... (" + std::to_string(s.size() - i) + " more bytes)";
   return out;
 }
+
+// Keys and tensor names from the file, with control bytes escaped (text mode is one line each).
+std::string plain(const char *s) { return quote(s ? s : "", SIZE_MAX, false); }
 
 template <typename F>
 std::string shortest(F x) {
@@ -233,7 +237,7 @@ void print_text(const std::string &path, const dq_model *m) {
   std::printf("\nmetadata:\n");
   for (int64_t i = 0; i < dq_model_kv_count(m); ++i) {
     const dq_value *v = dq_model_kv_value(m, i);
-    std::printf("  %-40s %-16s %s\n", dq_model_kv_key(m, i), type_text(v).c_str(),
+    std::printf("  %-40s %-16s %s\n", plain(dq_model_kv_key(m, i)).c_str(), type_text(v).c_str(),
                 value_text(v).c_str());
   }
 
@@ -243,7 +247,7 @@ void print_text(const std::string &path, const dq_model *m) {
               "offset", splits > 1 ? "  split" : "");
   for (size_t i = 0; i < tensors.size(); ++i) {
     const auto &t = tensors[i];
-    std::printf("  %5zu  %-40s %-8s %-24s %12" PRIu64 " %12" PRIu64, i, t.name,
+    std::printf("  %5zu  %-40s %-8s %-24s %12" PRIu64 " %12" PRIu64, i, plain(t.name).c_str(),
                 dq_type_name(t.type), shape_text(t).c_str(), t.n_bytes, t.file_offset);
     if (splits > 1) std::printf("  %5u", t.split + 1);
     std::printf("\n");
