@@ -1,5 +1,5 @@
 // The AArch64 NEON kernel set (8 lanes as register pairs): the same kernels as the x86 sets
-// (../x86/kernels_impl.hpp), over simd_neon.hpp. Compiled only on Arm builds. NEON has no
+// (../simd/), over simd_neon.hpp. Compiled only on Arm builds. NEON has no
 // non-temporal vector stores, so the set has no streaming twin worth having; both point
 // at regular stores.
 #if defined(__ARM_NEON) && defined(__aarch64__)
@@ -20,8 +20,7 @@
 #include "simd_neon.hpp"
 
 namespace dq::cpu::neon {
-#include "../x86/kernels_impl.hpp"
-#include "../x86/kernel_set_impl.hpp"
+#include "../simd/all_kernels.hpp"
 }  // namespace dq::cpu::neon
 
 namespace dq::cpu {

@@ -1,5 +1,5 @@
 // 8-lane float/int32 operations on AArch64 Advanced SIMD (pairs of 128-bit registers), the
-// vocabulary of ../x86/kernels_impl.hpp (which is ISA-independent despite its folder).
+// vocabulary of the ISA-independent kernels in ../simd/.
 #pragma once
 
 #include <arm_neon.h>

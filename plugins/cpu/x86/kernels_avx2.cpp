@@ -14,8 +14,7 @@
 #include "simd_avx2.hpp"
 
 namespace dq::cpu::avx2 {
-#include "kernels_impl.hpp"
-#include "kernel_set_impl.hpp"
+#include "../simd/all_kernels.hpp"
 }  // namespace dq::cpu::avx2
 
 namespace dq::cpu {

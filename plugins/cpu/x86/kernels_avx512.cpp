@@ -19,8 +19,7 @@
 #include "simd_avx512.hpp"
 
 namespace dq::cpu::avx512 {
-#include "kernels_impl.hpp"
-#include "kernel_set_impl.hpp"
+#include "../simd/all_kernels.hpp"
 }  // namespace dq::cpu::avx512
 
 namespace dq::cpu {

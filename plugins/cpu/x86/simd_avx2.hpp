@@ -1,4 +1,4 @@
-// 8-lane float/int32 operations on AVX2 + F16C, the vocabulary of kernels_impl.hpp.
+// 8-lane float/int32 operations on AVX2 + F16C, the vocabulary of ../simd/kernel_common.hpp.
 // Include only from files compiled with -mavx2 -mfma -mf16c (names are per-ISA: no ODR clash).
 #pragma once
 

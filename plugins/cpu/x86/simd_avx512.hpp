@@ -1,4 +1,4 @@
-// 16-lane float/int32 operations on AVX-512 F/BW/VL/DQ, the vocabulary of kernels_impl.hpp.
+// 16-lane float/int32 operations on AVX-512 F/BW/VL/DQ, the vocabulary of ../simd/kernel_common.hpp.
 // Include only from files compiled with the AVX-512 flags (names are per-ISA: no ODR clash).
 #pragma once
 

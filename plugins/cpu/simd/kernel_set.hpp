@@ -1,5 +1,5 @@
-// Fills a KernelSet from the kernels of kernels_impl.hpp (included after it, inside the same
-// per-ISA namespace). Types without a fast kernel stay null: dispatch uses scalar for them.
+// Fills a KernelSet from the kernels of simd/kernels_*.hpp (included after them, inside the
+// same per-ISA namespace). Types without a fast kernel stay null: dispatch uses scalar for them.
 
 template <template <class> class K, bool Stream>
 void put3_with(KernelSet &set, int32_t type) {
