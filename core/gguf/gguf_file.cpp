@@ -26,8 +26,8 @@ uint32_t read_version(Cursor &cur) {
     cur.fail_at(4, DQ_ERR_BAD_FILE, "GGUF version 1 is not supported (obsolete since 2023)");
   if (version != 0 && (version & 0xffffu) == 0)
     cur.fail_at(4, DQ_ERR_BAD_FILE,
-                strf("big-endian GGUF (version field reads 0x%08x, i.e. version %u written "
-                     "big-endian) is not supported: convert the file to little-endian",
+                strf("big-endian GGUF files are not supported (convert to little-endian; the "
+                     "version field reads 0x%08x, version %u byte-swapped)",
                      version, __builtin_bswap32(version)));
   if (version != 2 && version != 3)
     cur.fail_at(4, DQ_ERR_BAD_FILE,

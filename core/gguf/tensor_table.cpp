@@ -43,7 +43,7 @@ TensorInfo parse_tensor_info(Cursor &cur, uint64_t index, const Limits &limits) 
     t.ne[d] = static_cast<int64_t>(ne);
     if (__builtin_mul_overflow(n_elements, t.ne[d], &n_elements))
       cur.fail_at(pos, DQ_ERR_BAD_FILE,
-                  strf("element count overflows int64 at ne[%u] = %lld", d, static_cast<ll>(ne)));
+                  strf("element count overflows int64 (ne[%u] = %lld)", d, static_cast<ll>(ne)));
   }
   t.n_elements = n_elements;
 
