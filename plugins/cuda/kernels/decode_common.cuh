@@ -126,13 +126,6 @@ DQ_DEV_INLINE uint64_t spread_bits8(uint32_t b) {
 
 inline constexpr uint64_t kBytes01 = 0x0101010101010101ull;
 
-// Packs 8 signed bytes into a 64-bit word, first in the lowest byte.
-constexpr uint64_t pack8(int a, int b, int c, int d, int e, int f, int g, int h) {
-  return uint64_t(uint8_t(a)) | uint64_t(uint8_t(b)) << 8 | uint64_t(uint8_t(c)) << 16 |
-         uint64_t(uint8_t(d)) << 24 | uint64_t(uint8_t(e)) << 32 | uint64_t(uint8_t(f)) << 40 |
-         uint64_t(uint8_t(g)) << 48 | uint64_t(uint8_t(h)) << 56;
-}
-
 // ---- half-precision helpers for the exact f16 paths (decode8_f16). They apply where ggml's
 // f32 value is one product of a small integer and an f16 scale: that product is exact in
 // f32, so rounding it to f16 once (an f16 multiply, round-to-nearest-even) gives the same

@@ -1,11 +1,12 @@
 // The one kernel shape every block format uses: a persistent grid of thread blocks, each
 // walking tiles of 8192 elements. A tile's source bytes are contiguous (blocks are packed),
-// so they are staged into shared memory with 16-byte cp.async copies, double-buffered so
-// the next tile's bytes are in flight while this tile decodes. Each thread then decodes
-// groups of 8 consecutive elements and writes them with 16-byte stores (one for f16/bf16,
-// two for f32); consecutive threads write consecutive 16-byte chunks, so stores coalesce.
+// so they are staged into shared memory with 16-byte cp.async copies in a ring of kStages
+// buffers: the next tiles' bytes are in flight while this tile decodes. Each thread then
+// decodes groups of 8 consecutive elements and writes them with 16-byte stores; consecutive
+// threads write consecutive 16-byte chunks (f32 output goes through a per-warp transpose to
+// keep that true), so every warp store covers 512 contiguous bytes.
 //
-// Indices are 64-bit throughout: tensors may exceed 2^31 elements.
+// Tile counts are 32-bit, element and byte offsets 64-bit: tensors may exceed 2^31 elements.
 #pragma once
 
 #include <cuda_bf16.h>
