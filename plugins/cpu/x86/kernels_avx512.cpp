@@ -9,6 +9,8 @@
 // them into FMA here (the build also passes -ffp-contract=off where it can).
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC optimize("fp-contract=off")
+#elif defined(__clang__)
+#pragma clang fp contract(off)
 #endif
 #include <bit>
 #include <cstdint>
