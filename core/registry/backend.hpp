@@ -33,6 +33,7 @@ struct DQ_INTERNAL_API Backend {
   int32_t device_count = 0;
   std::vector<std::string> device_names;  // read once at load; memory figures are live
   bool has_device_memory = false;  // memory of its own (a GPU): transfers cost PCIe time
+  std::string library_key;         // process-wide handle it holds (plugin_library.cpp)
 
   bool loaded() const { return state == BackendState::loaded; }
   bool has_device() const { return loaded() && device_count > 0; }

@@ -155,7 +155,8 @@ void log_result(const Backend &b, const Logger &log, bool shared) {
 
 void acquire_plugin(Backend &b, const Logger &log) {
   std::lock_guard<std::mutex> lock(g_mutex);
-  Library &lib = g_libraries[canonical(b.path)];
+  const std::string key = canonical(b.path);
+  Library &lib = g_libraries[key];
   const bool shared = lib.refs++ > 0;
   if (!shared) {
     lib.result = b;
@@ -163,13 +164,13 @@ void acquire_plugin(Backend &b, const Logger &log) {
   }
   const std::string name = b.name, path = b.path;
   b = lib.result;
-  b.name = name, b.path = path;
+  b.name = name, b.path = path, b.library_key = key;
   log_result(b, log, shared);
 }
 
 void release_plugin(const Backend &b) {
   std::lock_guard<std::mutex> lock(g_mutex);
-  auto it = g_libraries.find(canonical(b.path));
+  auto it = g_libraries.find(b.library_key);  // the key of acquire, even if the file moved
   if (it == g_libraries.end() || --it->second.refs > 0) return;
   Library &lib = it->second;
   if (lib.initialized) lib.result.api->shutdown();
