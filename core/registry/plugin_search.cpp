@@ -62,7 +62,12 @@ std::vector<SearchFolder> plugin_search_folders(const Settings &settings, const 
   std::vector<std::string> keys;
   if (settings.plugin_path_ignored)
     log.warn("DQ_PLUGIN_PATH ignored: process runs with elevated privileges (AT_SECURE)");
-  for (const auto &p : settings.plugin_path) add_folder(out, keys, p, "DQ_PLUGIN_PATH", log);
+  // Relative entries are taken from the working directory now, and shown absolute.
+  for (const auto &p : settings.plugin_path) {
+    std::error_code ec;
+    const fs::path abs = fs::absolute(p, ec);
+    add_folder(out, keys, ec ? p : abs.lexically_normal().string(), "DQ_PLUGIN_PATH", log);
+  }
   const std::string beside = folder_beside_core();
   add_folder(out, keys, beside, "beside libdq-core", log);
   // Last resort: a core used from an unusual place (copied, or beside no plugin folder).

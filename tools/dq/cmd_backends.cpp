@@ -1,4 +1,5 @@
 // dq backends: every plugin found, whether it loaded, its devices and what it converts.
+#include <algorithm>
 #include <cinttypes>
 #include <cstdio>
 #include <string>
@@ -46,19 +47,26 @@ void print_devices(dq_context *ctx, int32_t backend, const dq_backend_info &b) {
   }
 }
 
-void print_backend(dq_context *ctx, int32_t i, bool verbose) {
+void print_backend(dq_context *ctx, int32_t i, int name_width, bool verbose) {
   dq_backend_info b{};
   b.struct_size = sizeof(b);
   if (dq_backend_get_info(ctx, i, &b) != DQ_OK) return;
   const auto types = supported(ctx, i);
   const std::string abi = b.abi_major ? std::to_string(b.abi_major) + "." + std::to_string(b.abi_minor) : "-";
-  std::printf("%-8s %-5s %-8s %7d %6zu  %s\n", b.name, abi.c_str(), state_of(ctx, i),
+  std::printf("%-*s %-5s %-8s %7d %6zu  %s\n", name_width, b.name, abi.c_str(), state_of(ctx, i),
               b.device_count, types.size(), b.description);
   std::printf("    path: %s\n", b.path);
   print_devices(ctx, i, b);
   if (*b.status) std::printf("    %s%s\n", b.loaded && b.device_count == 0 ? "no device: " : "", b.status);
   if (!verbose) return;
   for (const auto &[type, outs] : types) std::printf("    %-10s -> %s\n", dq_type_name(type), outs.c_str());
+}
+
+// Width of the NAME column: the longest name, at least 8.
+int name_width(dq_context *ctx) {
+  size_t width = 8;
+  for (const auto &b : dq::core::registry(ctx).backends()) width = std::max(width, b.name.size());
+  return static_cast<int>(width);
 }
 
 int run_backends(bool verbose) {
@@ -68,8 +76,9 @@ int run_backends(bool verbose) {
     return kExitFailure;
   }
   const int32_t n = dq_backend_count(ctx);
-  std::printf("%-8s %-5s %-8s %7s %6s  %s\n", "NAME", "ABI", "STATE", "DEVICES", "TYPES", "DESCRIPTION");
-  for (int32_t i = 0; i < n; ++i) print_backend(ctx, i, verbose);
+  const int width = name_width(ctx);
+  std::printf("%-*s %-5s %-8s %7s %6s  %s\n", width, "NAME", "ABI", "STATE", "DEVICES", "TYPES", "DESCRIPTION");
+  for (int32_t i = 0; i < n; ++i) print_backend(ctx, i, width, verbose);
   std::printf("searched: %s\n", dq::core::registry(ctx).searched_text().c_str());
   dq_context_destroy(ctx);
   return n > 0 ? kExitOk : kExitFailure;
