@@ -78,6 +78,35 @@ TEST_F(CoreRegistry, ForcedBackendWithoutDeviceFailsWithItsReason) {
   EXPECT_STREQ(dq_last_backend(ctx), "");
 }
 
+// DQ_BACKEND=cuda on whatever this machine is: served by a device, or a failure that names
+// why (plugin not built, or no device with the plugin's own reason). Never a fallback.
+TEST_F(CoreRegistry, ForcedCudaIsServedOrSaysWhy) {
+  set("DQ_BACKEND", "cuda");
+  dq_context *ctx = context();
+  std::vector<float> src(256, 0.5f), dst(256);
+  dq_dequantize_request r = dq::test::f32_request(src, dst);
+  const dq_status st = dq_dequantize(ctx, &r);
+  const std::string msg = dq_last_error(ctx);
+  const int32_t cuda = dq_backend_find(ctx, "cuda");
+  if (cuda < 0) {
+    EXPECT_EQ(st, DQ_ERR_NO_BACKEND);
+    EXPECT_NE(msg.find("backend 'cuda' not found (searched: "), std::string::npos) << msg;
+    return;
+  }
+  dq_backend_info b = info(ctx, cuda);
+  if (b.loaded && b.device_count == 0) {
+    EXPECT_EQ(st, DQ_ERR_NO_DEVICE);
+    EXPECT_NE(msg.find(std::string("backend 'cuda' has no device: ") + b.status), std::string::npos) << msg;
+  } else if (b.loaded) {
+    ASSERT_EQ(st, DQ_OK) << msg;
+    EXPECT_STREQ(dq_last_backend(ctx), "cuda");
+    EXPECT_EQ(dst, src);
+  } else {
+    EXPECT_NE(st, DQ_OK);
+    EXPECT_NE(msg.find(b.status), std::string::npos) << msg;
+  }
+}
+
 TEST_F(CoreRegistry, ForcedCpuServesTheCall) {
   set("DQ_BACKEND", "cpu");
   dq_context *ctx = context();

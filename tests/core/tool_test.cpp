@@ -93,6 +93,21 @@ TEST_P(CoreDequantTool, HalfOutputsAreTheGoldenRounded) {
   }
 }
 
+TEST_P(CoreDequantTool, CudaOutputIsByteIdenticalToGolden) {
+  DQ_REQUIRE_TESTDATA(data);
+  ToolRun list = run("backends");
+  if (list.output.find("\ncuda ") == std::string::npos) GTEST_SKIP() << "cuda plugin not built";
+  const std::string tensor = std::string("t.") + GetParam();
+  const fs::path out = out_path(tensor + ".cuda.f32");
+  ToolRun r = run("dequant " + (data / "all-types.gguf").string() + " --tensor " + tensor +
+                  " --backend cuda --out " + out.string());
+  if (r.exit_code == 1 && r.output.find("has no device") != std::string::npos)
+    GTEST_SKIP() << "no CUDA device: " << r.output;
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const auto golden = dq::test::read_file(data / "golden" / ("all-types." + tensor + ".f32"));
+  EXPECT_TRUE(dq::test::read_file(out) == golden) << tensor << " on cuda differs from the golden file";
+}
+
 INSTANTIATE_TEST_SUITE_P(AllTypes, CoreDequantTool, ::testing::Values("q8_0", "q5_0", "q6_k"));
 
 TEST(CoreDequantToolErrors, BadInputExitsOneWithOneLine) {
