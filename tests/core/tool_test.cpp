@@ -108,7 +108,7 @@ TEST_P(CoreDequantTool, CudaOutputIsByteIdenticalToGolden) {
   EXPECT_TRUE(dq::test::read_file(out) == golden) << tensor << " on cuda differs from the golden file";
 }
 
-INSTANTIATE_TEST_SUITE_P(AllTypes, CoreDequantTool, ::testing::Values("q8_0", "q5_0", "q6_k"));
+INSTANTIATE_TEST_SUITE_P(CoreAllTypes, CoreDequantTool, ::testing::Values("q8_0", "q5_0", "q6_k"));
 
 TEST(CoreDequantToolErrors, BadInputExitsOneWithOneLine) {
   DQ_REQUIRE_TESTDATA(data);
