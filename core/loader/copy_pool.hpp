@@ -1,30 +1,40 @@
-// Host threads that copy from the mapped file into staging memory. One thread reading the
-// page cache reaches about 10 GB/s, under what PCIe gen5 takes (55 GB/s), so large fills are
-// split over several threads; small ones stay on the calling thread.
+// Host threads that move the model's bytes into staging memory. One thread reaches about
+// 7-10 GB/s, under what PCIe gen5 takes (55 GB/s), so large fills are split over several
+// threads; small ones stay on the calling thread.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
-#include <functional>
 #include <mutex>
+#include <string>
 #include <thread>
 #include <vector>
 
 namespace dq::loader {
 
+// Bytes to move: from `src` (mapped memory), or, for the pread method, from `fd` at
+// `file_offset` (the same bytes as `src`); `file` names the file in errors.
 struct CopySegment {
   void *dst;
   const void *src;
   uint64_t bytes;
+  int fd = -1;
+  uint64_t file_offset = 0;
+  const char *file = nullptr;
 };
 
-// How bytes are moved: plain memcpy, or streaming (non-temporal) stores that skip the
-// read-for-ownership of the destination and leave the caches alone: the staging slot is read
-// next by the DMA engine, not by this CPU. DQ_LOAD_COPY=memcpy|stream picks; default stream
-// where the CPU has AVX2.
-enum class CopyMethod { memcpy, stream };
+// How bytes are moved:
+//   pread   the kernel copies from the page cache (no page faults or TLB misses on the
+//           mapping); segments without a descriptor fall back to stream
+//   stream  non-temporal stores from the mapping (no read-for-ownership of the destination;
+//           the staging slot is read next by the DMA engine, not by this CPU)
+//   memcpy  plain memcpy from the mapping
+// DQ_LOAD_COPY=pread|stream|memcpy picks; the default is pread on Linux.
+enum class CopyMethod { memcpy, stream, pread };
 CopyMethod default_copy_method();
 const char *copy_method_name(CopyMethod m);
+// Copies memory to memory (pread means stream here).
 void copy_bytes(CopyMethod m, void *dst, const void *src, uint64_t bytes);
 
 class CopyPool {
@@ -36,10 +46,11 @@ class CopyPool {
   CopyPool(const CopyPool &) = delete;
   CopyPool &operator=(const CopyPool &) = delete;
 
-  int threads() const { return static_cast<int>(workers_.size()) + 1; }
+  int threads() const { return n_threads_; }
 
-  // Copies every segment; splits the total bytes evenly over the threads when it is at least
-  // `min_parallel_bytes`. Returns when all bytes are copied.
+  // Moves every segment; splits the total bytes evenly over the threads when it is at least
+  // `min_parallel_bytes`. Returns when all bytes are there; throws LoadError(DQ_ERR_IO) naming
+  // the file when a read fails.
   void copy(const std::vector<CopySegment> &segments, uint64_t min_parallel_bytes = 4ull << 20);
 
   // Threads to use by default on this machine.
@@ -48,13 +59,19 @@ class CopyPool {
  private:
   void worker_loop(int index);
   void run_share(int index);
+  void note_error(std::string e);
 
+  int n_threads_ = 1;  // set before any helper starts (helpers read it)
   std::vector<std::thread> workers_;
+  // Hand-off: helpers spin briefly on `generation_` before sleeping on `start_cv_` (a
+  // condition-variable wake-up costs tens of microseconds per fill on a VM, several percent of
+  // a 32 MiB fill); the caller spins on `pending_` likewise.
+  std::atomic<uint64_t> generation_{0};
+  std::atomic<int> pending_{0};
+  std::atomic<bool> stop_{false};
   std::mutex mu_;
   std::condition_variable start_cv_, done_cv_;
-  uint64_t generation_ = 0;
-  int pending_ = 0;
-  bool stop_ = false;
+  std::string error_;  // first failure of the current copy (under mu_)
   CopyMethod method_;
   const std::vector<CopySegment> *segments_ = nullptr;
   uint64_t total_ = 0;

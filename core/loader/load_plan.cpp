@@ -157,6 +157,8 @@ std::vector<TensorJob> build_plan(const std::vector<dq_tensor_info> &tensors,
     if (!nb || first + *nb > info.n_bytes)
       throw LoadError(DQ_ERR_SIZE, "tensor " + name + ": size does not match its type and shape");
     j.src = static_cast<const uint8_t *>(info.data) + first;
+    j.split = info.split;
+    j.file_offset = info.file_offset + first;
     j.src_bytes = *nb;
 
     int32_t out = resolve_output_type(info, o, overrides);

@@ -31,6 +31,8 @@ struct TensorJob {
   int64_t row_elements = 0;      // ne[0] of the file's tensor
   int64_t n_elements = 0;        // loaded
   const uint8_t *src = nullptr;  // first loaded byte in the mapped file
+  uint32_t split = 0;            // part file holding it
+  uint64_t file_offset = 0;      // offset of `src` in that file
   uint64_t src_bytes = 0;
   uint64_t out_bytes = 0;
   Route route = Route::copy;

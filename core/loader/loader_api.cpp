@@ -181,8 +181,16 @@ dq_status load_with(dq_loader &l, const dq_model *model, const dq_load_options &
   progress.report(0);
   const auto t_pipe = Clock::now();
   const dq_plugin_api *cpu = l.cpu_backend ? l.cpu_backend->api : nullptr;
-  int64_t chunks = l.dev ? dq::loader::run_device_pipeline(*l.dev, cpu, *l.ring, *l.pool, lm->jobs, progress)
-                         : dq::loader::run_host_path(cpu, *l.pool, lm->jobs, progress);
+  // pread needs the files themselves (opened and checked against the mapping: ~0.1 ms).
+  std::unique_ptr<dq::loader::FileSource> files;
+  if (l.pool->method() == dq::loader::CopyMethod::pread)
+    files = std::make_unique<dq::loader::FileSource>(model);
+  const bool reads_files = files && files->open_count() > 0;
+  lm->stats.copy_method = reads_files ? "pread"
+                          : l.pool->method() == dq::loader::CopyMethod::memcpy ? "memcpy" : "stream";
+  int64_t chunks = l.dev ? dq::loader::run_device_pipeline(*l.dev, cpu, *l.ring, *l.pool, files.get(),
+                                                           lm->jobs, progress)
+                         : dq::loader::run_host_path(cpu, *l.pool, files.get(), lm->jobs, progress);
   lm->stats.seconds_pipeline = seconds_since(t_pipe);
   lm->stats.chunks = chunks;
   fill_stats(l, *lm);

@@ -21,13 +21,14 @@ uint64_t dst_piece_bytes(const TensorJob &j, const Piece &p) {
   return j.keep ? p.src_bytes : static_cast<uint64_t>(p.n_elements) * output_type_size(j.out_type);
 }
 
-void fill_slot(const dq_plugin_api *cpu, CopyPool &pool, const std::vector<TensorJob> &jobs,
-               const SlotFill &fill, uint8_t *host) {
+void fill_slot(const dq_plugin_api *cpu, CopyPool &pool, const FileSource *files,
+               const std::vector<TensorJob> &jobs, const SlotFill &fill, uint8_t *host) {
   std::vector<CopySegment> segs;
   segs.reserve(fill.pieces.size());
   for (const Piece &p : fill.pieces) {
     const TensorJob &j = jobs[p.job];
-    if (j.route != Route::cpu) segs.push_back({host + p.slot_offset, j.src + p.src_offset, p.src_bytes});
+    if (j.route != Route::cpu)
+      segs.push_back(file_segment(files, j, host + p.slot_offset, p.src_offset, p.src_bytes));
   }
   pool.copy(segs);
   for (const Piece &p : fill.pieces) {
@@ -85,15 +86,15 @@ void cpu_dequantize(const dq_plugin_api *cpu, int32_t src_type, int32_t dst_type
 }
 
 int64_t run_device_pipeline(const DeviceApi &dev, const dq_plugin_api *cpu, StagingRing &ring,
-                            CopyPool &pool, const std::vector<TensorJob> &jobs,
-                            const ProgressSink &progress) {
+                            CopyPool &pool, const FileSource *files,
+                            const std::vector<TensorJob> &jobs, const ProgressSink &progress) {
   const std::vector<SlotFill> fills = plan_fills(jobs, ring.slot_bytes());
   uint64_t done = 0;
   try {
     for (size_t k = 0; k < fills.size(); ++k) {
       StagingRing::Slot &slot = ring.slot(static_cast<int>(k % ring.size()));
       if (slot.in_flight) dev.event_synchronize(slot.uploaded);
-      fill_slot(cpu, pool, jobs, fills[k], slot.host);
+      fill_slot(cpu, pool, files, jobs, fills[k], slot.host);
       submit_slot(dev, ring, slot, jobs, fills[k]);
       done += fills[k].file_bytes;
       progress.report(done);

@@ -6,8 +6,8 @@
 
 namespace dq::loader {
 
-int64_t run_host_path(const dq_plugin_api *cpu, CopyPool &pool, const std::vector<TensorJob> &jobs,
-                      const ProgressSink &progress) {
+int64_t run_host_path(const dq_plugin_api *cpu, CopyPool &pool, const FileSource *files,
+                      const std::vector<TensorJob> &jobs, const ProgressSink &progress) {
   constexpr uint64_t kPieceBytes = 64ull << 20;
   const std::vector<Piece> pieces = plan_host_pieces(jobs, kPieceBytes);
   uint64_t done = 0;
@@ -15,7 +15,7 @@ int64_t run_host_path(const dq_plugin_api *cpu, CopyPool &pool, const std::vecto
     const TensorJob &j = jobs[p.job];
     uint8_t *dst = static_cast<uint8_t *>(j.dst);
     if (j.route == Route::copy) {
-      pool.copy({{dst + p.src_offset, j.src + p.src_offset, p.src_bytes}});
+      pool.copy({file_segment(files, j, dst + p.src_offset, p.src_offset, p.src_bytes)});
     } else {
       const uint64_t out_size = output_type_size(j.out_type);
       cpu_dequantize(cpu, j.src_type, j.out_type, j.src + p.src_offset, p.src_bytes, p.n_elements,

@@ -72,7 +72,9 @@ typedef struct dq_load_options {
   /* Pinned host staging memory the loader may hold at once; 0: DQ_LOAD_DEFAULT_BUDGET.
    * At least 1 MiB, and at least two slots of the largest block of the model. */
   uint64_t staging_budget;
-  /* Host threads copying from the mapped file into staging; 0: automatic. */
+  /* Host threads reading the file into staging; 0: automatic (one per core, at most 16).
+   * How they read: environment DQ_LOAD_COPY=pread (default on Linux: pread() from the file,
+   * the kernel copies from the page cache), stream or memcpy (copies from the mapping). */
   int32_t copy_threads;
   int32_t reserved0;
   /* Device loads: tensors under this many file bytes are dequantized by the CPU plugin and
@@ -132,6 +134,8 @@ typedef struct dq_load_stats {
   int32_t copy_threads;         /* host threads used for the staging copies */
   int32_t reserved;
   const char *device_backend;   /* backend of the destination ("cuda", "host") */
+  const char *copy_method;      /* how file bytes reached staging: "pread" (read() from the
+                                   file), "stream" or "memcpy" (from the mapping); DQ_LOAD_COPY */
 } dq_load_stats;
 
 /* Loads tensors of an open model. The model may be closed after this returns. On failure

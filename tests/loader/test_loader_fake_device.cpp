@@ -69,5 +69,54 @@ TEST(LoaderFakeDevice, GeneratedModelAcrossManySlots) {
   std::filesystem::remove(path);
 }
 
+// Every copy method gives the same bytes; a model file replaced on disk after the model was
+// opened is not read by pread (the loader falls back to the mapping, which still holds the
+// opened file's bytes).
+TEST(LoaderFakeDevice, EveryCopyMethodAndAReplacedFile) {
+  Context ctx;
+  REQUIRE_FAKE(ctx);
+  loader::synth::LlamaShape s;
+  s.n_embd = 256;
+  s.n_ff = 512;
+  s.n_vocab = 1024;
+  s.n_layers = 2;
+  s.n_head = 4;
+  s.n_head_kv = 2;
+  const auto dir = std::filesystem::temp_directory_path();
+  const std::string tag = std::to_string(::getpid());
+  const std::string path = (dir / ("dq-loader-copy-" + tag + ".gguf")).string();
+  const std::string other = (dir / ("dq-loader-copy-other-" + tag + ".gguf")).string();
+  auto spec = loader::synth::llama_like(s);
+  loader::synth::write_gguf(spec, path);
+  const char *prev = std::getenv("DQ_LOAD_COPY");
+  const std::string saved = prev ? prev : "";
+  auto check = [&](const Model &model, const char *method, const char *expect) {
+    ::setenv("DQ_LOAD_COPY", method, 1);
+    LoadOptions o;
+    o.device(kFake).output(DQ_TYPE_F16).staging_budget(2ull << 20).copy_threads(3).gpu_min_bytes(0);
+    LoadedModel lm = load(ctx, model, o);
+    EXPECT_STREQ(lm.stats().copy_method, expect) << method;
+    for (const auto &t : lm.tensors()) {
+      const auto info = *model.tensor(t.name.c_str());
+      EXPECT_EQ(first_difference(read_back(ctx, t), cpu_reference(ctx, info, t.type)), -1)
+          << t.name << " with DQ_LOAD_COPY=" << method;
+    }
+  };
+  {
+    Model model(ctx, path);
+    check(model, "pread", "pread");
+    check(model, "stream", "stream");
+    check(model, "memcpy", "memcpy");
+    // Same layout, other random blocks, moved over the path: the mapping keeps the old file.
+    spec.seed += 1;
+    loader::synth::write_gguf(spec, other);
+    std::filesystem::rename(other, path);
+    check(model, "pread", "stream");
+  }
+  if (prev) ::setenv("DQ_LOAD_COPY", saved.c_str(), 1);
+  else ::unsetenv("DQ_LOAD_COPY");
+  std::filesystem::remove(path);
+}
+
 }  // namespace
 }  // namespace dq::test

@@ -1,15 +1,21 @@
 // Unit tests of the loader's pure parts: the plan (selection, row ranges, output types),
 // slot packing, the staging layout and ledger, and the threaded copy.
 #include <gtest/gtest.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <numeric>
 #include <random>
 
 #include "dq_common/type_traits.hpp"
 #include "loader/chunking.hpp"
 #include "loader/copy_pool.hpp"
+#include "loader/file_source.hpp"
 #include "loader/load_error.hpp"
 #include "loader/load_plan.hpp"
 #include "loader/staging_ring.hpp"
@@ -250,6 +256,88 @@ TEST(CopyPool, ThreadedCopiesEqualMemcpy) {
         EXPECT_EQ(src[s], dst[s]) << threads << " threads, " << copy_method_name(method) << ", segment " << s;
     }
   }
+}
+
+// A temporary file of random bytes, removed at the end of the test.
+struct RandomFile {
+  std::string path;
+  std::vector<uint8_t> bytes;
+  RandomFile(size_t n, uint64_t seed) : bytes(n) {
+    path = (std::filesystem::temp_directory_path() /
+            ("dq-copy-pool-" + std::to_string(::getpid()) + "-" + std::to_string(seed))).string();
+    std::mt19937_64 rng(seed);
+    for (auto &b : bytes) b = static_cast<uint8_t>(rng());
+    std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char *>(bytes.data()), n);
+  }
+  ~RandomFile() { std::remove(path.c_str()); }
+};
+
+TEST(CopyPool, PreadSegmentsEqualTheFileAndMemorySegmentsStillCopy) {
+  RandomFile f(3 << 20, 11);
+  const int fd = ::open(f.path.c_str(), O_RDONLY);
+  ASSERT_GE(fd, 0);
+  std::mt19937_64 rng(5);
+  for (int threads : {1, 2, 3, 8}) {
+    CopyPool pool(threads, CopyMethod::pread);
+    for (int round = 0; round < 3; ++round) {
+      std::vector<std::vector<uint8_t>> dst;
+      std::vector<std::pair<uint64_t, uint64_t>> where;  // offset, bytes
+      std::vector<CopySegment> segs;
+      for (int s = 0; s < 9; ++s) {
+        const uint64_t off = rng() % f.bytes.size();
+        const uint64_t n = rng() % (f.bytes.size() - off) + 1;
+        where.emplace_back(off, n);
+        dst.emplace_back(n, 0);
+      }
+      for (size_t s = 0; s < dst.size(); ++s) {
+        CopySegment c{dst[s].data(), f.bytes.data() + where[s].first, where[s].second};
+        if (s % 3 != 2) c.fd = fd, c.file_offset = where[s].first, c.file = "test file";
+        segs.push_back(c);
+      }
+      pool.copy(segs, /*min_parallel_bytes=*/1);
+      for (size_t s = 0; s < dst.size(); ++s)
+        EXPECT_TRUE(std::equal(dst[s].begin(), dst[s].end(), f.bytes.begin() + where[s].first))
+            << threads << " threads, segment " << s << (segs[s].fd >= 0 ? " (pread)" : " (memory)");
+    }
+  }
+  ::close(fd);
+}
+
+TEST(CopyPool, ReadPastTheEndOfTheFileIsAnIoErrorNamingTheFile) {
+  RandomFile f(1 << 20, 12);
+  const int fd = ::open(f.path.c_str(), O_RDONLY);
+  ASSERT_GE(fd, 0);
+  for (int threads : {1, 4}) {
+    CopyPool pool(threads, CopyMethod::pread);
+    std::vector<uint8_t> dst(2 << 20);
+    CopySegment c{dst.data(), nullptr, dst.size(), fd, 0, "model.gguf"};
+    try {
+      pool.copy({c}, 1);
+      ADD_FAILURE() << "no error for a read past the end";
+    } catch (const LoadError &e) {
+      EXPECT_EQ(e.status(), DQ_ERR_IO);
+      EXPECT_NE(std::string(e.what()).find("model.gguf"), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find("ends early"), std::string::npos) << e.what();
+    }
+    // The pool is usable after a failure.
+    CopySegment ok{dst.data(), nullptr, 1 << 20, fd, 0, "model.gguf"};
+    pool.copy({ok}, 1);
+    EXPECT_TRUE(std::equal(f.bytes.begin(), f.bytes.end(), dst.begin()));
+  }
+  ::close(fd);
+}
+
+TEST(CopyPool, DefaultMethodFollowsTheEnvironment) {
+  const char *prev = std::getenv("DQ_LOAD_COPY");
+  const std::string saved = prev ? prev : "";
+  ::setenv("DQ_LOAD_COPY", "memcpy", 1);
+  EXPECT_EQ(default_copy_method(), CopyMethod::memcpy);
+  ::setenv("DQ_LOAD_COPY", "stream", 1);
+  EXPECT_EQ(default_copy_method(), CopyMethod::stream);
+  ::setenv("DQ_LOAD_COPY", "pread", 1);
+  EXPECT_EQ(default_copy_method(), CopyMethod::pread);
+  if (prev) ::setenv("DQ_LOAD_COPY", saved.c_str(), 1);
+  else ::unsetenv("DQ_LOAD_COPY");
 }
 
 }  // namespace
