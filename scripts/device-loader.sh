@@ -2,10 +2,13 @@
 # Model loader on a GPU machine: builds the cuda and cpu plugins, the dq tool and the loader
 # tests; runs the loader tests (GPU and host), the GPU tests again under compute-sanitizer
 # memcheck with leak checking, `dq load` on the built-in model and a test model, and the
-# >= 2 GB loader benchmark. Logs go to $OUT (or ./device-out); the last lines are a summary.
+# >= 2 GB loader benchmark (copy methods x threads), plus the host-copy probe
+# (tests/loader/probe: pread vs memcpy into pinned memory, registering the mapping).
+# Logs go to $OUT (or ./device-out); the last lines are a summary.
 #
 # Test data: DQ_TESTDATA, else .devdata/testdata (git-ignored; copy ../shared/testdata there).
-#   usage: scripts/device-loader.sh [all|test|bench]   (BENCH_GB=2, BENCH_ARGS="--budget 256")
+#   usage: scripts/device-loader.sh [all|test|bench|quick]   (BENCH_GB=2, BENCH_ARGS="--budget 256")
+#   quick: the GPU loader tests without memcheck, then bench
 set -uo pipefail
 cd "$(dirname "$0")/.."
 OUT=${OUT:-$PWD/device-out}
@@ -37,6 +40,13 @@ log "built"
 "$BUILD/bin/dq" backends 2>&1 | head -8 | tee -a "$SUMMARY"
 
 status=0
+if [[ $MODE == quick ]]; then
+  log "loader GPU tests"
+  timeout 300 "$BUILD/bin/dq_loader_gpu_tests" >"$OUT/loader-gpu-tests.log" 2>&1 || status=1
+  grep -E "^\[  (PASSED|FAILED|SKIPPED) \]|checked [0-9]+ loaded" "$OUT/loader-gpu-tests.log" | tee -a "$SUMMARY"
+  grep -E -A4 "Failure$" "$OUT/loader-gpu-tests.log" | head -30
+fi
+
 if [[ $MODE == all || $MODE == test ]]; then
   log "loader tests (GPU, host, plan)"
   for t in dq_loader_gpu_tests dq_loader_tests dq_loader_plan_tests; do
@@ -57,7 +67,7 @@ if [[ $MODE == all || $MODE == test ]]; then
   [[ $mc == 0 ]] || status=1
 fi
 
-if [[ $MODE == all || $MODE == bench ]]; then
+if [[ $MODE != test ]]; then
   log "dq load (built-in model, test model)"
   "$BUILD/bin/dq" load >"$OUT/loader-dq-load.log" 2>&1 || status=1
   "$BUILD/bin/dq" load "$DQ_TESTDATA/mini-llama-q4_k_m.gguf" --to f32 >>"$OUT/loader-dq-load.log" 2>&1 || status=1
@@ -66,6 +76,17 @@ if [[ $MODE == all || $MODE == bench ]]; then
   timeout 400 "$BUILD/bin/dq" load --bench-model "${BENCH_GB:-2}" --repeat 7 ${BENCH_ARGS:-} \
     >"$OUT/loader-bench.log" 2>&1 || status=1
   cat "$OUT/loader-bench.log" | tee -a "$SUMMARY"
+  log "host copy probe (2 GiB file in the page cache)"
+  if nvcc -O2 -arch=sm_90 -std=c++17 -o "$BUILD/host_copy_probe" tests/loader/probe/host_copy_probe.cu \
+      >"$OUT/loader-probe.log" 2>&1; then
+    probe_file=$(mktemp /tmp/dq-probe-XXXXXX)
+    dd if=/dev/urandom of="$probe_file" bs=64M count=1 status=none
+    for i in $(seq 32); do dd if="$probe_file" bs=64M count=1 status=none; done >"$probe_file.full"
+    mv "$probe_file.full" "$probe_file"
+    timeout 200 "$BUILD/host_copy_probe" "$probe_file" >>"$OUT/loader-probe.log" 2>&1 || status=1
+    rm -f "$probe_file"
+  fi
+  cat "$OUT/loader-probe.log" | tee -a "$SUMMARY"
 fi
 log "status $status"
 exit $status
