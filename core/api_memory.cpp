@@ -23,13 +23,16 @@ dq_status device_backend(dq_context *ctx, const dq_location &where, const Backen
   const Backend *b = reg.find(where.backend);
   const std::string name = std::string("backend '") + where.backend + "'";
   if (!b)
-    return set_error(ctx, DQ_ERR_NO_BACKEND, name + " not found (searched: " + reg.searched_text() + ")");
+    return set_error(ctx, DQ_ERR_NO_BACKEND,
+                     name + " not found (searched: " + reg.searched_text() + ")");
   if (!b->loaded()) return set_error(ctx, b->load_status, name + " is not usable: " + b->status);
   if (!b->has_device_memory)
     return set_error(ctx, DQ_ERR_UNSUPPORTED, name + " has no device memory (use host)");
-  if (b->device_count == 0) return set_error(ctx, DQ_ERR_NO_DEVICE, name + " has no device: " + b->status);
+  if (b->device_count == 0)
+    return set_error(ctx, DQ_ERR_NO_DEVICE, name + " has no device: " + b->status);
   if (where.device < 0 || where.device >= b->device_count)
-    return set_error(ctx, DQ_ERR_INVALID_ARGUMENT, name + " has no device " + std::to_string(where.device));
+    return set_error(ctx, DQ_ERR_INVALID_ARGUMENT,
+                     name + " has no device " + std::to_string(where.device));
   *out = b;
   return DQ_OK;
 }
@@ -38,7 +41,9 @@ dq_status host_malloc(dq_context *ctx, size_t bytes, void **out) {
   const size_t rounded = (bytes + kHostAlignment - 1) / kHostAlignment * kHostAlignment;
   if (rounded < bytes) return set_error(ctx, DQ_ERR_OUT_OF_MEMORY, "dq_malloc: size overflows");
   *out = std::aligned_alloc(kHostAlignment, rounded);
-  return *out ? DQ_OK : set_error(ctx, DQ_ERR_OUT_OF_MEMORY, "dq_malloc: " + std::to_string(bytes) + " host bytes");
+  return *out ? DQ_OK
+              : set_error(ctx, DQ_ERR_OUT_OF_MEMORY,
+                          "dq_malloc: " + std::to_string(bytes) + " host bytes");
 }
 
 // Copy direction, or 0 for host to host.
@@ -61,8 +66,8 @@ dq_status device_copy(dq_context *ctx, void *dst, const dq_location &dst_where, 
     return DQ_ERR_INVALID_ARGUMENT;
   const Backend *b = nullptr;
   if (dq_status st = device_backend(ctx, dev, &b); st != DQ_OK) return st;
-  dq_status st = dq::core::plugin_call(ctx, *b, "mem_copy",
-                                       b->api->mem_copy(dev.device, dst, src, bytes, kind, nullptr));
+  dq_status st = dq::core::plugin_call(
+      ctx, *b, "mem_copy", b->api->mem_copy(dev.device, dst, src, bytes, kind, nullptr));
   // dq_memcpy is synchronous; a device-to-device copy may otherwise still be running.
   if (st == DQ_OK)
     st = dq::core::plugin_call(ctx, *b, "synchronize", b->api->synchronize(dev.device, nullptr));
@@ -108,7 +113,8 @@ DQ_API dq_status dq_memcpy(dq_context *ctx, void *dst, dq_location dst_where, co
   dq::core::clear_error(ctx);
   return dq::core::guarded(ctx, [&]() -> dq_status {
     if (bytes == 0) return DQ_OK;
-    if (!dst || !src) return set_error(ctx, DQ_ERR_INVALID_ARGUMENT, "dq_memcpy: dst or src is NULL");
+    if (!dst || !src)
+      return set_error(ctx, DQ_ERR_INVALID_ARGUMENT, "dq_memcpy: dst or src is NULL");
     const int32_t kind = copy_kind(dq::core::is_host(dst_where), dq::core::is_host(src_where));
     if (kind == 0) {
       std::memmove(dst, src, bytes);

@@ -11,8 +11,9 @@ namespace dq::core {
 
 // Exported for in-tree users of the C++ registry (tools, tests); declared in context.hpp.
 DQ_INTERNAL_API Registry &registry(dq_context *ctx) {
-  std::call_once(ctx->registry_once,
-                 [ctx] { ctx->registry = std::make_unique<Registry>(settings_from_environment()); });
+  std::call_once(ctx->registry_once, [ctx] {
+    ctx->registry = std::make_unique<Registry>(settings_from_environment());
+  });
   return *ctx->registry;
 }
 
@@ -26,6 +27,8 @@ DQ_API dq_status dq_context_create(dq_context **out) {
   return *out ? DQ_OK : DQ_ERR_OUT_OF_MEMORY;
 }
 
-DQ_API void dq_context_destroy(dq_context *ctx) { delete ctx; }
+DQ_API void dq_context_destroy(dq_context *ctx) {
+  delete ctx;
+}
 
 }  // extern "C"

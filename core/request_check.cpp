@@ -9,7 +9,9 @@
 namespace dq::core {
 namespace {
 
-Verdict bad(dq_status status, std::string message) { return {status, std::move(message)}; }
+Verdict bad(dq_status status, std::string message) {
+  return {status, std::move(message)};
+}
 
 std::string type_label(int32_t id) {
   const TypeTraits *t = type_traits(id);
@@ -20,10 +22,13 @@ Verdict check_types(const dq_dequantize_request &r) {
   const TypeTraits *t = type_traits(r.src_type);
   if (!t)
     return bad(DQ_ERR_UNKNOWN_TYPE, "src_type: type " + std::to_string(r.src_type) +
-                                        " is unknown (ids 0.." + std::to_string(kTypeCount - 1) + ")");
-  if (t->retired) return bad(DQ_ERR_UNKNOWN_TYPE, "src_type: " + type_label(r.src_type) + " is retired");
+                                        " is unknown (ids 0.." + std::to_string(kTypeCount - 1) +
+                                        ")");
+  if (t->retired)
+    return bad(DQ_ERR_UNKNOWN_TYPE, "src_type: " + type_label(r.src_type) + " is retired");
   if (!t->dequantizable)
-    return bad(DQ_ERR_UNSUPPORTED, "src_type: " + type_label(r.src_type) + " cannot be dequantized");
+    return bad(DQ_ERR_UNSUPPORTED,
+               "src_type: " + type_label(r.src_type) + " cannot be dequantized");
   if (!is_output_type(r.dst_type))
     return bad(DQ_ERR_INVALID_ARGUMENT,
                "dst_type: " + type_label(r.dst_type) + " is not an output type (f32, f16, bf16)");
@@ -33,23 +38,29 @@ Verdict check_types(const dq_dequantize_request &r) {
 Verdict check_sizes(const dq_dequantize_request &r) {
   const TypeTraits &t = *type_traits(r.src_type);
   if (r.n_elements <= 0)
-    return bad(DQ_ERR_INVALID_ARGUMENT, "n_elements is " + std::to_string(r.n_elements) + ", must be > 0");
+    return bad(DQ_ERR_INVALID_ARGUMENT,
+               "n_elements is " + std::to_string(r.n_elements) + ", must be > 0");
   if (r.n_elements % t.block_elements != 0)
-    return bad(DQ_ERR_SIZE, "n_elements " + std::to_string(r.n_elements) + " is not a multiple of " +
-                                t.name + "'s block of " + std::to_string(t.block_elements));
+    return bad(DQ_ERR_SIZE, "n_elements " + std::to_string(r.n_elements) +
+                                " is not a multiple of " + t.name + "'s block of " +
+                                std::to_string(t.block_elements));
   auto need = type_nbytes(r.src_type, r.n_elements);
-  if (!need) return bad(DQ_ERR_SIZE, "n_elements " + std::to_string(r.n_elements) + " overflows the byte count");
+  if (!need)
+    return bad(DQ_ERR_SIZE,
+               "n_elements " + std::to_string(r.n_elements) + " overflows the byte count");
   if (r.src_bytes < *need)
     return bad(DQ_ERR_SIZE, "src_bytes " + std::to_string(r.src_bytes) + " is less than the " +
-                                std::to_string(*need) + " bytes of " + std::to_string(r.n_elements) +
-                                " " + t.name + " elements");
+                                std::to_string(*need) + " bytes of " +
+                                std::to_string(r.n_elements) + " " + t.name + " elements");
   uint64_t out = 0;
-  if (__builtin_mul_overflow(static_cast<uint64_t>(r.n_elements), output_type_size(r.dst_type), &out))
-    return bad(DQ_ERR_SIZE, "n_elements " + std::to_string(r.n_elements) + " overflows the output size");
+  if (__builtin_mul_overflow(static_cast<uint64_t>(r.n_elements), output_type_size(r.dst_type),
+                             &out))
+    return bad(DQ_ERR_SIZE,
+               "n_elements " + std::to_string(r.n_elements) + " overflows the output size");
   if (r.dst_bytes < out)
     return bad(DQ_ERR_SIZE, "dst_bytes " + std::to_string(r.dst_bytes) + " is less than the " +
-                                std::to_string(out) + " bytes of " + std::to_string(r.n_elements) + " " +
-                                type_traits(r.dst_type)->name + " values");
+                                std::to_string(out) + " bytes of " + std::to_string(r.n_elements) +
+                                " " + type_traits(r.dst_type)->name + " values");
   return {};
 }
 
@@ -60,8 +71,7 @@ Verdict check_overlap(const dq_dequantize_request &r) {
   uintptr_t s_end = 0, d_end = 0;  // saturate: a huge size must not wrap around
   if (__builtin_add_overflow(s, r.src_bytes, &s_end)) s_end = UINTPTR_MAX;
   if (__builtin_add_overflow(d, r.dst_bytes, &d_end)) d_end = UINTPTR_MAX;
-  if (s < d_end && d < s_end)
-    return bad(DQ_ERR_INVALID_ARGUMENT, "src and dst overlap");
+  if (s < d_end && d < s_end) return bad(DQ_ERR_INVALID_ARGUMENT, "src and dst overlap");
   return {};
 }
 
@@ -95,9 +105,9 @@ const char *device_backend_of(const dq_dequantize_request &req) {
 Verdict check_request(const dq_dequantize_request *req) {
   if (!req) return bad(DQ_ERR_INVALID_ARGUMENT, "request is NULL");
   if (req->struct_size < kRequestRequiredSize)
-    return bad(DQ_ERR_INVALID_ARGUMENT, "request struct_size " + std::to_string(req->struct_size) +
-                                            " is less than the " + std::to_string(kRequestRequiredSize) +
-                                            " bytes of dq_dequantize_request");
+    return bad(DQ_ERR_INVALID_ARGUMENT,
+               "request struct_size " + std::to_string(req->struct_size) + " is less than the " +
+                   std::to_string(kRequestRequiredSize) + " bytes of dq_dequantize_request");
   if (!req->src) return bad(DQ_ERR_INVALID_ARGUMENT, "src is NULL");
   if (!req->dst) return bad(DQ_ERR_INVALID_ARGUMENT, "dst is NULL");
   for (auto check : {check_types, check_sizes, check_overlap, check_locations}) {

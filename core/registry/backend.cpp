@@ -5,10 +5,14 @@ namespace dq::core {
 
 const char *backend_state_name(BackendState state) {
   switch (state) {
-    case BackendState::loaded: return "loaded";
-    case BackendState::refused: return "refused";
-    case BackendState::failed: return "failed";
-    case BackendState::skipped: return "skipped";
+    case BackendState::loaded:
+      return "loaded";
+    case BackendState::refused:
+      return "refused";
+    case BackendState::failed:
+      return "failed";
+    case BackendState::skipped:
+      return "skipped";
   }
   return "?";
 }

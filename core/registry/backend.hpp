@@ -28,12 +28,12 @@ struct DQ_INTERNAL_API Backend {
   uint32_t abi_minor = 0;
   BackendState state = BackendState::failed;
   dq_status load_status = DQ_ERR_NO_BACKEND;  // status for calls that need it when not loaded
-  std::string status;       // why it is not loaded, or why it has no device; "" when fine
+  std::string status;  // why it is not loaded, or why it has no device; "" when fine
   const dq_plugin_api *api = nullptr;  // non-null only when loaded
   int32_t device_count = 0;
   std::vector<std::string> device_names;  // read once at load; memory figures are live
-  bool has_device_memory = false;  // memory of its own (a GPU): transfers cost PCIe time
-  std::string library_key;         // process-wide handle it holds (plugin_library.cpp)
+  bool has_device_memory = false;         // memory of its own (a GPU): transfers cost PCIe time
+  std::string library_key;                // process-wide handle it holds (plugin_library.cpp)
 
   bool loaded() const { return state == BackendState::loaded; }
   bool has_device() const { return loaded() && device_count > 0; }

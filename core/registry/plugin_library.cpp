@@ -19,7 +19,7 @@ struct Library {
   int refs = 0;
   bool ltdl_started = false;  // lt_dlinit succeeded: lt_dlexit is owed
   bool initialized = false;   // init() returned DQ_OK: shutdown() is owed
-  Backend result;            // what every registry sees for this file
+  Backend result;             // what every registry sees for this file
 };
 
 std::mutex g_mutex;

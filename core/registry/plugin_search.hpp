@@ -26,10 +26,12 @@ std::string folder_beside_core();
 
 // Folders in search order: DQ_PLUGIN_PATH, then `dq/` beside libdq-core.so, then the build
 // tree's plugin folder only when the one beside the core holds no plugin. Duplicates removed.
-DQ_INTERNAL_API std::vector<SearchFolder> plugin_search_folders(const Settings &settings, const Logger &log);
+DQ_INTERNAL_API std::vector<SearchFolder> plugin_search_folders(const Settings &settings,
+                                                                const Logger &log);
 
 // Plugin files of one folder (regular files or links named libdq-<name>.so), sorted by name.
-DQ_INTERNAL_API std::vector<PluginFile> plugin_files_in(const SearchFolder &folder, const Logger &log);
+DQ_INTERNAL_API std::vector<PluginFile> plugin_files_in(const SearchFolder &folder,
+                                                        const Logger &log);
 
 // "<name>" for "libdq-<name>.so", "" for any other file name.
 DQ_INTERNAL_API std::string plugin_name_from_filename(const std::string &filename);

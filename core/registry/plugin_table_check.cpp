@@ -53,14 +53,17 @@ const char *incomplete_stream_group(const dq_plugin_api &t) {
   return t.mem_alloc ? nullptr : "mem_alloc";
 }
 
-TableVerdict refuse(dq_status status, std::string reason) { return {status, std::move(reason)}; }
+TableVerdict refuse(dq_status status, std::string reason) {
+  return {status, std::move(reason)};
+}
 
 }  // namespace
 
 TableVerdict check_plugin_table(const dq_plugin_api *api, const std::string &file,
                                 const std::string &expected_name) {
-  if (!api) return refuse(DQ_ERR_NO_BACKEND, file + ": entry returned no table (plugin refused core ABI " +
-                                                 abi_text(DQ_PLUGIN_ABI_MAJOR, DQ_PLUGIN_ABI_MINOR) + ")");
+  if (!api)
+    return refuse(DQ_ERR_NO_BACKEND, file + ": entry returned no table (plugin refused core ABI " +
+                                         abi_text(DQ_PLUGIN_ABI_MAJOR, DQ_PLUGIN_ABI_MINOR) + ")");
   if (api->abi_major != DQ_PLUGIN_ABI_MAJOR)
     return refuse(DQ_ERR_ABI, file + ": plugin ABI " + abi_text(api->abi_major, api->abi_minor) +
                                   ", core expects " + std::to_string(DQ_PLUGIN_ABI_MAJOR) + ".x");

@@ -6,8 +6,7 @@
 
 namespace dq::core {
 
-Registry::Registry(Settings settings)
-    : settings_(std::move(settings)), log_(settings_.log_level) {
+Registry::Registry(Settings settings) : settings_(std::move(settings)), log_(settings_.log_level) {
   if (!settings_.gpu_min_bytes_error.empty())
     log_.warn("DQ_GPU_MIN_BYTES='" + settings_.gpu_min_bytes_error +
               "' is not a byte count (or 'off'); keeping the default");
@@ -56,7 +55,8 @@ int Registry::index_of(std::string_view name) const {
 
 std::string Registry::searched_text() const {
   std::string text;
-  for (const auto &f : folders_) text += (text.empty() ? "" : ", ") + f.path + " (" + f.origin + ")";
+  for (const auto &f : folders_)
+    text += (text.empty() ? "" : ", ") + f.path + " (" + f.origin + ")";
   return text.empty() ? "no folder" : text;
 }
 

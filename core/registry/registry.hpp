@@ -23,14 +23,14 @@ struct DequantizeTarget {
   int32_t src_type = 0;
   int32_t dst_type = 0;
   uint64_t src_bytes = 0;
-  const char *forced = nullptr;         // request's own backend (NULL: none)
-  const char *device_backend = nullptr; // backend whose memory src or dst is in (NULL: host)
+  const char *forced = nullptr;          // request's own backend (NULL: none)
+  const char *device_backend = nullptr;  // backend whose memory src or dst is in (NULL: host)
 };
 
 struct Choice {
   const Backend *backend = nullptr;  // null on failure
   dq_status status = DQ_OK;
-  std::string reason;                // why chosen, or the error message
+  std::string reason;  // why chosen, or the error message
 };
 
 class DQ_INTERNAL_API Registry {

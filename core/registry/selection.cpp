@@ -1,13 +1,16 @@
 // The selection rules of docs/ARCHITECTURE.md ("Choosing a backend per tensor").
 #include "registry/selection.hpp"
-#include "registry/settings.hpp"
 
 #include <algorithm>
+
+#include "registry/settings.hpp"
 
 namespace dq::core {
 namespace {
 
-std::string quoted(std::string_view name) { return "backend '" + std::string(name) + "'"; }
+std::string quoted(std::string_view name) {
+  return "backend '" + std::string(name) + "'";
+}
 
 std::string job_text(const SelectionQuery &q) {
   return std::string(q.src_type_name) + " to " + std::string(q.dst_type_name);
@@ -35,10 +38,14 @@ int find_named(std::span<const Candidate> cs, std::string_view name) {
 
 std::string forced_origin(const SelectionQuery &q, const SelectionPolicy &p) {
   switch (q.forced_by) {
-    case ForcedBy::request: return "forced by the request";
-    case ForcedBy::environment: return "DQ_BACKEND=" + p.order_text;
-    case ForcedBy::device_memory: return "device memory of " + quoted(q.forced);
-    case ForcedBy::none: break;
+    case ForcedBy::request:
+      return "forced by the request";
+    case ForcedBy::environment:
+      return "DQ_BACKEND=" + p.order_text;
+    case ForcedBy::device_memory:
+      return "device memory of " + quoted(q.forced);
+    case ForcedBy::none:
+      break;
   }
   return {};
 }
@@ -56,12 +63,13 @@ Selection select_forced(std::span<const Candidate> cs, const SelectionQuery &q,
   const std::string origin = forced_origin(q, p);
   const int i = find_named(cs, q.forced);
   if (i < 0)
-    return failure(DQ_ERR_NO_BACKEND, quoted(q.forced) + " not found (searched: " + p.searched +
-                                          "; " + origin + ")");
+    return failure(DQ_ERR_NO_BACKEND,
+                   quoted(q.forced) + " not found (searched: " + p.searched + "; " + origin + ")");
   const Candidate &c = cs[i];
   if (c.state != BackendState::loaded)
-    return failure(c.load_status == DQ_OK ? DQ_ERR_NO_BACKEND : c.load_status,
-                   quoted(q.forced) + " is not usable: " + unusable_reason(c, q) + " (" + origin + ")");
+    return failure(
+        c.load_status == DQ_OK ? DQ_ERR_NO_BACKEND : c.load_status,
+        quoted(q.forced) + " is not usable: " + unusable_reason(c, q) + " (" + origin + ")");
   if (c.device_count <= 0)
     return failure(DQ_ERR_NO_DEVICE, quoted(q.forced) + " has no device: " + std::string(c.status) +
                                          " (" + origin + ")");
@@ -81,8 +89,10 @@ std::vector<int> preference_order(std::span<const Candidate> cs, const Selection
   if (!p.order.empty()) {
     for (const auto &name : p.order) {
       const int i = find_named(cs, name);
-      if (i < 0) notes.push_back("skipped " + name + ": not found");
-      else order.push_back(i);
+      if (i < 0)
+        notes.push_back("skipped " + name + ": not found");
+      else
+        order.push_back(i);
     }
     return order;
   }
@@ -96,7 +106,8 @@ std::vector<int> usable_only(std::span<const Candidate> cs, const std::vector<in
   std::vector<int> usable;
   for (int i : order) {
     const std::string why = unusable_reason(cs[i], q);
-    if (why.empty()) usable.push_back(i);
+    if (why.empty())
+      usable.push_back(i);
     else if (cs[i].state != BackendState::skipped)
       notes.push_back("skipped " + std::string(cs[i].name) + ": " + why);
   }
@@ -118,12 +129,13 @@ Selection apply_threshold(std::span<const Candidate> cs, std::vector<int> usable
   Selection s;
   const bool small = q.src_bytes < p.gpu_min_bytes;
   const bool gpu_first = cs[usable.front()].is_gpu;
-  if (small) std::stable_partition(usable.begin(), usable.end(), [&](int i) { return !cs[i].is_gpu; });
+  if (small)
+    std::stable_partition(usable.begin(), usable.end(), [&](int i) { return !cs[i].is_gpu; });
   s.index = usable.front();
   const std::string where = p.order.empty() ? "automatic order" : "DQ_BACKEND=" + p.order_text;
   if (cs[s.index].is_gpu)
-    s.reason = small ? below_text(p) + ", but no host backend can do it"
-                     : "at least " + threshold_text(p);
+    s.reason =
+        small ? below_text(p) + ", but no host backend can do it" : "at least " + threshold_text(p);
   else
     s.reason = (small && gpu_first) ? below_text(p) : "first usable in " + where;
   return s;

@@ -21,8 +21,8 @@ struct Candidate {
   dq_status load_status = DQ_ERR_NO_BACKEND;
   std::string_view status;  // load failure or no-device reason
   int32_t device_count = 0;
-  bool is_gpu = false;      // has memory of its own: host->host work pays two transfers
-  bool supports = false;    // does (src_type -> dst_type)
+  bool is_gpu = false;    // has memory of its own: host->host work pays two transfers
+  bool supports = false;  // does (src_type -> dst_type)
 };
 
 enum class ForcedBy { none, request, environment, device_memory };
@@ -32,7 +32,7 @@ struct SelectionQuery {
   std::string_view dst_type_name;  // "f32"
   uint64_t src_bytes = 0;
   ForcedBy forced_by = ForcedBy::none;
-  std::string_view forced;         // backend name when forced_by != none
+  std::string_view forced;  // backend name when forced_by != none
 };
 
 struct SelectionPolicy {
@@ -43,7 +43,7 @@ struct SelectionPolicy {
 };
 
 struct Selection {
-  int index = -1;                  // into the candidates; -1 when none
+  int index = -1;  // into the candidates; -1 when none
   dq_status status = DQ_OK;
   std::string reason;              // why this backend, or (on failure) the error message
   std::vector<std::string> notes;  // candidates passed over and why (debug log)
@@ -52,7 +52,8 @@ struct Selection {
 // A single name in DQ_BACKEND forces that backend; a list is an order of preference in
 // which unusable entries are skipped. The threshold demotes GPU backends below
 // gpu_min_bytes (they are still used when nothing else can do the work).
-DQ_INTERNAL_API Selection select_backend(std::span<const Candidate> candidates, const SelectionQuery &query,
-                         const SelectionPolicy &policy);
+DQ_INTERNAL_API Selection select_backend(std::span<const Candidate> candidates,
+                                         const SelectionQuery &query,
+                                         const SelectionPolicy &policy);
 
 }  // namespace dq::core

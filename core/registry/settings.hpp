@@ -20,13 +20,13 @@ inline constexpr uint64_t kGpuNever = UINT64_MAX;
 inline constexpr uint64_t kDefaultGpuMinBytes = kGpuNever;
 
 struct Settings {
-  std::vector<std::string> plugin_path;  // DQ_PLUGIN_PATH folders (empty when setuid)
-  bool plugin_path_ignored = false;      // DQ_PLUGIN_PATH set but ignored (AT_SECURE)
-  std::vector<std::string> backend_order; // DQ_BACKEND split at ','; empty: automatic
-  std::string backend_env;               // DQ_BACKEND as given, for messages
+  std::vector<std::string> plugin_path;    // DQ_PLUGIN_PATH folders (empty when setuid)
+  bool plugin_path_ignored = false;        // DQ_PLUGIN_PATH set but ignored (AT_SECURE)
+  std::vector<std::string> backend_order;  // DQ_BACKEND split at ','; empty: automatic
+  std::string backend_env;                 // DQ_BACKEND as given, for messages
   uint64_t gpu_min_bytes = kDefaultGpuMinBytes;
   bool gpu_min_bytes_from_env = false;
-  std::string gpu_min_bytes_error;       // DQ_GPU_MIN_BYTES that did not parse (logged)
+  std::string gpu_min_bytes_error;  // DQ_GPU_MIN_BYTES that did not parse (logged)
   LogLevel log_level = LogLevel::off;
 };
 

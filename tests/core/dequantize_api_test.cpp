@@ -41,7 +41,8 @@ void fill_q8_0(std::vector<unsigned char> &src) {
   for (size_t b = 0; b < src.size() / 34; ++b) {
     src[b * 34] = 0x00;
     src[b * 34 + 1] = 0x3C;
-    for (int i = 0; i < 32; ++i) src[b * 34 + 2 + i] = static_cast<unsigned char>(static_cast<int8_t>(i - 16));
+    for (int i = 0; i < 32; ++i)
+      src[b * 34 + 2 + i] = static_cast<unsigned char>(static_cast<int8_t>(i - 16));
   }
 }
 

@@ -54,14 +54,25 @@ static int32_t fake_init(void) {
 #endif
 }
 
-static void fake_shutdown(void) { log_event("shutdown"); }
-static int32_t fake_device_count(void) { return FAKE_DEVICE_COUNT; }
-static const char *fake_no_device_reason(void) { return FAKE_DEVICE_COUNT ? "" : "no fake device"; }
-static const char *fake_describe(void) { return "fake plugin for tests"; }
-static const char *fake_last_error(void) { return g_last_error; }
+static void fake_shutdown(void) {
+  log_event("shutdown");
+}
+static int32_t fake_device_count(void) {
+  return FAKE_DEVICE_COUNT;
+}
+static const char *fake_no_device_reason(void) {
+  return FAKE_DEVICE_COUNT ? "" : "no fake device";
+}
+static const char *fake_describe(void) {
+  return "fake plugin for tests";
+}
+static const char *fake_last_error(void) {
+  return g_last_error;
+}
 
 static int32_t fake_device_props(int32_t device, dq_plugin_device_props *out) {
-  if (device < 0 || device >= FAKE_DEVICE_COUNT) return fail(DQ_ERR_INVALID_ARGUMENT, "no such device");
+  if (device < 0 || device >= FAKE_DEVICE_COUNT)
+    return fail(DQ_ERR_INVALID_ARGUMENT, "no such device");
   snprintf(out->name, sizeof(out->name), "fake device %d", (int)device);
   out->total_memory = 1ull << 30;
   out->free_memory = 1ull << 29;
@@ -76,7 +87,8 @@ static int32_t fake_supports(int32_t src_type, int32_t dst_type) {
 }
 
 static int32_t fake_dequantize(const dq_plugin_dequantize_args *a) {
-  if (!fake_supports(a->src_type, a->dst_type)) return fail(DQ_ERR_UNSUPPORTED, "fake does f32 only");
+  if (!fake_supports(a->src_type, a->dst_type))
+    return fail(DQ_ERR_UNSUPPORTED, "fake does f32 only");
   memcpy(a->dst, a->src, (size_t)a->n_elements * 4);
   return DQ_OK;
 }

@@ -1,19 +1,33 @@
 // Which plugin tables the registry accepts, and the messages for those it refuses.
-#include <gtest/gtest.h>
-
 #include "registry/plugin_table_check.hpp"
+
+#include <gtest/gtest.h>
 
 namespace dq::core {
 namespace {
 
-int32_t ok_init() { return 0; }
+int32_t ok_init() {
+  return 0;
+}
 void nop() {}
-int32_t one() { return 1; }
-int32_t props(int32_t, dq_plugin_device_props *) { return 0; }
-int32_t supports(int32_t, int32_t) { return 1; }
-int32_t deq(const dq_plugin_dequantize_args *) { return 0; }
-const char *empty() { return ""; }
-int32_t alloc(int32_t, size_t, void **) { return 0; }
+int32_t one() {
+  return 1;
+}
+int32_t props(int32_t, dq_plugin_device_props *) {
+  return 0;
+}
+int32_t supports(int32_t, int32_t) {
+  return 1;
+}
+int32_t deq(const dq_plugin_dequantize_args *) {
+  return 0;
+}
+const char *empty() {
+  return "";
+}
+int32_t alloc(int32_t, size_t, void **) {
+  return 0;
+}
 
 dq_plugin_api good_table() {
   dq_plugin_api t{};
@@ -55,7 +69,9 @@ TEST(CorePluginTable, TooSmallTableIsRefused) {
   t.struct_size = offsetof(dq_plugin_api, dequantize);
   TableVerdict v = check_plugin_table(&t, "libdq-cpu.so", "cpu");
   EXPECT_EQ(v.status, DQ_ERR_ABI);
-  EXPECT_NE(v.reason.find("table is " + std::to_string(t.struct_size) + " bytes"), std::string::npos) << v.reason;
+  EXPECT_NE(v.reason.find("table is " + std::to_string(t.struct_size) + " bytes"),
+            std::string::npos)
+      << v.reason;
 }
 
 TEST(CorePluginTable, MissingRequiredEntryIsNamed) {
@@ -74,14 +90,17 @@ TEST(CorePluginTable, DeviceMemoryMustComeComplete) {
   EXPECT_NE(v.reason.find("mem_free"), std::string::npos) << v.reason;
 }
 
-int32_t stream_create(int32_t, void **) { return 0; }
+int32_t stream_create(int32_t, void **) {
+  return 0;
+}
 
 TEST(CorePluginTable, StreamsComeAsAGroupWithDeviceMemory) {
   dq_plugin_api t = good_table();
   t.stream_create = stream_create;
   TableVerdict v = check_plugin_table(&t, "libdq-gpu.so", "cpu");
   EXPECT_NE(v.status, DQ_OK);
-  EXPECT_NE(v.reason.find("has streams/events but 'host_alloc_pinned' is NULL"), std::string::npos) << v.reason;
+  EXPECT_NE(v.reason.find("has streams/events but 'host_alloc_pinned' is NULL"), std::string::npos)
+      << v.reason;
 }
 
 TEST(CorePluginTable, NameMustMatchTheFile) {

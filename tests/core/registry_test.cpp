@@ -58,7 +58,8 @@ TEST_F(CoreRegistry, RefusesOtherAbiMajorAndCpuKeepsWorking) {
   EXPECT_EQ(dst, src);
   r.backend = "old";
   EXPECT_EQ(dq_dequantize(ctx, &r), DQ_ERR_ABI);
-  EXPECT_NE(std::string(dq_last_error(ctx)).find("plugin ABI 2.0, core expects 1.x"), std::string::npos);
+  EXPECT_NE(std::string(dq_last_error(ctx)).find("plugin ABI 2.0, core expects 1.x"),
+            std::string::npos);
 }
 
 TEST_F(CoreRegistry, ForcedBackendWithoutDeviceFailsWithItsReason) {
@@ -96,7 +97,8 @@ TEST_F(CoreRegistry, ForcedCudaIsServedOrSaysWhy) {
   dq_backend_info b = info(ctx, cuda);
   if (b.loaded && b.device_count == 0) {
     EXPECT_EQ(st, DQ_ERR_NO_DEVICE);
-    EXPECT_NE(msg.find(std::string("backend 'cuda' has no device: ") + b.status), std::string::npos) << msg;
+    EXPECT_NE(msg.find(std::string("backend 'cuda' has no device: ") + b.status), std::string::npos)
+        << msg;
   } else if (b.loaded) {
     ASSERT_EQ(st, DQ_OK) << msg;
     EXPECT_STREQ(dq_last_backend(ctx), "cuda");
@@ -151,7 +153,8 @@ TEST_F(CoreRegistry, FirstOfTwoSameNamesWinsTheOtherIsSkipped) {
     if (i == winner || std::string(b.name) != "cpu") continue;
     ++skipped;
     EXPECT_EQ(b.loaded, 0);
-    EXPECT_NE(std::string(b.status).find("skipped: 'cpu' already found at"), std::string::npos) << b.status;
+    EXPECT_NE(std::string(b.status).find("skipped: 'cpu' already found at"), std::string::npos)
+        << b.status;
     EXPECT_NE(std::string(b.status).find("plugins-dup"), std::string::npos) << b.status;
   }
   EXPECT_EQ(skipped, 1);
@@ -191,8 +194,10 @@ TEST_F(CoreRegistry, DebugLogShowsSearchLoadsAndChoices) {
   EXPECT_NE(log.find("dq: search " + abi + " (DQ_PLUGIN_PATH)"), std::string::npos) << log;
   EXPECT_NE(log.find("(beside libdq-core)"), std::string::npos) << log;
   EXPECT_NE(log.find("dq: found " + abi + "/libdq-old.so"), std::string::npos) << log;
-  EXPECT_NE(log.find("refused " + abi + "/libdq-old.so: libdq-old.so: plugin ABI 2.0, core expects 1.x"),
-            std::string::npos) << log;
+  EXPECT_NE(
+      log.find("refused " + abi + "/libdq-old.so: libdq-old.so: plugin ABI 2.0, core expects 1.x"),
+      std::string::npos)
+      << log;
   EXPECT_NE(log.find("dq: loaded cpu"), std::string::npos) << log;
   EXPECT_NE(log.find("dq: tensor f32 4096 B -> cpu ("), std::string::npos) << log;
 }
@@ -280,9 +285,10 @@ TEST_F(CoreRegistry, OlderCallerStructIsFilledOnlyAsFarAsItReaches) {
   EXPECT_NE(b.name, nullptr);
   unsigned char tail[sizeof(b) - offsetof(dq_backend_info, description)];
   std::memset(tail, 0xAB, sizeof(tail));
-  EXPECT_EQ(std::memcmp(reinterpret_cast<unsigned char *>(&b) + offsetof(dq_backend_info, description),
-                        tail, sizeof(tail)),
-            0);
+  EXPECT_EQ(
+      std::memcmp(reinterpret_cast<unsigned char *>(&b) + offsetof(dq_backend_info, description),
+                  tail, sizeof(tail)),
+      0);
 }
 
 }  // namespace

@@ -1,9 +1,9 @@
 // Validation of dq_dequantize requests: every rule has a case that breaks it.
+#include "request_check.hpp"
+
 #include <gtest/gtest.h>
 
 #include <vector>
-
-#include "request_check.hpp"
 
 namespace dq::core {
 namespace {
@@ -130,7 +130,8 @@ TEST(CoreRequestCheck, LocationsMustAgree) {
   expect_rejected(r, DQ_ERR_INVALID_ARGUMENT, "different devices");
   r.dst_where = {"host", 0};
   r.backend = "cpu";
-  expect_rejected(r, DQ_ERR_INVALID_ARGUMENT, "backend 'cpu' forced, but the memory is on backend 'cuda'");
+  expect_rejected(r, DQ_ERR_INVALID_ARGUMENT,
+                  "backend 'cpu' forced, but the memory is on backend 'cuda'");
   r.backend = nullptr;
   EXPECT_EQ(check_request(&r).status, DQ_OK);
   EXPECT_STREQ(device_backend_of(r), "cuda");

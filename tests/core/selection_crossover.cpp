@@ -20,7 +20,8 @@ double median_seconds(dq_context *ctx, dq_dequantize_request req) {
   if (dq_dequantize(ctx, &req) != DQ_OK) return -1;
   std::vector<double> times;
   const auto start = Clock::now();
-  while (times.size() < 3 || (times.size() < 25 && Clock::now() - start < std::chrono::milliseconds(300))) {
+  while (times.size() < 3 ||
+         (times.size() < 25 && Clock::now() - start < std::chrono::milliseconds(300))) {
     const auto t0 = Clock::now();
     if (dq_dequantize(ctx, &req) != DQ_OK) return -1;
     times.push_back(std::chrono::duration<double>(Clock::now() - t0).count());
@@ -34,7 +35,8 @@ std::vector<std::string> device_backends(dq_context *ctx) {
   for (int32_t i = 0; i < dq_backend_count(ctx); ++i) {
     dq_backend_info b{};
     b.struct_size = sizeof(b);
-    if (dq_backend_get_info(ctx, i, &b) == DQ_OK && b.loaded && b.device_count > 0) names.push_back(b.name);
+    if (dq_backend_get_info(ctx, i, &b) == DQ_OK && b.loaded && b.device_count > 0)
+      names.push_back(b.name);
   }
   return names;
 }
@@ -54,14 +56,15 @@ int main(int argc, char **argv) {
   const int64_t block = dq_type_block_elements(type);
   const size_t block_bytes = dq_type_block_bytes(type), out_size = out == DQ_TYPE_F32 ? 4 : 2;
   std::mt19937 rng(1);
-  std::printf("%s -> %s, host->host, pageable buffers; median seconds per call\n%12s", dq_type_name(type),
-              dq_type_name(out), "src bytes");
+  std::printf("%s -> %s, host->host, pageable buffers; median seconds per call\n%12s",
+              dq_type_name(type), dq_type_name(out), "src bytes");
   for (const auto &b : backends) std::printf(" %12s %9s", (b + " ms").c_str(), "out GB/s");
   std::printf("\n");
   for (size_t bytes = 4096; bytes <= (size_t(1) << 28); bytes *= 4) {
     const int64_t blocks = static_cast<int64_t>(bytes / block_bytes);
     std::vector<unsigned char> src(blocks * block_bytes);
-    for (auto &c : src) c = static_cast<unsigned char>(rng() & 0x3F);  // small scales: finite values
+    for (auto &c : src)
+      c = static_cast<unsigned char>(rng() & 0x3F);  // small scales: finite values
     std::vector<unsigned char> dst(static_cast<size_t>(blocks * block) * out_size);
     dq_dequantize_request req{};
     req.struct_size = sizeof(req);

@@ -1,9 +1,10 @@
 // The per-tensor selection rules, on hand-made candidates (no plugins involved).
+#include "registry/selection.hpp"
+
 #include <gtest/gtest.h>
 
 #include <vector>
 
-#include "registry/selection.hpp"
 #include "registry/settings.hpp"
 
 namespace dq::core {
@@ -128,7 +129,8 @@ TEST(CoreSelection, ForcedBackendWithoutDeviceFailsWithItsReason) {
   Selection s = select_backend(cs, query(100), policy(64 * kMiB, {"cuda"}));
   EXPECT_EQ(s.status, DQ_ERR_NO_DEVICE);
   EXPECT_EQ(s.index, -1);
-  EXPECT_NE(s.reason.find("backend 'cuda' has no device: no CUDA device: driver missing"), std::string::npos)
+  EXPECT_NE(s.reason.find("backend 'cuda' has no device: no CUDA device: driver missing"),
+            std::string::npos)
       << s.reason;
 }
 
@@ -136,7 +138,8 @@ TEST(CoreSelection, ForcedUnknownBackendFailsNamingItAndTheSearch) {
   const std::vector<Candidate> cs{cpu()};
   Selection s = select_backend(cs, query(100), policy(64 * kMiB, {"nosuch"}));
   EXPECT_EQ(s.status, DQ_ERR_NO_BACKEND);
-  EXPECT_NE(s.reason.find("backend 'nosuch' not found (searched: /plugins (test)"), std::string::npos)
+  EXPECT_NE(s.reason.find("backend 'nosuch' not found (searched: /plugins (test)"),
+            std::string::npos)
       << s.reason;
 }
 

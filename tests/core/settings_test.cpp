@@ -1,9 +1,9 @@
 // Parsing of the registry's environment variables.
+#include "registry/settings.hpp"
+
 #include <gtest/gtest.h>
 
 #include <cstdlib>
-
-#include "registry/settings.hpp"
 
 namespace dq::core {
 namespace {

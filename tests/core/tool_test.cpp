@@ -22,8 +22,8 @@ struct ToolRun {
 };
 
 ToolRun run(const std::string &args, const std::string &env = "") {
-  const std::string cmd = "env -u DQ_BACKEND -u DQ_PLUGIN_PATH -u DQ_LOG -u DQ_GPU_MIN_BYTES " + env +
-                          " " DQ_TOOL " " + args + " 2>&1";
+  const std::string cmd = "env -u DQ_BACKEND -u DQ_PLUGIN_PATH -u DQ_LOG -u DQ_GPU_MIN_BYTES " +
+                          env + " " DQ_TOOL " " + args + " 2>&1";
   ToolRun r;
   FILE *p = popen(cmd.c_str(), "r");
   if (!p) return r;
@@ -35,9 +35,13 @@ ToolRun run(const std::string &args, const std::string &env = "") {
   return r;
 }
 
-std::string plugin_folder(const char *set) { return (fs::path(DQ_TEST_PLUGIN_ROOT) / set).string(); }
+std::string plugin_folder(const char *set) {
+  return (fs::path(DQ_TEST_PLUGIN_ROOT) / set).string();
+}
 
-fs::path out_path(const std::string &name) { return fs::path(::testing::TempDir()) / ("dq_tool_" + name); }
+fs::path out_path(const std::string &name) {
+  return fs::path(::testing::TempDir()) / ("dq_tool_" + name);
+}
 
 int count_lines(const std::string &s) {
   int n = 0;
@@ -46,7 +50,9 @@ int count_lines(const std::string &s) {
 }
 
 // Expected f16 / bf16 bits: the golden f32 rounded to nearest even (no NaN in the data).
-uint16_t to_f16(float f) { return std::bit_cast<uint16_t>(static_cast<_Float16>(f)); }
+uint16_t to_f16(float f) {
+  return std::bit_cast<uint16_t>(static_cast<_Float16>(f));
+}
 uint16_t to_bf16(float f) {
   const uint32_t u = std::bit_cast<uint32_t>(f);
   return static_cast<uint16_t>((u + 0x7FFF + ((u >> 16) & 1)) >> 16);
@@ -70,8 +76,9 @@ TEST_P(CoreDequantTool, F32IsByteIdenticalToGolden) {
   DQ_REQUIRE_TESTDATA(data);
   const std::string tensor = std::string("t.") + GetParam();
   const fs::path out = out_path(tensor + ".f32");
-  ToolRun r = run("dequant " + (data / "all-types.gguf").string() + " --tensor " + tensor + " --out " + out.string(),
-              "DQ_BACKEND=cpu");
+  ToolRun r = run("dequant " + (data / "all-types.gguf").string() + " --tensor " + tensor +
+                      " --out " + out.string(),
+                  "DQ_BACKEND=cpu");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   const auto golden = dq::test::read_file(data / "golden" / ("all-types." + tensor + ".f32"));
   ASSERT_FALSE(golden.empty());
@@ -81,13 +88,14 @@ TEST_P(CoreDequantTool, F32IsByteIdenticalToGolden) {
 TEST_P(CoreDequantTool, HalfOutputsAreTheGoldenRounded) {
   DQ_REQUIRE_TESTDATA(data);
   const std::string tensor = std::string("t.") + GetParam();
-  const auto golden = as_floats(dq::test::read_file(data / "golden" / ("all-types." + tensor + ".f32")));
+  const auto golden =
+      as_floats(dq::test::read_file(data / "golden" / ("all-types." + tensor + ".f32")));
   std::vector<uint16_t> f16, bf16;
   for (float f : golden) f16.push_back(to_f16(f)), bf16.push_back(to_bf16(f));
   for (const auto &[to, expected] : {std::pair{"f16", f16}, std::pair{"bf16", bf16}}) {
     const fs::path out = out_path(tensor + "." + to);
-    ToolRun r = run("dequant " + (data / "all-types.gguf").string() + " --tensor " + tensor + " --to " + to +
-                " --out " + out.string());
+    ToolRun r = run("dequant " + (data / "all-types.gguf").string() + " --tensor " + tensor +
+                    " --to " + to + " --out " + out.string());
     ASSERT_EQ(r.exit_code, 0) << r.output;
     EXPECT_TRUE(dq::test::read_file(out) == as_bytes(expected)) << tensor << " as " << to;
   }
@@ -105,7 +113,8 @@ TEST_P(CoreDequantTool, CudaOutputIsByteIdenticalToGolden) {
     GTEST_SKIP() << "no CUDA device: " << r.output;
   ASSERT_EQ(r.exit_code, 0) << r.output;
   const auto golden = dq::test::read_file(data / "golden" / ("all-types." + tensor + ".f32"));
-  EXPECT_TRUE(dq::test::read_file(out) == golden) << tensor << " on cuda differs from the golden file";
+  EXPECT_TRUE(dq::test::read_file(out) == golden)
+      << tensor << " on cuda differs from the golden file";
 }
 
 INSTANTIATE_TEST_SUITE_P(CoreAllTypes, CoreDequantTool, ::testing::Values("q8_0", "q5_0", "q6_k"));
@@ -116,10 +125,12 @@ TEST(CoreDequantToolErrors, BadInputExitsOneWithOneLine) {
   ToolRun missing = run("dequant " + file + " --tensor t.nope --out " + out_path("x").string());
   EXPECT_EQ(missing.exit_code, 1);
   EXPECT_EQ(missing.output, "dq: " + file + ": no tensor named 't.nope'\n");
-  ToolRun forced = run("dequant " + file + " --tensor t.q8_0 --backend nosuch --out " + out_path("x").string());
+  ToolRun forced =
+      run("dequant " + file + " --tensor t.q8_0 --backend nosuch --out " + out_path("x").string());
   EXPECT_EQ(forced.exit_code, 1);
   EXPECT_EQ(count_lines(forced.output), 1) << forced.output;
-  EXPECT_EQ(forced.output.rfind("dq: " + file + ": tensor t.q8_0: backend 'nosuch' not found", 0), 0u)
+  EXPECT_EQ(forced.output.rfind("dq: " + file + ": tensor t.q8_0: backend 'nosuch' not found", 0),
+            0u)
       << forced.output;
   ToolRun unwritable = run("dequant " + file + " --tensor t.q8_0 --out /nonexistent-dir/x.f32");
   EXPECT_EQ(unwritable.exit_code, 1);
@@ -143,21 +154,24 @@ TEST(CoreDequantToolErrors, UsageErrorsExitTwo) {
 TEST(CoreDequantToolLog, DebugLogNamesTheChoice) {
   DQ_REQUIRE_TESTDATA(data);
   ToolRun r = run("dequant " + (data / "all-types.gguf").string() + " --tensor t.q6_k --out " +
-                  out_path("log.f32").string(),
-              "DQ_LOG=debug");
+                      out_path("log.f32").string(),
+                  "DQ_LOG=debug");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("dq: tensor q6_K 53760 B -> cpu ("), std::string::npos) << r.output;
 }
 
 TEST(CoreBackendsTool, ListsCpuAndTheFakes) {
-  ToolRun r = run("backends", "DQ_PLUGIN_PATH=" + plugin_folder("plugins-abi") + ":" + plugin_folder("plugins-nodev"));
+  ToolRun r = run("backends", "DQ_PLUGIN_PATH=" + plugin_folder("plugins-abi") + ":" +
+                                  plugin_folder("plugins-nodev"));
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("NAME"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("cpu      1.0   loaded"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("old      2.0   refused"), std::string::npos) << r.output;
-  EXPECT_NE(r.output.find("libdq-old.so: plugin ABI 2.0, core expects 1.x"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("libdq-old.so: plugin ABI 2.0, core expects 1.x"), std::string::npos)
+      << r.output;
   EXPECT_NE(r.output.find("no device: no fake device"), std::string::npos) << r.output;
-  EXPECT_NE(r.output.find("searched: " + plugin_folder("plugins-abi") + " (DQ_PLUGIN_PATH)"), std::string::npos)
+  EXPECT_NE(r.output.find("searched: " + plugin_folder("plugins-abi") + " (DQ_PLUGIN_PATH)"),
+            std::string::npos)
       << r.output;
 }
 

@@ -6,9 +6,9 @@
 #include <vector>
 
 #include "commands.hpp"
+#include "context.hpp"
 #include "dq/dq.h"
 #include "dq/dq_plugin.h"
-#include "context.hpp"
 #include "registry/registry.hpp"
 
 namespace dq::tool {
@@ -24,7 +24,8 @@ const char *state_of(dq_context *ctx, int32_t backend) {
 std::string outputs_of(dq_context *ctx, int32_t backend, int32_t type) {
   std::string outs;
   for (int32_t o : kOutputs)
-    if (dq_backend_supports(ctx, backend, type, o)) outs += (outs.empty() ? "" : " ") + std::string(dq_type_name(o));
+    if (dq_backend_supports(ctx, backend, type, o))
+      outs += (outs.empty() ? "" : " ") + std::string(dq_type_name(o));
   return outs;
 }
 
@@ -52,14 +53,17 @@ void print_backend(dq_context *ctx, int32_t i, int name_width, bool verbose) {
   b.struct_size = sizeof(b);
   if (dq_backend_get_info(ctx, i, &b) != DQ_OK) return;
   const auto types = supported(ctx, i);
-  const std::string abi = b.abi_major ? std::to_string(b.abi_major) + "." + std::to_string(b.abi_minor) : "-";
+  const std::string abi =
+      b.abi_major ? std::to_string(b.abi_major) + "." + std::to_string(b.abi_minor) : "-";
   std::printf("%-*s %-5s %-8s %7d %6zu  %s\n", name_width, b.name, abi.c_str(), state_of(ctx, i),
               b.device_count, types.size(), b.description);
   std::printf("    path: %s\n", b.path);
   print_devices(ctx, i, b);
-  if (*b.status) std::printf("    %s%s\n", b.loaded && b.device_count == 0 ? "no device: " : "", b.status);
+  if (*b.status)
+    std::printf("    %s%s\n", b.loaded && b.device_count == 0 ? "no device: " : "", b.status);
   if (!verbose) return;
-  for (const auto &[type, outs] : types) std::printf("    %-10s -> %s\n", dq_type_name(type), outs.c_str());
+  for (const auto &[type, outs] : types)
+    std::printf("    %-10s -> %s\n", dq_type_name(type), outs.c_str());
 }
 
 // Width of the NAME column: the longest name, at least 8.
@@ -77,7 +81,8 @@ int run_backends(bool verbose) {
   }
   const int32_t n = dq_backend_count(ctx);
   const int width = name_width(ctx);
-  std::printf("%-*s %-5s %-8s %7s %6s  %s\n", width, "NAME", "ABI", "STATE", "DEVICES", "TYPES", "DESCRIPTION");
+  std::printf("%-*s %-5s %-8s %7s %6s  %s\n", width, "NAME", "ABI", "STATE", "DEVICES", "TYPES",
+              "DESCRIPTION");
   for (int32_t i = 0; i < n; ++i) print_backend(ctx, i, width, verbose);
   std::printf("searched: %s\n", dq::core::registry(ctx).searched_text().c_str());
   dq_context_destroy(ctx);
@@ -87,7 +92,8 @@ int run_backends(bool verbose) {
 }  // namespace
 
 Action register_backends(CLI::App &app) {
-  auto *cmd = app.add_subcommand("backends", "List the backend plugins found, their devices and types");
+  auto *cmd =
+      app.add_subcommand("backends", "List the backend plugins found, their devices and types");
   auto verbose = std::make_shared<bool>(false);
   cmd->add_flag("-v,--verbose", *verbose, "Also list each supported type and its outputs");
   return [verbose] { return run_backends(*verbose); };

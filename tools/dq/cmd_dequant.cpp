@@ -1,7 +1,7 @@
 // dq dequant: one tensor of a GGUF file to raw little-endian f32/f16/bf16 values.
 #include <bit>
-#include <cinttypes>
 #include <cerrno>
+#include <cinttypes>
 #include <cstdio>
 #include <cstring>
 #include <memory>
@@ -78,7 +78,8 @@ int run_dequant(const Options &o) {
   if (index < 0) return fail(o.file, "no tensor named '" + o.tensor + "'");
   dq_tensor_info t{};
   t.struct_size = sizeof(t);
-  if (dq_model_tensor_info(model.get(), index, &t) != DQ_OK) return fail(o.file, dq_last_error(ctx.get()));
+  if (dq_model_tensor_info(model.get(), index, &t) != DQ_OK)
+    return fail(o.file, dq_last_error(ctx.get()));
   return dequantize(ctx.get(), o, t, dq_type_from_name(o.to.c_str()));
 }
 
