@@ -5,7 +5,9 @@
 #
 # Test data: set DQ_TESTDATA, or place it at .devdata/testdata (scripts copy it there; the
 # folder is git-ignored through .git/info/exclude).
-#   usage: scripts/device-cuda.sh [all|test|bench|tune]
+#   usage: scripts/device-cuda.sh [all|test|bench|tune|quick]
+# quick = the tests, racecheck on two formats and the kernel benchmark (no dq tool, no
+# memcheck), for short device sessions.
 # tune = all, plus benchmark runs with the tuning knobs (DQ_CUDA_STREAMING_STORES=0,
 # DQ_CUDA_BLOCKS_PER_SM) and Nsight Compute sections for a few kernels.
 set -uo pipefail
@@ -39,10 +41,29 @@ ninja -C "$BUILD" -j"$JOBS" dq-cuda dq_cuda_decode_host_tests dq-cuda-bench \
   >>"$OUT/build.log" 2>&1 || { grep -E "error|FAILED" "$OUT/build.log" | head -30; exit 1; }
 ninja -C "$BUILD" -j"$JOBS" dq_cuda_tests >>"$OUT/build.log" 2>&1 ||
   { grep -E "error|FAILED" "$OUT/build.log" | head -30; exit 1; }
-ninja -C "$BUILD" -j"$JOBS" dq >>"$OUT/build.log" 2>&1 && HAVE_DQ=1 || HAVE_DQ=0
+HAVE_DQ=0
+[[ $MODE == quick ]] || { ninja -C "$BUILD" -j"$JOBS" dq >>"$OUT/build.log" 2>&1 && HAVE_DQ=1; }
 log "built (dq tool: $HAVE_DQ)"
 
 status=0
+if [[ $MODE == quick ]]; then
+  log "tests"
+  "$BUILD/bin/dq_cuda_decode_host_tests" >"$OUT/tests.log" 2>&1 || status=1
+  "$BUILD/bin/dq_cuda_tests" >>"$OUT/tests.log" 2>&1 || status=1
+  grep -E "^\[  (PASSED|FAILED) \]|tests ran|Failure$" "$OUT/tests.log" | sort | uniq -c | sort -rn | head -40
+  grep -E -A3 "Failure$" "$OUT/tests.log" | head -40
+  log "tests status $status"
+  DQ_CUDA_TEST_QUICK=1 timeout 120 compute-sanitizer --tool racecheck --report-api-errors no \
+    --error-exitcode 99 "$BUILD/bin/dq_cuda_tests" \
+    --gtest_filter='*OddBlockCounts/q4_K:*OddBlockCounts/iq2_xxs:*OddBlockCounts/mxfp4' >"$OUT/racecheck.log" 2>&1
+  rc=$?
+  grep -E "RACECHECK SUMMARY|ERROR SUMMARY|PASSED|FAILED \]" "$OUT/racecheck.log" | tail -3
+  log "racecheck exit $rc"
+  [[ $rc == 0 ]] || status=1
+  log "dq-cuda-bench"
+  "$BUILD/bin/dq-cuda-bench" --csv "$OUT/bench.csv" ${BENCH_ARGS:-} >"$OUT/bench.log" 2>&1
+  log "dq-cuda-bench exit $?"
+fi
 if [[ $MODE == all || $MODE == test || $MODE == tune ]]; then
   log "tests"
   "$BUILD/bin/dq_cuda_decode_host_tests" >"$OUT/tests.log" 2>&1 || status=1

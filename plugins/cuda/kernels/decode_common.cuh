@@ -9,6 +9,7 @@
 // -ffp-contract=off.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <type_traits>
@@ -69,6 +70,35 @@ DQ_DEV_INLINE uint64_t ld_u64(const uint8_t *p) {
 #endif
 }
 
+// 8 bytes at an 8-byte aligned address (one 64-bit shared-memory load on the device).
+DQ_DEV_INLINE uint64_t ld_u64_a8(const uint8_t *p) {
+#if defined(__CUDA_ARCH__)
+  return *reinterpret_cast<const uint64_t *>(p);
+#else
+  return ld_u64(p);
+#endif
+}
+
+// 8 bytes at a 4-byte aligned address (two 32-bit loads on the device).
+DQ_DEV_INLINE uint64_t ld_u64_a4(const uint8_t *p) {
+#if defined(__CUDA_ARCH__)
+  const uint32_t *w = reinterpret_cast<const uint32_t *>(p);
+  return static_cast<uint64_t>(w[0]) | (static_cast<uint64_t>(w[1]) << 32);
+#else
+  return ld_u64(p);
+#endif
+}
+
+// a * b + c with one rounding. Used only where a * b is exact in f32 (a product of small
+// integers and an f16 scale), so it equals ggml's separate multiply and add bit for bit.
+DQ_DEV_INLINE float fma_exact_product(float a, float b, float c) {
+#if defined(__CUDA_ARCH__)
+  return __fmaf_rn(a, b, c);
+#else
+  return std::fma(a, b, c);
+#endif
+}
+
 // Byte k (0..7) of a 64-bit little-endian word.
 DQ_DEV_INLINE uint32_t byte_of(uint64_t v, int k) { return static_cast<uint32_t>(v >> (8 * k)) & 0xffu; }
 
@@ -91,6 +121,16 @@ DQ_DEV_INLINE float bits_to_float(uint32_t u) {
 #endif
 }
 
+DQ_DEV_INLINE uint32_t float_bits(float f) {
+#if defined(__CUDA_ARCH__)
+  return __float_as_uint(f);
+#else
+  uint32_t u;
+  memcpy(&u, &f, sizeof u);
+  return u;
+#endif
+}
+
 // __byte_perm: byte n of the result is byte (s >> 4n) & 7 of the 8 bytes {y:x}.
 DQ_DEV_INLINE uint32_t perm_bytes(uint32_t x, uint32_t y, uint32_t s) {
 #if defined(__CUDA_ARCH__)
@@ -100,6 +140,18 @@ DQ_DEV_INLINE uint32_t perm_bytes(uint32_t x, uint32_t y, uint32_t s) {
   uint32_t r = 0;
   for (int n = 0; n < 4; ++n) r |= static_cast<uint32_t>((xy >> (8 * ((s >> (4 * n)) & 7))) & 0xff) << (8 * n);
   return r;
+#endif
+}
+
+// perm_bytes for a selector whose nibbles all have bit 3 clear, as one prmt (the
+// intrinsic masks a run-time selector with 0x7777 first, an extra instruction).
+DQ_DEV_INLINE uint32_t perm_bytes_clear(uint32_t x, uint32_t y, uint32_t s) {
+#if defined(__CUDA_ARCH__)
+  uint32_t r;
+  asm("prmt.b32 %0, %1, %2, %3;" : "=r"(r) : "r"(x), "r"(y), "r"(s));
+  return r;
+#else
+  return perm_bytes(x, y, s);
 #endif
 }
 
@@ -164,6 +216,24 @@ DQ_DEV_INLINE uint32_t h2_mul(uint32_t a, uint32_t b) {
 #endif
 }
 
+// Lane-wise a * b + c, one rounding. The host form rounds the double a * b + c, which is
+// the same wherever the decoders use it (there the exact result fits an f16).
+DQ_DEV_INLINE uint32_t h2_fma(uint32_t a, uint32_t b, uint32_t c) {
+#if defined(__CUDA_ARCH__)
+  uint32_t r;
+  asm("fma.rn.f16x2 %0, %1, %2, %3;" : "=r"(r) : "r"(a), "r"(b), "r"(c));
+  return r;
+#else
+  auto lane = [&](int sh) {
+    const double v = static_cast<double>(dq::f16_to_f32(static_cast<uint16_t>(a >> sh))) *
+                         dq::f16_to_f32(static_cast<uint16_t>(b >> sh)) +
+                     dq::f16_to_f32(static_cast<uint16_t>(c >> sh));
+    return static_cast<uint32_t>(dq::f32_to_f16(static_cast<float>(v)));
+  };
+  return lane(0) | (lane(16) << 16);
+#endif
+}
+
 // Both lanes 1024 + bias, as f16 bits (0 <= bias < 1024: spacing is 1 in [1024, 2048)).
 DQ_DEV_INLINE uint32_t h2_magic(int bias) { return (0x6400u + static_cast<uint32_t>(bias)) * 0x10001u; }
 
@@ -180,6 +250,49 @@ DQ_DEV_INLINE void h2_scale8(uint64_t q, int bias, uint32_t d2, uint32_t *h) {
   h[2] = h2_mul(h2_sub(h2_bytes(hi, 0, 1), m), d2);
   h[3] = h2_mul(h2_sub(h2_bytes(hi, 2, 3), m), d2);
 }
+
+// Reads 8 bytes at `base + off` (off a multiple of 4) for a base of any even alignment:
+// the aligned word pointer and funnel-shift amount are worked out once per sub-block.
+struct Bytes8 {
+#if defined(__CUDA_ARCH__)
+  const uint32_t *w;
+  uint32_t sh;
+  DQ_DEV_INLINE explicit Bytes8(const uint8_t *base) {
+    const uint32_t mis = static_cast<uint32_t>(reinterpret_cast<uintptr_t>(base) & 3);
+    w = reinterpret_cast<const uint32_t *>(base - mis);
+    sh = mis * 8;
+  }
+  DQ_DEV_INLINE uint64_t at(int off) const {
+    const uint32_t *p = w + (off >> 2);
+    const uint32_t w0 = p[0], w1 = p[1], w2 = p[2];
+    return static_cast<uint64_t>(__funnelshift_r(w0, w1, sh)) |
+           (static_cast<uint64_t>(__funnelshift_r(w1, w2, sh)) << 32);
+  }
+#else
+  const uint8_t *base;
+  explicit Bytes8(const uint8_t *b) : base(b) {}
+  uint64_t at(int off) const { return ld_u64(base + off); }
+#endif
+};
+
+// Decoders with a `sub` (once per 32 elements: scales, pointers, shifts) and a `group`
+// (8 elements k*8.. of the sub-block) define decode8 (and decode8_f16 from group_f16) as
+// their composition, so the host tests check the same code the kernels run.
+#define DQ_DECODE8_FROM_SUB                                                          \
+  DQ_DEV_INLINE static void decode8(const uint8_t *b, int j0, float *y, const uint8_t *t) { \
+    group(sub(b, j0 & ~31, t), (j0 >> 3) & 3, y, t);                                   \
+  }
+#define DQ_DECODE8_F16_FROM_SUB                                                          \
+  DQ_DEV_INLINE static void decode8_f16(const uint8_t *b, int j0, uint32_t *h, const uint8_t *t) { \
+    group_f16(sub(b, j0 & ~31, t), (j0 >> 3) & 3, h, t);                                     \
+  }
+
+// Formats that split decoding into a per-32-element part (scales, pointers: `sub`) and a
+// per-8-element part (`group`) let the kernels decode a lane's 32 elements with one `sub`.
+template <typename Fmt, typename = void>
+struct HasSub : std::false_type {};
+template <typename Fmt>
+struct HasSub<Fmt, std::void_t<decltype(&Fmt::sub)>> : std::true_type {};
 
 // Formats whose f16 output can be computed in half precision bit-exactly provide
 // decode8_f16 (4 half2 words); the f16 kernels use it.

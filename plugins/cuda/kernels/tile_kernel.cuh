@@ -28,15 +28,18 @@ inline constexpr int kTileElems = kThreads * 8 * kGroupsPerThread;  // 8192
 inline constexpr int kPad = 16;  // read-past slack for ld_u64's word loads
 inline constexpr int kMinBlocksPerSm = 5;  // caps registers at 48: no spills in any format
 inline constexpr int kStages = 3;  // tiles in the shared-memory ring (kStages - 1 in flight)
-inline constexpr int kWarpAreaBytes = (kThreads / 32) * 1024;  // f32 transpose areas
+inline constexpr int kWarpElems = kTileElems / (kThreads / 32);  // 1024: a warp's share
 
-template <typename Fmt>
+// Shape of a tile's shared memory for Fmt with output elements of kElemBytes bytes.
+template <typename Fmt, int kElemBytes>
 struct TileShape {
   static constexpr int kBlocks = kTileElems / Fmt::kBlockElems;
   static constexpr int kBytes = kBlocks * Fmt::kBlockBytes;
   static constexpr int kBufBytes = kBytes + kPad;  // a multiple of 16
-  static constexpr int kSmemBytes = Fmt::kTableBytes + kStages * kBufBytes + kWarpAreaBytes;
+  static constexpr int kStageBytes = kThreads * 32 * kElemBytes;  // the warps' output areas
+  static constexpr int kSmemBytes = Fmt::kTableBytes + kStages * kBufBytes + kStageBytes;
   static_assert(kTileElems % Fmt::kBlockElems == 0, "tile must hold whole blocks");
+  static_assert(Fmt::kBlockElems % 32 == 0, "a lane's 32 elements must lie in one block");
   static_assert(kBytes % 16 == 0, "tile bytes must keep 16-byte alignment");
   static_assert(Fmt::kTableBytes % 16 == 0, "table must keep 16-byte alignment");
 };
@@ -56,14 +59,10 @@ __device__ __forceinline__ void store16(uint4 *p, uint4 v, bool streaming) {
 template <>
 struct OutPack<0> {
   using Elem = float;
-  __device__ __forceinline__ static void store8(float *dst, const float *v, bool vec, bool streaming) {
-    if (vec) {
-      store16(reinterpret_cast<float4 *>(dst), make_float4(v[0], v[1], v[2], v[3]), streaming);
-      store16(reinterpret_cast<float4 *>(dst) + 1, make_float4(v[4], v[5], v[6], v[7]), streaming);
-    } else {
-#pragma unroll
-      for (int k = 0; k < 8; ++k) dst[k] = v[k];
-    }
+  // 8 outputs as 16-byte chunks.
+  __device__ __forceinline__ static void pack(const float *v, uint4 *c) {
+    c[0] = make_uint4(__float_as_uint(v[0]), __float_as_uint(v[1]), __float_as_uint(v[2]), __float_as_uint(v[3]));
+    c[1] = make_uint4(__float_as_uint(v[4]), __float_as_uint(v[5]), __float_as_uint(v[6]), __float_as_uint(v[7]));
   }
 };
 
@@ -84,25 +83,66 @@ struct OutPack16 {
   __device__ __forceinline__ static uint32_t pack2(float a, float b) {
     return kOut == 1 ? pack_half2(a, b) : pack_bf162(a, b);
   }
-  __device__ __forceinline__ static void store8(uint16_t *dst, const float *v, bool vec, bool streaming) {
-    const uint4 w = make_uint4(pack2(v[0], v[1]), pack2(v[2], v[3]), pack2(v[4], v[5]),
-                               pack2(v[6], v[7]));
-    if (vec) {
-      store16(reinterpret_cast<uint4 *>(dst), w, streaming);
-    } else {
-      const uint32_t words[4] = {w.x, w.y, w.z, w.w};
-#pragma unroll
-      for (int k = 0; k < 4; ++k) {
-        dst[2 * k] = static_cast<uint16_t>(words[k]);
-        dst[2 * k + 1] = static_cast<uint16_t>(words[k] >> 16);
-      }
-    }
+  __device__ __forceinline__ static void pack(const float *v, uint4 *c) {
+    c[0] = make_uint4(pack2(v[0], v[1]), pack2(v[2], v[3]), pack2(v[4], v[5]), pack2(v[6], v[7]));
   }
 };
 template <>
 struct OutPack<1> : OutPack16<1> {};
 template <>
 struct OutPack<30> : OutPack16<30> {};
+
+// Output staging: lane L's 32 decoded elements form row L of its warp's area (kChunks
+// 16-byte chunks a row); the warp then stores the area in order. Chunk q of row r sits at
+// r * kChunks + (q ^ f(r)), the XOR spreading both the row writes (8 lanes, one per row, per
+// shared-memory phase) and the in-order reads over all 32 banks.
+template <int kChunks>
+__device__ __forceinline__ int stage_chunk(int row, int q) {
+  return row * kChunks + (q ^ ((row * kChunks >> 3) & (kChunks - 1)));
+}
+
+// Decodes group k (8 elements) of a lane's 32 through `f32` (8 floats) or, for f16 output
+// of a format with an exact half-precision path, `f16` (4 half2 words), and writes it to
+// row `lane` of the staging area.
+template <typename Fmt, int kOut, int kChunksPerRow, typename F32, typename F16>
+__device__ __forceinline__ void stage_group(uint4 *area, int lane, int k, F32 &&f32, F16 &&f16) {
+  constexpr int kChunksPerGroup = kChunksPerRow / 4;
+  uint4 c[kChunksPerGroup];
+  if constexpr (kOut == 1 && HasF16<Fmt>::value) {
+    uint32_t h[4];
+    f16(h);
+    c[0] = make_uint4(h[0], h[1], h[2], h[3]);
+  } else {
+    float v[8];
+    f32(v);
+    OutPack<kOut>::pack(v, c);
+  }
+#pragma unroll
+  for (int q = 0; q < kChunksPerGroup; ++q) area[stage_chunk<kChunksPerRow>(lane, k * kChunksPerGroup + q)] = c[q];
+}
+
+// Decodes elements j0..j0+31 of the block at `blk` (j0 a multiple of 32) into row `lane`
+// of the warp's staging area. Formats with `sub` decode their per-32-element part once.
+template <typename Fmt, int kOut, int kChunksPerRow>
+__device__ __forceinline__ void decode_lane32(const uint8_t *blk, int j0, const uint8_t *table, uint4 *area, int lane) {
+  if constexpr (HasSub<Fmt>::value) {
+    const auto s = Fmt::sub(blk, j0, table);
+#pragma unroll
+    for (int k = 0; k < 4; ++k)
+      stage_group<Fmt, kOut, kChunksPerRow>(area, lane, k, [&](float *v) { Fmt::group(s, k, v, table); },
+                                            [&](uint32_t *h) {
+                                              if constexpr (HasF16<Fmt>::value) Fmt::group_f16(s, k, h, table);
+                                            });
+  } else {
+#pragma unroll
+    for (int k = 0; k < 4; ++k)
+      stage_group<Fmt, kOut, kChunksPerRow>(
+          area, lane, k, [&](float *v) { Fmt::decode8(blk, j0 + 8 * k, v, table); },
+          [&](uint32_t *h) {
+            if constexpr (HasF16<Fmt>::value) Fmt::decode8_f16(blk, j0 + 8 * k, h, table);
+          });
+  }
+}
 
 __device__ __forceinline__ void cp_async16(void *smem_dst, const void *gmem_src) {
   const uint32_t s = static_cast<uint32_t>(__cvta_generic_to_shared(smem_dst));
@@ -133,7 +173,7 @@ __global__ void __launch_bounds__(kThreads, kMinBlocksPerSm)
     dequant_tiles(const uint8_t *__restrict__ src, typename OutPack<kOut>::Elem *__restrict__ dst,
                   int64_t n_blocks, const uint8_t *__restrict__ table_global, bool src_vec16,
                   bool dst_vec16, bool streaming) {
-  using Shape = TileShape<Fmt>;
+  using Shape = TileShape<Fmt, sizeof(typename OutPack<kOut>::Elem)>;
   extern __shared__ __align__(16) uint8_t smem[];
   uint8_t *const table = smem;
   uint8_t *const ring = smem + Fmt::kTableBytes;  // kStages tile buffers
@@ -164,9 +204,14 @@ __global__ void __launch_bounds__(kThreads, kMinBlocksPerSm)
     uint4 *s = reinterpret_cast<uint4 *>(table);
     for (int i = threadIdx.x; i < Fmt::kTableBytes / 16; i += kThreads) s[i] = __ldg(g + i);
   }
-  // f32 output goes through a per-warp 1 KiB transpose area (see below).
-  float *const warp_area = reinterpret_cast<float *>(ring + kStages * Shape::kBufBytes) + (threadIdx.x >> 5) * 256;
-  const int lane = threadIdx.x & 31;
+  // Every output goes through a per-warp staging area (see stage_chunk).
+  using Elem = typename OutPack<kOut>::Elem;
+  constexpr int kElemsPerChunk = 16 / static_cast<int>(sizeof(Elem));
+  constexpr int kChunksPerGroup = 8 / kElemsPerChunk;   // 16-byte chunks per 8 elements
+  constexpr int kChunksPerRow = 4 * kChunksPerGroup;     // per lane's 32 elements
+  constexpr int kWarpChunks = 32 * kChunksPerRow;
+  const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+  uint4 *const area = reinterpret_cast<uint4 *>(ring + kStages * Shape::kBufBytes) + warp * kWarpChunks;
 
   for (int i = 0, t = first; t < n_tiles; ++i, t += step) {
     stage(i + kStages - 1);
@@ -174,58 +219,33 @@ __global__ void __launch_bounds__(kThreads, kMinBlocksPerSm)
     __syncthreads();
 
     const uint8_t *buf = ring + (i % kStages) * Shape::kBufBytes;
-    const int groups = tile_blocks(t) * (Fmt::kBlockElems / 8);
-    typename OutPack<kOut>::Elem *out = dst + static_cast<int64_t>(t) * kTileElems;
+    const int tile_elems = tile_blocks(t) * Fmt::kBlockElems;
+    Elem *out = dst + static_cast<int64_t>(t) * kTileElems + kWarpElems * warp;
+    // This lane's 32 elements: one block's (block sizes are multiples of 32), so the 4
+    // decode8 calls below share the block pointer and the sub-block scale decode.
+    const int e0 = kWarpElems * warp + 32 * lane;
+    if (e0 < tile_elems) {
+      const uint8_t *blk = buf + (e0 / Fmt::kBlockElems) * Fmt::kBlockBytes;
+      decode_lane32<Fmt, kOut, kChunksPerRow>(blk, e0 % Fmt::kBlockElems, table, area, lane);
+    }
+    __syncwarp();
+    // The warp's 1024 elements leave in order: each store instruction covers 512 contiguous bytes.
+    const int warp_elems = tile_elems - kWarpElems * warp;
+    if (dst_vec16) {
 #pragma unroll
-    for (int k = 0; k < kGroupsPerThread; ++k) {
-      const int g = threadIdx.x + k * kThreads;
-      const bool valid = g < groups;
-      const int e = 8 * g;
-      const uint8_t *blk = buf + (e / Fmt::kBlockElems) * Fmt::kBlockBytes;
-      if constexpr (kOut == 1 && HasF16<Fmt>::value) {
-        if (valid) {
-          uint32_t h[4];
-          Fmt::decode8_f16(blk, e % Fmt::kBlockElems, h, table);
-          const uint4 w = make_uint4(h[0], h[1], h[2], h[3]);
-          if (dst_vec16) {
-            store16(reinterpret_cast<uint4 *>(out + e), w, streaming);
-          } else {
-            const uint32_t words[4] = {w.x, w.y, w.z, w.w};
-#pragma unroll
-            for (int q = 0; q < 4; ++q) {
-              out[e + 2 * q] = static_cast<uint16_t>(words[q]);
-              out[e + 2 * q + 1] = static_cast<uint16_t>(words[q] >> 16);
-            }
-          }
-        }
-        continue;
+      for (int r = 0; r < kChunksPerRow; ++r) {
+        const int c = lane + 32 * r;
+        if (c * kElemsPerChunk < warp_elems)
+          store16(reinterpret_cast<uint4 *>(out) + c, area[stage_chunk<kChunksPerRow>(c / kChunksPerRow, c % kChunksPerRow)], streaming);
       }
-      float v[8];
-      if (valid) Fmt::decode8(blk, e % Fmt::kBlockElems, v, table);
-      if constexpr (kOut == 0) {
-        if (dst_vec16) {
-          // A lane's 8 floats are 32 bytes: storing them directly would make each warp store
-          // instruction cover every other 16 bytes (half-written sectors). Transpose through
-          // shared memory so each instruction writes 512 contiguous bytes.
-          if (valid) {
-            reinterpret_cast<float4 *>(warp_area)[2 * lane] = make_float4(v[0], v[1], v[2], v[3]);
-            reinterpret_cast<float4 *>(warp_area)[2 * lane + 1] = make_float4(v[4], v[5], v[6], v[7]);
-          }
-          __syncwarp();
-          const int g0 = (threadIdx.x & ~31) + k * kThreads;  // the warp's first group
-          float4 *o = reinterpret_cast<float4 *>(out + 8 * g0);
-          const float4 *a = reinterpret_cast<const float4 *>(warp_area);
-          if (g0 + (lane >> 1) < groups) store16(o + lane, a[lane], streaming);
-          if (g0 + 16 + (lane >> 1) < groups) store16(o + 32 + lane, a[32 + lane], streaming);
-          __syncwarp();
-        } else if (valid) {
-          OutPack<kOut>::store8(out + e, v, false, false);
-        }
-      } else if (valid) {
-        OutPack<kOut>::store8(out + e, v, dst_vec16, streaming);
+    } else {
+      const Elem *a = reinterpret_cast<const Elem *>(area);
+      for (int o = lane; o < kWarpElems && o < warp_elems; o += 32) {
+        const int c = o / kElemsPerChunk;
+        out[o] = a[stage_chunk<kChunksPerRow>(c / kChunksPerRow, c % kChunksPerRow) * kElemsPerChunk + o % kElemsPerChunk];
       }
     }
-    __syncthreads();
+    __syncthreads();  // the ring buffer and the area are refilled next iteration
   }
   cp_async_wait<0>();
 }
@@ -235,13 +255,15 @@ __global__ void __launch_bounds__(kThreads, kMinBlocksPerSm)
 template <typename Fmt, int kOut>
 cudaError_t launch_tiles(const void *src, void *dst, int64_t n_blocks, const uint8_t *table,
                          const LaunchEnv &env) {
-  using Shape = TileShape<Fmt>;
+  using Shape = TileShape<Fmt, sizeof(typename OutPack<kOut>::Elem)>;
   auto kernel = dequant_tiles<Fmt, kOut>;
   static thread_local int blocks_per_sm = 0;  // per instantiation; same on every device we target
   if (blocks_per_sm == 0) {
     // Shared memory is this kernel's working space (tiles, tables); L1 barely matters.
     cudaError_t e = cudaFuncSetAttribute(kernel, cudaFuncAttributePreferredSharedMemoryCarveout,
                                          cudaSharedmemCarveoutMaxShared);
+    if (e != cudaSuccess) return e;
+    e = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, Shape::kSmemBytes);
     if (e != cudaSuccess) return e;
     e = cudaOccupancyMaxActiveBlocksPerMultiprocessor(&blocks_per_sm, kernel, kThreads,
                                                       Shape::kSmemBytes);
