@@ -25,6 +25,7 @@ log() { echo "== $(date +%T) $*" | tee -a "$SUMMARY"; }
   date -u
   nvidia-smi --query-gpu=name,driver_version,memory.total,pcie.link.gen.max,pcie.link.width.max --format=csv || true
   nproc
+  lscpu | grep -E "Model name|Thread\(s\) per core|Core\(s\) per socket|Socket\(s\)|NUMA node\(s\)|L3 cache|Hypervisor" || true
   free -g | head -2
 } >"$SUMMARY" 2>&1
 cat "$SUMMARY"
@@ -83,6 +84,7 @@ if [[ $MODE != test ]]; then
     dd if=/dev/urandom of="$probe_file" bs=64M count=1 status=none
     for i in $(seq 32); do dd if="$probe_file" bs=64M count=1 status=none; done >"$probe_file.full"
     mv "$probe_file.full" "$probe_file"
+    sync "$probe_file"  # write-back done before timing
     timeout 200 "$BUILD/host_copy_probe" "$probe_file" >>"$OUT/loader-probe.log" 2>&1 || status=1
     rm -f "$probe_file"
   fi

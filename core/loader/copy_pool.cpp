@@ -42,6 +42,28 @@ __attribute__((target("avx2"))) void stream_copy_avx2(uint8_t *dst, const uint8_
   std::memcpy(dst, src, n);
   _mm_sfence();  // streaming stores are weakly ordered: finish before the upload is queued
 }
+
+// The same with software prefetches 4 KiB ahead: the hardware prefetchers stop at each 4 KiB
+// page of the mapping, so a lone core waits out the memory latency at every page start.
+__attribute__((target("avx2"))) void prefetch_copy_avx2(uint8_t *dst, const uint8_t *src, uint64_t n) {
+  constexpr uint64_t kAhead = 4096;
+  const uint64_t head = std::min<uint64_t>(n, (32 - (reinterpret_cast<uintptr_t>(dst) & 31)) & 31);
+  std::memcpy(dst, src, head);
+  dst += head, src += head, n -= head;
+  for (; n >= kAhead + 128; n -= 128, dst += 128, src += 128) {
+    _mm_prefetch(reinterpret_cast<const char *>(src + kAhead), _MM_HINT_T0);
+    _mm_prefetch(reinterpret_cast<const char *>(src + kAhead + 64), _MM_HINT_T0);
+    const __m256i a = _mm256_loadu_si256(reinterpret_cast<const __m256i *>(src));
+    const __m256i b = _mm256_loadu_si256(reinterpret_cast<const __m256i *>(src + 32));
+    const __m256i c = _mm256_loadu_si256(reinterpret_cast<const __m256i *>(src + 64));
+    const __m256i d = _mm256_loadu_si256(reinterpret_cast<const __m256i *>(src + 96));
+    _mm256_stream_si256(reinterpret_cast<__m256i *>(dst), a);
+    _mm256_stream_si256(reinterpret_cast<__m256i *>(dst + 32), b);
+    _mm256_stream_si256(reinterpret_cast<__m256i *>(dst + 64), c);
+    _mm256_stream_si256(reinterpret_cast<__m256i *>(dst + 96), d);
+  }
+  stream_copy_avx2(dst, src, n);  // the last 4 KiB (and the sfence)
+}
 #endif
 
 void cpu_relax() {
@@ -79,22 +101,21 @@ CopyMethod default_copy_method() {
   const char *env = std::getenv("DQ_LOAD_COPY");
   const std::string_view v = env ? env : "";
   if (v == "memcpy") return CopyMethod::memcpy;
-  if (v == "stream") return CopyMethod::stream;
-#if defined(__linux__)
-  return CopyMethod::pread;
-#else
   if (v == "pread") return CopyMethod::pread;
+  if (v == "prefetch") return CopyMethod::prefetch;
+  if (v == "stream") return CopyMethod::stream;
 #if defined(__x86_64__)
+  // Measured on the H100 host (docs/PERFORMANCE.md): stream >= memcpy > pread.
   if (have_avx2()) return CopyMethod::stream;
 #endif
   return CopyMethod::memcpy;
-#endif
 }
 
 const char *copy_method_name(CopyMethod m) {
   switch (m) {
     case CopyMethod::pread: return "pread";
     case CopyMethod::stream: return "stream";
+    case CopyMethod::prefetch: return "prefetch";
     case CopyMethod::memcpy: break;
   }
   return "memcpy";
@@ -103,7 +124,10 @@ const char *copy_method_name(CopyMethod m) {
 void copy_bytes(CopyMethod m, void *dst, const void *src, uint64_t bytes) {
 #if defined(__x86_64__)
   if (m != CopyMethod::memcpy && bytes >= 4096 && have_avx2()) {
-    stream_copy_avx2(static_cast<uint8_t *>(dst), static_cast<const uint8_t *>(src), bytes);
+    if (m == CopyMethod::prefetch)
+      prefetch_copy_avx2(static_cast<uint8_t *>(dst), static_cast<const uint8_t *>(src), bytes);
+    else
+      stream_copy_avx2(static_cast<uint8_t *>(dst), static_cast<const uint8_t *>(src), bytes);
     return;
   }
 #endif

@@ -25,13 +25,15 @@ struct CopySegment {
 };
 
 // How bytes are moved:
-//   pread   the kernel copies from the page cache (no page faults or TLB misses on the
-//           mapping); segments without a descriptor fall back to stream
-//   stream  non-temporal stores from the mapping (no read-for-ownership of the destination;
-//           the staging slot is read next by the DMA engine, not by this CPU)
-//   memcpy  plain memcpy from the mapping
-// DQ_LOAD_COPY=pread|stream|memcpy picks; the default is pread on Linux.
-enum class CopyMethod { memcpy, stream, pread };
+//   stream    non-temporal stores from the mapping (no read-for-ownership of the
+//             destination; the staging slot is read next by the DMA engine, not by this CPU)
+//   prefetch  stream plus software prefetches 4 KiB ahead (across page starts)
+//   memcpy    plain memcpy from the mapping
+//   pread     the kernel copies from the page cache (no page faults or TLB misses on the
+//             mapping); segments without a descriptor fall back to stream
+// DQ_LOAD_COPY=stream|prefetch|memcpy|pread picks; the default is stream where the CPU has
+// AVX2 (measured fastest on the H100 host; pread was slower there), else memcpy.
+enum class CopyMethod { memcpy, stream, pread, prefetch };
 CopyMethod default_copy_method();
 const char *copy_method_name(CopyMethod m);
 // Copies memory to memory (pread means stream here).

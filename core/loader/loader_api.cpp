@@ -186,8 +186,9 @@ dq_status load_with(dq_loader &l, const dq_model *model, const dq_load_options &
   if (l.pool->method() == dq::loader::CopyMethod::pread)
     files = std::make_unique<dq::loader::FileSource>(model);
   const bool reads_files = files && files->open_count() > 0;
-  lm->stats.copy_method = reads_files ? "pread"
-                          : l.pool->method() == dq::loader::CopyMethod::memcpy ? "memcpy" : "stream";
+  lm->stats.copy_method = reads_files || l.pool->method() != dq::loader::CopyMethod::pread
+                              ? dq::loader::copy_method_name(l.pool->method())
+                              : "stream";
   int64_t chunks = l.dev ? dq::loader::run_device_pipeline(*l.dev, cpu, *l.ring, *l.pool, files.get(),
                                                            lm->jobs, progress)
                          : dq::loader::run_host_path(cpu, *l.pool, files.get(), lm->jobs, progress);

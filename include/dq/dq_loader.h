@@ -73,8 +73,8 @@ typedef struct dq_load_options {
    * At least 1 MiB, and at least two slots of the largest block of the model. */
   uint64_t staging_budget;
   /* Host threads reading the file into staging; 0: automatic (one per core, at most 16).
-   * How they read: environment DQ_LOAD_COPY=pread (default on Linux: pread() from the file,
-   * the kernel copies from the page cache), stream or memcpy (copies from the mapping). */
+   * How they read: environment DQ_LOAD_COPY=stream (default with AVX2: non-temporal copies
+   * from the mapping), prefetch, memcpy, or pread (read() from the file). */
   int32_t copy_threads;
   int32_t reserved0;
   /* Device loads: tensors under this many file bytes are dequantized by the CPU plugin and
@@ -134,8 +134,8 @@ typedef struct dq_load_stats {
   int32_t copy_threads;         /* host threads used for the staging copies */
   int32_t reserved;
   const char *device_backend;   /* backend of the destination ("cuda", "host") */
-  const char *copy_method;      /* how file bytes reached staging: "pread" (read() from the
-                                   file), "stream" or "memcpy" (from the mapping); DQ_LOAD_COPY */
+  const char *copy_method;      /* how file bytes reached staging (DQ_LOAD_COPY): "stream",
+                                   "prefetch", "memcpy" (from the mapping), "pread" (read()) */
 } dq_load_stats;
 
 /* Loads tensors of an open model. The model may be closed after this returns. On failure

@@ -107,6 +107,7 @@ TEST(LoaderFakeDevice, EveryCopyMethodAndAReplacedFile) {
     check(model, "pread", "pread");
     check(model, "stream", "stream");
     check(model, "memcpy", "memcpy");
+    check(model, "prefetch", "prefetch");
     // Same layout, other random blocks, moved over the path: the mapping keeps the old file.
     spec.seed += 1;
     loader::synth::write_gguf(spec, other);

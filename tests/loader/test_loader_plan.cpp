@@ -234,7 +234,7 @@ TEST(Staging, LedgerRefusesToExceedTheBudgetAndKeepsTheHighWater) {
 TEST(CopyPool, ThreadedCopiesEqualMemcpy) {
   std::mt19937_64 rng(7);
   for (int threads : {1, 2, 3, 8})
-  for (CopyMethod method : {CopyMethod::memcpy, CopyMethod::stream}) {
+  for (CopyMethod method : {CopyMethod::memcpy, CopyMethod::stream, CopyMethod::prefetch, CopyMethod::pread}) {
     CopyPool pool(threads, method);
     EXPECT_EQ(pool.method(), method);
     EXPECT_EQ(pool.threads(), threads);
@@ -336,6 +336,8 @@ TEST(CopyPool, DefaultMethodFollowsTheEnvironment) {
   EXPECT_EQ(default_copy_method(), CopyMethod::stream);
   ::setenv("DQ_LOAD_COPY", "pread", 1);
   EXPECT_EQ(default_copy_method(), CopyMethod::pread);
+  ::setenv("DQ_LOAD_COPY", "prefetch", 1);
+  EXPECT_EQ(default_copy_method(), CopyMethod::prefetch);
   if (prev) ::setenv("DQ_LOAD_COPY", saved.c_str(), 1);
   else ::unsetenv("DQ_LOAD_COPY");
 }

@@ -18,6 +18,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <thread>
 #include <map>
 #include <vector>
 
@@ -60,10 +61,13 @@ double median(std::vector<double> v) {
   return v.empty() ? 0 : v[v.size() / 2];
 }
 
-// Reads the whole file once so it sits in the page cache (it should already, after writing).
+// Reads the whole file once so it sits in the page cache (it should already, after writing),
+// and waits for its write-back: disk writes of freshly written pages run in the background for
+// seconds and would be timed along with the first loads.
 void warm_page_cache(const std::string &path) {
   const int fd = open(path.c_str(), O_RDONLY);
   if (fd < 0) return;
+  fsync(fd);
   std::vector<char> buf(64 << 20);
   while (read(fd, buf.data(), buf.size()) > 0) {
   }
@@ -74,9 +78,12 @@ struct LoadTiming {
   double total = 0, pipeline = 0, setup = 0;  // medians
 };
 
-LoadTiming time_loads(const Loader &loader, const Model &model, LoadOptions &o, int n) {
+// `idle_ms` > 0: the loader sits idle that long before each load (outside the timing), as
+// between the loads of an engine, so background work of the previous load's free has ended.
+LoadTiming time_loads(const Loader &loader, const Model &model, LoadOptions &o, int n, int idle_ms = 0) {
   std::vector<double> tot, pipe, setup;
   for (int i = 0; i < n; ++i) {
+    if (idle_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(idle_ms));
     LoadedModel lm = loader.load(model, o);
     const dq_load_stats s = lm.stats();
     tot.push_back(s.seconds_total);
@@ -199,11 +206,12 @@ int run_load_bench(const Context &ctx, const BenchConfig &cfg) {
   const dq_load_stats ws = last.stats();
   last = LoadedModel();
   const LoadTiming warm = time_loads(loader, model, o, std::max(cfg.repeat, 1));
+  const LoadTiming warm_idle = time_loads(loader, model, o, std::max(cfg.repeat, 1), 100);
   last = loader.load(model, o);
   const dq_load_stats ls = last.stats();
 
   // Repeated loads into caller-provided buffers (no device allocation inside the load).
-  LoadTiming caller{};
+  LoadTiming caller{}, caller_idle{};
   CallerBuffers cb;
   LoadedModel caller_lm;  // its tensors live in cb
   if (!cfg.where.is_host()) {
@@ -215,6 +223,7 @@ int run_load_bench(const Context &ctx, const BenchConfig &cfg) {
     });
     { LoadedModel w = loader.load(model, co); }
     caller = time_loads(loader, model, co, std::max(cfg.repeat, 1));
+    caller_idle = time_loads(loader, model, co, std::max(cfg.repeat, 1), 100);
     caller_lm = loader.load(model, co);
   }
 
@@ -225,47 +234,50 @@ int run_load_bench(const Context &ctx, const BenchConfig &cfg) {
     cold = c.stats().seconds_total;
   }
 
-  // Copy-method and copy-thread sweep (each with its own warmed loader; DQ_LOAD_COPY is read
-  // when a loader is made). The last load of each method is kept to check its bytes.
+  const OldPath old = run_old_path(ctx, model, cfg.where, cfg.to);
+  int bad = compare_outputs(ctx, last, old, model, cfg.where);
+  if (!cfg.where.is_host()) bad += compare_outputs(ctx, caller_lm, old, model, cfg.where);
+
+  // Copy-method, copy-thread and slot-size sweep (each with its own warmed loader;
+  // DQ_LOAD_COPY is read when a loader is made). The last load of each method at 16 threads
+  // is checked against the old path's bytes.
   struct SweepRow {
     std::string what;
     LoadTiming t;
     double first;
   };
   std::vector<SweepRow> sweep;
-  std::vector<std::pair<std::string, LoadedModel>> per_method;
   if (!cfg.where.is_host()) {
     const char *prev = std::getenv("DQ_LOAD_COPY");
     const std::string saved = prev ? prev : "";
-    for (const char *method : {"pread", "stream", "memcpy"}) {
+    auto measure = [&](const char *method, int th, uint64_t budget) {
       setenv("DQ_LOAD_COPY", method, 1);
-      for (int th : {4, 8, 12, 16}) {
-        LoadOptions so = o;
-        so.copy_threads(th);
-        Loader l(ctx, so);
-        double first = 0;
-        {
-          LoadedModel w = l.load(model, so);
-          first = w.stats().seconds_total;
-        }
-        sweep.push_back({std::string(method) + ", " + std::to_string(th) + " threads",
-                         time_loads(l, model, so, 5), first});
-        if (th == 16) per_method.emplace_back(method, l.load(model, so));
+      LoadOptions so = o;
+      so.copy_threads(th).staging_budget(budget);
+      Loader l(ctx, so);
+      double first = 0;
+      {
+        LoadedModel w = l.load(model, so);
+        first = w.stats().seconds_total;
       }
-    }
+      std::string what = std::string(method) + ", " + std::to_string(th) + " thr";
+      if (budget != cfg.budget) what += ", " + std::to_string(budget >> 20) + " MiB";
+      sweep.push_back({what, time_loads(l, model, so, 5), first});
+      if (th == 16 && budget == cfg.budget) {
+        LoadedModel lm = l.load(model, so);
+        const int b = compare_outputs(ctx, lm, old, model, cfg.where);
+        if (b) std::fprintf(stderr, "dq: bench: copy method %s: %d tensors differ\n", method, b);
+        bad += b;
+      }
+    };
+    for (const char *method : {"stream", "prefetch", "memcpy", "pread"})
+      for (int th : {8, 12, 16}) measure(method, th, cfg.budget);
+    for (const char *method : {"stream", "prefetch", "memcpy"})
+      for (uint64_t mib : {32, 64}) measure(method, 16, mib << 20);
     if (prev) setenv("DQ_LOAD_COPY", saved.c_str(), 1);
     else unsetenv("DQ_LOAD_COPY");
   }
   const double bus_after = cfg.where.is_host() ? 0 : measure_h2d_bandwidth(ctx, cfg.where, 256ull << 20, 11);
-
-  const OldPath old = run_old_path(ctx, model, cfg.where, cfg.to);
-  int bad = compare_outputs(ctx, last, old, model, cfg.where);
-  if (!cfg.where.is_host()) bad += compare_outputs(ctx, caller_lm, old, model, cfg.where);
-  for (const auto &[method, lm] : per_method) {
-    const int b = compare_outputs(ctx, lm, old, model, cfg.where);
-    if (b) std::fprintf(stderr, "dq: bench: copy method %s: %d tensors differ\n", method.c_str(), b);
-    bad += b;
-  }
 
   const double fb = static_cast<double>(ls.file_bytes);
   std::printf("\nloader benchmark: %.3f GB of tensor data -> %s as %s, staging budget %.0f MiB, %d copy threads (%s)\n",
@@ -290,7 +302,9 @@ int run_load_bench(const Context &ctx, const BenchConfig &cfg) {
     std::printf("  %-46s %9s %8.2f (before) %.2f (after the sweep)\n", "pinned host-to-device copy (256 MiB)",
                 "", bus / 1e9, bus_after / 1e9);
   row("loader, warm (median, incl. output alloc)", warm.total, warm.pipeline, warm.setup);
+  row("loader, warm, 100 ms idle before each load", warm_idle.total, warm_idle.pipeline, warm_idle.setup);
   row("loader, warm, caller buffers (median)", caller.total, caller.pipeline, caller.setup);
+  row("loader, warm, caller buffers, 100 ms idle", caller_idle.total, caller_idle.pipeline, caller_idle.setup);
   row("loader, first load of the process", ws.seconds_total, ws.seconds_pipeline, ws.seconds_setup);
   row("loader, cold dq_load (incl. staging setup)", cold);
   row("old path: cpu dequantize + upload", old.seconds);
