@@ -6,8 +6,8 @@
 # Test data: set DQ_TESTDATA, or place it at .devdata/testdata (scripts copy it there; the
 # folder is git-ignored through .git/info/exclude).
 #   usage: scripts/device-cuda.sh [all|test|bench|tune|quick]
-# quick = the tests, racecheck on two formats and the kernel benchmark (no dq tool, no
-# memcheck), for short device sessions.
+# quick = the tests, memcheck (quick sizes), racecheck on three formats and the kernel
+# benchmark (no dq tool), for short device sessions.
 # tune = all, plus benchmark runs with the tuning knobs (DQ_CUDA_STREAMING_STORES=0,
 # DQ_CUDA_BLOCKS_PER_SM) and Nsight Compute sections for a few kernels.
 set -uo pipefail
@@ -53,6 +53,12 @@ if [[ $MODE == quick ]]; then
   grep -E "^\[  (PASSED|FAILED) \]|tests ran|Failure$" "$OUT/tests.log" | sort | uniq -c | sort -rn | head -40
   grep -E -A3 "Failure$" "$OUT/tests.log" | head -40
   log "tests status $status"
+  DQ_CUDA_TEST_QUICK=1 timeout 240 compute-sanitizer --tool memcheck --report-api-errors no \
+    --error-exitcode 99 "$BUILD/bin/dq_cuda_tests" >"$OUT/memcheck.log" 2>&1
+  mc=$?
+  grep -E "ERROR SUMMARY|PASSED|FAILED \]" "$OUT/memcheck.log" | tail -3
+  log "memcheck exit $mc"
+  [[ $mc == 0 ]] || status=1
   DQ_CUDA_TEST_QUICK=1 timeout 120 compute-sanitizer --tool racecheck --report-api-errors no \
     --error-exitcode 99 "$BUILD/bin/dq_cuda_tests" \
     --gtest_filter='*OddBlockCounts/q4_K:*OddBlockCounts/iq2_xxs:*OddBlockCounts/mxfp4' >"$OUT/racecheck.log" 2>&1

@@ -113,11 +113,11 @@ int32_t run_staged(const dq_plugin_dequantize_args &a, int64_t block_elems, size
 // Tuning knobs, read once. DQ_CUDA_STREAMING_STORES=0 drops the evict-first hint from the
 // output stores (on by default: 1-3% faster on the H100, and nothing reads the output back
 // in the kernel). DQ_CUDA_BLOCKS_PER_SM=N sets the persistent grid to N blocks per
-// multiprocessor (0: as many as fit, 5 with these kernels); 3 measured 1-2.5% faster than 5
-// on the H100 for every quantized type (docs/PERFORMANCE.md).
+// multiprocessor (0: as many as fit); 2 measured 0.5-1.5% faster than 3 and 1-2.5% faster
+// than 5 on the H100 for the formats nearest the copy limit (docs/PERFORMANCE.md).
 struct Tuning {
   bool streaming_stores = true;
-  int blocks_per_sm_cap = 3;
+  int blocks_per_sm_cap = 2;
 };
 
 const Tuning &tuning() {

@@ -234,6 +234,27 @@ DQ_DEV_INLINE uint32_t h2_fma(uint32_t a, uint32_t b, uint32_t c) {
 #endif
 }
 
+// Two floats to f16, round to nearest even (lo in the low lane).
+DQ_DEV_INLINE uint32_t h2_pack_rn(float lo, float hi) {
+#if defined(__CUDA_ARCH__)
+  const __half2 h = __floats2half2_rn(lo, hi);
+  return *reinterpret_cast<const uint32_t *>(&h);
+#else
+  return dq::f32_to_f16(lo) | (static_cast<uint32_t>(dq::f32_to_f16(hi)) << 16);
+#endif
+}
+
+// 2-bit codes to f16 through a 4-entry table: t01/t23 hold the f16 outputs for codes 0,1
+// and 2,3. Pair p of the 8 codes in x (one per byte): one byte permute whose selector,
+// nibbles 2c and 2c + 1 per code c, is (codes * 0x22 + 0x10) per byte.
+DQ_DEV_INLINE void h2_codes8(uint64_t x, uint32_t t01, uint32_t t23, uint32_t *h) {
+  DQ_UNROLL
+  for (int p = 0; p < 4; ++p) {
+    const uint32_t c2 = static_cast<uint32_t>(x >> (16 * p)) & 0x0303u;
+    h[p] = perm_bytes_clear(t01, t23, c2 * 0x22u + 0x1010u);
+  }
+}
+
 // Both lanes 1024 + bias, as f16 bits (0 <= bias < 1024: spacing is 1 in [1024, 2048)).
 DQ_DEV_INLINE uint32_t h2_magic(int bias) { return (0x6400u + static_cast<uint32_t>(bias)) * 0x10001u; }
 

@@ -41,19 +41,23 @@ DQ_DEV_INLINE void signed_grid8(float db, uint64_t g, uint32_t signs, float *y) 
 // f16 output of the grid formats: ggml's value is d * s * grid * sign with s the sub-block
 // factor, all exact in f32. s * grid is an exact f16 for every format (IQ2: 31/8 * 43,
 // IQ3_XXS: 31/4 * 62, IQ3_S: 31 * 15, all under 2048 units of their scale), so one f16
-// multiply by d rounds the exact value once, as the f32 -> f16 rounding does. d2, s2: the
-// f16 bits of d and s in both lanes.
-DQ_DEV_INLINE void signed_grid8_f16(uint32_t d2, uint32_t s2, uint64_t g, uint32_t signs, uint32_t *h) {
-  const uint32_t m = h2_magic(0);
+// multiply by d rounds the exact value once, as the f32 -> f16 rounding does; the sign
+// flips the rounded result (rounding is symmetric). s * grid comes from the f16 1024 + grid
+// as one exact fma: (1024 + grid) * s - 1024 * s (1024 * s is exact). d2, s2, c2: the f16
+// bits of d, s and -1024 * s in both lanes.
+DQ_DEV_INLINE void signed_grid8_f16(uint32_t d2, uint32_t s2, uint32_t c2, uint64_t g, uint32_t signs, uint32_t *h) {
   DQ_UNROLL
   for (int p = 0; p < 4; ++p) {
     const uint32_t w = static_cast<uint32_t>(g >> (32 * (p >> 1)));
-    const uint32_t gv = h2_sub(h2_bytes(w, 2 * (p & 1), 2 * (p & 1) + 1), m);
+    const uint32_t gs = h2_fma(h2_bytes(w, 2 * (p & 1), 2 * (p & 1) + 1), s2, c2);
     // Sign bits 2p and 2p + 1 to bits 15 and 31.
     const uint32_t sb = ((signs << (15 - 2 * p)) * 0x8001u) & 0x80008000u;
-    h[p] = h2_mul(h2_mul(gv ^ sb, s2), d2);
+    h[p] = h2_mul(gs, d2) ^ sb;
   }
 }
+
+// -1024 * s for f16 bits s2 (both lanes): the exponent field grows by 10, the sign flips.
+DQ_DEV_INLINE uint32_t h2_neg1024x(uint32_t s2) { return (s2 + 0x28002800u) ^ 0x80008000u; }
 
 // f16 bits of small exact values: n / 2^k for an integer 0 <= n < 2048 (via 1024 + n).
 DQ_DEV_INLINE uint32_t h2_int(uint32_t n) { return h2_sub(h2_magic(0) + n * 0x10001u, h2_magic(0)); }
@@ -82,7 +86,7 @@ struct FmtIQ2_XXS {
     signed_grid8(s.db, grid8(grid, ld_u8(s.q + l)), ksigns((s.aux >> (7 * l)) & 127u), y);
   }
   DQ_DEV_INLINE static void group_f16(const GridSub &s, int l, uint32_t *h, const uint8_t *grid) {
-    signed_grid8_f16(s.d2, s.s2, grid8(grid, ld_u8(s.q + l)), ksigns((s.aux >> (7 * l)) & 127u), h);
+    signed_grid8_f16(s.d2, s.s2, h2_neg1024x(s.s2), grid8(grid, ld_u8(s.q + l)), ksigns((s.aux >> (7 * l)) & 127u), h);
   }
   DQ_DECODE8_FROM_SUB
   DQ_DECODE8_F16_FROM_SUB
@@ -118,7 +122,7 @@ struct FmtIQ2_XS {
   }
   DQ_DEV_INLINE static void group_f16(const Iq2Sub &s, int l, uint32_t *h, const uint8_t *grid) {
     const uint32_t q = ld_u16(s.q + 2 * l);
-    signed_grid8_f16(s.d2, s.s2[l >> 1], grid8(grid, q & 511u), ksigns(q >> 9), h);
+    signed_grid8_f16(s.d2, s.s2[l >> 1], h2_neg1024x(s.s2[l >> 1]), grid8(grid, q & 511u), ksigns(q >> 9), h);
   }
   DQ_DECODE8_FROM_SUB
   DQ_DECODE8_F16_FROM_SUB
@@ -139,7 +143,7 @@ struct FmtIQ2_S {
     signed_grid8(s.db[l >> 1], grid8(grid, index(s, l)), ld_u8(s.q + 32 + l), y);
   }
   DQ_DEV_INLINE static void group_f16(const Iq2Sub &s, int l, uint32_t *h, const uint8_t *grid) {
-    signed_grid8_f16(s.d2, s.s2[l >> 1], grid8(grid, index(s, l)), ld_u8(s.q + 32 + l), h);
+    signed_grid8_f16(s.d2, s.s2[l >> 1], h2_neg1024x(s.s2[l >> 1]), grid8(grid, index(s, l)), ld_u8(s.q + 32 + l), h);
   }
   DQ_DECODE8_FROM_SUB
   DQ_DECODE8_F16_FROM_SUB
@@ -165,7 +169,7 @@ struct FmtIQ3_XXS {
     signed_grid8(s.db, grid_values(s, l, grid), ksigns((s.aux >> (7 * l)) & 127u), y);
   }
   DQ_DEV_INLINE static void group_f16(const GridSub &s, int l, uint32_t *h, const uint8_t *grid) {
-    signed_grid8_f16(s.d2, s.s2, grid_values(s, l, grid), ksigns((s.aux >> (7 * l)) & 127u), h);
+    signed_grid8_f16(s.d2, s.s2, h2_neg1024x(s.s2), grid_values(s, l, grid), ksigns((s.aux >> (7 * l)) & 127u), h);
   }
   DQ_DECODE8_FROM_SUB
   DQ_DECODE8_F16_FROM_SUB
@@ -199,7 +203,7 @@ struct FmtIQ3_S {
     signed_grid8(s.db, grid_values(s, l, grid), ld_u8(s.signs + l), y);
   }
   DQ_DEV_INLINE static void group_f16(const Sub &s, int l, uint32_t *h, const uint8_t *grid) {
-    signed_grid8_f16(s.d2, s.s2, grid_values(s, l, grid), ld_u8(s.signs + l), h);
+    signed_grid8_f16(s.d2, s.s2, h2_neg1024x(s.s2), grid_values(s, l, grid), ld_u8(s.signs + l), h);
   }
   DQ_DECODE8_FROM_SUB
   DQ_DECODE8_F16_FROM_SUB

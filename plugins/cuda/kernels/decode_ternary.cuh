@@ -37,60 +37,77 @@ DQ_DEV_INLINE uint32_t pow3_of(int n) { return static_cast<uint32_t>((0x511b0903
 // since one warp's groups span all three regions.
 struct FmtTQ1_0 {
   static constexpr int kType = 34, kBlockElems = 256, kBlockBytes = 54, kTableBytes = 0;
-  // The source words of elements j0..j0+3 (lo) and j0+4..j0+7 (hi), one byte each, and
-  // the multipliers that bring their trits to the top.
-  DQ_DEV_INLINE static void sources(const uint8_t *b, int j0, uint32_t *lo, uint32_t *hi, uint32_t *p_lo,
-                                    uint32_t *p_hi) {
-    const bool tail = j0 >= 240;
-    const int r2 = j0 - 160;
-    const int n = j0 < 160 ? (j0 >> 5) : (r2 >> 4);
-    const int m0 = j0 < 160 ? (j0 & 31) : 32 + (r2 & 15);  // in bounds for the tail too
-    const uint64_t q = ld_u64(b + DQ_OFF(block_tq1_0, qs) + m0);
-    const uint32_t qh = ld_u32(b + DQ_OFF(block_tq1_0, qh));
-    const int nt = (j0 - 240) >> 2;  // tail: trits nt (elements 0..3) and nt + 1 (4..7)
-    *lo = tail ? qh : static_cast<uint32_t>(q);
-    *hi = tail ? qh : static_cast<uint32_t>(q >> 32);
-    *p_lo = pow3_of(tail ? nt : n);
-    *p_hi = pow3_of(tail ? nt + 1 : n);
+  // Per 32 elements (j0 a multiple of 32): j0 < 160 takes trit j0 / 32 of qs[8k..], the
+  // 32-element runs at 160 and 192 trits n0 and n0 + 1 of qs[32 + 8 (k & 1)..], and the one
+  // at 224 trit 4 for groups 0-1 and qh for groups 2-3 (elements 240..255).
+  struct Sub {
+    uint32_t dbits, qh, p0, p1;
+    Bytes8 qs;
+    bool mid, last;
+  };
+  DQ_DEV_INLINE static Sub sub(const uint8_t *b, int j0, const uint8_t *) {
+    const bool mid = j0 >= 160;
+    const int n0 = mid ? (j0 - 160) >> 4 : j0 >> 5;
+    return Sub{ld_u16(b + DQ_OFF(block_tq1_0, d)), ld_u32(b + DQ_OFF(block_tq1_0, qh)), pow3_of(n0), pow3_of(n0 + 1),
+               Bytes8(b + DQ_OFF(block_tq1_0, qs)), mid, j0 == 224};
   }
-  DQ_DEV_INLINE static uint64_t codes(const uint8_t *b, int j0) {
+  DQ_DEV_INLINE static void group_sources(const Sub &s, int k, uint32_t *lo, uint32_t *hi, uint32_t *p_lo,
+                                          uint32_t *p_hi) {
+    const uint64_t q = s.qs.at(s.mid ? 32 + 8 * (k & 1) : 8 * k);
+    const uint32_t p = (s.mid && k >= 2) ? s.p1 : s.p0;
+    const bool tail = s.last && k >= 2;
+    *lo = tail ? s.qh : static_cast<uint32_t>(q);
+    *hi = tail ? s.qh : static_cast<uint32_t>(q >> 32);
+    *p_lo = tail ? (k == 2 ? 1u : 9u) : p;
+    *p_hi = tail ? (k == 2 ? 3u : 27u) : p;
+  }
+  DQ_DEV_INLINE static void group(const Sub &s, int k, float *y, const uint8_t *) {
     uint32_t lo, hi, p_lo, p_hi;
-    sources(b, j0, &lo, &hi, &p_lo, &p_hi);
-    return static_cast<uint64_t>(tq1_trits4(lo, p_lo)) | (static_cast<uint64_t>(tq1_trits4(hi, p_hi)) << 32);
-  }
-  DQ_DEV_INLINE static void decode8(const uint8_t *b, int j0, float *y, const uint8_t *) {
-    const float d = ld_half(b + DQ_OFF(block_tq1_0, d));
-    const uint64_t x = codes(b, j0);
+    group_sources(s, k, &lo, &hi, &p_lo, &p_hi);
+    const uint64_t x = static_cast<uint64_t>(tq1_trits4(lo, p_lo)) | (static_cast<uint64_t>(tq1_trits4(hi, p_hi)) << 32);
+    const float d = half_to_float(s.dbits);
     DQ_UNROLL
-    for (int k = 0; k < 8; ++k) y[k] = byte_minus64(x, k, 1) * d;
+    for (int i = 0; i < 8; ++i) y[i] = byte_minus64(x, i, 1) * d;
   }
-  DQ_DEV_INLINE static void decode8_f16(const uint8_t *b, int j0, uint32_t *h, const uint8_t *) {
+  DQ_DEV_INLINE static void group_f16(const Sub &s, int k, uint32_t *h, const uint8_t *) {
     uint32_t lo, hi, p_lo, p_hi;
-    sources(b, j0, &lo, &hi, &p_lo, &p_hi);
-    const uint32_t d2 = h2_splat(ld_u16(b + DQ_OFF(block_tq1_0, d)));
+    group_sources(s, k, &lo, &hi, &p_lo, &p_hi);
+    const uint32_t d2 = h2_splat(s.dbits);
     h[0] = h2_mul(tq1_pair(lo, 0x4140u, p_lo), d2);
     h[1] = h2_mul(tq1_pair(lo, 0x4342u, p_lo), d2);
     h[2] = h2_mul(tq1_pair(hi, 0x4140u, p_hi), d2);
     h[3] = h2_mul(tq1_pair(hi, 0x4342u, p_hi), d2);
   }
+  DQ_DECODE8_FROM_SUB
+  DQ_DECODE8_F16_FROM_SUB
 };
 
-// TQ2_0: chunks of 128; value l*32 + m of a chunk is bits 2l of qs[32c + m].
+// TQ2_0: chunks of 128; value l*32 + m of a chunk is bits 2l of qs[32c + m]. f16 output
+// goes through the 4-entry table of (code - 1) * d, each rounded as the f32 path's value.
 struct FmtTQ2_0 {
   static constexpr int kType = 35, kBlockElems = 256, kBlockBytes = 66, kTableBytes = 0;
-  DQ_DEV_INLINE static uint64_t codes(const uint8_t *b, int j0) {
-    const int c = j0 >> 7, l = (j0 >> 5) & 3, m0 = j0 & 31;
-    return (ld_u64(b + DQ_OFF(block_tq2_0, qs) + 32 * c + m0) >> (2 * l)) & (3 * kBytes01);
-  }
-  DQ_DEV_INLINE static void decode8(const uint8_t *b, int j0, float *y, const uint8_t *) {
+  struct Sub {
+    float d;
+    uint32_t t01, t23;
+    Bytes8 qs;
+    int shift;
+  };
+  DQ_DEV_INLINE static Sub sub(const uint8_t *b, int j0, const uint8_t *) {
     const float d = ld_half(b + DQ_OFF(block_tq2_0, d));
-    const uint64_t x = codes(b, j0);
+    return Sub{d, h2_pack_rn(-1.0f * d, 0.0f * d), h2_pack_rn(1.0f * d, 2.0f * d),
+               Bytes8(b + DQ_OFF(block_tq2_0, qs) + 32 * (j0 >> 7)), 2 * ((j0 >> 5) & 3)};
+  }
+  DQ_DEV_INLINE static uint64_t codes(const Sub &s, int k) { return (s.qs.at(8 * k) >> s.shift) & (3 * kBytes01); }
+  DQ_DEV_INLINE static void group(const Sub &s, int k, float *y, const uint8_t *) {
+    const uint64_t x = codes(s, k);
     DQ_UNROLL
-    for (int k = 0; k < 8; ++k) y[k] = byte_minus64(x, k, 1) * d;
+    for (int i = 0; i < 8; ++i) y[i] = byte_minus64(x, i, 1) * s.d;
   }
-  DQ_DEV_INLINE static void decode8_f16(const uint8_t *b, int j0, uint32_t *h, const uint8_t *) {
-    h2_scale8(codes(b, j0), 1, h2_splat(ld_u16(b + DQ_OFF(block_tq2_0, d))), h);
+  DQ_DEV_INLINE static void group_f16(const Sub &s, int k, uint32_t *h, const uint8_t *) {
+    h2_codes8(codes(s, k), s.t01, s.t23, h);
   }
+  DQ_DECODE8_FROM_SUB
+  DQ_DECODE8_F16_FROM_SUB
 };
 
 }  // namespace dq::cuda

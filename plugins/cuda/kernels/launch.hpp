@@ -14,7 +14,7 @@ struct LaunchEnv {
   // Tuning knobs (environment, read once; see dequantize.cpp): evict-first output stores,
   // and a cap on the persistent grid's blocks per multiprocessor (0: as many as fit).
   bool streaming_stores = true;
-  int blocks_per_sm_cap = 3;
+  int blocks_per_sm_cap = 2;
 };
 
 // Block formats, by family (each in its own translation unit). `type` must belong to the

@@ -26,7 +26,10 @@ inline constexpr int kThreads = 256;
 inline constexpr int kGroupsPerThread = 4;
 inline constexpr int kTileElems = kThreads * 8 * kGroupsPerThread;  // 8192
 inline constexpr int kPad = 16;  // read-past slack for ld_u64's word loads
-inline constexpr int kMinBlocksPerSm = 5;  // caps registers at 48: no spills in any format
+// 2 blocks of 256 threads per multiprocessor leave up to 128 registers a thread: enough to
+// keep a lane's loop-invariant index work out of the tile loop (a 48-register cap made the
+// loop body 25-35% longer in SASS), and 2 blocks measured faster than 3-5 on the H100.
+inline constexpr int kMinBlocksPerSm = 2;
 inline constexpr int kStages = 3;  // tiles in the shared-memory ring (kStages - 1 in flight)
 inline constexpr int kWarpElems = kTileElems / (kThreads / 32);  // 1024: a warp's share
 
@@ -221,28 +224,63 @@ __global__ void __launch_bounds__(kThreads, kMinBlocksPerSm)
     const uint8_t *buf = ring + (i % kStages) * Shape::kBufBytes;
     const int tile_elems = tile_blocks(t) * Fmt::kBlockElems;
     Elem *out = dst + static_cast<int64_t>(t) * kTileElems + kWarpElems * warp;
-    // This lane's 32 elements: one block's (block sizes are multiples of 32), so the 4
-    // decode8 calls below share the block pointer and the sub-block scale decode.
-    const int e0 = kWarpElems * warp + 32 * lane;
-    if (e0 < tile_elems) {
-      const uint8_t *blk = buf + (e0 / Fmt::kBlockElems) * Fmt::kBlockBytes;
-      decode_lane32<Fmt, kOut, kChunksPerRow>(blk, e0 % Fmt::kBlockElems, table, area, lane);
-    }
-    __syncwarp();
-    // The warp's 1024 elements leave in order: each store instruction covers 512 contiguous bytes.
-    const int warp_elems = tile_elems - kWarpElems * warp;
-    if (dst_vec16) {
+    if constexpr (kOut != 0 && !HasSub<Fmt>::value) {
+      // 16-bit output of a format without a per-sub-block part: consecutive lanes decode
+      // consecutive groups and store them directly (512 contiguous bytes per warp store).
 #pragma unroll
-      for (int r = 0; r < kChunksPerRow; ++r) {
-        const int c = lane + 32 * r;
-        if (c * kElemsPerChunk < warp_elems)
-          store16(reinterpret_cast<uint4 *>(out) + c, area[stage_chunk<kChunksPerRow>(c / kChunksPerRow, c % kChunksPerRow)], streaming);
+      for (int k = 0; k < 4; ++k) {
+        const int g = threadIdx.x + k * kThreads;
+        const int e = 8 * g;
+        if (e >= tile_elems) continue;
+        const uint8_t *blk = buf + (e / Fmt::kBlockElems) * Fmt::kBlockBytes;
+        uint4 c[1];
+        if constexpr (kOut == 1 && HasF16<Fmt>::value) {
+          uint32_t h[4];
+          Fmt::decode8_f16(blk, e % Fmt::kBlockElems, h, table);
+          c[0] = make_uint4(h[0], h[1], h[2], h[3]);
+        } else {
+          float v[8];
+          Fmt::decode8(blk, e % Fmt::kBlockElems, v, table);
+          OutPack<kOut>::pack(v, c);
+        }
+        Elem *o = dst + static_cast<int64_t>(t) * kTileElems + e;
+        if (dst_vec16) {
+          store16(reinterpret_cast<uint4 *>(o), c[0], streaming);
+        } else {
+          const uint32_t words[4] = {c[0].x, c[0].y, c[0].z, c[0].w};
+#pragma unroll
+          for (int q = 0; q < 4; ++q) {
+            o[2 * q] = static_cast<uint16_t>(words[q]);
+            o[2 * q + 1] = static_cast<uint16_t>(words[q] >> 16);
+          }
+        }
       }
     } else {
-      const Elem *a = reinterpret_cast<const Elem *>(area);
-      for (int o = lane; o < kWarpElems && o < warp_elems; o += 32) {
-        const int c = o / kElemsPerChunk;
-        out[o] = a[stage_chunk<kChunksPerRow>(c / kChunksPerRow, c % kChunksPerRow) * kElemsPerChunk + o % kElemsPerChunk];
+      // This lane's 32 elements: one block's (block sizes are multiples of 32), so formats
+      // with a `sub` decode the block pointer and sub-block scales once for 4 groups.
+      const int e0 = kWarpElems * warp + 32 * lane;
+      if (e0 < tile_elems) {
+        const uint8_t *blk = buf + (e0 / Fmt::kBlockElems) * Fmt::kBlockBytes;
+        decode_lane32<Fmt, kOut, kChunksPerRow>(blk, e0 % Fmt::kBlockElems, table, area, lane);
+      }
+      __syncwarp();
+      // The warp's 1024 elements leave in order: each store instruction covers 512 contiguous bytes.
+      const int warp_elems = tile_elems - kWarpElems * warp;
+      if (dst_vec16) {
+#pragma unroll
+        for (int r = 0; r < kChunksPerRow; ++r) {
+          const int c = lane + 32 * r;
+          if (c * kElemsPerChunk < warp_elems)
+            store16(reinterpret_cast<uint4 *>(out) + c,
+                    area[stage_chunk<kChunksPerRow>(c / kChunksPerRow, c % kChunksPerRow)], streaming);
+        }
+      } else {
+        const Elem *a = reinterpret_cast<const Elem *>(area);
+        for (int o = lane; o < kWarpElems && o < warp_elems; o += 32) {
+          const int c = o / kElemsPerChunk;
+          out[o] = a[stage_chunk<kChunksPerRow>(c / kChunksPerRow, c % kChunksPerRow) * kElemsPerChunk +
+                     o % kElemsPerChunk];
+        }
       }
     }
     __syncthreads();  // the ring buffer and the area are refilled next iteration
