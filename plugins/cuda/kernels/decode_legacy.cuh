@@ -132,8 +132,8 @@ struct FmtQ8_0 {
 
 // 16-entry value tables (IQ4_NL/IQ4_XS values, MXFP4/NVFP4 doubled E2M1 values) are
 // looked up as floats from shared memory: `table` holds 16 floats made from
-// dq_common/grids.hpp (kvalues_iq4nl, kvalues_mxfp4). One shared load per element beats
-// assembling the value in registers.
+// dq_common/grids.hpp (kvalues_iq4nl, kvalues_mxfp4). For f32 output one shared load per
+// element beats assembling the value in registers; the f16 paths use byte permutes.
 DQ_DEV_INLINE float table16(const uint8_t *table, uint64_t x, int k) {
   return reinterpret_cast<const float *>(table)[byte_of(x, k) & 15];
 }

@@ -1,10 +1,11 @@
 // The one kernel shape every block format uses: a persistent grid of thread blocks, each
 // walking tiles of 8192 elements. A tile's source bytes are contiguous (blocks are packed),
 // so they are staged into shared memory with 16-byte cp.async copies in a ring of kStages
-// buffers: the next tiles' bytes are in flight while this tile decodes. Each thread then
-// decodes groups of 8 consecutive elements and writes them with 16-byte stores; consecutive
-// threads write consecutive 16-byte chunks (f32 output goes through a per-warp transpose to
-// keep that true), so every warp store covers 512 contiguous bytes.
+// buffers: the next tiles' bytes are in flight while this tile decodes. Each lane then
+// decodes 32 consecutive elements (one block's: a format's per-32 part once, then 4 groups
+// of 8) into its row of a per-warp staging area, and the warp stores the area in order with
+// 16-byte stores, 512 contiguous bytes per store instruction. Formats without a per-32 part
+// store 16-bit output directly from consecutive lanes (already 512 contiguous bytes).
 //
 // Tile counts are 32-bit, element and byte offsets 64-bit: tensors may exceed 2^31 elements.
 #pragma once
