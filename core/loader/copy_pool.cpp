@@ -171,7 +171,7 @@ std::string copy_range(CopyMethod m, const std::vector<CopySegment> &segs, uint6
 
 int CopyPool::default_threads() {
   const unsigned hw = std::thread::hardware_concurrency();
-  // Measured on an H100 host (16 cores): more threads keep gaining up to the core count.
+  // Measured on the H100 host (16 vCPUs): 12 and 16 threads tie, 8 are slower (PERFORMANCE.md).
   return static_cast<int>(std::clamp(hw == 0 ? 1u : hw, 1u, 16u));
 }
 

@@ -1,6 +1,6 @@
 // Host threads that move the model's bytes into staging memory. One thread reaches about
-// 7-10 GB/s, under what PCIe gen5 takes (55 GB/s), so large fills are split over several
-// threads; small ones stay on the calling thread.
+// 4-7 GB/s on the H100 host, far under what PCIe gen5 takes (55 GB/s), so large fills are
+// split over several threads; small ones stay on the calling thread.
 #pragma once
 
 #include <atomic>

@@ -1,7 +1,7 @@
-// The model's files opened for pread(): the staging copy reads them with the kernel's copy
-// from the page cache instead of through the mapping, which spares the copy threads one page
-// fault per 4 KiB on the first touch and a TLB miss per 4 KiB on every load (measured on the
-// H100 host: see docs/PERFORMANCE.md, Model loading).
+// The model's files opened for pread() (DQ_LOAD_COPY=pread): the staging copy then reads
+// them with the kernel's copy from the page cache instead of through the mapping, which spares
+// the copy threads the page faults and TLB misses of the mapping. On the H100 host it was not
+// faster than copying from the mapping (docs/PERFORMANCE.md, Model loading), so it is an option.
 #pragma once
 
 #include <cstdint>

@@ -151,7 +151,9 @@ DQ_API dq_status dq_load_file(dq_context *ctx, const char *path, const dq_load_o
 
 /* A reusable loader: the staging ring, streams and copy threads of one destination, set up
  * once (pinned allocations cost tens of milliseconds) and used by several loads, e.g. the
- * shards or parts of one model. Takes device, staging_budget and copy_threads from options;
+ * shards or parts of one model. Fast path for repeated loads: this plus destination buffers
+ * from buffer_fn, made once; freeing and allocating gigabytes of outputs between loads slows
+ * the next load (measured in docs/PERFORMANCE.md). Takes device, staging_budget and copy_threads from options;
  * dq_loader_load ignores those fields of its own options. Destroy before its context. */
 typedef struct dq_loader dq_loader;
 DQ_API dq_status dq_loader_create(dq_context *ctx, const dq_load_options *options,
