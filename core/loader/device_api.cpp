@@ -1,6 +1,8 @@
 // Loader-side wrapper of a device plugin's table (see device_api.hpp).
 #include "loader/device_api.hpp"
 
+#include <cstddef>
+
 #include "loader/load_error.hpp"
 
 namespace dq::loader {
@@ -13,6 +15,12 @@ bool DeviceApi::can_pipeline(const dq_plugin_api *a) {
          a->host_alloc_pinned && a->host_free_pinned && a->stream_create && a->stream_destroy &&
          a->event_create && a->event_destroy && a->event_record && a->event_synchronize &&
          a->stream_wait_event;
+}
+
+bool DeviceApi::can_register(const dq_plugin_api *a) {
+  // A plugin built against ABI 1.0 has a shorter table: never read past its struct_size.
+  constexpr size_t needed = offsetof(dq_plugin_api, host_unregister) + sizeof(a->host_unregister);
+  return a && a->struct_size >= needed && a->host_register && a->host_unregister;
 }
 
 void DeviceApi::check(int32_t st, const std::string &what) const {
@@ -42,6 +50,17 @@ void *DeviceApi::alloc_pinned(uint64_t bytes) const {
 
 void DeviceApi::free_pinned(void *p) const {
   if (p) api_->host_free_pinned(p);
+}
+
+void *DeviceApi::register_host(const void *p, uint64_t bytes) const {
+  void *h = nullptr;
+  check(api_->host_register(const_cast<void *>(p), bytes, DQ_HOST_REGISTER_READ_ONLY, &h),
+        "registering " + std::to_string(bytes) + " bytes of the model's mapping");
+  return h;
+}
+
+void DeviceApi::unregister_host(void *handle) const {
+  if (handle) check(api_->host_unregister(handle), "unregistering the model's mapping");
 }
 
 void *DeviceApi::stream_create() const {

@@ -18,11 +18,16 @@ class DeviceApi {
   const std::string &name() const { return name_; }
   // True when the plugin has device memory plus pinned memory, streams and events.
   static bool can_pipeline(const dq_plugin_api *api);
+  // True when the table (ABI >= 1.1 by its struct_size) has host_register and host_unregister.
+  static bool can_register(const dq_plugin_api *api);
 
   void *alloc(uint64_t bytes, const char *what) const;
   void free(void *p) const;  // never throws
   void *alloc_pinned(uint64_t bytes) const;
   void free_pinned(void *p) const;
+  // Pins `bytes` at `p` (page-aligned) read-only; returns the handle for unregister_host.
+  void *register_host(const void *p, uint64_t bytes) const;
+  void unregister_host(void *handle) const;
   void *stream_create() const;
   void stream_destroy(void *s) const;
   void *event_create() const;

@@ -189,8 +189,11 @@ dq_status load_with(dq_loader &l, const dq_model *model, const dq_load_options &
   lm->stats.copy_method = reads_files || l.pool->method() != dq::loader::CopyMethod::pread
                               ? dq::loader::copy_method_name(l.pool->method())
                               : "stream";
+  const dq::loader::HybridOptions hybrid = dq::loader::hybrid_options_from_env();
+  if (l.dev && hybrid.fraction > 0 && dq::loader::DeviceApi::can_register(l.dev->api()))
+    lm->stats.copy_method = "hybrid";
   int64_t chunks = l.dev ? dq::loader::run_device_pipeline(*l.dev, cpu, *l.ring, *l.pool, files.get(),
-                                                           lm->jobs, progress)
+                                                           lm->jobs, progress, hybrid)
                          : dq::loader::run_host_path(cpu, *l.pool, files.get(), lm->jobs, progress);
   lm->stats.seconds_pipeline = seconds_since(t_pipe);
   lm->stats.chunks = chunks;

@@ -4,6 +4,10 @@
 //   copy:   wait `consumed[s]` (kernels done reading the device slot), upload, record uploaded
 //   compute: wait uploaded, dequantize / place each piece, record consumed
 // The host fills slot k+1 while slot k uploads and slot k-1 is dequantized.
+#include <unistd.h>
+
+#include <memory>
+
 #include "dq_common/type_traits.hpp"
 #include "loader/chunking.hpp"
 #include "loader/load_error.hpp"
@@ -39,11 +43,13 @@ void fill_slot(const dq_plugin_api *cpu, CopyPool &pool, const FileSource *files
   }
 }
 
+// `direct`: the fill's bytes come straight from the pinned mapping, not from slot.host.
 void submit_slot(const DeviceApi &dev, StagingRing &ring, StagingRing::Slot &slot,
-                 const std::vector<TensorJob> &jobs, const SlotFill &fill) {
+                 const std::vector<TensorJob> &jobs, const SlotFill &fill, DirectUploader *direct) {
   void *cs = ring.copy_stream(), *ks = ring.compute_stream();
   if (slot.in_flight) dev.stream_wait_event(cs, slot.consumed);
-  dev.copy_h2d(slot.dev, slot.host, fill.used, cs);
+  if (direct) direct->upload(jobs, fill, slot.dev, cs);
+  else dev.copy_h2d(slot.dev, slot.host, fill.used, cs);
   dev.event_record(slot.uploaded, cs);
   dev.stream_wait_event(ks, slot.uploaded);
   for (const Piece &p : fill.pieces) {
@@ -87,19 +93,33 @@ void cpu_dequantize(const dq_plugin_api *cpu, int32_t src_type, int32_t dst_type
 
 int64_t run_device_pipeline(const DeviceApi &dev, const dq_plugin_api *cpu, StagingRing &ring,
                             CopyPool &pool, const FileSource *files,
-                            const std::vector<TensorJob> &jobs, const ProgressSink &progress) {
+                            const std::vector<TensorJob> &jobs, const ProgressSink &progress,
+                            const HybridOptions &hybrid) {
   const std::vector<SlotFill> fills = plan_fills(jobs, ring.slot_bytes());
   uint64_t done = 0;
+  // Declared before the try: on a throw it unpins only after the drain below.
+  std::unique_ptr<DirectUploader> direct;
+  if (hybrid.fraction > 0 && DeviceApi::can_register(dev.api())) {
+    static const uint64_t page = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+    direct = std::make_unique<DirectUploader>(
+        dev, plan_direct(jobs, fills, hybrid.fraction, hybrid.window_bytes, page));
+  }
   try {
     for (size_t k = 0; k < fills.size(); ++k) {
       StagingRing::Slot &slot = ring.slot(static_cast<int>(k % ring.size()));
-      if (slot.in_flight) dev.event_synchronize(slot.uploaded);
-      fill_slot(cpu, pool, files, jobs, fills[k], slot.host);
-      submit_slot(dev, ring, slot, jobs, fills[k]);
+      // A direct fill leaves slot.host alone: no need to wait for its previous upload.
+      const bool go_direct = direct && direct->acquire(k, jobs, fills[k]);
+      if (!go_direct) {
+        if (slot.in_flight) dev.event_synchronize(slot.uploaded);
+        fill_slot(cpu, pool, files, jobs, fills[k], slot.host);
+      }
+      submit_slot(dev, ring, slot, jobs, fills[k], go_direct ? direct.get() : nullptr);
+      if (direct) direct->submitted(k, ring.copy_stream());
       done += fills[k].file_bytes;
       progress.report(done);
     }
     ring.drain();
+    if (direct) direct->finish(fills.size());
   } catch (...) {
     try {
       ring.drain();

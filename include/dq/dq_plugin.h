@@ -26,7 +26,7 @@ extern "C" {
 #endif
 
 #define DQ_PLUGIN_ABI_MAJOR 1
-#define DQ_PLUGIN_ABI_MINOR 0
+#define DQ_PLUGIN_ABI_MINOR 1
 #define DQ_PLUGIN_ENTRY_SYMBOL "dq_plugin_entry"
 
 typedef struct dq_plugin_device_props {
@@ -108,7 +108,17 @@ typedef struct dq_plugin_api {
 
   /* Message of the calling thread's last failure ("" when none). Never NULL. */
   const char *(*last_error)(void);
+
+  /* ---- ABI 1.1 (readers check struct_size covers these before use) ---- */
+  /* Pins existing host memory (page-aligned `ptr` and `bytes`) so the device can read it
+   * directly; flags: DQ_HOST_REGISTER_READ_ONLY (the device only reads it, allows read-only
+   * mappings). `handle` is what host_unregister takes. (optional, both or none) */
+  int32_t (*host_register)(void *ptr, size_t bytes, uint32_t flags, void **handle);
+  int32_t (*host_unregister)(void *handle);
 } dq_plugin_api;
+
+/* host_register flags */
+#define DQ_HOST_REGISTER_READ_ONLY 1u
 
 /* The one exported entry point. */
 typedef const dq_plugin_api *(*dq_plugin_entry_fn)(uint32_t host_abi_major,

@@ -126,6 +126,30 @@ int32_t host_free_pinned(void *ptr) {
   return ok();
 }
 
+// Pins pages the caller already owns (a model's file mapping) for direct uploads.
+int32_t host_register(void *ptr, size_t bytes, uint32_t flags, void **handle) {
+  if (!handle) return fail(DQ_ERR_INVALID_ARGUMENT, "host_register: null handle pointer");
+  *handle = nullptr;
+  if (!ptr || bytes == 0) return fail(DQ_ERR_INVALID_ARGUMENT, "host_register: empty range");
+  if (device_count() == 0) return fail(DQ_ERR_NO_DEVICE, std::string("host_register: ") + no_device_reason());
+  unsigned cuda_flags = cudaHostRegisterPortable;
+  if (flags & DQ_HOST_REGISTER_READ_ONLY) cuda_flags |= cudaHostRegisterReadOnly;
+  const cudaError_t e = cudaHostRegister(ptr, bytes, cuda_flags);
+  if (e != cudaSuccess) {
+    (void)cudaGetLastError();  // not sticky: leave no error for the next call to find
+    return fail_cuda(e, "cudaHostRegister(" + std::to_string(bytes) + " bytes)");
+  }
+  *handle = ptr;
+  return ok();
+}
+
+int32_t host_unregister(void *handle) {
+  if (!handle) return ok();
+  const cudaError_t e = cudaHostUnregister(handle);
+  if (e != cudaSuccess) return fail_cuda(e, "cudaHostUnregister");
+  return ok();
+}
+
 int32_t stream_create(int32_t device, void **out) {
   if (!out) return fail(DQ_ERR_INVALID_ARGUMENT, "stream_create: null output pointer");
   if (int32_t st = select_device(device, "stream_create"); st != DQ_OK) return st;
@@ -232,6 +256,8 @@ dq_plugin_api make_api() {
   api.stream_wait_event = stream_wait_event;
   api.event_elapsed_ms = event_elapsed_ms;
   api.last_error = last_error;
+  api.host_register = host_register;
+  api.host_unregister = host_unregister;
   return api;
 }
 

@@ -5,6 +5,7 @@
 // its kernels are done reads overwritten bytes, and the byte-for-byte checks catch it.
 // Dequantization is delegated to the CPU plugin of the build tree (or DQ_FAKEASYNC_CPU_PLUGIN).
 #include <dlfcn.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <condition_variable>
@@ -13,6 +14,7 @@
 #include <cstring>
 #include <deque>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <random>
@@ -172,14 +174,37 @@ int32_t fa_mem_free(int32_t, void *p) {
   std::free(p);
   return ok();
 }
+// Registered host ranges (host_register): start -> bytes.
+std::map<uintptr_t, size_t> g_registered;
+
+// 0: `src` is in no registered range; 1: inside one; -1: it crosses a range's edge.
+int registered_state(const void *src, size_t bytes) {
+  const uintptr_t a = reinterpret_cast<uintptr_t>(src), b = a + bytes;
+  std::lock_guard<std::mutex> lk(g_mu);
+  auto it = g_registered.upper_bound(a);
+  if (it != g_registered.begin()) {
+    auto prev = std::prev(it);
+    if (a < prev->first + prev->second) return b <= prev->first + prev->second ? 1 : -1;
+  }
+  return it != g_registered.end() && it->first < b ? -1 : 0;
+}
+
 int32_t fa_mem_copy(int32_t, void *dst, const void *src, size_t bytes, int32_t, void *stream) {
-  stream_of(stream).push([=] { std::memcpy(dst, src, bytes); });
+  // A copy from registered memory must stay inside one registration, and the registration
+  // must still be there when the copy runs: otherwise the destination gets garbage, which
+  // the byte-for-byte checks catch (a real device would read unpinned pages).
+  const int at_queue = registered_state(src, bytes);
+  if (at_queue < 0) return fail(DQ_ERR_INVALID_ARGUMENT, "fakeasync: copy crosses a registration");
+  stream_of(stream).push([=] {
+    if (at_queue == 1 && registered_state(src, bytes) != 1) std::memset(dst, 0xEE, bytes);
+    else std::memcpy(dst, src, bytes);
+  });
   if (!stream) g_default->drain();
   return ok();
 }
 int32_t fa_mem_in_use(int32_t, uint64_t *n, uint64_t *bytes) {
   std::lock_guard<std::mutex> lk(g_mu);
-  *n = g_allocs.size();
+  *n = g_allocs.size() + g_registered.size();  // a registration left behind counts as a leak
   *bytes = 0;
   for (auto &[p, b] : g_allocs) *bytes += b;
   return ok();
@@ -194,6 +219,27 @@ int32_t fa_host_alloc_pinned(size_t bytes, void **out) {
 }
 int32_t fa_host_free_pinned(void *p) {
   std::free(p);
+  return ok();
+}
+// Works only while DQ_FAKEASYNC_HOST_REGISTER=1 (read at each call); otherwise it fails, as a
+// device without read-only registration would, and the loader must fall back to staging.
+int32_t fa_host_register(void *ptr, size_t bytes, uint32_t, void **handle) {
+  *handle = nullptr;
+  const char *on = std::getenv("DQ_FAKEASYNC_HOST_REGISTER");
+  if (!on || std::strcmp(on, "1") != 0) return fail(DQ_ERR_UNSUPPORTED, "fakeasync: host_register is off");
+  const long page = sysconf(_SC_PAGESIZE);
+  if (reinterpret_cast<uintptr_t>(ptr) % page || bytes % page || bytes == 0)
+    return fail(DQ_ERR_INVALID_ARGUMENT, "fakeasync: host_register of an unaligned range");
+  if (registered_state(ptr, bytes) != 0) return fail(DQ_ERR_INVALID_ARGUMENT, "fakeasync: already registered");
+  std::lock_guard<std::mutex> lk(g_mu);
+  g_registered[reinterpret_cast<uintptr_t>(ptr)] = bytes;
+  *handle = ptr;
+  return ok();
+}
+int32_t fa_host_unregister(void *handle) {
+  std::lock_guard<std::mutex> lk(g_mu);
+  if (!g_registered.erase(reinterpret_cast<uintptr_t>(handle)))
+    return fail(DQ_ERR_INVALID_ARGUMENT, "fakeasync: unregister of an unknown range");
   return ok();
 }
 int32_t fa_stream_create(int32_t, void **out) {
@@ -282,6 +328,8 @@ dq_plugin_api make_api() {
   a.event_synchronize = fa_event_synchronize;
   a.stream_wait_event = fa_stream_wait_event;
   a.last_error = fa_last_error;
+  a.host_register = fa_host_register;
+  a.host_unregister = fa_host_unregister;
   return a;
 }
 

@@ -119,5 +119,76 @@ TEST(LoaderFakeDevice, EveryCopyMethodAndAReplacedFile) {
   std::filesystem::remove(path);
 }
 
+// Sets an environment variable for one scope (restores the old value).
+class ScopedEnv {
+ public:
+  ScopedEnv(const char *name, const char *value) : name_(name) {
+    const char *prev = std::getenv(name);
+    had_ = prev != nullptr;
+    if (had_) saved_ = prev;
+    ::setenv(name, value, 1);
+  }
+  ~ScopedEnv() {
+    if (had_) ::setenv(name_, saved_.c_str(), 1);
+    else ::unsetenv(name_);
+  }
+
+ private:
+  const char *name_;
+  bool had_ = false;
+  std::string saved_;
+};
+
+// Hybrid uploads: the last fills come straight from registered windows of the mapping. The
+// fake checks each copy stays inside one registration and that the registration is still
+// there when the copy runs (else it writes garbage); the trace line says how many fills went
+// direct. With registration refused by the plugin every fill goes through staging.
+TEST(LoaderFakeDevice, HybridUploadsFromRegisteredWindows) {
+  Context ctx;
+  REQUIRE_FAKE(ctx);
+  loader::synth::LlamaShape s;
+  s.n_embd = 512;
+  s.n_ff = 1024;
+  s.n_vocab = 2048;
+  s.n_layers = 2;
+  s.n_head = 4;
+  s.n_head_kv = 2;
+  const std::string path = (std::filesystem::temp_directory_path() /
+                            ("dq-loader-hybrid-" + std::to_string(::getpid()) + ".gguf")).string();
+  loader::synth::write_gguf(loader::synth::llama_like(s), path);
+  ScopedEnv copy("DQ_LOAD_COPY", "hybrid"), trace("DQ_LOAD_HYBRID_TRACE", "1"),
+      window("DQ_LOAD_REGISTER_WINDOW_MIB", "1");
+  {
+    Model model(ctx, path);
+    for (const char *reg : {"1", "0"})
+      for (const char *fraction : {"0.3", "1"})
+        for (int32_t to : {int32_t{DQ_TYPE_F16}, int32_t{DQ_LOAD_KEEP}}) {
+          SCOPED_TRACE(std::string("register ") + reg + " fraction " + fraction + " to " + std::to_string(to));
+          ScopedEnv on("DQ_FAKEASYNC_HOST_REGISTER", reg), f("DQ_LOAD_REGISTER_FRACTION", fraction);
+          LoadOptions o;
+          o.device(kFake).output(to).staging_budget(2ull << 20).copy_threads(3).gpu_min_bytes(0);
+          testing::internal::CaptureStderr();
+          LoadedModel lm = load(ctx, model, o);
+          const std::string err = testing::internal::GetCapturedStderr();
+          EXPECT_STREQ(lm.stats().copy_method, "hybrid");
+          size_t direct = 0, fills = 0;
+          ASSERT_EQ(std::sscanf(err.c_str(), "dq: hybrid: %zu of %zu fills direct", &direct, &fills), 2) << err;
+          EXPECT_EQ(fills, static_cast<size_t>(lm.stats().chunks));
+          if (*reg == '1') {
+            EXPECT_GT(direct, 0u) << err;
+          } else {
+            EXPECT_EQ(direct, 0u) << err;
+            EXPECT_NE(err.find("host_register is off"), std::string::npos) << err;
+          }
+          for (const auto &t : lm.tensors()) {
+            const auto info = *model.tensor(t.name.c_str());
+            EXPECT_EQ(first_difference(read_back(ctx, t), cpu_reference(ctx, info, t.type)), -1)
+                << t.name << " via " << t.backend;
+          }
+        }
+  }
+  std::filesystem::remove(path);
+}
+
 }  // namespace
 }  // namespace dq::test

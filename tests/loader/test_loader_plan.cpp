@@ -15,6 +15,8 @@
 #include "dq_common/type_traits.hpp"
 #include "loader/chunking.hpp"
 #include "loader/copy_pool.hpp"
+#include "loader/device_api.hpp"
+#include "loader/direct_upload.hpp"
 #include "loader/file_source.hpp"
 #include "loader/load_error.hpp"
 #include "loader/load_plan.hpp"
@@ -184,6 +186,84 @@ TEST(Chunking, LargeTensorsSplitAtBlocksSmallOnesShareSlots) {
   }
   const auto jobs = jobs_for(m, Route::device);
   EXPECT_EQ(plan_fills(jobs, 1ull << 20).size(), 1u) << "everything fits one 1 MiB slot";
+}
+
+// Hybrid uploads: the last fills holding the fraction, windows disjoint and page-aligned,
+// every byte of every direct candidate inside exactly one window, and each window's fill
+// range the fills that read it; cpu-route fills are never direct.
+TEST(DirectPlan, WindowsCoverTheLastFillsOnce) {
+  FakeModel m;
+  m.add("a", DQ_TYPE_Q4_K, 4096, 96);
+  m.add("n", DQ_TYPE_F32, 64, 1);
+  m.add("b", DQ_TYPE_Q6_K, 4096, 80);
+  m.add("c", DQ_TYPE_Q4_K, 4096, 128);
+  auto jobs = jobs_for(m, Route::device);
+  jobs[1].route = Route::cpu;
+  const uint64_t page = 4096, slot = 65536;
+  const auto fills = plan_fills(jobs, slot);
+  ASSERT_GT(fills.size(), 8u);
+  uint64_t total = 0;
+  for (const auto &f : fills) total += f.file_bytes;
+  EXPECT_TRUE(plan_direct(jobs, fills, 0.0, 1 << 20, page).windows.empty());
+  for (double fraction : {0.1, 0.35, 0.6, 1.0})
+    for (uint64_t window : {4096ull, 3 * 4096ull + 17, 65536ull, 1ull << 20}) {
+      SCOPED_TRACE("fraction " + std::to_string(fraction) + " window " + std::to_string(window));
+      const DirectPlan plan = plan_direct(jobs, fills, fraction, window, page);
+      uint64_t tail = 0;
+      for (size_t k = plan.first_fill; k < fills.size(); ++k) tail += fills[k].file_bytes;
+      EXPECT_GE(static_cast<double>(tail), fraction * total);
+      if (plan.first_fill + 1 < fills.size()) {
+        EXPECT_LT(static_cast<double>(tail - fills[plan.first_fill].file_bytes), fraction * total);
+      }
+      ASSERT_FALSE(plan.windows.empty());
+      for (size_t i = 0; i < plan.windows.size(); ++i) {
+        const RegisterWindow &w = plan.windows[i];
+        EXPECT_EQ(w.lo % page, 0u);
+        EXPECT_EQ(w.hi % page, 0u);
+        EXPECT_LT(w.lo, w.hi);
+        EXPECT_LE(w.first_fill, w.last_fill);
+        EXPECT_GE(w.first_fill, plan.first_fill);
+        if (i) {
+          EXPECT_LE(plan.windows[i - 1].hi, w.lo) << "windows overlap";
+        }
+      }
+      for (size_t k = 0; k < fills.size(); ++k) {
+        const bool candidate = k >= plan.first_fill && fill_can_go_direct(jobs, fills[k]);
+        for (const Piece &p : fills[k].pieces) {
+          if (jobs[p.job].route == Route::cpu) {
+            EXPECT_FALSE(fill_can_go_direct(jobs, fills[k]));
+          }
+          if (!candidate) continue;
+          const uintptr_t a = reinterpret_cast<uintptr_t>(jobs[p.job].src) + p.src_offset;
+          const uintptr_t b = a + p.src_bytes;
+          uint64_t covered = 0;
+          for (const RegisterWindow &w : plan.windows) {
+            const uintptr_t lo = std::max(a, w.lo), hi = std::min(b, w.hi);
+            if (lo >= hi) continue;
+            covered += hi - lo;
+            EXPECT_LE(w.first_fill, k);
+            EXPECT_GE(w.last_fill, k);
+          }
+          EXPECT_EQ(covered, p.src_bytes) << "fill " << k;
+        }
+      }
+    }
+}
+
+// A table of ABI 1.0 (shorter struct_size) is never read past its end, even when the bytes
+// beyond would look like functions.
+TEST(DirectPlan, RegistrationNeedsAnAbi11Table) {
+  dq_plugin_api t{};
+  t.struct_size = sizeof t;
+  t.host_register = [](void *, size_t, uint32_t, void **) -> int32_t { return DQ_OK; };
+  t.host_unregister = [](void *) -> int32_t { return DQ_OK; };
+  EXPECT_TRUE(DeviceApi::can_register(&t));
+  t.struct_size = offsetof(dq_plugin_api, last_error) + sizeof t.last_error;
+  EXPECT_FALSE(DeviceApi::can_register(&t));
+  t.struct_size = sizeof t;
+  t.host_unregister = nullptr;
+  EXPECT_FALSE(DeviceApi::can_register(&t));
+  EXPECT_FALSE(DeviceApi::can_register(nullptr));
 }
 
 TEST(Chunking, BlockLargerThanSlotIsAnError) {

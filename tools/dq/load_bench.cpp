@@ -239,8 +239,10 @@ int run_load_bench(const Context &ctx, const BenchConfig &cfg) {
   if (!cfg.where.is_host()) bad += compare_outputs(ctx, caller_lm, old, model, cfg.where);
 
   // Copy-method, copy-thread and slot-size sweep (each with its own warmed loader;
-  // DQ_LOAD_COPY is read when a loader is made). The last load of each method at 16 threads
-  // is checked against the old path's bytes.
+  // DQ_LOAD_COPY is read when a loader is made, DQ_LOAD_REGISTER_FRACTION at each load). The
+  // last load of each method at 16 threads is checked against the old path's bytes. Hybrid
+  // rows (a fraction of the fills uploaded from registered windows of the mapping) are timed
+  // with loader-allocated outputs and with the caller buffers, and each is checked.
   struct SweepRow {
     std::string what;
     LoadTiming t;
@@ -248,10 +250,18 @@ int run_load_bench(const Context &ctx, const BenchConfig &cfg) {
   };
   std::vector<SweepRow> sweep;
   if (!cfg.where.is_host()) {
-    const char *prev = std::getenv("DQ_LOAD_COPY");
-    const std::string saved = prev ? prev : "";
-    auto measure = [&](const char *method, int th, uint64_t budget) {
+    const char *env_names[] = {"DQ_LOAD_COPY", "DQ_LOAD_REGISTER_FRACTION", "DQ_LOAD_REGISTER_WINDOW_MIB",
+                               "DQ_LOAD_HYBRID_TRACE"};
+    std::map<std::string, std::string> saved;
+    for (const char *n : env_names)
+      if (const char *v = std::getenv(n)) saved[n] = v;
+    auto measure = [&](const char *method, int th, uint64_t budget, const char *fraction = nullptr,
+                       const char *window_mib = nullptr) {
       setenv("DQ_LOAD_COPY", method, 1);
+      if (fraction) setenv("DQ_LOAD_REGISTER_FRACTION", fraction, 1);
+      else unsetenv("DQ_LOAD_REGISTER_FRACTION");
+      if (window_mib) setenv("DQ_LOAD_REGISTER_WINDOW_MIB", window_mib, 1);
+      else unsetenv("DQ_LOAD_REGISTER_WINDOW_MIB");
       LoadOptions so = o;
       so.copy_threads(th).staging_budget(budget);
       Loader l(ctx, so);
@@ -261,21 +271,42 @@ int run_load_bench(const Context &ctx, const BenchConfig &cfg) {
         first = w.stats().seconds_total;
       }
       std::string what = std::string(method) + ", " + std::to_string(th) + " thr";
+      if (fraction) what += ", reg " + std::string(fraction);
+      if (window_mib) what += ", win " + std::string(window_mib) + " MiB";
       if (budget != cfg.budget) what += ", " + std::to_string(budget >> 20) + " MiB";
       sweep.push_back({what, time_loads(l, model, so, 5), first});
+      if (fraction) {
+        LoadOptions sco = so;
+        sco.buffers([&](const dq_tensor_info &t, int32_t, int64_t, int64_t, uint64_t) -> void * {
+          auto it = cb.offset.find(t.name);
+          return it == cb.offset.end() ? nullptr : static_cast<uint8_t *>(cb.arena.data()) + it->second;
+        });
+        { LoadedModel w = l.load(model, sco); }
+        sweep.push_back({what + ", caller buffers", time_loads(l, model, sco, 5), 0});
+      }
       if (th == 16 && budget == cfg.budget) {
+        if (fraction) setenv("DQ_LOAD_HYBRID_TRACE", "1", 1);  // one line: fills direct, windows
         LoadedModel lm = l.load(model, so);
+        unsetenv("DQ_LOAD_HYBRID_TRACE");
         const int b = compare_outputs(ctx, lm, old, model, cfg.where);
-        if (b) std::fprintf(stderr, "dq: bench: copy method %s: %d tensors differ\n", method, b);
+        if (b) std::fprintf(stderr, "dq: bench: copy method %s: %d tensors differ\n", what.c_str(), b);
         bad += b;
       }
     };
-    for (const char *method : {"stream", "prefetch", "memcpy", "pread"})
-      for (int th : {8, 12, 16}) measure(method, th, cfg.budget);
-    for (const char *method : {"stream", "prefetch", "memcpy"})
-      for (uint64_t mib : {32, 64}) measure(method, 16, mib << 20);
-    if (prev) setenv("DQ_LOAD_COPY", saved.c_str(), 1);
-    else unsetenv("DQ_LOAD_COPY");
+    for (const char *method : {"stream", "memcpy"})
+      for (int th : {12, 16}) measure(method, th, cfg.budget);
+    measure("pread", 16, cfg.budget);
+    measure("stream", 16, 64ull << 20);
+    for (const char *fraction : {"0.15", "0.25", "0.35", "0.5", "0.7"}) measure("hybrid", 16, cfg.budget, fraction);
+    measure("hybrid", 12, cfg.budget, "0.35");
+    measure("hybrid", 15, cfg.budget, "0.35");
+    measure("hybrid", 16, cfg.budget, "0.35", "32");
+    measure("hybrid", 16, cfg.budget, "0.35", "128");
+    for (const char *n : env_names) {
+      auto it = saved.find(n);
+      if (it != saved.end()) setenv(n, it->second.c_str(), 1);
+      else unsetenv(n);
+    }
   }
   const double bus_after = cfg.where.is_host() ? 0 : measure_h2d_bandwidth(ctx, cfg.where, 256ull << 20, 11);
 
