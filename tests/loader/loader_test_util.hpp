@@ -16,6 +16,26 @@
 
 namespace dq::test {
 
+// Sets an environment variable for one scope (restores the old value).
+class ScopedEnv {
+ public:
+  ScopedEnv(const char *name, const char *value) : name_(name) {
+    const char *prev = std::getenv(name);
+    had_ = prev != nullptr;
+    if (had_) saved_ = prev;
+    ::setenv(name, value, 1);
+  }
+  ~ScopedEnv() {
+    if (had_) ::setenv(name_, saved_.c_str(), 1);
+    else ::unsetenv(name_);
+  }
+
+ private:
+  const char *name_;
+  bool had_ = false;
+  std::string saved_;
+};
+
 // Every model of the test data that has tensors (the ones the loader must load).
 inline std::vector<std::filesystem::path> loader_models(const std::filesystem::path &dir) {
   std::vector<std::filesystem::path> out;

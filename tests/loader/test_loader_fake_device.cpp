@@ -119,26 +119,6 @@ TEST(LoaderFakeDevice, EveryCopyMethodAndAReplacedFile) {
   std::filesystem::remove(path);
 }
 
-// Sets an environment variable for one scope (restores the old value).
-class ScopedEnv {
- public:
-  ScopedEnv(const char *name, const char *value) : name_(name) {
-    const char *prev = std::getenv(name);
-    had_ = prev != nullptr;
-    if (had_) saved_ = prev;
-    ::setenv(name, value, 1);
-  }
-  ~ScopedEnv() {
-    if (had_) ::setenv(name_, saved_.c_str(), 1);
-    else ::unsetenv(name_);
-  }
-
- private:
-  const char *name_;
-  bool had_ = false;
-  std::string saved_;
-};
-
 // Hybrid uploads: the last fills come straight from registered windows of the mapping. The
 // fake checks each copy stays inside one registration and that the registration is still
 // there when the copy runs (else it writes garbage); the trace line says how many fills went

@@ -85,6 +85,47 @@ TEST(LoaderCuda, GeneratedModelAcrossManySlots) {
   std::filesystem::remove(path);
 }
 
+// Hybrid uploads (windows of the mapping registered with cudaHostRegister, read-only): the
+// trace says fills went direct, and every tensor equals the CPU reference.
+TEST(LoaderCuda, HybridUploadsFromRegisteredWindows) {
+  Context ctx;
+  REQUIRE_CUDA(ctx);
+  loader::synth::LlamaShape s;
+  s.n_embd = 1024;
+  s.n_ff = 2816;
+  s.n_vocab = 8192;
+  s.n_layers = 2;
+  s.n_head = 8;
+  s.n_head_kv = 2;
+  const std::string path = (std::filesystem::temp_directory_path() / "dq-loader-gpu-hybrid.gguf").string();
+  loader::synth::write_gguf(loader::synth::llama_like(s), path);
+  ScopedEnv copy("DQ_LOAD_COPY", "hybrid"), trace("DQ_LOAD_HYBRID_TRACE", "1"),
+      window("DQ_LOAD_REGISTER_WINDOW_MIB", "2");
+  {
+    Model model(ctx, path);
+    for (const char *fraction : {"0.4", "1"})
+      for (int32_t to : {int32_t{DQ_TYPE_F16}, int32_t{DQ_LOAD_KEEP}}) {
+        ScopedEnv f("DQ_LOAD_REGISTER_FRACTION", fraction);
+        LoadOptions o;
+        o.device(kCuda).output(to).staging_budget(4ull << 20);
+        testing::internal::CaptureStderr();
+        LoadedModel lm = load(ctx, model, o);
+        const std::string err = testing::internal::GetCapturedStderr();
+        std::fprintf(stderr, "%s", err.c_str());
+        EXPECT_STREQ(lm.stats().copy_method, "hybrid");
+        size_t direct = 0, fills = 0;
+        ASSERT_EQ(std::sscanf(err.c_str(), "dq: hybrid: %zu of %zu fills direct", &direct, &fills), 2) << err;
+        EXPECT_GT(direct, 0u) << err;
+        for (const auto &t : lm.tensors()) {
+          const auto info = *model.tensor(t.name.c_str());
+          EXPECT_EQ(first_difference(read_back(ctx, t), cpu_reference(ctx, info, t.type)), -1)
+              << t.name << " via " << t.backend << ", fraction " << fraction;
+        }
+      }
+  }
+  std::filesystem::remove(path);
+}
+
 TEST(LoaderCuda, RowRangesEqualSlices) {
   Context ctx;
   REQUIRE_CUDA(ctx);
