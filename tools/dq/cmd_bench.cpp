@@ -356,6 +356,7 @@ struct Row {
   int32_t type;
   double seconds = 0, copy_seconds = 0, ref_seconds = -1;
   uint64_t src_bytes = 0, dst_bytes = 0;
+  uint64_t copy_bytes = 0;  // bytes per side of the copy reference (0: the output size)
 };
 
 void print_header(const BenchOptions &o, const core::Backend &b, int threads, int64_t n, bool device) {
@@ -363,9 +364,11 @@ void print_header(const BenchOptions &o, const core::Backend &b, int threads, in
               b.description.c_str(), cpu_model().c_str(), threads, utc_now().c_str());
   if (device)
     std::printf("%" PRId64 " elements -> %s on device 0 (%s), %s, median of %d after warm-up; "
-                "copy = device-to-device mem_copy of the output size; ref = cpu plugin, 1 thread\n",
+                "%d calls back to back per sample, two buffer sets alternating;\n"
+                "copy = device-to-device mem_copy moving the same bytes (src + out), timed the same way; "
+                "ref = cpu plugin, 1 thread\n",
                 n, o.to.c_str(), b.device_names.empty() ? "?" : b.device_names[0].c_str(),
-                has_timing_events(*b.api) ? "device events" : "steady clock + synchronize", o.repeat);
+                has_timing_events(*b.api) ? "device events" : "steady clock + synchronize", o.repeat, 4);
   else
     std::printf("%" PRId64 " elements -> %s, steady clock, median of %d after warm-up; copy = memcpy "
                 "of the output size on %d thread%s; ref = PyPI gguf (gguf.quants.dequantize, f32, best of 2)\n",
@@ -377,7 +380,7 @@ void print_header(const BenchOptions &o, const core::Backend &b, int threads, in
 
 void print_row(const Row &r, int64_t n) {
   const double gbs = (r.src_bytes + r.dst_bytes) / r.seconds / 1e9;
-  const double copy = 2.0 * r.dst_bytes / r.copy_seconds / 1e9;
+  const double copy = 2.0 * (r.copy_bytes ? r.copy_bytes : r.dst_bytes) / r.copy_seconds / 1e9;
   char ref[32] = "n/a", speed[32] = "n/a";
   if (r.ref_seconds > 0) {
     std::snprintf(ref, sizeof ref, "%.3f", (r.src_bytes + r.dst_bytes) / r.ref_seconds / 1e9);
@@ -458,28 +461,37 @@ int bench_device(const BenchOptions &o, const Bench &bench, const core::Backend 
     return kExitFailure;
   }
   const size_t out_bytes = static_cast<size_t>(n) * out_size;
-  void *d_out = nullptr, *d_copy = nullptr, *d_src = nullptr;
+  void *d_out = nullptr, *d_copy = nullptr, *d_src = nullptr, *d_src2 = nullptr;
   int rc = kExitOk;
   auto fail = [&](const char *what) {
     std::fprintf(stderr, "dq bench: %s: %s failed: %s\n", bench.backend.name.c_str(), what, api.last_error());
     rc = kExitFailure;
   };
-  // Milliseconds of `launch` between two events, median of repeat after a warm-up.
-  auto time_events = [&](const std::function<bool()> &launch, double *seconds) {
+  // Seconds per call of `launch(i)`, median of `repeat` samples after a warm-up. Each sample
+  // queues kCallsPerSample calls back to back behind one untimed call, so host-side work
+  // (argument checks, the launch itself) never leaves the device idle inside the timed
+  // window; calls alternate between two buffer sets so none reads what the last left in L2.
+  constexpr int kCallsPerSample = 4;
+  auto time_events = [&](const std::function<bool(int)> &launch, double *seconds) {
     std::vector<double> runs;
-    if (!launch() || api.synchronize(0, stream) != DQ_OK) return false;
+    if (!launch(0) || !launch(1) || api.synchronize(0, stream) != DQ_OK) return false;
     for (int r = 0; r < o.repeat; ++r) {
       if (!events) {
         auto t0 = Clock::now();
-        if (!launch() || api.synchronize(0, stream) != DQ_OK) return false;
-        runs.push_back(std::chrono::duration<double>(Clock::now() - t0).count());
+        for (int c = 0; c < kCallsPerSample; ++c)
+          if (!launch(c)) return false;
+        if (api.synchronize(0, stream) != DQ_OK) return false;
+        runs.push_back(std::chrono::duration<double>(Clock::now() - t0).count() / kCallsPerSample);
         continue;
       }
       float ms = 0;
-      if (api.event_record(0, ev0, stream) != DQ_OK || !launch() || api.event_record(0, ev1, stream) != DQ_OK ||
-          api.event_synchronize(0, ev1) != DQ_OK || api.event_elapsed_ms(0, ev0, ev1, &ms) != DQ_OK)
+      if (!launch(1) || api.event_record(0, ev0, stream) != DQ_OK) return false;
+      for (int c = 0; c < kCallsPerSample; ++c)
+        if (!launch(c)) return false;
+      if (api.event_record(0, ev1, stream) != DQ_OK || api.event_synchronize(0, ev1) != DQ_OK ||
+          api.event_elapsed_ms(0, ev0, ev1, &ms) != DQ_OK)
         return false;
-      runs.push_back(ms / 1e3);
+      runs.push_back(ms / 1e3 / kCallsPerSample);
     }
     *seconds = median(runs);
     return true;
@@ -495,14 +507,26 @@ int bench_device(const BenchOptions &o, const Bench &bench, const core::Backend 
       r.src_bytes = src.size();
       r.dst_bytes = out_bytes;
       if (api.mem_alloc(0, src.size(), &d_src) != DQ_OK) { fail("mem_alloc"); break; }
+      if (api.mem_alloc(0, src.size(), &d_src2) != DQ_OK) { fail("mem_alloc"); break; }
       if (api.mem_copy(0, d_src, src.data(), src.size(), DQ_COPY_HOST_TO_DEVICE, nullptr) != DQ_OK ||
+          api.mem_copy(0, d_src2, src.data(), src.size(), DQ_COPY_HOST_TO_DEVICE, nullptr) != DQ_OK ||
           api.synchronize(0, nullptr) != DQ_OK) { fail("mem_copy"); break; }
-      if (!time_events([&] { return bench.dequantize(type, d_src, src.size(), d_out, out_bytes, n, false, stream); },
-                       &r.seconds)) { fail("dequantize"); break; }
-      if (!time_events([&] { return api.mem_copy(0, d_copy, d_out, out_bytes, DQ_COPY_DEVICE_TO_DEVICE, stream) == DQ_OK; },
-                       &r.copy_seconds)) { fail("mem_copy (device to device)"); break; }
+      void *const srcs[2] = {d_src, d_src2};
+      void *const outs[2] = {d_out, d_copy};
+      if (!time_events([&](int i) {
+            return bench.dequantize(type, srcs[i & 1], src.size(), outs[i & 1], out_bytes, n, false, stream);
+          }, &r.seconds)) { fail("dequantize"); break; }
+      // The copy reference moves the same bytes as the dequantization (src + out, half read
+      // and half written), between the two output buffers, timed the same way.
+      const size_t copy_bytes = std::min(out_bytes, (src.size() + out_bytes) / 2 / 256 * 256);
+      r.copy_bytes = copy_bytes;
+      if (!time_events([&](int i) {
+            return api.mem_copy(0, outs[(i + 1) & 1], outs[i & 1], copy_bytes, DQ_COPY_DEVICE_TO_DEVICE,
+                                stream) == DQ_OK;
+          }, &r.copy_seconds)) { fail("mem_copy (device to device)"); break; }
       api.mem_free(0, d_src);
-      d_src = nullptr;
+      api.mem_free(0, d_src2);
+      d_src = d_src2 = nullptr;
       if (cpu && cpu->api && cpu->loaded() && backend_supports(*cpu, type, bench.dst_type)) {
         // The cpu plugin runs on one thread here (DQ_THREADS=1 was set before it loaded).
         const Bench cpu_bench{*cpu, *cpu->api, bench.dst_type};
@@ -517,6 +541,7 @@ int bench_device(const BenchOptions &o, const Bench &bench, const core::Backend 
     }
   }
   if (d_src) api.mem_free(0, d_src);
+  if (d_src2) api.mem_free(0, d_src2);
   if (d_out) api.mem_free(0, d_out);
   if (d_copy) api.mem_free(0, d_copy);
   if (ev0) api.event_destroy(0, ev0);
