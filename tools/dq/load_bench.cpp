@@ -297,11 +297,15 @@ int run_load_bench(const Context &ctx, const BenchConfig &cfg) {
       for (int th : {12, 16}) measure(method, th, cfg.budget);
     measure("pread", 16, cfg.budget);
     measure("stream", 16, 64ull << 20);
-    for (const char *fraction : {"0.15", "0.25", "0.35", "0.5", "0.7"}) measure("hybrid", 16, cfg.budget, fraction);
-    measure("hybrid", 12, cfg.budget, "0.35");
-    measure("hybrid", 15, cfg.budget, "0.35");
-    measure("hybrid", 16, cfg.budget, "0.35", "32");
-    measure("hybrid", 16, cfg.budget, "0.35", "128");
+    // Hybrid rows are opt-in (DQ_BENCH_HYBRID=1): the first H100 run of the hybrid path did
+    // not finish (docs/PERFORMANCE.md, Model loading).
+    if (std::getenv("DQ_BENCH_HYBRID")) {
+      for (const char *fraction : {"0.15", "0.25", "0.35", "0.5", "0.7"}) measure("hybrid", 16, cfg.budget, fraction);
+      measure("hybrid", 12, cfg.budget, "0.35");
+      measure("hybrid", 15, cfg.budget, "0.35");
+      measure("hybrid", 16, cfg.budget, "0.35", "32");
+      measure("hybrid", 16, cfg.budget, "0.35", "128");
+    }
     for (const char *n : env_names) {
       auto it = saved.find(n);
       if (it != saved.end()) setenv(n, it->second.c_str(), 1);
