@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "dq/dq_plugin.h"
 #include "testdata.hpp"
 
 namespace fs = std::filesystem;
@@ -165,7 +166,9 @@ TEST(CoreBackendsTool, ListsCpuAndTheFakes) {
                                   plugin_folder("plugins-nodev"));
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("NAME"), std::string::npos) << r.output;
-  EXPECT_NE(r.output.find("cpu      1.0   loaded"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("cpu      1." + std::to_string(DQ_PLUGIN_ABI_MINOR) + "   loaded"),
+            std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("fake     1.0   loaded"), std::string::npos) << r.output;  // ABI 1.0 plugin
   EXPECT_NE(r.output.find("old      2.0   refused"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("libdq-old.so: plugin ABI 2.0, core expects 1.x"), std::string::npos)
       << r.output;
