@@ -157,8 +157,9 @@ TEST(LoaderFakeDevice, HybridUploadsFromRegisteredWindows) {
           if (*reg == '1') {
             EXPECT_GT(direct, 0u) << err;
           } else {
+            // Without registration nothing goes direct (whether the pin thread reached a
+            // window and logged the refusal before the pipeline passed it is timing).
             EXPECT_EQ(direct, 0u) << err;
-            EXPECT_NE(err.find("host_register is off"), std::string::npos) << err;
           }
           for (const auto &t : lm.tensors()) {
             const auto info = *model.tensor(t.name.c_str());
