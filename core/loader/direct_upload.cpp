@@ -34,6 +34,23 @@ bool fill_can_go_direct(const std::vector<TensorJob> &jobs, const SlotFill &fill
 
 namespace {
 
+// DQ_LOAD_HYBRID_DEBUG=1: one line per pin, unpin and fill decision (for finding stalls).
+bool verbose_trace() {
+  static const bool v = [] {
+    const char *t = std::getenv("DQ_LOAD_HYBRID_DEBUG");
+    return t && *t && std::string_view(t) != "0";
+  }();
+  return v;
+}
+
+#define DQ_HYBRID_TRACE(...)                        \
+  do {                                              \
+    if (verbose_trace()) {                          \
+      std::fprintf(stderr, "dq: hybrid-debug: " __VA_ARGS__); \
+      std::fflush(stderr);                          \
+    }                                               \
+  } while (0)
+
 struct Span {
   uintptr_t lo, hi;
 };
@@ -148,12 +165,16 @@ void DirectUploader::thread_main() {
     // The pipeline got there first: it and every window before it go through staging.
     if (!w->state.compare_exchange_strong(expected, pinning)) break;
     int next = pinned;
+    DQ_HYBRID_TRACE("pin window %zu..%zu (%zu bytes)\n", w->w.first_fill, w->w.last_fill,
+                    static_cast<size_t>(w->w.hi - w->w.lo));
     try {
       w->handle = dev_.register_host(reinterpret_cast<const void *>(w->w.lo), w->w.hi - w->w.lo);
     } catch (const LoadError &e) {
       next = failed;
       if (error_.empty()) error_ = e.what();
     }
+    DQ_HYBRID_TRACE("pinned window %zu..%zu: %s\n", w->w.first_fill, w->w.last_fill,
+                    next == pinned ? "ok" : error_.c_str());
     {
       std::lock_guard<std::mutex> lk(mu_);
       w->state.store(next);
@@ -171,6 +192,7 @@ void DirectUploader::thread_main() {
       cv_.wait(lk, [&] { return abort_ || w->recorded; });
       if (abort_) return;  // the destructor unpins after the device is drained
     }
+    DQ_HYBRID_TRACE("unpin window %zu..%zu after its event\n", w->w.first_fill, w->w.last_fill);
     try {
       dev_.event_synchronize(w->done);
       dev_.unregister_host(w->handle);
@@ -199,6 +221,7 @@ bool DirectUploader::acquire(size_t k, const std::vector<TensorJob> &jobs, const
     settle(w);
     all = all && w.state.load() == pinned;
   }
+  DQ_HYBRID_TRACE("fill %zu: %s\n", k, all ? "direct" : "staging");
   return all;
 }
 
