@@ -32,7 +32,10 @@ MappedFile::MappedFile(const std::string &path) {
       ::close(fd);
       fail(DQ_ERR_IO, "file too large to map on this platform");
     }
-    void *p = ::mmap(nullptr, static_cast<size_t>(size_), PROT_READ, MAP_PRIVATE, fd, 0);
+    // Shared, not private: nothing writes through it either way, and the loader's hybrid path
+    // pins windows of it for DMA (cudaHostRegister), which stalled in the kernel for a private
+    // file mapping on the H100 host (tests/loader/probe/register_probe.cu, 2026-11-26).
+    void *p = ::mmap(nullptr, static_cast<size_t>(size_), PROT_READ, MAP_SHARED, fd, 0);
     if (p == MAP_FAILED) {
       int err = errno;
       ::close(fd);
