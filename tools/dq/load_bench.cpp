@@ -80,12 +80,17 @@ struct LoadTiming {
 
 // `idle_ms` > 0: the loader sits idle that long before each load (outside the timing), as
 // between the loads of an engine, so background work of the previous load's free has ended.
-LoadTiming time_loads(const Loader &loader, const Model &model, LoadOptions &o, int n, int idle_ms = 0) {
+// `keep_previous`: each load's outputs are freed only after the next load, so no free of the
+// previous outputs (whose clean-up the device runs in the background) overlaps a timed load.
+LoadTiming time_loads(const Loader &loader, const Model &model, LoadOptions &o, int n, int idle_ms = 0,
+                      bool keep_previous = false) {
   std::vector<double> tot, pipe, setup;
+  LoadedModel previous;
   for (int i = 0; i < n; ++i) {
     if (idle_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(idle_ms));
     LoadedModel lm = loader.load(model, o);
     const dq_load_stats s = lm.stats();
+    if (keep_previous) previous = std::move(lm);
     tot.push_back(s.seconds_total);
     pipe.push_back(s.seconds_pipeline);
     setup.push_back(s.seconds_setup);
@@ -207,6 +212,7 @@ int run_load_bench(const Context &ctx, const BenchConfig &cfg) {
   last = LoadedModel();
   const LoadTiming warm = time_loads(loader, model, o, std::max(cfg.repeat, 1));
   const LoadTiming warm_idle = time_loads(loader, model, o, std::max(cfg.repeat, 1), 100);
+  const LoadTiming warm_keep = time_loads(loader, model, o, std::max(cfg.repeat, 1), 0, true);
   last = loader.load(model, o);
   const dq_load_stats ls = last.stats();
 
@@ -270,41 +276,46 @@ int run_load_bench(const Context &ctx, const BenchConfig &cfg) {
         LoadedModel w = l.load(model, so);
         first = w.stats().seconds_total;
       }
-      std::string what = std::string(method) + ", " + std::to_string(th) + " thr";
+      std::string what = std::string(method) + ", " + std::to_string(th) + " thr, " +
+                         std::to_string(budget >> 20) + " MiB";
       if (fraction) what += ", reg " + std::string(fraction);
       if (window_mib) what += ", win " + std::string(window_mib) + " MiB";
-      if (budget != cfg.budget) what += ", " + std::to_string(budget >> 20) + " MiB";
       sweep.push_back({what, time_loads(l, model, so, 5), first});
-      if (fraction) {
-        LoadOptions sco = so;
-        sco.buffers([&](const dq_tensor_info &t, int32_t, int64_t, int64_t, uint64_t) -> void * {
-          auto it = cb.offset.find(t.name);
-          return it == cb.offset.end() ? nullptr : static_cast<uint8_t *>(cb.arena.data()) + it->second;
-        });
-        { LoadedModel w = l.load(model, sco); }
-        sweep.push_back({what + ", caller buffers", time_loads(l, model, sco, 5), 0});
-      }
-      if (th == 16 && budget == cfg.budget) {
-        if (fraction) setenv("DQ_LOAD_HYBRID_TRACE", "1", 1);  // one line: fills direct, windows
-        LoadedModel lm = l.load(model, so);
-        unsetenv("DQ_LOAD_HYBRID_TRACE");
-        const int b = compare_outputs(ctx, lm, old, model, cfg.where);
-        if (b) std::fprintf(stderr, "dq: bench: copy method %s: %d tensors differ\n", what.c_str(), b);
-        bad += b;
-      }
+      sweep.push_back({what + ", previous kept", time_loads(l, model, so, 5, 0, true), 0});
+      LoadOptions sco = so;
+      sco.buffers([&](const dq_tensor_info &t, int32_t, int64_t, int64_t, uint64_t) -> void * {
+        auto it = cb.offset.find(t.name);
+        return it == cb.offset.end() ? nullptr : static_cast<uint8_t *>(cb.arena.data()) + it->second;
+      });
+      { LoadedModel w = l.load(model, sco); }
+      sweep.push_back({what + ", caller buffers", time_loads(l, model, sco, 5), 0});
+      if (fraction) setenv("DQ_LOAD_HYBRID_TRACE", "1", 1);  // one line: fills direct, windows
+      LoadedModel lm = l.load(model, so);
+      unsetenv("DQ_LOAD_HYBRID_TRACE");
+      const int b = compare_outputs(ctx, lm, old, model, cfg.where);
+      if (b) std::fprintf(stderr, "dq: bench: copy method %s: %d tensors differ\n", what.c_str(), b);
+      bad += b;
     };
-    for (const char *method : {"stream", "memcpy"})
-      for (int th : {12, 16}) measure(method, th, cfg.budget);
-    measure("pread", 16, cfg.budget);
-    measure("stream", 16, 64ull << 20);
-    // Hybrid rows are opt-in (DQ_BENCH_HYBRID=1): the first H100 run of the hybrid path did
-    // not finish (docs/PERFORMANCE.md, Model loading).
-    if (std::getenv("DQ_BENCH_HYBRID")) {
-      for (const char *fraction : {"0.15", "0.25", "0.35", "0.5", "0.7"}) measure("hybrid", 16, cfg.budget, fraction);
-      measure("hybrid", 12, cfg.budget, "0.35");
-      measure("hybrid", 15, cfg.budget, "0.35");
-      measure("hybrid", 16, cfg.budget, "0.35", "32");
-      measure("hybrid", 16, cfg.budget, "0.35", "128");
+    // DQ_BENCH_SWEEP: comma-separated method:threads:budget_MiB[:register_fraction[:window_MiB]]
+    // rows; the default compares the copy methods and two staging sizes.
+    const char *list = std::getenv("DQ_BENCH_SWEEP");
+    std::string spec_list = list && *list ? list
+                                          : "stream:16:256,memcpy:16:256,pread:16:256,stream:16:64,memcpy:16:64";
+    for (size_t pos = 0; pos < spec_list.size();) {
+      size_t comma = spec_list.find(',', pos);
+      if (comma == std::string::npos) comma = spec_list.size();
+      const std::string item = spec_list.substr(pos, comma - pos);
+      pos = comma + 1;
+      char method[16] = {}, fraction[16] = {}, window[16] = {};
+      int th = 0;
+      unsigned long mib = 0;
+      const int n = std::sscanf(item.c_str(), "%15[a-z]:%d:%lu:%15[0-9.]:%15[0-9]", method, &th, &mib, fraction, window);
+      if (n < 3 || th < 1 || mib < 1) {
+        std::fprintf(stderr, "dq: bench: DQ_BENCH_SWEEP item '%s' is not method:threads:MiB[:fraction[:window]]\n",
+                     item.c_str());
+        continue;
+      }
+      measure(method, th, static_cast<uint64_t>(mib) << 20, n >= 4 ? fraction : nullptr, n >= 5 ? window : nullptr);
     }
     for (const char *n : env_names) {
       auto it = saved.find(n);
@@ -338,6 +349,7 @@ int run_load_bench(const Context &ctx, const BenchConfig &cfg) {
                 "", bus / 1e9, bus_after / 1e9);
   row("loader, warm (median, incl. output alloc)", warm.total, warm.pipeline, warm.setup);
   row("loader, warm, 100 ms idle before each load", warm_idle.total, warm_idle.pipeline, warm_idle.setup);
+  row("loader, warm, previous outputs freed after", warm_keep.total, warm_keep.pipeline, warm_keep.setup);
   row("loader, warm, caller buffers (median)", caller.total, caller.pipeline, caller.setup);
   row("loader, warm, caller buffers, 100 ms idle", caller_idle.total, caller_idle.pipeline, caller_idle.setup);
   row("loader, first load of the process", ws.seconds_total, ws.seconds_pipeline, ws.seconds_setup);
@@ -345,7 +357,7 @@ int run_load_bench(const Context &ctx, const BenchConfig &cfg) {
   row("old path: cpu dequantize + upload", old.seconds);
   for (const SweepRow &r : sweep) {
     row("  sweep: " + r.what + " (median of 5)", r.t.total, r.t.pipeline, r.t.setup);
-    row("  sweep: " + r.what + ", its first load", r.first);
+    if (r.first > 0) row("  sweep: " + r.what + ", its first load", r.first);
   }
   std::printf("  loader setup (staging %.0f MiB pinned + device): %.1f ms\n", cfg.budget / 1048576.0,
               loader_setup * 1e3);
