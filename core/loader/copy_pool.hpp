@@ -28,15 +28,15 @@ struct CopySegment {
 //   stream    non-temporal stores from the mapping (no read-for-ownership of the
 //             destination; the staging slot is read next by the DMA engine, not by this CPU)
 //   prefetch  stream plus software prefetches 4 KiB ahead (across page starts)
-//   memcpy    plain memcpy from the mapping
+//   memcpy    plain memcpy from the mapping (the default: the slot stays in the cache, where
+//             the DMA engine reads it; fastest on the H100 host with the 64 MiB ring)
 //   pread     the kernel copies from the page cache (no page faults or TLB misses on the
-//             mapping); segments without a descriptor fall back to stream
-// DQ_LOAD_COPY=stream|prefetch|memcpy|pread picks; the default is stream where the CPU has
-// AVX2 (measured fastest on the H100 host; pread was slower there), else memcpy.
+//             mapping); segments without a descriptor fall back to memcpy
+// DQ_LOAD_COPY=stream|prefetch|memcpy|pread picks.
 enum class CopyMethod { memcpy, stream, pread, prefetch };
 CopyMethod default_copy_method();
 const char *copy_method_name(CopyMethod m);
-// Copies memory to memory (pread means stream here).
+// Copies memory to memory (pread means memcpy here).
 void copy_bytes(CopyMethod m, void *dst, const void *src, uint64_t bytes);
 
 class CopyPool {

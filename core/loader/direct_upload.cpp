@@ -23,6 +23,8 @@ HybridOptions hybrid_options_from_env() {
     const long mib = std::strtol(w, nullptr, 10);
     if (mib >= 1 && mib <= 4096) o.window_bytes = static_cast<uint64_t>(mib) << 20;
   }
+  if (const char *w = std::getenv("DQ_LOAD_HYBRID_WAIT"); w && *w && std::string_view(w) != "0")
+    o.wait_for_pins = true;
   return o;
 }
 
@@ -114,7 +116,8 @@ DirectPlan plan_direct(const std::vector<TensorJob> &jobs, const std::vector<Slo
   return plan;
 }
 
-DirectUploader::DirectUploader(const DeviceApi &dev, DirectPlan plan) : dev_(dev), plan_(std::move(plan)) {
+DirectUploader::DirectUploader(const DeviceApi &dev, DirectPlan plan, bool wait_for_pins)
+    : dev_(dev), plan_(std::move(plan)), wait_for_pins_(wait_for_pins) {
   for (const RegisterWindow &w : plan_.windows) {
     Window &x = windows_.emplace_back();
     x.w = w;
@@ -182,6 +185,11 @@ void DirectUploader::thread_main() {
     cv_.notify_all();
     if (next == failed) break;  // the next one would fail the same way
   }
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    pin_thread_done_ = true;  // windows still pending now stay so: staging takes them
+  }
+  cv_.notify_all();
   // Unpin in the order the uploads finish.
   std::stable_sort(order.begin(), order.end(),
                    [](const Window *a, const Window *b) { return a->w.last_fill < b->w.last_fill; });
@@ -205,6 +213,13 @@ void DirectUploader::thread_main() {
 }
 
 void DirectUploader::settle(Window &w) {
+  if (wait_for_pins_) {  // the pin thread reaches every window unless one fails
+    std::unique_lock<std::mutex> lk(mu_);
+    cv_.wait(lk, [&] {
+      const int st = w.state.load();
+      return (st != pending && st != pinning) || pin_thread_done_;
+    });
+  }
   int expected = pending;
   if (w.state.compare_exchange_strong(expected, skipped)) return;
   if (expected == pinning) {

@@ -26,6 +26,8 @@ namespace dq::loader {
 struct HybridOptions {
   double fraction = 0;                 // share of the file bytes (the last fills) to try direct
   uint64_t window_bytes = 64ull << 20; // bytes pinned per host_register call
+  bool wait_for_pins = false;          // DQ_LOAD_HYBRID_WAIT=1: never give a window to staging
+                                       // (deterministic; for tests)
 };
 
 // DQ_LOAD_REGISTER_FRACTION (0..1) wins; else kDefaultHybridFraction when DQ_LOAD_COPY=hybrid;
@@ -58,7 +60,7 @@ DirectPlan plan_direct(const std::vector<TensorJob> &jobs, const std::vector<Slo
 // upload (the ring is drained): the destructor unpins whatever is still pinned.
 class DirectUploader {
  public:
-  DirectUploader(const DeviceApi &dev, DirectPlan plan);
+  DirectUploader(const DeviceApi &dev, DirectPlan plan, bool wait_for_pins = false);
   ~DirectUploader();
   DirectUploader(const DirectUploader &) = delete;
   DirectUploader &operator=(const DirectUploader &) = delete;
@@ -91,10 +93,12 @@ class DirectUploader {
 
   const DeviceApi &dev_;
   DirectPlan plan_;
+  bool wait_for_pins_;
   std::deque<Window> windows_;
   std::mutex mu_;
   std::condition_variable cv_;
   bool abort_ = false;  // under mu_
+  bool pin_thread_done_ = false;  // under mu_: it pins no more windows
   std::thread thread_;
   std::string error_;   // first pin failure (trace only; the fill falls back to staging)
   size_t direct_fills_ = 0;

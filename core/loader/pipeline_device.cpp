@@ -102,7 +102,7 @@ int64_t run_device_pipeline(const DeviceApi &dev, const dq_plugin_api *cpu, Stag
   if (hybrid.fraction > 0 && DeviceApi::can_register(dev.api())) {
     static const uint64_t page = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
     direct = std::make_unique<DirectUploader>(
-        dev, plan_direct(jobs, fills, hybrid.fraction, hybrid.window_bytes, page));
+        dev, plan_direct(jobs, fills, hybrid.fraction, hybrid.window_bytes, page), hybrid.wait_for_pins);
   }
   try {
     for (size_t k = 0; k < fills.size(); ++k) {

@@ -2,6 +2,7 @@
 #include "loader/staging_ring.hpp"
 
 #include <algorithm>
+#include <cstdlib>
 
 #include "loader/load_error.hpp"
 
@@ -17,20 +18,31 @@ void StagingLedger::take(uint64_t bytes) {
 
 void StagingLedger::give(uint64_t bytes) { in_use_ -= std::min(bytes, in_use_); }
 
-SlotLayout layout_for_budget(uint64_t budget) {
+uint64_t default_ring_bytes() {
+  constexpr uint64_t kMiB = 1ull << 20;
+  if (const char *e = std::getenv("DQ_LOAD_RING_MIB"); e && *e) {
+    const long v = std::strtol(e, nullptr, 10);
+    if (v >= 1 && v <= 65536) return static_cast<uint64_t>(v) * kMiB;
+  }
+  return kDefaultRingBytes;
+}
+
+SlotLayout layout_for_budget(uint64_t budget, uint64_t ring_bytes) {
   constexpr uint64_t kMiB = 1ull << 20;
   if (budget < kMiB)
     throw LoadError(DQ_ERR_SIZE, "staging budget of " + std::to_string(budget) +
                                      " bytes is under the 1 MiB minimum");
-  // 32 MiB slots, 4 to 8 of them; budgets under 16 MiB get 2 slots (double buffering).
-  const int slots =
-      budget < 16 * kMiB ? 2 : static_cast<int>(std::clamp<uint64_t>(budget / (32 * kMiB), 4, 8));
-  uint64_t slot = budget / slots / 4096 * 4096;  // whole pages
+  // The budget is a ceiling: the ring uses at most `ring_bytes` of it, as 4 slots (2 under
+  // 16 MiB, double buffering). A ring that stays in the last-level cache lets the upload read
+  // the slot from the cache instead of memory (measured on the H100 host: 64 MiB beat 256 MiB).
+  const uint64_t ring = std::max(std::min(budget, ring_bytes), kMiB);
+  const int slots = ring < 16 * kMiB ? 2 : 4;
+  const uint64_t slot = ring / slots / 4096 * 4096;  // whole pages
   return {slots, slot};
 }
 
 StagingRing::StagingRing(const DeviceApi &dev, uint64_t budget)
-    : dev_(dev), layout_(layout_for_budget(budget)), ledger_(budget) {
+    : dev_(dev), layout_(layout_for_budget(budget, default_ring_bytes())), ledger_(budget) {
   try {
     copy_stream_ = dev_.stream_create();
     compute_stream_ = dev_.stream_create();

@@ -33,10 +33,13 @@ struct SlotLayout {
   uint64_t slot_bytes;
 };
 
-// Slot count and size for a budget: up to 8 slots of at least 1 MiB (more slots hide the
-// first fill; fewer, larger ones cost fewer calls). Throws LoadError(DQ_ERR_SIZE) when the
-// budget is under 1 MiB.
-SlotLayout layout_for_budget(uint64_t budget);
+// The ring's size when the budget allows more: DQ_LOAD_RING_MIB, else 64 MiB.
+inline constexpr uint64_t kDefaultRingBytes = 64ull << 20;
+uint64_t default_ring_bytes();
+
+// Slot count and size for a budget: a ring of min(budget, ring_bytes) in 4 slots (2 under
+// 16 MiB). Throws LoadError(DQ_ERR_SIZE) when the budget is under 1 MiB.
+SlotLayout layout_for_budget(uint64_t budget, uint64_t ring_bytes = kDefaultRingBytes);
 
 class StagingRing {
  public:

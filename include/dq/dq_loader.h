@@ -27,7 +27,9 @@ extern "C" {
 
 /* Output type value meaning "keep the file's bytes as they are" (quantized or not). */
 #define DQ_LOAD_KEEP (-1)
-/* Default staging budget: pinned host memory the loader may hold at once. */
+/* Default staging budget: pinned host memory the loader may hold at once. It is a ceiling:
+ * the ring uses min(budget, 64 MiB) unless DQ_LOAD_RING_MIB says otherwise, a size that
+ * stays in the CPU's last-level cache (measured fastest, docs/PERFORMANCE.md). */
 #define DQ_LOAD_DEFAULT_BUDGET (256ull << 20)
 
 /* Output type for one tensor: return DQ_TYPE_F32, DQ_TYPE_F16, DQ_TYPE_BF16 or DQ_LOAD_KEEP.

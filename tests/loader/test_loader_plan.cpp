@@ -295,7 +295,12 @@ TEST(Staging, LayoutStaysWithinEveryBudget) {
     EXPECT_LE(l.slots * l.slot_bytes, budget) << budget;
     EXPECT_GE(l.slot_bytes, 256u << 10);
   }
-  EXPECT_EQ(layout_for_budget(256ull << 20).slots, 8);
+  // The budget is a ceiling: the ring is min(budget, ring size), 4 slots from 16 MiB up.
+  EXPECT_EQ(layout_for_budget(256ull << 20).slots, 4);
+  EXPECT_EQ(layout_for_budget(256ull << 20).slot_bytes, 16ull << 20);
+  EXPECT_EQ(layout_for_budget(32ull << 20).slot_bytes, 8ull << 20);
+  EXPECT_EQ(layout_for_budget(8ull << 20).slots, 2);
+  EXPECT_EQ(layout_for_budget(1ull << 30, 512ull << 20).slot_bytes, 128ull << 20);
   EXPECT_EQ(status_of([] { layout_for_budget(1000); }), DQ_ERR_SIZE);
 }
 

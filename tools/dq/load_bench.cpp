@@ -186,16 +186,21 @@ int compare_outputs(const Context &ctx, const LoadedModel &lm, const OldPath &ol
 
 int run_load_bench(const Context &ctx, const BenchConfig &cfg) {
   const auto spec = loader::synth::llama_like_of_size(cfg.gigabytes);
-  TempFile file = TempFile::create("dq-bench");
+  // DQ_BENCH_KEEP_MODEL=PATH writes the model there and leaves it (for timing `dq load PATH`
+  // as the first load of a fresh process); otherwise a temporary file.
+  TempFile file;
+  const char *keep = std::getenv("DQ_BENCH_KEEP_MODEL");
+  if (!keep || !*keep) file = TempFile::create("dq-bench");
+  const std::string path = keep && *keep ? std::string(keep) : file.path();
   auto t0 = Clock::now();
-  const uint64_t file_size = loader::synth::write_gguf(spec, file.path());
+  const uint64_t file_size = loader::synth::write_gguf(spec, path);
   const double gen_s = since(t0);
-  warm_page_cache(file.path());
+  warm_page_cache(path);
   const uint64_t data_bytes = loader::synth::file_data_bytes(spec);
   std::printf("bench model: %zu tensors, %.3f GB file (%.3f GB tensor data), llama-like "
               "Q4_K/Q6_K/F32, written in %.2f s to %s\n",
-              spec.tensors.size(), file_size / 1e9, data_bytes / 1e9, gen_s, file.path().c_str());
-  Model model(ctx, file.path());
+              spec.tensors.size(), file_size / 1e9, data_bytes / 1e9, gen_s, path.c_str());
+  Model model(ctx, path);
   const std::string dest = cfg.where.is_host() ? "host" : cfg.where.backend + ":" + std::to_string(cfg.where.device);
   const std::string to = cfg.to == DQ_LOAD_KEEP ? "keep" : std::string(type_name(cfg.to));
 
