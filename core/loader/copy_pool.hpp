@@ -53,7 +53,7 @@ class CopyPool {
   // Moves every segment; splits the total bytes evenly over the threads when it is at least
   // `min_parallel_bytes`. Returns when all bytes are there; throws LoadError(DQ_ERR_IO) naming
   // the file when a read fails.
-  void copy(const std::vector<CopySegment> &segments, uint64_t min_parallel_bytes = 4ull << 20);
+  void copy(const std::vector<CopySegment> &segments, uint64_t min_parallel_bytes = 256ull << 10);
 
   // Threads to use by default on this machine.
   static int default_threads();
