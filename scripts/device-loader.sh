@@ -2,14 +2,14 @@
 # Model loader on a GPU machine: builds the cuda and cpu plugins, the dq tool and the loader
 # tests; runs the loader tests (GPU and host), the GPU tests again under compute-sanitizer
 # memcheck with leak checking, `dq load` on the built-in model and a test model, and the
-# >= 2 GB loader benchmark (copy methods x threads), plus the host-copy probe
-# (tests/loader/probe: pread vs memcpy into pinned memory, registering the mapping).
+# >= 2 GB loader benchmark (sweep from DQ_BENCH_SWEEP), the first load of 7 fresh processes
+# (dq load FILE), and with PROBE=1 the host-copy probe (tests/loader/probe).
 # Logs go to $OUT (or ./device-out); the last lines are a summary.
 #
 # Test data: DQ_TESTDATA, else .devdata/testdata (git-ignored; copy ../shared/testdata there).
 #   usage: scripts/device-loader.sh [all|test|bench|quick]   (BENCH_GB=2, BENCH_ARGS="--budget 256")
-#   quick: the GPU loader tests without memcheck, then bench (no host-copy probe); the bench
-#          sweeps the hybrid path (DQ_LOAD_COPY=hybrid, DQ_LOAD_REGISTER_FRACTION)
+#   quick: the GPU loader tests without memcheck, then the benchmarks
+#   The GPU tests run the hybrid test too (DQ_TEST_HYBRID=1).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 OUT=${OUT:-$PWD/device-out}
@@ -44,7 +44,7 @@ log "built"
 status=0
 if [[ $MODE == quick ]]; then
   log "loader GPU tests"
-  timeout 300 "$BUILD/bin/dq_loader_gpu_tests" >"$OUT/loader-gpu-tests.log" 2>&1 || status=1
+  DQ_TEST_HYBRID=1 timeout 300 "$BUILD/bin/dq_loader_gpu_tests" >"$OUT/loader-gpu-tests.log" 2>&1 || status=1
   grep -E "^\[  (PASSED|FAILED|SKIPPED) \]|checked [0-9]+ loaded" "$OUT/loader-gpu-tests.log" | tee -a "$SUMMARY"
   grep -E -A4 "Failure$" "$OUT/loader-gpu-tests.log" | head -30
 fi
@@ -52,7 +52,7 @@ fi
 if [[ $MODE == all || $MODE == test ]]; then
   log "loader tests (GPU, host, plan)"
   for t in dq_loader_gpu_tests dq_loader_tests dq_loader_plan_tests; do
-    timeout 300 "$BUILD/bin/$t" >"$OUT/loader-$t.log" 2>&1 || status=1
+    DQ_TEST_HYBRID=1 timeout 300 "$BUILD/bin/$t" >"$OUT/loader-$t.log" 2>&1 || status=1
     grep -E "^\[  (PASSED|FAILED|SKIPPED) \]|checked [0-9]+ loaded" "$OUT/loader-$t.log" | tee -a "$SUMMARY"
     grep -E -A4 "Failure$" "$OUT/loader-$t.log" | head -30
   done
@@ -75,12 +75,32 @@ if [[ $MODE != test ]]; then
   "$BUILD/bin/dq" load "$DQ_TESTDATA/mini-llama-q4_k_m.gguf" --to f32 >>"$OUT/loader-dq-load.log" 2>&1 || status=1
   cat "$OUT/loader-dq-load.log"
   log "dq load --bench-model ${BENCH_GB:-2}"
-  timeout 400 "$BUILD/bin/dq" load --bench-model "${BENCH_GB:-2}" --repeat 7 ${BENCH_ARGS:-} \
+  MODEL=/tmp/dq-bench-model.gguf
+  DQ_BENCH_KEEP_MODEL=$MODEL DQ_BENCH_SWEEP=${DQ_BENCH_SWEEP:-memcpy:12:64,memcpy:16:64,memcpy:12:32,pread:12:64,stream:12:64} \
+    timeout 400 "$BUILD/bin/dq" load --bench-model "${BENCH_GB:-2}" --repeat 9 ${BENCH_ARGS:-} \
     >"$OUT/loader-bench.log" 2>&1 || status=1
   cat "$OUT/loader-bench.log" | tee -a "$SUMMARY"
+  # An engine loads once per process: the first load of fresh processes (mapping not yet
+  # faulted in, outputs newly allocated, nothing freed before), 7 of them.
+  log "first load of a fresh process: dq load $MODEL, 7 processes"
+  for i in $(seq 7); do
+    "$BUILD/bin/dq" load "$MODEL" --no-progress 2>&1 | grep -E "time:|load/bus|start-up"
+  done | tee "$OUT/loader-process-first.log" | tee -a "$SUMMARY"
+  python3 - "$OUT/loader-process-first.log" <<'PY' | tee -a "$SUMMARY"
+import re, statistics, sys
+t = open(sys.argv[1]).read()
+tot = [float(x) for x in re.findall(r"load/bus = (\d+)%", t)]
+pipe = [float(x) for x in re.findall(r"\(pipeline (\d+)%\)", t)]
+ms = [float(x) for x in re.findall(r"pipeline ([\d.]+) ms\)", t)]
+if tot:
+    print(f"fresh processes: median load/bus {statistics.median(tot):.0f}% (with setup), "
+          f"pipeline {statistics.median(pipe):.0f}% ({statistics.median(ms):.1f} ms); "
+          f"pipeline range {min(pipe):.0f}-{max(pipe):.0f}%")
+PY
+  rm -f "$MODEL"
   log "host copy probe (2 GiB file in the page cache)"
-  if [[ $MODE == quick ]]; then
-    log "probe skipped in quick mode"
+  if [[ $MODE == quick || -z ${PROBE:-} ]]; then
+    log "probe skipped (PROBE=1 runs it)"
   elif nvcc -O2 -arch=sm_90 -std=c++17 -o "$BUILD/host_copy_probe" tests/loader/probe/host_copy_probe.cu \
       >"$OUT/loader-probe.log" 2>&1; then
     probe_file=$(mktemp /tmp/dq-probe-XXXXXX)
