@@ -81,9 +81,11 @@ if [[ $MODE != test ]]; then
     >"$OUT/loader-bench.log" 2>&1 || status=1
   cat "$OUT/loader-bench.log" | tee -a "$SUMMARY"
   # An engine loads once per process: the first load of fresh processes (mapping not yet
-  # faulted in, outputs newly allocated, nothing freed before), 7 of them.
+  # faulted in, outputs newly allocated), 7 of them, each ${PROCESS_GAP:-3} s after the one
+  # before exited (the device cleans up a process's freed memory in the background).
   log "first load of a fresh process: dq load $MODEL, 7 processes"
   for i in $(seq 7); do
+    sleep "${PROCESS_GAP:-3}"
     "$BUILD/bin/dq" load "$MODEL" --no-progress 2>&1 | grep -E "time:|load/bus|start-up"
   done | tee "$OUT/loader-process-first.log" | tee -a "$SUMMARY"
   python3 - "$OUT/loader-process-first.log" <<'PY' | tee -a "$SUMMARY"

@@ -78,7 +78,12 @@ struct LoadTiming {
   double total = 0, pipeline = 0, setup = 0;  // medians
 };
 
-constexpr int kIdleMs = 500;
+// DQ_BENCH_IDLE_MS overrides (alloc_probe measures how long the slowdown lasts).
+const int kIdleMs = [] {
+  const char *e = std::getenv("DQ_BENCH_IDLE_MS");
+  const int v = e ? std::atoi(e) : 0;
+  return v > 0 ? v : 500;
+}();
 
 // `idle_ms` > 0: the loader sits idle that long before each load (outside the timing), as
 // between the loads of an engine, so background work of the previous load's free has ended.

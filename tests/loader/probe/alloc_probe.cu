@@ -124,6 +124,16 @@ int main(int argc, char **argv) {
   CK(cudaFreeAsync(z, s));
   CK(cudaStreamSynchronize(s));
   CK(cudaMemPoolTrimTo(pool, 0));
+  // How long after a free of `out` bytes host-to-device copies stay slow.
+  for (int wait_ms : {0, 50, 100, 200, 400, 800, 1600, 3200}) {
+    CK(cudaMalloc(&x, out));
+    fill<<<132 * 8, 512, 0, s>>>(static_cast<uint4 *>(x), out / 16);
+    CK(cudaStreamSynchronize(s));
+    std::this_thread::sleep_for(std::chrono::seconds(2));
+    CK(cudaFree(x));
+    std::this_thread::sleep_for(std::chrono::milliseconds(wait_ms));
+    std::printf("H2D 2 GiB %4d ms after freeing %.1f GB: %.2f ms\n", wait_ms, out / 1e9, timed_h2d(dev_up, host, up, s));
+  }
   std::printf("H2D 2 GiB, end: %.2f ms\n", timed_h2d(dev_up, host, up, s));
   return 0;
 }
