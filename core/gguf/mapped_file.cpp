@@ -7,11 +7,49 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 
 #include "gguf/error.hpp"
 
 namespace dq::gguf {
+
+namespace {
+
+constexpr size_t kHugePage = 2u << 20;
+
+// Large files are mapped at a 2 MiB-aligned address with MADV_HUGEPAGE, so that where the page
+// cache holds the file in 2 MiB folios the kernel can map it 2 MiB at a time: far fewer page
+// faults when a process first reads a multi-GB model, and fewer TLB misses while copying it.
+// Elsewhere it is an ordinary mapping. MAP_FAILED when it cannot (the caller maps plainly).
+void *map_huge_aligned(int fd, size_t size) {
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+  if (size < 8 * kHugePage) return MAP_FAILED;
+  // Reserve size + 2 MiB, then place the file at the first aligned address inside it.
+  void *r = ::mmap(nullptr, size + kHugePage, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (r == MAP_FAILED) return MAP_FAILED;
+  const uintptr_t base = reinterpret_cast<uintptr_t>(r);
+  const uintptr_t aligned = (base + kHugePage - 1) & ~(uintptr_t{kHugePage} - 1);
+  void *p = ::mmap(reinterpret_cast<void *>(aligned), size, PROT_READ, MAP_SHARED | MAP_FIXED, fd, 0);
+  if (p == MAP_FAILED) {
+    ::munmap(r, size + kHugePage);
+    return MAP_FAILED;
+  }
+  // Give back the reservation around the file: the head before it, the tail after it.
+  if (aligned > base) ::munmap(r, aligned - base);
+  const uintptr_t end = aligned + size, rend = base + size + kHugePage;
+  const uintptr_t end_page = (end + 4095) & ~uintptr_t{4095};
+  if (rend > end_page) ::munmap(reinterpret_cast<void *>(end_page), rend - end_page);
+  (void)::madvise(p, size, MADV_HUGEPAGE);  // advisory: an error changes nothing
+  return p;
+#else
+  (void)fd;
+  (void)size;
+  return MAP_FAILED;
+#endif
+}
+
+}  // namespace
 
 MappedFile::MappedFile(const std::string &path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -35,7 +73,8 @@ MappedFile::MappedFile(const std::string &path) {
     // Shared, not private: nothing writes through it either way, and the loader's hybrid path
     // pins windows of it for DMA (cudaHostRegister), which stalled in the kernel for a private
     // file mapping on the H100 host (tests/loader/probe/register_probe.cu, 2026-11-26).
-    void *p = ::mmap(nullptr, static_cast<size_t>(size_), PROT_READ, MAP_SHARED, fd, 0);
+    void *p = map_huge_aligned(fd, static_cast<size_t>(size_));
+    if (p == MAP_FAILED) p = ::mmap(nullptr, static_cast<size_t>(size_), PROT_READ, MAP_SHARED, fd, 0);
     if (p == MAP_FAILED) {
       int err = errno;
       ::close(fd);

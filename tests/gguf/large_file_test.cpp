@@ -48,5 +48,43 @@ TEST(GgufLarge, TensorsBeyond4GiBAreMappedAndViewed) {
   EXPECT_NE(cut.message.find(std::to_string(size - 1)), std::string::npos) << cut.message;
 }
 
+// Files of 16 MiB and more are mapped at a 2 MiB boundary (so the kernel may map them in huge
+// pages); every byte still reads back as written, at the start, middle and end.
+TEST(GgufLarge, LargeFilesMapAtA2MiBBoundaryAndReadBack) {
+  ScratchDir dir;
+  const uint64_t n = 20u << 20;  // f32 elements: 80 MiB of data
+  GgufBuilder g;
+  g.write_data = false;
+  g.tensor("w", 0, {static_cast<int64_t>(n)}, n * 4, 0);
+  const Bytes header = g.build();
+  const uint64_t data_offset = g.layout.data_offset;
+  const auto path = dir / "aligned.gguf";
+  write_bytes(path, header);
+  int fd = ::open(path.c_str(), O_WRONLY);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(::ftruncate(fd, static_cast<off_t>(data_offset + n * 4)), 0);
+  const uint64_t probes[] = {0, n * 2 + 12345, n * 4 - 4};
+  for (uint64_t at : probes) {
+    const uint8_t v[4] = {static_cast<uint8_t>(at), 0x5a, 0xa5, static_cast<uint8_t>(at >> 8)};
+    ASSERT_EQ(::pwrite(fd, v, 4, static_cast<off_t>(data_offset + at)), 4);
+  }
+  ::close(fd);
+
+  Opened o(path);
+  ASSERT_EQ(o.status, DQ_OK) << o.message;
+  const dq_tensor_info t = tensor_info(o.model, dq_model_tensor_find(o.model, "w"));
+  const auto *bytes = static_cast<const uint8_t *>(t.data);
+#if defined(__linux__)
+  EXPECT_EQ((reinterpret_cast<uintptr_t>(bytes) - t.file_offset) % (2u << 20), 0u)
+      << "the mapping of a large file starts at a 2 MiB boundary";
+#endif
+  for (uint64_t at : probes) {
+    EXPECT_EQ(bytes[at], static_cast<uint8_t>(at));
+    EXPECT_EQ(bytes[at + 1], 0x5a);
+    EXPECT_EQ(bytes[at + 2], 0xa5);
+    EXPECT_EQ(bytes[at + 3], static_cast<uint8_t>(at >> 8));
+  }
+}
+
 }  // namespace
 }  // namespace dq::test
