@@ -74,9 +74,11 @@ typedef struct dq_load_options {
   /* Pinned host staging memory the loader may hold at once; 0: DQ_LOAD_DEFAULT_BUDGET.
    * At least 1 MiB, and at least two slots of the largest block of the model. */
   uint64_t staging_budget;
-  /* Host threads reading the file into staging; 0: automatic (one per core, at most 16).
-   * How they read: environment DQ_LOAD_COPY=stream (default with AVX2: non-temporal copies
-   * from the mapping), prefetch, memcpy, or pread (read() from the file). */
+  /* Host threads reading the file into staging; 0: automatic (three quarters of the cores,
+   * at most 16). How they read: environment DQ_LOAD_COPY=memcpy (default: plain copies from
+   * the mapping, so the slot stays in the CPU cache for the upload), stream (non-temporal
+   * stores), prefetch, pread (read() from the file), or hybrid (experimental: part of the
+   * file uploaded from pinned windows of the mapping; measured slower, docs/PERFORMANCE.md). */
   int32_t copy_threads;
   int32_t reserved0;
   /* Device loads: tensors under this many file bytes are dequantized by the CPU plugin and
@@ -136,8 +138,9 @@ typedef struct dq_load_stats {
   int32_t copy_threads;         /* host threads used for the staging copies */
   int32_t reserved;
   const char *device_backend;   /* backend of the destination ("cuda", "host") */
-  const char *copy_method;      /* how file bytes reached staging (DQ_LOAD_COPY): "stream",
-                                   "prefetch", "memcpy" (from the mapping), "pread" (read()) */
+  const char *copy_method;      /* how file bytes reached staging (DQ_LOAD_COPY): "memcpy"
+                                   (from the mapping), "stream", "prefetch", "pread" (read()),
+                                   "hybrid" */
 } dq_load_stats;
 
 /* Loads tensors of an open model. The model may be closed after this returns. On failure
