@@ -26,11 +26,13 @@ void *map_huge_aligned(int fd, size_t size) {
 #if defined(__linux__) && defined(MADV_HUGEPAGE)
   if (size < 8 * kHugePage) return MAP_FAILED;
   // Reserve size + 2 MiB, then place the file at the first aligned address inside it.
-  void *r = ::mmap(nullptr, size + kHugePage, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  void *r = ::mmap(nullptr, size + kHugePage, PROT_NONE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (r == MAP_FAILED) return MAP_FAILED;
   const uintptr_t base = reinterpret_cast<uintptr_t>(r);
   const uintptr_t aligned = (base + kHugePage - 1) & ~(uintptr_t{kHugePage} - 1);
-  void *p = ::mmap(reinterpret_cast<void *>(aligned), size, PROT_READ, MAP_SHARED | MAP_FIXED, fd, 0);
+  void *p =
+      ::mmap(reinterpret_cast<void *>(aligned), size, PROT_READ, MAP_SHARED | MAP_FIXED, fd, 0);
   if (p == MAP_FAILED) {
     ::munmap(r, size + kHugePage);
     return MAP_FAILED;
@@ -74,7 +76,8 @@ MappedFile::MappedFile(const std::string &path) {
     // pins windows of it for DMA (cudaHostRegister), which stalled in the kernel for a private
     // file mapping on the H100 host (tests/loader/probe/register_probe.cu, 2026-11-26).
     void *p = map_huge_aligned(fd, static_cast<size_t>(size_));
-    if (p == MAP_FAILED) p = ::mmap(nullptr, static_cast<size_t>(size_), PROT_READ, MAP_SHARED, fd, 0);
+    if (p == MAP_FAILED)
+      p = ::mmap(nullptr, static_cast<size_t>(size_), PROT_READ, MAP_SHARED, fd, 0);
     if (p == MAP_FAILED) {
       int err = errno;
       ::close(fd);

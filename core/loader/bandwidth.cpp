@@ -63,7 +63,8 @@ extern "C" DQ_API dq_status dq_measure_h2d_bandwidth(dq_context *ctx, dq_locatio
     return dq::core::set_error(ctx, DQ_ERR_INVALID_ARGUMENT, "bytes_per_second is NULL");
   const char *name = where.backend;
   if (!name || !*name || !std::strcmp(name, "host") || !std::strcmp(name, "cpu"))
-    return dq::core::set_error(ctx, DQ_ERR_UNSUPPORTED, "host memory has no host-to-device bus to measure");
+    return dq::core::set_error(ctx, DQ_ERR_UNSUPPORTED,
+                               "host memory has no host-to-device bus to measure");
   try {
     const dq::core::Backend *b = dq::core::registry(ctx).find(name);
     if (!b || !b->has_device())
@@ -71,8 +72,9 @@ extern "C" DQ_API dq_status dq_measure_h2d_bandwidth(dq_context *ctx, dq_locatio
                                  std::string("backend '") + name + "' has no usable device" +
                                      (b && !b->status.empty() ? ": " + b->status : ""));
     if (!DeviceApi::can_pipeline(b->api))
-      return dq::core::set_error(ctx, DQ_ERR_UNSUPPORTED,
-                                 std::string("backend '") + name + "' lacks pinned memory or streams");
+      return dq::core::set_error(
+          ctx, DQ_ERR_UNSUPPORTED,
+          std::string("backend '") + name + "' lacks pinned memory or streams");
     if (where.device < 0 || where.device >= b->device_count)
       return dq::core::set_error(ctx, DQ_ERR_INVALID_ARGUMENT, "no such device");
     DeviceApi dev(b->api, where.device, b->name);

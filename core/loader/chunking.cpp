@@ -20,13 +20,16 @@ BlockShape block_of(const TensorJob &j) {
   return {t->block_elements, t->block_bytes};
 }
 
-uint64_t align_up(uint64_t v, uint64_t a) { return (v + a - 1) / a * a; }
+uint64_t align_up(uint64_t v, uint64_t a) {
+  return (v + a - 1) / a * a;
+}
 
 }  // namespace
 
 uint64_t slot_bytes_per_block(const TensorJob &j) {
   const BlockShape b = block_of(j);
-  if (j.route == Route::cpu) return static_cast<uint64_t>(b.elements) * output_type_size(j.out_type);
+  if (j.route == Route::cpu)
+    return static_cast<uint64_t>(b.elements) * output_type_size(j.out_type);
   return b.src_bytes;
 }
 
@@ -42,7 +45,8 @@ std::vector<SlotFill> plan_fills(const std::vector<TensorJob> &jobs, uint64_t sl
     const BlockShape b = block_of(j);
     const uint64_t per_block = slot_bytes_per_block(j);
     if (per_block > slot_bytes)
-      throw LoadError(DQ_ERR_SIZE, "tensor " + j.name + ": one block (" + std::to_string(per_block) +
+      throw LoadError(DQ_ERR_SIZE, "tensor " + j.name + ": one block (" +
+                                       std::to_string(per_block) +
                                        " bytes) does not fit a staging slot of " +
                                        std::to_string(slot_bytes) + " bytes; raise the budget");
     const int64_t total_blocks = j.n_elements / b.elements;

@@ -15,12 +15,12 @@ inline constexpr uint64_t kPieceAlignment = 256;
 
 struct Piece {
   uint32_t job = 0;
-  uint64_t src_offset = 0;    // bytes into the job's source
+  uint64_t src_offset = 0;  // bytes into the job's source
   uint64_t src_bytes = 0;
-  int64_t elem_offset = 0;    // elements into the job's output
+  int64_t elem_offset = 0;  // elements into the job's output
   int64_t n_elements = 0;
-  uint64_t slot_offset = 0;   // where its bytes sit in the slot
-  uint64_t slot_bytes = 0;    // source bytes, or output bytes for the cpu route
+  uint64_t slot_offset = 0;  // where its bytes sit in the slot
+  uint64_t slot_bytes = 0;   // source bytes, or output bytes for the cpu route
 };
 
 struct SlotFill {

@@ -25,7 +25,8 @@ bool have_avx2() {
 }
 
 // Unaligned 32-byte loads, aligned streaming stores, memcpy for the unaligned head and tail.
-__attribute__((target("avx2"))) void stream_copy_avx2(uint8_t *dst, const uint8_t *src, uint64_t n) {
+__attribute__((target("avx2"))) void stream_copy_avx2(uint8_t *dst, const uint8_t *src,
+                                                      uint64_t n) {
   const uint64_t head = std::min<uint64_t>(n, (32 - (reinterpret_cast<uintptr_t>(dst) & 31)) & 31);
   std::memcpy(dst, src, head);
   dst += head, src += head, n -= head;
@@ -45,7 +46,8 @@ __attribute__((target("avx2"))) void stream_copy_avx2(uint8_t *dst, const uint8_
 
 // The same with software prefetches 4 KiB ahead: the hardware prefetchers stop at each 4 KiB
 // page of the mapping, so a lone core waits out the memory latency at every page start.
-__attribute__((target("avx2"))) void prefetch_copy_avx2(uint8_t *dst, const uint8_t *src, uint64_t n) {
+__attribute__((target("avx2"))) void prefetch_copy_avx2(uint8_t *dst, const uint8_t *src,
+                                                        uint64_t n) {
   constexpr uint64_t kAhead = 4096;
   const uint64_t head = std::min<uint64_t>(n, (32 - (reinterpret_cast<uintptr_t>(dst) & 31)) & 31);
   std::memcpy(dst, src, head);
@@ -83,12 +85,15 @@ using Clock = std::chrono::steady_clock;
 template <class F>
 bool spin_until(F &&done, std::chrono::microseconds limit) {
   if (limit.count() <= 0) return done();
-  const auto start = Clock::now(), end = start + limit, busy_end = start + std::chrono::microseconds(50);
+  const auto start = Clock::now(), end = start + limit,
+             busy_end = start + std::chrono::microseconds(50);
   bool busy = true;
   for (unsigned i = 1;; ++i) {
     if (done()) return true;
-    if (busy) cpu_relax();
-    else std::this_thread::yield();
+    if (busy)
+      cpu_relax();
+    else
+      std::this_thread::yield();
     if ((i & 63) == 0 || !busy) {
       const auto now = Clock::now();
       if (now >= end) return done();
@@ -120,10 +125,14 @@ CopyMethod default_copy_method() {
 
 const char *copy_method_name(CopyMethod m) {
   switch (m) {
-    case CopyMethod::pread: return "pread";
-    case CopyMethod::stream: return "stream";
-    case CopyMethod::prefetch: return "prefetch";
-    case CopyMethod::memcpy: break;
+    case CopyMethod::pread:
+      return "pread";
+    case CopyMethod::stream:
+      return "stream";
+    case CopyMethod::prefetch:
+      return "prefetch";
+    case CopyMethod::memcpy:
+      break;
   }
   return "memcpy";
 }
@@ -150,8 +159,9 @@ std::string move_part(CopyMethod m, const CopySegment &s, uint64_t a, uint64_t b
   if (m == CopyMethod::pread && s.fd >= 0) {
     std::string e = pread_exact(s.fd, dst, b - a, s.file_offset + a);
     if (!e.empty())
-      return "reading " + std::to_string(b - a) + " bytes at byte " + std::to_string(s.file_offset + a) +
-             " of " + (s.file ? s.file : "the model file") + " failed: " + e;
+      return "reading " + std::to_string(b - a) + " bytes at byte " +
+             std::to_string(s.file_offset + a) + " of " + (s.file ? s.file : "the model file") +
+             " failed: " + e;
     return {};
   }
   copy_bytes(m, dst, static_cast<const uint8_t *>(s.src) + a, b - a);
@@ -159,7 +169,8 @@ std::string move_part(CopyMethod m, const CopySegment &s, uint64_t a, uint64_t b
 }
 
 // Moves bytes [begin, end) of the concatenation of `segs`.
-std::string copy_range(CopyMethod m, const std::vector<CopySegment> &segs, uint64_t begin, uint64_t end) {
+std::string copy_range(CopyMethod m, const std::vector<CopySegment> &segs, uint64_t begin,
+                       uint64_t end) {
   uint64_t pos = 0;
   for (const CopySegment &s : segs) {
     const uint64_t s_end = pos + s.bytes;
@@ -208,7 +219,8 @@ void CopyPool::run_share(int index) {
   const uint64_t n = static_cast<uint64_t>(threads());
   // Shares start at 4 KiB boundaries so no two threads write one page.
   auto cut = [&](uint64_t i) { return std::min(total_, (total_ * i / n) & ~uint64_t{4095}); };
-  const uint64_t begin = cut(index), end = index + 1 == static_cast<int>(n) ? total_ : cut(index + 1);
+  const uint64_t begin = cut(index),
+                 end = index + 1 == static_cast<int>(n) ? total_ : cut(index + 1);
   if (end > begin) {
     std::string e = copy_range(method_, *segments_, begin, end);
     if (!e.empty()) note_error(std::move(e));
@@ -251,7 +263,8 @@ void CopyPool::copy(const std::vector<CopySegment> &segments, uint64_t min_paral
   total_ = total;
   pending_.store(static_cast<int>(workers_.size()), std::memory_order_relaxed);
   {
-    std::lock_guard<std::mutex> lk(mu_);  // no helper may miss the wake-up between its check and wait
+    std::lock_guard<std::mutex> lk(
+        mu_);  // no helper may miss the wake-up between its check and wait
     generation_.fetch_add(1, std::memory_order_release);
   }
   start_cv_.notify_all();

@@ -26,8 +26,9 @@ bool DeviceApi::can_register(const dq_plugin_api *a) {
 void DeviceApi::check(int32_t st, const std::string &what) const {
   if (st == DQ_OK) return;
   const char *msg = api_->last_error ? api_->last_error() : "";
-  throw LoadError(static_cast<dq_status>(st),
-                  name_ + ": " + what + ": " + (msg && *msg ? msg : dq_status_string((dq_status)st)));
+  throw LoadError(
+      static_cast<dq_status>(st),
+      name_ + ": " + what + ": " + (msg && *msg ? msg : dq_status_string((dq_status)st)));
 }
 
 void *DeviceApi::alloc(uint64_t bytes, const char *what) const {

@@ -45,12 +45,12 @@ bool verbose_trace() {
   return v;
 }
 
-#define DQ_HYBRID_TRACE(...)                        \
-  do {                                              \
-    if (verbose_trace()) {                          \
+#define DQ_HYBRID_TRACE(...)                                  \
+  do {                                                        \
+    if (verbose_trace()) {                                    \
       std::fprintf(stderr, "dq: hybrid-debug: " __VA_ARGS__); \
-      std::fflush(stderr);                          \
-    }                                               \
+      std::fflush(stderr);                                    \
+    }                                                         \
   } while (0)
 
 struct Span {
@@ -73,7 +73,8 @@ DirectPlan plan_direct(const std::vector<TensorJob> &jobs, const std::vector<Slo
   for (const SlotFill &f : fills) total += f.file_bytes;
   const double target = fraction * static_cast<double>(total);
   double acc = 0;
-  while (plan.first_fill > 0 && acc < target) acc += static_cast<double>(fills[--plan.first_fill].file_bytes);
+  while (plan.first_fill > 0 && acc < target)
+    acc += static_cast<double>(fills[--plan.first_fill].file_bytes);
 
   // Page-rounded source ranges of the direct candidates, merged where they touch.
   std::vector<Span> spans;
@@ -88,8 +89,10 @@ DirectPlan plan_direct(const std::vector<TensorJob> &jobs, const std::vector<Slo
   std::sort(spans.begin(), spans.end(), [](const Span &a, const Span &b) { return a.lo < b.lo; });
   std::vector<Span> regions;
   for (const Span &s : spans) {
-    if (!regions.empty() && s.lo <= regions.back().hi) regions.back().hi = std::max(regions.back().hi, s.hi);
-    else regions.push_back(s);
+    if (!regions.empty() && s.lo <= regions.back().hi)
+      regions.back().hi = std::max(regions.back().hi, s.hi);
+    else
+      regions.push_back(s);
   }
   // Each region cut into near-equal windows of whole pages.
   const uint64_t wb = std::max<uint64_t>(window_bytes / page * page, page);
@@ -157,8 +160,9 @@ void DirectUploader::thread_main() {
   // Pin from the far end of the plan: those windows are needed last.
   std::vector<Window *> order;
   for (Window &w : windows_) order.push_back(&w);
-  std::stable_sort(order.begin(), order.end(),
-                   [](const Window *a, const Window *b) { return a->w.first_fill > b->w.first_fill; });
+  std::stable_sort(order.begin(), order.end(), [](const Window *a, const Window *b) {
+    return a->w.first_fill > b->w.first_fill;
+  });
   for (Window *w : order) {
     {
       std::lock_guard<std::mutex> lk(mu_);
@@ -191,8 +195,9 @@ void DirectUploader::thread_main() {
   }
   cv_.notify_all();
   // Unpin in the order the uploads finish.
-  std::stable_sort(order.begin(), order.end(),
-                   [](const Window *a, const Window *b) { return a->w.last_fill < b->w.last_fill; });
+  std::stable_sort(order.begin(), order.end(), [](const Window *a, const Window *b) {
+    return a->w.last_fill < b->w.last_fill;
+  });
   for (Window *w : order) {
     if (w->state.load() != pinned) continue;
     {
@@ -250,7 +255,8 @@ void DirectUploader::upload(const std::vector<TensorJob> &jobs, const SlotFill &
     for (const Window &w : windows_) {
       const uintptr_t lo = std::max(a, w.w.lo), hi = std::min(b, w.w.hi);
       if (lo >= hi) continue;
-      dev_.copy_h2d(slot_dev + p.slot_offset + (lo - a), reinterpret_cast<const void *>(lo), hi - lo, stream);
+      dev_.copy_h2d(slot_dev + p.slot_offset + (lo - a), reinterpret_cast<const void *>(lo),
+                    hi - lo, stream);
       covered += hi - lo;
     }
     if (covered != p.src_bytes)
@@ -284,8 +290,8 @@ void DirectUploader::finish(size_t fills) {
                "dq: hybrid: %zu of %zu fills direct (%.1f MiB), from fill %zu; windows: %zu, %d "
                "pinned+unpinned, %d left to staging, %d failed%s%s\n",
                direct_fills_, fills, direct_bytes_ / 1048576.0, plan_.first_fill, windows_.size(),
-               n[unpinned] + n[pinned], n[skipped] + n[pending], n[failed], error_.empty() ? "" : ": ",
-               error_.c_str());
+               n[unpinned] + n[pinned], n[skipped] + n[pending], n[failed],
+               error_.empty() ? "" : ": ", error_.c_str());
 }
 
 }  // namespace dq::loader

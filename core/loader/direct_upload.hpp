@@ -24,10 +24,10 @@
 namespace dq::loader {
 
 struct HybridOptions {
-  double fraction = 0;                 // share of the file bytes (the last fills) to try direct
-  uint64_t window_bytes = 64ull << 20; // bytes pinned per host_register call
-  bool wait_for_pins = false;          // DQ_LOAD_HYBRID_WAIT=1: never give a window to staging
-                                       // (deterministic; for tests)
+  double fraction = 0;                  // share of the file bytes (the last fills) to try direct
+  uint64_t window_bytes = 64ull << 20;  // bytes pinned per host_register call
+  bool wait_for_pins = false;           // DQ_LOAD_HYBRID_WAIT=1: never give a window to staging
+                                        // (deterministic; for tests)
 };
 
 // DQ_LOAD_REGISTER_FRACTION (0..1) wins; else kDefaultHybridFraction when DQ_LOAD_COPY=hybrid;
@@ -84,8 +84,8 @@ class DirectUploader {
     RegisterWindow w;
     std::atomic<int> state{pending};
     void *handle = nullptr;
-    void *done = nullptr;  // event after the upload of its last fill
-    bool recorded = false; // under mu_
+    void *done = nullptr;   // event after the upload of its last fill
+    bool recorded = false;  // under mu_
   };
   void thread_main();
   void settle(Window &w);
@@ -97,10 +97,10 @@ class DirectUploader {
   std::deque<Window> windows_;
   std::mutex mu_;
   std::condition_variable cv_;
-  bool abort_ = false;  // under mu_
+  bool abort_ = false;            // under mu_
   bool pin_thread_done_ = false;  // under mu_: it pins no more windows
   std::thread thread_;
-  std::string error_;   // first pin failure (trace only; the fill falls back to staging)
+  std::string error_;  // first pin failure (trace only; the fill falls back to staging)
   size_t direct_fills_ = 0;
   uint64_t direct_bytes_ = 0;
 };

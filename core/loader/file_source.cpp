@@ -24,7 +24,8 @@ bool same_bytes(int fd, const dq::gguf::MappedFile &map) {
   const uint64_t head = std::min<uint64_t>(map.size(), 64 << 10);
   const uint64_t tail = std::min<uint64_t>(map.size(), 4 << 10);
   std::vector<uint8_t> buf(head);
-  if (!pread_exact(fd, buf.data(), head, 0).empty() || std::memcmp(buf.data(), map.data(), head) != 0)
+  if (!pread_exact(fd, buf.data(), head, 0).empty() ||
+      std::memcmp(buf.data(), map.data(), head) != 0)
     return false;
   const uint64_t at = map.size() - tail;
   return pread_exact(fd, buf.data(), tail, at).empty() &&

@@ -11,9 +11,12 @@ namespace dq::loader {
 
 const char *route_name(Route r) {
   switch (r) {
-    case Route::device: return "device";
-    case Route::cpu: return "cpu";
-    case Route::copy: return "copy";
+    case Route::device:
+      return "device";
+    case Route::cpu:
+      return "cpu";
+    case Route::copy:
+      return "copy";
   }
   return "?";
 }
@@ -26,7 +29,9 @@ std::string type_text(int32_t t) {
   return tt ? tt->name : "type " + std::to_string(t);
 }
 
-bool valid_output(int32_t t) { return t == DQ_LOAD_KEEP || is_output_type(t); }
+bool valid_output(int32_t t) {
+  return t == DQ_LOAD_KEEP || is_output_type(t);
+}
 
 // Applies default, per-name override and callback; validates the result.
 int32_t resolve_output_type(const dq_tensor_info &info, const dq_load_options &o,
@@ -44,9 +49,8 @@ int32_t resolve_output_type(const dq_tensor_info &info, const dq_load_options &o
     t = from_fn;
   }
   if (!valid_output(t))
-    throw LoadError(DQ_ERR_INVALID_ARGUMENT,
-                    "tensor " + name + ": output type " + type_text(t) +
-                        " is not one of f32, f16, bf16 or keep");
+    throw LoadError(DQ_ERR_INVALID_ARGUMENT, "tensor " + name + ": output type " + type_text(t) +
+                                                 " is not one of f32, f16, bf16 or keep");
   if (t != DQ_LOAD_KEEP && !type_is_dequantizable(info.type)) {
     if (explicit_choice)
       throw LoadError(DQ_ERR_UNSUPPORTED, "tensor " + name + " is " + type_text(info.type) +
@@ -77,7 +81,8 @@ std::vector<TensorJob> build_plan(const std::vector<dq_tensor_info> &tensors,
     throw LoadError(DQ_ERR_INVALID_ARGUMENT, "n_overrides > 0 but override arrays are NULL");
   for (size_t i = 0; i < o.n_overrides; ++i) {
     const char *n = o.override_names[i];
-    if (!n) throw LoadError(DQ_ERR_INVALID_ARGUMENT, "override name " + std::to_string(i) + " is NULL");
+    if (!n)
+      throw LoadError(DQ_ERR_INVALID_ARGUMENT, "override name " + std::to_string(i) + " is NULL");
     if (!by_name.count(n))
       throw LoadError(DQ_ERR_NOT_FOUND, std::string("output type override names tensor ") + n +
                                             ", which the model does not have");
@@ -85,7 +90,12 @@ std::vector<TensorJob> build_plan(const std::vector<dq_tensor_info> &tensors,
   }
 
   // The selection: indices plus optional row ranges.
-  struct Want { int64_t index; int64_t begin; int64_t end; bool ranged; };
+  struct Want {
+    int64_t index;
+    int64_t begin;
+    int64_t end;
+    bool ranged;
+  };
   std::vector<Want> wants;
   if (o.names) {
     if (o.n_names == 0) throw LoadError(DQ_ERR_INVALID_ARGUMENT, "names given but n_names is 0");
@@ -94,7 +104,8 @@ std::vector<TensorJob> build_plan(const std::vector<dq_tensor_info> &tensors,
     std::unordered_map<std::string_view, size_t> seen;
     for (size_t i = 0; i < o.n_names; ++i) {
       const char *n = o.names[i];
-      if (!n) throw LoadError(DQ_ERR_INVALID_ARGUMENT, "tensor name " + std::to_string(i) + " is NULL");
+      if (!n)
+        throw LoadError(DQ_ERR_INVALID_ARGUMENT, "tensor name " + std::to_string(i) + " is NULL");
       auto it = by_name.find(n);
       if (it == by_name.end())
         throw LoadError(DQ_ERR_NOT_FOUND, std::string("tensor ") + n + " not found in the model");
@@ -118,7 +129,8 @@ std::vector<TensorJob> build_plan(const std::vector<dq_tensor_info> &tensors,
     const TypeTraits *tt = type_traits(info.type);
     const std::string name = info.name;
     if (!tt || !type_has_layout(info.type))
-      throw LoadError(DQ_ERR_UNKNOWN_TYPE, "tensor " + name + " has unknown type " + std::to_string(info.type));
+      throw LoadError(DQ_ERR_UNKNOWN_TYPE,
+                      "tensor " + name + " has unknown type " + std::to_string(info.type));
     TensorJob j;
     j.name = name;
     j.model_index = w.index;
@@ -133,11 +145,10 @@ std::vector<TensorJob> build_plan(const std::vector<dq_tensor_info> &tensors,
                                          std::to_string(rows) + " rows (or empty)");
       const bool whole = begin == 0 && end == rows;
       if (!whole && info.ne[0] % tt->block_elements != 0)
-        throw LoadError(DQ_ERR_SIZE,
-                        "tensor " + name + ": a row of " + std::to_string(info.ne[0]) +
-                            " elements is not a whole number of " + tt->name + " blocks (" +
-                            std::to_string(tt->block_elements) +
-                            " elements), so rows cannot be cut at block boundaries");
+        throw LoadError(DQ_ERR_SIZE, "tensor " + name + ": a row of " + std::to_string(info.ne[0]) +
+                                         " elements is not a whole number of " + tt->name +
+                                         " blocks (" + std::to_string(tt->block_elements) +
+                                         " elements), so rows cannot be cut at block boundaries");
     }
     j.row_begin = begin;
     j.row_end = end;
@@ -165,7 +176,8 @@ std::vector<TensorJob> build_plan(const std::vector<dq_tensor_info> &tensors,
     if (out == info.type) out = DQ_LOAD_KEEP;  // f16 -> f16 is a copy
     j.keep = out == DQ_LOAD_KEEP;
     j.out_type = j.keep ? info.type : out;
-    j.out_bytes = j.keep ? j.src_bytes : static_cast<uint64_t>(j.n_elements) * output_type_size(out);
+    j.out_bytes =
+        j.keep ? j.src_bytes : static_cast<uint64_t>(j.n_elements) * output_type_size(out);
     j.route = j.keep ? Route::copy : Route::device;
     jobs.push_back(std::move(j));
   }

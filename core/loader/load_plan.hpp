@@ -23,8 +23,8 @@ struct TensorJob {
   std::string name;
   int64_t model_index = 0;
   int32_t src_type = 0;
-  int32_t out_type = 0;     // F32/F16/BF16, or src_type when kept
-  bool keep = false;        // bytes copied unchanged
+  int32_t out_type = 0;  // F32/F16/BF16, or src_type when kept
+  bool keep = false;     // bytes copied unchanged
   uint32_t n_dims = 0;
   int64_t ne[4] = {1, 1, 1, 1};  // shape of the loaded part
   int64_t row_begin = 0, row_end = 0;

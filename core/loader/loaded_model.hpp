@@ -16,8 +16,8 @@ struct dq_loaded_model {
   dq_context *ctx = nullptr;
   const dq_plugin_api *device_api = nullptr;  // null: host memory
   int32_t device = 0;
-  std::string where;                          // "cuda", "host"
-  void *arena = nullptr;                      // loader-owned destination memory (one block)
+  std::string where;      // "cuda", "host"
+  void *arena = nullptr;  // loader-owned destination memory (one block)
   std::vector<dq::loader::TensorJob> jobs;
   dq_load_stats stats{};
   ~dq_loaded_model();

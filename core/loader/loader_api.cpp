@@ -24,7 +24,9 @@ double seconds_since(Clock::time_point t0) {
 }
 
 constexpr uint64_t kArenaAlignment = 256;
-uint64_t align_up(uint64_t v, uint64_t a) { return (v + a - 1) / a * a; }
+uint64_t align_up(uint64_t v, uint64_t a) {
+  return (v + a - 1) / a * a;
+}
 
 // The caller's options over the defaults, reading only the fields its struct_size covers.
 dq_load_options normalized(const dq_load_options *in) {
@@ -32,8 +34,9 @@ dq_load_options normalized(const dq_load_options *in) {
   dq_load_options_init(&o);
   if (!in) return o;
   if (in->struct_size < offsetof(dq_load_options, output_type) + sizeof(int32_t))
-    throw LoadError(DQ_ERR_INVALID_ARGUMENT, "dq_load_options.struct_size is too small (call "
-                                             "dq_load_options_init first)");
+    throw LoadError(DQ_ERR_INVALID_ARGUMENT,
+                    "dq_load_options.struct_size is too small (call "
+                    "dq_load_options_init first)");
   const size_t n = in->struct_size < sizeof o ? in->struct_size : sizeof o;
   std::memcpy(&o, in, n);
   o.struct_size = sizeof o;
@@ -43,7 +46,8 @@ dq_load_options normalized(const dq_load_options *in) {
 }
 
 bool is_host(const char *backend) {
-  return !backend || !*backend || std::strcmp(backend, "host") == 0 || std::strcmp(backend, "cpu") == 0;
+  return !backend || !*backend || std::strcmp(backend, "host") == 0 ||
+         std::strcmp(backend, "cpu") == 0;
 }
 
 // Resolves the destination into `l` (device backend or host) and sets up its staging of
@@ -58,8 +62,8 @@ void setup_loader(dq_loader &l, const dq_load_options &o, uint64_t ring_bytes) {
       o.copy_threads > 0 ? o.copy_threads : dq::loader::CopyPool::default_threads());
   if (is_host(o.device.backend)) {
     if (o.device.device != 0)
-      throw LoadError(DQ_ERR_INVALID_ARGUMENT, "host memory has only device 0, not " +
-                                                   std::to_string(o.device.device));
+      throw LoadError(DQ_ERR_INVALID_ARGUMENT,
+                      "host memory has only device 0, not " + std::to_string(o.device.device));
     l.where = "host";
     l.setup_seconds = seconds_since(t0);
     return;
@@ -75,13 +79,14 @@ void setup_loader(dq_loader &l, const dq_load_options &o, uint64_t ring_bytes) {
   if (b->device_count <= 0)
     throw LoadError(DQ_ERR_NO_DEVICE, "backend '" + name + "' has no device: " + b->status);
   if (o.device.device < 0 || o.device.device >= b->device_count)
-    throw LoadError(DQ_ERR_INVALID_ARGUMENT, "backend '" + name + "' has " +
-                                                 std::to_string(b->device_count) +
-                                                 " device(s); device " +
-                                                 std::to_string(o.device.device) + " does not exist");
+    throw LoadError(DQ_ERR_INVALID_ARGUMENT,
+                    "backend '" + name + "' has " + std::to_string(b->device_count) +
+                        " device(s); device " + std::to_string(o.device.device) +
+                        " does not exist");
   if (!b->has_device_memory || !dq::loader::DeviceApi::can_pipeline(b->api))
-    throw LoadError(DQ_ERR_UNSUPPORTED, "backend '" + name + "' lacks device memory, pinned memory, "
-                                        "streams or events, which loading to it needs");
+    throw LoadError(DQ_ERR_UNSUPPORTED, "backend '" + name +
+                                            "' lacks device memory, pinned memory, "
+                                            "streams or events, which loading to it needs");
   l.device_backend = b;
   l.where = b->name;
   l.device = o.device.device;
@@ -110,8 +115,8 @@ void place_outputs(dq_loader &l, const dq_load_options &o, const std::vector<dq_
   for (size_t i = 0; i < lm.jobs.size(); ++i) {
     TensorJob &j = lm.jobs[i];
     if (o.buffer_fn) {
-      void *p = o.buffer_fn(o.buffer_user, &infos[j.model_index], j.out_type,
-                            j.row_begin, j.row_end, j.out_bytes);
+      void *p = o.buffer_fn(o.buffer_user, &infos[j.model_index], j.out_type, j.row_begin,
+                            j.row_end, j.out_bytes);
       if (p) {
         j.dst = p;
         j.caller_owned = true;
@@ -127,8 +132,9 @@ void place_outputs(dq_loader &l, const dq_load_options &o, const std::vector<dq_
     } else {
       lm.arena = std::aligned_alloc(kArenaAlignment, arena_bytes);
       if (!lm.arena)
-        throw LoadError(DQ_ERR_OUT_OF_MEMORY, "allocating " + std::to_string(arena_bytes) +
-                                                  " bytes of host memory for the loaded tensors failed");
+        throw LoadError(DQ_ERR_OUT_OF_MEMORY,
+                        "allocating " + std::to_string(arena_bytes) +
+                            " bytes of host memory for the loaded tensors failed");
     }
   }
   for (size_t i = 0; i < lm.jobs.size(); ++i)
@@ -143,9 +149,15 @@ void fill_stats(const dq_loader &l, dq_loaded_model &lm) {
     s.file_bytes += j.src_bytes;
     s.output_bytes += j.out_bytes;
     switch (j.route) {
-      case Route::device: s.tensors_device++, s.file_bytes_device += j.src_bytes; break;
-      case Route::cpu: s.tensors_cpu++, s.file_bytes_cpu += j.src_bytes; break;
-      case Route::copy: s.tensors_copied++, s.file_bytes_copied += j.src_bytes; break;
+      case Route::device:
+        s.tensors_device++, s.file_bytes_device += j.src_bytes;
+        break;
+      case Route::cpu:
+        s.tensors_cpu++, s.file_bytes_cpu += j.src_bytes;
+        break;
+      case Route::copy:
+        s.tensors_copied++, s.file_bytes_copied += j.src_bytes;
+        break;
     }
   }
   s.staging_budget = l.budget;
@@ -192,8 +204,8 @@ dq_status load_with(dq_loader &l, const dq_model *model, const dq_load_options &
   const dq::loader::HybridOptions hybrid = dq::loader::hybrid_options_from_env();
   if (l.dev && hybrid.fraction > 0 && dq::loader::DeviceApi::can_register(l.dev->api()))
     lm->stats.copy_method = "hybrid";
-  int64_t chunks = l.dev ? dq::loader::run_device_pipeline(*l.dev, cpu, *l.ring, *l.pool, files.get(),
-                                                           lm->jobs, progress, hybrid)
+  int64_t chunks = l.dev ? dq::loader::run_device_pipeline(*l.dev, cpu, *l.ring, *l.pool,
+                                                           files.get(), lm->jobs, progress, hybrid)
                          : dq::loader::run_host_path(cpu, *l.pool, files.get(), lm->jobs, progress);
   lm->stats.seconds_pipeline = seconds_since(t_pipe);
   lm->stats.chunks = chunks;
@@ -221,8 +233,10 @@ dq_status guarded(dq_context *ctx, F &&f) {
 
 dq_loaded_model::~dq_loaded_model() {
   if (!arena) return;
-  if (device_api) device_api->mem_free(device, arena);
-  else std::free(arena);
+  if (device_api)
+    device_api->mem_free(device, arena);
+  else
+    std::free(arena);
 }
 
 extern "C" {
@@ -237,10 +251,12 @@ DQ_API void dq_load_options_init(dq_load_options *o) {
   o->gpu_min_bytes = -1;
 }
 
-DQ_API dq_status dq_loader_create(dq_context *ctx, const dq_load_options *options, dq_loader **out) {
+DQ_API dq_status dq_loader_create(dq_context *ctx, const dq_load_options *options,
+                                  dq_loader **out) {
   if (!ctx) return DQ_ERR_INVALID_ARGUMENT;
   dq::core::clear_error(ctx);
-  if (!out) return dq::core::set_error(ctx, DQ_ERR_INVALID_ARGUMENT, "dq_loader_create: out is NULL");
+  if (!out)
+    return dq::core::set_error(ctx, DQ_ERR_INVALID_ARGUMENT, "dq_loader_create: out is NULL");
   *out = nullptr;
   return guarded(ctx, [&] {
     const dq_load_options o = normalized(options);
@@ -252,7 +268,9 @@ DQ_API dq_status dq_loader_create(dq_context *ctx, const dq_load_options *option
   });
 }
 
-DQ_API void dq_loader_destroy(dq_loader *loader) { delete loader; }
+DQ_API void dq_loader_destroy(dq_loader *loader) {
+  delete loader;
+}
 
 DQ_API dq_status dq_loader_load(dq_loader *loader, const dq_model *model,
                                 const dq_load_options *options, dq_loaded_model **out) {
@@ -260,7 +278,8 @@ DQ_API dq_status dq_loader_load(dq_loader *loader, const dq_model *model,
   dq_context *ctx = loader->ctx;
   dq::core::clear_error(ctx);
   if (!model || !out)
-    return dq::core::set_error(ctx, DQ_ERR_INVALID_ARGUMENT, "dq_loader_load: model or out is NULL");
+    return dq::core::set_error(ctx, DQ_ERR_INVALID_ARGUMENT,
+                               "dq_loader_load: model or out is NULL");
   *out = nullptr;
   const auto t0 = Clock::now();
   return guarded(ctx, [&] { return load_with(*loader, model, normalized(options), out, t0, 0.0); });
@@ -282,7 +301,8 @@ DQ_API dq_status dq_load(dq_context *ctx, const dq_model *model, const dq_load_o
     for (const dq_tensor_info &t : tensor_table(model))
       needed += std::max<uint64_t>(t.n_bytes, static_cast<uint64_t>(t.n_elements) * 4) +
                 dq::loader::kPieceAlignment;
-    const uint64_t ring = std::min(o.staging_budget, std::max<uint64_t>(1ull << 20, (needed + (1ull << 20) - 1) >> 20 << 20));
+    const uint64_t ring = std::min(
+        o.staging_budget, std::max<uint64_t>(1ull << 20, (needed + (1ull << 20) - 1) >> 20 << 20));
     dq_loader l;
     l.ctx = ctx;
     setup_loader(l, o, ring);
@@ -324,8 +344,10 @@ DQ_API int64_t dq_loaded_find(const dq_loaded_model *lm, const char *name) {
   return -1;
 }
 
-DQ_API dq_status dq_loaded_get_tensor(const dq_loaded_model *lm, int64_t index, dq_loaded_tensor *out) {
-  if (!lm || !out || out->struct_size < offsetof(dq_loaded_tensor, data)) return DQ_ERR_INVALID_ARGUMENT;
+DQ_API dq_status dq_loaded_get_tensor(const dq_loaded_model *lm, int64_t index,
+                                      dq_loaded_tensor *out) {
+  if (!lm || !out || out->struct_size < offsetof(dq_loaded_tensor, data))
+    return DQ_ERR_INVALID_ARGUMENT;
   if (index < 0 || index >= static_cast<int64_t>(lm->jobs.size())) return DQ_ERR_NOT_FOUND;
   const TensorJob &j = lm->jobs[index];
   dq_loaded_tensor t{};
@@ -360,6 +382,8 @@ DQ_API dq_status dq_loaded_get_stats(const dq_loaded_model *lm, dq_load_stats *o
   return DQ_OK;
 }
 
-DQ_API void dq_loaded_free(dq_loaded_model *lm) { delete lm; }
+DQ_API void dq_loaded_free(dq_loaded_model *lm) {
+  delete lm;
+}
 
 }  // extern "C"

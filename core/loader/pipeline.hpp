@@ -44,10 +44,11 @@ void cpu_dequantize(const dq_plugin_api *cpu, int32_t src_type, int32_t dst_type
                     const std::string &tensor);
 
 // Every job's dst must be set (device memory). `files` (may be null) gives the descriptors
-// the pool's pread method reads; without one a part is copied from the mapping. Returns the number of slot fills. On return
-// all work is complete; on a throw, the ring is drained before the exception leaves.
-// `hybrid.fraction` > 0 uploads the last fills straight from the pinned mapping where the
-// plugin has host_register (direct_upload.hpp); without it every fill goes through staging.
+// the pool's pread method reads; without one a part is copied from the mapping. Returns the number
+// of slot fills. On return all work is complete; on a throw, the ring is drained before the
+// exception leaves. `hybrid.fraction` > 0 uploads the last fills straight from the pinned mapping
+// where the plugin has host_register (direct_upload.hpp); without it every fill goes through
+// staging.
 int64_t run_device_pipeline(const DeviceApi &dev, const dq_plugin_api *cpu, StagingRing &ring,
                             CopyPool &pool, const FileSource *files,
                             const std::vector<TensorJob> &jobs, const ProgressSink &progress,

@@ -18,7 +18,8 @@ namespace dq::loader {
 namespace {
 
 uint64_t dst_offset(const TensorJob &j, const Piece &p) {
-  return j.keep ? p.src_offset : static_cast<uint64_t>(p.elem_offset) * output_type_size(j.out_type);
+  return j.keep ? p.src_offset
+                : static_cast<uint64_t>(p.elem_offset) * output_type_size(j.out_type);
 }
 
 uint64_t dst_piece_bytes(const TensorJob &j, const Piece &p) {
@@ -48,8 +49,10 @@ void submit_slot(const DeviceApi &dev, StagingRing &ring, StagingRing::Slot &slo
                  const std::vector<TensorJob> &jobs, const SlotFill &fill, DirectUploader *direct) {
   void *cs = ring.copy_stream(), *ks = ring.compute_stream();
   if (slot.in_flight) dev.stream_wait_event(cs, slot.consumed);
-  if (direct) direct->upload(jobs, fill, slot.dev, cs);
-  else dev.copy_h2d(slot.dev, slot.host, fill.used, cs);
+  if (direct)
+    direct->upload(jobs, fill, slot.dev, cs);
+  else
+    dev.copy_h2d(slot.dev, slot.host, fill.used, cs);
   dev.event_record(slot.uploaded, cs);
   dev.stream_wait_event(ks, slot.uploaded);
   for (const Piece &p : fill.pieces) {
@@ -70,7 +73,8 @@ void submit_slot(const DeviceApi &dev, StagingRing &ring, StagingRing::Slot &slo
 void cpu_dequantize(const dq_plugin_api *cpu, int32_t src_type, int32_t dst_type, const void *src,
                     uint64_t src_bytes, int64_t n_elements, void *dst, uint64_t dst_bytes,
                     const std::string &tensor) {
-  if (!cpu) throw LoadError(DQ_ERR_NO_BACKEND, "tensor " + tensor + ": the cpu plugin is not loaded");
+  if (!cpu)
+    throw LoadError(DQ_ERR_NO_BACKEND, "tensor " + tensor + ": the cpu plugin is not loaded");
   dq_plugin_dequantize_args a{};
   a.struct_size = sizeof a;
   a.src_type = src_type;
@@ -86,8 +90,9 @@ void cpu_dequantize(const dq_plugin_api *cpu, int32_t src_type, int32_t dst_type
   const int32_t st = cpu->dequantize(&a);
   if (st != DQ_OK) {
     const char *m = cpu->last_error ? cpu->last_error() : "";
-    throw LoadError(static_cast<dq_status>(st), "cpu: dequantizing tensor " + tensor + ": " +
-                                                    (m && *m ? m : dq_status_string((dq_status)st)));
+    throw LoadError(static_cast<dq_status>(st),
+                    "cpu: dequantizing tensor " + tensor + ": " +
+                        (m && *m ? m : dq_status_string((dq_status)st)));
   }
 }
 
@@ -102,7 +107,8 @@ int64_t run_device_pipeline(const DeviceApi &dev, const dq_plugin_api *cpu, Stag
   if (hybrid.fraction > 0 && DeviceApi::can_register(dev.api())) {
     static const uint64_t page = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
     direct = std::make_unique<DirectUploader>(
-        dev, plan_direct(jobs, fills, hybrid.fraction, hybrid.window_bytes, page), hybrid.wait_for_pins);
+        dev, plan_direct(jobs, fills, hybrid.fraction, hybrid.window_bytes, page),
+        hybrid.wait_for_pins);
   }
   try {
     for (size_t k = 0; k < fills.size(); ++k) {

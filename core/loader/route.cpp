@@ -54,8 +54,9 @@ void assign_routes(std::vector<TensorJob> &jobs, const RouteInputs &in) {
       q.forced_by = core::ForcedBy::device_memory;
       q.forced = "cpu";
       if (!in.cpu)
-        throw LoadError(DQ_ERR_NO_BACKEND, "tensor " + j.name + ": loading to host memory needs "
-                                           "the cpu plugin, which is not loaded");
+        throw LoadError(DQ_ERR_NO_BACKEND, "tensor " + j.name +
+                                               ": loading to host memory needs "
+                                               "the cpu plugin, which is not loaded");
     }
     core::Selection s = core::select_backend(cands, q, policy);
     if (s.index < 0)

@@ -16,7 +16,9 @@ void StagingLedger::take(uint64_t bytes) {
   high_water_ = std::max(high_water_, in_use_);
 }
 
-void StagingLedger::give(uint64_t bytes) { in_use_ -= std::min(bytes, in_use_); }
+void StagingLedger::give(uint64_t bytes) {
+  in_use_ -= std::min(bytes, in_use_);
+}
 
 uint64_t default_ring_bytes() {
   constexpr uint64_t kMiB = 1ull << 20;
@@ -60,7 +62,9 @@ StagingRing::StagingRing(const DeviceApi &dev, uint64_t budget)
   }
 }
 
-StagingRing::~StagingRing() { release(); }
+StagingRing::~StagingRing() {
+  release();
+}
 
 void StagingRing::drain() {
   dev_.synchronize(copy_stream_);

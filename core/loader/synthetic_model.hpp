@@ -96,8 +96,8 @@ inline ModelSpec llama_like_of_size(double gigabytes) {
   const double want = gigabytes * 1e9;
   s.n_layers = 1;
   if (want > static_cast<double>(base))
-    s.n_layers += static_cast<int64_t>(std::ceil((want - static_cast<double>(base)) /
-                                                 static_cast<double>(per_layer)));
+    s.n_layers += static_cast<int64_t>(
+        std::ceil((want - static_cast<double>(base)) / static_cast<double>(per_layer)));
   ModelSpec m = llama_like(s);
   m.name = "dq-bench-llama";
   return m;
@@ -177,14 +177,19 @@ inline void fill_blocks(int32_t type, uint8_t *p, uint64_t n_blocks, Rng &r) {
   for (uint64_t i = 0; i < n_blocks; ++i) {
     uint8_t *b = p + i * bb;
     switch (type) {
-      case 2: case 6: case 8: case 20:  // q4_0, q5_0, q8_0, iq4_nl: d first
+      case 2:
+      case 6:
+      case 8:
+      case 20:  // q4_0, q5_0, q8_0, iq4_nl: d first
         put16(b, random_scale(r, true));
         break;
-      case 3: case 7:  // q4_1, q5_1: d, m
+      case 3:
+      case 7:  // q4_1, q5_1: d, m
         put16(b, random_scale(r, true));
         put16(b + 2, random_scale(r, true));
         break;
-      case 12: case 13:  // q4_K, q5_K: d, dmin first
+      case 12:
+      case 13:  // q4_K, q5_K: d, dmin first
         put16(b, random_scale(r, false));
         put16(b + 2, random_scale(r, false));
         break;

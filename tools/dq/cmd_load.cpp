@@ -68,10 +68,14 @@ int32_t parse_to(const std::string &to) {
 
 std::string human_bytes(uint64_t b) {
   char buf[32];
-  if (b >= 1000000000ull) std::snprintf(buf, sizeof buf, "%.2f GB", b / 1e9);
-  else if (b >= 1000000ull) std::snprintf(buf, sizeof buf, "%.2f MB", b / 1e6);
-  else if (b >= 1000ull) std::snprintf(buf, sizeof buf, "%.1f kB", b / 1e3);
-  else std::snprintf(buf, sizeof buf, "%" PRIu64 " B", b);
+  if (b >= 1000000000ull)
+    std::snprintf(buf, sizeof buf, "%.2f GB", b / 1e9);
+  else if (b >= 1000000ull)
+    std::snprintf(buf, sizeof buf, "%.2f MB", b / 1e6);
+  else if (b >= 1000ull)
+    std::snprintf(buf, sizeof buf, "%.1f kB", b / 1e3);
+  else
+    std::snprintf(buf, sizeof buf, "%" PRIu64 " B", b);
   return buf;
 }
 
@@ -94,7 +98,8 @@ void print_report(const LoadedModel &lm, const std::string &label, double h2d_bp
   }
   const dq_load_stats s = lm.stats();
   std::printf("loaded %s: %" PRId64 " tensors to %s\n", label.c_str(), s.tensors, s.device_backend);
-  std::printf("  %-8s %6s %12s %12s  %-6s  %s\n", "type", "count", "file", "output", "as", "done by");
+  std::printf("  %-8s %6s %12s %12s  %-6s  %s\n", "type", "count", "file", "output", "as",
+              "done by");
   for (const auto &[type, r] : rows) {
     std::string by, outs;
     for (const auto &[b, n] : r.by) by += (by.empty() ? "" : ", ") + b + " " + std::to_string(n);
@@ -111,17 +116,20 @@ void print_report(const LoadedModel &lm, const std::string &label, double h2d_bp
               s.seconds_total * 1e3, s.seconds_setup * 1e3, s.seconds_pipeline * 1e3, s.chunks,
               s.device_staging_bytes ? "staging fills" : "pieces", s.copy_threads,
               s.copy_method ? s.copy_method : "?");
-  std::printf("  staging: %s of %s budget used at most%s\n", human_bytes(s.staging_high_water).c_str(),
-              human_bytes(s.staging_budget).c_str(),
-              s.device_staging_bytes ? (" (+" + human_bytes(s.device_staging_bytes) + " on the device)").c_str()
-                                     : "");
+  std::printf("  staging: %s of %s budget used at most%s\n",
+              human_bytes(s.staging_high_water).c_str(), human_bytes(s.staging_budget).c_str(),
+              s.device_staging_bytes
+                  ? (" (+" + human_bytes(s.device_staging_bytes) + " on the device)").c_str()
+                  : "");
   std::printf("  throughput: %.2f GB/s of file bytes (%.2f GB/s pipeline only)\n", gbps,
               s.file_bytes / s.seconds_pipeline / 1e9);
   if (h2d_bps > 0)
-    std::printf("  pinned host-to-device bandwidth (same run, faster of before/after): %.2f GB/s; load/bus = %.0f%% "
-                "(pipeline %.0f%%)\n",
-                h2d_bps / 1e9, 100.0 * gbps * 1e9 / h2d_bps,
-                100.0 * s.file_bytes / s.seconds_pipeline / h2d_bps);
+    std::printf(
+        "  pinned host-to-device bandwidth (same run, faster of before/after): %.2f GB/s; load/bus "
+        "= %.0f%% "
+        "(pipeline %.0f%%)\n",
+        h2d_bps / 1e9, 100.0 * gbps * 1e9 / h2d_bps,
+        100.0 * s.file_bytes / s.seconds_pipeline / h2d_bps);
 }
 
 // "cuda:0" -> {"cuda", 0}; "cpu"/"host" -> host. Empty: cuda:0 when it has a device, else cpu.
@@ -158,7 +166,8 @@ int run_load(const LoadArgs &a) {
   try {
     Context ctx;
     Location where;
-    if (!parse_device(ctx, a.device, &where)) return fail(a.device, "--device must look like cuda:0 or cpu");
+    if (!parse_device(ctx, a.device, &where))
+      return fail(a.device, "--device must look like cuda:0 or cpu");
     const int32_t to = parse_to(a.to);
     if (to == -2) return fail(a.to, "--to must be f16, bf16, f32 or keep");
     if (a.budget_mib < 1) return fail("--budget", "the staging budget must be at least 1 MiB");
@@ -176,8 +185,10 @@ int run_load(const LoadArgs &a) {
       const auto spec = loader::synth::default_model();
       loader::synth::write_gguf(spec, builtin.path());
       path = builtin.path();
-      std::printf("no FILE given: loading the built-in model (%zu tensors, llama-like, Q4_K/Q6_K/F32, %s)\n",
-                  spec.tensors.size(), human_bytes(loader::synth::file_data_bytes(spec)).c_str());
+      std::printf(
+          "no FILE given: loading the built-in model (%zu tensors, llama-like, Q4_K/Q6_K/F32, "
+          "%s)\n",
+          spec.tensors.size(), human_bytes(loader::synth::file_data_bytes(spec)).c_str());
     }
     Model model(ctx, path);
     ProgressBar bar(!a.no_progress && isatty(STDERR_FILENO));
@@ -190,16 +201,19 @@ int run_load(const LoadArgs &a) {
     if (!where.is_host()) {
       const auto t0 = std::chrono::steady_clock::now();
       h2d = measure_h2d_bandwidth(ctx, where, 64ull << 20, 1);
-      init_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+      init_ms =
+          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
       h2d = measure_h2d_bandwidth(ctx, where, 256ull << 20, 7);
     }
     LoadedModel lm = load(ctx, model, opts);
     if (!where.is_host()) h2d = std::max(h2d, measure_h2d_bandwidth(ctx, where, 256ull << 20, 7));
     print_report(lm, a.file.empty() ? "built-in model" : a.file, h2d);
-    if (init_ms > 0) std::printf("  (before the load: device start-up and a first copy took %.1f ms)\n", init_ms);
+    if (init_ms > 0)
+      std::printf("  (before the load: device start-up and a first copy took %.1f ms)\n", init_ms);
     return kExitOk;
   } catch (const Error &e) {
-    return fail(a.file.empty() ? (a.bench_gb > 0 ? "bench model" : "built-in model") : a.file, e.what());
+    return fail(a.file.empty() ? (a.bench_gb > 0 ? "bench model" : "built-in model") : a.file,
+                e.what());
   } catch (const std::exception &e) {
     return fail(a.file.empty() ? "dq load" : a.file, e.what());
   }
@@ -212,14 +226,17 @@ Action register_load(CLI::App &app) {
   CLI::App *sub = app.add_subcommand(
       "load", "Load a GGUF onto a device (quantized upload, dequantized there) and report speed");
   sub->add_option("file", args->file, "GGUF file (none: a small built-in model)");
-  sub->add_option("--device", args->device, "cuda:0, cpu, ... (default: cuda:0 when present, else cpu)");
+  sub->add_option("--device", args->device,
+                  "cuda:0, cpu, ... (default: cuda:0 when present, else cpu)");
   sub->add_option("--to", args->to, "output type: f16, bf16, f32 or keep")->capture_default_str();
-  sub->add_option("--budget", args->budget_mib, "pinned staging budget in MiB")->capture_default_str();
+  sub->add_option("--budget", args->budget_mib, "pinned staging budget in MiB")
+      ->capture_default_str();
   sub->add_option("--threads", args->threads, "host copy threads (0: automatic)");
   sub->add_option("--bench-model", args->bench_gb,
                   "benchmark: generate a llama-like Q4_K/Q6_K model of this many GB and compare "
                   "the loader with the bus and with the old path");
-  sub->add_option("--repeat", args->repeat, "benchmark: timed loads (median)")->capture_default_str();
+  sub->add_option("--repeat", args->repeat, "benchmark: timed loads (median)")
+      ->capture_default_str();
   sub->add_flag("--no-progress", args->no_progress, "no progress bar");
   return [args] { return run_load(*args); };
 }

@@ -18,8 +18,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
-#include <thread>
 #include <map>
+#include <thread>
 #include <vector>
 
 #include "commands.hpp"
@@ -30,8 +30,9 @@ namespace dq::tool {
 TempFile TempFile::create(const std::string &stem) {
   std::string tmpl = (std::filesystem::temp_directory_path() / (stem + "-XXXXXX.gguf")).string();
   const int fd = mkstemps(tmpl.data(), 5);
-  if (fd < 0) throw std::runtime_error("cannot create a temporary file in " +
-                                       std::filesystem::temp_directory_path().string());
+  if (fd < 0)
+    throw std::runtime_error("cannot create a temporary file in " +
+                             std::filesystem::temp_directory_path().string());
   close(fd);
   TempFile t;
   t.path_ = tmpl;
@@ -54,7 +55,9 @@ TempFile::~TempFile() {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-double since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+double since(Clock::time_point t0) {
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
 
 double median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
@@ -87,7 +90,8 @@ const int kIdleMs = [] {
 
 // `idle_ms` > 0: the loader sits idle that long before each load (outside the timing), as
 // between the loads of an engine, so background work of the previous load's free has ended.
-LoadTiming time_loads(const Loader &loader, const Model &model, LoadOptions &o, int n, int idle_ms = 0) {
+LoadTiming time_loads(const Loader &loader, const Model &model, LoadOptions &o, int n,
+                      int idle_ms = 0) {
   std::vector<double> tot, pipe, setup;
   for (int i = 0; i < n; ++i) {
     if (idle_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(idle_ms));
@@ -107,7 +111,8 @@ struct CallerBuffers {
   std::map<std::string, uint64_t> offset;
 };
 
-CallerBuffers make_caller_buffers(const Context &ctx, const Location &where, const LoadedModel &like) {
+CallerBuffers make_caller_buffers(const Context &ctx, const Location &where,
+                                  const LoadedModel &like) {
   CallerBuffers b;
   uint64_t total = 0;
   for (const LoadedTensor &t : like.tensors()) {
@@ -132,8 +137,9 @@ OldPath run_old_path(const Context &ctx, const Model &model, const Location &whe
   uint64_t total = 0, largest = 0;
   std::vector<uint64_t> sizes;
   for (const auto &t : tensors) {
-    const uint64_t out = (to == DQ_LOAD_KEEP || t.type == to) ? t.n_bytes
-                                                              : t.n_elements * (to == DQ_TYPE_F32 ? 4u : 2u);
+    const uint64_t out = (to == DQ_LOAD_KEEP || t.type == to)
+                             ? t.n_bytes
+                             : t.n_elements * (to == DQ_TYPE_F32 ? 4u : 2u);
     sizes.push_back(out);
     r.offsets.push_back(total);
     total += (out + 255) / 256 * 256;
@@ -165,8 +171,8 @@ OldPath run_old_path(const Context &ctx, const Model &model, const Location &whe
 }
 
 // Compares every loaded tensor with the old path's bytes; returns the number that differ.
-int compare_outputs(const Context &ctx, const LoadedModel &lm, const OldPath &old, const Model &model,
-                    const Location &where) {
+int compare_outputs(const Context &ctx, const LoadedModel &lm, const OldPath &old,
+                    const Model &model, const Location &where) {
   int bad = 0;
   std::vector<uint8_t> a, b;
   for (const LoadedTensor &t : lm.tensors()) {
@@ -174,10 +180,11 @@ int compare_outputs(const Context &ctx, const LoadedModel &lm, const OldPath &ol
     a.resize(t.n_bytes);
     b.resize(t.n_bytes);
     ctx.memcpy(a.data(), Location::host(), t.data, where, t.n_bytes);
-    ctx.memcpy(b.data(), Location::host(), static_cast<const uint8_t *>(old.arena.data()) + old.offsets[mi],
-               where, t.n_bytes);
+    ctx.memcpy(b.data(), Location::host(),
+               static_cast<const uint8_t *>(old.arena.data()) + old.offsets[mi], where, t.n_bytes);
     if (std::memcmp(a.data(), b.data(), t.n_bytes) != 0) {
-      if (bad < 5) std::fprintf(stderr, "dq: bench: tensor %s differs from the old path\n", t.name.c_str());
+      if (bad < 5)
+        std::fprintf(stderr, "dq: bench: tensor %s differs from the old path\n", t.name.c_str());
       ++bad;
     }
   }
@@ -199,11 +206,13 @@ int run_load_bench(const Context &ctx, const BenchConfig &cfg) {
   const double gen_s = since(t0);
   warm_page_cache(path);
   const uint64_t data_bytes = loader::synth::file_data_bytes(spec);
-  std::printf("bench model: %zu tensors, %.3f GB file (%.3f GB tensor data), llama-like "
-              "Q4_K/Q6_K/F32, written in %.2f s to %s\n",
-              spec.tensors.size(), file_size / 1e9, data_bytes / 1e9, gen_s, path.c_str());
+  std::printf(
+      "bench model: %zu tensors, %.3f GB file (%.3f GB tensor data), llama-like "
+      "Q4_K/Q6_K/F32, written in %.2f s to %s\n",
+      spec.tensors.size(), file_size / 1e9, data_bytes / 1e9, gen_s, path.c_str());
   Model model(ctx, path);
-  const std::string dest = cfg.where.is_host() ? "host" : cfg.where.backend + ":" + std::to_string(cfg.where.device);
+  const std::string dest =
+      cfg.where.is_host() ? "host" : cfg.where.backend + ":" + std::to_string(cfg.where.device);
   const std::string to = cfg.to == DQ_LOAD_KEEP ? "keep" : std::string(type_name(cfg.to));
 
   double bus = 0;
@@ -266,18 +275,22 @@ int run_load_bench(const Context &ctx, const BenchConfig &cfg) {
   };
   std::vector<SweepRow> sweep;
   if (!cfg.where.is_host()) {
-    const char *env_names[] = {"DQ_LOAD_COPY", "DQ_LOAD_REGISTER_FRACTION", "DQ_LOAD_REGISTER_WINDOW_MIB",
-                               "DQ_LOAD_HYBRID_TRACE"};
+    const char *env_names[] = {"DQ_LOAD_COPY", "DQ_LOAD_REGISTER_FRACTION",
+                               "DQ_LOAD_REGISTER_WINDOW_MIB", "DQ_LOAD_HYBRID_TRACE"};
     std::map<std::string, std::string> saved;
     for (const char *n : env_names)
       if (const char *v = std::getenv(n)) saved[n] = v;
     auto measure = [&](const char *method, int th, uint64_t budget, const char *fraction = nullptr,
                        const char *window_mib = nullptr) {
       setenv("DQ_LOAD_COPY", method, 1);
-      if (fraction) setenv("DQ_LOAD_REGISTER_FRACTION", fraction, 1);
-      else unsetenv("DQ_LOAD_REGISTER_FRACTION");
-      if (window_mib) setenv("DQ_LOAD_REGISTER_WINDOW_MIB", window_mib, 1);
-      else unsetenv("DQ_LOAD_REGISTER_WINDOW_MIB");
+      if (fraction)
+        setenv("DQ_LOAD_REGISTER_FRACTION", fraction, 1);
+      else
+        unsetenv("DQ_LOAD_REGISTER_FRACTION");
+      if (window_mib)
+        setenv("DQ_LOAD_REGISTER_WINDOW_MIB", window_mib, 1);
+      else
+        unsetenv("DQ_LOAD_REGISTER_WINDOW_MIB");
       LoadOptions so = o;
       so.copy_threads(th).staging_budget(budget);
       Loader l(ctx, so);
@@ -291,11 +304,13 @@ int run_load_bench(const Context &ctx, const BenchConfig &cfg) {
       if (fraction) what += ", reg " + std::string(fraction);
       if (window_mib) what += ", win " + std::string(window_mib) + " MiB";
       sweep.push_back({what, time_loads(l, model, so, 5), first});
-      sweep.push_back({what + ", " + std::to_string(kIdleMs) + " ms after the free", time_loads(l, model, so, 5, kIdleMs), 0});
+      sweep.push_back({what + ", " + std::to_string(kIdleMs) + " ms after the free",
+                       time_loads(l, model, so, 5, kIdleMs), 0});
       LoadOptions sco = so;
       sco.buffers([&](const dq_tensor_info &t, int32_t, int64_t, int64_t, uint64_t) -> void * {
         auto it = cb.offset.find(t.name);
-        return it == cb.offset.end() ? nullptr : static_cast<uint8_t *>(cb.arena.data()) + it->second;
+        return it == cb.offset.end() ? nullptr
+                                     : static_cast<uint8_t *>(cb.arena.data()) + it->second;
       });
       { LoadedModel w = l.load(model, sco); }
       sweep.push_back({what + ", caller buffers", time_loads(l, model, sco, 5), 0});
@@ -303,14 +318,15 @@ int run_load_bench(const Context &ctx, const BenchConfig &cfg) {
       LoadedModel lm = l.load(model, so);
       unsetenv("DQ_LOAD_HYBRID_TRACE");
       const int b = compare_outputs(ctx, lm, old, model, cfg.where);
-      if (b) std::fprintf(stderr, "dq: bench: copy method %s: %d tensors differ\n", what.c_str(), b);
+      if (b)
+        std::fprintf(stderr, "dq: bench: copy method %s: %d tensors differ\n", what.c_str(), b);
       bad += b;
     };
     // DQ_BENCH_SWEEP: comma-separated method:threads:budget_MiB[:register_fraction[:window_MiB]]
     // rows; the default compares the copy methods and two staging sizes.
     const char *list = std::getenv("DQ_BENCH_SWEEP");
-    std::string spec_list = list && *list ? list
-                                          : "stream:16:256,memcpy:16:256,pread:16:256,stream:16:64,memcpy:16:64";
+    std::string spec_list =
+        list && *list ? list : "stream:16:256,memcpy:16:256,pread:16:256,stream:16:64,memcpy:16:64";
     for (size_t pos = 0; pos < spec_list.size();) {
       size_t comma = spec_list.find(',', pos);
       if (comma == std::string::npos) comma = spec_list.size();
@@ -319,26 +335,35 @@ int run_load_bench(const Context &ctx, const BenchConfig &cfg) {
       char method[16] = {}, fraction[16] = {}, window[16] = {};
       int th = 0;
       unsigned long mib = 0;
-      const int n = std::sscanf(item.c_str(), "%15[a-z]:%d:%lu:%15[0-9.]:%15[0-9]", method, &th, &mib, fraction, window);
+      const int n = std::sscanf(item.c_str(), "%15[a-z]:%d:%lu:%15[0-9.]:%15[0-9]", method, &th,
+                                &mib, fraction, window);
       if (n < 3 || th < 1 || mib < 1) {
-        std::fprintf(stderr, "dq: bench: DQ_BENCH_SWEEP item '%s' is not method:threads:MiB[:fraction[:window]]\n",
-                     item.c_str());
+        std::fprintf(
+            stderr,
+            "dq: bench: DQ_BENCH_SWEEP item '%s' is not method:threads:MiB[:fraction[:window]]\n",
+            item.c_str());
         continue;
       }
-      measure(method, th, static_cast<uint64_t>(mib) << 20, n >= 4 ? fraction : nullptr, n >= 5 ? window : nullptr);
+      measure(method, th, static_cast<uint64_t>(mib) << 20, n >= 4 ? fraction : nullptr,
+              n >= 5 ? window : nullptr);
     }
     for (const char *n : env_names) {
       auto it = saved.find(n);
-      if (it != saved.end()) setenv(n, it->second.c_str(), 1);
-      else unsetenv(n);
+      if (it != saved.end())
+        setenv(n, it->second.c_str(), 1);
+      else
+        unsetenv(n);
     }
   }
-  const double bus_after = cfg.where.is_host() ? 0 : measure_h2d_bandwidth(ctx, cfg.where, 256ull << 20, 11);
+  const double bus_after =
+      cfg.where.is_host() ? 0 : measure_h2d_bandwidth(ctx, cfg.where, 256ull << 20, 11);
 
   const double fb = static_cast<double>(ls.file_bytes);
-  std::printf("\nloader benchmark: %.3f GB of tensor data -> %s as %s, staging budget %.0f MiB, %d copy threads (%s)\n",
-              fb / 1e9, dest.c_str(), to.c_str(), cfg.budget / 1048576.0, ls.copy_threads,
-              ls.copy_method ? ls.copy_method : "?");
+  std::printf(
+      "\nloader benchmark: %.3f GB of tensor data -> %s as %s, staging budget %.0f MiB, %d copy "
+      "threads (%s)\n",
+      fb / 1e9, dest.c_str(), to.c_str(), cfg.budget / 1048576.0, ls.copy_threads,
+      ls.copy_method ? ls.copy_method : "?");
   std::printf("  routes: %" PRId64 " tensors on the device, %" PRId64 " on the cpu plugin, %" PRId64
               " copied; %" PRId64 " staging fills; staging high water %.0f MiB (budget %.0f MiB)\n",
               ls.tensors_device, ls.tensors_cpu, ls.tensors_copied, ls.chunks,
@@ -355,14 +380,14 @@ int run_load_bench(const Context &ctx, const BenchConfig &cfg) {
     std::printf("\n");
   };
   if (bus > 0)
-    std::printf("  %-46s %9s %8.2f (before) %.2f (after the sweep)\n", "pinned host-to-device copy (256 MiB)",
-                "", bus / 1e9, bus_after / 1e9);
+    std::printf("  %-46s %9s %8.2f (before) %.2f (after the sweep)\n",
+                "pinned host-to-device copy (256 MiB)", "", bus / 1e9, bus_after / 1e9);
   row("loader, warm (median, incl. output alloc)", warm.total, warm.pipeline, warm.setup);
-  row("loader, warm, " + std::to_string(kIdleMs) + " ms after the previous free", warm_idle.total, warm_idle.pipeline,
-      warm_idle.setup);
+  row("loader, warm, " + std::to_string(kIdleMs) + " ms after the previous free", warm_idle.total,
+      warm_idle.pipeline, warm_idle.setup);
   row("loader, warm, caller buffers (median)", caller.total, caller.pipeline, caller.setup);
-  row("loader, warm, caller buffers, " + std::to_string(kIdleMs) + " ms idle", caller_idle.total, caller_idle.pipeline,
-      caller_idle.setup);
+  row("loader, warm, caller buffers, " + std::to_string(kIdleMs) + " ms idle", caller_idle.total,
+      caller_idle.pipeline, caller_idle.setup);
   row("loader, first load of the process", ws.seconds_total, ws.seconds_pipeline, ws.seconds_setup);
   row("loader, cold dq_load (incl. staging setup)", cold);
   row("old path: cpu dequantize + upload", old.seconds);
@@ -370,20 +395,26 @@ int run_load_bench(const Context &ctx, const BenchConfig &cfg) {
     row("  sweep: " + r.what + " (median of 5)", r.t.total, r.t.pipeline, r.t.setup);
     if (r.first > 0) row("  sweep: " + r.what + ", its first load", r.first);
   }
-  std::printf("  loader setup (staging %.0f MiB pinned + device): %.1f ms\n", cfg.budget / 1048576.0,
-              loader_setup * 1e3);
+  std::printf("  loader setup (staging %.0f MiB pinned + device): %.1f ms\n",
+              cfg.budget / 1048576.0, loader_setup * 1e3);
   if (busref > 0) {
-    std::printf("  RESULT load/bus = %.1f%% (target >= 85%%), warm loader, loader-allocated outputs, %d ms after "
-                "the previous free\n",
-                100.0 * fb / warm_idle.total / busref, kIdleMs);
-    std::printf("  RESULT load/bus = %.1f%% (target >= 85%%), warm loader, loader-allocated outputs, back to back "
-                "(the previous outputs freed just before)\n",
-                100.0 * fb / warm.total / busref);
+    std::printf(
+        "  RESULT load/bus = %.1f%% (target >= 85%%), warm loader, loader-allocated outputs, %d ms "
+        "after "
+        "the previous free\n",
+        100.0 * fb / warm_idle.total / busref, kIdleMs);
+    std::printf(
+        "  RESULT load/bus = %.1f%% (target >= 85%%), warm loader, loader-allocated outputs, back "
+        "to back "
+        "(the previous outputs freed just before)\n",
+        100.0 * fb / warm.total / busref);
     std::printf("  RESULT load/bus = %.1f%% (target >= 85%%), warm loader, caller buffers\n",
                 100.0 * fb / caller.total / busref);
   }
-  std::printf("  RESULT loader vs old path = %.1fx faster (target >= 2x)\n", old.seconds / warm.total);
-  std::printf("  RESULT every tensor equal to the old path's bytes: %s (%d differ)\n", bad ? "NO" : "yes", bad);
+  std::printf("  RESULT loader vs old path = %.1fx faster (target >= 2x)\n",
+              old.seconds / warm.total);
+  std::printf("  RESULT every tensor equal to the old path's bytes: %s (%d differ)\n",
+              bad ? "NO" : "yes", bad);
   return bad ? kExitFailure : kExitOk;
 }
 

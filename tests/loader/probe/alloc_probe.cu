@@ -10,13 +10,13 @@
 #include <cstdlib>
 #include <thread>
 
-#define CK(x)                                                                 \
-  do {                                                                        \
-    cudaError_t e_ = (x);                                                     \
-    if (e_ != cudaSuccess) {                                                  \
-      std::fprintf(stderr, "probe: %s: %s\n", #x, cudaGetErrorString(e_));   \
-      std::exit(1);                                                           \
-    }                                                                         \
+#define CK(x)                                                              \
+  do {                                                                     \
+    cudaError_t e_ = (x);                                                  \
+    if (e_ != cudaSuccess) {                                               \
+      std::fprintf(stderr, "probe: %s: %s\n", #x, cudaGetErrorString(e_)); \
+      std::exit(1);                                                        \
+    }                                                                      \
   } while (0)
 
 using Clock = std::chrono::steady_clock;
@@ -25,7 +25,8 @@ static double ms_since(Clock::time_point t) {
 }
 
 __global__ void fill(uint4 *p, size_t n) {
-  for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n; i += (size_t)gridDim.x * blockDim.x)
+  for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n;
+       i += (size_t)gridDim.x * blockDim.x)
     p[i] = make_uint4(1, 2, 3, 4);
 }
 
@@ -74,11 +75,12 @@ int main(int argc, char **argv) {
   t = Clock::now();
   CK(cudaFree(x));
   const double free_ms = ms_since(t);
-  std::printf("cudaFree: %.2f ms; H2D 2 GiB right after: %.2f ms\n", free_ms, timed_h2d(dev_up, host, up, s));
+  std::printf("cudaFree: %.2f ms; H2D 2 GiB right after: %.2f ms\n", free_ms,
+              timed_h2d(dev_up, host, up, s));
   t = Clock::now();
   CK(cudaMalloc(&x, out));
-  std::printf("cudaMalloc after free: %.2f ms; first fill %.2f ms; second fill %.2f ms\n", ms_since(t),
-              timed_fill(x, out, s), timed_fill(x, out, s));
+  std::printf("cudaMalloc after free: %.2f ms; first fill %.2f ms; second fill %.2f ms\n",
+              ms_since(t), timed_fill(x, out, s), timed_fill(x, out, s));
   CK(cudaFree(x));
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   CK(cudaMalloc(&x, out));
@@ -94,14 +96,16 @@ int main(int argc, char **argv) {
   CK(cudaStreamSynchronize(s2));
   const double h2d_beside = ms_since(t);
   CK(cudaStreamSynchronize(s));
-  std::printf("H2D 2 GiB beside a first fill of fresh memory: %.2f ms (both done %.2f ms)\n", h2d_beside, ms_since(t));
+  std::printf("H2D 2 GiB beside a first fill of fresh memory: %.2f ms (both done %.2f ms)\n",
+              h2d_beside, ms_since(t));
   t = Clock::now();
   CK(cudaMemcpyAsync(dev_up, host, up, cudaMemcpyHostToDevice, s2));
   fill<<<132 * 8, 512, 0, s>>>(static_cast<uint4 *>(y), out / 16);
   CK(cudaStreamSynchronize(s2));
   const double h2d_beside2 = ms_since(t);
   CK(cudaStreamSynchronize(s));
-  std::printf("H2D 2 GiB beside a second fill: %.2f ms (both done %.2f ms)\n", h2d_beside2, ms_since(t));
+  std::printf("H2D 2 GiB beside a second fill: %.2f ms (both done %.2f ms)\n", h2d_beside2,
+              ms_since(t));
   CK(cudaFree(x));
   CK(cudaFree(y));
 
@@ -114,13 +118,14 @@ int main(int argc, char **argv) {
   t = Clock::now();
   CK(cudaMallocAsync(&z, out, s));
   CK(cudaStreamSynchronize(s));
-  std::printf("pool: cudaMallocAsync fresh %.2f ms; first fill %.2f ms\n", ms_since(t), timed_fill(z, out, s));
+  std::printf("pool: cudaMallocAsync fresh %.2f ms; first fill %.2f ms\n", ms_since(t),
+              timed_fill(z, out, s));
   CK(cudaFreeAsync(z, s));
   t = Clock::now();
   CK(cudaMallocAsync(&z, out, s));
   CK(cudaStreamSynchronize(s));
-  std::printf("pool: cudaMallocAsync reused %.2f ms; first fill %.2f ms; H2D right after %.2f ms\n", ms_since(t),
-              timed_fill(z, out, s), timed_h2d(dev_up, host, up, s));
+  std::printf("pool: cudaMallocAsync reused %.2f ms; first fill %.2f ms; H2D right after %.2f ms\n",
+              ms_since(t), timed_fill(z, out, s), timed_h2d(dev_up, host, up, s));
   CK(cudaFreeAsync(z, s));
   CK(cudaStreamSynchronize(s));
   CK(cudaMemPoolTrimTo(pool, 0));
@@ -132,7 +137,8 @@ int main(int argc, char **argv) {
     std::this_thread::sleep_for(std::chrono::seconds(2));
     CK(cudaFree(x));
     std::this_thread::sleep_for(std::chrono::milliseconds(wait_ms));
-    std::printf("H2D 2 GiB %4d ms after freeing %.1f GB: %.2f ms\n", wait_ms, out / 1e9, timed_h2d(dev_up, host, up, s));
+    std::printf("H2D 2 GiB %4d ms after freeing %.1f GB: %.2f ms\n", wait_ms, out / 1e9,
+                timed_h2d(dev_up, host, up, s));
   }
   std::printf("H2D 2 GiB, end: %.2f ms\n", timed_h2d(dev_up, host, up, s));
   return 0;

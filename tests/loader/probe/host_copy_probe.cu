@@ -18,17 +18,19 @@
 #include <thread>
 #include <vector>
 
-#define CK(x)                                                                            \
-  do {                                                                                   \
-    cudaError_t e_ = (x);                                                                \
-    if (e_ != cudaSuccess) {                                                             \
-      std::fprintf(stderr, "probe: %s: %s\n", #x, cudaGetErrorString(e_));              \
-      std::exit(1);                                                                      \
-    }                                                                                    \
+#define CK(x)                                                              \
+  do {                                                                     \
+    cudaError_t e_ = (x);                                                  \
+    if (e_ != cudaSuccess) {                                               \
+      std::fprintf(stderr, "probe: %s: %s\n", #x, cudaGetErrorString(e_)); \
+      std::exit(1);                                                        \
+    }                                                                      \
   } while (0)
 
 using Clock = std::chrono::steady_clock;
-static double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+static double since(Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
+}
 
 constexpr size_t kSlot = 32ull << 20, kSlots = 8;
 
@@ -45,7 +47,8 @@ static double run(int fd, const uint8_t *map, size_t size, int threads, bool use
     std::vector<std::thread> ts;
     for (int t = 0; t < threads; ++t)
       ts.emplace_back([&, t] {
-        const size_t a = n * t / threads / 4096 * 4096, b = t + 1 == threads ? n : n * (t + 1) / threads / 4096 * 4096;
+        const size_t a = n * t / threads / 4096 * 4096,
+                     b = t + 1 == threads ? n : n * (t + 1) / threads / 4096 * 4096;
         if (use_pread) {
           size_t done = a;
           while (done < b) {
@@ -82,13 +85,15 @@ int main(int argc, char **argv) {
   CK(cudaStreamCreate(&s));
   cudaEvent_t ev[kSlots];
   for (auto &e : ev) CK(cudaEventCreateWithFlags(&e, cudaEventDisableTiming));
-  std::printf("probe: %.3f GB file; per row the best of 3 (thread start-up per slot included)\n", size / 1e9);
+  std::printf("probe: %.3f GB file; per row the best of 3 (thread start-up per slot included)\n",
+              size / 1e9);
   std::printf("  %-34s %8s\n", "host copy into pinned ring", "GB/s");
   for (bool up : {false, true})
     for (bool pr : {true, false})
       for (int th : {4, 8, 12, 16}) {
         double best = 1e9;
-        for (int r = 0; r < 3; ++r) best = std::min(best, run(fd, map, size, th, pr, up, pinned, dev, s, ev));
+        for (int r = 0; r < 3; ++r)
+          best = std::min(best, run(fd, map, size, th, pr, up, pinned, dev, s, ev));
         std::printf("  %-6s %2d threads%-18s %8.2f\n", pr ? "pread" : "memcpy", th,
                     up ? ", + upload" : "", size / best / 1e9);
       }
@@ -104,7 +109,8 @@ int main(int argc, char **argv) {
       cudaError_t e = cudaHostRegister(p, n, cudaHostRegisterReadOnly);
       reg += since(t);
       if (e != cudaSuccess) {
-        std::printf("  cudaHostRegister(%zu MiB of the mapping, read-only): %s\n", n >> 20, cudaGetErrorString(e));
+        std::printf("  cudaHostRegister(%zu MiB of the mapping, read-only): %s\n", n >> 20,
+                    cudaGetErrorString(e));
         cudaGetLastError();
         break;
       }
@@ -117,8 +123,10 @@ int main(int argc, char **argv) {
       unreg += since(t);
     }
     const double total = since(t0);
-    std::printf("  registered mapping, %4zu MiB windows: %.1f ms total (register %.1f, unregister %.1f) = %.2f GB/s\n",
-                win >> 20, total * 1e3, reg * 1e3, unreg * 1e3, size / total / 1e9);
+    std::printf(
+        "  registered mapping, %4zu MiB windows: %.1f ms total (register %.1f, unregister %.1f) = "
+        "%.2f GB/s\n",
+        win >> 20, total * 1e3, reg * 1e3, unreg * 1e3, size / total / 1e9);
   }
   return 0;
 }

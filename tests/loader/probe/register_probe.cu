@@ -21,17 +21,19 @@
 #include <thread>
 #include <vector>
 
-#define CK(x)                                                                            \
-  do {                                                                                   \
-    cudaError_t e_ = (x);                                                                \
-    if (e_ != cudaSuccess) {                                                             \
-      std::fprintf(stderr, "probe: %s: %s\n", #x, cudaGetErrorString(e_));              \
-      std::exit(1);                                                                      \
-    }                                                                                    \
+#define CK(x)                                                              \
+  do {                                                                     \
+    cudaError_t e_ = (x);                                                  \
+    if (e_ != cudaSuccess) {                                               \
+      std::fprintf(stderr, "probe: %s: %s\n", #x, cudaGetErrorString(e_)); \
+      std::exit(1);                                                        \
+    }                                                                      \
   } while (0)
 
 using Clock = std::chrono::steady_clock;
-static double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+static double since(Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
+}
 
 // Watchdog: every step sets its name; no progress for 20 s ends the process naming it.
 static std::atomic<const char *> g_step{"start"};
@@ -80,7 +82,8 @@ static double h2d_pinned_gbs(uint8_t *dev, size_t bytes) {
 }
 
 // One window, one mapping kind and flag set: register, upload, unregister, each timed.
-static void one_window(const char *what, const uint8_t *p, size_t bytes, unsigned flags, uint8_t *dev) {
+static void one_window(const char *what, const uint8_t *p, size_t bytes, unsigned flags,
+                       uint8_t *dev) {
   step(what);
   auto t = Clock::now();
   cudaError_t e = cudaHostRegister(const_cast<uint8_t *>(p), bytes, flags);
@@ -96,8 +99,10 @@ static void one_window(const char *what, const uint8_t *p, size_t bytes, unsigne
   t = Clock::now();
   CK(cudaHostUnregister(const_cast<uint8_t *>(p)));
   const double un = since(t);
-  std::printf("%-34s %zu MiB: register %.2f ms (%.1f GB/s), upload %.2f ms (%.1f GB/s), unregister %.2f ms\n",
-              what, bytes >> 20, reg * 1e3, bytes / reg / 1e9, up * 1e3, bytes / up / 1e9, un * 1e3);
+  std::printf(
+      "%-34s %zu MiB: register %.2f ms (%.1f GB/s), upload %.2f ms (%.1f GB/s), unregister %.2f "
+      "ms\n",
+      what, bytes >> 20, reg * 1e3, bytes / reg / 1e9, up * 1e3, bytes / up / 1e9, un * 1e3);
 }
 
 // The whole range in windows, pinned by `threads` threads (next window from a shared counter),
@@ -112,8 +117,10 @@ static void pin_scaling(const uint8_t *map, size_t size, size_t window, int thre
     for (size_t i; (i = next.fetch_add(1)) < n;) {
       uint8_t *p = const_cast<uint8_t *>(map) + i * window;
       const size_t b = std::min(window, size - i * window);
-      if (reg) CK(cudaHostRegister(p, b, cudaHostRegisterReadOnly));
-      else CK(cudaHostUnregister(p));
+      if (reg)
+        CK(cudaHostRegister(p, b, cudaHostRegisterReadOnly));
+      else
+        CK(cudaHostUnregister(p));
       g_beat.fetch_add(1);
     }
   };
@@ -127,8 +134,11 @@ static void pin_scaling(const uint8_t *map, size_t size, size_t window, int thre
     for (auto &x : ts) x.join();
     (reg ? t_reg : t_un) = since(t);
   }
-  std::printf("pin %zu MiB in %zu MiB windows, %2d threads: register %.1f ms (%.1f GB/s), unregister %.1f ms (%.1f GB/s)\n",
-              size >> 20, window >> 20, threads, t_reg * 1e3, size / t_reg / 1e9, t_un * 1e3, size / t_un / 1e9);
+  std::printf(
+      "pin %zu MiB in %zu MiB windows, %2d threads: register %.1f ms (%.1f GB/s), unregister %.1f "
+      "ms (%.1f GB/s)\n",
+      size >> 20, window >> 20, threads, t_reg * 1e3, size / t_reg / 1e9, t_un * 1e3,
+      size / t_un / 1e9);
 }
 
 // Zero-copy pipeline: `threads` pin windows in order, the main thread uploads each as soon as it
@@ -152,8 +162,8 @@ static double zero_copy(const uint8_t *map, size_t size, size_t window, int thre
   for (int i = 0; i < threads; ++i)
     ts.emplace_back([&] {
       for (size_t k; (k = next.fetch_add(1)) < n;) {
-        CK(cudaHostRegister(const_cast<uint8_t *>(map) + k * window, std::min(window, size - k * window),
-                            cudaHostRegisterReadOnly));
+        CK(cudaHostRegister(const_cast<uint8_t *>(map) + k * window,
+                            std::min(window, size - k * window), cudaHostRegisterReadOnly));
         pinned[k].store(1, std::memory_order_release);
       }
     });
@@ -215,8 +225,9 @@ static void register_beside_uploads(const uint8_t *map, size_t window, uint8_t *
     ++uploads;
   }
   pin.join();
-  std::printf("%-34s %d windows pinned/uploaded/unpinned beside %d staging uploads in %.1f ms: no stall\n", what,
-              windows.load(), uploads, since(t) * 1e3);
+  std::printf(
+      "%-34s %d windows pinned/uploaded/unpinned beside %d staging uploads in %.1f ms: no stall\n",
+      what, windows.load(), uploads, since(t) * 1e3);
   CK(cudaEventDestroy(e));
   CK(cudaStreamDestroy(s));
   CK(cudaFreeHost(h));
@@ -244,29 +255,36 @@ int main(int argc, char **argv) {
   // A private mapping stalled in cudaHostRegister (uninterruptible) on the first H100 run of
   // this probe (2026-11-26): it runs last, only with a second argument "private".
   one_window("shared RO (untouched)", shared, w, cudaHostRegisterReadOnly, dev);
-  one_window("shared RO|portable (untouched)", shared + w, w, cudaHostRegisterReadOnly | cudaHostRegisterPortable,
-             dev);
+  one_window("shared RO|portable (untouched)", shared + w, w,
+             cudaHostRegisterReadOnly | cudaHostRegisterPortable, dev);
   one_window("shared default flags (untouched)", shared + 2 * w, w, cudaHostRegisterDefault, dev);
   volatile uint8_t sink = 0;
   for (size_t i = 0; i < size; i += 4096) sink = sink + shared[i];
   one_window("shared RO (touched)", shared + 4 * w, w, cudaHostRegisterReadOnly, dev);
-  one_window("shared RO 2 MiB (touched)", shared + 5 * w, 2ull << 20, cudaHostRegisterReadOnly, dev);
+  one_window("shared RO 2 MiB (touched)", shared + 5 * w, 2ull << 20, cudaHostRegisterReadOnly,
+             dev);
 
-  register_beside_uploads(shared, 16ull << 20, dev, cudaHostRegisterReadOnly, "shared RO beside uploads");
-  register_beside_uploads(shared, 16ull << 20, dev, cudaHostRegisterReadOnly | cudaHostRegisterPortable,
+  register_beside_uploads(shared, 16ull << 20, dev, cudaHostRegisterReadOnly,
+                          "shared RO beside uploads");
+  register_beside_uploads(shared, 16ull << 20, dev,
+                          cudaHostRegisterReadOnly | cudaHostRegisterPortable,
                           "shared RO|portable beside uploads");
 
   for (size_t win : {16ull << 20, 64ull << 20})
     for (int t : {1, 2, 4, 8}) pin_scaling(shared, size, win, t);
 
-  std::printf("zero-copy pipeline, %zu MiB (pin threads pin windows in order, main uploads each, one thread unpins):\n",
-              size >> 20);
+  std::printf(
+      "zero-copy pipeline, %zu MiB (pin threads pin windows in order, main uploads each, one "
+      "thread unpins):\n",
+      size >> 20);
   for (size_t win : {16ull << 20, 64ull << 20})
     for (int t : {1, 2, 4, 8, 12}) {
       double best = 1e9;
       for (int r = 0; r < 3; ++r) best = std::min(best, zero_copy(shared, size, win, t, dev));
-      std::printf("  window %3zu MiB, %2d pin threads: %.1f ms, %.1f GB/s = %.0f%% of pinned H2D (best of 3)\n",
-                  win >> 20, t, best * 1e3, size / best / 1e9, 100.0 * size / best / 1e9 / bus);
+      std::printf(
+          "  window %3zu MiB, %2d pin threads: %.1f ms, %.1f GB/s = %.0f%% of pinned H2D (best of "
+          "3)\n",
+          win >> 20, t, best * 1e3, size / best / 1e9, 100.0 * size / best / 1e9 / bus);
     }
   std::printf("pinned H2D 256 MiB again: %.2f GB/s\n", h2d_pinned_gbs(dev, 256ull << 20));
   if (argc > 2 && std::strcmp(argv[2], "private") == 0)
