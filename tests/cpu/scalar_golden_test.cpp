@@ -8,12 +8,12 @@
 
 #include "cpu_plugin_loader.hpp"
 #include "dq_common/type_traits.hpp"
-#include "golden_manifest.hpp"
+#include "manifest.hpp"
 #include "rne_reference.hpp"
 
 namespace {
 
-using dq::test::GoldenRow;
+using dq::test::ManifestRow;
 
 const dq_plugin_api *plugin() {
   static const dq::test::LoadedPlugin loaded = dq::test::load_cpu_plugin("scalar");
@@ -24,7 +24,7 @@ const dq_plugin_api *plugin() {
 const int32_t kTypes[] = {0,  1,  30, 2,  3,  6,  7,  8,  10, 11, 12, 13, 14, 15, 16,
                           17, 22, 18, 21, 19, 29, 20, 23, 34, 35, 39, 40, 41, 42};
 
-std::string describe(const GoldenRow &r) { return r.file + ":" + r.tensor; }
+std::string describe(const ManifestRow &r) { return r.file + ":" + r.tensor; }
 
 // Index of the first differing element, or -1.
 template <typename T>
@@ -35,7 +35,7 @@ int64_t first_difference(const std::vector<T> &a, const std::vector<T> &b) {
 }
 
 template <typename T>
-std::vector<T> run(const GoldenRow &r, int32_t dst_type, const unsigned char *src) {
+std::vector<T> run(const ManifestRow &r, int32_t dst_type, const unsigned char *src) {
   std::vector<T> out(static_cast<size_t>(r.n_elements));
   auto args = dq::test::host_args(r.type_id, dst_type, src, r.nbytes, r.n_elements, out.data(),
                                   out.size() * sizeof(T));
@@ -51,16 +51,14 @@ TEST_P(ScalarGolden, MatchesEveryGoldenOfItsType) {
   ASSERT_NE(plugin(), nullptr) << dq::test::load_cpu_plugin("scalar").error;
   const int32_t type = GetParam();
   int rows_checked = 0;
-  for (const GoldenRow &r : dq::test::golden_rows(dir)) {
+  for (const ManifestRow &r : dq::test::golden_rows(dir)) {
     if (r.type_id != type) continue;
     SCOPED_TRACE(describe(r));
     ++rows_checked;
-    const std::vector<unsigned char> bytes = dq::test::tensor_bytes(dir, r);
+    const std::vector<unsigned char> bytes = dq::test::read_tensor_bytes(dir, r);
     ASSERT_EQ(bytes.size(), r.nbytes) << "tensor bytes missing from " << r.file;
-    const std::vector<unsigned char> golden_raw = dq::test::read_file(dir / r.golden);
-    ASSERT_EQ(golden_raw.size(), static_cast<size_t>(r.n_elements) * 4) << r.golden;
-    std::vector<float> golden(static_cast<size_t>(r.n_elements));
-    std::memcpy(golden.data(), golden_raw.data(), golden_raw.size());
+    const std::vector<float> golden = dq::test::read_golden_f32(dir, r);
+    ASSERT_EQ(golden.size(), static_cast<size_t>(r.n_elements)) << r.golden;
 
     // f32: byte-identical.
     const std::vector<float> f32 = run<float>(r, DQ_TYPE_F32, bytes.data());

@@ -14,9 +14,8 @@
 #include "dq/dq.h"
 #include "dq_common/half.hpp"
 #include "fast_random_blocks.hpp"
-#include "golden_manifest.hpp"
 #include "kernel_table.hpp"
-#include "testdata.hpp"
+#include "manifest.hpp"
 
 namespace dq::cpu {
 // Readable parameters in test listings ("avx2" rather than a byte dump).
@@ -120,15 +119,15 @@ TEST_P(FastGolden, EveryGoldenTensorThroughTheFastPath) {
   if (!set) GTEST_SKIP() << reason;
   DQ_REQUIRE_TESTDATA(dir);
   int checked = 0;
-  for (const dq::test::GoldenRow &row : dq::test::golden_rows(dir)) {
+  for (const dq::test::ManifestRow &row : dq::test::golden_rows(dir)) {
     SCOPED_TRACE(row.file + " " + row.tensor);
     const dq::TypeTraits *t = dq::type_traits(row.type_id);
     ASSERT_NE(t, nullptr);
     if (!dq::cpu::scalar_kernels().fn[row.type_id][0] && !set->fn[row.type_id][0]) continue;  // not written yet
-    const std::vector<unsigned char> bytes = dq::test::tensor_bytes(dir, row);
+    const std::vector<unsigned char> bytes = dq::test::read_tensor_bytes(dir, row);
     ASSERT_EQ(bytes.size(), row.nbytes) << "short read";
-    const std::vector<unsigned char> golden = dq::test::read_file(dir / row.golden);
-    ASSERT_EQ(golden.size(), static_cast<size_t>(row.n_elements) * 4);
+    const std::vector<float> golden = dq::test::read_golden_f32(dir, row);
+    ASSERT_EQ(golden.size(), static_cast<size_t>(row.n_elements));
     const int64_t n_blocks = row.n_elements / t->block_elements;
     std::vector<float> f32(static_cast<size_t>(row.n_elements));
     std::vector<uint16_t> f16(f32.size()), bf16(f32.size());
@@ -139,12 +138,11 @@ TEST_P(FastGolden, EveryGoldenTensorThroughTheFastPath) {
       ASSERT_EQ(dq::cpu::run_dequantize_with(*set, test_threads(), row.type_id, out, bytes.data(), dst,
                                              n_blocks, &error), DQ_OK) << error;
     }
-    ASSERT_EQ(std::memcmp(f32.data(), golden.data(), golden.size()), 0) << "f32 differs from golden";
+    ASSERT_EQ(std::memcmp(f32.data(), golden.data(), golden.size() * sizeof(float)), 0)
+        << "f32 differs from golden";
     for (size_t i = 0; i < f32.size(); ++i) {
-      float g;
-      std::memcpy(&g, golden.data() + 4 * i, 4);
-      ASSERT_EQ(f16[i], dq::f32_to_f16(g)) << "f16 element " << i;
-      ASSERT_EQ(bf16[i], dq::f32_to_bf16(g)) << "bf16 element " << i;
+      ASSERT_EQ(f16[i], dq::f32_to_f16(golden[i])) << "f16 element " << i;
+      ASSERT_EQ(bf16[i], dq::f32_to_bf16(golden[i])) << "bf16 element " << i;
     }
     ++checked;
   }

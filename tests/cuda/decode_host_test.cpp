@@ -4,10 +4,8 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
-#include <fstream>
 #include <random>
 #include <set>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -15,58 +13,11 @@
 #include "dq_common/half.hpp"
 #include "dq_common/type_traits.hpp"
 #include "kernels/formats.cuh"
-#include "testdata.hpp"
+#include "manifest.hpp"
 
 namespace {
 
-struct TensorRow {
-  std::string file, tensor, golden;
-  int32_t type_id = -1;
-  int64_t n_elements = 0;
-  uint64_t offset = 0, nbytes = 0;
-};
-
-std::vector<TensorRow> read_manifest(const std::filesystem::path &dir) {
-  std::ifstream in(dir / "manifest.tsv");
-  std::string line;
-  std::vector<std::string> header;
-  std::vector<TensorRow> rows;
-  while (std::getline(in, line)) {
-    std::vector<std::string> cols;
-    std::stringstream ss(line);
-    std::string c;
-    while (std::getline(ss, c, '\t')) cols.push_back(c);
-    if (header.empty()) {
-      header = cols;
-      continue;
-    }
-    auto col = [&](const char *name) -> std::string {
-      for (size_t i = 0; i < header.size() && i < cols.size(); ++i)
-        if (header[i] == name) return cols[i];
-      return {};
-    };
-    TensorRow r;
-    r.file = col("file");
-    r.tensor = col("tensor");
-    r.golden = col("golden");
-    if (r.tensor.empty() || r.golden.empty() || col("type_id").empty()) continue;
-    r.type_id = std::stoi(col("type_id"));
-    r.n_elements = std::stoll(col("n_elements"));
-    r.offset = std::stoull(col("file_offset"));
-    r.nbytes = std::stoull(col("nbytes"));
-    rows.push_back(r);
-  }
-  return rows;
-}
-
-std::vector<uint8_t> read_range(const std::filesystem::path &p, uint64_t off, uint64_t n) {
-  std::ifstream f(p, std::ios::binary);
-  std::vector<uint8_t> out(n);
-  f.seekg(static_cast<std::streamoff>(off));
-  f.read(reinterpret_cast<char *>(out.data()), static_cast<std::streamsize>(n));
-  if (static_cast<uint64_t>(f.gcount()) != n) out.clear();
-  return out;
-}
+using dq::test::ManifestRow;
 
 // 16-entry value tables as floats, as the kernels stage them.
 struct FloatTables {
@@ -150,8 +101,9 @@ int64_t f16_path_mismatches(int32_t type, const std::vector<uint8_t> &src, int64
 TEST(CudaDecodeHost, HalfPathsEqualRoundedFloatPath) {
   DQ_REQUIRE_TESTDATA(dir);
   int formats = 0;
-  for (const TensorRow &r : read_manifest(dir)) {
-    const auto bytes = read_range(dir / r.file, r.offset, r.nbytes);
+  for (const ManifestRow &r : dq::test::golden_rows(dir)) {
+    const auto bytes = dq::test::read_tensor_bytes(dir, r);
+    ASSERT_EQ(bytes.size(), r.nbytes) << r.file << " " << r.tensor;
     std::string first;
     const int64_t bad = f16_path_mismatches(r.type_id, bytes, r.n_elements, &first);
     if (bad < 0) continue;
@@ -173,28 +125,27 @@ TEST(CudaDecodeHost, HalfPathsEqualRoundedFloatPath) {
 
 TEST(CudaDecodeHost, MatchesEveryGoldenBitForBit) {
   DQ_REQUIRE_TESTDATA(dir);
-  const auto rows = read_manifest(dir);
+  const auto rows = dq::test::golden_rows(dir);
   ASSERT_FALSE(rows.empty()) << "no tensor rows in " << (dir / "manifest.tsv");
   int checked = 0;
   std::set<int32_t> types_seen;
-  for (const TensorRow &r : rows) {
-    const auto bytes = read_range(dir / r.file, r.offset, r.nbytes);
+  for (const ManifestRow &r : rows) {
+    const auto bytes = dq::test::read_tensor_bytes(dir, r);
     ASSERT_EQ(bytes.size(), r.nbytes) << r.file << " " << r.tensor;
     std::vector<float> got;
     if (!host_decode(r.type_id, bytes, r.n_elements, &got)) continue;  // float types
-    const auto golden = dq::test::read_file(dir / r.golden);
-    ASSERT_EQ(golden.size(), got.size() * 4) << r.golden;
+    const auto golden = dq::test::read_golden_f32(dir, r);
+    ASSERT_EQ(golden.size(), got.size()) << r.golden;
     size_t first_bad = got.size();
     size_t bad = 0;
     for (size_t i = 0; i < got.size(); ++i) {
-      if (std::memcmp(&got[i], golden.data() + 4 * i, 4) != 0) {
+      if (std::memcmp(&got[i], &golden[i], 4) != 0) {
         if (first_bad == got.size()) first_bad = i;
         ++bad;
       }
     }
     if (bad) {
-      float want;
-      std::memcpy(&want, golden.data() + 4 * first_bad, 4);
+      const float want = golden[first_bad];
       ADD_FAILURE() << r.file << " " << r.tensor << " (" << dq::type_traits(r.type_id)->name
                     << "): " << bad << " of " << got.size() << " differ; first at " << first_bad
                     << ": got " << got[first_bad] << " want " << want;

@@ -17,7 +17,7 @@ namespace {
 TEST(GgufInfoTool, JsonMatchesManifestForEveryFile) {
   DQ_REQUIRE_TESTDATA(dir);
   ScratchDir scratch;
-  const auto manifest = read_manifest_tsv(dir);
+  const auto manifest = manifest_by_file(read_manifest(dir));
   int checked = 0;
   for (const auto &[file, tensors] : manifest) {
     if (file.rfind("legacy-v1", 0) == 0) continue;
@@ -31,7 +31,7 @@ TEST(GgufInfoTool, JsonMatchesManifestForEveryFile) {
     for (size_t i = 0; i < tensors.size(); ++i) {
       const auto &m = tensors[i];
       const auto &t = j["tensors"][i];
-      EXPECT_EQ(t["name"], m.name);
+      EXPECT_EQ(t["name"], m.tensor);
       EXPECT_EQ(t["type"], m.type);
       EXPECT_EQ(t["type_id"], m.type_id);
       EXPECT_EQ(t["shape"].get<std::vector<int64_t>>(), m.ne);
@@ -64,7 +64,7 @@ TEST(GgufInfoTool, TextShowsTensorsTotalsAndShortenedArrays) {
   ScratchDir scratch;
   ToolResult r = run_dq({"info", (dir / "all-types.gguf").string()}, scratch.path());
   ASSERT_TRUE(r.exited && r.exit_code == 0) << r.err;
-  const auto manifest = read_manifest_tsv(dir);
+  const auto manifest = manifest_by_file(read_manifest(dir));
   for (const auto &m : manifest.at("all-types.gguf")) {
     // One table row per tensor: name, type, shape, bytes, offset.
     std::string shape = "[";
@@ -73,14 +73,14 @@ TEST(GgufInfoTool, TextShowsTensorsTotalsAndShortenedArrays) {
     bool found = false;
     std::istringstream lines(r.out);
     for (std::string line; std::getline(lines, line);) {
-      if (line.find(" " + m.name + " ") == std::string::npos) continue;
+      if (line.find(" " + m.tensor + " ") == std::string::npos) continue;
       found = line.find(" " + m.type + " ") != std::string::npos &&
               line.find(shape) != std::string::npos &&
               line.find(" " + std::to_string(m.nbytes) + " ") != std::string::npos &&
               line.find(" " + std::to_string(m.file_offset)) != std::string::npos;
       if (found) break;
     }
-    EXPECT_TRUE(found) << "no row for " << m.name << " " << m.type << " " << shape;
+    EXPECT_TRUE(found) << "no row for " << m.tensor << " " << m.type << " " << shape;
   }
   EXPECT_NE(r.out.find("... (992 more)"), std::string::npos);  // test.arr.i32_1000
   EXPECT_NE(r.out.find("\"h\xc3\xa9llo"), std::string::npos);   // UTF-8 kept

@@ -18,7 +18,7 @@ namespace {
 
 TEST(GgufTestdata, EveryFileMatchesManifest) {
   DQ_REQUIRE_TESTDATA(dir);
-  const auto manifest = read_manifest_tsv(dir);
+  const auto manifest = manifest_by_file(read_manifest(dir));
   std::ifstream jf(dir / "manifest.json");
   const auto json = nlohmann::json::parse(jf);
   std::map<std::string, nlohmann::json> facts;
@@ -54,12 +54,12 @@ TEST(GgufTestdata, EveryFileMatchesManifest) {
     ASSERT_EQ(dq_model_tensor_count(o.model), static_cast<int64_t>(expected.size()));
     const Bytes bytes = dq::test::read_file(entry.path());
     for (size_t i = 0; i < expected.size(); ++i) {
-      const ManifestTensor &m = expected[i];
-      SCOPED_TRACE(m.name);
-      const int64_t idx = dq_model_tensor_find(o.model, m.name.c_str());
+      const ManifestRow &m = expected[i];
+      SCOPED_TRACE(m.tensor);
+      const int64_t idx = dq_model_tensor_find(o.model, m.tensor.c_str());
       ASSERT_EQ(idx, static_cast<int64_t>(i)) << "tensor order or lookup differs";
       const dq_tensor_info t = tensor_info(o.model, idx);
-      EXPECT_STREQ(t.name, m.name.c_str());
+      EXPECT_STREQ(t.name, m.tensor.c_str());
       EXPECT_EQ(t.type, m.type_id);
       ASSERT_EQ(t.n_dims, m.ne.size());
       for (size_t d = 0; d < 4; ++d) EXPECT_EQ(t.ne[d], d < m.ne.size() ? m.ne[d] : 1);
