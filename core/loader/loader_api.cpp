@@ -211,6 +211,8 @@ dq_status load_with(dq_loader &l, const dq_model *model, const dq_load_options &
   lm->stats.chunks = chunks;
   fill_stats(l, *lm);
   lm->stats.seconds_setup = extra_setup + alloc_seconds;
+  lm->stats.seconds_setup_staging = extra_setup;
+  lm->stats.seconds_setup_outputs = alloc_seconds;
   lm->stats.seconds_total = seconds_since(t0);
   *out = lm.release();
   return DQ_OK;

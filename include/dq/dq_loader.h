@@ -141,6 +141,9 @@ typedef struct dq_load_stats {
   const char *copy_method;      /* how file bytes reached staging (DQ_LOAD_COPY): "memcpy"
                                    (from the mapping), "stream", "prefetch", "pread" (read()),
                                    "hybrid" */
+  /* Added after 1.0 (check struct_size): seconds_setup split in its two parts. */
+  double seconds_setup_staging; /* pinned staging, streams, threads (0 for a reused dq_loader) */
+  double seconds_setup_outputs; /* allocating the destination the caller did not give */
 } dq_load_stats;
 
 /* Loads tensors of an open model. The model may be closed after this returns. On failure

@@ -111,9 +111,10 @@ void print_report(const LoadedModel &lm, const std::string &label, double h2d_bp
               " copied as they are\n",
               s.tensors_device, s.tensors_cpu, s.tensors_copied);
   const double gbps = s.file_bytes / s.seconds_total / 1e9;
-  std::printf("  time: %.1f ms total (setup %.1f ms, pipeline %.1f ms), %" PRId64
-              " %s, %d copy threads (%s)\n",
-              s.seconds_total * 1e3, s.seconds_setup * 1e3, s.seconds_pipeline * 1e3, s.chunks,
+  std::printf("  time: %.1f ms total (setup %.1f ms = staging %.1f + outputs %.1f, pipeline "
+              "%.1f ms), %" PRId64 " %s, %d copy threads (%s)\n",
+              s.seconds_total * 1e3, s.seconds_setup * 1e3, s.seconds_setup_staging * 1e3,
+              s.seconds_setup_outputs * 1e3, s.seconds_pipeline * 1e3, s.chunks,
               s.device_staging_bytes ? "staging fills" : "pieces", s.copy_threads,
               s.copy_method ? s.copy_method : "?");
   std::printf("  staging: %s of %s budget used at most%s\n",
