@@ -165,6 +165,7 @@ void fill_stats(const dq_loader &l, dq_loaded_model &lm) {
   s.device_staging_bytes = l.ring ? l.ring->device_bytes() : 0;
   s.copy_threads = l.pool->threads();
   s.device_backend = lm.where.c_str();
+  s.staging_pinned = l.ring ? l.ring->pinned_how() : "none";
 }
 
 dq_status load_with(dq_loader &l, const dq_model *model, const dq_load_options &o,

@@ -49,9 +49,9 @@ StagingRing::StagingRing(const DeviceApi &dev, uint64_t budget)
     copy_stream_ = dev_.stream_create();
     compute_stream_ = dev_.stream_create();
     slots_.resize(layout_.slots);
+    for (int i = 0; i < layout_.slots; ++i) ledger_.take(layout_.slot_bytes);
+    pinned_ = std::make_unique<PinnedSlots>(dev_, layout_.slots, layout_.slot_bytes);
     for (Slot &s : slots_) {
-      ledger_.take(layout_.slot_bytes);
-      s.host = static_cast<uint8_t *>(dev_.alloc_pinned(layout_.slot_bytes));
       s.dev = static_cast<uint8_t *>(dev_.alloc(layout_.slot_bytes, "device staging"));
       s.uploaded = dev_.event_create();
       s.consumed = dev_.event_create();
@@ -66,6 +66,12 @@ StagingRing::~StagingRing() {
   release();
 }
 
+StagingRing::Slot &StagingRing::slot(int i) {
+  Slot &s = slots_[static_cast<size_t>(i)];
+  if (!s.host) s.host = pinned_->host(i);
+  return s;
+}
+
 void StagingRing::drain() {
   dev_.synchronize(copy_stream_);
   dev_.synchronize(compute_stream_);
@@ -76,11 +82,9 @@ void StagingRing::release() noexcept {
   // Nothing may be freed while an upload or a kernel still uses it.
   if (copy_stream_) dev_.api()->synchronize(dev_.device(), copy_stream_);
   if (compute_stream_) dev_.api()->synchronize(dev_.device(), compute_stream_);
+  pinned_.reset();  // joins its pinning thread
   for (Slot &s : slots_) {
-    if (s.host) {
-      dev_.free_pinned(s.host);
-      ledger_.give(layout_.slot_bytes);
-    }
+    ledger_.give(layout_.slot_bytes);
     dev_.free(s.dev);
     dev_.event_destroy(s.uploaded);
     dev_.event_destroy(s.consumed);

@@ -1,13 +1,15 @@
 // The ring of staging slots of a device load: each slot is pinned host memory (filled from
-// the file) plus device memory of the same size (its upload target, read by the dequantize
-// kernels), and two events saying when the upload and the kernels reading it are done.
+// the file; PinnedSlots) plus device memory of the same size (its upload target, read by the
+// dequantize kernels), and two events saying when the upload and the kernels reading it are done.
 // Pinned bytes are accounted against the budget: exceeding it is an internal error.
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "loader/device_api.hpp"
+#include "loader/pinned_slots.hpp"
 
 namespace dq::loader {
 
@@ -57,7 +59,10 @@ class StagingRing {
   StagingRing &operator=(const StagingRing &) = delete;
 
   int size() const { return static_cast<int>(slots_.size()); }
-  Slot &slot(int i) { return slots_[i]; }
+  // Slot i, its host memory pinned (the first use of a slot may wait for the background pin).
+  Slot &slot(int i);
+  // How the host slots were pinned: "registered", "allocated" or "mixed" (PinnedSlots::how).
+  const char *pinned_how() const { return pinned_ ? pinned_->how() : "none"; }
   uint64_t slot_bytes() const { return layout_.slot_bytes; }
   void *copy_stream() const { return copy_stream_; }
   void *compute_stream() const { return compute_stream_; }
@@ -73,6 +78,7 @@ class StagingRing {
   SlotLayout layout_;
   StagingLedger ledger_;
   std::vector<Slot> slots_;
+  std::unique_ptr<PinnedSlots> pinned_;
   void *copy_stream_ = nullptr;
   void *compute_stream_ = nullptr;
 };

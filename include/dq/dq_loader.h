@@ -144,6 +144,9 @@ typedef struct dq_load_stats {
   /* Added after 1.0 (check struct_size): seconds_setup split in its two parts. */
   double seconds_setup_staging; /* pinned staging, streams, threads (0 for a reused dq_loader) */
   double seconds_setup_outputs; /* allocating the destination the caller did not give */
+  const char *staging_pinned;   /* how the staging slots were pinned: "registered" (anonymous
+                                   memory, host_register), "allocated" (host_alloc_pinned),
+                                   "mixed", or "none" (host destination) */
 } dq_load_stats;
 
 /* Loads tensors of an open model. The model may be closed after this returns. On failure

@@ -1,8 +1,9 @@
 // The device pipeline on a fake asynchronous device (see fake_async_device.cpp): every test
 // model, every output type, small and default budgets, byte for byte against the CPU
 // reference. Runs without a GPU, so CI checks the slot/event ordering of the pipeline.
-#include <algorithm>
 #include <gtest/gtest.h>
+
+#include <algorithm>
 
 #include "loader/synthetic_model.hpp"
 #include "model_checks.hpp"
@@ -12,11 +13,11 @@ namespace {
 
 const Location kFake{"fakeasync", 0};
 
-#define REQUIRE_FAKE(ctx)                                          \
-  do {                                                             \
-    std::string why_;                                              \
-    if (!have_device(ctx, "fakeasync", &why_)) GTEST_SKIP() << why_ \
-        << " (run through ctest, which sets DQ_PLUGIN_PATH)";      \
+#define REQUIRE_FAKE(ctx)                                                        \
+  do {                                                                           \
+    std::string why_;                                                            \
+    if (!have_device(ctx, "fakeasync", &why_))                                   \
+      GTEST_SKIP() << why_ << " (run through ctest, which sets DQ_PLUGIN_PATH)"; \
   } while (0)
 
 TEST(LoaderFakeDevice, EveryModelOneMebibyteBudget) {
@@ -49,7 +50,8 @@ TEST(LoaderFakeDevice, GeneratedModelAcrossManySlots) {
   s.n_head = 4;
   s.n_head_kv = 2;
   const std::string path = (std::filesystem::temp_directory_path() /
-                            ("dq-loader-fake-" + std::to_string(::getpid()) + ".gguf")).string();
+                            ("dq-loader-fake-" + std::to_string(::getpid()) + ".gguf"))
+                               .string();
   loader::synth::write_gguf(loader::synth::llama_like(s), path);
   {
     Model model(ctx, path);
@@ -115,8 +117,61 @@ TEST(LoaderFakeDevice, EveryCopyMethodAndAReplacedFile) {
     std::filesystem::rename(other, path);
     check(model, "pread", "stream");
   }
-  if (prev) ::setenv("DQ_LOAD_COPY", saved.c_str(), 1);
-  else ::unsetenv("DQ_LOAD_COPY");
+  if (prev)
+    ::setenv("DQ_LOAD_COPY", saved.c_str(), 1);
+  else
+    ::unsetenv("DQ_LOAD_COPY");
+  std::filesystem::remove(path);
+}
+
+// Staging slots are pinned by registering anonymous memory where the plugin can (slot 0 at
+// once, the rest on a background thread the pipeline waits for), else by host_alloc_pinned;
+// DQ_LOAD_PIN=alloc forces the latter. Same bytes every way, and a loader reused for several
+// loads keeps its slots. The fake refuses registration unless DQ_FAKEASYNC_HOST_REGISTER=1, and
+// zeroes a copy whose registration is gone when it runs.
+TEST(LoaderFakeDevice, StagingPinnedByRegistrationOrAllocation) {
+  Context ctx;
+  REQUIRE_FAKE(ctx);
+  loader::synth::LlamaShape s;
+  s.n_embd = 512;
+  s.n_ff = 1024;
+  s.n_vocab = 2048;
+  s.n_layers = 2;
+  s.n_head = 4;
+  s.n_head_kv = 2;
+  const std::string path = (std::filesystem::temp_directory_path() /
+                            ("dq-loader-pin-" + std::to_string(::getpid()) + ".gguf"))
+                               .string();
+  loader::synth::write_gguf(loader::synth::llama_like(s), path);
+  struct Case {
+    const char *reg, *pin, *expect;
+  };
+  {
+    Model model(ctx, path);
+    for (const Case &c : {Case{"1", "", "registered"}, Case{"0", "", "allocated"},
+                          Case{"1", "alloc", "allocated"}}) {
+      SCOPED_TRACE(std::string("register ") + c.reg + " DQ_LOAD_PIN=" + c.pin);
+      ScopedEnv on("DQ_FAKEASYNC_HOST_REGISTER", c.reg), pin("DQ_LOAD_PIN", c.pin);
+      LoadOptions o;
+      // 1 MiB: 2 slots of 512 KiB; the second fill may wait for the background pin.
+      o.device(kFake)
+          .output(DQ_TYPE_F16)
+          .staging_budget(1ull << 20)
+          .copy_threads(2)
+          .gpu_min_bytes(0);
+      Loader loader(ctx, o);
+      for (int round = 0; round < 2; ++round) {
+        LoadedModel lm = loader.load(model, o);
+        EXPECT_STREQ(lm.stats().staging_pinned, c.expect);
+        EXPECT_GT(lm.stats().chunks, 4);
+        for (const auto &t : lm.tensors()) {
+          const auto info = *model.tensor(t.name.c_str());
+          EXPECT_EQ(first_difference(read_back(ctx, t), cpu_reference(ctx, info, t.type)), -1)
+              << t.name << " round " << round;
+        }
+      }
+    }
+  }
   std::filesystem::remove(path);
 }
 
@@ -135,7 +190,8 @@ TEST(LoaderFakeDevice, HybridUploadsFromRegisteredWindows) {
   s.n_head = 4;
   s.n_head_kv = 2;
   const std::string path = (std::filesystem::temp_directory_path() /
-                            ("dq-loader-hybrid-" + std::to_string(::getpid()) + ".gguf")).string();
+                            ("dq-loader-hybrid-" + std::to_string(::getpid()) + ".gguf"))
+                               .string();
   loader::synth::write_gguf(loader::synth::llama_like(s), path);
   // DQ_LOAD_HYBRID_WAIT: the pipeline waits for each window's pin instead of giving it to
   // staging when the pin thread is late, so "some fills went direct" holds on a busy machine.
@@ -146,7 +202,8 @@ TEST(LoaderFakeDevice, HybridUploadsFromRegisteredWindows) {
     for (const char *reg : {"1", "0"})
       for (const char *fraction : {"0.3", "1"})
         for (int32_t to : {int32_t{DQ_TYPE_F16}, int32_t{DQ_LOAD_KEEP}}) {
-          SCOPED_TRACE(std::string("register ") + reg + " fraction " + fraction + " to " + std::to_string(to));
+          SCOPED_TRACE(std::string("register ") + reg + " fraction " + fraction + " to " +
+                       std::to_string(to));
           ScopedEnv on("DQ_FAKEASYNC_HOST_REGISTER", reg), f("DQ_LOAD_REGISTER_FRACTION", fraction);
           LoadOptions o;
           o.device(kFake).output(to).staging_budget(2ull << 20).copy_threads(3).gpu_min_bytes(0);
@@ -155,7 +212,10 @@ TEST(LoaderFakeDevice, HybridUploadsFromRegisteredWindows) {
           const std::string err = testing::internal::GetCapturedStderr();
           EXPECT_STREQ(lm.stats().copy_method, "hybrid");
           size_t direct = 0, fills = 0;
-          ASSERT_EQ(std::sscanf(err.c_str() + std::min(err.size(), err.find("dq: hybrid: ")), "dq: hybrid: %zu of %zu fills direct", &direct, &fills), 2) << err;
+          ASSERT_EQ(std::sscanf(err.c_str() + std::min(err.size(), err.find("dq: hybrid: ")),
+                                "dq: hybrid: %zu of %zu fills direct", &direct, &fills),
+                    2)
+              << err;
           EXPECT_EQ(fills, static_cast<size_t>(lm.stats().chunks));
           if (*reg == '1') {
             EXPECT_GT(direct, 0u) << err;

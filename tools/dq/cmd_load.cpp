@@ -13,6 +13,7 @@
 #include <map>
 #include <set>
 #include <string>
+#include <thread>
 
 #include "commands.hpp"
 #include "dq/dq.hpp"
@@ -111,17 +112,19 @@ void print_report(const LoadedModel &lm, const std::string &label, double h2d_bp
               " copied as they are\n",
               s.tensors_device, s.tensors_cpu, s.tensors_copied);
   const double gbps = s.file_bytes / s.seconds_total / 1e9;
-  std::printf("  time: %.1f ms total (setup %.1f ms = staging %.1f + outputs %.1f, pipeline "
-              "%.1f ms), %" PRId64 " %s, %d copy threads (%s)\n",
-              s.seconds_total * 1e3, s.seconds_setup * 1e3, s.seconds_setup_staging * 1e3,
-              s.seconds_setup_outputs * 1e3, s.seconds_pipeline * 1e3, s.chunks,
-              s.device_staging_bytes ? "staging fills" : "pieces", s.copy_threads,
-              s.copy_method ? s.copy_method : "?");
-  std::printf("  staging: %s of %s budget used at most%s\n",
+  std::printf(
+      "  time: %.1f ms total (setup %.1f ms = staging %.1f + outputs %.1f, pipeline "
+      "%.1f ms), %" PRId64 " %s, %d copy threads (%s)\n",
+      s.seconds_total * 1e3, s.seconds_setup * 1e3, s.seconds_setup_staging * 1e3,
+      s.seconds_setup_outputs * 1e3, s.seconds_pipeline * 1e3, s.chunks,
+      s.device_staging_bytes ? "staging fills" : "pieces", s.copy_threads,
+      s.copy_method ? s.copy_method : "?");
+  std::printf("  staging: %s of %s budget used at most%s, pinned: %s\n",
               human_bytes(s.staging_high_water).c_str(), human_bytes(s.staging_budget).c_str(),
               s.device_staging_bytes
                   ? (" (+" + human_bytes(s.device_staging_bytes) + " on the device)").c_str()
-                  : "");
+                  : "",
+              s.staging_pinned ? s.staging_pinned : "?");
   std::printf("  throughput: %.2f GB/s of file bytes (%.2f GB/s pipeline only)\n", gbps,
               s.file_bytes / s.seconds_pipeline / 1e9);
   if (h2d_bps > 0)
@@ -131,6 +134,12 @@ void print_report(const LoadedModel &lm, const std::string &label, double h2d_bp
         "(pipeline %.0f%%)\n",
         h2d_bps / 1e9, 100.0 * gbps * 1e9 / h2d_bps,
         100.0 * s.file_bytes / s.seconds_pipeline / h2d_bps);
+}
+
+// Pause between the bus measurement and the load: DQ_LOAD_BUS_GAP_MS, default 200.
+int bus_gap_ms() {
+  const char *e = std::getenv("DQ_LOAD_BUS_GAP_MS");
+  return e && *e ? std::max(0, std::atoi(e)) : 200;
 }
 
 // "cuda:0" -> {"cuda", 0}; "cpu"/"host" -> host. Empty: cuda:0 when it has a device, else cpu.
@@ -205,6 +214,9 @@ int run_load(const LoadArgs &a) {
       init_ms =
           std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
       h2d = measure_h2d_bandwidth(ctx, where, 256ull << 20, 7);
+      // The measurement frees its 256 MiB buffers; a free slows the next uploads while the
+      // driver cleans up behind it (docs/PERFORMANCE.md), which a real start-up does not see.
+      std::this_thread::sleep_for(std::chrono::milliseconds(bus_gap_ms()));
     }
     LoadedModel lm = load(ctx, model, opts);
     if (!where.is_host()) h2d = std::max(h2d, measure_h2d_bandwidth(ctx, where, 256ull << 20, 7));
