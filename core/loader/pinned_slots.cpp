@@ -15,9 +15,9 @@ namespace {
 
 constexpr uint64_t kHugePage = 2ull << 20;
 
-bool forced_alloc() {
+bool pin_env_is(const char *value) {
   const char *e = std::getenv("DQ_LOAD_PIN");
-  return e && std::strcmp(e, "alloc") == 0;
+  return e && std::strcmp(e, value) == 0;
 }
 
 }  // namespace
@@ -25,7 +25,7 @@ bool forced_alloc() {
 PinnedSlots::PinnedSlots(const DeviceApi &dev, int slots, uint64_t slot_bytes)
     : dev_(dev), slot_bytes_(slot_bytes), slots_(static_cast<size_t>(slots)) {
   const uint64_t page = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
-  if (!forced_alloc() && DeviceApi::can_register(dev.api()) && slot_bytes % page == 0) {
+  if (!pin_env_is("alloc") && DeviceApi::can_register(dev.api()) && slot_bytes % page == 0) {
     // One block at a 2 MiB boundary (2 MiB pages where the kernel has them: fewer pages to
     // fault in and pin), slot i at i * slot_bytes.
     block_bytes_ = slot_bytes * slots + kHugePage;
@@ -46,7 +46,9 @@ PinnedSlots::PinnedSlots(const DeviceApi &dev, int slots, uint64_t slot_bytes)
     release();
     std::rethrow_exception(e);
   }
-  if (slots > 1) {
+  if (slots > 1 && pin_env_is("sync")) {
+    for (int i = 1; i < size(); ++i) pin(i);
+  } else if (slots > 1) {
     try {
       pinner_ = std::thread([this] {
         for (int i = 1; i < size() && !stop_.load(); ++i) pin(i);

@@ -7,7 +7,8 @@
 // slots on a background thread while the first fill copies; host(i) waits for slot i.
 // Pinning beside uploads did not slow them (the same probe). Plugins without host_register,
 // or a registration that fails, get host_alloc_pinned for that slot instead.
-// DQ_LOAD_PIN=alloc forces host_alloc_pinned for all (the old way, to compare).
+// DQ_LOAD_PIN=alloc forces host_alloc_pinned for all (the old way, to compare); DQ_LOAD_PIN=sync
+// pins every slot in the constructor.
 #pragma once
 
 #include <atomic>
