@@ -51,7 +51,9 @@ StagingRing::StagingRing(const DeviceApi &dev, uint64_t budget)
     slots_.resize(layout_.slots);
     for (int i = 0; i < layout_.slots; ++i) ledger_.take(layout_.slot_bytes);
     pinned_ = std::make_unique<PinnedSlots>(dev_, layout_.slots, layout_.slot_bytes);
-    for (Slot &s : slots_) {
+    for (int i = 0; i < layout_.slots; ++i) {
+      Slot &s = slots_[static_cast<size_t>(i)];
+      s.host = pinned_->host(i);
       s.dev = static_cast<uint8_t *>(dev_.alloc(layout_.slot_bytes, "device staging"));
       s.uploaded = dev_.event_create();
       s.consumed = dev_.event_create();
@@ -66,12 +68,6 @@ StagingRing::~StagingRing() {
   release();
 }
 
-StagingRing::Slot &StagingRing::slot(int i) {
-  Slot &s = slots_[static_cast<size_t>(i)];
-  if (!s.host) s.host = pinned_->host(i);
-  return s;
-}
-
 void StagingRing::drain() {
   dev_.synchronize(copy_stream_);
   dev_.synchronize(compute_stream_);
@@ -82,7 +78,7 @@ void StagingRing::release() noexcept {
   // Nothing may be freed while an upload or a kernel still uses it.
   if (copy_stream_) dev_.api()->synchronize(dev_.device(), copy_stream_);
   if (compute_stream_) dev_.api()->synchronize(dev_.device(), compute_stream_);
-  pinned_.reset();  // joins its pinning thread
+  pinned_.reset();
   for (Slot &s : slots_) {
     ledger_.give(layout_.slot_bytes);
     dev_.free(s.dev);

@@ -59,8 +59,7 @@ class StagingRing {
   StagingRing &operator=(const StagingRing &) = delete;
 
   int size() const { return static_cast<int>(slots_.size()); }
-  // Slot i, its host memory pinned (the first use of a slot may wait for the background pin).
-  Slot &slot(int i);
+  Slot &slot(int i) { return slots_[static_cast<size_t>(i)]; }
   // How the host slots were pinned: "registered", "allocated" or "mixed" (PinnedSlots::how).
   const char *pinned_how() const { return pinned_ ? pinned_->how() : "none"; }
   uint64_t slot_bytes() const { return layout_.slot_bytes; }

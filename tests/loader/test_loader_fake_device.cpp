@@ -124,8 +124,8 @@ TEST(LoaderFakeDevice, EveryCopyMethodAndAReplacedFile) {
   std::filesystem::remove(path);
 }
 
-// Staging slots are pinned by registering anonymous memory where the plugin can (slot 0 at
-// once, the rest on a background thread the pipeline waits for), else by host_alloc_pinned;
+// Staging slots are pinned by registering anonymous memory where the plugin can, else by
+// host_alloc_pinned;
 // DQ_LOAD_PIN=alloc forces the latter. Same bytes every way, and a loader reused for several
 // loads keeps its slots. The fake refuses registration unless DQ_FAKEASYNC_HOST_REGISTER=1, and
 // zeroes a copy whose registration is gone when it runs.
@@ -153,7 +153,7 @@ TEST(LoaderFakeDevice, StagingPinnedByRegistrationOrAllocation) {
       SCOPED_TRACE(std::string("register ") + c.reg + " DQ_LOAD_PIN=" + c.pin);
       ScopedEnv on("DQ_FAKEASYNC_HOST_REGISTER", c.reg), pin("DQ_LOAD_PIN", c.pin);
       LoadOptions o;
-      // 1 MiB: 2 slots of 512 KiB; the second fill may wait for the background pin.
+      // 1 MiB: 2 slots of 512 KiB, each filled several times.
       o.device(kFake)
           .output(DQ_TYPE_F16)
           .staging_budget(1ull << 20)
