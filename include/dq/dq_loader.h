@@ -161,7 +161,7 @@ DQ_API dq_status dq_load_file(dq_context *ctx, const char *path, const dq_load_o
                               dq_loaded_model **out);
 
 /* A reusable loader: the staging ring, streams and copy threads of one destination, set up
- * once (pinned allocations cost tens of milliseconds) and used by several loads, e.g. the
+ * once (pinning staging costs 10-35 ms) and used by several loads, e.g. the
  * shards or parts of one model. Fast path for repeated loads: this plus destination buffers
  * from buffer_fn, made once; freeing and allocating gigabytes of outputs between loads slows
  * the next load (measured in docs/PERFORMANCE.md). Takes device, staging_budget and copy_threads from options;

@@ -252,11 +252,13 @@ int run_load_bench(const Context &ctx, const BenchConfig &cfg) {
     caller_lm = loader.load(model, co);
   }
 
-  // Cold: one dq_load that sets up its own staging.
-  double cold = 0;
+  // Cold: one dq_load that sets up its own staging, after the idle pause (the caller buffers
+  // were freed just before).
+  dq_load_stats cold{};
   {
+    std::this_thread::sleep_for(std::chrono::milliseconds(kIdleMs));
     LoadedModel c = load(ctx, model, o);
-    cold = c.stats().seconds_total;
+    cold = c.stats();
   }
 
   const OldPath old = run_old_path(ctx, model, cfg.where, cfg.to);
@@ -389,7 +391,8 @@ int run_load_bench(const Context &ctx, const BenchConfig &cfg) {
   row("loader, warm, caller buffers, " + std::to_string(kIdleMs) + " ms idle", caller_idle.total,
       caller_idle.pipeline, caller_idle.setup);
   row("loader, first load of the process", ws.seconds_total, ws.seconds_pipeline, ws.seconds_setup);
-  row("loader, cold dq_load (incl. staging setup)", cold);
+  row("loader, cold dq_load (incl. staging setup)", cold.seconds_total, cold.seconds_pipeline,
+      cold.seconds_setup);
   row("old path: cpu dequantize + upload", old.seconds);
   for (const SweepRow &r : sweep) {
     row("  sweep: " + r.what + " (median of 5)", r.t.total, r.t.pipeline, r.t.setup);
