@@ -36,7 +36,7 @@ for r in $(seq "${ROUNDS:-5}"); do
     envs=()
     [[ $v == *:* ]] && IFS=, read -ra envs <<<"${v#*:}"
     sleep "${PROCESS_GAP:-2}"
-    line=$(env "${envs[@]}" "$BUILD/bin/dq" load "$MODEL" --no-progress 2>&1 | grep -E "time:|load/bus" | tr '\n' ' ')
+    line=$(env "${envs[@]}" "$BUILD/bin/dq" load "$MODEL" --no-progress 2>&1 | grep -E "time:|load/bus|load trace" | tr '\n' ' ')
     say "[$name] round $r: $line"
   done
 done

@@ -6,6 +6,9 @@
 // The host fills slot k+1 while slot k uploads and slot k-1 is dequantized.
 #include <unistd.h>
 
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <memory>
 
 #include "dq_common/type_traits.hpp"
@@ -68,6 +71,51 @@ void submit_slot(const DeviceApi &dev, StagingRing &ring, StagingRing::Slot &slo
   slot.in_flight = true;
 }
 
+// DQ_LOAD_TRACE=1: where the host thread's time went, one line on stderr per load. Fill
+// time near the pipeline time means the host copy limits the load; time waiting for uploads
+// means the bus does.
+class PipelineTrace {
+ public:
+  using Clock = std::chrono::steady_clock;
+  PipelineTrace() : on_(enabled()), t0_(Clock::now()) {}
+  bool on() const { return on_; }
+  Clock::time_point now() const { return on_ ? Clock::now() : Clock::time_point{}; }
+  void wait(Clock::time_point t) { wait_ += since(t); }
+  void copy(Clock::time_point t, uint64_t bytes, size_t fill) {
+    const double ms = since(t);
+    copy_ += ms;
+    copied_ += bytes;
+    if (ms > slowest_) slowest_ = ms, slowest_fill_ = fill;
+  }
+  void submit(Clock::time_point t) {
+    submit_ += since(t);
+    if (first_ < 0) first_ = since(t0_);
+  }
+  void print(size_t fills) const {
+    if (!on_) return;
+    std::fprintf(stderr,
+                 "dq: load trace: %zu fills in %.1f ms; host fills %.1f ms (%.1f GB/s while "
+                 "filling, slowest fill %zu: %.2f ms), waiting for uploads %.1f ms, submitting "
+                 "%.1f ms, first fill submitted at %.2f ms\n",
+                 fills, since(t0_), copy_, copy_ > 0 ? copied_ / copy_ / 1e6 : 0.0, slowest_fill_,
+                 slowest_, wait_, submit_, first_);
+  }
+
+ private:
+  static bool enabled() {
+    const char *e = std::getenv("DQ_LOAD_TRACE");
+    return e && *e && *e != '0';
+  }
+  double since(Clock::time_point t) const {
+    return on_ ? std::chrono::duration<double, std::milli>(Clock::now() - t).count() : 0.0;
+  }
+  bool on_;
+  Clock::time_point t0_;
+  double wait_ = 0, copy_ = 0, submit_ = 0, slowest_ = 0, first_ = -1;
+  uint64_t copied_ = 0;
+  size_t slowest_fill_ = 0;
+};
+
 }  // namespace
 
 void cpu_dequantize(const dq_plugin_api *cpu, int32_t src_type, int32_t dst_type, const void *src,
@@ -110,21 +158,29 @@ int64_t run_device_pipeline(const DeviceApi &dev, const dq_plugin_api *cpu, Stag
         dev, plan_direct(jobs, fills, hybrid.fraction, hybrid.window_bytes, page),
         hybrid.wait_for_pins);
   }
+  PipelineTrace trace;
   try {
     for (size_t k = 0; k < fills.size(); ++k) {
       StagingRing::Slot &slot = ring.slot(static_cast<int>(k % ring.size()));
       // A direct fill leaves slot.host alone: no need to wait for its previous upload.
       const bool go_direct = direct && direct->acquire(k, jobs, fills[k]);
       if (!go_direct) {
+        auto t = trace.now();
         if (slot.in_flight) dev.event_synchronize(slot.uploaded);
+        trace.wait(t);
+        t = trace.now();
         fill_slot(cpu, pool, files, jobs, fills[k], slot.host);
+        trace.copy(t, fills[k].file_bytes, k);
       }
+      const auto t = trace.now();
       submit_slot(dev, ring, slot, jobs, fills[k], go_direct ? direct.get() : nullptr);
+      trace.submit(t);
       if (direct) direct->submitted(k, ring.copy_stream());
       done += fills[k].file_bytes;
       progress.report(done);
     }
     ring.drain();
+    trace.print(fills.size());
     if (direct) direct->finish(fills.size());
   } catch (...) {
     try {

@@ -328,7 +328,7 @@ int run_load_bench(const Context &ctx, const BenchConfig &cfg) {
     // rows; the default compares the copy methods and two staging sizes.
     const char *list = std::getenv("DQ_BENCH_SWEEP");
     std::string spec_list =
-        list && *list ? list : "stream:16:256,memcpy:16:256,pread:16:256,stream:16:64,memcpy:16:64";
+        list && *list ? list : "memcpy:12:64,memcpy:16:64,memcpy:16:32,pread:12:64";
     for (size_t pos = 0; pos < spec_list.size();) {
       size_t comma = spec_list.find(',', pos);
       if (comma == std::string::npos) comma = spec_list.size();
