@@ -198,7 +198,7 @@ CopyPool::CopyPool(int threads, CopyMethod method) : method_(method) {
   n_threads_ = std::max(threads, 1);
   const int helpers = n_threads_ - 1;
   workers_.reserve(helpers);
-  for (int i = 0; i < helpers; ++i) workers_.emplace_back([this, i] { worker_loop(i + 1); });
+  for (int i = 0; i < helpers; ++i) workers_.emplace_back([this] { worker_loop(); });
 }
 
 CopyPool::~CopyPool() {
@@ -215,19 +215,18 @@ void CopyPool::note_error(std::string e) {
   if (error_.empty()) error_ = std::move(e);
 }
 
-void CopyPool::run_share(int index) {
-  const uint64_t n = static_cast<uint64_t>(threads());
-  // Shares start at 4 KiB boundaries so no two threads write one page.
-  auto cut = [&](uint64_t i) { return std::min(total_, (total_ * i / n) & ~uint64_t{4095}); };
-  const uint64_t begin = cut(index),
-                 end = index + 1 == static_cast<int>(n) ? total_ : cut(index + 1);
-  if (end > begin) {
-    std::string e = copy_range(method_, *segments_, begin, end);
+void CopyPool::run_pieces() {
+  // Pieces are whole multiples of 4 KiB, so no two threads write one page.
+  for (;;) {
+    const uint64_t i = next_piece_.fetch_add(1, std::memory_order_relaxed);
+    const uint64_t begin = i * piece_;
+    if (begin >= total_) return;
+    std::string e = copy_range(method_, *segments_, begin, std::min(total_, begin + piece_));
     if (!e.empty()) note_error(std::move(e));
   }
 }
 
-void CopyPool::worker_loop(int index) {
+void CopyPool::worker_loop() {
   const auto spin = spin_limit(threads());
   uint64_t seen = 0;
   for (;;) {
@@ -241,7 +240,7 @@ void CopyPool::worker_loop(int index) {
     }
     if (stop_.load(std::memory_order_acquire)) return;
     seen = generation_.load(std::memory_order_acquire);
-    run_share(index);
+    run_pieces();
     if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
       std::lock_guard<std::mutex> lk(mu_);
       done_cv_.notify_one();
@@ -249,26 +248,37 @@ void CopyPool::worker_loop(int index) {
   }
 }
 
-void CopyPool::copy(const std::vector<CopySegment> &segments, uint64_t min_parallel_bytes) {
+void CopyPool::begin(const std::vector<CopySegment> &segments, uint64_t min_parallel_bytes) {
   uint64_t total = 0;
   for (const auto &s : segments) total += s.bytes;
-  if (workers_.empty() || total < min_parallel_bytes) {
-    for (const auto &s : segments) {
+  segments_ = &segments;
+  total_ = total;
+  inline_ = workers_.empty() || total < min_parallel_bytes;
+  if (inline_) return;
+  // About 4 pieces per thread, at least 256 KiB each, whole pages.
+  const uint64_t per = total / (4 * static_cast<uint64_t>(threads())) + 4095;
+  piece_ = std::max<uint64_t>(256ull << 10, per & ~uint64_t{4095});
+  next_piece_.store(0, std::memory_order_relaxed);
+  pending_.store(static_cast<int>(workers_.size()), std::memory_order_relaxed);
+  {
+    std::lock_guard<std::mutex> lk(mu_);  // no helper may miss the wake-up between its check
+    generation_.fetch_add(1, std::memory_order_release);  // and its wait
+  }
+  start_cv_.notify_all();
+}
+
+void CopyPool::finish() {
+  if (!segments_) return;
+  if (inline_) {
+    const std::vector<CopySegment> &segs = *segments_;
+    segments_ = nullptr;
+    for (const auto &s : segs) {
       std::string e = move_part(method_, s, 0, s.bytes);
       if (!e.empty()) throw LoadError(DQ_ERR_IO, e);
     }
     return;
   }
-  segments_ = &segments;
-  total_ = total;
-  pending_.store(static_cast<int>(workers_.size()), std::memory_order_relaxed);
-  {
-    std::lock_guard<std::mutex> lk(
-        mu_);  // no helper may miss the wake-up between its check and wait
-    generation_.fetch_add(1, std::memory_order_release);
-  }
-  start_cv_.notify_all();
-  run_share(0);
+  run_pieces();
   auto finished = [&] { return pending_.load(std::memory_order_acquire) == 0; };
   if (!spin_until(finished, spin_limit(threads()))) {
     std::unique_lock<std::mutex> lk(mu_);

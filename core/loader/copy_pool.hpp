@@ -50,17 +50,27 @@ class CopyPool {
 
   int threads() const { return n_threads_; }
 
-  // Moves every segment; splits the total bytes evenly over the threads when it is at least
-  // `min_parallel_bytes`. Returns when all bytes are there; throws LoadError(DQ_ERR_IO) naming
-  // the file when a read fails.
-  void copy(const std::vector<CopySegment> &segments, uint64_t min_parallel_bytes = 256ull << 10);
+  // Moves every segment: begin() then finish().
+  void copy(const std::vector<CopySegment> &segments, uint64_t min_parallel_bytes = 256ull << 10) {
+    begin(segments, min_parallel_bytes);
+    finish();
+  }
+  // Starts moving `segments` (which must live until finish()): when the total is at least
+  // `min_parallel_bytes` the helpers start on it at once, taking pieces of about 256 KiB from
+  // a shared counter; the caller joins in finish(). Between the two the caller may do other
+  // work (the pipeline queues the previous slot's upload and kernels there), and the helpers
+  // take the pieces it has not come to.
+  void begin(const std::vector<CopySegment> &segments, uint64_t min_parallel_bytes = 256ull << 10);
+  // Returns when every byte of the copy begin() started is there; throws LoadError(DQ_ERR_IO)
+  // naming the file when a read failed. Must follow every begin(), also on error paths.
+  void finish();
 
   // Threads to use by default on this machine.
   static int default_threads();
 
  private:
-  void worker_loop(int index);
-  void run_share(int index);
+  void worker_loop();
+  void run_pieces();
   void note_error(std::string e);
 
   int n_threads_ = 1;  // set before any helper starts (helpers read it)
@@ -77,6 +87,9 @@ class CopyPool {
   CopyMethod method_;
   const std::vector<CopySegment> *segments_ = nullptr;
   uint64_t total_ = 0;
+  uint64_t piece_ = 0;  // bytes per piece of the current copy
+  std::atomic<uint64_t> next_piece_{0};
+  bool inline_ = false;  // the current copy is small: finish() does it alone
 };
 
 }  // namespace dq::loader

@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
+#include <optional>
 
 #include "dq_common/type_traits.hpp"
 #include "loader/chunking.hpp"
@@ -29,8 +30,10 @@ uint64_t dst_piece_bytes(const TensorJob &j, const Piece &p) {
   return j.keep ? p.src_bytes : static_cast<uint64_t>(p.n_elements) * output_type_size(j.out_type);
 }
 
-void fill_slot(const dq_plugin_api *cpu, CopyPool &pool, const FileSource *files,
-               const std::vector<TensorJob> &jobs, const SlotFill &fill, uint8_t *host) {
+// The file bytes of a fill's pieces that the device dequantizes or copies (CPU-route pieces
+// are dequantized into the slot by cpu_pieces instead).
+std::vector<CopySegment> file_segments(const FileSource *files, const std::vector<TensorJob> &jobs,
+                                       const SlotFill &fill, uint8_t *host) {
   std::vector<CopySegment> segs;
   segs.reserve(fill.pieces.size());
   for (const Piece &p : fill.pieces) {
@@ -38,7 +41,11 @@ void fill_slot(const dq_plugin_api *cpu, CopyPool &pool, const FileSource *files
     if (j.route != Route::cpu)
       segs.push_back(file_segment(files, j, host + p.slot_offset, p.src_offset, p.src_bytes));
   }
-  pool.copy(segs);
+  return segs;
+}
+
+void cpu_pieces(const dq_plugin_api *cpu, const std::vector<TensorJob> &jobs, const SlotFill &fill,
+                uint8_t *host) {
   for (const Piece &p : fill.pieces) {
     const TensorJob &j = jobs[p.job];
     if (j.route == Route::cpu)
@@ -159,26 +166,60 @@ int64_t run_device_pipeline(const DeviceApi &dev, const dq_plugin_api *cpu, Stag
         hybrid.wait_for_pins);
   }
   PipelineTrace trace;
+  // Fill k's upload and kernels are queued while the copy threads fill k + 1 (`due` holds
+  // the fill whose submission is pending), so the ~30 us of API calls per fill overlap the copy.
+  struct Due {
+    size_t k;
+    StagingRing::Slot *slot;
+  };
+  std::optional<Due> due;
+  auto submit_due = [&] {
+    if (!due) return;
+    const auto t = trace.now();
+    submit_slot(dev, ring, *due->slot, jobs, fills[due->k], nullptr);
+    trace.submit(t);
+    if (direct) direct->submitted(due->k, ring.copy_stream());
+    done += fills[due->k].file_bytes;
+    progress.report(done);
+    due.reset();
+  };
   try {
     for (size_t k = 0; k < fills.size(); ++k) {
       StagingRing::Slot &slot = ring.slot(static_cast<int>(k % ring.size()));
+      // Hybrid loads submit each fill before deciding the next (the pin thread may wait for
+      // a window's last upload to be queued), so they do not overlap submission and copy.
+      if (direct) submit_due();
       // A direct fill leaves slot.host alone: no need to wait for its previous upload.
       const bool go_direct = direct && direct->acquire(k, jobs, fills[k]);
-      if (!go_direct) {
-        auto t = trace.now();
-        if (slot.in_flight) dev.event_synchronize(slot.uploaded);
-        trace.wait(t);
-        t = trace.now();
-        fill_slot(cpu, pool, files, jobs, fills[k], slot.host);
-        trace.copy(t, fills[k].file_bytes, k);
+      if (go_direct) {
+        submit_slot(dev, ring, slot, jobs, fills[k], direct.get());
+        direct->submitted(k, ring.copy_stream());
+        done += fills[k].file_bytes;
+        progress.report(done);
+        continue;
       }
-      const auto t = trace.now();
-      submit_slot(dev, ring, slot, jobs, fills[k], go_direct ? direct.get() : nullptr);
-      trace.submit(t);
-      if (direct) direct->submitted(k, ring.copy_stream());
-      done += fills[k].file_bytes;
-      progress.report(done);
+      auto t = trace.now();
+      // The slot's previous fill (k - N) was submitted by now: N >= 2 and only k - 1 is due.
+      if (slot.in_flight) dev.event_synchronize(slot.uploaded);
+      trace.wait(t);
+      t = trace.now();
+      const std::vector<CopySegment> segs = file_segments(files, jobs, fills[k], slot.host);
+      pool.begin(segs);
+      try {
+        submit_due();
+      } catch (...) {
+        try {
+          pool.finish();  // the helpers write into the slot: let them end first
+        } catch (...) {
+        }
+        throw;
+      }
+      pool.finish();
+      cpu_pieces(cpu, jobs, fills[k], slot.host);
+      trace.copy(t, fills[k].file_bytes, k);
+      due = Due{k, &slot};
     }
+    submit_due();
     ring.drain();
     trace.print(fills.size());
     if (direct) direct->finish(fills.size());
