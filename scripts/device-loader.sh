@@ -76,7 +76,7 @@ if [[ $MODE != test ]]; then
   cat "$OUT/loader-dq-load.log"
   log "dq load --bench-model ${BENCH_GB:-2}"
   MODEL=/tmp/dq-bench-model.gguf
-  DQ_BENCH_KEEP_MODEL=$MODEL DQ_BENCH_SWEEP=${DQ_BENCH_SWEEP:-memcpy:12:64,memcpy:16:64,memcpy:12:32,pread:12:64,stream:12:64} \
+  DQ_BENCH_KEEP_MODEL=$MODEL DQ_BENCH_SWEEP=${DQ_BENCH_SWEEP:-memcpy:12:32,memcpy:12:64,memcpy:16:32,pread:12:32} \
     timeout 400 "$BUILD/bin/dq" load --bench-model "${BENCH_GB:-2}" --repeat 9 ${BENCH_ARGS:-} \
     >"$OUT/loader-bench.log" 2>&1 || status=1
   cat "$OUT/loader-bench.log" | tee -a "$SUMMARY"

@@ -29,7 +29,7 @@ struct CopySegment {
 //             destination; the staging slot is read next by the DMA engine, not by this CPU)
 //   prefetch  stream plus software prefetches 4 KiB ahead (across page starts)
 //   memcpy    plain memcpy from the mapping (the default: the slot stays in the cache, where
-//             the DMA engine reads it; fastest on the H100 host with the 64 MiB ring)
+//             the DMA engine reads it; fastest on the H100 host with a 32-64 MiB ring)
 //   pread     the kernel copies from the page cache (no page faults or TLB misses on the
 //             mapping); segments without a descriptor fall back to memcpy
 // DQ_LOAD_COPY=stream|prefetch|memcpy|pread picks.

@@ -36,7 +36,7 @@ SlotLayout layout_for_budget(uint64_t budget, uint64_t ring_bytes) {
                                      " bytes is under the 1 MiB minimum");
   // The budget is a ceiling: the ring uses at most `ring_bytes` of it, as 4 slots (2 under
   // 16 MiB, double buffering). A ring that stays in the last-level cache lets the upload read
-  // the slot from the cache instead of memory (measured on the H100 host: 64 MiB beat 256 MiB).
+  // the slot from the cache instead of memory (measured on the H100 host: 32-64 MiB beat 128-256 MiB).
   const uint64_t ring = std::max(std::min(budget, ring_bytes), kMiB);
   const int slots = ring < 16 * kMiB ? 2 : 4;
   const uint64_t slot = ring / slots / 4096 * 4096;  // whole pages

@@ -35,8 +35,10 @@ struct SlotLayout {
   uint64_t slot_bytes;
 };
 
-// The ring's size when the budget allows more: DQ_LOAD_RING_MIB, else 64 MiB.
-inline constexpr uint64_t kDefaultRingBytes = 64ull << 20;
+// The ring's size when the budget allows more: DQ_LOAD_RING_MIB, else 32 MiB (4 slots of 8 MiB):
+// against 64 MiB, half the pinning set-up and a pipeline as fast or faster (fresh processes on
+// the H100 host: 49.7 against 61.6 ms; docs/PERFORMANCE.md).
+inline constexpr uint64_t kDefaultRingBytes = 32ull << 20;
 uint64_t default_ring_bytes();
 
 // Slot count and size for a budget: a ring of min(budget, ring_bytes) in 4 slots (2 under

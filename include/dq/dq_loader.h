@@ -28,7 +28,7 @@ extern "C" {
 /* Output type value meaning "keep the file's bytes as they are" (quantized or not). */
 #define DQ_LOAD_KEEP (-1)
 /* Default staging budget: pinned host memory the loader may hold at once. It is a ceiling:
- * the ring uses min(budget, 64 MiB) unless DQ_LOAD_RING_MIB says otherwise, a size that
+ * the ring uses min(budget, 32 MiB) unless DQ_LOAD_RING_MIB says otherwise, a size that
  * stays in the CPU's last-level cache (measured fastest, docs/PERFORMANCE.md). */
 #define DQ_LOAD_DEFAULT_BUDGET (256ull << 20)
 

@@ -297,7 +297,8 @@ TEST(Staging, LayoutStaysWithinEveryBudget) {
   }
   // The budget is a ceiling: the ring is min(budget, ring size), 4 slots from 16 MiB up.
   EXPECT_EQ(layout_for_budget(256ull << 20).slots, 4);
-  EXPECT_EQ(layout_for_budget(256ull << 20).slot_bytes, 16ull << 20);
+  EXPECT_EQ(layout_for_budget(256ull << 20).slot_bytes, 8ull << 20);
+  EXPECT_EQ(layout_for_budget(256ull << 20, 64ull << 20).slot_bytes, 16ull << 20);
   EXPECT_EQ(layout_for_budget(32ull << 20).slot_bytes, 8ull << 20);
   EXPECT_EQ(layout_for_budget(8ull << 20).slots, 2);
   EXPECT_EQ(layout_for_budget(1ull << 30, 512ull << 20).slot_bytes, 128ull << 20);

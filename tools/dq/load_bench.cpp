@@ -278,13 +278,16 @@ int run_load_bench(const Context &ctx, const BenchConfig &cfg) {
   std::vector<SweepRow> sweep;
   if (!cfg.where.is_host()) {
     const char *env_names[] = {"DQ_LOAD_COPY", "DQ_LOAD_REGISTER_FRACTION",
-                               "DQ_LOAD_REGISTER_WINDOW_MIB", "DQ_LOAD_HYBRID_TRACE"};
+                               "DQ_LOAD_REGISTER_WINDOW_MIB", "DQ_LOAD_HYBRID_TRACE",
+                               "DQ_LOAD_RING_MIB"};
     std::map<std::string, std::string> saved;
     for (const char *n : env_names)
       if (const char *v = std::getenv(n)) saved[n] = v;
     auto measure = [&](const char *method, int th, uint64_t budget, const char *fraction = nullptr,
                        const char *window_mib = nullptr) {
       setenv("DQ_LOAD_COPY", method, 1);
+      // The row's size is the ring's: the budget and the ring size both (read at Loader()).
+      setenv("DQ_LOAD_RING_MIB", std::to_string(budget >> 20).c_str(), 1);
       if (fraction)
         setenv("DQ_LOAD_REGISTER_FRACTION", fraction, 1);
       else
@@ -302,7 +305,7 @@ int run_load_bench(const Context &ctx, const BenchConfig &cfg) {
         first = w.stats().seconds_total;
       }
       std::string what = std::string(method) + ", " + std::to_string(th) + " thr, " +
-                         std::to_string(budget >> 20) + " MiB";
+                         std::to_string(budget >> 20) + " MiB ring";
       if (fraction) what += ", reg " + std::string(fraction);
       if (window_mib) what += ", win " + std::string(window_mib) + " MiB";
       sweep.push_back({what, time_loads(l, model, so, 5), first});
@@ -324,11 +327,11 @@ int run_load_bench(const Context &ctx, const BenchConfig &cfg) {
         std::fprintf(stderr, "dq: bench: copy method %s: %d tensors differ\n", what.c_str(), b);
       bad += b;
     };
-    // DQ_BENCH_SWEEP: comma-separated method:threads:budget_MiB[:register_fraction[:window_MiB]]
+    // DQ_BENCH_SWEEP: comma-separated method:threads:ring_MiB[:register_fraction[:window_MiB]]
     // rows; the default compares the copy methods and two staging sizes.
     const char *list = std::getenv("DQ_BENCH_SWEEP");
     std::string spec_list =
-        list && *list ? list : "memcpy:12:64,memcpy:16:64,memcpy:16:32,pread:12:64";
+        list && *list ? list : "memcpy:12:32,memcpy:12:64,memcpy:16:32,pread:12:32";
     for (size_t pos = 0; pos < spec_list.size();) {
       size_t comma = spec_list.find(',', pos);
       if (comma == std::string::npos) comma = spec_list.size();
