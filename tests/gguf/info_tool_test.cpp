@@ -71,13 +71,17 @@ TEST(GgufInfoTool, TextShowsTensorsTotalsAndShortenedArrays) {
     for (size_t d = 0; d < m.ne.size(); ++d) shape += (d ? ", " : "") + std::to_string(m.ne[d]);
     shape += "]";
     bool found = false;
+    // Built by appending: GCC 12 at -O3 warns (-Wrestrict, a false positive) on
+    // " " + std::to_string(...).
+    std::string bytes_col(" "), offset_col(" ");
+    bytes_col.append(std::to_string(m.nbytes)).append(" ");
+    offset_col.append(std::to_string(m.file_offset));
     std::istringstream lines(r.out);
     for (std::string line; std::getline(lines, line);) {
       if (line.find(" " + m.tensor + " ") == std::string::npos) continue;
       found = line.find(" " + m.type + " ") != std::string::npos &&
-              line.find(shape) != std::string::npos &&
-              line.find(" " + std::to_string(m.nbytes) + " ") != std::string::npos &&
-              line.find(" " + std::to_string(m.file_offset)) != std::string::npos;
+              line.find(shape) != std::string::npos && line.find(bytes_col) != std::string::npos &&
+              line.find(offset_col) != std::string::npos;
       if (found) break;
     }
     EXPECT_TRUE(found) << "no row for " << m.tensor << " " << m.type << " " << shape;

@@ -1,19 +1,13 @@
 #include "testdata.hpp"
 
+#include <exception>
 #include <fstream>
-#include <sstream>
+
+#include "dq_common/manifest.hpp"
 
 namespace dq::conformance {
 
 namespace {
-
-std::vector<std::string> split_tabs(const std::string &line) {
-  std::vector<std::string> cols;
-  std::stringstream ss(line);
-  std::string col;
-  while (std::getline(ss, col, '\t')) cols.push_back(col);
-  return cols;
-}
 
 // Only files whose tensors exercise plain layouts: one tensor per type, real and random.
 bool is_type_file(const std::string &file) {
@@ -28,29 +22,29 @@ Testdata Testdata::open(const std::string &dir) {
     td.why_ = "test data not found: set DQ_TESTDATA or pass --testdata";
     return td;
   }
-  std::ifstream manifest(dir + "/manifest.tsv");
-  if (!manifest) {
+  if (!std::ifstream(dir + "/manifest.tsv")) {
     td.why_ = "test data not found: no " + dir + "/manifest.tsv";
     return td;
   }
-  std::string line;
-  std::getline(manifest, line);  // header: file tensor type type_id ne n_elements ...
-  while (std::getline(manifest, line)) {
-    const std::vector<std::string> c = split_tabs(line);
-    if (c.size() < 10 || c[9].empty() || !is_type_file(c[0])) continue;
-    try {
-      GoldenTensor g;
-      g.label = c[0] + ":" + c[1];
-      g.type = std::stoi(c[3]);
-      g.n_elements = std::stoll(c[5]);
-      g.gguf_path = dir + "/" + c[0];
-      g.file_offset = std::stoull(c[6]);
-      g.nbytes = std::stoull(c[7]);
-      g.golden_path = dir + "/" + c[9];
-      td.tensors_.push_back(std::move(g));
-    } catch (const std::exception &) {
-      continue;  // a malformed row is not an oracle
-    }
+  std::vector<dq::testdata::ManifestRow> rows;
+  try {
+    rows = dq::testdata::golden_rows(dir);
+  } catch (const std::exception &e) {
+    // Missing, or malformed: no oracle rather than a partial one.
+    td.why_ = std::string("test data not usable: ") + e.what();
+    return td;
+  }
+  for (const dq::testdata::ManifestRow &r : rows) {
+    if (!is_type_file(r.file)) continue;
+    GoldenTensor g;
+    g.label = r.file + ":" + r.tensor;
+    g.type = r.type_id;
+    g.n_elements = r.n_elements;
+    g.gguf_path = dir + "/" + r.file;
+    g.file_offset = r.file_offset;
+    g.nbytes = r.nbytes;
+    g.golden_path = dir + "/" + r.golden;
+    td.tensors_.push_back(std::move(g));
   }
   td.dir_ = dir;
   return td;
