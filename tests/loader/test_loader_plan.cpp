@@ -5,12 +5,14 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <numeric>
 #include <random>
+#include <thread>
 
 #include "dq_common/type_traits.hpp"
 #include "loader/chunking.hpp"
@@ -409,6 +411,43 @@ TEST(CopyPool, ReadPastTheEndOfTheFileIsAnIoErrorNamingTheFile) {
     CopySegment ok{dst.data(), nullptr, 1 << 20, fd, 0, "model.gguf"};
     pool.copy({ok}, 1);
     EXPECT_TRUE(std::equal(f.bytes.begin(), f.bytes.end(), dst.begin()));
+  }
+  ::close(fd);
+}
+
+// The pipeline starts a fill with begin(), queues the previous fill's work, then joins with
+// finish(): every byte arrives whatever the caller did in between, a failed read surfaces at
+// finish(), and finish() without begin() does nothing.
+TEST(CopyPool, BeginThenOtherWorkThenFinish) {
+  RandomFile f(6 << 20, 13);
+  const int fd = ::open(f.path.c_str(), O_RDONLY);
+  ASSERT_GE(fd, 0);
+  for (int threads : {1, 2, 4}) {
+    CopyPool pool(threads, CopyMethod::pread);
+    pool.finish();  // nothing started: a no-op
+    for (int round = 0; round < 4; ++round) {
+      std::vector<uint8_t> dst(f.bytes.size(), 0);
+      const uint64_t a = 1 << 20, b = 4 << 20;  // memory, file, memory segments
+      std::vector<CopySegment> segs = {
+          {dst.data(), f.bytes.data(), a},
+          {dst.data() + a, nullptr, b - a, fd, a, "model.gguf"},
+          {dst.data() + b, f.bytes.data() + b, f.bytes.size() - b}};
+      pool.begin(segs, round % 2 ? 1 : 64ull << 20);  // odd rounds parallel, even ones inline
+      std::this_thread::sleep_for(std::chrono::milliseconds(round * 5));
+      pool.finish();
+      EXPECT_EQ(dst, f.bytes) << threads << " threads, round " << round;
+    }
+    std::vector<uint8_t> dst(2 << 20);
+    std::vector<CopySegment> past_end = {{dst.data(), nullptr, dst.size(), fd,
+                                          f.bytes.size() - (1 << 20), "model.gguf"}};
+    pool.begin(past_end, 1);
+    try {
+      pool.finish();
+      ADD_FAILURE() << "no error for a read past the end";
+    } catch (const LoadError &e) {
+      EXPECT_EQ(e.status(), DQ_ERR_IO);
+      EXPECT_NE(std::string(e.what()).find("model.gguf"), std::string::npos) << e.what();
+    }
   }
   ::close(fd);
 }
