@@ -26,7 +26,6 @@ class PinnedSlots {
   PinnedSlots &operator=(const PinnedSlots &) = delete;
 
   uint8_t *host(int i) const { return slots_[static_cast<size_t>(i)].host; }
-  int size() const { return static_cast<int>(slots_.size()); }
   // "registered" when every slot was pinned by host_register, "allocated" when none, else
   // "mixed".
   const char *how() const;

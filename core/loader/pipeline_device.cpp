@@ -85,7 +85,6 @@ class PipelineTrace {
  public:
   using Clock = std::chrono::steady_clock;
   PipelineTrace() : on_(enabled()), t0_(Clock::now()) {}
-  bool on() const { return on_; }
   Clock::time_point now() const { return on_ ? Clock::now() : Clock::time_point{}; }
   void wait(Clock::time_point t) { wait_ += since(t); }
   void copy(Clock::time_point t, uint64_t bytes, size_t fill) {

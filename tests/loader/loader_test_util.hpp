@@ -26,8 +26,10 @@ class ScopedEnv {
     ::setenv(name, value, 1);
   }
   ~ScopedEnv() {
-    if (had_) ::setenv(name_, saved_.c_str(), 1);
-    else ::unsetenv(name_);
+    if (had_)
+      ::setenv(name_, saved_.c_str(), 1);
+    else
+      ::unsetenv(name_);
   }
 
  private:
@@ -39,15 +41,17 @@ class ScopedEnv {
 // Every model of the test data that has tensors (the ones the loader must load).
 inline std::vector<std::filesystem::path> loader_models(const std::filesystem::path &dir) {
   std::vector<std::filesystem::path> out;
-  for (const char *name : {"mini-llama-q4_k_m.gguf", "mini-llama-lq-q4_k_m.gguf", "stories260K.gguf",
-                           "stories260K-q4_k_m.gguf", "all-types.gguf", "extra-types.gguf",
-                           "random-blocks.gguf"}) {
+  for (const char *name :
+       {"mini-llama-q4_k_m.gguf", "mini-llama-lq-q4_k_m.gguf", "stories260K.gguf",
+        "stories260K-q4_k_m.gguf", "all-types.gguf", "extra-types.gguf", "random-blocks.gguf"}) {
     if (std::filesystem::exists(dir / name)) out.push_back(dir / name);
   }
   return out;
 }
 
-inline size_t out_size(int32_t t) { return t == DQ_TYPE_F32 ? 4 : 2; }
+inline size_t out_size(int32_t t) {
+  return t == DQ_TYPE_F32 ? 4 : 2;
+}
 
 // The CPU plugin's result for rows [row_begin, row_end) of `t` as `out_type`
 // (DQ_LOAD_KEEP or the tensor's own type: its raw bytes).
@@ -81,8 +85,8 @@ inline std::vector<uint8_t> read_back(const Context &ctx, const LoadedTensor &t)
 }
 
 // Golden f32 of ggml for a tensor, or empty when there is none.
-inline std::vector<uint8_t> golden(const std::filesystem::path &dir, const std::filesystem::path &model,
-                                   const std::string &tensor) {
+inline std::vector<uint8_t> golden(const std::filesystem::path &dir,
+                                   const std::filesystem::path &model, const std::string &tensor) {
   const auto p = dir / "golden" / (model.stem().string() + "." + tensor + ".f32");
   if (!std::filesystem::exists(p)) return {};
   return read_file(p);
@@ -94,6 +98,17 @@ inline int64_t first_difference(const std::vector<uint8_t> &a, const std::vector
   for (size_t i = 0; i < a.size(); ++i)
     if (a[i] != b[i]) return static_cast<int64_t>(i);
   return -1;
+}
+
+// Every tensor of `lm`, read back, equals the CPU reference of the same tensor of `model` in
+// the type it was loaded as; `what` names the case in failures.
+inline void expect_equal_to_cpu_reference(const Context &ctx, const Model &model,
+                                          const LoadedModel &lm, const std::string &what) {
+  for (const LoadedTensor &t : lm.tensors()) {
+    const TensorInfo info = *model.tensor(t.name.c_str());
+    EXPECT_EQ(first_difference(read_back(ctx, t), cpu_reference(ctx, info, t.type)), -1)
+        << t.name << " via " << t.backend << ", " << what;
+  }
 }
 
 // Whether a device backend with at least one device is present, and why not.

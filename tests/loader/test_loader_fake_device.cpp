@@ -13,6 +13,31 @@ namespace {
 
 const Location kFake{"fakeasync", 0};
 
+// A small generated llama-like model (about 3 MB, tensors larger than small slots) in the temp
+// folder, removed at the end of the scope.
+struct GeneratedModelFile {
+  std::string path;
+  explicit GeneratedModelFile(const char *tag) {
+    loader::synth::LlamaShape s;
+    s.n_embd = 512;
+    s.n_ff = 1024;
+    s.n_vocab = 2048;
+    s.n_layers = 2;
+    s.n_head = 4;
+    s.n_head_kv = 2;
+    path = (std::filesystem::temp_directory_path() /
+            ("dq-loader-" + std::string(tag) + "-" + std::to_string(::getpid()) + ".gguf"))
+               .string();
+    loader::synth::write_gguf(loader::synth::llama_like(s), path);
+  }
+  ~GeneratedModelFile() {
+    std::error_code ec;
+    std::filesystem::remove(path, ec);
+  }
+  GeneratedModelFile(const GeneratedModelFile &) = delete;
+  GeneratedModelFile &operator=(const GeneratedModelFile &) = delete;
+};
+
 #define REQUIRE_FAKE(ctx)                                                        \
   do {                                                                           \
     std::string why_;                                                            \
@@ -42,17 +67,8 @@ TEST(LoaderFakeDevice, EveryModelDefaultRouting) {
 TEST(LoaderFakeDevice, GeneratedModelAcrossManySlots) {
   Context ctx;
   REQUIRE_FAKE(ctx);
-  loader::synth::LlamaShape s;
-  s.n_embd = 512;
-  s.n_ff = 1024;
-  s.n_vocab = 2048;
-  s.n_layers = 2;
-  s.n_head = 4;
-  s.n_head_kv = 2;
-  const std::string path = (std::filesystem::temp_directory_path() /
-                            ("dq-loader-fake-" + std::to_string(::getpid()) + ".gguf"))
-                               .string();
-  loader::synth::write_gguf(loader::synth::llama_like(s), path);
+  const GeneratedModelFile file("fake");
+  const std::string &path = file.path;
   {
     Model model(ctx, path);
     for (int32_t to : {int32_t{DQ_TYPE_F16}, int32_t{DQ_TYPE_F32}, int32_t{DQ_LOAD_KEEP}}) {
@@ -62,14 +78,9 @@ TEST(LoaderFakeDevice, GeneratedModelAcrossManySlots) {
       const auto st = lm.stats();
       EXPECT_LE(st.staging_high_water, 1ull << 20);
       EXPECT_GT(st.chunks, 4);
-      for (const auto &t : lm.tensors()) {
-        const auto info = *model.tensor(t.name.c_str());
-        EXPECT_EQ(first_difference(read_back(ctx, t), cpu_reference(ctx, info, t.type)), -1)
-            << t.name << " via " << t.backend;
-      }
+      expect_equal_to_cpu_reference(ctx, model, lm, "to " + std::to_string(to));
     }
   }
-  std::filesystem::remove(path);
 }
 
 // Every copy method gives the same bytes; a model file replaced on disk after the model was
@@ -99,11 +110,7 @@ TEST(LoaderFakeDevice, EveryCopyMethodAndAReplacedFile) {
     o.device(kFake).output(DQ_TYPE_F16).staging_budget(2ull << 20).copy_threads(3).gpu_min_bytes(0);
     LoadedModel lm = load(ctx, model, o);
     EXPECT_STREQ(lm.stats().copy_method, expect) << method;
-    for (const auto &t : lm.tensors()) {
-      const auto info = *model.tensor(t.name.c_str());
-      EXPECT_EQ(first_difference(read_back(ctx, t), cpu_reference(ctx, info, t.type)), -1)
-          << t.name << " with DQ_LOAD_COPY=" << method;
-    }
+    expect_equal_to_cpu_reference(ctx, model, lm, std::string("DQ_LOAD_COPY=") + method);
   };
   {
     Model model(ctx, path);
@@ -125,24 +132,14 @@ TEST(LoaderFakeDevice, EveryCopyMethodAndAReplacedFile) {
 }
 
 // Staging slots are pinned by registering anonymous memory where the plugin can, else by
-// host_alloc_pinned;
-// DQ_LOAD_PIN=alloc forces the latter. Same bytes every way, and a loader reused for several
-// loads keeps its slots. The fake refuses registration unless DQ_FAKEASYNC_HOST_REGISTER=1, and
-// zeroes a copy whose registration is gone when it runs.
+// host_alloc_pinned; DQ_LOAD_PIN=alloc forces the latter. Same bytes every way, and a loader reused
+// for several loads keeps its slots. The fake refuses registration unless
+// DQ_FAKEASYNC_HOST_REGISTER=1, and zeroes a copy whose registration is gone when it runs.
 TEST(LoaderFakeDevice, StagingPinnedByRegistrationOrAllocation) {
   Context ctx;
   REQUIRE_FAKE(ctx);
-  loader::synth::LlamaShape s;
-  s.n_embd = 512;
-  s.n_ff = 1024;
-  s.n_vocab = 2048;
-  s.n_layers = 2;
-  s.n_head = 4;
-  s.n_head_kv = 2;
-  const std::string path = (std::filesystem::temp_directory_path() /
-                            ("dq-loader-pin-" + std::to_string(::getpid()) + ".gguf"))
-                               .string();
-  loader::synth::write_gguf(loader::synth::llama_like(s), path);
+  const GeneratedModelFile file("pin");
+  const std::string &path = file.path;
   struct Case {
     const char *reg, *pin, *expect;
   };
@@ -164,15 +161,10 @@ TEST(LoaderFakeDevice, StagingPinnedByRegistrationOrAllocation) {
         LoadedModel lm = loader.load(model, o);
         EXPECT_STREQ(lm.stats().staging_pinned, c.expect);
         EXPECT_GT(lm.stats().chunks, 4);
-        for (const auto &t : lm.tensors()) {
-          const auto info = *model.tensor(t.name.c_str());
-          EXPECT_EQ(first_difference(read_back(ctx, t), cpu_reference(ctx, info, t.type)), -1)
-              << t.name << " round " << round;
-        }
+        expect_equal_to_cpu_reference(ctx, model, lm, "round " + std::to_string(round));
       }
     }
   }
-  std::filesystem::remove(path);
 }
 
 // Hybrid uploads: the last fills come straight from registered windows of the mapping. The
@@ -182,17 +174,8 @@ TEST(LoaderFakeDevice, StagingPinnedByRegistrationOrAllocation) {
 TEST(LoaderFakeDevice, HybridUploadsFromRegisteredWindows) {
   Context ctx;
   REQUIRE_FAKE(ctx);
-  loader::synth::LlamaShape s;
-  s.n_embd = 512;
-  s.n_ff = 1024;
-  s.n_vocab = 2048;
-  s.n_layers = 2;
-  s.n_head = 4;
-  s.n_head_kv = 2;
-  const std::string path = (std::filesystem::temp_directory_path() /
-                            ("dq-loader-hybrid-" + std::to_string(::getpid()) + ".gguf"))
-                               .string();
-  loader::synth::write_gguf(loader::synth::llama_like(s), path);
+  const GeneratedModelFile file("hybrid");
+  const std::string &path = file.path;
   // DQ_LOAD_HYBRID_WAIT: the pipeline waits for each window's pin instead of giving it to
   // staging when the pin thread is late, so "some fills went direct" holds on a busy machine.
   ScopedEnv copy("DQ_LOAD_COPY", "hybrid"), trace("DQ_LOAD_HYBRID_TRACE", "1"),
@@ -224,14 +207,9 @@ TEST(LoaderFakeDevice, HybridUploadsFromRegisteredWindows) {
             // window and logged the refusal before the pipeline passed it is timing).
             EXPECT_EQ(direct, 0u) << err;
           }
-          for (const auto &t : lm.tensors()) {
-            const auto info = *model.tensor(t.name.c_str());
-            EXPECT_EQ(first_difference(read_back(ctx, t), cpu_reference(ctx, info, t.type)), -1)
-                << t.name << " via " << t.backend;
-          }
+          expect_equal_to_cpu_reference(ctx, model, lm, "hybrid");
         }
   }
-  std::filesystem::remove(path);
 }
 
 }  // namespace

@@ -14,19 +14,7 @@
 #include <thread>
 #include <vector>
 
-#define CK(x)                                                              \
-  do {                                                                     \
-    cudaError_t e_ = (x);                                                  \
-    if (e_ != cudaSuccess) {                                               \
-      std::fprintf(stderr, "probe: %s: %s\n", #x, cudaGetErrorString(e_)); \
-      std::exit(1);                                                        \
-    }                                                                      \
-  } while (0)
-
-using Clock = std::chrono::steady_clock;
-static double ms_since(Clock::time_point t) {
-  return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
-}
+#include "probe_util.cuh"
 
 // Anonymous memory at a 2 MiB boundary, asked for as huge pages, touched, then registered.
 static void *anon_pinned(size_t bytes, bool huge, double *ms_map, double *ms_touch,
