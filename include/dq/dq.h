@@ -262,6 +262,14 @@ DQ_API int64_t dq_model_tensor_count(const dq_model *model);
 DQ_API int64_t dq_model_tensor_find(const dq_model *model, const char *name); /* index or -1 */
 DQ_API dq_status dq_model_tensor_info(const dq_model *model, int64_t index, dq_tensor_info *out);
 
+/* Copies `bytes` bytes of tensor `index`'s data, starting `offset` bytes into it, to `dst`.
+ * Reads the file with pread(), not through the mapping: a file truncated or removed by
+ * another process meanwhile gives DQ_ERR_IO naming the file, never a signal (a read through
+ * dq_tensor_info.data of such a file raises SIGBUS). DQ_ERR_SIZE when offset + bytes passes
+ * the tensor's end. A model opened from memory is copied from that memory. */
+DQ_API dq_status dq_model_read_tensor(dq_context *ctx, const dq_model *model, int64_t index,
+                                      uint64_t offset, void *dst, uint64_t bytes);
+
 #ifdef __cplusplus
 }
 #endif
