@@ -1,0 +1,204 @@
+"""dq.load_file: a whole GGUF (or chosen tensors / row ranges) as arrays, through dq_load."""
+from __future__ import annotations
+
+import ctypes
+import os
+from ctypes import POINTER, byref, c_char_p, c_int64, c_void_p
+
+import numpy as np
+
+from . import _types
+from ._cuda_array import CudaArray, DeviceBuffer
+from ._gguf_file import _Model
+from ._lib import (BUFFER_FN, DQ_LOAD_KEEP, PROGRESS_FN, DQError, LoadedTensor, LoadOptions,
+                   Location, check, lib, text)
+from ._progress import ProgressBar
+
+_HOST_ALIGNMENT = 64  # the cpu kernels stream (non-temporal stores) into 64-byte-aligned output
+
+
+def _parse_device(device) -> tuple[str | None, int]:
+    """"cpu" -> (None, 0) (host memory); "cuda" -> ("cuda", 0); "cuda:1" -> ("cuda", 1)."""
+    spec = str(device).strip()
+    backend, _, index = spec.partition(":")
+    try:
+        number = int(index) if index else 0
+    except ValueError:
+        raise DQError(f"device '{device}': expected 'cpu', 'cuda' or 'cuda:N'") from None
+    if backend in ("cpu", "host"):
+        if number != 0:
+            raise DQError(f"device '{device}': host memory has only device 0")
+        return None, 0
+    if not backend or number < 0:
+        raise DQError(f"device '{device}': expected 'cpu', 'cuda' or 'cuda:N'")
+    return backend, number
+
+
+def _parse_rows(value, name: str) -> tuple[int, int]:
+    """(begin, end) with end -1 meaning "to the last row"; accepts a pair, range or slice."""
+    if isinstance(value, slice):
+        if value.step not in (None, 1):
+            raise DQError(f"rows of '{name}': a slice with a step is not a row range")
+        begin, end = value.start, value.stop
+    elif isinstance(value, range):
+        if value.step != 1:
+            raise DQError(f"rows of '{name}': a range with a step is not a row range")
+        begin, end = value.start, value.stop
+    else:
+        try:
+            begin, end = value
+        except (TypeError, ValueError):
+            raise DQError(f"rows of '{name}': expected (begin, end), a range or a slice, "
+                          f"not {value!r}") from None
+    begin = 0 if begin is None else int(begin)
+    end = -1 if end is None else int(end)
+    if begin < 0:
+        raise DQError(f"rows of '{name}': begin {begin} is negative")
+    return begin, end
+
+
+def _aligned_host_bytes(nbytes: int) -> np.ndarray:
+    raw = np.empty(nbytes + _HOST_ALIGNMENT, dtype=np.uint8)
+    skip = (-raw.ctypes.data) % _HOST_ALIGNMENT
+    return raw[skip:skip + nbytes]
+
+
+def _output_type(dtype) -> int:
+    if isinstance(dtype, str) and dtype.lower() == "keep":
+        return DQ_LOAD_KEEP
+    return _types.output_type(dtype)[0]
+
+
+def _shape_of(t: LoadedTensor) -> tuple[tuple[int, ...], np.dtype]:
+    """numpy shape and dtype of a loaded tensor's data (uint8 byte rows for kept quants)."""
+    ne = [int(t.ne[d]) for d in range(max(1, t.n_dims))]
+    shape = tuple(reversed(ne))
+    dtype = _types.numpy_dtype_of(int(t.type))
+    block_elems, block_bytes = _types.block_size(int(t.type))
+    if dtype == np.uint8 and block_elems > 0 and int(t.type) != 24:
+        shape = shape[:-1] + (shape[-1] // block_elems * block_bytes,)
+    return shape, dtype
+
+
+def load_file(path, *, device="cpu", dtype="float16", names=None, rows=None,
+              progress: bool = True) -> dict:
+    """Loads tensors of a GGUF file, dequantized, in the spirit of safetensors.load_file.
+
+    device: "cpu" (numpy arrays) or "cuda:N" (dq.CudaArray: __dlpack__ and
+    __cuda_array_interface__, freed when the last reference goes).
+    dtype: "float16" (default), "float32", "bfloat16" (numpy dtypes too), or "keep" for the
+    file's bytes (quantized tensors as uint8 rows). Integer tensors are always kept.
+    names: tensor names to load (default: all, in file order).
+    rows: {name: (begin, end)} row ranges (a row is the last axis; end None or -1: to the
+    end), for tensor-parallel shards; a ranged tensor comes back as (rows, row length).
+    progress: a progress bar on stderr when it is a terminal.
+    Returns {name: array}. Raises DQError naming the file or tensor on failure.
+    """
+    path = os.fspath(path)
+    backend, device_index = _parse_device(device)
+    output_type = _output_type(dtype)
+    model = _Model(path)
+    ctx = model.ctx
+
+    opts = LoadOptions()
+    lib.dq_load_options_init(byref(opts))
+    opts.struct_size = ctypes.sizeof(LoadOptions)
+    backend_b = backend.encode() if backend else None
+    opts.device = Location(backend_b, device_index)
+    opts.output_type = output_type
+
+    keep_alive = []
+    if rows:
+        if names is None:
+            names = [text(n) for n in _tensor_names(model)]
+        unknown_rows = set(rows) - set(names)
+        if unknown_rows:
+            raise DQError(f"{path}: rows given for tensors not loaded: {sorted(unknown_rows)}")
+    if names is not None:
+        names = [str(n) for n in names]
+        encoded = [n.encode() for n in names]
+        c_names = (c_char_p * max(1, len(encoded)))(*encoded)
+        keep_alive += [encoded, c_names]
+        opts.names = ctypes.cast(c_names, POINTER(c_char_p))
+        opts.n_names = len(encoded)
+        if rows:
+            ranges = [_parse_rows(rows[n], n) if n in rows else (0, -1) for n in names]
+            begin = (c_int64 * len(ranges))(*[b for b, _ in ranges])
+            end = (c_int64 * len(ranges))(*[e for _, e in ranges])
+            keep_alive += [begin, end]
+            opts.row_begin = ctypes.cast(begin, POINTER(c_int64))
+            opts.row_end = ctypes.cast(end, POINTER(c_int64))
+
+    # Caller-owned destinations: numpy arrays on the host, one allocation per tensor on a
+    # device, so each array owns (and frees) exactly its memory.
+    buffers: dict[str, object] = {}
+    callback_errors: list[BaseException] = []
+
+    def buffer_fn(_user, tensor, _out_type, _row_begin, _row_end, nbytes):
+        try:
+            name = text(tensor.contents.name)
+            if backend is None:
+                buf = _aligned_host_bytes(nbytes)
+                buffers[name] = buf
+                return buf.ctypes.data
+            dev = DeviceBuffer(backend, device_index, nbytes)
+            buffers[name] = dev
+            return dev.address
+        except BaseException as e:  # noqa: BLE001 - reported after dq_load returns
+            callback_errors.append(e)
+            return None
+
+    c_buffer_fn = BUFFER_FN(buffer_fn)
+    opts.buffer_fn = c_buffer_fn
+    bar = ProgressBar(f"dq: {os.path.basename(path)}") if progress else None
+    if bar is not None and bar.enabled:
+        c_progress = PROGRESS_FN(lambda _user, done, total: bar.update(done, total))
+        opts.progress = c_progress
+        keep_alive.append(c_progress)
+
+    loaded = c_void_p()
+    try:
+        status = lib.dq_load(ctx, model.handle, byref(opts), byref(loaded))
+    finally:
+        if bar is not None:
+            bar.close()
+    try:
+        if callback_errors:
+            raise callback_errors[0]
+        check(status, ctx, path)
+        return _collect(loaded.value, buffers, backend, device_index, ctx)
+    finally:
+        lib.dq_loaded_free(loaded.value)
+
+
+def _tensor_names(model: _Model) -> list[bytes]:
+    from ._lib import TensorInfo
+    out = []
+    for i in range(lib.dq_model_tensor_count(model.handle)):
+        info = TensorInfo(struct_size=ctypes.sizeof(TensorInfo))
+        check(lib.dq_model_tensor_info(model.handle, i, byref(info)), model.ctx, model.path)
+        out.append(info.name)
+    return out
+
+
+def _collect(loaded: int, buffers: dict, backend, device_index: int, ctx) -> dict:
+    result = {}
+    for i in range(lib.dq_loaded_count(loaded)):
+        t = LoadedTensor(struct_size=ctypes.sizeof(LoadedTensor))
+        check(lib.dq_loaded_get_tensor(loaded, i, byref(t)), ctx, "loaded tensors")
+        name = text(t.name)
+        shape, dtype = _shape_of(t)
+        nbytes = int(t.n_bytes)
+        if t.caller_owned and name in buffers:
+            buf = buffers[name]
+        elif backend is None:  # the loader's own memory: copy out before it is freed
+            buf = np.empty(nbytes, dtype=np.uint8)
+            ctypes.memmove(buf.ctypes.data, t.data, nbytes)
+        else:
+            buf = DeviceBuffer(backend, device_index, nbytes)
+            check(lib.dq_memcpy(ctx, buf.address, buf.where, t.data, t.where, nbytes), ctx, name)
+        if backend is None:
+            result[name] = buf[:nbytes].view(dtype).reshape(shape)
+        else:
+            result[name] = CudaArray(buf, shape, dtype)
+    return result
