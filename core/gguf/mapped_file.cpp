@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
@@ -53,8 +54,9 @@ void *map_huge_aligned(int fd, size_t size) {
 
 }  // namespace
 
-MappedFile::MappedFile(const std::string &path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+int open_regular_file(const std::string &path, uint64_t *size) {
+  // O_NONBLOCK: open() of a FIFO otherwise waits for a writer before fstat() can refuse it.
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) fail(DQ_ERR_IO, strf("cannot open: %s", std::strerror(errno)));
   struct stat st {};
   if (::fstat(fd, &st) != 0) {
@@ -66,31 +68,54 @@ MappedFile::MappedFile(const std::string &path) {
     ::close(fd);
     fail(DQ_ERR_IO, "not a regular file");
   }
-  size_ = static_cast<uint64_t>(st.st_size);
+  const int flags = ::fcntl(fd, F_GETFL);
+  if (flags >= 0) (void)::fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
+  *size = static_cast<uint64_t>(st.st_size);
+  return fd;
+}
+
+std::string pread_exact(int fd, void *dst, uint64_t bytes, uint64_t offset) {
+  auto *p = static_cast<uint8_t *>(dst);
+  while (bytes > 0) {
+    // Linux reads at most 0x7ffff000 bytes per call.
+    const size_t want = static_cast<size_t>(std::min<uint64_t>(bytes, uint64_t{1} << 30));
+    const ssize_t got = ::pread(fd, p, want, static_cast<off_t>(offset));
+    if (got < 0) {
+      if (errno == EINTR) continue;
+      return std::strerror(errno);
+    }
+    if (got == 0) return "the file ends early (truncated since it was opened?)";
+    p += got, offset += static_cast<uint64_t>(got), bytes -= static_cast<uint64_t>(got);
+  }
+  return {};
+}
+
+MappedFile::MappedFile(const std::string &path) {
+  fd_ = open_regular_file(path, &size_);
   if (size_ > 0) {
     if (size_ > SIZE_MAX) {
-      ::close(fd);
+      ::close(fd_);
       fail(DQ_ERR_IO, "file too large to map on this platform");
     }
     // Shared, not private: nothing writes through it either way, and the loader's hybrid path
     // pins windows of it for DMA (cudaHostRegister), which stalled in the kernel for a private
     // file mapping on the H100 host (tests/loader/probe/register_probe.cu, 2026-11-26).
-    void *p = map_huge_aligned(fd, static_cast<size_t>(size_));
+    void *p = map_huge_aligned(fd_, static_cast<size_t>(size_));
     if (p == MAP_FAILED)
-      p = ::mmap(nullptr, static_cast<size_t>(size_), PROT_READ, MAP_SHARED, fd, 0);
+      p = ::mmap(nullptr, static_cast<size_t>(size_), PROT_READ, MAP_SHARED, fd_, 0);
     if (p == MAP_FAILED) {
       int err = errno;
-      ::close(fd);
+      ::close(fd_);
       fail(DQ_ERR_IO, strf("cannot map %llu bytes: %s", static_cast<unsigned long long>(size_),
                            std::strerror(err)));
     }
     data_ = static_cast<const uint8_t *>(p);
   }
-  ::close(fd);  // the mapping keeps the file alive
 }
 
 MappedFile::~MappedFile() {
   if (data_) ::munmap(const_cast<uint8_t *>(data_), static_cast<size_t>(size_));
+  if (fd_ >= 0) ::close(fd_);
 }
 
 }  // namespace dq::gguf

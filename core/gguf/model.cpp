@@ -1,6 +1,8 @@
 // Opening GGUF models: mapping, parsing, joining split parts, building lookup indexes.
 #include "gguf/model.hpp"
 
+#include <cstring>
+
 #include "gguf/error.hpp"
 #include "gguf/split.hpp"
 
@@ -53,7 +55,9 @@ void index_model(dq_model &model) {
 
 }  // namespace
 
-std::unique_ptr<dq_model> open_model(const std::string &path, const Limits &limits) {
+namespace {
+
+std::unique_ptr<dq_model> open_model_parts(const std::string &path, const Limits &limits) {
   auto model = std::make_unique<dq_model>();
   std::unique_ptr<dq_model::Part> opened = open_part(path, limits);
   const SplitKeys keys = read_split_keys(opened->file);
@@ -104,6 +108,36 @@ std::unique_ptr<dq_model> open_model(const std::string &path, const Limits &limi
          strf("split.tensors.count is %llu but the %u parts hold %zu tensors",
               static_cast<ull>(*first_keys.tensors_count), count, model->tensors.size()));
   return model;
+}
+
+}  // namespace
+
+std::unique_ptr<dq_model> open_model(const std::string &path, const Limits &limits) {
+  try {
+    return open_model_parts(path, limits);
+  } catch (const Error &e) {
+    // Every message names a file: errors about another part already name it (in_part).
+    const std::string what = e.what();
+    if (what.find(path) != std::string::npos) throw;
+    throw Error(e.status(), path + ": " + what);
+  }
+}
+
+std::string read_part(const dq_model::Part &part, uint64_t file_offset, void *dst,
+                      uint64_t bytes) {
+  if (!part.map) {
+    uint64_t end = 0;
+    if (__builtin_add_overflow(file_offset, bytes, &end) || end > part.file.file_size)
+      return strf("reading %llu bytes at byte %llu failed: past the end (%llu bytes)",
+                  static_cast<ull>(bytes), static_cast<ull>(file_offset),
+                  static_cast<ull>(part.file.file_size));
+    if (bytes) std::memcpy(dst, part.file.base + file_offset, static_cast<size_t>(bytes));
+    return {};
+  }
+  std::string e = pread_exact(part.map->fd(), dst, bytes, file_offset);
+  if (e.empty()) return e;
+  return strf("reading %llu bytes at byte %llu failed: %s", static_cast<ull>(bytes),
+              static_cast<ull>(file_offset), e.c_str());
 }
 
 std::unique_ptr<dq_model> model_from_memory(const uint8_t *data, uint64_t size,

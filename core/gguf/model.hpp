@@ -44,4 +44,11 @@ std::unique_ptr<dq_model> open_model(const std::string &path, const Limits &limi
 std::unique_ptr<dq_model> model_from_memory(const uint8_t *data, uint64_t size,
                                             const Limits &limits = {});
 
+// Copies bytes [file_offset, file_offset + bytes) of `part` to `dst`: pread() on the part's
+// descriptor (a file truncated meanwhile gives an error, never SIGBUS), memcpy for a model
+// from memory. Returns "" or the reason, "reading N bytes at byte X failed: ..." (the caller
+// names the file).
+std::string read_part(const dq_model::Part &part, uint64_t file_offset, void *dst,
+                      uint64_t bytes);
+
 }  // namespace dq::gguf

@@ -1,6 +1,7 @@
 // Public C API: dq_model_* (open/close, header facts, metadata and tensor lookup).
 #include <cstddef>
 #include <new>
+#include <string>
 
 #include "context.hpp"
 #include "gguf/error.hpp"
@@ -109,6 +110,37 @@ DQ_API dq_status dq_model_tensor_info(const dq_model *model, int64_t index,
   DQ_SET_FIELD(out, split, t.split);
   DQ_SET_FIELD(out, file_offset, t.file_offset);
   DQ_SET_FIELD(out, data, static_cast<const void *>(t.data));
+  return DQ_OK;
+}
+
+DQ_API dq_status dq_model_read_tensor(dq_context *ctx, const dq_model *model, int64_t index,
+                                      uint64_t offset, void *dst, uint64_t bytes) {
+  if (!ctx) return DQ_ERR_INVALID_ARGUMENT;
+  if (!model || (!dst && bytes > 0))
+    return dq::core::set_error(ctx, DQ_ERR_INVALID_ARGUMENT,
+                               "dq_model_read_tensor: model and dst must not be NULL");
+  if (index < 0 || static_cast<uint64_t>(index) >= model->tensors.size())
+    return dq::core::set_error(
+        ctx, DQ_ERR_INVALID_ARGUMENT,
+        dq::gguf::strf("dq_model_read_tensor: tensor index %lld is out of range (%zu tensors)",
+                       static_cast<long long>(index), model->tensors.size()));
+  const dq_model::Tensor &t = model->tensors[static_cast<size_t>(index)];
+  const dq_model::Part &part = *model->parts[t.split];
+  const uint64_t size = t.info->n_bytes;
+  if (offset > size || bytes > size - offset)
+    return dq::core::set_error(
+        ctx, DQ_ERR_SIZE,
+        dq::gguf::strf("%s: tensor '%s': %llu bytes at offset %llu pass its end (%llu bytes)",
+                       part.path.c_str(), dq::gguf::printable(t.info->name).c_str(),
+                       static_cast<unsigned long long>(bytes),
+                       static_cast<unsigned long long>(offset),
+                       static_cast<unsigned long long>(size)));
+  const std::string e = dq::gguf::read_part(part, t.file_offset + offset, dst, bytes);
+  if (!e.empty())
+    return dq::core::set_error(ctx, DQ_ERR_IO,
+                               dq::gguf::strf("%s: tensor '%s': %s", part.path.c_str(),
+                                              dq::gguf::printable(t.info->name).c_str(),
+                                              e.c_str()));
   return DQ_OK;
 }
 

@@ -255,7 +255,9 @@ typedef struct dq_tensor_info {
   uint64_t n_bytes;
   uint32_t split;         /* which part file holds it */
   uint64_t file_offset;   /* absolute byte offset in that file */
-  const void *data;       /* mapped bytes (zero-copy view) */
+  const void *data;       /* mapped bytes (zero-copy view). A read through it raises SIGBUS if
+                             another process truncates the file meanwhile; use
+                             dq_model_read_tensor for reads that must survive that. */
 } dq_tensor_info;
 
 DQ_API int64_t dq_model_tensor_count(const dq_model *model);
