@@ -8,9 +8,11 @@
 # Only the component dq_python goes into the wheel (pyproject: install.components).
 set(DQ_WHEEL_LIB_DIR dq/lib)
 
-# $ORIGIN in the build tree too: the core's file is installed as it was built (install(FILES)
-# keeps one file, where install(TARGETS) would add the version symlinks a wheel cannot hold).
-set_target_properties(dq-core PROPERTIES BUILD_RPATH "\$ORIGIN" INSTALL_RPATH "\$ORIGIN")
+# The core's file is installed as it was built (install(FILES) keeps one file, where
+# install(TARGETS) would add the version symlinks a wheel cannot hold), so it is built with
+# its install RPATH: exactly $ORIGIN (no padding that would leave an empty, i.e. current
+# directory, entry).
+set_target_properties(dq-core PROPERTIES INSTALL_RPATH "\$ORIGIN" BUILD_WITH_INSTALL_RPATH ON)
 install(FILES $<TARGET_FILE:dq-core> DESTINATION ${DQ_WHEEL_LIB_DIR}
         RENAME libdq-core.so.${PROJECT_VERSION_MAJOR} COMPONENT dq_python)
 
