@@ -118,8 +118,9 @@ def dequantize(data, qtype, *, dtype=np.float32, threads: int | None = None,
     block_elems, block_bytes = _types.block_size(qt)
     if block_elems <= 0:
         # Unknown or retired id: let the library say so in its own words.
+        scratch = np.empty(16, dtype=np.float32)
         status = _run_once(ctx, _request(qt, out_type, backend_b), raw.ctypes.data,
-                           raw.nbytes, max(1, raw.nbytes), 0, 0)
+                           raw.nbytes, 1, scratch.ctypes.data, scratch.nbytes)
         check(status or 2, ctx, what)
     row_bytes = raw.shape[-1]
     if row_bytes % block_bytes:

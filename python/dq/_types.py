@@ -43,10 +43,13 @@ def resolve_qtype(qtype) -> int:
             raise DQError(f"unknown tensor type name '{qtype}'")
         return int(found)
     try:
-        return operator.index(qtype)
+        type_id = operator.index(qtype)
     except TypeError:
         raise DQError(f"qtype must be an int, a gguf.GGMLQuantizationType or a type name, "
                       f"not {type(qtype).__name__}") from None
+    if not -2**31 <= type_id < 2**31:  # ctypes would silently wrap it into another id
+        raise DQError(f"type {type_id} is unknown (ids 0..{TYPE_COUNT - 1})", 2)
+    return type_id
 
 
 _OUTPUT_NAMES = {"float32": DQ_TYPE_F32, "f32": DQ_TYPE_F32, "float16": DQ_TYPE_F16,
