@@ -30,8 +30,8 @@ def _dq_serves(data, qtype) -> bool:
         qt = int(qtype)
     except (TypeError, ValueError):
         return False
-    # LazyNumpyTensor and other array-likes keep gguf-py's own path.
-    return (type(data) is np.ndarray and qt != _F32 and _types.cpu_dequantizes(qt)
+    # LazyNumpyTensor and other array-likes keep gguf-py's own path (memmaps are arrays).
+    return (isinstance(data, np.ndarray) and qt != _F32 and _types.cpu_dequantizes(qt)
             and (data.dtype.itemsize == 1 or (qt, data.dtype.name) in
                  ((1, "float16"), (30, "uint16"), (30, "bfloat16"))))
 

@@ -45,6 +45,10 @@ TENSORS = [pytest.param(row, id=f"{row['file']}:{row['tensor']}") for row in MAN
     [pytest.param(None, marks=pytest.mark.skip(reason=NO_TESTDATA), id="no-testdata")]
 FILES = [pytest.param(name, id=name) for name in MODEL_FILES] or \
     [pytest.param(None, marks=pytest.mark.skip(reason=NO_TESTDATA), id="no-testdata")]
+# The files that hold tensors.
+TENSOR_FILES = [pytest.param(name, id=name) for name in MODEL_FILES
+                if any(r["file"] == name and r["tensor"] for r in MANIFEST)] or \
+    [pytest.param(None, marks=pytest.mark.skip(reason=NO_TESTDATA), id="no-testdata")]
 
 
 def cuda_devices() -> int:
