@@ -16,9 +16,14 @@
 #include <thread>
 
 #include "commands.hpp"
+#include "device_arg.hpp"
 #include "dq/dq.hpp"
 #include "load_bench.hpp"
 #include "loader/synthetic_model.hpp"
+#include "number_option.hpp"
+#include "path_option.hpp"
+#include "report.hpp"
+#include "temp_file.hpp"
 
 namespace dq::tool {
 namespace {
@@ -27,14 +32,21 @@ struct LoadArgs {
   std::string file, device, to = "f16";
   double budget_mib = 256;
   int threads = 0;
-  double bench_gb = 0;
+  double bench_gb = 0;  // 0: not given
   int repeat = 5;
   bool no_progress = false;
 };
 
-int fail(const std::string &where, const std::string &problem) {
-  std::fprintf(stderr, "dq: %s: %s\n", where.c_str(), problem.c_str());
-  return kExitFailure;
+// Ranges of the options (also shown by --help).
+constexpr NumberRange kBudgetMiB{1, 1048576, false};
+constexpr int kMaxThreads = 1024;  // as DQ_THREADS
+constexpr int kMaxRepeat = 1000;
+// The generator's smallest model (one layer of Llama-3-8B widths) is 0.87 GB: below 1 a
+// request would silently get more than asked.
+constexpr NumberRange kBenchGB{1, 1000, false};
+
+int fail(const std::string &where, const std::string &problem, int code = kExitFailure) {
+  return report_failure(where, problem, code);
 }
 
 // Progress bar on stderr, only on a terminal; redrawn at most once per percent.
@@ -60,11 +72,10 @@ class ProgressBar {
   int last_ = -1;
 };
 
+// One of f16, bf16, f32, keep (the option's check).
 int32_t parse_to(const std::string &to) {
   if (to == "keep") return DQ_LOAD_KEEP;
-  const auto t = type_from_name(to.c_str());
-  if (!t || (*t != DQ_TYPE_F32 && *t != DQ_TYPE_F16 && *t != DQ_TYPE_BF16)) return -2;
-  return *t;
+  return to == "f32" ? DQ_TYPE_F32 : to == "bf16" ? DQ_TYPE_BF16 : DQ_TYPE_F16;
 }
 
 std::string human_bytes(uint64_t b) {
@@ -138,49 +149,36 @@ void print_report(const LoadedModel &lm, const std::string &label, double h2d_bp
 
 // Pause between the bus measurement and the load: DQ_LOAD_BUS_GAP_MS, default 200.
 int bus_gap_ms() {
-  const char *e = std::getenv("DQ_LOAD_BUS_GAP_MS");
-  return e && *e ? std::max(0, std::atoi(e)) : 200;
+  return static_cast<int>(number_from_env("DQ_LOAD_BUS_GAP_MS", {0, 600000, true}, 200));
 }
 
-// "cuda:0" -> {"cuda", 0}; "cpu"/"host" -> host. Empty: cuda:0 when it has a device, else cpu.
-bool parse_device(const Context &ctx, const std::string &text, Location *out) {
+// Empty: cuda:0 when it has a device, else the host. Otherwise parse_device_arg (strict).
+bool parse_device(const Context &ctx, const std::string &text, Location *out,
+                  std::string *error) {
+  const std::vector<BackendInfo> backends = ctx.backends();
   if (text.empty()) {
-    const auto i = ctx.find_backend("cuda");
-    if (i) {
-      for (const auto &b : ctx.backends())
-        if (b.index == *i && b.loaded && b.device_count > 0) {
-          *out = {"cuda", 0};
-          return true;
-        }
-    }
     *out = Location::host();
+    for (const auto &b : backends)
+      if (b.name == "cuda" && b.loaded && b.device_count > 0) *out = {"cuda", 0};
     return true;
   }
-  if (text == "cpu" || text == "host") {
-    *out = Location::host();
-    return true;
-  }
-  const auto colon = text.find(':');
-  out->backend = text.substr(0, colon);
-  out->device = 0;
-  if (colon != std::string::npos) {
-    char *end = nullptr;
-    const long d = std::strtol(text.c_str() + colon + 1, &end, 10);
-    if (!end || *end || d < 0) return false;
-    out->device = static_cast<int32_t>(d);
-  }
-  return !out->backend.empty();
+  std::vector<std::string> names;
+  for (const auto &b : backends) names.push_back(b.name);
+  const auto d = parse_device_arg(text, names, error);
+  if (!d) return false;
+  *out = d->backend.empty() ? Location::host() : Location{d->backend, d->index};
+  return true;
 }
 
 int run_load(const LoadArgs &a) {
   try {
     Context ctx;
     Location where;
-    if (!parse_device(ctx, a.device, &where))
-      return fail(a.device, "--device must look like cuda:0 or cpu");
+    std::string device_error;
+    if (!parse_device(ctx, a.device, &where, &device_error))
+      return fail("", device_error, kExitUsage);
     const int32_t to = parse_to(a.to);
-    if (to == -2) return fail(a.to, "--to must be f16, bf16, f32 or keep");
-    if (a.budget_mib < 1) return fail("--budget", "the staging budget must be at least 1 MiB");
+    // In range by the option's check: at most 2^40 bytes, exact in a uint64_t.
     const uint64_t budget = static_cast<uint64_t>(a.budget_mib * 1048576.0);
 
     if (a.bench_gb > 0) {
@@ -238,18 +236,25 @@ Action register_load(CLI::App &app) {
   auto args = std::make_shared<LoadArgs>();
   CLI::App *sub = app.add_subcommand(
       "load", "Load a GGUF onto a device (quantized upload, dequantized there) and report speed");
-  sub->add_option("file", args->file, "GGUF file (none: a small built-in model)");
+  sub->add_option("file", args->file, "GGUF file (none: a small built-in model)")
+      ->check(non_empty_path());
   sub->add_option("--device", args->device,
-                  "cuda:0, cpu, ... (default: cuda:0 when present, else cpu)");
-  sub->add_option("--to", args->to, "output type: f16, bf16, f32 or keep")->capture_default_str();
-  sub->add_option("--budget", args->budget_mib, "pinned staging budget in MiB")
-      ->capture_default_str();
-  sub->add_option("--threads", args->threads, "host copy threads (0: automatic)");
-  sub->add_option("--bench-model", args->bench_gb,
-                  "benchmark: generate a llama-like Q4_K/Q6_K model of this many GB and compare "
-                  "the loader with the bus and with the old path");
-  sub->add_option("--repeat", args->repeat, "benchmark: timed loads (median)")
-      ->capture_default_str();
+                  "cuda:0, cpu, ... (default: cuda:0 when present, else cpu)")
+      ->check(CLI::Validator(
+          [](const std::string &s) { return s.empty() ? std::string("the device is empty") : ""; },
+          "DEVICE"));
+  sub->add_option("--to", args->to, "output type: f16, bf16, f32 or keep")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"f16", "bf16", "f32", "keep"}));
+  add_number_option(*sub, "--budget", args->budget_mib, kBudgetMiB,
+                    "pinned staging budget in MiB (default 256)");
+  add_count_option(*sub, "--threads", args->threads, 0, kMaxThreads,
+                   "host copy threads (0: automatic)");
+  add_number_option(*sub, "--bench-model", args->bench_gb, kBenchGB,
+                    "benchmark: generate a llama-like Q4_K/Q6_K model of this many GB and "
+                    "compare the loader with the bus and with the old path");
+  add_count_option(*sub, "--repeat", args->repeat, 1, kMaxRepeat,
+                   "benchmark: timed loads (median, default 5)");
   sub->add_flag("--no-progress", args->no_progress, "no progress bar");
   return [args] { return run_load(*args); };
 }

@@ -23,34 +23,10 @@
 #include <vector>
 
 #include "commands.hpp"
+#include "number_option.hpp"
 #include "loader/synthetic_model.hpp"
 
 namespace dq::tool {
-
-TempFile TempFile::create(const std::string &stem) {
-  std::string tmpl = (std::filesystem::temp_directory_path() / (stem + "-XXXXXX.gguf")).string();
-  const int fd = mkstemps(tmpl.data(), 5);
-  if (fd < 0)
-    throw std::runtime_error("cannot create a temporary file in " +
-                             std::filesystem::temp_directory_path().string());
-  close(fd);
-  TempFile t;
-  t.path_ = tmpl;
-  return t;
-}
-
-TempFile &TempFile::operator=(TempFile &&o) noexcept {
-  if (this != &o) {
-    if (!path_.empty()) std::remove(path_.c_str());
-    path_ = std::move(o.path_);
-    o.path_.clear();
-  }
-  return *this;
-}
-
-TempFile::~TempFile() {
-  if (!path_.empty()) std::remove(path_.c_str());
-}
 
 namespace {
 
@@ -81,12 +57,13 @@ struct LoadTiming {
   double total = 0, pipeline = 0, setup = 0;  // medians
 };
 
-// DQ_BENCH_IDLE_MS overrides (alloc_probe measures how long the slowdown lasts).
-const int kIdleMs = [] {
-  const char *e = std::getenv("DQ_BENCH_IDLE_MS");
-  const int v = e ? std::atoi(e) : 0;
-  return v > 0 ? v : 500;
-}();
+// DQ_BENCH_IDLE_MS overrides (alloc_probe measures how long the slowdown lasts). Read on
+// first use: a bad value is reported by `dq load --bench-model` only.
+int idle_ms() {
+  static const int ms =
+      static_cast<int>(number_from_env("DQ_BENCH_IDLE_MS", {1, 600000, true}, 500));
+  return ms;
+}
 
 // `idle_ms` > 0: the loader sits idle that long before each load (outside the timing), as
 // between the loads of an engine, so background work of the previous load's free has ended.
@@ -230,8 +207,8 @@ int run_load_bench(const Context &ctx, const BenchConfig &cfg) {
   // The device cleans freed memory up in the background and that slows host-to-device copies
   // for a while (alloc_probe: 2 GiB took 59 ms instead of 42 right after freeing 7.2 GB), so
   // back-to-back loads that free the previous outputs first are timed apart from loads that
-  // start kIdleMs after it (an engine loading a model has not just freed one).
-  const LoadTiming warm_idle = time_loads(loader, model, o, std::max(cfg.repeat, 1), kIdleMs);
+  // start idle_ms() after it (an engine loading a model has not just freed one).
+  const LoadTiming warm_idle = time_loads(loader, model, o, std::max(cfg.repeat, 1), idle_ms());
   last = loader.load(model, o);
   const dq_load_stats ls = last.stats();
 
@@ -248,7 +225,7 @@ int run_load_bench(const Context &ctx, const BenchConfig &cfg) {
     });
     { LoadedModel w = loader.load(model, co); }
     caller = time_loads(loader, model, co, std::max(cfg.repeat, 1));
-    caller_idle = time_loads(loader, model, co, std::max(cfg.repeat, 1), kIdleMs);
+    caller_idle = time_loads(loader, model, co, std::max(cfg.repeat, 1), idle_ms());
     caller_lm = loader.load(model, co);
   }
 
@@ -256,7 +233,7 @@ int run_load_bench(const Context &ctx, const BenchConfig &cfg) {
   // were freed just before).
   dq_load_stats cold{};
   {
-    std::this_thread::sleep_for(std::chrono::milliseconds(kIdleMs));
+    std::this_thread::sleep_for(std::chrono::milliseconds(idle_ms()));
     LoadedModel c = load(ctx, model, o);
     cold = c.stats();
   }
@@ -309,8 +286,8 @@ int run_load_bench(const Context &ctx, const BenchConfig &cfg) {
       if (fraction) what += ", reg " + std::string(fraction);
       if (window_mib) what += ", win " + std::string(window_mib) + " MiB";
       sweep.push_back({what, time_loads(l, model, so, 5), first});
-      sweep.push_back({what + ", " + std::to_string(kIdleMs) + " ms after the free",
-                       time_loads(l, model, so, 5, kIdleMs), 0});
+      sweep.push_back({what + ", " + std::to_string(idle_ms()) + " ms after the free",
+                       time_loads(l, model, so, 5, idle_ms()), 0});
       LoadOptions sco = so;
       sco.buffers([&](const dq_tensor_info &t, int32_t, int64_t, int64_t, uint64_t) -> void * {
         auto it = cb.offset.find(t.name);
@@ -388,10 +365,10 @@ int run_load_bench(const Context &ctx, const BenchConfig &cfg) {
     std::printf("  %-46s %9s %8.2f (before) %.2f (after the sweep)\n",
                 "pinned host-to-device copy (256 MiB)", "", bus / 1e9, bus_after / 1e9);
   row("loader, warm (median, incl. output alloc)", warm.total, warm.pipeline, warm.setup);
-  row("loader, warm, " + std::to_string(kIdleMs) + " ms after the previous free", warm_idle.total,
+  row("loader, warm, " + std::to_string(idle_ms()) + " ms after the previous free", warm_idle.total,
       warm_idle.pipeline, warm_idle.setup);
   row("loader, warm, caller buffers (median)", caller.total, caller.pipeline, caller.setup);
-  row("loader, warm, caller buffers, " + std::to_string(kIdleMs) + " ms idle", caller_idle.total,
+  row("loader, warm, caller buffers, " + std::to_string(idle_ms()) + " ms idle", caller_idle.total,
       caller_idle.pipeline, caller_idle.setup);
   row("loader, first load of the process", ws.seconds_total, ws.seconds_pipeline, ws.seconds_setup);
   row("loader, cold dq_load (incl. staging setup)", cold.seconds_total, cold.seconds_pipeline,
@@ -408,7 +385,7 @@ int run_load_bench(const Context &ctx, const BenchConfig &cfg) {
         "  RESULT load/bus = %.1f%% (target >= 85%%), warm loader, loader-allocated outputs, %d ms "
         "after "
         "the previous free\n",
-        100.0 * fb / warm_idle.total / busref, kIdleMs);
+        100.0 * fb / warm_idle.total / busref, idle_ms());
     std::printf(
         "  RESULT load/bus = %.1f%% (target >= 85%%), warm loader, loader-allocated outputs, back "
         "to back "

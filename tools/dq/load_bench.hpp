@@ -6,22 +6,9 @@
 #include <string>
 
 #include "dq/dq.hpp"
+#include "temp_file.hpp"
 
 namespace dq::tool {
-
-// A file in the temp folder, removed when the object goes away.
-class TempFile {
- public:
-  TempFile() = default;
-  static TempFile create(const std::string &stem);
-  TempFile(TempFile &&o) noexcept : path_(std::move(o.path_)) { o.path_.clear(); }
-  TempFile &operator=(TempFile &&o) noexcept;
-  ~TempFile();
-  const std::string &path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 struct BenchConfig {
   Location where;
