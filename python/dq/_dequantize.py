@@ -131,7 +131,8 @@ def dequantize(data, qtype, *, dtype=np.float32, threads: int | None = None,
     n_blocks = raw.size // block_bytes
     if n_blocks == 0:
         return out
-    if threads is None:
+    if threads is None or (threads == default_threads() and backend in (None, "cpu")):
+        # One call: the library's own pool runs it on its threads (all cores, or DQ_THREADS).
         status = _run_once(ctx, _request(qt, out_type, backend_b), raw.ctypes.data,
                            raw.nbytes, n_blocks * block_elems, out.ctypes.data, out.nbytes)
         check(status, ctx, what)
