@@ -14,11 +14,34 @@
  *   BROKEN_IGNORE_COUNT  always converts 8 blocks, whatever n_elements  (P10)
  *   BROKEN_CRASH_ZERO    dereferences NULL when n_elements is 0        (P12)
  *   BROKEN_ABI           reports another ABI major version             (P2)
+ *   BROKEN_STRUCT_SIZE_LAX      accepts args that end before `dst`            (P3)
+ *   BROKEN_DEVICE_INDEX         device_props accepts negative indices         (P6)
+ *   BROKEN_ERROR_NULL_INITIALLY last_error() is NULL until a call fails       (P7)
+ *   BROKEN_ERROR_NULL_AFTER_SUCCESS  last_error() is NULL after a success     (P7)
+ *   BROKEN_WRITES_SOURCE        scribbles on src and puts it back             (P10)
+ *   BROKEN_ALIGNED_STORE        16-byte aligned vector stores into dst        (P10)
+ *   BROKEN_WRITE_PAST_OUTPUT    zeroes dst up to dst_bytes                    (P10)
+ *   BROKEN_READ_BEFORE_SOURCE   reads the byte before src                     (P10)
+ *   BROKEN_FORGET_ONE_PAIR      adds F16 -> f32 without the size checks       (P12)
+ *   BROKEN_SHARED_SCRATCH       converts through one static scratch buffer    (P13)
+ *   BROKEN_GLOBAL_ERROR         one process-wide error message                (P13)
+ *   BROKEN_THREAD_LEFT_RUNNING  init starts a thread shutdown never stops     (P15)
+ *   BROKEN_LEAK_PER_CALL        leaks 64 bytes per dequantize call            (P15)
+ *   BROKEN_FLUSH_DENORMALS      sets flush-to-zero / denormals-are-zero       (P9)
+ * and, not broken, EXAMPLE_ABI_1_0: the same plugin as an ABI 1.0 table (no host_register),
+ * which hosts of a newer minor must accept.
  */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#if defined(BROKEN_SHARED_SCRATCH) || defined(BROKEN_LEAK_PER_CALL)
+#include <stdlib.h>
+#endif
+#ifdef BROKEN_THREAD_LEFT_RUNNING
+#include <pthread.h>
+#include <unistd.h>
+#endif
 
 #include "dq/dq_plugin.h" /* the only header a plugin needs (it includes dq.h) */
 
@@ -29,19 +52,36 @@
 /* ------------------------------------------------------------------ errors (rule P7)
  * Every failing call returns a status and leaves a message for last_error() on the calling
  * thread. Thread-local storage keeps concurrent callers from seeing each other's messages. */
+#ifdef BROKEN_GLOBAL_ERROR
+static char t_error[256]; /* shared by every thread */
+#else
 static _Thread_local char t_error[256];
+#endif
+#if defined(BROKEN_ERROR_NULL_INITIALLY) || defined(BROKEN_ERROR_NULL_AFTER_SUCCESS)
+static _Thread_local const char *t_message; /* NULL until set */
+#endif
 
 static int32_t fail(int32_t status, const char *message) {
   snprintf(t_error, sizeof t_error, "%s: %s", EXAMPLE_NAME, message);
+#if defined(BROKEN_ERROR_NULL_INITIALLY) || defined(BROKEN_ERROR_NULL_AFTER_SUCCESS)
+  t_message = t_error;
+#endif
   return status;
 }
 
 static int32_t ok(void) {
   t_error[0] = '\0';
+#ifdef BROKEN_ERROR_NULL_AFTER_SUCCESS
+  t_message = NULL;
+#endif
   return DQ_OK;
 }
 
+#if defined(BROKEN_ERROR_NULL_INITIALLY) || defined(BROKEN_ERROR_NULL_AFTER_SUCCESS)
+static const char *example_last_error(void) { return t_message; }
+#else
 static const char *example_last_error(void) { return t_error; } /* never NULL */
+#endif
 
 /* ------------------------------------------------------------------ type ids (rule P11)
  * Unknown and retired ids get DQ_ERR_UNKNOWN_TYPE; known types this plugin does not do get
@@ -73,13 +113,30 @@ static float f16_to_f32(uint16_t h) {
   return f;
 }
 
+#ifdef BROKEN_ALIGNED_STORE
+/* Assumes dst is 16-byte aligned: the vector type's alignment makes the store an aligned one
+ * (movaps on x86), which faults on memory that is only float-aligned. */
+typedef float example_v4 __attribute__((vector_size(16)));
+#endif
+
 static void dequantize_q8_0(const uint8_t *src, float *dst, int64_t n_blocks) {
   for (int64_t b = 0; b < n_blocks; ++b) {
     const uint8_t *block = src + b * Q8_0_BLOCK_BYTES;
     uint16_t d_bits;
     memcpy(&d_bits, block, 2);
     const float d = f16_to_f32(d_bits);
+#ifdef BROKEN_ALIGNED_STORE
+    for (int j = 0; j < QK8_0; j += 4) {
+      example_v4 v = {(float)(int8_t)block[2 + j] * d, (float)(int8_t)block[3 + j] * d,
+                      (float)(int8_t)block[4 + j] * d, (float)(int8_t)block[5 + j] * d};
+#if !defined(__x86_64__) && !defined(__i386__)
+      if ((uintptr_t)&dst[b * QK8_0 + j] % 16) __builtin_trap(); /* what movaps would do */
+#endif
+      *(example_v4 *)&dst[b * QK8_0 + j] = v;
+    }
+#else
     for (int j = 0; j < QK8_0; ++j) dst[b * QK8_0 + j] = (float)(int8_t)block[2 + j] * d;
+#endif
   }
 #ifdef BROKEN_WRONG_VALUE
   if (n_blocks > 0) { /* flip the lowest bit of element 5 */
@@ -91,12 +148,64 @@ static void dequantize_q8_0(const uint8_t *src, float *dst, int64_t n_blocks) {
 #endif
 }
 
+#ifdef BROKEN_SHARED_SCRATCH
+/* One buffer for every caller: two threads converting at once overwrite each other's. */
+#define SCRATCH_BLOCKS 2048
+static float g_scratch[SCRATCH_BLOCKS * QK8_0];
+
+static void dequantize_via_scratch(const uint8_t *src, float *dst, int64_t n_blocks) {
+  for (int64_t b = 0; b < n_blocks; b += SCRATCH_BLOCKS) {
+    const int64_t chunk = n_blocks - b < SCRATCH_BLOCKS ? n_blocks - b : SCRATCH_BLOCKS;
+    dequantize_q8_0(src + b * Q8_0_BLOCK_BYTES, g_scratch, chunk);
+    memcpy(dst + b * QK8_0, g_scratch, (size_t)chunk * QK8_0 * sizeof(float));
+  }
+}
+#endif
+
+#ifdef BROKEN_FLUSH_DENORMALS
+/* Sets the calling thread's flush-to-zero and denormals-are-zero modes when the file loads,
+ * as some -ffast-math builds do, and never puts them back. */
+__attribute__((constructor)) static void example_flush_denormals(void) {
+#if defined(__x86_64__) || defined(__i386__)
+  unsigned int csr;
+  __asm__ volatile("stmxcsr %0" : "=m"(csr));
+  csr |= 0x8040u; /* FTZ (bit 15), DAZ (bit 6) */
+  __asm__ volatile("ldmxcsr %0" : : "m"(csr));
+#elif defined(__aarch64__)
+  uint64_t fpcr;
+  __asm__ volatile("mrs %0, fpcr" : "=r"(fpcr));
+  fpcr |= (uint64_t)1 << 24; /* FZ */
+  __asm__ volatile("msr fpcr, %0" : : "r"(fpcr));
+#endif
+}
+#endif
+
+#ifdef BROKEN_LEAK_PER_CALL
+void *volatile example_leaked_scratch; /* (hidden, like every symbol but the entry) */
+#endif
+
+#ifdef BROKEN_THREAD_LEFT_RUNNING
+/* A housekeeping thread that init starts and shutdown forgets: after the file is unloaded it
+ * wakes up in unmapped code. */
+static void *example_housekeeping(void *unused) {
+  (void)unused;
+  for (;;) usleep(10000);
+  return NULL;
+}
+#endif
+
 /* ------------------------------------------------------------------ the table's entries */
 static const char *example_describe(void) { return "portable C, Q8_0 -> f32 only"; }
 
 /* init must succeed also where there is no device (rule P6); this plugin has nothing to set
  * up. A GPU plugin would query its runtime here and remember why there is no device. */
-static int32_t example_init(void) { return ok(); }
+static int32_t example_init(void) {
+#ifdef BROKEN_THREAD_LEFT_RUNNING
+  pthread_t thread;
+  if (pthread_create(&thread, NULL, example_housekeeping, NULL) == 0) pthread_detach(thread);
+#endif
+  return ok();
+}
 
 /* Drains and frees everything (rule P15); nothing is held here. */
 static void example_shutdown(void) {}
@@ -106,7 +215,11 @@ static int32_t example_device_count(void) { return 1; } /* device 0: the host */
 static const char *example_no_device_reason(void) { return ""; }
 
 static int32_t example_device_props(int32_t device, dq_plugin_device_props *out) {
+#ifdef BROKEN_DEVICE_INDEX
+  if (device > 0) return fail(DQ_ERR_INVALID_ARGUMENT, "only device 0 exists");
+#else
   if (device != 0) return fail(DQ_ERR_INVALID_ARGUMENT, "only device 0 exists");
+#endif
   if (!out || out->struct_size < sizeof *out)
     return fail(DQ_ERR_INVALID_ARGUMENT, "device props: NULL or too small struct");
   snprintf(out->name, sizeof out->name, "host (example plugin)");
@@ -118,6 +231,9 @@ static int32_t example_device_props(int32_t device, dq_plugin_device_props *out)
 
 /* 1 exactly for the pairs dequantize implements (rule P8). */
 static int32_t example_supports(int32_t src_type, int32_t dst_type) {
+#ifdef BROKEN_FORGET_ONE_PAIR
+  if (src_type == DQ_TYPE_F16 && dst_type == DQ_TYPE_F32) return 1;
+#endif
   return src_type == DQ_TYPE_Q8_0 && dst_type == DQ_TYPE_F32;
 }
 
@@ -129,13 +245,29 @@ static int32_t example_dequantize(const dq_plugin_dequantize_args *a) {
   if (a->n_elements == 0) *(volatile int *)0 = 0;
 #endif
   /* Read only fields the caller's struct_size covers (rule P3): all of minor 0 are needed. */
+#ifdef BROKEN_STRUCT_SIZE_LAX
+  if (a->struct_size < offsetof(dq_plugin_dequantize_args, dst))
+#else
   if (a->struct_size < offsetof(dq_plugin_dequantize_args, stream) + sizeof(void *))
+#endif
     return fail(DQ_ERR_INVALID_ARGUMENT, "arguments struct_size too small");
   if (!is_known_type(a->src_type)) return fail(DQ_ERR_UNKNOWN_TYPE, "unknown or retired type id");
   if (a->dst_type != DQ_TYPE_F32 && a->dst_type != DQ_TYPE_F16 && a->dst_type != DQ_TYPE_BF16)
     return fail(DQ_ERR_INVALID_ARGUMENT, "output type must be f32, f16 or bf16");
   if (!example_supports(a->src_type, a->dst_type))
     return fail(DQ_ERR_UNSUPPORTED, "only q8_0 -> f32 is implemented");
+#ifdef BROKEN_FORGET_ONE_PAIR
+  if (a->src_type == DQ_TYPE_F16) { /* the size checks below were never added for this pair */
+    if (!a->src || !a->dst || a->n_elements <= 0)
+      return fail(DQ_ERR_INVALID_ARGUMENT, "bad f16 arguments");
+    for (int64_t i = 0; i < a->n_elements; ++i) {
+      uint16_t h;
+      memcpy(&h, (const uint8_t *)a->src + 2 * i, 2);
+      ((float *)a->dst)[i] = f16_to_f32(h);
+    }
+    return ok();
+  }
+#endif
   if (a->device != 0) return fail(DQ_ERR_INVALID_ARGUMENT, "only device 0 exists");
   if (a->src_on_host != 1 || a->dst_on_host != 1)
     return fail(DQ_ERR_INVALID_ARGUMENT, "host memory only");
@@ -149,10 +281,32 @@ static int32_t example_dequantize(const dq_plugin_dequantize_args *a) {
   if (n > SIZE_MAX / sizeof(float) || a->dst_bytes < n * sizeof(float))
     return fail(DQ_ERR_SIZE, "destination is shorter than n_elements outputs");
   if (!a->src || !a->dst) return fail(DQ_ERR_INVALID_ARGUMENT, "NULL source or destination");
+#ifdef BROKEN_READ_BEFORE_SOURCE
+  { /* "is there a header before the data?" */
+    volatile uint8_t before = ((const uint8_t *)a->src)[-1];
+    (void)before;
+  }
+#endif
+#ifdef BROKEN_WRITES_SOURCE
+  { /* uses the first scale's bytes as scratch, then puts them back */
+    volatile uint8_t *s = (volatile uint8_t *)(uintptr_t)a->src;
+    const uint8_t keep = s[0];
+    s[0] = 0;
+    s[0] = keep;
+  }
+#endif
+#ifdef BROKEN_LEAK_PER_CALL
+  example_leaked_scratch = malloc(64); /* overwritten every call, never freed */
+#endif
 #ifdef BROKEN_IGNORE_COUNT
   dequantize_q8_0((const uint8_t *)a->src, (float *)a->dst, 8);
+#elif defined(BROKEN_SHARED_SCRATCH)
+  dequantize_via_scratch((const uint8_t *)a->src, (float *)a->dst, (int64_t)n_blocks);
 #else
   dequantize_q8_0((const uint8_t *)a->src, (float *)a->dst, (int64_t)n_blocks);
+#endif
+#ifdef BROKEN_WRITE_PAST_OUTPUT
+  memset((uint8_t *)a->dst + n * sizeof(float), 0, a->dst_bytes - n * sizeof(float));
 #endif
   return ok();
 }
@@ -172,8 +326,14 @@ static const dq_plugin_api example_api = {
 #else
     .abi_major = DQ_PLUGIN_ABI_MAJOR,
 #endif
+#ifdef EXAMPLE_ABI_1_0
+    /* An ABI 1.0 table: it ends where 1.1 appended host_register. */
+    .abi_minor = 0,
+    .struct_size = offsetof(dq_plugin_api, host_register),
+#else
     .abi_minor = DQ_PLUGIN_ABI_MINOR,
     .struct_size = sizeof(dq_plugin_api),
+#endif
     .name = EXAMPLE_NAME,
     .version = "1.0.0",
     .describe = example_describe,

@@ -2,11 +2,13 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "invoke.hpp"
 #include "options.hpp"
 #include "plugin_loader.hpp"
 #include "rules.hpp"
@@ -42,11 +44,14 @@ struct PluginFacts {
 struct Judge;
 struct CheckSpec;
 using CheckFn = Outcome (*)(Judge &, const CheckSpec &);
+// Work a check does before the plugin under test is loaded (reference outputs).
+using PrepareFn = void (*)(Judge &, const CheckSpec &);
 
 struct CheckSpec {
   std::string name;  // "cpu/Q6_K/f16/random-odd"
   Rule rule;
   CheckFn fn = nullptr;
+  PrepareFn prepare = nullptr;  // run in the child before the plugin loads, when set
   int32_t src_type = -1;  // for per-pair checks
   int32_t dst_type = -1;
   bool needs_device = false;     // skipped (with the plugin's reason) when device_count is 0
@@ -68,6 +73,16 @@ class FactSink {
   virtual void fact(const std::string &key, const std::string &value) = 0;
 };
 
+// A call and the reference's answer to it, computed before the plugin under test was loaded,
+// so nothing the plugin does to the process (its floating-point mode, say) can change it.
+struct ReferenceCase {
+  Call call;
+  std::string layout;           // with_layout()'s words
+  int32_t status = DQ_OK;       // the reference's status
+  std::string message;          // and its message when it failed
+  std::vector<uint8_t> want;    // the reference's output
+};
+
 // State of one child process: the plugin under test, the reference, the test data.
 struct Judge {
   const Options &opts;
@@ -79,6 +94,8 @@ struct Judge {
   std::string reference_note;  // why there is no reference, when there is none
   FactSink *fact_sink = nullptr;
   bool init_called = false;
+  // By check name: the reference cases PrepareFns made before the plugin was loaded.
+  std::map<std::string, std::vector<ReferenceCase>> reference_cases;
 
   const dq_plugin_api &api() const { return *plugin.api; }
   // Device index the checks use (0), and whether the plugin works on device memory.

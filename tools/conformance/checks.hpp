@@ -20,6 +20,7 @@ Outcome check_init(Judge &, const CheckSpec &);
 Outcome check_devices(Judge &, const CheckSpec &);
 Outcome check_last_error(Judge &, const CheckSpec &);
 Outcome check_supports_table(Judge &, const CheckSpec &);  // also sends the probe's facts
+Outcome check_fp_environment(Judge &, const CheckSpec &);
 Outcome check_shutdown(Judge &, const CheckSpec &);
 
 // checks_refusal.cpp: what the plugin does not advertise.
@@ -51,9 +52,19 @@ Outcome check_value_random_odd(Judge &, const CheckSpec &);
 Outcome check_value_large(Judge &, const CheckSpec &);
 Outcome check_value_golden(Judge &, const CheckSpec &);
 Outcome check_value_device_memory(Judge &, const CheckSpec &);
+// PrepareFn of the reference-based value checks: their calls and the reference's outputs.
+void prepare_value_reference(Judge &, const CheckSpec &);
 
 // checks_threads.cpp
 Outcome check_threads_concurrent(Judge &, const CheckSpec &);
+Outcome check_threads_error_isolation(Judge &, const CheckSpec &);
+
+// checks_errors.cpp: last_error() in a fresh process, on a fresh thread, after a success.
+Outcome check_last_error_fresh(Judge &, const CheckSpec &);
+Outcome check_last_error_after_success(Judge &, const CheckSpec &);
+
+// checks_leaks.cpp: memory growth over many calls.
+Outcome check_leaks_dequantize(Judge &, const CheckSpec &);
 
 // checks_memory.cpp: device memory functions.
 Outcome check_memory_balance(Judge &, const CheckSpec &);

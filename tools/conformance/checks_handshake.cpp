@@ -1,10 +1,15 @@
 // Handshake checks (rules P1-P8, P15): run in the probe child, in order, before any other
 // group is planned. The last-but-one, handshake/supports, sends the facts the plan needs.
+#include <chrono>
+#include <climits>
+#include <cstddef>
 #include <cstring>
 #include <string>
+#include <thread>
 
 #include "checks.hpp"
 #include "dq_common/type_traits.hpp"
+#include "fp_environment.hpp"
 #include "invoke.hpp"
 #include "random_input.hpp"
 
@@ -13,6 +18,13 @@ namespace dq::conformance {
 namespace {
 
 const char *kRefused = "not checked: the table was refused (see handshake/abi-version)";
+constexpr int kShutdownGraceMs = 300;  // >= the period of any sane housekeeping thread
+
+// Size of the table of each minor this header knows: minor 0 ends before host_register,
+// minor 1 (this header) is all of it. A newer minor only appends.
+size_t table_size_of_minor(uint32_t minor) {
+  return minor == 0 ? offsetof(dq_plugin_api, host_register) : sizeof(dq_plugin_api);
+}
 
 bool ensure_init(Judge &j, std::string *error) {
   if (j.init_called) return true;
@@ -57,19 +69,27 @@ Outcome check_abi_version(Judge &j, const CheckSpec &) {
 
 Outcome check_struct_size(Judge &j, const CheckSpec &) {
   if (!j.plugin.api) return Outcome::skip(kRefused);
-  const size_t size = j.api().struct_size, ours = sizeof(dq_plugin_api);
-  // Minor 0 is this header; a newer minor may only append, so the table can only grow.
-  if (size < ours)
+  const size_t size = j.api().struct_size, minor = j.api().abi_minor;
+  const size_t base = table_size_of_minor(0);
+  if (size < base)
     return Outcome::fail("struct_size " + std::to_string(size) + " is smaller than the " +
-                         std::to_string(ours) + " bytes of the ABI " +
+                         std::to_string(base) + " bytes of the ABI " +
                          std::to_string(DQ_PLUGIN_ABI_MAJOR) + ".0 table");
-  if (j.api().abi_minor <= DQ_PLUGIN_ABI_MINOR && size != ours)
+  // A minor this header knows has exactly its size; a newer one is at least ours.
+  const size_t claimed = table_size_of_minor(static_cast<uint32_t>(minor));
+  if (minor <= DQ_PLUGIN_ABI_MINOR && size != claimed)
     return Outcome::fail("struct_size " + std::to_string(size) + " but a minor " +
-                         std::to_string(j.api().abi_minor) + " table is " +
-                         std::to_string(ours) + " bytes (set it to sizeof(dq_plugin_api))");
+                         std::to_string(minor) + " table is " + std::to_string(claimed) +
+                         " bytes (set it to sizeof(dq_plugin_api) of the headers you build with)");
+  if (minor > DQ_PLUGIN_ABI_MINOR && size < sizeof(dq_plugin_api))
+    return Outcome::fail("struct_size " + std::to_string(size) + " but a minor " +
+                         std::to_string(minor) + " table has at least the " +
+                         std::to_string(sizeof(dq_plugin_api)) + " bytes of minor " +
+                         std::to_string(DQ_PLUGIN_ABI_MINOR));
   if (size > 65536)
     return Outcome::fail("struct_size " + std::to_string(size) + " is not plausible");
-  return Outcome::pass(std::to_string(size) + " bytes");
+  return Outcome::pass(std::to_string(size) + " bytes (ABI " +
+                       std::to_string(DQ_PLUGIN_ABI_MAJOR) + "." + std::to_string(minor) + ")");
 }
 
 Outcome check_name(Judge &j, const CheckSpec &) {
@@ -122,6 +142,12 @@ Outcome check_optional_groups(Judge &j, const CheckSpec &) {
                          std::to_string(pipe) + " of 9 set)");
   if (pipe == 9 && mem == 0)
     return Outcome::fail("streams and events without device memory functions");
+  // ABI 1.1 entries: read only when the table is big enough to hold them (rule P3).
+  if (a.struct_size >= offsetof(dq_plugin_api, host_unregister) + sizeof(void *)) {
+    const int reg = (a.host_register != nullptr) + (a.host_unregister != nullptr);
+    if (reg == 1)
+      return Outcome::fail("host_register and host_unregister must be both set or both NULL");
+  }
   return Outcome::pass(mem ? "device memory" : "host only");
 }
 
@@ -161,12 +187,15 @@ Outcome check_devices(Judge &j, const CheckSpec &) {
       return Outcome::fail("device_props(" + std::to_string(d) + ") name is not NUL-terminated");
     names += std::string(names.empty() ? "" : ", ") + props.name;
   }
-  dq_plugin_device_props props{};
-  props.struct_size = sizeof props;
-  const int32_t st = a.device_props(n, &props);
-  if (st == DQ_OK)
-    return Outcome::fail("device_props(" + std::to_string(n) + ") succeeded for a device index "
-                         "past device_count()");
+  // Indices outside 0..count-1 on both sides (a signed/unsigned mix-up accepts negatives).
+  for (int32_t bad : {n, -1, INT32_MIN}) {
+    dq_plugin_device_props props{};
+    props.struct_size = sizeof props;
+    const int32_t st = a.device_props(bad, &props);
+    if (st == DQ_OK)
+      return Outcome::fail("device_props(" + std::to_string(bad) + ") succeeded for a device "
+                           "index outside 0.." + std::to_string(n - 1));
+  }
   return Outcome::pass(std::to_string(n) + " device(s): " + names);
 }
 
@@ -221,13 +250,29 @@ Outcome check_supports_table(Judge &j, const CheckSpec &) {
   return Outcome::pass(std::to_string(f.pairs.size()) + " pairs: " + pair_list(f));
 }
 
+// Loading the file, init() and the probe's calls leave the floating-point control state as
+// the process had it before the plugin was loaded (per call: every dequantize is watched too).
+Outcome check_fp_environment(Judge &j, const CheckSpec &) {
+  if (!j.plugin.api) return Outcome::skip(kRefused);
+  std::string error;
+  ensure_init(j, &error);
+  const uint64_t before = initial_fp_control(), now = read_fp_control();
+  if (now == before) return Outcome::pass();
+  write_fp_control(before);  // the remaining probe checks run as the host would
+  return Outcome::fail("loading the plugin or init() changed the floating-point environment: " +
+                       describe_fp_change(before, now));
+}
+
 Outcome check_shutdown(Judge &j, const CheckSpec &) {
   if (!j.plugin.api) return Outcome::skip(kRefused);
   if (!j.api().shutdown) return Outcome::skip("no shutdown");
   std::string error;
   ensure_init(j, &error);
   unload_plugin(j.plugin, true);  // shutdown(), then dlclose: neither may crash
-  return Outcome::pass();
+  // A thread the plugin left running now executes unmapped code: live on a while so that it
+  // wakes up and takes this check down with it, rather than dying with the process unseen.
+  std::this_thread::sleep_for(std::chrono::milliseconds(kShutdownGraceMs));
+  return Outcome::pass("alive " + std::to_string(kShutdownGraceMs) + " ms after unloading");
 }
 
 }  // namespace dq::conformance

@@ -16,6 +16,8 @@ std::string expect_refused(const dq_plugin_api &api, const Call &call,
   if (r.message == "<NULL>") return what + ": last_error() returned NULL after the failure";
   if (r.message.empty()) return what + ": failed without a message (last_error() is empty)";
   if (!r.canary_error.empty()) return what + ": " + r.canary_error;
+  if (!r.source_error.empty()) return what + ": " + r.source_error;
+  if (!r.fp_error.empty()) return what + ": " + r.fp_error;
   if (!r.dst_untouched) return what + ": failed but wrote into the destination";
   return "";
 }
@@ -25,6 +27,8 @@ std::string expect_success(const CallResult &r, const std::string &what) {
   if (r.status != DQ_OK)
     return what + " returned " + status_text(r.status) + ": " + r.message;
   if (!r.canary_error.empty()) return what + ": " + r.canary_error;
+  if (!r.source_error.empty()) return what + ": " + r.source_error;
+  if (!r.fp_error.empty()) return what + ": " + r.fp_error;
   return "";
 }
 

@@ -27,6 +27,7 @@ struct GuardSlot {
   std::atomic<bool> used{false};
   uintptr_t before_lo, before_hi, after_lo, after_hi;
   uintptr_t data_begin, data_end;
+  std::atomic<bool> read_only{false};  // the accessible pages between the guards
   char label[24];
 };
 GuardSlot g_slots[128];
@@ -45,12 +46,17 @@ int register_guards(uint8_t *map, size_t map_bytes, const uint8_t *data, size_t 
     s.after_hi = m + map_bytes;
     s.data_begin = reinterpret_cast<uintptr_t>(data);
     s.data_end = s.data_begin + bytes;
+    s.read_only.store(false);
     std::strncpy(s.label, label, sizeof s.label - 1);
     s.label[sizeof s.label - 1] = 0;
     s.used.store(true);
     return i;
   }
   return -1;  // more live buffers than slots: faults are still caught, just not named
+}
+
+void mark_read_only(int slot) {
+  if (slot >= 0) g_slots[slot].read_only.store(true);
 }
 
 void unregister_guards(int slot) {
@@ -79,10 +85,14 @@ size_t append_u64(char *buf, size_t len, size_t cap, uint64_t v) {
 
 }  // namespace
 
-HostBuffer::HostBuffer(size_t bytes, Placement placement, const char *label) : bytes_(bytes) {
+HostBuffer::HostBuffer(size_t bytes, Placement placement, const char *label, size_t offset)
+    : bytes_(bytes) {
   const size_t page = page_size();
-  const size_t need = placement == Placement::source ? bytes
-                                                     : kLeadCanary + bytes + kTrailCanary;
+  const bool at_end = placement == Placement::source && offset == SIZE_MAX;
+  const size_t lead = placement == Placement::source ? (at_end ? 0 : offset)
+                                                     : kLeadCanary + (offset == SIZE_MAX ? 0 : offset);
+  const size_t need = placement == Placement::source ? lead + bytes
+                                                     : lead + bytes + kTrailCanary;
   region_bytes_ = round_up(need ? need : 1, page);
   map_bytes_ = region_bytes_ + 2 * page;
   void *m = mmap(nullptr, map_bytes_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -91,7 +101,7 @@ HostBuffer::HostBuffer(size_t bytes, Placement placement, const char *label) : b
   mprotect(map_, page, PROT_NONE);
   mprotect(map_ + page + region_bytes_, page, PROT_NONE);
   region_ = map_ + page;
-  data_ = placement == Placement::source ? region_ + region_bytes_ - bytes : region_ + kLeadCanary;
+  data_ = at_end ? region_ + region_bytes_ - bytes : region_ + lead;
   fill_canary();
   slot_ = register_guards(map_, map_bytes_, data_, bytes_, label);
 }
@@ -110,11 +120,17 @@ void HostBuffer::fill_canary() {
   for (size_t i = 0; i < region_bytes_; ++i) region_[i] = canary_byte(i);
 }
 
-std::string HostBuffer::check_canaries() const {
+void HostBuffer::protect_read_only() {
+  mprotect(region_, region_bytes_, PROT_READ);
+  mark_read_only(slot_);
+}
+
+std::string HostBuffer::check_canaries(size_t writable) const {
   const size_t lead = static_cast<size_t>(data_ - region_);
+  if (writable > bytes_) writable = bytes_;
   size_t first_bad = SIZE_MAX, last_bad = 0, count = 0;
   for (size_t i = 0; i < region_bytes_; ++i) {
-    if (i >= lead && i < lead + bytes_) continue;
+    if (i >= lead && i < lead + writable) continue;
     if (region_[i] != canary_byte(i)) {
       first_bad = first_bad == SIZE_MAX ? i : first_bad;
       last_bad = i;
@@ -124,11 +140,15 @@ std::string HostBuffer::check_canaries() const {
   if (!count) return "";
   auto where = [&](size_t i) {
     return i < lead ? std::to_string(lead - i) + " bytes before the start"
-                    : std::to_string(i - lead - bytes_) + " bytes past the end";
+                    : std::to_string(i - lead - writable) + " bytes past the end";
   };
-  return std::to_string(count) + " guard bytes around the " + std::to_string(bytes_) +
-         "-byte destination were overwritten (from " + where(first_bad) + " to " +
-         where(last_bad) + ")";
+  const std::string room =
+      writable < bytes_ ? " (dst_bytes " + std::to_string(bytes_) + " leaves " +
+                              std::to_string(bytes_ - writable) + " bytes of room after it)"
+                        : "";
+  return std::to_string(count) + " guard bytes around the " + std::to_string(writable) +
+         "-byte output were overwritten (from " + where(first_bad) + " to " + where(last_bad) +
+         ")" + room;
 }
 
 bool HostBuffer::untouched() const {
@@ -201,6 +221,20 @@ size_t describe_guard_fault(uintptr_t addr, char *buf, size_t cap) {
       len = append(buf, len, cap, "-");
       len = append_u64(buf, len, cap, s.data_begin - addr);
       len = append(buf, len, cap, " (before the start)");
+    } else if (s.read_only.load(std::memory_order_relaxed) && addr >= s.before_hi &&
+               addr < s.after_lo) {
+      len = append(buf, 0, cap, "write to byte ");
+      if (addr < s.data_begin) {
+        len = append(buf, len, cap, "-");
+        len = append_u64(buf, len, cap, s.data_begin - addr);
+      } else {
+        len = append_u64(buf, len, cap, addr - s.data_begin);
+      }
+      len = append(buf, len, cap, " of the read-only");
+      len = append(buf, len, cap, " ");
+      len = append_u64(buf, len, cap, s.data_end - s.data_begin);
+      len = append(buf, len, cap, "-byte ");
+      return append(buf, len, cap, s.label);
     } else {
       continue;
     }

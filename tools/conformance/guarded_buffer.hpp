@@ -23,7 +23,12 @@ inline uint8_t canary_byte(size_t i) { return static_cast<uint8_t>(0x5b + i * 37
 class HostBuffer {
  public:
   enum class Placement { source, destination };
-  HostBuffer(size_t bytes, Placement placement, const char *label);
+  // Where the data sits inside its accessible pages:
+  //  - source: `offset` SIZE_MAX ends it exactly at the guard page after it (reads past the
+  //    end fault); any other offset starts it that many bytes after the guard page before it
+  //    (0: reads before the start fault; odd: byte-aligned data).
+  //  - destination: `offset` bytes after the leading canaries (misaligns the data).
+  HostBuffer(size_t bytes, Placement placement, const char *label, size_t offset = SIZE_MAX);
   ~HostBuffer();
   HostBuffer(const HostBuffer &) = delete;
   HostBuffer &operator=(const HostBuffer &) = delete;
@@ -33,8 +38,13 @@ class HostBuffer {
   // Fills the data (destination: all of it with canaries, so unwritten bytes are visible).
   void fill(const std::vector<uint8_t> &bytes);
   void fill_canary();
-  // "" when every padding byte around a destination is intact, else which were changed.
-  std::string check_canaries() const;
+  // Makes the accessible pages read-only (a source: the loader's mappings are), so a write
+  // faults and the crash handler names it.
+  void protect_read_only();
+  // "" when every byte outside the first `writable` data bytes (padding around the buffer
+  // and the data past `writable`) still holds its canary, else which were changed.
+  std::string check_canaries(size_t writable) const;
+  std::string check_canaries() const { return check_canaries(bytes_); }
   // True when the data bytes still hold the canary (nothing was written).
   bool untouched() const;
 

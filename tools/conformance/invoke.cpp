@@ -1,8 +1,11 @@
 #include "invoke.hpp"
 
+#include <algorithm>
+#include <cstring>
 #include <memory>
 
 #include "dq_common/type_traits.hpp"
+#include "fp_environment.hpp"
 #include "guarded_buffer.hpp"
 
 namespace dq::conformance {
@@ -32,7 +35,42 @@ Call valid_call(int32_t src_type, int32_t dst_type, int64_t n_elements,
   return c;
 }
 
+std::string with_layout(Call &c, int index) {
+  const size_t element = is_output_type(c.dst_type) ? output_type_size(c.dst_type) : 4;
+  struct Layout {
+    size_t src_offset, dst_elements_off, spare;
+  };
+  // Offsets in elements keep dst aligned to its element and no more (1, 3, 2 elements past a
+  // 64-byte boundary); odd source offsets leave multi-byte fields unaligned.
+  static const Layout layouts[kLayoutCount] = {
+      {SIZE_MAX, 0, 0}, {0, 1, 61}, {1, 3, 4093}, {7, 2, 6}};
+  const Layout &l = layouts[index % kLayoutCount];
+  if (index % kLayoutCount == 0) return "plain layout";
+  c.src_offset = l.src_offset;
+  c.dst_offset = l.dst_elements_off * element;
+  c.dst_writable = c.dst_bytes;
+  c.dst_bytes += l.spare;
+  return "src at +" + std::to_string(l.src_offset) + " after a guard page, dst at +" +
+         std::to_string(c.dst_offset) + " from 64-byte alignment, " + std::to_string(l.spare) +
+         " spare bytes after the outputs";
+}
+
 namespace {
+
+// Runs one plugin call and checks it left the floating-point control state alone; puts the
+// state back when it did not, so later calls start from the same one.
+template <typename F>
+int32_t call_watching_fp(F &&call, std::string *error) {
+  const uint64_t before = read_fp_control();
+  const int32_t status = call();
+  const uint64_t after = read_fp_control();
+  if (after != before) {
+    *error = "dequantize changed the floating-point environment: " +
+             describe_fp_change(before, after);
+    write_fp_control(before);
+  }
+  return status;
+}
 
 std::string last_error_text(const dq_plugin_api &api) {
   const char *m = api.last_error ? api.last_error() : nullptr;
@@ -41,16 +79,22 @@ std::string last_error_text(const dq_plugin_api &api) {
 
 CallResult call_host(const dq_plugin_api &api, const Call &c, dq_plugin_dequantize_args args) {
   CallResult r;
-  HostBuffer src(c.src_bytes, HostBuffer::Placement::source, "source");
-  HostBuffer dst(c.dst_bytes, HostBuffer::Placement::destination, "destination");
+  HostBuffer src(c.src_bytes, HostBuffer::Placement::source, "source", c.src_offset);
+  HostBuffer dst(c.dst_bytes, HostBuffer::Placement::destination, "destination", c.dst_offset);
   src.fill(c.src);
+  src.protect_read_only();  // as the loader's mappings of the model file are
   args.src = c.null_src ? nullptr : src.data();
   args.dst = c.null_dst ? nullptr : dst.data();
   args.src_on_host = c.src_on_host < 0 ? 1 : c.src_on_host;
   args.dst_on_host = 1;
-  r.status = c.null_args ? api.dequantize(nullptr) : api.dequantize(&args);
+  r.status = call_watching_fp(
+      [&] { return c.null_args ? api.dequantize(nullptr) : api.dequantize(&args); },
+      &r.fp_error);
   r.message = last_error_text(api);
-  r.canary_error = dst.check_canaries();
+  const size_t placed = std::min(c.src.size(), c.src_bytes);
+  if (placed && std::memcmp(src.data(), c.src.data(), placed) != 0)
+    r.source_error = "the source bytes changed during the call (the source is read-only)";
+  r.canary_error = dst.check_canaries(c.dst_writable);
   r.dst_untouched = dst.untouched();
   r.out.assign(dst.data(), dst.data() + dst.size());
   return r;
@@ -74,7 +118,9 @@ CallResult call_device(const dq_plugin_api &api, const Call &c, dq_plugin_dequan
   args.dst = c.null_dst ? nullptr : dst.data();
   args.src_on_host = c.src_on_host < 0 ? 0 : c.src_on_host;
   args.dst_on_host = 0;
-  r.status = c.null_args ? api.dequantize(nullptr) : api.dequantize(&args);
+  r.status = call_watching_fp(
+      [&] { return c.null_args ? api.dequantize(nullptr) : api.dequantize(&args); },
+      &r.fp_error);
   r.message = last_error_text(api);
   if (api.synchronize) {
     const int32_t st = api.synchronize(c.device, nullptr);

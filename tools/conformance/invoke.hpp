@@ -26,7 +26,23 @@ struct Call {
   int32_t device = 0;
   Memory memory = Memory::host;
   int32_t src_on_host = -1;  // -1: 1 for Memory::host, 0 for Memory::device
+  // Host buffer layout (rule P10): where src and dst sit and how much of dst_bytes the plugin
+  // may write (SIZE_MAX: all of it). See with_layout().
+  size_t src_offset = SIZE_MAX;  // SIZE_MAX: src ends at a guard page; else starts this far
+                                 // after one
+  size_t dst_offset = 0;         // bytes past a 64-byte boundary (a multiple of the element)
+  size_t dst_writable = SIZE_MAX;
 };
+
+// Host layouts the value checks cycle through; layout 0 is the plain one (source ending at a
+// guard page, 64-byte aligned destination of exactly the output size).
+inline constexpr int kLayoutCount = 4;
+// Applies layout `index` (mod kLayoutCount) to a valid call: the other layouts start the
+// source right after a guard page (at offset 0, then at odd offsets), misalign the
+// destination down to its element size and give it room past the outputs that must stay
+// untouched. Returns the layout in words ("src at +1 after a guard, dst at +12, 61 spare
+// bytes").
+std::string with_layout(Call &call, int index);
 
 struct CallResult {
   int32_t status = -1;
@@ -35,6 +51,8 @@ struct CallResult {
   std::string canary_error;    // guard bytes changed around the destination
   std::string message;         // last_error() after the call ("<NULL>" if it returned NULL)
   std::string setup_error;     // the suite could not prepare or read back device buffers
+  std::string source_error;    // the source bytes changed (they are read-only to the plugin)
+  std::string fp_error;        // the call changed the floating-point control state
 };
 
 // A call with a valid source of `src` bytes and a destination sized for n_elements outputs.

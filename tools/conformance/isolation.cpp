@@ -9,6 +9,7 @@
 #include <cstring>
 #include <optional>
 
+#include "fp_environment.hpp"
 #include "guarded_buffer.hpp"
 #include "plugin_loader.hpp"
 #include "protocol.hpp"
@@ -68,10 +69,17 @@ class PipeFactSink : public FactSink {
                              const std::vector<bool> &todo, size_t start) {
   dup2(STDERR_FILENO, STDOUT_FILENO);  // plugin chatter must not mix into the table
   install_crash_handler(fd);
-  Judge j{ctx.opts, ctx.testdata, facts, path, {}, std::nullopt, {}, nullptr, false};
+  remember_initial_fp_control();  // before anything is loaded (handshake/fp-environment)
+  Judge j{ctx.opts, ctx.testdata, facts, path, {}, std::nullopt, {}, nullptr, false, {}};
   PipeFactSink sink(fd);
   if (group.probe) j.fact_sink = &sink;
-  if (group.needs_reference) j.reference = load_reference(ctx.reference_path, &j.reference_note);
+  if (group.needs_reference) {
+    j.reference = load_reference(ctx.reference_path, &j.reference_note);
+    // Reference outputs first: the plugin under test cannot influence them.
+    if (j.reference)
+      for (size_t i = start; i < group.checks.size(); ++i)
+        if (todo[i] && group.checks[i].prepare) group.checks[i].prepare(j, group.checks[i]);
+  }
   j.plugin = load_plugin(path);
   std::string setup_error;
   if (!group.probe) {
@@ -93,6 +101,7 @@ class PipeFactSink : public FactSink {
     else o = s.fn(j, s);
     write_line(fd, {"R", std::to_string(i), verdict_name(o.verdict), o.message});
   }
+  write_line(fd, {"E"});  // all done: a death after this line is not the plugin's
   _exit(0);  // no static destructors of the parent's copy, no plugin unloading races
 }
 
@@ -172,7 +181,8 @@ std::vector<CheckResult> run_group(const RunContext &ctx, const std::string &pat
       continue;
     }
     std::string buffer, crash_detail;
-    bool progress = false;
+    bool progress = false, ended = false;
+    long last_finished = -1;
     long current = -1;  // index of the check that began but has not reported
     bool timed_out = false;
     auto began = Clock::now();
@@ -204,11 +214,14 @@ std::vector<CheckResult> run_group(const RunContext &ctx, const std::string &pat
         } else if (f[0] == "R" && f.size() >= 4) {
           const double secs = std::chrono::duration<double>(Clock::now() - began).count();
           finish(static_cast<size_t>(std::stol(f[1])), parse_verdict(f[2]), f[3], secs);
+          last_finished = std::stol(f[1]);
           current = -1;
           progress = true;
           began = Clock::now();
         } else if (f[0] == "F" && f.size() >= 3) {
           apply_fact(probe_facts, f[1], f[2]);
+        } else if (f[0] == "E") {
+          ended = true;
         } else if (f[0] == "C" && f.size() >= 2) {
           crash_detail = f[1];
         }
@@ -230,6 +243,16 @@ std::vector<CheckResult> run_group(const RunContext &ctx, const std::string &pat
       how = "crashed: the process ended without reporting";
     if (!crash_detail.empty()) how += " (" + crash_detail + ")";
     const double secs = std::chrono::duration<double>(Clock::now() - began).count();
+    const bool clean = ended && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+    if (current < 0 && progress && !clean && last_finished >= 0) {
+      // Died between checks (a plugin thread, say): the group fails; the checks that did
+      // not run get a new child.
+      CheckResult r{plugin, group.checks[static_cast<size_t>(last_finished)].name + "+after",
+                    group.checks[static_cast<size_t>(last_finished)].rule.id, Verdict::fail,
+                    "the child process died after this check had passed: " + how, secs};
+      results.push_back(r);
+      on_result(r);
+    }
     if (current < 0 && progress) continue;  // finished (or died between checks): carry on
     if (current >= 0) {
       finish(static_cast<size_t>(current), Verdict::fail, how, secs);

@@ -71,6 +71,7 @@ Group plan_handshake(const std::string &plugin) {
       spec(p + "init", kRuleInit, check_init, false),
       spec(p + "devices", kRuleInit, check_devices, false),
       spec(p + "last-error", kRuleErrors, check_last_error, false),
+      spec(p + "fp-environment", kRuleExact, check_fp_environment, false),
       spec(p + "supports", kRuleAdvertise, check_supports_table, false),
       spec(p + "shutdown", kRuleShutdown, check_shutdown, false),
   };
@@ -80,6 +81,14 @@ Group plan_handshake(const std::string &plugin) {
 std::vector<Group> plan_groups(const std::string &plugin, const PluginFacts &facts,
                                const Options &opts) {
   std::vector<Group> groups;
+
+  // First in a fresh child: no call has failed yet when it asks last_error().
+  Group errors{"errors", false, false, {}};
+  errors.checks = {
+      spec(plugin + "/errors/fresh", kRuleErrors, check_last_error_fresh, false),
+      spec(plugin + "/errors/after-success", kRuleErrors, check_last_error_after_success, true),
+  };
+  groups.push_back(std::move(errors));
 
   Group refuse{"refusal", false, false, {}};
   const std::string r = plugin + "/refuse/";
@@ -126,6 +135,7 @@ std::vector<Group> plan_groups(const std::string &plugin, const PluginFacts &fac
         s.src_type = t;
         s.dst_type = o;
         s.needs_reference = reference;
+        if (reference) s.prepare = prepare_value_reference;
         g.checks.push_back(std::move(s));
       };
       add("one-block", check_value_one_block, true);
@@ -138,9 +148,16 @@ std::vector<Group> plan_groups(const std::string &plugin, const PluginFacts &fac
   }
 
   Group threads{"threads", false, false, {}};
-  threads.checks = {spec(plugin + "/threads/concurrent", kRuleThreads, check_threads_concurrent,
-                         true)};
+  threads.checks = {
+      spec(plugin + "/threads/concurrent", kRuleThreads, check_threads_concurrent, true),
+      spec(plugin + "/threads/error-isolation", kRuleThreads, check_threads_error_isolation,
+           true),
+  };
   groups.push_back(std::move(threads));
+
+  Group leaks{"leaks", false, false, {}};
+  leaks.checks = {spec(plugin + "/leaks/dequantize", kRuleShutdown, check_leaks_dequantize, true)};
+  groups.push_back(std::move(leaks));
 
   if (facts.has_mem) {
     Group mem{"memory", false, false, {}};
