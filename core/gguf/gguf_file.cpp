@@ -14,6 +14,10 @@ using ull = unsigned long long;
 constexpr uint8_t kMagic[4] = {'G', 'G', 'U', 'F'};
 constexpr uint64_t kMinKvBytes = 8 + 1 + 4 + 1;       // key length, 1-byte key, type, u8 value
 constexpr uint64_t kMinTensorInfoBytes = 8 + 4 + 4 + 8;  // name length, n_dims, type, offset
+// Memory besides the record itself that each kv / tensor costs once indexed (hash set and
+// map nodes with their buckets, the model's views): charged to the ParseBudget.
+constexpr uint64_t kKvIndexBytes = 96;
+constexpr uint64_t kTensorIndexBytes = 160;
 
 uint32_t read_version(Cursor &cur) {
   const uint8_t *magic = cur.take(4, "magic");
@@ -50,8 +54,10 @@ uint64_t read_count(Cursor &cur, const char *field, uint64_t min_bytes) {
   return count;
 }
 
-void read_metadata(Cursor &cur, uint64_t n_kv, const Limits &limits, GgufFile &out) {
+void read_metadata(Cursor &cur, uint64_t n_kv, const Limits &limits, ParseBudget &budget,
+                   GgufFile &out) {
   std::unordered_set<std::string_view> seen;
+  budget.charge(n_kv, sizeof(KeyValue) + kKvIndexBytes);
   out.kvs.reserve(n_kv);
   for (uint64_t i = 0; i < n_kv; ++i) {
     cur.set_context(strf("kv %llu", static_cast<ull>(i)));
@@ -64,10 +70,11 @@ void read_metadata(Cursor &cur, uint64_t n_kv, const Limits &limits, GgufFile &o
     if (!seen.insert(key).second) cur.fail_at(key_pos, DQ_ERR_BAD_FILE, "duplicate key");
     const uint64_t type_pos = cur.pos();
     const uint32_t type = cur.u32("value type");
+    budget.charge(0, key.size());
     KeyValue kv;
     kv.key.assign(key);
     kv.type_pos = type_pos;
-    kv.value = parse_value(cur, type, type_pos, limits);
+    kv.value = parse_value(cur, type, type_pos, limits, budget);
     out.kvs.push_back(std::move(kv));
   }
 }
@@ -106,12 +113,13 @@ GgufFile parse_gguf(const uint8_t *data, uint64_t size, const Limits &limits) {
   out.base = data;
   out.file_size = size;
   Cursor cur(data, size);
+  ParseBudget budget(limits, size);
   cur.set_context("header");
   out.version = read_version(cur);
   const uint64_t n_tensors = read_count(cur, "tensor count", kMinTensorInfoBytes);
   const uint64_t n_kv = read_count(cur, "metadata kv count", kMinKvBytes);
 
-  read_metadata(cur, n_kv, limits, out);
+  read_metadata(cur, n_kv, limits, budget, out);
   out.alignment = alignment_of(out, limits);
 
   // The infos after the metadata must still fit.
@@ -122,10 +130,12 @@ GgufFile parse_gguf(const uint8_t *data, uint64_t size, const Limits &limits) {
                      "metadata (file size %llu)",
                      static_cast<ull>(n_tensors), static_cast<ull>(cur.remaining()),
                      static_cast<ull>(size)));
+  budget.charge(n_tensors, sizeof(TensorInfo) + kTensorIndexBytes);
   out.tensors.reserve(n_tensors);
   std::unordered_set<std::string_view> names;
   for (uint64_t i = 0; i < n_tensors; ++i) {
     TensorInfo t = parse_tensor_info(cur, i, limits);
+    budget.charge(0, t.name.size());
     if (!names.insert(std::string_view(reinterpret_cast<const char *>(data) + t.info_pos + 8,
                                        t.name.size()))
              .second)

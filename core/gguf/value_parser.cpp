@@ -14,7 +14,7 @@ uint64_t min_element_bytes(uint32_t type) {
   return value_type_size(type);
 }
 
-dq_value parse_array(Cursor &cur, const Limits &limits, uint32_t depth) {
+dq_value parse_array(Cursor &cur, const Limits &limits, ParseBudget &budget, uint32_t depth) {
   if (depth >= limits.max_array_depth)
     cur.fail_at(cur.pos(), DQ_ERR_BAD_FILE,
                 strf("arrays nested deeper than %u levels", limits.max_array_depth));
@@ -43,19 +43,20 @@ dq_value parse_array(Cursor &cur, const Limits &limits, uint32_t depth) {
     v.lazy = std::make_unique<LazyElements>();
     return v;
   }
-  v.items.reserve(count);  // bounded: count * min_bytes <= bytes left
+  budget.charge(count, sizeof(dq_value));
+  v.items.reserve(count);  // bounded: count * min_bytes <= bytes left, and by the budget
   for (uint64_t i = 0; i < count; ++i)
-    v.items.push_back(parse_value(cur, elem_type, elem_type_pos, limits, depth + 1));
+    v.items.push_back(parse_value(cur, elem_type, elem_type_pos, limits, budget, depth + 1));
   return v;
 }
 
 }  // namespace
 
 dq_value parse_value(Cursor &cur, uint32_t type, uint64_t type_pos, const Limits &limits,
-                     uint32_t depth) {
+                     ParseBudget &budget, uint32_t depth) {
   if (!value_type_known(type))
     cur.fail_at(type_pos, DQ_ERR_BAD_FILE, strf("unknown value type %u", type));
-  if (type == DQ_VALUE_ARRAY) return parse_array(cur, limits, depth);
+  if (type == DQ_VALUE_ARRAY) return parse_array(cur, limits, budget, depth);
   dq_value v;
   v.type = static_cast<dq_value_type>(type);
   if (type == DQ_VALUE_STRING) {

@@ -156,7 +156,9 @@ namespace {
 // Moves bytes [a, b) of one segment (offsets within it); returns "" or what failed.
 std::string move_part(CopyMethod m, const CopySegment &s, uint64_t a, uint64_t b) {
   uint8_t *dst = static_cast<uint8_t *>(s.dst) + a;
-  if (m == CopyMethod::pread && s.fd >= 0) {
+  // File bytes always come through pread(): a read through the mapping of a file truncated
+  // meanwhile would raise SIGBUS (file_source.hpp). The methods apply to memory sources.
+  if (s.fd >= 0) {
     std::string e = pread_exact(s.fd, dst, b - a, s.file_offset + a);
     if (!e.empty())
       return "reading " + std::to_string(b - a) + " bytes at byte " +

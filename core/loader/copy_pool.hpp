@@ -13,8 +13,8 @@
 
 namespace dq::loader {
 
-// Bytes to move: from `src` (mapped memory), or, for the pread method, from `fd` at
-// `file_offset` (the same bytes as `src`); `file` names the file in errors.
+// Bytes to move: from `fd` at `file_offset` with pread() when `fd` >= 0 (a model's file: see
+// file_source.hpp), else from `src` (memory); `file` names the file in errors.
 struct CopySegment {
   void *dst;
   const void *src;
@@ -24,14 +24,14 @@ struct CopySegment {
   const char *file = nullptr;
 };
 
-// How bytes are moved:
-//   stream    non-temporal stores from the mapping (no read-for-ownership of the
-//             destination; the staging slot is read next by the DMA engine, not by this CPU)
+// How bytes are moved from memory (segments with a descriptor are always read with pread()):
+//   stream    non-temporal stores (no read-for-ownership of the destination; the staging
+//             slot is read next by the DMA engine, not by this CPU)
 //   prefetch  stream plus software prefetches 4 KiB ahead (across page starts)
-//   memcpy    plain memcpy from the mapping (the default: the slot stays in the cache, where
-//             the DMA engine reads it; fastest on the H100 host with a 32-64 MiB ring)
-//   pread     the kernel copies from the page cache (no page faults or TLB misses on the
-//             mapping); segments without a descriptor fall back to memcpy
+//   memcpy    plain memcpy (the default: the slot stays in the cache, where the DMA engine
+//             reads it)
+//   pread     memcpy here; named for DQ_LOAD_COPY=pread, which reads files with pread()
+//             (now every file read does)
 // DQ_LOAD_COPY=stream|prefetch|memcpy|pread picks.
 enum class CopyMethod { memcpy, stream, pread, prefetch };
 CopyMethod default_copy_method();

@@ -6,6 +6,10 @@
 // uploaded straight from the mapping into the device slot (no host copy), then dequantized as
 // usual. A window not pinned in time is left to staging (never waited for unless mid-pin), and
 // each window is unpinned once the upload of its last fill has completed (an event).
+// Not safe against truncation: unlike every other route (pread, file_source.hpp) these fills
+// read the mapping. A file truncated by another process during a hybrid load makes pinning
+// fail (DQ_ERR_IO/backend error), or, once pinned, the upload reads the pages as they were
+// before the truncation. It is opt-in for that reason (docs/GGUF.md).
 #pragma once
 
 #include <atomic>

@@ -1,7 +1,8 @@
-// The model's files opened for pread() (DQ_LOAD_COPY=pread): the staging copy then reads
-// them with the kernel's copy from the page cache instead of through the mapping, which spares
-// the copy threads the page faults and TLB misses of the mapping. On the H100 host it was not
-// faster than copying from the mapping (docs/PERFORMANCE.md, Model loading), so it is an option.
+// Where the loader reads the model's tensor bytes: the descriptor each part of the model keeps
+// open (gguf/mapped_file.hpp). Every copy and every CPU-route dequantization reads through it
+// with pread(), not through the mapping, so a file truncated by another process while it is
+// loaded gives DQ_ERR_IO naming the file instead of SIGBUS. Reading the page cache with pread()
+// is as fast as copying from the mapping (docs/PERFORMANCE.md, Model loading).
 #pragma once
 
 #include <cstdint>
@@ -9,20 +10,17 @@
 #include <vector>
 
 #include "dq/dq.h"
+#include "gguf/mapped_file.hpp"
 
 namespace dq::loader {
 
 class FileSource {
  public:
-  // Opens the file of every part of `model` that was mapped from one, and keeps it only when
-  // it still holds the mapped bytes (same size, same first 64 KiB and last 4 KiB): a file
-  // replaced on disk since the model was opened is read through the mapping, as before.
+  // The descriptors of `model`'s parts (borrowed: the model must outlive this). A model
+  // parsed from memory has none; its bytes are copied from that memory.
   explicit FileSource(const dq_model *model);
-  ~FileSource();
-  FileSource(const FileSource &) = delete;
-  FileSource &operator=(const FileSource &) = delete;
 
-  // Descriptor of part `split`, or -1 when its bytes must come from the mapping.
+  // Descriptor of part `split`, or -1 when its bytes come from memory.
   int fd(uint32_t split) const { return split < fds_.size() ? fds_[split] : -1; }
   const char *path(uint32_t split) const {
     return split < paths_.size() ? paths_[split].c_str() : "the model";
@@ -34,8 +32,6 @@ class FileSource {
   std::vector<std::string> paths_;
 };
 
-// Reads exactly `bytes` at `offset` of `fd` into `dst` (retrying short reads and EINTR).
-// Returns "" or the reason it failed (errno text, or "the file ends early").
-std::string pread_exact(int fd, void *dst, uint64_t bytes, uint64_t offset);
+using dq::gguf::pread_exact;
 
 }  // namespace dq::loader

@@ -194,20 +194,18 @@ dq_status load_with(dq_loader &l, const dq_model *model, const dq_load_options &
   progress.report(0);
   const auto t_pipe = Clock::now();
   const dq_plugin_api *cpu = l.cpu_backend ? l.cpu_backend->api : nullptr;
-  // pread needs the files themselves (opened and checked against the mapping: ~0.1 ms).
-  std::unique_ptr<dq::loader::FileSource> files;
-  if (l.pool->method() == dq::loader::CopyMethod::pread)
-    files = std::make_unique<dq::loader::FileSource>(model);
-  const bool reads_files = files && files->open_count() > 0;
-  lm->stats.copy_method = reads_files || l.pool->method() != dq::loader::CopyMethod::pread
-                              ? dq::loader::copy_method_name(l.pool->method())
-                              : "stream";
+  // Every file byte is read with pread() on the model's descriptors (never through the
+  // mapping: a file truncated meanwhile would raise SIGBUS); the copy method applies to
+  // models in memory.
+  const dq::loader::FileSource files(model);
+  lm->stats.copy_method = files.open_count() > 0 ? "pread"
+                                                 : dq::loader::copy_method_name(l.pool->method());
   const dq::loader::HybridOptions hybrid = dq::loader::hybrid_options_from_env();
   if (l.dev && hybrid.fraction > 0 && dq::loader::DeviceApi::can_register(l.dev->api()))
     lm->stats.copy_method = "hybrid";
   int64_t chunks = l.dev ? dq::loader::run_device_pipeline(*l.dev, cpu, *l.ring, *l.pool,
-                                                           files.get(), lm->jobs, progress, hybrid)
-                         : dq::loader::run_host_path(cpu, *l.pool, files.get(), lm->jobs, progress);
+                                                           &files, lm->jobs, progress, hybrid)
+                         : dq::loader::run_host_path(cpu, *l.pool, &files, lm->jobs, progress);
   lm->stats.seconds_pipeline = seconds_since(t_pipe);
   lm->stats.chunks = chunks;
   fill_stats(l, *lm);

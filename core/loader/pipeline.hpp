@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "dq/dq_plugin.h"
@@ -25,8 +26,8 @@ struct ProgressSink {
   }
 };
 
-// Bytes [offset, offset + bytes) of job `j`'s source, to `dst`: from its file where `files`
-// has it open, else from the mapping.
+// Bytes [offset, offset + bytes) of job `j`'s source, to `dst`: read from its file where
+// `files` has it (always, for a model opened from a file), else copied from memory.
 inline CopySegment file_segment(const FileSource *files, const TensorJob &j, void *dst,
                                 uint64_t offset, uint64_t bytes) {
   CopySegment s{dst, j.src + offset, bytes};
@@ -38,17 +39,33 @@ inline CopySegment file_segment(const FileSource *files, const TensorJob &j, voi
   return s;
 }
 
+// The source bytes a CPU-route piece is dequantized from: read with pread() (through `pool`'s
+// threads) into a buffer it keeps, where `files` has the part's descriptor, so a truncated file
+// gives LoadError(DQ_ERR_IO) naming it instead of SIGBUS; else the job's memory itself.
+class CpuSourceReader {
+ public:
+  CpuSourceReader(CopyPool &pool, const FileSource *files) : pool_(pool), files_(files) {}
+  // Valid until the next call.
+  const uint8_t *read(const TensorJob &j, uint64_t offset, uint64_t bytes);
+
+ private:
+  CopyPool &pool_;
+  const FileSource *files_;
+  std::unique_ptr<uint8_t[]> buffer_;  // not a vector: no zero-fill of up to 64 MiB
+  uint64_t capacity_ = 0;
+};
+
 // Dequantizes host memory with the CPU plugin; throws LoadError naming the tensor.
 void cpu_dequantize(const dq_plugin_api *cpu, int32_t src_type, int32_t dst_type, const void *src,
                     uint64_t src_bytes, int64_t n_elements, void *dst, uint64_t dst_bytes,
                     const std::string &tensor);
 
 // Every job's dst must be set (device memory). `files` (may be null) gives the descriptors
-// the pool's pread method reads; without one a part is copied from the mapping. Returns the number
-// of slot fills. On return all work is complete; on a throw, the ring is drained before the
-// exception leaves. `hybrid.fraction` > 0 uploads the last fills straight from the pinned mapping
-// where the plugin has host_register (direct_upload.hpp); without it every fill goes through
-// staging.
+// every source byte is read from with pread(); without one a part is copied from memory.
+// Returns the number of slot fills. On return all work is complete; on a throw, the ring is
+// drained before the exception leaves. `hybrid.fraction` > 0 uploads the last fills straight
+// from the pinned mapping where the plugin has host_register (direct_upload.hpp: not safe
+// against truncation); without it every fill goes through staging.
 int64_t run_device_pipeline(const DeviceApi &dev, const dq_plugin_api *cpu, StagingRing &ring,
                             CopyPool &pool, const FileSource *files,
                             const std::vector<TensorJob> &jobs, const ProgressSink &progress,

@@ -44,13 +44,13 @@ std::vector<CopySegment> file_segments(const FileSource *files, const std::vecto
   return segs;
 }
 
-void cpu_pieces(const dq_plugin_api *cpu, const std::vector<TensorJob> &jobs, const SlotFill &fill,
-                uint8_t *host) {
+void cpu_pieces(const dq_plugin_api *cpu, CpuSourceReader &sources,
+                const std::vector<TensorJob> &jobs, const SlotFill &fill, uint8_t *host) {
   for (const Piece &p : fill.pieces) {
     const TensorJob &j = jobs[p.job];
     if (j.route == Route::cpu)
-      cpu_dequantize(cpu, j.src_type, j.out_type, j.src + p.src_offset, p.src_bytes, p.n_elements,
-                     host + p.slot_offset, p.slot_bytes, j.name);
+      cpu_dequantize(cpu, j.src_type, j.out_type, sources.read(j, p.src_offset, p.src_bytes),
+                     p.src_bytes, p.n_elements, host + p.slot_offset, p.slot_bytes, j.name);
   }
 }
 
@@ -165,6 +165,7 @@ int64_t run_device_pipeline(const DeviceApi &dev, const dq_plugin_api *cpu, Stag
         hybrid.wait_for_pins);
   }
   PipelineTrace trace;
+  CpuSourceReader sources(pool, files);
   // Fill k's upload and kernels are queued while the copy threads fill k + 1 (`due` holds
   // the fill whose submission is pending), so the ~30 us of API calls per fill overlap the copy.
   struct Due {
@@ -214,7 +215,7 @@ int64_t run_device_pipeline(const DeviceApi &dev, const dq_plugin_api *cpu, Stag
         throw;
       }
       pool.finish();
-      cpu_pieces(cpu, jobs, fills[k], slot.host);
+      cpu_pieces(cpu, sources, jobs, fills[k], slot.host);
       trace.copy(t, fills[k].file_bytes, k);
       due = Due{k, &slot};
     }

@@ -84,8 +84,7 @@ TEST(LoaderFakeDevice, GeneratedModelAcrossManySlots) {
 }
 
 // Every copy method gives the same bytes; a model file replaced on disk after the model was
-// opened is not read by pread (the loader falls back to the mapping, which still holds the
-// opened file's bytes).
+// opened is not read: pread() goes to the descriptor the model holds, the opened file.
 TEST(LoaderFakeDevice, EveryCopyMethodAndAReplacedFile) {
   Context ctx;
   REQUIRE_FAKE(ctx);
@@ -114,15 +113,18 @@ TEST(LoaderFakeDevice, EveryCopyMethodAndAReplacedFile) {
   };
   {
     Model model(ctx, path);
+    // Files are always read with pread() (a truncated file must not raise SIGBUS): the
+    // method only applies to models in memory.
     check(model, "pread", "pread");
-    check(model, "stream", "stream");
-    check(model, "memcpy", "memcpy");
-    check(model, "prefetch", "prefetch");
-    // Same layout, other random blocks, moved over the path: the mapping keeps the old file.
+    check(model, "stream", "pread");
+    check(model, "memcpy", "pread");
+    check(model, "prefetch", "pread");
+    // Same layout, other random blocks, moved over the path: the model's descriptor keeps
+    // reading the file it opened.
     spec.seed += 1;
     loader::synth::write_gguf(spec, other);
     std::filesystem::rename(other, path);
-    check(model, "pread", "stream");
+    check(model, "pread", "pread");
   }
   if (prev)
     ::setenv("DQ_LOAD_COPY", saved.c_str(), 1);
