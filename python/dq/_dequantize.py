@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from . import _types
+from . import _buffers, _types
 from ._lib import DQ_TYPE_BF16, DQ_TYPE_F16, DQ_TYPE_F32, DequantizeRequest, DQError, check, \
     context, lib
 
@@ -56,7 +56,10 @@ def _run_threads(ctx, qtype, out_type, backend, raw, out, n_blocks, block_elems,
                  threads: int, what: str) -> None:
     """Block-aligned pieces over `threads` Python threads, each piece one serial call."""
     out_block = block_elems * out.itemsize
-    per_call = max(1, _SERIAL_CALL_ELEMENTS // block_elems)
+    # Pieces of whole 64-element groups keep every piece's output 64-byte aligned, as the
+    # SIMD kernels want it.
+    group = max(1, 64 // block_elems)
+    per_call = max(group, _SERIAL_CALL_ELEMENTS // block_elems // group * group)
     src0, dst0 = raw.ctypes.data, out.ctypes.data
     n_calls = -(-n_blocks // per_call)
     threads = min(threads, n_calls)
@@ -127,7 +130,7 @@ def dequantize(data, qtype, *, dtype=np.float32, threads: int | None = None,
         raise DQError(f"{what}: {row_bytes} bytes per row (the last axis) are not a whole "
                       f"number of {block_bytes}-byte blocks")
     out_shape = raw.shape[:-1] + (row_bytes // block_bytes * block_elems,)
-    out = np.empty(out_shape, dtype=out_dtype)
+    out = _buffers.empty(out_shape, out_dtype)
     n_blocks = raw.size // block_bytes
     if n_blocks == 0:
         return out

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import json
 import os
 import platform
+import subprocess
 import sys
 import time
 
@@ -83,6 +85,7 @@ def main(argv=None) -> int:
     parser.add_argument("--threads", type=int, default=0,
                         help="the 'all threads' column (default: DQ_THREADS or all cores)")
     parser.add_argument("--no-gguf", action="store_true", help="skip gguf-py")
+    parser.add_argument("--dq-only", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
     gguf_quants = None
@@ -96,30 +99,39 @@ def main(argv=None) -> int:
     if args.types == "all":
         type_ids = [t for t in range(_types.TYPE_COUNT) if _types.cpu_dequantizes(t)]
     else:
-        type_ids = [_types.resolve_qtype(name.strip()) for name in args.types.split(",")]
+        type_ids = [_types.resolve_qtype(int(name) if name.strip().isdigit() else name.strip())
+                    for name in args.types.split(",")]
 
-    cpu = next((b for b in backends() if b.name == "cpu"), None)
-    print(f"# dq.bench {datetime.datetime.now().isoformat(timespec='seconds')}: "
-          f"{machine_line()}")
-    print(f"# libdq-core {version()}, cpu plugin: {cpu.description if cpu else 'absent'}; "
-          f"numpy {np.__version__}; gguf-py "
-          f"{getattr(sys.modules.get('gguf'), '__version__', None) or _gguf_version()}")
-    print(f"# {args.elements:,} elements per type in rows of {args.row}, f32 output; times: best of "
-          f"{args.repeat} (dq), {args.gguf_repeat} (gguf-py); x = gguf-py time / dq time")
-    header = (f"{'type':8} {'gguf-py ms':>11} {'dq 1 thr ms':>12} {'dq ' + str(all_threads) + ' thr ms':>13}"
-              f" {'x (1 thr)':>10} {'x (' + str(all_threads) + ' thr)':>11} {'dq 1 thr GB/s out':>18}")
-    print(header)
-    rng = np.random.default_rng(0)
+    if args.dq_only:
+        gguf_quants = None
+    else:
+        cpu = next((b for b in backends() if b.name == "cpu"), None)
+        print(f"# dq.bench {datetime.datetime.now().isoformat(timespec='seconds')}: "
+              f"{machine_line()}")
+        print(f"# libdq-core {version()}, cpu plugin: {cpu.description if cpu else 'absent'}; "
+              f"numpy {np.__version__}; gguf-py {_gguf_version()}")
+        print(f"# {args.elements:,} elements per type in rows of {args.row}, f32 output; "
+              f"times: best of {args.repeat} (dq), {args.gguf_repeat} (gguf-py); "
+              f"x = gguf-py time / dq time; 1 thread: a process with DQ_THREADS=1")
+        print(f"{'type':8} {'gguf-py ms':>11} {'dq 1 thr ms':>12} "
+              f"{'dq ' + str(all_threads) + ' thr ms':>13} {'x (1 thr)':>10} "
+              f"{'x (' + str(all_threads) + ' thr)':>11} {'dq 1 thr GB/s out':>18}", flush=True)
+    one_thread = {} if args.dq_only else _one_thread_times(args, type_ids)
     worst = None
     for type_id in type_ids:
+        rng = np.random.default_rng(type_id)
         name = _types.type_name(type_id)
         block_elems = _types.block_size(type_id)[0]
         row = max(block_elems, args.row // block_elems * block_elems)
         n = max(row, args.elements // row * row)
         data = random_blocks(type_id, n, row, rng)
-        dequantize(data[:2], type_id, threads=1)  # warm-up
-        t1 = best_time(lambda: dequantize(data, type_id, threads=1), args.repeat)
+        dequantize(data[:2], type_id)  # warm-up
         tn = best_time(lambda: dequantize(data, type_id, threads=all_threads), args.repeat)
+        if args.dq_only:  # the child of _one_thread_times: this process has DQ_THREADS=1
+            print(json.dumps({"type": type_id, "seconds": tn}), flush=True)
+            continue
+        t1 = one_thread.get(type_id) or best_time(
+            lambda: dequantize(data, type_id, threads=1), args.repeat)
         tg = None
         if gguf_quants is not None:
             try:
@@ -146,6 +158,29 @@ def main(argv=None) -> int:
     if worst:
         print(f"# smallest 1-thread ratio: {worst[0]} {worst[1]:.1f}x")
     return 0
+
+
+def _one_thread_times(args, type_ids) -> dict[int, float]:
+    """dq's times with the library itself on one thread: a child process with DQ_THREADS=1
+    (the cpu plugin reads it once, when it loads), so each tensor is one call on one thread
+    with the library's full fast path (streaming stores for large outputs). Empty when the
+    child fails; the caller then measures threads=1 in this process."""
+    cmd = [sys.executable, "-m", "dq.bench", "--dq-only", "--elements", str(args.elements),
+           "--row", str(args.row), "--repeat", str(args.repeat),
+           "--types", ",".join(str(t) for t in type_ids)]
+    env = dict(os.environ, DQ_THREADS="1")
+    try:
+        run = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True)
+    except (OSError, subprocess.CalledProcessError) as e:
+        print(f"# 1-thread child failed ({e}); measuring threads=1 in this process",
+              file=sys.stderr)
+        return {}
+    times = {}
+    for line in run.stdout.splitlines():
+        if line.startswith("{"):
+            item = json.loads(line)
+            times[item["type"]] = item["seconds"]
+    return times
 
 
 def _gguf_version() -> str:

@@ -184,3 +184,24 @@ def test_backends_lists_cpu():
     assert "cpu" in names
     cpu = next(b for b in dq.backends() if b.name == "cpu")
     assert cpu.loaded and cpu.devices and not cpu.devices[0].is_gpu
+
+
+def test_recycled_output_memory_is_never_shared_with_a_live_array():
+    from dq import _buffers
+    rng = np.random.default_rng(5)
+    a = rng.integers(0, 256, size=(64, 18 * 256), dtype=np.uint8)  # 2 MiB of f32 output
+    a[:, ::18] = 0  # finite f16 scales (low byte 0)
+    b = a.copy()
+    b[:, 2:18] ^= 0x5A
+    first = dq.dequantize(a, 2)
+    expected_first = first.copy()
+    second = dq.dequantize(b, 2)
+    assert not np.shares_memory(first, second)
+    assert same_bits(first, expected_first)  # untouched by the second call
+    address = first.ctypes.data
+    del first
+    assert _buffers.cached_bytes() > 0
+    third = dq.dequantize(a, 2)  # reuses the freed buffer: same values as a fresh one
+    assert third.ctypes.data == address
+    assert same_bits(third, expected_first)
+    assert third.flags.writeable and third.flags.c_contiguous
