@@ -27,4 +27,11 @@ if ! python3 -c "import gguf, numpy" >/dev/null 2>&1; then
   python3 -m pip install -q gguf numpy 2>/dev/null ||
     python3 -m pip install -q --break-system-packages gguf numpy
 fi
+# The Python package's tests (scripts/test.sh) build and install it into a virtual
+# environment: Debian ships venv's pip bootstrap in python3-venv.
+if ! dpkg -s python3-venv >/dev/null 2>&1; then
+  echo "setup: installing python3-venv"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends python3-venv
+fi
 echo "setup: done"

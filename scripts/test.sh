@@ -36,5 +36,21 @@ if [ -x scripts/fuzz-gguf.sh ]; then
   bash scripts/fuzz-gguf.sh "$fuzz_seconds" || { echo "test: fuzzer found a problem"; failed=1; }
 fi
 
+# The Python package: pip install ./python into a fresh virtual environment (the wheel build
+# compiles the core and the cpu plugin; CUDA off, CI has no GPU), then its pytest suite.
+echo "== python package (pip install ./python, pytest)"
+pyenv=build/python-venv
+rm -rf "$pyenv"
+if python3 -m venv "$pyenv" &&
+   "$pyenv/bin/python" -m pip install -q --upgrade pip &&
+   DQ_ENABLE_CUDA=OFF CMAKE_BUILD_PARALLEL_LEVEL="$jobs" "$pyenv/bin/python" -m pip install -q ./python &&
+   "$pyenv/bin/python" -m pip install -q pytest gguf ml_dtypes; then
+  "$pyenv/bin/python" -c "import dq; print(dq.backends())" &&
+    "$pyenv/bin/python" -m pytest python/tests -q -rs --junitxml="$PWD/$logdir/python.xml" ||
+    failed=1
+else
+  echo "test: installing the Python package failed"; failed=1
+fi
+
 python3 scripts/junit_summary.py "$logdir"/*.xml || failed=1
 exit $failed
