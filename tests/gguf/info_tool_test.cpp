@@ -1,7 +1,12 @@
 // `dq info` on the shared test data: the tensor names, types, shapes and offsets it reports
 // (text and JSON) match manifest.tsv; long arrays are shortened in text and whole in JSON;
-// per-type totals add up; the v1 file is refused with exit status 1.
+// per-type totals add up; the v1 file is refused with exit status 1. On generated files:
+// text from a hostile file cannot reach the terminal raw (controls, bidi controls, invalid
+// UTF-8), the JSON stays valid, and --json on huge metadata arrays streams (bounded memory).
 #include <gtest/gtest.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <map>
 #include <nlohmann/json.hpp>
@@ -121,6 +126,116 @@ TEST(GgufInfoTool, ControlBytesInKeysAndNamesAreEscaped) {
   const auto doc = nlohmann::json::parse(j.out);
   EXPECT_EQ(doc["metadata"]["odd\x01key"]["value"], "line1\nline2\x02");
   EXPECT_EQ(doc["tensors"][0]["name"], "t\nx");
+}
+
+TEST(GgufInfoTool, BidiC1AndInvalidUtf8AreEscapedInTextAndJson) {
+  ScratchDir scratch;
+  GgufBuilder g;
+  g.kv("evil\xe2\x80\xaekey", kString, enc_string("a\xc2\x9b" "31m\xe2\x81\xa6z\xff"));
+  Bytes strs;
+  put_string(strs, "\x1b]0;title\x07");
+  g.kv("arr", kArray, enc_array(kString, 1, strs));
+  g.tensor("w\xe2\x80\x8f\x1b[2J", 0, {4}, 16);
+  write_bytes(scratch / "evil.gguf", g.build());
+
+  ToolResult r = run_dq({"info", (scratch / "evil.gguf").string()}, scratch.path());
+  ASSERT_TRUE(r.exited && r.exit_code == 0) << r.err;
+  EXPECT_NE(r.out.find("evil\\u{202E}key"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("\"a\\u{009B}31m\\u{2066}z\\xff\""), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("\"\\x1b]0;title\\x07\""), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find(" w\\u{200F}\\x1b[2J "), std::string::npos) << r.out;
+  for (const char *raw : {"\x1b", "\xe2\x80\xae", "\xc2\x9b", "\xe2\x81\xa6", "\xff",
+                          "\xe2\x80\x8f", "\x07"})
+    EXPECT_EQ(r.out.find(raw), std::string::npos) << "raw bytes in the text output";
+
+  ToolResult j = run_dq({"info", (scratch / "evil.gguf").string(), "--json"}, scratch.path());
+  ASSERT_TRUE(j.exited && j.exit_code == 0) << j.err;
+  EXPECT_NE(j.out.find("evil\\u202ekey"), std::string::npos) << j.out;
+  for (const char *raw : {"\x1b", "\xe2\x80\xae", "\xc2\x9b", "\xe2\x81\xa6", "\xff",
+                          "\xe2\x80\x8f", "\x07"})
+    EXPECT_EQ(j.out.find(raw), std::string::npos) << "raw bytes in the JSON output";
+  const auto doc = nlohmann::json::parse(j.out);
+  // Valid characters come back exactly; the invalid byte becomes U+FFFD.
+  EXPECT_EQ(doc["metadata"]["evil\xe2\x80\xaekey"]["value"],
+            "a\xc2\x9b" "31m\xe2\x81\xa6z\xef\xbf\xbd");
+  EXPECT_EQ(doc["metadata"]["arr"]["value"][0], "\x1b]0;title\x07");
+  EXPECT_EQ(doc["tensors"][0]["name"], "w\xe2\x80\x8f\x1b[2J");
+}
+
+TEST(GgufInfoTool, JsonKeepsValueTypesAndNonFiniteFloatsAreNull) {
+  ScratchDir scratch;
+  GgufBuilder g;
+  g.kv("f32", kF32, enc<float>(0.1f)).kv("f64", kF64, enc<double>(3.0));
+  g.kv("nan", kF32, enc<uint32_t>(0x7fc00000u)).kv("u64", kU64, enc<uint64_t>(~0ull));
+  g.kv("i8s", kArray, enc_numbers<int8_t>(kI8, {-1, 2})).kv("b", kBool, enc<uint8_t>(1));
+  write_bytes(scratch / "types.gguf", g.build());
+  ToolResult j = run_dq({"info", (scratch / "types.gguf").string(), "--json"}, scratch.path());
+  ASSERT_TRUE(j.exited && j.exit_code == 0) << j.err;
+  const auto doc = nlohmann::json::parse(j.out);
+  const auto &m = doc["metadata"];
+  EXPECT_EQ(m["f32"]["value"].get<float>(), 0.1f);
+  EXPECT_NE(j.out.find("\"value\": 0.1\n"), std::string::npos) << j.out;  // the float's digits
+  EXPECT_TRUE(m["f64"]["value"].is_number_float());
+  EXPECT_TRUE(m["nan"]["value"].is_null());
+  EXPECT_EQ(m["u64"]["value"].get<uint64_t>(), ~0ull);
+  EXPECT_EQ(m["i8s"]["value"], nlohmann::json::array({-1, 2}));
+  EXPECT_EQ(m["b"]["value"], true);
+}
+
+// Runs `dq info --json FILE` with stdout to /dev/null; returns the child's peak RSS in bytes
+// (0 when it did not exit with status 0).
+uint64_t info_json_peak_rss(const std::filesystem::path &file) {
+  const std::string tool = dq_tool_path().string();
+  const pid_t pid = fork();
+  if (pid == 0) {
+    const int null_fd = open("/dev/null", O_WRONLY);
+    dup2(null_fd, 1);
+    execl(tool.c_str(), tool.c_str(), "info", file.c_str(), "--json", static_cast<char *>(nullptr));
+    _exit(127);
+  }
+  int status = 0;
+  rusage usage{};
+  while (wait4(pid, &status, 0, &usage) < 0) {
+  }
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) return 0;
+  return static_cast<uint64_t>(usage.ru_maxrss) * 1024;
+}
+
+TEST(GgufInfoTool, JsonOfHugeMetadataArraysStreamsInBoundedMemory) {
+  ScratchDir scratch;
+  // 16 MiB of metadata: one array of 700k short strings, one of 2.5M u8 (the printer that
+  // built a whole JSON document first peaked at 428 MB for a 16 MB file).
+  constexpr uint64_t kStrings = 700000, kBytes = 2500000;
+  Bytes strs;
+  strs.reserve(kStrings * 24);
+  for (uint64_t i = 0; i < kStrings; ++i) put_string(strs, "tok\x01" + std::to_string(i) + "\xe2\x80\xae");
+  GgufBuilder big;
+  big.kv("tokens", kArray, enc_array(kString, kStrings, strs));
+  big.kv("bytes", kArray, enc_array(kU8, kBytes, Bytes(kBytes, 7)));
+  big.tensor("w", 0, {4}, 16);
+  const Bytes bytes = big.build();
+  ASSERT_GT(bytes.size(), uint64_t{16} << 20);
+  write_bytes(scratch / "big.gguf", bytes);
+  GgufBuilder small;
+  small.tensor("w", 0, {4}, 16);
+  write_bytes(scratch / "small.gguf", small.build());
+
+  const uint64_t baseline = info_json_peak_rss(scratch / "small.gguf");
+  const uint64_t peak = info_json_peak_rss(scratch / "big.gguf");
+  ASSERT_GT(baseline, 0u);
+  ASSERT_GT(peak, 0u) << "dq info --json failed on the big file";
+  // The file is mapped (counted once) and the reader keeps one value per string element;
+  // the printer itself must add only a small buffer.
+  EXPECT_LT(peak - std::min(peak, baseline), 5 * bytes.size())
+      << "peak RSS " << (peak >> 20) << " MiB, baseline " << (baseline >> 20) << " MiB";
+
+  // And the streamed document is complete and valid (checked without building a DOM).
+  ToolResult j = run_dq({"info", (scratch / "big.gguf").string(), "--json"}, scratch.path());
+  ASSERT_TRUE(j.exited && j.exit_code == 0) << j.err;
+  EXPECT_TRUE(nlohmann::json::accept(j.out));
+  EXPECT_NE(j.out.find("\"tok\\u0001" + std::to_string(kStrings - 1) + "\\u202e\"\n"),
+            std::string::npos);
+  EXPECT_NE(j.out.find("\"count\": " + std::to_string(kBytes)), std::string::npos);
 }
 
 TEST(GgufInfoTool, UsageErrorIsStatus2) {
