@@ -1,85 +1,81 @@
-// Writes the fuzz seed corpus: generated valid GGUFs of various shapes and metadata, the
-// damaged-file corpus of the tests, and (when a folder is given) the shared test data files.
+// Writes the fuzz seed corpora:
+//   OUT_DIR/reader  generated valid GGUFs, the tests' damaged files, the test data files
+//   OUT_DIR/recipe  one recipe per base model, plus a few with edits (gguf_recipe.hpp)
+//   OUT_DIR/split   valid 2- and 3-part split models and near misses (split_fuzzer.cpp)
 // Usage: gguf_seed_corpus OUT_DIR [TESTDATA_DIR]
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <string_view>
 
 #include "damaged_corpus.hpp"
-#include "gguf_builder.hpp"
+#include "generated_models.hpp"
 
 namespace fs = std::filesystem;
-using namespace dq::test;
+using dq::test::Bytes;
 
 namespace {
 
 int g_written = 0;
 
 void write(const fs::path &dir, const std::string &name, const Bytes &b) {
+  fs::create_directories(dir);
   std::ofstream f(dir / name, std::ios::binary | std::ios::trunc);
   f.write(reinterpret_cast<const char *>(b.data()), static_cast<std::streamsize>(b.size()));
   ++g_written;
 }
 
-void valid_seeds(const fs::path &dir) {
-  GgufBuilder small = small_model();
-  write(dir, "valid-small.gguf", small.build());
-  GgufBuilder v2 = small_model();
-  v2.version = 2;
-  write(dir, "valid-v2.gguf", v2.build());
-  write(dir, "valid-empty.gguf", GgufBuilder().build());
+void reader_seeds(const fs::path &dir, const char *testdata) {
+  for (const auto &[name, bytes] : dq::fuzz::generated_models()) write(dir, name + ".gguf", bytes);
+  for (const auto &c : dq::test::damaged_cases()) write(dir, "damaged-" + c.name + ".gguf", c.bytes);
+  std::error_code ec;
+  if (testdata && fs::is_directory(testdata, ec))
+    for (const auto &e : fs::directory_iterator(testdata))
+      if (e.path().extension() == ".gguf") {
+        fs::copy_file(e.path(), dir / ("testdata-" + e.path().filename().string()),
+                      fs::copy_options::overwrite_existing);
+        ++g_written;
+      }
+}
 
-  // One tensor per type with a layout, 1-D to 4-D.
-  struct T { uint32_t id; uint64_t block; uint64_t bytes; };
-  const T types[] = {{0, 1, 4},     {1, 1, 2},     {2, 32, 18},   {3, 32, 20},   {6, 32, 22},
-                     {7, 32, 24},   {8, 32, 34},   {9, 32, 36},   {10, 256, 84}, {11, 256, 110},
-                     {12, 256, 144}, {13, 256, 176}, {14, 256, 210}, {15, 256, 292},
-                     {16, 256, 66}, {17, 256, 74},  {18, 256, 98},  {19, 256, 50}, {20, 32, 18},
-                     {21, 256, 110}, {22, 256, 82}, {23, 256, 136}, {24, 1, 1},   {25, 1, 2},
-                     {26, 1, 4},    {27, 1, 8},    {28, 1, 8},    {29, 256, 56}, {30, 1, 2},
-                     {34, 256, 54}, {35, 256, 66}, {39, 32, 17},  {40, 64, 36},  {41, 128, 18},
-                     {42, 64, 18}};
-  GgufBuilder all;
-  all.kv("general.architecture", kString, enc_string("fuzz"));
-  int k = 0;
-  for (const T &t : types) {
-    std::vector<uint64_t> ne = {t.block};
-    for (int d = 1; d <= k % 4; ++d) ne.push_back(static_cast<uint64_t>(d + 1));
-    uint64_t n = 1;
-    for (uint64_t e : ne) n *= e;
-    all.tensor("t." + std::to_string(t.id), t.id, ne, n / t.block * t.bytes);
-    ++k;
+void recipe_seeds(const fs::path &dir) {
+  // Recipe byte 0 picks the base (modulo their count): the bases as they are, then each
+  // with one edit of every kind (kinds 0-5, operands zero or small).
+  for (int base = 0; base < 32; ++base) {
+    write(dir, "base-" + std::to_string(base), Bytes{static_cast<uint8_t>(base)});
+    for (uint8_t kind = 0; kind < 6; ++kind)
+      write(dir, "edit-" + std::to_string(base) + "-" + std::to_string(kind),
+            Bytes{static_cast<uint8_t>(base), kind, 3, 0, 2, 7, 0, 0, 0, 0});
   }
-  write(dir, "valid-all-types.gguf", all.build());
+}
 
-  // Metadata of every value type, nested arrays, alignment variants.
-  GgufBuilder meta;
-  meta.kv("u8", kU8, enc<uint8_t>(200)).kv("i8", kI8, enc<int8_t>(-100));
-  meta.kv("u16", kU16, enc<uint16_t>(60000)).kv("i16", kI16, enc<int16_t>(-30000));
-  meta.kv("u32", kU32, enc<uint32_t>(4000000000u)).kv("i32", kI32, enc<int32_t>(-2));
-  meta.kv("f32", kF32, enc<float>(3.5f)).kv("bool", kBool, enc<uint8_t>(1));
-  meta.kv("str", kString, enc_string("text\n\x01\xff"));
-  meta.kv("u64", kU64, enc<uint64_t>(~0ull)).kv("i64", kI64, enc<int64_t>(-5));
-  meta.kv("f64", kF64, enc<double>(1e300));
-  meta.kv("arr.f32", kArray, enc_numbers<float>(kF32, {0.5f, -1.0f}));
-  meta.kv("arr.empty", kArray, enc_array(kI32, 0, {}));
-  Bytes strs;
-  put_string(strs, "a");
-  put_string(strs, "");
-  meta.kv("arr.str", kArray, enc_array(kString, 2, strs));
-  Bytes nested = enc_numbers<int32_t>(kI32, {1, 2});
-  Bytes level2 = enc_array(kArray, 1, nested);
-  meta.kv("arr.nested", kArray, enc_array(kArray, 1, level2));
-  meta.kv("general.alignment", kU32, enc<uint32_t>(64));
-  meta.alignment = 64;
-  meta.tensor("x", 8, {32, 3}, 3 * 34);
-  write(dir, "valid-metadata.gguf", meta.build());
+Bytes split_input(uint8_t parts, std::string_view name, const std::vector<Bytes> &contents) {
+  Bytes in{static_cast<uint8_t>(parts - 1)};
+  in.insert(in.end(), name.begin(), name.end());
+  in.push_back('\n');
+  for (size_t i = 0; i < contents.size(); ++i) {
+    if (i) {
+      constexpr std::string_view sep = "\nPART\n";
+      in.insert(in.end(), sep.begin(), sep.end());
+    }
+    in.insert(in.end(), contents[i].begin(), contents[i].end());
+  }
+  return in;
+}
 
-  GgufBuilder split;
-  split.kv("split.no", kU16, enc<uint16_t>(0)).kv("split.count", kU16, enc<uint16_t>(2));
-  split.kv("split.tensors.count", kI32, enc<int32_t>(1));
-  split.tensor("w", 0, {4}, 16);
-  write(dir, "valid-split-keys.gguf", split.build());
+void split_seeds(const fs::path &dir) {
+  using dq::fuzz::split_part;
+  write(dir, "two-parts", split_input(2, "m-00001-of-00002.gguf", {split_part(0, 2), split_part(1, 2)}));
+  write(dir, "three-parts",
+        split_input(3, "m-00001-of-00003.gguf",
+                    {split_part(0, 3), split_part(1, 3), split_part(2, 3)}));
+  write(dir, "open-second",
+        split_input(2, "m-00002-of-00002.gguf", {split_part(1, 2), split_part(0, 2)}));
+  write(dir, "missing-part", split_input(1, "m-00001-of-00002.gguf", {split_part(0, 2)}));
+  write(dir, "swapped-parts",
+        split_input(2, "m-00001-of-00002.gguf", {split_part(1, 2), split_part(0, 2)}));
+  write(dir, "wrong-name", split_input(1, "model.gguf", {split_part(0, 2)}));
+  write(dir, "single", split_input(1, "m.gguf", {dq::fuzz::generated_models()[0].second}));
 }
 
 }  // namespace
@@ -90,16 +86,9 @@ int main(int argc, char **argv) {
     return 2;
   }
   const fs::path out = argv[1];
-  fs::create_directories(out);
-  valid_seeds(out);
-  for (const auto &c : damaged_cases()) write(out, "damaged-" + c.name + ".gguf", c.bytes);
-  if (argc > 2 && fs::is_directory(argv[2]))
-    for (const auto &e : fs::directory_iterator(argv[2]))
-      if (e.path().extension() == ".gguf") {
-        fs::copy_file(e.path(), out / ("testdata-" + e.path().filename().string()),
-                      fs::copy_options::overwrite_existing);
-        ++g_written;
-      }
+  reader_seeds(out / "reader", argc > 2 ? argv[2] : nullptr);
+  recipe_seeds(out / "recipe");
+  split_seeds(out / "split");
   std::printf("%d seed files in %s\n", g_written, out.c_str());
   return 0;
 }
