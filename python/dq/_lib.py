@@ -169,6 +169,10 @@ def _load_library() -> ctypes.CDLL:
     fn("dq_value_array_data", c_int32, value_p, POINTER(c_void_p), POINTER(c_uint64))
     fn("dq_model_tensor_count", c_int64, model_p)
     fn("dq_model_tensor_info", c_int32, model_p, c_int64, POINTER(TensorInfo))
+    # dq_load_options_init became a macro over dq_load_options_init_sized (the old symbol
+    # stays, filling the 1.0 size): use the sized one where the core has it.
+    if hasattr(lib, "dq_load_options_init_sized"):
+        fn("dq_load_options_init_sized", c_int32, POINTER(LoadOptions), c_size_t)
     fn("dq_load_options_init", None, POINTER(LoadOptions))
     fn("dq_load", c_int32, ctx_p, model_p, POINTER(LoadOptions), POINTER(c_void_p))
     loaded_p = c_void_p
@@ -202,6 +206,15 @@ def context() -> int:
                 lib.dq_backend_count(handle)
                 _context = handle.value
     return _context
+
+
+def init_load_options(options: LoadOptions) -> None:
+    """dq_load_options_init for the fields this binding knows."""
+    if hasattr(lib, "dq_load_options_init_sized"):
+        lib.dq_load_options_init_sized(ctypes.byref(options), ctypes.sizeof(LoadOptions))
+    else:
+        lib.dq_load_options_init(ctypes.byref(options))
+    options.struct_size = ctypes.sizeof(LoadOptions)
 
 
 def text(raw: bytes | None) -> str:

@@ -11,7 +11,7 @@ from . import _types
 from ._cuda_array import CudaArray, DeviceBuffer
 from ._gguf_file import _Model
 from ._lib import (BUFFER_FN, DQ_LOAD_KEEP, PROGRESS_FN, DQError, LoadedTensor, LoadOptions,
-                   Location, check, lib, text)
+                   Location, check, init_load_options, lib, text)
 from ._progress import ProgressBar
 
 _HOST_ALIGNMENT = 64  # the cpu kernels stream (non-temporal stores) into 64-byte-aligned output
@@ -101,8 +101,7 @@ def load_file(path, *, device="cpu", dtype="float16", names=None, rows=None,
     ctx = model.ctx
 
     opts = LoadOptions()
-    lib.dq_load_options_init(byref(opts))
-    opts.struct_size = ctypes.sizeof(LoadOptions)
+    init_load_options(opts)
     backend_b = backend.encode() if backend else None
     opts.device = Location(backend_b, device_index)
     opts.output_type = output_type
