@@ -171,10 +171,17 @@ const std::vector<Base> &recipe_bases() {
   return bases;
 }
 
-std::vector<uint8_t> apply_recipe(const uint8_t *data, size_t size) {
-  const auto &bases = recipe_bases();
+std::vector<const Base *> bases_with_header_up_to(uint64_t max_header_bytes) {
+  std::vector<const Base *> out;
+  for (const Base &b : recipe_bases())
+    if (b.header_end <= max_header_bytes) out.push_back(&b);
+  return out;
+}
+
+std::vector<uint8_t> apply_recipe(const uint8_t *data, size_t size,
+                                  const std::vector<const Base *> &bases) {
   Reader r(data, size);
-  const Base &base = bases[r.next(1) % bases.size()];
+  const Base &base = *bases[r.next(1) % bases.size()];
   std::vector<uint8_t> b = base.bytes;
   const size_t nf = base.fields.size();
   for (int edit = 0; edit < kMaxEdits && !r.done(); ++edit) {

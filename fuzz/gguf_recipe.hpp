@@ -36,7 +36,12 @@ struct Base {
 // The bases, loaded once.
 const std::vector<Base> &recipe_bases();
 
-// The model bytes the recipe `data` describes.
-std::vector<uint8_t> apply_recipe(const uint8_t *data, size_t size);
+// The bases whose header (metadata and tensor infos) is at most `max_header_bytes`, for
+// targets whose work grows with the metadata (printing a 50k-token vocabulary is slow).
+std::vector<const Base *> bases_with_header_up_to(uint64_t max_header_bytes);
+
+// The model bytes the recipe `data` describes; its first byte picks one of `bases`.
+std::vector<uint8_t> apply_recipe(const uint8_t *data, size_t size,
+                                  const std::vector<const Base *> &bases);
 
 }  // namespace dq::fuzz
