@@ -56,9 +56,13 @@ TEST(TerminalText, InvalidUtf8BytesAreEscapedOneByOne) {
   EXPECT_EQ(terminal_safe("\xf0\x82\x82\xac"), "\\xf0\\x82\\x82\\xac");  // overlong euro
 }
 
+TEST(TerminalText, MessagesKeepTheirEscapesButNotRawControls) {
+  EXPECT_EQ(terminal_safe_message("tensor 'a\\x01b': bad\x1b[2J"), "tensor 'a\\x01b': bad\\x1b[2J");
+}
+
 TEST(TerminalText, QuoteIsEscapedOnlyWhenAsked) {
   std::string out;
-  EXPECT_EQ(append_terminal_safe(out, "say \"hi\"", '"'), 8u);
+  EXPECT_EQ(append_terminal_safe(out, "say \"hi\"", {.quote = '"'}), 8u);
   EXPECT_EQ(out, "say \\\"hi\\\"");
   EXPECT_EQ(terminal_safe("say \"hi\""), "say \"hi\"");
 }
@@ -66,10 +70,10 @@ TEST(TerminalText, QuoteIsEscapedOnlyWhenAsked) {
 TEST(TerminalText, MaxBytesStopsAtACharacterBoundary) {
   std::string out;
   // The 2-byte character starts before the limit, so it is kept whole.
-  EXPECT_EQ(append_terminal_safe(out, "ab\xc3\xa9xyz", '\0', 3), 4u);
+  EXPECT_EQ(append_terminal_safe(out, "ab\xc3\xa9xyz", {.max_bytes = 3}), 4u);
   EXPECT_EQ(out, "ab\xc3\xa9");
   out.clear();
-  EXPECT_EQ(append_terminal_safe(out, "abcdef", '\0', 2), 2u);
+  EXPECT_EQ(append_terminal_safe(out, "abcdef", {.max_bytes = 2}), 2u);
   EXPECT_EQ(out, "ab");
 }
 

@@ -31,7 +31,7 @@ struct ModelDeleter {
 // A string as an escaped, quoted one-line literal; cut after max_bytes with a note.
 std::string quote(std::string_view s, size_t max_bytes) {
   std::string out = "\"";
-  const size_t used = append_terminal_safe(out, s, '"', max_bytes);
+  const size_t used = append_terminal_safe(out, s, {.quote = '"', .max_bytes = max_bytes});
   out += '"';
   if (used < s.size()) out += " ... (" + std::to_string(s.size() - used) + " more bytes)";
   return out;
@@ -149,7 +149,7 @@ Action register_info(CLI::App &app) {
     dq_model *raw_model = nullptr;
     if (dq_model_open(ctx.get(), path->c_str(), &raw_model) != DQ_OK) {
       std::fprintf(stderr, "dq: %s: %s\n", shown.c_str(),
-                   terminal_safe(dq_last_error(ctx.get())).c_str());
+                   terminal_safe_message(dq_last_error(ctx.get())).c_str());
       return kExitFailure;
     }
     std::unique_ptr<dq_model, ModelDeleter> model(raw_model);

@@ -39,12 +39,13 @@ bool is_terminal_control(char32_t c) {
          (c >= 0x202a && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069);
 }
 
-size_t append_terminal_safe(std::string &out, std::string_view text, char quote,
-                            size_t max_bytes) {
+size_t append_terminal_safe(std::string &out, std::string_view text,
+                            const EscapeOptions &options) {
   size_t i = 0;
-  while (i < text.size() && i < max_bytes) {
+  while (i < text.size() && i < options.max_bytes) {
     const char c = text[i];
-    if (c == '\\' || (quote != '\0' && c == quote)) {
+    if ((c == '\\' && options.escape_backslash) ||
+        (options.quote != '\0' && c == options.quote)) {
       out += '\\';
       out += c;
       ++i;
@@ -82,6 +83,13 @@ std::string terminal_safe(std::string_view text) {
   std::string out;
   out.reserve(text.size());
   append_terminal_safe(out, text);
+  return out;
+}
+
+std::string terminal_safe_message(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  append_terminal_safe(out, text, {.escape_backslash = false});
   return out;
 }
 

@@ -25,13 +25,22 @@ Utf8Char decode_utf8(std::string_view s, size_t pos);
 // True for code points a terminal must not receive raw: C0, DEL, C1 and bidi controls.
 bool is_terminal_control(char32_t code_point);
 
-// Appends `text` escaped to `out`. When `quote` is not '\0' it is escaped too (for quoted
-// literals). Stops before the first character that starts at or after `max_bytes` of input
-// and returns how many input bytes were consumed (text.size() when all of it).
-size_t append_terminal_safe(std::string &out, std::string_view text, char quote = '\0',
-                            size_t max_bytes = SIZE_MAX);
+struct EscapeOptions {
+  char quote = '\0';               // also escaped when not '\0' (for quoted literals)
+  size_t max_bytes = SIZE_MAX;     // stop before the first character starting at or after
+  bool escape_backslash = true;    // false for text that already holds escapes
+};
+
+// Appends `text` escaped to `out`; returns how many input bytes were consumed (text.size()
+// unless max_bytes stopped it).
+size_t append_terminal_safe(std::string &out, std::string_view text,
+                            const EscapeOptions &options = {});
 
 // `text` escaped for a terminal.
 std::string terminal_safe(std::string_view text);
+
+// For messages that may hold escapes already (dq_last_error, where the core escaped the
+// file's names): controls are escaped, backslashes pass unchanged.
+std::string terminal_safe_message(std::string_view text);
 
 }  // namespace dq::tool
