@@ -30,6 +30,7 @@
 #include "dq/dq.h"
 #include "dq/dq_plugin.h"
 #include "dq_common/type_traits.hpp"
+#include "number_option.hpp"
 #include "registry/registry.hpp"
 
 namespace dq::tool {
@@ -577,7 +578,7 @@ int run_bench(const BenchOptions &o) {
     if (!b) {
       std::fprintf(stderr, "dq bench: backend '%s' not found (searched %s)\n", o.backend.c_str(),
                    reg.searched_text().c_str());
-      rc = kExitFailure;
+      rc = kExitUsage;  // a name the user chose, as --types
     } else if (!b->loaded() || !b->has_device()) {
       std::fprintf(stderr, "dq bench: backend '%s' is not usable: %s\n", o.backend.c_str(), b->status.c_str());
       rc = kExitFailure;
@@ -602,14 +603,15 @@ Action register_bench(CLI::App &app) {
   sub->add_option("--backend", opts->backend, "Backend to measure")->capture_default_str();
   sub->add_option("--types", opts->types, "Comma-separated type names (q4_0,q6_K,...) or 'all'")
       ->capture_default_str();
-  sub->add_option("--elements", opts->elements, "Elements per tensor")->capture_default_str()
-      ->check(CLI::PositiveNumber);
+  // At most 2^32 elements: 16 GiB of f32 output, already more than a useful measurement.
+  add_count_option(*sub, "--elements", opts->elements, 1, int64_t{1} << 32,
+                   "Elements per tensor (default 16777216)");
   sub->add_option("--to", opts->to, "Output type")->capture_default_str()
       ->check(CLI::IsMember({"f32", "f16", "bf16"}));
-  sub->add_option("--threads", opts->threads, "CPU threads (default: DQ_THREADS or all cores)")
-      ->check(CLI::Range(1, 1024));
-  sub->add_option("--repeat", opts->repeat, "Timed runs per measurement (median)")->capture_default_str()
-      ->check(CLI::Range(1, 1000));
+  add_count_option(*sub, "--threads", opts->threads, 1, 1024,
+                   "CPU threads (default: DQ_THREADS or all cores)");
+  add_count_option(*sub, "--repeat", opts->repeat, 1, 1000,
+                   "Timed runs per measurement (median, default 7)");
   sub->add_flag("--no-gguf", opts->no_gguf, "Do not time the PyPI gguf package");
   return [opts] { return run_bench(*opts); };
 }

@@ -36,8 +36,10 @@ std::vector<std::string> closest_names(std::string_view wanted,
   }
   std::stable_sort(hits.begin(), hits.end(),
                    [](const auto &x, const auto &y) { return x.first < y.first; });
+  // Only the closest tier: a one-letter typo is not followed by names two edits away.
   std::vector<std::string> out;
-  for (size_t k = 0; k < hits.size() && k < max_count; ++k) out.push_back(known[hits[k].second]);
+  for (size_t k = 0; k < hits.size() && k < max_count && hits[k].first == hits[0].first; ++k)
+    out.push_back(known[hits[k].second]);
   return out;
 }
 

@@ -13,8 +13,8 @@ namespace dq::tool {
 size_t edit_distance(std::string_view a, std::string_view b);
 
 // Up to `max_count` names of `known` close enough to `wanted` to be a typo of it (distance at
-// most a third of its length rounded up, at least 1 and at most 4), closest first, ties in
-// `known` order.
+// most a third of its length rounded up, at least 1 and at most 4) and tied for the closest,
+// in `known` order.
 std::vector<std::string> closest_names(std::string_view wanted,
                                        const std::vector<std::string> &known,
                                        size_t max_count = 3);
