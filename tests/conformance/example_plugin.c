@@ -28,6 +28,7 @@
  *   BROKEN_THREAD_LEFT_RUNNING  init starts a thread shutdown never stops     (P15)
  *   BROKEN_LEAK_PER_CALL        leaks 64 bytes per dequantize call            (P15)
  *   BROKEN_FLUSH_DENORMALS      sets flush-to-zero / denormals-are-zero       (P9)
+ *   BROKEN_FLUSH_IN_CALL        the same, inside each successful dequantize   (P9)
  * and, not broken, EXAMPLE_ABI_1_0: the same plugin as an ABI 1.0 table (no host_register),
  * which hosts of a newer minor must accept.
  */
@@ -162,10 +163,13 @@ static void dequantize_via_scratch(const uint8_t *src, float *dst, int64_t n_blo
 }
 #endif
 
+#if defined(BROKEN_FLUSH_DENORMALS) || defined(BROKEN_FLUSH_IN_CALL)
+/* Sets the calling thread's flush-to-zero and denormals-are-zero modes, as some -ffast-math
+ * builds do (at load, or on the first conversion), and never puts them back. */
 #ifdef BROKEN_FLUSH_DENORMALS
-/* Sets the calling thread's flush-to-zero and denormals-are-zero modes when the file loads,
- * as some -ffast-math builds do, and never puts them back. */
-__attribute__((constructor)) static void example_flush_denormals(void) {
+__attribute__((constructor))
+#endif
+static void example_flush_denormals(void) {
 #if defined(__x86_64__) || defined(__i386__)
   unsigned int csr;
   __asm__ volatile("stmxcsr %0" : "=m"(csr));
@@ -294,6 +298,9 @@ static int32_t example_dequantize(const dq_plugin_dequantize_args *a) {
     s[0] = 0;
     s[0] = keep;
   }
+#endif
+#ifdef BROKEN_FLUSH_IN_CALL
+  example_flush_denormals(); /* "faster kernels", left on for the caller's thread */
 #endif
 #ifdef BROKEN_LEAK_PER_CALL
   example_leaked_scratch = malloc(64); /* overwritten every call, never freed */
