@@ -261,6 +261,12 @@ TEST(ToolStandardOutput, FullStdoutIsReportedByEveryCommand) {
     EXPECT_EQ(r.err, "dq: cannot write to standard output: No space left on device\n")
         << args[0];
   }
+  // dq info names its own write failure: one line, not two.
+  ToolChild info{{"info", model.string()}};
+  info.stdout_path = "/dev/full";
+  const ToolResult r = run_tool(info);
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_EQ(count_lines(r.err), 1) << r.err;
 }
 
 // ------------------------------------------------------------------ usage errors

@@ -22,6 +22,9 @@ int finish_standard_output(int rc) {
   const bool flushed = std::fflush(stdout) == 0;
   const int err = errno;
   if (flushed && !std::ferror(stdout)) return rc;
+  // A command that failed and left nothing unwritten has said why already (dq info reports
+  // its own output errors): one line per problem.
+  if (flushed && rc != kExitOk) return rc;
   // glibc keeps unwritten bytes buffered, so a failed write is retried by the flush and
   // errno names the reason; without it the reason is unknown.
   if (!flushed && err != 0)

@@ -11,7 +11,8 @@ int report_failure(const std::string &where, const std::string &problem, int cod
 
 // Flushes standard output; when that or any earlier write to it failed (a full disk, a closed
 // pipe, /dev/full), prints "dq: cannot write to standard output: REASON" and returns 1 (or
-// `rc` when that already says the command failed). Otherwise returns `rc`.
+// `rc` when that already says the command failed). Otherwise returns `rc`. Quiet when the
+// command failed and only an earlier write failed: the command reported that itself.
 int finish_standard_output(int rc);
 
 }  // namespace dq::tool
