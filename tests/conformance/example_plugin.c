@@ -29,6 +29,8 @@
  *   BROKEN_LEAK_PER_CALL        leaks 64 bytes per dequantize call            (P15)
  *   BROKEN_FLUSH_DENORMALS      sets flush-to-zero / denormals-are-zero       (P9)
  *   BROKEN_FLUSH_IN_CALL        the same, inside each successful dequantize   (P9)
+ *   BROKEN_DEFERRED_CRASH       a success after a failure hands clean-up to a
+ *                               thread that crashes 5 ms later                (P15)
  * and, not broken, EXAMPLE_ABI_1_0: the same plugin as an ABI 1.0 table (no host_register),
  * which hosts of a newer minor must accept.
  */
@@ -39,7 +41,7 @@
 #if defined(BROKEN_SHARED_SCRATCH) || defined(BROKEN_LEAK_PER_CALL)
 #include <stdlib.h>
 #endif
-#ifdef BROKEN_THREAD_LEFT_RUNNING
+#if defined(BROKEN_THREAD_LEFT_RUNNING) || defined(BROKEN_DEFERRED_CRASH)
 #include <pthread.h>
 #include <unistd.h>
 #endif
@@ -62,8 +64,15 @@ static _Thread_local char t_error[256];
 static _Thread_local const char *t_message; /* NULL until set */
 #endif
 
+#ifdef BROKEN_DEFERRED_CRASH
+static _Thread_local int t_failed_before;
+#endif
+
 static int32_t fail(int32_t status, const char *message) {
   snprintf(t_error, sizeof t_error, "%s: %s", EXAMPLE_NAME, message);
+#ifdef BROKEN_DEFERRED_CRASH
+  t_failed_before = 1;
+#endif
 #if defined(BROKEN_ERROR_NULL_INITIALLY) || defined(BROKEN_ERROR_NULL_AFTER_SUCCESS)
   t_message = t_error;
 #endif
@@ -198,6 +207,22 @@ static void *example_housekeeping(void *unused) {
 }
 #endif
 
+#ifdef BROKEN_DEFERRED_CRASH
+/* Clean-up done later on a thread of its own, which dereferences a pointer already gone: the
+ * process dies a few milliseconds after the call that scheduled it returned. */
+static int *volatile example_freed_cache; /* already gone: NULL */
+static void *example_deferred_cleanup(void *unused) {
+  (void)unused;
+  usleep(5000);
+  *example_freed_cache = 0;
+  return NULL;
+}
+static void example_schedule_cleanup(void) {
+  pthread_t thread;
+  if (pthread_create(&thread, NULL, example_deferred_cleanup, NULL) == 0) pthread_detach(thread);
+}
+#endif
+
 /* ------------------------------------------------------------------ the table's entries */
 static const char *example_describe(void) { return "portable C, Q8_0 -> f32 only"; }
 
@@ -301,6 +326,12 @@ static int32_t example_dequantize(const dq_plugin_dequantize_args *a) {
 #endif
 #ifdef BROKEN_FLUSH_IN_CALL
   example_flush_denormals(); /* "faster kernels", left on for the caller's thread */
+#endif
+#ifdef BROKEN_DEFERRED_CRASH
+  if (t_failed_before) { /* the first success after a failure: "clean up the failed call" */
+    t_failed_before = 0;
+    example_schedule_cleanup();
+  }
 #endif
 #ifdef BROKEN_LEAK_PER_CALL
   example_leaked_scratch = malloc(64); /* overwritten every call, never freed */

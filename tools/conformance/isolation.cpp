@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstring>
 #include <optional>
+#include <thread>
 
 #include "fp_environment.hpp"
 #include "guarded_buffer.hpp"
@@ -64,6 +65,11 @@ class PipeFactSink : public FactSink {
   int fd_;
 };
 
+// How long a group's child lives on after its last check. Work a plugin defers to a thread of
+// its own (a timer, a deferred free) would otherwise die with the process unseen; a death in
+// this time fails the group as "<last check>+after". Short: it is paid once per group.
+constexpr auto kLingerAfterLastCheck = std::chrono::milliseconds(50);
+
 [[noreturn]] void child_main(int fd, const RunContext &ctx, const std::string &path,
                              const PluginFacts &facts, const Group &group,
                              const std::vector<bool> &todo, size_t start) {
@@ -101,6 +107,8 @@ class PipeFactSink : public FactSink {
     else o = s.fn(j, s);
     write_line(fd, {"R", std::to_string(i), verdict_name(o.verdict), o.message});
   }
+  // The probe has unloaded the plugin and waited in handshake/shutdown already.
+  if (!group.probe && setup_error.empty()) std::this_thread::sleep_for(kLingerAfterLastCheck);
   write_line(fd, {"E"});  // all done: a death after this line is not the plugin's
   _exit(0);  // no static destructors of the parent's copy, no plugin unloading races
 }
