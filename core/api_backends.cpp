@@ -48,7 +48,9 @@ dq_status device_info(dq_context *ctx, const Backend &b, int32_t device, dq_devi
   dq_device_info info{sizeof(info), b.device_names[device].c_str(), props.total_memory,
                       props.free_memory, props.is_gpu};
   if (!dq::core::write_sized(out, info))
-    return set_error(ctx, DQ_ERR_INVALID_ARGUMENT, "dq_device_info.struct_size too small");
+    return set_error(ctx, DQ_ERR_INVALID_ARGUMENT,
+                     dq::core::too_small_text("dq_device_info", out->struct_size,
+                                              DQ_DEVICE_INFO_MIN_SIZE, "DQ_DEVICE_INFO_MIN_SIZE"));
   return DQ_OK;
 }
 
@@ -78,13 +80,14 @@ DQ_API int32_t dq_backend_find(dq_context *ctx, const char *name) {
 
 DQ_API dq_status dq_backend_get_info(dq_context *ctx, int32_t backend, dq_backend_info *out) {
   if (!ctx) return DQ_ERR_INVALID_ARGUMENT;
-  dq::core::clear_error(ctx);
   return dq::core::guarded(ctx, [&] {
     if (!out) return set_error(ctx, DQ_ERR_INVALID_ARGUMENT, "dq_backend_get_info: out is NULL");
     const Backend *b = backend_at(ctx, backend);
     if (!b) return DQ_ERR_INVALID_ARGUMENT;
     if (!dq::core::write_sized(out, info_of(*b)))
-      return set_error(ctx, DQ_ERR_INVALID_ARGUMENT, "dq_backend_info.struct_size too small");
+      return set_error(ctx, DQ_ERR_INVALID_ARGUMENT,
+                       dq::core::too_small_text("dq_backend_info", out->struct_size,
+                                                DQ_BACKEND_INFO_MIN_SIZE, "DQ_BACKEND_INFO_MIN_SIZE"));
     return DQ_OK;
   });
 }
@@ -92,7 +95,6 @@ DQ_API dq_status dq_backend_get_info(dq_context *ctx, int32_t backend, dq_backen
 DQ_API dq_status dq_backend_get_device(dq_context *ctx, int32_t backend, int32_t device,
                                        dq_device_info *out) {
   if (!ctx) return DQ_ERR_INVALID_ARGUMENT;
-  dq::core::clear_error(ctx);
   return dq::core::guarded(ctx, [&] {
     if (!out) return set_error(ctx, DQ_ERR_INVALID_ARGUMENT, "dq_backend_get_device: out is NULL");
     const Backend *b = backend_at(ctx, backend);

@@ -1,6 +1,5 @@
 // dq_dequantize: validate, choose a backend, hand the work to its plugin.
 #include <string>
-#include <unordered_map>
 
 #include "api_guard.hpp"
 #include "context.hpp"
@@ -13,7 +12,7 @@ using dq::core::set_error;
 namespace {
 
 // Per thread, per context, like dq_last_error.
-thread_local std::unordered_map<const dq_context *, std::string> t_last_backend;
+thread_local dq::core::ThreadText t_last_backend;
 
 dq_plugin_dequantize_args plugin_args(const dq_dequantize_request &r) {
   dq_plugin_dequantize_args a{};
@@ -46,7 +45,7 @@ dq_status run(dq_context *ctx, const dq_dequantize_request &req) {
                      "device " + std::to_string(args.device) + " of backend '" + b.name +
                          "' does not exist (" + std::to_string(b.device_count) + " devices)");
   dq_status st = dq::core::plugin_call(ctx, b, "dequantize", b.api->dequantize(&args));
-  if (st == DQ_OK) t_last_backend[ctx] = b.name;
+  if (st == DQ_OK) t_last_backend.set(ctx, b.name);
   return st;
 }
 
@@ -56,18 +55,15 @@ extern "C" {
 
 DQ_API dq_status dq_dequantize(dq_context *ctx, const dq_dequantize_request *req) {
   if (!ctx) return DQ_ERR_INVALID_ARGUMENT;
-  dq::core::clear_error(ctx);
   return dq::core::guarded(ctx, [&] {
     const dq::core::Verdict v = dq::core::check_request(req);
     if (v.status != DQ_OK) return set_error(ctx, v.status, "dq_dequantize: " + v.message);
-    return run(ctx, *req);
+    return run(ctx, dq::core::widened(*req));
   });
 }
 
 DQ_API const char *dq_last_backend(const dq_context *ctx) {
-  if (!ctx) return "";
-  auto it = t_last_backend.find(ctx);
-  return it == t_last_backend.end() ? "" : it->second.c_str();
+  return ctx ? t_last_backend.get(ctx) : "";
 }
 
 }  // extern "C"

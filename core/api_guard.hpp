@@ -5,6 +5,7 @@
 #include <cstring>
 #include <exception>
 #include <new>
+#include <string>
 
 #include "context.hpp"
 
@@ -24,8 +25,16 @@ dq_status guarded(const dq_context *ctx, Body &&body) noexcept {
   }
 }
 
+// "dq_backend_info.struct_size 4 is less than DQ_BACKEND_INFO_MIN_SIZE (8 bytes)".
+inline std::string too_small_text(const char *type, size_t size, size_t minimum,
+                                  const char *macro) {
+  return std::string(type) + ".struct_size " + std::to_string(size) + " is less than " + macro +
+         " (" + std::to_string(minimum) + " bytes)";
+}
+
 // Copies `full` into `*out`, limited to out->struct_size bytes (fields the caller knows).
-// The caller's struct_size is kept. False when struct_size cannot even hold itself.
+// The caller's struct_size is kept. False when struct_size cannot even hold itself (every
+// output struct's *_MIN_SIZE in dq.h is sizeof(size_t)).
 template <class Struct>
 bool write_sized(Struct *out, const Struct &full) {
   const size_t caller = out->struct_size;

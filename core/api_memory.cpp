@@ -37,6 +37,12 @@ dq_status device_backend(dq_context *ctx, const dq_location &where, const Backen
   return DQ_OK;
 }
 
+// A host location with a device other than 0 is refused (dq.h, "Locations").
+dq_status check_location(dq_context *ctx, const char *call, const dq_location &where) {
+  const std::string why = dq::core::location_problem(where);
+  return why.empty() ? DQ_OK : set_error(ctx, DQ_ERR_INVALID_ARGUMENT, std::string(call) + ": " + why);
+}
+
 dq_status host_malloc(dq_context *ctx, size_t bytes, void **out) {
   const size_t rounded = (bytes + kHostAlignment - 1) / kHostAlignment * kHostAlignment;
   if (rounded < bytes) return set_error(ctx, DQ_ERR_OUT_OF_MEMORY, "dq_malloc: size overflows");
@@ -80,11 +86,11 @@ extern "C" {
 
 DQ_API dq_status dq_malloc(dq_context *ctx, dq_location where, size_t bytes, void **out) {
   if (!ctx) return DQ_ERR_INVALID_ARGUMENT;
-  dq::core::clear_error(ctx);
   return dq::core::guarded(ctx, [&]() -> dq_status {
     if (!out) return set_error(ctx, DQ_ERR_INVALID_ARGUMENT, "dq_malloc: out is NULL");
     *out = nullptr;
     if (bytes == 0) return set_error(ctx, DQ_ERR_INVALID_ARGUMENT, "dq_malloc: bytes is 0");
+    if (dq_status st = check_location(ctx, "dq_malloc", where); st != DQ_OK) return st;
     if (dq::core::is_host(where)) return host_malloc(ctx, bytes, out);
     const Backend *b = nullptr;
     if (dq_status st = device_backend(ctx, where, &b); st != DQ_OK) return st;
@@ -93,14 +99,16 @@ DQ_API dq_status dq_malloc(dq_context *ctx, dq_location where, size_t bytes, voi
 }
 
 DQ_API dq_status dq_free(dq_context *ctx, dq_location where, void *ptr) {
-  if (!ptr) return DQ_OK;
-  if (dq::core::is_host(where)) {
-    std::free(ptr);
-    return DQ_OK;
-  }
+  // Same rule as every call taking a context (dq.h): NULL ctx is refused, even for host
+  // memory, so a caller's missing context shows up here and not at the next dq_malloc.
   if (!ctx) return DQ_ERR_INVALID_ARGUMENT;
-  dq::core::clear_error(ctx);
   return dq::core::guarded(ctx, [&]() -> dq_status {
+    if (dq_status st = check_location(ctx, "dq_free", where); st != DQ_OK) return st;
+    if (!ptr) return DQ_OK;
+    if (dq::core::is_host(where)) {
+      std::free(ptr);
+      return DQ_OK;
+    }
     const Backend *b = nullptr;
     if (dq_status st = device_backend(ctx, where, &b); st != DQ_OK) return st;
     return dq::core::plugin_call(ctx, *b, "mem_free", b->api->mem_free(where.device, ptr));
@@ -110,8 +118,11 @@ DQ_API dq_status dq_free(dq_context *ctx, dq_location where, void *ptr) {
 DQ_API dq_status dq_memcpy(dq_context *ctx, void *dst, dq_location dst_where, const void *src,
                            dq_location src_where, size_t bytes) {
   if (!ctx) return DQ_ERR_INVALID_ARGUMENT;
-  dq::core::clear_error(ctx);
   return dq::core::guarded(ctx, [&]() -> dq_status {
+    if (dq_status st = check_location(ctx, "dq_memcpy: dst_where", dst_where); st != DQ_OK)
+      return st;
+    if (dq_status st = check_location(ctx, "dq_memcpy: src_where", src_where); st != DQ_OK)
+      return st;
     if (bytes == 0) return DQ_OK;
     if (!dst || !src)
       return set_error(ctx, DQ_ERR_INVALID_ARGUMENT, "dq_memcpy: dst or src is NULL");
@@ -126,8 +137,8 @@ DQ_API dq_status dq_memcpy(dq_context *ctx, void *dst, dq_location dst_where, co
 
 DQ_API dq_status dq_synchronize(dq_context *ctx, dq_location where, void *stream) {
   if (!ctx) return DQ_ERR_INVALID_ARGUMENT;
-  dq::core::clear_error(ctx);
   return dq::core::guarded(ctx, [&]() -> dq_status {
+    if (dq_status st = check_location(ctx, "dq_synchronize", where); st != DQ_OK) return st;
     if (dq::core::is_host(where)) return DQ_OK;  // host work is synchronous
     const Backend *b = nullptr;
     if (dq_status st = device_backend(ctx, where, &b); st != DQ_OK) return st;

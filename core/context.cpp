@@ -1,10 +1,16 @@
 // dq_context lifetime and its lazily built registry.
 #include "context.hpp"
 
+#include <atomic>
 #include <new>
 
 #include "registry/registry.hpp"
 
+namespace {
+std::atomic<uint64_t> g_next_serial{1};
+}  // namespace
+
+dq_context::dq_context() : serial(g_next_serial.fetch_add(1, std::memory_order_relaxed)) {}
 dq_context::~dq_context() = default;  // Registry is complete here: its destructor unloads
 
 namespace dq::core {

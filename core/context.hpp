@@ -1,9 +1,11 @@
 // The dq_context behind the public handle, and how API functions report errors on it.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <unordered_map>
 
 #include "dq/dq.h"
 
@@ -12,19 +14,40 @@ class Registry;  // registry/registry.hpp
 }
 
 struct dq_context {
+  dq_context();
+  ~dq_context();
   // Plugins are discovered on first use, not at creation (cheap contexts for GGUF-only users).
   std::once_flag registry_once;
   std::unique_ptr<dq::core::Registry> registry;
-  ~dq_context();
+  // Unique per context ever made: per-thread texts of a destroyed context are not inherited
+  // by a new context that happens to get the same address.
+  const uint64_t serial;
 };
 
 namespace dq::core {
 
+// Text kept per thread and per context (last error, last backend). Declare thread_local.
+class ThreadText {
+ public:
+  void set(const dq_context *ctx, std::string text);
+  // The text set on ctx by this thread, "" when none.
+  const char *get(const dq_context *ctx) const;
+
+ private:
+  struct Slot {
+    uint64_t serial = 0;
+    std::string text;
+  };
+  std::unordered_map<const dq_context *, Slot> slots_;
+};
+
 // Records `message` as the calling thread's last error on ctx and returns `status`.
-// ctx may be NULL (then only the status is returned).
+// ctx may be NULL (then only the status is returned). A successful call never clears it:
+// dq_last_error is the message of the last FAILED call (dq.h).
 dq_status set_error(const dq_context *ctx, dq_status status, std::string message);
-// Clears the calling thread's last error on ctx (call at the start of API functions).
-void clear_error(const dq_context *ctx);
+// Does nothing: successful calls keep the last failure's message (dq.h, "C API rules" in
+// docs/ARCHITECTURE.md). Kept so older call sites still compile; do not add new ones.
+inline void clear_error(const dq_context *) {}
 
 // The context's registry, loading plugins on first call.
 Registry &registry(dq_context *ctx);

@@ -1,30 +1,30 @@
-// Per-thread, per-context error messages behind dq_last_error().
-#include <unordered_map>
-
+// Per-thread, per-context texts behind dq_last_error() (and dq_last_backend()).
 #include "context.hpp"
 
 namespace {
 // Thread-local so concurrent calls on one context never mix their messages.
-thread_local std::unordered_map<const dq_context *, std::string> t_last_error;
+thread_local dq::core::ThreadText t_last_error;
 }  // namespace
 
 namespace dq::core {
 
-dq_status set_error(const dq_context *ctx, dq_status status, std::string message) {
-  if (ctx) t_last_error[ctx] = std::move(message);
-  return status;
+void ThreadText::set(const dq_context *ctx, std::string text) {
+  slots_[ctx] = Slot{ctx->serial, std::move(text)};
 }
 
-void clear_error(const dq_context *ctx) {
-  if (!ctx) return;
-  auto it = t_last_error.find(ctx);
-  if (it != t_last_error.end()) it->second.clear();
+const char *ThreadText::get(const dq_context *ctx) const {
+  auto it = slots_.find(ctx);
+  return it == slots_.end() || it->second.serial != ctx->serial ? "" : it->second.text.c_str();
+}
+
+dq_status set_error(const dq_context *ctx, dq_status status, std::string message) {
+  if (ctx) t_last_error.set(ctx, std::move(message));
+  return status;
 }
 
 }  // namespace dq::core
 
 extern "C" DQ_API const char *dq_last_error(const dq_context *ctx) {
-  if (!ctx) return "null context";
-  auto it = t_last_error.find(ctx);
-  return it == t_last_error.end() ? "" : it->second.c_str();
+  if (!ctx) return "ctx is NULL";
+  return t_last_error.get(ctx);
 }

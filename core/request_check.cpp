@@ -76,6 +76,10 @@ Verdict check_overlap(const dq_dequantize_request &r) {
 }
 
 Verdict check_locations(const dq_dequantize_request &r) {
+  if (std::string why = location_problem(r.src_where); !why.empty())
+    return bad(DQ_ERR_INVALID_ARGUMENT, "src_where: " + why);
+  if (std::string why = location_problem(r.dst_where); !why.empty())
+    return bad(DQ_ERR_INVALID_ARGUMENT, "dst_where: " + why);
   const char *s = is_host(r.src_where) ? nullptr : r.src_where.backend;
   const char *d = is_host(r.dst_where) ? nullptr : r.dst_where.backend;
   if (s && d && std::strcmp(s, d) != 0)
@@ -93,7 +97,21 @@ Verdict check_locations(const dq_dequantize_request &r) {
 }  // namespace
 
 bool is_host(const dq_location &where) {
-  return !where.backend || std::strcmp(where.backend, "host") == 0;
+  const char *b = where.backend;
+  return !b || !*b || std::strcmp(b, "host") == 0 || std::strcmp(b, "cpu") == 0;
+}
+
+std::string location_problem(const dq_location &where) {
+  if (is_host(where) && where.device != 0)
+    return "host memory has only device 0, not " + std::to_string(where.device);
+  return {};
+}
+
+dq_dequantize_request widened(const dq_dequantize_request &req) {
+  dq_dequantize_request r{};
+  std::memcpy(&r, &req, req.struct_size < sizeof r ? req.struct_size : sizeof r);
+  r.struct_size = sizeof r;
+  return r;
 }
 
 const char *device_backend_of(const dq_dequantize_request &req) {
@@ -106,12 +124,15 @@ Verdict check_request(const dq_dequantize_request *req) {
   if (!req) return bad(DQ_ERR_INVALID_ARGUMENT, "request is NULL");
   if (req->struct_size < kRequestRequiredSize)
     return bad(DQ_ERR_INVALID_ARGUMENT,
-               "request struct_size " + std::to_string(req->struct_size) + " is less than the " +
-                   std::to_string(kRequestRequiredSize) + " bytes of dq_dequantize_request");
-  if (!req->src) return bad(DQ_ERR_INVALID_ARGUMENT, "src is NULL");
-  if (!req->dst) return bad(DQ_ERR_INVALID_ARGUMENT, "dst is NULL");
+               "request struct_size " + std::to_string(req->struct_size) +
+                   " is less than DQ_DEQUANTIZE_REQUEST_MIN_SIZE (" +
+                   std::to_string(kRequestRequiredSize) + " bytes: every field through dst_bytes)");
+  // Read nothing past the caller's struct: an older caller's struct ends before `stream`.
+  const dq_dequantize_request r = widened(*req);
+  if (!r.src) return bad(DQ_ERR_INVALID_ARGUMENT, "src is NULL");
+  if (!r.dst) return bad(DQ_ERR_INVALID_ARGUMENT, "dst is NULL");
   for (auto check : {check_types, check_sizes, check_overlap, check_locations}) {
-    Verdict v = check(*req);
+    Verdict v = check(r);
     if (v.status != DQ_OK) return v;
   }
   return {};

@@ -1,14 +1,36 @@
 // Version, status and type-table functions of the public API.
 #include <strings.h>
 
+#include <array>
 #include <cctype>
 #include <cstring>
+#include <string>
 
 #include "dq/dq.h"
 #include "dq_common/type_traits.hpp"
 
 #define DQ_STR2(x) #x
 #define DQ_STR(x) DQ_STR2(x)
+
+namespace {
+
+// dq.h promises "retired(Q4_2)" for retired ids: ggml's GGML_TYPE_ spelling of the old type
+// inside retired(...), so a listing never shows a retired id as if it were a usable type.
+const char *retired_name(int32_t type) {
+  static const std::array<std::string, dq::kTypeCount> names = [] {
+    std::array<std::string, dq::kTypeCount> out;
+    for (const auto &t : dq::kTypeTable) {
+      if (!t.retired) continue;
+      std::string upper = t.name;
+      for (char &c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+      out[t.id] = "retired(" + upper + ")";
+    }
+    return out;
+  }();
+  return names[type].c_str();
+}
+
+}  // namespace
 
 extern "C" {
 
@@ -41,7 +63,8 @@ DQ_API const char *dq_status_string(dq_status status) {
 
 DQ_API const char *dq_type_name(int32_t type) {
   const dq::TypeTraits *t = dq::type_traits(type);
-  return t ? t->name : nullptr;
+  if (!t) return nullptr;
+  return t->retired ? retired_name(type) : t->name;
 }
 
 DQ_API int32_t dq_type_from_name(const char *name) {

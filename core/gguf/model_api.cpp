@@ -97,7 +97,7 @@ DQ_API int64_t dq_model_tensor_find(const dq_model *model, const char *name) {
 DQ_API dq_status dq_model_tensor_info(const dq_model *model, int64_t index,
                                       dq_tensor_info *out) {
   if (!model || !out || out->struct_size < sizeof(size_t)) return DQ_ERR_INVALID_ARGUMENT;
-  if (index < 0 || static_cast<uint64_t>(index) >= model->tensors.size()) return DQ_ERR_NOT_FOUND;
+  if (index < 0 || static_cast<uint64_t>(index) >= model->tensors.size()) return DQ_ERR_INVALID_ARGUMENT;
   const dq_model::Tensor &t = model->tensors[static_cast<size_t>(index)];
   const dq::gguf::TensorInfo &info = *t.info;
   DQ_SET_FIELD(out, name, info.name.c_str());

@@ -1,6 +1,7 @@
 // Selection, row ranges and output types of a load (see load_plan.hpp).
 #include "loader/load_plan.hpp"
 
+#include <cstring>
 #include <string_view>
 #include <unordered_map>
 
@@ -62,6 +63,41 @@ int32_t resolve_output_type(const dq_tensor_info &info, const dq_load_options &o
 }
 
 }  // namespace
+
+dq_load_options default_load_options() {
+  dq_load_options o;
+  std::memset(&o, 0, sizeof o);  // padding too: the struct is copied byte-wise to callers
+  o.struct_size = sizeof o;
+  o.device.backend = "host";
+  o.output_type = DQ_TYPE_F16;
+  o.staging_budget = DQ_LOAD_DEFAULT_BUDGET;
+  o.gpu_min_bytes = -1;
+  return o;
+}
+
+dq_load_options read_load_options(const dq_load_options *in) {
+  dq_load_options o = default_load_options();
+  if (!in) return o;
+  if (in->struct_size < DQ_LOAD_OPTIONS_MIN_SIZE)
+    throw LoadError(DQ_ERR_INVALID_ARGUMENT,
+                    "dq_load_options.struct_size " + std::to_string(in->struct_size) +
+                        " is less than DQ_LOAD_OPTIONS_MIN_SIZE (" +
+                        std::to_string(DQ_LOAD_OPTIONS_MIN_SIZE) +
+                        " bytes: device and output_type); call dq_load_options_init first");
+  std::memcpy(&o, in, in->struct_size < sizeof o ? in->struct_size : sizeof o);
+  o.struct_size = sizeof o;
+  if (o.staging_budget == 0) o.staging_budget = DQ_LOAD_DEFAULT_BUDGET;
+  if (o.copy_threads < 0)
+    throw LoadError(DQ_ERR_INVALID_ARGUMENT,
+                    "copy_threads is " + std::to_string(o.copy_threads) + ", must be >= 0");
+  return o;
+}
+
+void check_staging_budget(uint64_t budget) {
+  if (budget < kMinStagingBudget)
+    throw LoadError(DQ_ERR_SIZE, "staging_budget of " + std::to_string(budget) +
+                                     " bytes is under the 1 MiB minimum (0: the default)");
+}
 
 int32_t default_output_type(int32_t src_type, int32_t requested) {
   if (requested != DQ_LOAD_KEEP && !type_is_dequantizable(src_type)) return DQ_LOAD_KEEP;

@@ -40,6 +40,22 @@ struct TensorJob {
   bool caller_owned = false;
 };
 
+// Staging budgets below this are refused (dq_loader.h), for host and device loads alike.
+inline constexpr uint64_t kMinStagingBudget = 1ull << 20;
+
+// The defaults of dq_load_options_init: host, f16, DQ_LOAD_DEFAULT_BUDGET, gpu_min_bytes -1.
+dq_load_options default_load_options();
+
+// The caller's options over the defaults, reading only the fields its struct_size covers
+// (NULL: the defaults); a staging_budget of 0 becomes the default. Throws LoadError:
+// DQ_ERR_INVALID_ARGUMENT for struct_size under DQ_LOAD_OPTIONS_MIN_SIZE or a negative
+// copy_threads. The destination is checked where it is resolved (loader_api.cpp).
+dq_load_options read_load_options(const dq_load_options *in);
+
+// Throws LoadError(DQ_ERR_SIZE) for a budget under kMinStagingBudget. Checked by the calls
+// that set up staging (dq_load, dq_loader_create), not by dq_loader_load, which ignores it.
+void check_staging_budget(uint64_t budget);
+
 // Output type proposed for a tensor before overrides: what nothing can dequantize is kept.
 int32_t default_output_type(int32_t src_type, int32_t requested);
 

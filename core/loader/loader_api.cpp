@@ -11,6 +11,7 @@
 #include "loader/loaded_model.hpp"
 #include "loader/pipeline.hpp"
 #include "loader/route.hpp"
+#include "request_check.hpp"
 
 using dq::loader::LoadError;
 using dq::loader::Route;
@@ -28,28 +29,6 @@ uint64_t align_up(uint64_t v, uint64_t a) {
   return (v + a - 1) / a * a;
 }
 
-// The caller's options over the defaults, reading only the fields its struct_size covers.
-dq_load_options normalized(const dq_load_options *in) {
-  dq_load_options o;
-  dq_load_options_init(&o);
-  if (!in) return o;
-  if (in->struct_size < offsetof(dq_load_options, output_type) + sizeof(int32_t))
-    throw LoadError(DQ_ERR_INVALID_ARGUMENT,
-                    "dq_load_options.struct_size is too small (call "
-                    "dq_load_options_init first)");
-  const size_t n = in->struct_size < sizeof o ? in->struct_size : sizeof o;
-  std::memcpy(&o, in, n);
-  o.struct_size = sizeof o;
-  if (o.staging_budget == 0) o.staging_budget = DQ_LOAD_DEFAULT_BUDGET;
-  if (o.copy_threads < 0) throw LoadError(DQ_ERR_INVALID_ARGUMENT, "copy_threads is negative");
-  return o;
-}
-
-bool is_host(const char *backend) {
-  return !backend || !*backend || std::strcmp(backend, "host") == 0 ||
-         std::strcmp(backend, "cpu") == 0;
-}
-
 // Resolves the destination into `l` (device backend or host) and sets up its staging of
 // `ring_bytes` (at most the budget).
 void setup_loader(dq_loader &l, const dq_load_options &o, uint64_t ring_bytes) {
@@ -60,10 +39,9 @@ void setup_loader(dq_loader &l, const dq_load_options &o, uint64_t ring_bytes) {
   l.budget = o.staging_budget;
   l.pool = std::make_unique<dq::loader::CopyPool>(
       o.copy_threads > 0 ? o.copy_threads : dq::loader::CopyPool::default_threads());
-  if (is_host(o.device.backend)) {
-    if (o.device.device != 0)
-      throw LoadError(DQ_ERR_INVALID_ARGUMENT,
-                      "host memory has only device 0, not " + std::to_string(o.device.device));
+  if (std::string why = dq::core::location_problem(o.device); !why.empty())
+    throw LoadError(DQ_ERR_INVALID_ARGUMENT, "device: " + why);
+  if (dq::core::is_host(o.device)) {
     l.where = "host";
     l.setup_seconds = seconds_since(t0);
     return;
@@ -242,25 +220,33 @@ dq_loaded_model::~dq_loaded_model() {
 
 extern "C" {
 
-DQ_API void dq_load_options_init(dq_load_options *o) {
-  if (!o) return;
-  std::memset(o, 0, sizeof *o);
-  o->struct_size = sizeof *o;
-  o->device.backend = "host";
-  o->output_type = DQ_TYPE_F16;
-  o->staging_budget = DQ_LOAD_DEFAULT_BUDGET;
-  o->gpu_min_bytes = -1;
+// Binaries built before dq_load_options_init became a macro call this symbol without a
+// size: it writes the layout of that time (through buffer_user), never more, so appending
+// fields can never make it write past such a caller's struct.
+DQ_API void(dq_load_options_init)(dq_load_options *o) {
+  dq_load_options_init_sized(o, offsetof(dq_load_options, buffer_user) + sizeof(void *));
+}
+
+DQ_API dq_status dq_load_options_init_sized(dq_load_options *o, size_t struct_size) {
+  if (!o || struct_size < sizeof(size_t)) return DQ_ERR_INVALID_ARGUMENT;
+  const dq_load_options defaults = dq::loader::default_load_options();
+  const size_t known = std::min(struct_size, sizeof defaults);
+  std::memcpy(o, &defaults, known);
+  // Fields of a newer header than this library: zero, the "unset" of every field so far.
+  if (struct_size > known) std::memset(reinterpret_cast<char *>(o) + known, 0, struct_size - known);
+  o->struct_size = struct_size;
+  return DQ_OK;
 }
 
 DQ_API dq_status dq_loader_create(dq_context *ctx, const dq_load_options *options,
                                   dq_loader **out) {
   if (!ctx) return DQ_ERR_INVALID_ARGUMENT;
-  dq::core::clear_error(ctx);
   if (!out)
     return dq::core::set_error(ctx, DQ_ERR_INVALID_ARGUMENT, "dq_loader_create: out is NULL");
   *out = nullptr;
   return guarded(ctx, [&] {
-    const dq_load_options o = normalized(options);
+    const dq_load_options o = dq::loader::read_load_options(options);
+    dq::loader::check_staging_budget(o.staging_budget);
     auto l = std::make_unique<dq_loader>();
     l->ctx = ctx;
     setup_loader(*l, o, o.staging_budget);
@@ -277,25 +263,26 @@ DQ_API dq_status dq_loader_load(dq_loader *loader, const dq_model *model,
                                 const dq_load_options *options, dq_loaded_model **out) {
   if (!loader) return DQ_ERR_INVALID_ARGUMENT;
   dq_context *ctx = loader->ctx;
-  dq::core::clear_error(ctx);
   if (!model || !out)
     return dq::core::set_error(ctx, DQ_ERR_INVALID_ARGUMENT,
                                "dq_loader_load: model or out is NULL");
   *out = nullptr;
   const auto t0 = Clock::now();
-  return guarded(ctx, [&] { return load_with(*loader, model, normalized(options), out, t0, 0.0); });
+  return guarded(ctx, [&] {
+    return load_with(*loader, model, dq::loader::read_load_options(options), out, t0, 0.0);
+  });
 }
 
 DQ_API dq_status dq_load(dq_context *ctx, const dq_model *model, const dq_load_options *options,
                          dq_loaded_model **out) {
   if (!ctx) return DQ_ERR_INVALID_ARGUMENT;
-  dq::core::clear_error(ctx);
   if (!model || !out)
     return dq::core::set_error(ctx, DQ_ERR_INVALID_ARGUMENT, "dq_load: model or out is NULL");
   *out = nullptr;
   const auto t0 = Clock::now();
   return guarded(ctx, [&] {
-    const dq_load_options o = normalized(options);
+    const dq_load_options o = dq::loader::read_load_options(options);
+    dq::loader::check_staging_budget(o.staging_budget);
     // A one-shot load pins no more than the model needs: pinning costs about 0.4 ms per MiB.
     // Upper bound from the tensor table (no callbacks run twice): f32 output of everything.
     uint64_t needed = 0;
@@ -314,7 +301,6 @@ DQ_API dq_status dq_load(dq_context *ctx, const dq_model *model, const dq_load_o
 DQ_API dq_status dq_load_file(dq_context *ctx, const char *path, const dq_load_options *options,
                               dq_loaded_model **out) {
   if (!ctx) return DQ_ERR_INVALID_ARGUMENT;
-  dq::core::clear_error(ctx);
   if (!path || !out)
     return dq::core::set_error(ctx, DQ_ERR_INVALID_ARGUMENT, "dq_load_file: path or out is NULL");
   dq_model *model = nullptr;
@@ -347,9 +333,9 @@ DQ_API int64_t dq_loaded_find(const dq_loaded_model *lm, const char *name) {
 
 DQ_API dq_status dq_loaded_get_tensor(const dq_loaded_model *lm, int64_t index,
                                       dq_loaded_tensor *out) {
-  if (!lm || !out || out->struct_size < offsetof(dq_loaded_tensor, data))
-    return DQ_ERR_INVALID_ARGUMENT;
-  if (index < 0 || index >= static_cast<int64_t>(lm->jobs.size())) return DQ_ERR_NOT_FOUND;
+  if (!lm || !out || out->struct_size < DQ_LOADED_TENSOR_MIN_SIZE) return DQ_ERR_INVALID_ARGUMENT;
+  // An index out of range is an argument error; NOT_FOUND is for names (dq.h).
+  if (index < 0 || index >= static_cast<int64_t>(lm->jobs.size())) return DQ_ERR_INVALID_ARGUMENT;
   const TensorJob &j = lm->jobs[index];
   dq_loaded_tensor t{};
   t.struct_size = sizeof t;
@@ -375,7 +361,7 @@ DQ_API dq_status dq_loaded_get_tensor(const dq_loaded_model *lm, int64_t index,
 }
 
 DQ_API dq_status dq_loaded_get_stats(const dq_loaded_model *lm, dq_load_stats *out) {
-  if (!lm || !out || out->struct_size < sizeof(size_t)) return DQ_ERR_INVALID_ARGUMENT;
+  if (!lm || !out || out->struct_size < DQ_LOAD_STATS_MIN_SIZE) return DQ_ERR_INVALID_ARGUMENT;
   const size_t n = out->struct_size < sizeof lm->stats ? out->struct_size : sizeof lm->stats;
   const size_t keep = out->struct_size;
   std::memcpy(out, &lm->stats, n);

@@ -12,6 +12,11 @@ enum class LogLevel { debug = 0, info = 1, warn = 2, error = 3, off = 4 };
 
 // "debug", "info", "warn", "error", "off"/"none"/"" (case-insensitive); unknown text -> off.
 DQ_INTERNAL_API LogLevel parse_log_level(std::string_view text);
+// As above; false (and *out = off) for text that is not a level.
+DQ_INTERNAL_API bool parse_log_level(std::string_view text, LogLevel *out);
+
+// Writes "dq: <message>\n" to stderr whatever DQ_LOG says: for settings that cannot be used.
+DQ_INTERNAL_API void write_stderr_line(std::string_view message);
 
 class DQ_INTERNAL_API Logger {
  public:

@@ -7,10 +7,21 @@
 namespace dq::core {
 
 Registry::Registry(Settings settings) : settings_(std::move(settings)), log_(settings_.log_level) {
-  if (!settings_.gpu_min_bytes_error.empty())
-    log_.warn("DQ_GPU_MIN_BYTES='" + settings_.gpu_min_bytes_error +
-              "' is not a byte count (or 'off'); keeping the default");
+  for (const auto &w : settings_.warnings) write_stderr_line(w);
   discover();
+  warn_unknown_backend_names();
+}
+
+// A DQ_BACKEND name no plugin has is most likely a typo: say so now, not at the first call.
+void Registry::warn_unknown_backend_names() const {
+  std::string found;
+  for (const auto &b : backends_)
+    if (b.state != BackendState::skipped) found += (found.empty() ? "" : ", ") + b.name;
+  for (const auto &name : settings_.backend_order) {
+    if (find(name) || !is_backend_name(name)) continue;  // bad syntax was reported already
+    write_stderr_line("DQ_BACKEND='" + settings_.backend_env + "': no plugin named '" + name +
+                      "' was found (found: " + (found.empty() ? "none" : found) + ")");
+  }
 }
 
 // Unload policy: plugins stay loaded for the registry's whole life (no unloading with work
@@ -31,7 +42,10 @@ void Registry::add_plugin(const PluginFile &file) {
   Backend b;
   b.name = file.name;
   b.path = file.path;
-  if (const Backend *first = find(file.name)) {
+  // A later file of a name is opened only while no earlier one loaded: a broken file early in
+  // the search (a stray text file named libdq-cpu.so) must not hide a working plugin.
+  const Backend *first = find(file.name);
+  if (first && first->loaded()) {
     b.state = BackendState::skipped;
     b.status = "skipped: '" + file.name + "' already found at " + first->path;
     log_.info(file.path + " " + b.status);
@@ -47,10 +61,14 @@ const Backend *Registry::find(std::string_view name) const {
 }
 
 int Registry::index_of(std::string_view name) const {
-  for (size_t i = 0; i < backends_.size(); ++i)
-    if (backends_[i].name == name && backends_[i].state != BackendState::skipped)
-      return static_cast<int>(i);
-  return -1;
+  int first_tried = -1;
+  for (size_t i = 0; i < backends_.size(); ++i) {
+    const Backend &b = backends_[i];
+    if (b.name != name || b.state == BackendState::skipped) continue;
+    if (b.loaded()) return static_cast<int>(i);
+    if (first_tried < 0) first_tried = static_cast<int>(i);
+  }
+  return first_tried;
 }
 
 std::string Registry::searched_text() const {

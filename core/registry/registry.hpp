@@ -43,7 +43,8 @@ class DQ_INTERNAL_API Registry {
 
   // Every plugin found, in search order, including refused, failed and skipped ones.
   const std::vector<Backend> &backends() const { return backends_; }
-  // The first backend of that name that is not a skipped duplicate; null when absent.
+  // The backend of that name that loaded, else the first one tried (to report why it failed);
+  // never a skipped duplicate. Null when absent.
   const Backend *find(std::string_view name) const;
   // Index of find(name) in backends(), or -1.
   int index_of(std::string_view name) const;
@@ -59,6 +60,7 @@ class DQ_INTERNAL_API Registry {
  private:
   void discover();
   void add_plugin(const PluginFile &file);
+  void warn_unknown_backend_names() const;
   SelectionPolicy policy() const;
 
   Settings settings_;

@@ -25,15 +25,17 @@ std::string unusable_reason(const Candidate &c, const SelectionQuery &q) {
   return {};
 }
 
-// First candidate of that name that is not a skipped duplicate.
+// The candidate of that name that loaded, else the first one tried (its failure is the
+// reason to report), else a skipped one; as Registry::index_of.
 int find_named(std::span<const Candidate> cs, std::string_view name) {
-  int found = -1;
+  int tried = -1, skipped = -1;
   for (int i = 0; i < static_cast<int>(cs.size()); ++i) {
     if (cs[i].name != name) continue;
-    if (cs[i].state != BackendState::skipped) return i;
-    if (found < 0) found = i;
+    if (cs[i].state == BackendState::loaded) return i;
+    int &slot = cs[i].state == BackendState::skipped ? skipped : tried;
+    if (slot < 0) slot = i;
   }
-  return found;
+  return tried >= 0 ? tried : skipped;
 }
 
 std::string forced_origin(const SelectionQuery &q, const SelectionPolicy &p) {

@@ -37,10 +37,32 @@ void read_gpu_min_bytes(Settings &s) {
   uint64_t bytes = 0;
   if (!parse_byte_count(text, &bytes)) {
     s.gpu_min_bytes_error = text;
+    s.warnings.push_back("DQ_GPU_MIN_BYTES='" + text +
+                         "' is not a byte count (digits with an optional K/M/G suffix, or off); "
+                         "using the defaults (off for host->host calls, 256 KiB for loads)");
     return;
   }
   s.gpu_min_bytes = bytes;
   s.gpu_min_bytes_from_env = true;
+}
+
+void read_backend(Settings &s) {
+  s.backend_env = trim(env_or_empty("DQ_BACKEND"));
+  s.backend_order = split_list(s.backend_env, ',');
+  if (!s.backend_env.empty() && s.backend_order.empty())
+    s.warnings.push_back("DQ_BACKEND='" + s.backend_env +
+                         "' names no backend; using the automatic order");
+  for (const auto &name : s.backend_order)
+    if (!is_backend_name(name))
+      s.warnings.push_back("DQ_BACKEND='" + s.backend_env + "': '" + name +
+                           "' is not a backend name (use a name, or names separated by ',')");
+}
+
+void read_log_level(Settings &s) {
+  const std::string text = trim(env_or_empty("DQ_LOG"));
+  if (!parse_log_level(text, &s.log_level))
+    s.warnings.push_back("DQ_LOG='" + text +
+                         "' is not a level (debug, info, warn, error, off); logging stays off");
 }
 
 }  // namespace
@@ -56,6 +78,13 @@ std::vector<std::string> split_list(const std::string &text, char sep) {
     start = end + 1;
   }
   return parts;
+}
+
+bool is_backend_name(const std::string &name) {
+  if (name.empty()) return false;
+  for (unsigned char c : name)
+    if (!std::isalnum(c) && c != '_' && c != '-' && c != '.') return false;
+  return true;
 }
 
 bool parse_byte_count(const std::string &text, uint64_t *out) {
@@ -83,10 +112,9 @@ Settings settings_from_environment() {
     s.plugin_path_ignored = !path.empty();
   else
     s.plugin_path = split_list(path, ':');
-  s.backend_env = trim(env_or_empty("DQ_BACKEND"));
-  s.backend_order = split_list(s.backend_env, ',');
+  read_backend(s);
   read_gpu_min_bytes(s);
-  s.log_level = parse_log_level(trim(env_or_empty("DQ_LOG")));
+  read_log_level(s);
   return s;
 }
 

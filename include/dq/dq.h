@@ -1,12 +1,27 @@
 /*
  * dq.h: the public C API of libdq-core.
  *
- * Stability rules (see docs/ARCHITECTURE.md):
+ * Stability rules (see "C API rules" in docs/ARCHITECTURE.md):
  *  - C99 only; callable from Rust, Python (ctypes/cffi) or anything with a C FFI.
  *  - Status values are pinned numbers and never change meaning.
- *  - Every struct the caller fills or receives starts with `struct_size`; fields are only
- *    appended, and the library reads/writes only the fields the caller's size covers.
- *  - Opaque handles; every destroy/close/free accepts NULL.
+ *  - Every struct the caller fills or receives starts with `struct_size`, set by the caller
+ *    to sizeof the struct of the header it compiled with. Fields are only appended.
+ *    Input structs: the library reads only the fields the caller's size covers; fields past
+ *    it count as zero/NULL. A size below the struct's DQ_<STRUCT>_MIN_SIZE is refused with
+ *    DQ_ERR_INVALID_ARGUMENT and a message naming that minimum. A larger size (a newer
+ *    header) is accepted; fields this library does not know are ignored.
+ *    Output structs: the library writes only the bytes the caller's size covers and keeps
+ *    the caller's struct_size; their minimum is sizeof(size_t).
+ *  - NULL context: every function taking a dq_context refuses a NULL one, and does nothing
+ *    else: DQ_ERR_INVALID_ARGUMENT from functions returning dq_status (dq_free included),
+ *    0 from dq_backend_count/dq_backend_supports, -1 from dq_backend_find.
+ *  - Opaque handles; every destroy/close/free of a handle (dq_context_destroy,
+ *    dq_model_close, dq_loaded_free, dq_loader_destroy) accepts NULL, and dq_free accepts a
+ *    NULL pointer (with a valid context).
+ *  - Indices (backend, device, tensor, loaded tensor) out of range give
+ *    DQ_ERR_INVALID_ARGUMENT; DQ_ERR_NOT_FOUND is only for names and keys.
+ *  - Errors: a failing call that takes a context leaves a message for dq_last_error. Calls
+ *    without a context (dq_model_*, dq_value_*, dq_loaded_*) report by status only.
  *  - Strings returned by the library stay valid as long as their owner (context or model).
  */
 #ifndef DQ_DQ_H
@@ -38,7 +53,7 @@ DQ_API const char *dq_version_string(void);
 /* ----------------------------------------------------------------- status */
 typedef enum dq_status {
   DQ_OK = 0,
-  DQ_ERR_INVALID_ARGUMENT = 1, /* null pointer, zero count, bad enum value */
+  DQ_ERR_INVALID_ARGUMENT = 1, /* null pointer, zero count, bad enum value, index out of range */
   DQ_ERR_UNKNOWN_TYPE = 2,     /* type id unknown or retired */
   DQ_ERR_UNSUPPORTED = 3,      /* known type / output pair this backend does not do */
   DQ_ERR_SIZE = 4,             /* element count not a block multiple, buffer too small, overflow */
@@ -47,7 +62,7 @@ typedef enum dq_status {
   DQ_ERR_OUT_OF_MEMORY = 7,
   DQ_ERR_IO = 8,               /* open/read/mmap failed */
   DQ_ERR_BAD_FILE = 9,         /* malformed or hostile GGUF */
-  DQ_ERR_NOT_FOUND = 10,       /* tensor or key not found */
+  DQ_ERR_NOT_FOUND = 10,       /* tensor or key not found by name (indices: INVALID_ARGUMENT) */
   DQ_ERR_ABI = 11,             /* plugin built for another ABI major version */
   DQ_ERR_BACKEND = 12,         /* device runtime error (its text is in the message) */
   DQ_ERR_TYPE_MISMATCH = 13,   /* metadata value read with a getter of another type */
@@ -98,9 +113,13 @@ typedef enum dq_type {
   DQ_TYPE_COUNT = 43
 } dq_type;
 
-/* "q4_K"-style ggml name; "retired(Q4_2)"-style names for retired ids; NULL when unknown. */
+/* "q4_K"-style ggml name; for the retired ids ggml's name in retired(): 4 "retired(Q4_2)",
+ * 5 "retired(Q4_3)", 31 "retired(Q4_0_4_4)", 32 "retired(Q4_0_4_8)", 33 "retired(Q4_0_8_8)",
+ * 36 "retired(IQ4_NL_4_4)", 37 "retired(IQ4_NL_4_8)", 38 "retired(IQ4_NL_8_8)"; NULL when
+ * unknown. */
 DQ_API const char *dq_type_name(int32_t type);
-/* Id for a name (case-insensitive, "q6_k" or "Q6_K"); -1 when unknown. */
+/* Id for a name (case-insensitive, "q6_k" or "Q6_K"); -1 when unknown or retired (neither
+ * "q4_2" nor "retired(Q4_2)" gives an id). */
 DQ_API int32_t dq_type_from_name(const char *name);
 /* Elements and bytes per block; 0 for unknown or retired ids. */
 DQ_API int64_t dq_type_block_elements(int32_t type);
@@ -117,8 +136,10 @@ typedef struct dq_context dq_context;
 DQ_API dq_status dq_context_create(dq_context **out);
 DQ_API void dq_context_destroy(dq_context *ctx);
 
-/* Message of the last failed call made on `ctx` by the calling thread, naming what was wrong
- * ("" when none). Valid until the next call on ctx from this thread. */
+/* Message of the last FAILED call made on `ctx` by the calling thread, naming what was wrong
+ * ("" when none has failed). A successful call does not clear it (like errno): read it only
+ * after a call returned an error. Valid until the next failed call on ctx from this thread
+ * or the context's destruction. "ctx is NULL" for a NULL ctx. */
 DQ_API const char *dq_last_error(const dq_context *ctx);
 
 /* --------------------------------------------------------------- backends */
@@ -133,6 +154,7 @@ typedef struct dq_backend_info {
   int32_t device_count;    /* 0 when loaded but no device */
   const char *status;      /* why it failed to load, or why it has no device; "" when fine */
 } dq_backend_info;
+#define DQ_BACKEND_INFO_MIN_SIZE sizeof(size_t) /* output: written as far as struct_size */
 
 typedef struct dq_device_info {
   size_t struct_size;
@@ -141,10 +163,14 @@ typedef struct dq_device_info {
   uint64_t free_memory;
   int32_t is_gpu;
 } dq_device_info;
+#define DQ_DEVICE_INFO_MIN_SIZE sizeof(size_t) /* output: written as far as struct_size */
 
-/* Backends found (loaded or refused), in search order. */
+/* Backends found (loaded, refused, failed or skipped), in search order. Several entries may
+ * share a name: a file that fails to load does not hide a later file of the same name. */
 DQ_API int32_t dq_backend_count(dq_context *ctx);
-DQ_API int32_t dq_backend_find(dq_context *ctx, const char *name); /* index or -1 */
+/* Index of the entry of that name that loaded, else of the first that failed (its status
+ * says why); -1 when no file of that name was found. */
+DQ_API int32_t dq_backend_find(dq_context *ctx, const char *name);
 DQ_API dq_status dq_backend_get_info(dq_context *ctx, int32_t backend, dq_backend_info *out);
 DQ_API dq_status dq_backend_get_device(dq_context *ctx, int32_t backend, int32_t device,
                                        dq_device_info *out);
@@ -153,8 +179,10 @@ DQ_API int32_t dq_backend_supports(dq_context *ctx, int32_t backend, int32_t src
                                    int32_t dst_type);
 
 /* --------------------------------------------------------------- memory */
-/* Where bytes live: backend == NULL (or "host") means host memory; else device `device` of the
- * named backend. */
+/* Where bytes live. Host memory: backend NULL, "", "host" or "cpu" (the cpu plugin works on
+ * host memory), with device 0; any other device of a host location is DQ_ERR_INVALID_ARGUMENT
+ * in every call. Else device `device` of the named backend. The same rule holds for
+ * dq_malloc, dq_free, dq_memcpy, dq_synchronize, dq_dequantize and dq_load. */
 typedef struct dq_location {
   const char *backend;
   int32_t device;
@@ -183,6 +211,10 @@ typedef struct dq_dequantize_request {
   void *stream;         /* native stream of the device backend (cudaStream_t), or NULL */
   const char *backend;  /* force a backend for this call; NULL: per-tensor selection */
 } dq_dequantize_request;
+/* Smallest struct_size accepted: every field through dst_bytes. Fields past the caller's
+ * size count as zero: src_where/dst_where host, stream NULL, backend NULL. */
+#define DQ_DEQUANTIZE_REQUEST_MIN_SIZE \
+  (offsetof(dq_dequantize_request, dst_bytes) + sizeof(size_t))
 
 /* Dequantizes one tensor. With host source and destination and no forced backend, the
  * registry chooses per tensor (DQ_BACKEND, DQ_GPU_MIN_BYTES). Device memory implies its
@@ -245,6 +277,8 @@ DQ_API const dq_value *dq_value_array_get(const dq_value *value, uint64_t index)
 /* Raw little-endian element bytes of an array of fixed-size numbers (not strings/arrays). */
 DQ_API dq_status dq_value_array_data(const dq_value *value, const void **out, uint64_t *bytes);
 
+/* Output: written field by field as far as struct_size; minimum DQ_TENSOR_INFO_MIN_SIZE. */
+#define DQ_TENSOR_INFO_MIN_SIZE sizeof(size_t)
 typedef struct dq_tensor_info {
   size_t struct_size;
   const char *name;
@@ -262,6 +296,7 @@ typedef struct dq_tensor_info {
 
 DQ_API int64_t dq_model_tensor_count(const dq_model *model);
 DQ_API int64_t dq_model_tensor_find(const dq_model *model, const char *name); /* index or -1 */
+/* DQ_ERR_INVALID_ARGUMENT for an index outside 0..count-1. */
 DQ_API dq_status dq_model_tensor_info(const dq_model *model, int64_t index, dq_tensor_info *out);
 
 /* Copies `bytes` bytes of tensor `index`'s data, starting `offset` bytes into it, to `dst`.

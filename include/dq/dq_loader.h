@@ -49,7 +49,8 @@ typedef void *(*dq_load_buffer_fn)(void *user, const dq_tensor_info *tensor, int
 
 typedef struct dq_load_options {
   size_t struct_size;
-  /* Where the tensors go: {"cuda", 0}, {"cpu", 0} or {NULL/"host", 0} (host memory). */
+  /* Where the tensors go: {"cuda", 0}, or host memory: {NULL/""/"host"/"cpu", 0} (dq.h,
+   * dq_location: a host location with another device is DQ_ERR_INVALID_ARGUMENT). */
   dq_location device;
   /* Output type for every tensor: DQ_TYPE_F16 (default), DQ_TYPE_BF16, DQ_TYPE_F32 or
    * DQ_LOAD_KEEP. Integer tensors (i8..i64, f64), which nothing dequantizes, are kept. */
@@ -72,7 +73,8 @@ typedef struct dq_load_options {
   const int64_t *row_end;
 
   /* Pinned host staging memory the loader may hold at once; 0: DQ_LOAD_DEFAULT_BUDGET.
-   * At least 1 MiB, and at least two slots of the largest block of the model. */
+   * At least 1 MiB (DQ_ERR_SIZE otherwise, for host loads too, which pin nothing), and at
+   * least two slots of the largest block of the model. */
   uint64_t staging_budget;
   /* Host threads reading the file into staging; 0: automatic (three quarters of the cores,
    * at most 16). How they read: environment DQ_LOAD_COPY=memcpy (default: plain copies from
@@ -92,9 +94,25 @@ typedef struct dq_load_options {
   void *buffer_user;
 } dq_load_options;
 
-/* Fills defaults: struct_size, host, DQ_TYPE_F16, 256 MiB budget, gpu_min_bytes -1,
- * everything else zero. */
+/* Smallest struct_size dq_load/dq_loader_create/dq_loader_load accept: through output_type.
+ * Fields past the caller's size take their defaults (those of dq_load_options_init).
+ * options == NULL means every default. */
+#define DQ_LOAD_OPTIONS_MIN_SIZE (offsetof(dq_load_options, output_type) + sizeof(int32_t))
+
+/* Fills the defaults into the first struct_size bytes of *options and sets
+ * options->struct_size = struct_size; bytes past struct_size are not touched, so a caller
+ * built with an older, shorter dq_load_options is served. Defaults: host, DQ_TYPE_F16,
+ * 256 MiB budget, gpu_min_bytes -1, everything else zero (also fields of a newer header
+ * than this library). DQ_ERR_INVALID_ARGUMENT for NULL or struct_size < sizeof(size_t). */
+DQ_API dq_status dq_load_options_init_sized(dq_load_options *options, size_t struct_size);
+
+/* dq_load_options_init(&o) is dq_load_options_init_sized(&o, sizeof(dq_load_options)) with
+ * the sizeof of the header the caller compiles with. The exported function of that name,
+ * which binaries built before this macro call, writes the dq 0.1 layout (every field through
+ * buffer_user) and never more. */
 DQ_API void dq_load_options_init(dq_load_options *options);
+#define dq_load_options_init(options) \
+  ((void)dq_load_options_init_sized((options), sizeof(dq_load_options)))
 
 typedef struct dq_loaded_model dq_loaded_model;
 
@@ -116,6 +134,7 @@ typedef struct dq_loaded_tensor {
   int32_t caller_owned;   /* 1 when data came from dq_load_buffer_fn */
   int32_t reserved;
 } dq_loaded_tensor;
+#define DQ_LOADED_TENSOR_MIN_SIZE sizeof(size_t) /* output: written as far as struct_size */
 
 typedef struct dq_load_stats {
   size_t struct_size;
@@ -148,6 +167,7 @@ typedef struct dq_load_stats {
                                    memory, host_register), "allocated" (host_alloc_pinned),
                                    "mixed", or "none" (host destination) */
 } dq_load_stats;
+#define DQ_LOAD_STATS_MIN_SIZE sizeof(size_t) /* output: written as far as struct_size */
 
 /* Loads tensors of an open model. The model may be closed after this returns. On failure
  * nothing is left allocated and dq_last_error(ctx) names the tensor and the problem:
@@ -175,6 +195,7 @@ DQ_API void dq_loader_destroy(dq_loader *loader);
 
 DQ_API int64_t dq_loaded_count(const dq_loaded_model *loaded);
 DQ_API int64_t dq_loaded_find(const dq_loaded_model *loaded, const char *name); /* or -1 */
+/* DQ_ERR_INVALID_ARGUMENT for an index outside 0..count-1 (as every index in dq.h). */
 DQ_API dq_status dq_loaded_get_tensor(const dq_loaded_model *loaded, int64_t index,
                                       dq_loaded_tensor *out);
 DQ_API dq_status dq_loaded_get_stats(const dq_loaded_model *loaded, dq_load_stats *out);

@@ -48,8 +48,25 @@ TEST(CoreRequestCheck, NullsAndStructSize) {
   r.src = nullptr;
   expect_rejected(r, DQ_ERR_INVALID_ARGUMENT, "src is NULL");
   r = q4k_request(b);
-  r.struct_size = offsetof(dq_dequantize_request, stream);
-  expect_rejected(r, DQ_ERR_INVALID_ARGUMENT, "struct_size");
+  r.struct_size = DQ_DEQUANTIZE_REQUEST_MIN_SIZE - 1;
+  expect_rejected(r, DQ_ERR_INVALID_ARGUMENT, "DQ_DEQUANTIZE_REQUEST_MIN_SIZE");
+  // An older caller's struct ends before stream/backend (or the locations): accepted, and
+  // the missing fields read as zero even when the bytes after them are garbage.
+  for (size_t size : {offsetof(dq_dequantize_request, backend),
+                      offsetof(dq_dequantize_request, stream),
+                      static_cast<size_t>(DQ_DEQUANTIZE_REQUEST_MIN_SIZE)}) {
+    r = q4k_request(b);
+    r.struct_size = size;
+    r.backend = "beyond the caller's struct";
+    if (size == DQ_DEQUANTIZE_REQUEST_MIN_SIZE) r.src_where = {"other", 5};
+    EXPECT_EQ(check_request(&r).status, DQ_OK) << size << ": " << check_request(&r).message;
+    const dq_dequantize_request w = widened(r);
+    EXPECT_EQ(w.backend, nullptr) << size;
+    EXPECT_EQ(w.struct_size, sizeof w);
+    if (size == DQ_DEQUANTIZE_REQUEST_MIN_SIZE) {
+      EXPECT_EQ(w.src_where.backend, nullptr);
+    }
+  }
 }
 
 TEST(CoreRequestCheck, TypeRules) {

@@ -202,8 +202,8 @@ TEST_F(GgufValues, TensorInfoWritesOnlyWhatStructSizeCovers) {
   std::memset(&untouched, 0xab, sizeof untouched);
   EXPECT_EQ(t.n_dims, untouched);
   t.struct_size = sizeof t;
-  EXPECT_EQ(dq_model_tensor_info(m_, 2, &t), DQ_ERR_NOT_FOUND);
-  EXPECT_EQ(dq_model_tensor_info(m_, -1, &t), DQ_ERR_NOT_FOUND);
+  EXPECT_EQ(dq_model_tensor_info(m_, 2, &t), DQ_ERR_INVALID_ARGUMENT);  // index out of range
+  EXPECT_EQ(dq_model_tensor_info(m_, -1, &t), DQ_ERR_INVALID_ARGUMENT);
   EXPECT_EQ(dq_model_tensor_info(nullptr, 0, &t), DQ_ERR_INVALID_ARGUMENT);
   t.struct_size = 0;
   EXPECT_EQ(dq_model_tensor_info(m_, 0, &t), DQ_ERR_INVALID_ARGUMENT);

@@ -255,7 +255,7 @@ TEST_F(LoaderErrors, ShortOptionsStructGetsDefaults) {
   ASSERT_EQ(dq_loaded_get_tensor(lm, 0, &t), DQ_OK);
   EXPECT_EQ(t.struct_size, offsetof(dq_loaded_tensor, where));
   EXPECT_NE(t.data, nullptr);
-  EXPECT_EQ(dq_loaded_get_tensor(lm, 999, &t), DQ_ERR_NOT_FOUND);
+  EXPECT_EQ(dq_loaded_get_tensor(lm, 999, &t), DQ_ERR_INVALID_ARGUMENT);  // index: dq.h
   dq_loaded_free(lm);
 }
 

@@ -23,6 +23,7 @@
 #include "loader/load_error.hpp"
 #include "loader/load_plan.hpp"
 #include "loader/staging_ring.hpp"
+#include "loader/synthetic_model.hpp"
 
 namespace dq::loader {
 namespace {
@@ -465,6 +466,140 @@ TEST(CopyPool, DefaultMethodFollowsTheEnvironment) {
   EXPECT_EQ(default_copy_method(), CopyMethod::prefetch);
   if (prev) ::setenv("DQ_LOAD_COPY", saved.c_str(), 1);
   else ::unsetenv("DQ_LOAD_COPY");
+}
+
+// ------------------------------------- options and results through the public API
+
+// A caller built with an older, shorter dq_load_options: the sized init fills its fields and
+// not one byte past them.
+TEST(LoadOptionsInit, SizedInitWritesOnlyTheCallersBytes) {
+  const size_t old_size = offsetof(dq_load_options, staging_budget);
+  alignas(dq_load_options) unsigned char buf[sizeof(dq_load_options) + 64];
+  std::memset(buf, 0xCD, sizeof buf);
+  auto *o = reinterpret_cast<dq_load_options *>(buf);
+  ASSERT_EQ(dq_load_options_init_sized(o, old_size), DQ_OK);
+  EXPECT_EQ(o->struct_size, old_size);
+  EXPECT_EQ(o->output_type, DQ_TYPE_F16);
+  EXPECT_STREQ(o->device.backend, "host");
+  EXPECT_EQ(o->names, nullptr);
+  for (size_t i = old_size; i < sizeof buf; ++i) ASSERT_EQ(buf[i], 0xCD) << "byte " << i;
+  EXPECT_EQ(dq_load_options_init_sized(o, sizeof(size_t) - 1), DQ_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(dq_load_options_init_sized(nullptr, sizeof(dq_load_options)), DQ_ERR_INVALID_ARGUMENT);
+}
+
+// A caller with a newer header than the library: the unknown tail is zeroed, never skipped.
+TEST(LoadOptionsInit, NewerCallersTailIsZeroedAndTheMacroUsesTheCallersSizeof) {
+  alignas(dq_load_options) unsigned char buf[sizeof(dq_load_options) + 16];
+  std::memset(buf, 0xCD, sizeof buf);
+  auto *o = reinterpret_cast<dq_load_options *>(buf);
+  ASSERT_EQ(dq_load_options_init_sized(o, sizeof buf - 8), DQ_OK);
+  EXPECT_EQ(o->struct_size, sizeof buf - 8);
+  for (size_t i = sizeof(dq_load_options); i < sizeof buf - 8; ++i) ASSERT_EQ(buf[i], 0) << i;
+  for (size_t i = sizeof buf - 8; i < sizeof buf; ++i) ASSERT_EQ(buf[i], 0xCD) << i;
+  dq_load_options m;
+  dq_load_options_init(&m);  // the macro
+  EXPECT_EQ(m.struct_size, sizeof m);
+  EXPECT_EQ(m.staging_budget, DQ_LOAD_DEFAULT_BUDGET);
+  EXPECT_EQ(m.gpu_min_bytes, -1);
+  dq_load_options f;
+  (dq_load_options_init)(&f);  // the exported symbol old binaries call
+  EXPECT_EQ(f.struct_size, offsetof(dq_load_options, buffer_user) + sizeof(void *));
+  EXPECT_EQ(f.output_type, DQ_TYPE_F16);
+}
+
+class LoadApiRules : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    // One file per test and process: ctest runs these tests in parallel processes.
+    const auto *test = ::testing::UnitTest::GetInstance()->current_test_info();
+    path_ = (std::filesystem::path(::testing::TempDir()) /
+             ("dq_load_api_rules_" + std::string(test->name()) + "_" +
+              std::to_string(::getpid()) + ".gguf"))
+                .string();
+    synth::ModelSpec m;
+    m.tensors.push_back({"a.weight", DQ_TYPE_Q8_0, {64, 4}});
+    m.tensors.push_back({"b.norm", DQ_TYPE_F32, {64}});
+    synth::write_gguf(m, path_);
+    ASSERT_EQ(dq_context_create(&ctx_), DQ_OK);
+    ASSERT_EQ(dq_model_open(ctx_, path_.c_str(), &model_), DQ_OK) << dq_last_error(ctx_);
+    dq_load_options_init(&o_);
+  }
+  void TearDown() override {
+    dq_model_close(model_);
+    dq_context_destroy(ctx_);
+    std::filesystem::remove(path_);
+  }
+  std::string path_;
+  dq_context *ctx_ = nullptr;
+  dq_model *model_ = nullptr;
+  dq_load_options o_{};
+};
+
+// The documented 1 MiB minimum holds for host loads too, not only where staging is pinned.
+TEST_F(LoadApiRules, StagingBudgetUnderOneMiBIsRefusedOnHostLoads) {
+  dq_loaded_model *lm = nullptr;
+  o_.staging_budget = (1 << 20) - 1;
+  for (const char *where : {"host", "cpu"}) {
+    o_.device = {where, 0};
+    EXPECT_EQ(dq_load(ctx_, model_, &o_, &lm), DQ_ERR_SIZE) << where;
+    EXPECT_NE(std::string(dq_last_error(ctx_)).find("1 MiB"), std::string::npos)
+        << dq_last_error(ctx_);
+    EXPECT_EQ(lm, nullptr);
+    dq_loader *l = nullptr;
+    EXPECT_EQ(dq_loader_create(ctx_, &o_, &l), DQ_ERR_SIZE) << where;
+    EXPECT_EQ(l, nullptr);
+  }
+  o_.staging_budget = 1 << 20;
+  ASSERT_EQ(dq_load(ctx_, model_, &o_, &lm), DQ_OK) << dq_last_error(ctx_);
+  dq_loaded_free(lm);
+}
+
+TEST_F(LoadApiRules, OptionsBelowTheMinimumSizeAreRefusedNamingIt) {
+  dq_loaded_model *lm = nullptr;
+  o_.struct_size = DQ_LOAD_OPTIONS_MIN_SIZE - 1;
+  EXPECT_EQ(dq_load(ctx_, model_, &o_, &lm), DQ_ERR_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(dq_last_error(ctx_)).find("DQ_LOAD_OPTIONS_MIN_SIZE"), std::string::npos)
+      << dq_last_error(ctx_);
+  o_.struct_size = DQ_LOAD_OPTIONS_MIN_SIZE;
+  o_.staging_budget = 5;  // beyond the caller's size: the default applies
+  ASSERT_EQ(dq_load(ctx_, model_, &o_, &lm), DQ_OK) << dq_last_error(ctx_);
+  EXPECT_EQ(dq_loaded_count(lm), 2);
+  dq_loaded_free(lm);
+}
+
+// Indices out of range are INVALID_ARGUMENT everywhere (NOT_FOUND is for names).
+TEST_F(LoadApiRules, IndexOutOfRangeIsAnInvalidArgument) {
+  dq_loaded_model *lm = nullptr;
+  ASSERT_EQ(dq_load(ctx_, model_, &o_, &lm), DQ_OK) << dq_last_error(ctx_);
+  dq_loaded_tensor t{};
+  t.struct_size = sizeof t;
+  EXPECT_EQ(dq_loaded_get_tensor(lm, 2, &t), DQ_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(dq_loaded_get_tensor(lm, -1, &t), DQ_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(dq_loaded_get_tensor(lm, 1, &t), DQ_OK);
+  dq_tensor_info ti{};
+  ti.struct_size = sizeof ti;
+  EXPECT_EQ(dq_model_tensor_info(model_, 2, &ti), DQ_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(dq_model_tensor_info(model_, -1, &ti), DQ_ERR_INVALID_ARGUMENT);
+  dq_backend_info bi{};
+  bi.struct_size = sizeof bi;
+  EXPECT_EQ(dq_backend_get_info(ctx_, dq_backend_count(ctx_), &bi), DQ_ERR_INVALID_ARGUMENT);
+  dq_loaded_free(lm);
+}
+
+TEST_F(LoadApiRules, HostLocationWithAnotherDeviceIsRefusedLikeEveryCall) {
+  dq_loaded_model *lm = nullptr;
+  o_.device = {"cpu", 1};
+  EXPECT_EQ(dq_load(ctx_, model_, &o_, &lm), DQ_ERR_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(dq_last_error(ctx_)).find("host memory has only device 0"),
+            std::string::npos)
+      << dq_last_error(ctx_);
+  o_.device = {"cpu", 0};
+  ASSERT_EQ(dq_load(ctx_, model_, &o_, &lm), DQ_OK) << dq_last_error(ctx_);
+  dq_loaded_tensor t{};
+  t.struct_size = sizeof t;
+  ASSERT_EQ(dq_loaded_get_tensor(lm, 0, &t), DQ_OK);
+  EXPECT_STREQ(t.where.backend, "host");
+  dq_loaded_free(lm);
 }
 
 }  // namespace
