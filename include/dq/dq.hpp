@@ -91,10 +91,10 @@ inline std::string version() { return dq_version_string(); }
 
 // A place for bytes: host memory, or device `device` of a backend ("cuda", ...).
 struct Location {
-  std::string backend;  // "" or "host": host memory
+  std::string backend;  // "", "host" or "cpu": host memory (dq.h, dq_location)
   int32_t device = 0;
   static Location host() { return {}; }
-  bool is_host() const { return backend.empty() || backend == "host"; }
+  bool is_host() const { return backend.empty() || backend == "host" || backend == "cpu"; }
   dq_location c() const { return {is_host() ? nullptr : backend.c_str(), device}; }
 };
 

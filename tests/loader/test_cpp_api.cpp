@@ -29,6 +29,16 @@ TEST(CppApi, ContextBackendsAndTypes) {
   const DeviceInfo d = ctx.device(*cpu, 0);
   EXPECT_FALSE(d.name.empty());
   EXPECT_FALSE(ctx.find_backend("nosuchbackend"));
+  EXPECT_EQ(type_name(4), "retired(Q4_2)");  // dq.h's name for a retired id
+}
+
+// "cpu" is host memory in the C API (dq.h); the C++ Location says the same.
+TEST(CppApi, CpuLocationIsHost) {
+  EXPECT_TRUE(Location::host().is_host());
+  EXPECT_TRUE((Location{"host", 0}).is_host());
+  EXPECT_TRUE((Location{"cpu", 0}).is_host());
+  EXPECT_FALSE((Location{"cuda", 0}).is_host());
+  EXPECT_EQ((Location{"cpu", 0}).c().backend, nullptr);
 }
 
 TEST(CppApi, ModelMetadataTensorsAndDequantize) {
