@@ -29,6 +29,8 @@
  *   BROKEN_LEAK_PER_CALL        leaks 64 bytes per dequantize call            (P15)
  *   BROKEN_FLUSH_DENORMALS      sets flush-to-zero / denormals-are-zero       (P9)
  *   BROKEN_FLUSH_IN_CALL        the same, inside each successful dequantize   (P9)
+ *   BROKEN_FLUSH_IN_SUPPORTS    the same, inside supports() (Q8_0 values stay
+ *                               exact, so only the environment shows it)     (P9)
  *   BROKEN_DEFERRED_CRASH       a success after a failure hands clean-up to a
  *                               thread that crashes 5 ms later                (P15)
  * and, not broken, EXAMPLE_ABI_1_0: the same plugin as an ABI 1.0 table (no host_register),
@@ -172,7 +174,8 @@ static void dequantize_via_scratch(const uint8_t *src, float *dst, int64_t n_blo
 }
 #endif
 
-#if defined(BROKEN_FLUSH_DENORMALS) || defined(BROKEN_FLUSH_IN_CALL)
+#if defined(BROKEN_FLUSH_DENORMALS) || defined(BROKEN_FLUSH_IN_CALL) || \
+    defined(BROKEN_FLUSH_IN_SUPPORTS)
 /* Sets the calling thread's flush-to-zero and denormals-are-zero modes, as some -ffast-math
  * builds do (at load, or on the first conversion), and never puts them back. */
 #ifdef BROKEN_FLUSH_DENORMALS
@@ -260,6 +263,9 @@ static int32_t example_device_props(int32_t device, dq_plugin_device_props *out)
 
 /* 1 exactly for the pairs dequantize implements (rule P8). */
 static int32_t example_supports(int32_t src_type, int32_t dst_type) {
+#ifdef BROKEN_FLUSH_IN_SUPPORTS
+  example_flush_denormals();
+#endif
 #ifdef BROKEN_FORGET_ONE_PAIR
   if (src_type == DQ_TYPE_F16 && dst_type == DQ_TYPE_F32) return 1;
 #endif

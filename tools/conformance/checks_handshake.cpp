@@ -1,5 +1,5 @@
 // Handshake checks (rules P1-P8, P15): run in the probe child, in order, before any other
-// group is planned. The last-but-one, handshake/supports, sends the facts the plan needs.
+// group is planned. handshake/supports sends the facts the plan needs.
 #include <chrono>
 #include <climits>
 #include <cstddef>
@@ -250,8 +250,9 @@ Outcome check_supports_table(Judge &j, const CheckSpec &) {
   return Outcome::pass(std::to_string(f.pairs.size()) + " pairs: " + pair_list(f));
 }
 
-// Loading the file, init() and the probe's calls leave the floating-point control state as
-// the process had it before the plugin was loaded (per call: every dequantize is watched too).
+// Loading the file, init() and the probe's calls (devices, last_error, supports, a failing
+// dequantize) leave the floating-point control state as the process had it before the plugin
+// was loaded. Later groups check it after every check, and around every dequantize call.
 Outcome check_fp_environment(Judge &j, const CheckSpec &) {
   if (!j.plugin.api) return Outcome::skip(kRefused);
   std::string error;
@@ -259,7 +260,8 @@ Outcome check_fp_environment(Judge &j, const CheckSpec &) {
   const uint64_t before = initial_fp_control(), now = read_fp_control();
   if (now == before) return Outcome::pass();
   write_fp_control(before);  // the remaining probe checks run as the host would
-  return Outcome::fail("loading the plugin or init() changed the floating-point environment: " +
+  return Outcome::fail("loading the plugin, init() or a probe call changed the floating-point "
+                       "environment: " +
                        describe_fp_change(before, now));
 }
 

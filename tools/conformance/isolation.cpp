@@ -96,6 +96,9 @@ constexpr auto kLingerAfterLastCheck = std::chrono::milliseconds(50);
       if (const int32_t st = j.api().init(); st != DQ_OK)
         setup_error = "init() failed with status " + std::to_string(st) + " (see handshake/init)";
     }
+    // A change made by loading or init() is handshake/fp-environment's to report; the checks
+    // start from the state the process had.
+    write_fp_control(initial_fp_control());
   }
   for (size_t i = start; i < group.checks.size(); ++i) {
     if (!todo[i]) continue;
@@ -105,6 +108,17 @@ constexpr auto kLingerAfterLastCheck = std::chrono::milliseconds(50);
     if (!setup_error.empty()) o = Outcome::skip(setup_error);
     else if (s.needs_reference && !j.reference) o = Outcome::skip(j.reference_note);
     else o = s.fn(j, s);
+    // Any plugin call of the check (supports, device_props, ...) must leave the
+    // floating-point environment as it was; dequantize calls are also watched one by one.
+    if (!group.probe) {
+      const uint64_t now = read_fp_control(), before = initial_fp_control();
+      if (now != before) {
+        if (o.verdict != Verdict::fail)
+          o = Outcome::fail("a plugin call of this check changed the floating-point "
+                            "environment: " + describe_fp_change(before, now));
+        write_fp_control(before);
+      }
+    }
     write_line(fd, {"R", std::to_string(i), verdict_name(o.verdict), o.message});
   }
   // The probe has unloaded the plugin and waited in handshake/shutdown already.

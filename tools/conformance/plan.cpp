@@ -71,8 +71,9 @@ Group plan_handshake(const std::string &plugin) {
       spec(p + "init", kRuleInit, check_init, false),
       spec(p + "devices", kRuleInit, check_devices, false),
       spec(p + "last-error", kRuleErrors, check_last_error, false),
-      spec(p + "fp-environment", kRuleExact, check_fp_environment, false),
       spec(p + "supports", kRuleAdvertise, check_supports_table, false),
+      // After every probe call but shutdown: loading, init and the calls above all count.
+      spec(p + "fp-environment", kRuleExact, check_fp_environment, false),
       spec(p + "shutdown", kRuleShutdown, check_shutdown, false),
   };
   return g;
