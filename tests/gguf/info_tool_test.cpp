@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <map>
 #include <nlohmann/json.hpp>
 
@@ -262,6 +263,18 @@ TEST(GgufInfoTool, JsonOfHugeMetadataArraysStreamsInBoundedMemory) {
   last.replace(last.find('\x01'), 1, "\\u0001").replace(last.find("\xe2\x80\xae"), 3, "\\u202e");
   EXPECT_NE(json.find("\"" + last + "\"\n"), std::string::npos) << last;
   EXPECT_NE(json.find("\"count\": " + std::to_string(kBytes)), std::string::npos);
+}
+
+// The reader's message already starts with the path: the tool must not print it twice.
+TEST(GgufInfoTool, MissingFileIsNamedOnce) {
+  ScratchDir scratch;
+  const std::string file = (scratch.path() / "absent.gguf").string();
+  ToolResult r = run_dq({"info", file}, scratch.path());
+  ASSERT_TRUE(r.exited) << "signal " << r.signal;
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.err.rfind("dq: " + file + ": ", 0), 0u) << r.err;
+  EXPECT_EQ(r.err.find(file), r.err.rfind(file)) << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
 }
 
 TEST(GgufInfoTool, UsageErrorIsStatus2) {

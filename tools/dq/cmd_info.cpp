@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "commands.hpp"
+#include "report.hpp"
 #include "dq/dq.h"
 #include "info_json.hpp"
 #include "info_model.hpp"
@@ -148,9 +149,8 @@ Action register_info(CLI::App &app) {
     std::unique_ptr<dq_context, ContextDeleter> ctx(raw_ctx);
     dq_model *raw_model = nullptr;
     if (dq_model_open(ctx.get(), path->c_str(), &raw_model) != DQ_OK) {
-      std::fprintf(stderr, "dq: %s: %s\n", shown.c_str(),
-                   terminal_safe_message(dq_last_error(ctx.get())).c_str());
-      return kExitFailure;
+      // The reader's messages start with the path already: name it once.
+      return report_failure(shown, terminal_safe_message(dq_last_error(ctx.get())), kExitFailure);
     }
     std::unique_ptr<dq_model, ModelDeleter> model(raw_model);
     bool written = true;
