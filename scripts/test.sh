@@ -10,7 +10,7 @@ logdir=build/test-logs
 failed=0
 
 bash scripts/setup-debian.sh || exit 1
-bash scripts/build.sh || { echo "test: build failed"; exit 1; }
+DQ_BUILD_PYTHON=0 bash scripts/build.sh || { echo "test: build failed"; exit 1; }
 mkdir -p "$logdir"
 
 run_ctest() {  # run_ctest NAME BUILD_DIR [ctest args...]
@@ -39,14 +39,8 @@ fi
 # The Python package: pip install ./python into a fresh virtual environment (the wheel build
 # compiles the core and the cpu plugin; CUDA off, CI has no GPU), then its pytest suite.
 echo "== python package (pip install ./python, pytest)"
-pyenv=build/python-venv
-rm -rf "$pyenv"
-if python3 -m venv "$pyenv" &&
-   "$pyenv/bin/python" -m pip install -q --upgrade pip &&
-   DQ_ENABLE_CUDA=OFF CMAKE_BUILD_PARALLEL_LEVEL="$jobs" "$pyenv/bin/python" -m pip install -q ./python &&
-   "$pyenv/bin/python" -m pip install -q pytest gguf ml_dtypes; then
-  "$pyenv/bin/python" -c "import dq; print(dq.backends())" &&
-    "$pyenv/bin/python" -m pytest python/tests -q -rs --junitxml="$PWD/$logdir/python.xml" ||
+if DQ_ENABLE_CUDA=OFF bash scripts/install-python.sh --fresh --test; then
+  build/python-venv/bin/python -m pytest python/tests -q -rs --junitxml="$PWD/$logdir/python.xml" ||
     failed=1
 else
   echo "test: installing the Python package failed"; failed=1

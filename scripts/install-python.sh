@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs the Python package (pip install ./python: a wheel with libdq-core, the plugins built
+# on this machine and the `dq` module) into a virtual environment, build/python-venv unless
+# DQ_PYTHON_VENV says otherwise. --fresh starts the environment anew; --test also installs
+# what the package's tests need (pytest, gguf, ml_dtypes). The cuda plugin is built into the
+# wheel when nvcc is found, unless DQ_ENABLE_CUDA=OFF.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+venv=${DQ_PYTHON_VENV:-build/python-venv}
+fresh=0 test=0
+for arg in "$@"; do
+  case $arg in
+    --fresh) fresh=1 ;;
+    --test) test=1 ;;
+    *) echo "install-python: unknown argument '$arg' (use --fresh, --test)" >&2; exit 2 ;;
+  esac
+done
+[ $fresh = 1 ] && rm -rf "$venv"
+[ -x "$venv/bin/python" ] || python3 -m venv "$venv"
+py="$venv/bin/python"
+"$py" -m pip install -q --upgrade pip
+CMAKE_BUILD_PARALLEL_LEVEL="${DQ_JOBS:-$(nproc)}" "$py" -m pip install -q ./python
+if [ $test = 1 ]; then "$py" -m pip install -q pytest gguf ml_dtypes; fi
+"$py" -c "import dq; print('install-python: dq', dq.__version__, 'in $venv, backends:', dq.backends())"
