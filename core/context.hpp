@@ -45,9 +45,6 @@ class ThreadText {
 // ctx may be NULL (then only the status is returned). A successful call never clears it:
 // dq_last_error is the message of the last FAILED call (dq.h).
 dq_status set_error(const dq_context *ctx, dq_status status, std::string message);
-// Does nothing: successful calls keep the last failure's message (dq.h, "C API rules" in
-// docs/ARCHITECTURE.md). Kept so older call sites still compile; do not add new ones.
-inline void clear_error(const dq_context *) {}
 
 // The context's registry, loading plugins on first call.
 Registry &registry(dq_context *ctx);

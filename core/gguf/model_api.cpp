@@ -26,7 +26,6 @@ extern "C" {
 
 DQ_API dq_status dq_model_open(dq_context *ctx, const char *path, dq_model **out) {
   if (!ctx) return DQ_ERR_INVALID_ARGUMENT;
-  dq::core::clear_error(ctx);
   if (!path || !out)
     return dq::core::set_error(ctx, DQ_ERR_INVALID_ARGUMENT,
                                "dq_model_open: path and out must not be NULL");

@@ -58,7 +58,6 @@ extern "C" DQ_API dq_status dq_measure_h2d_bandwidth(dq_context *ctx, dq_locatio
                                                      uint64_t bytes, int32_t repeats,
                                                      double *bytes_per_second) {
   if (!ctx) return DQ_ERR_INVALID_ARGUMENT;
-  dq::core::clear_error(ctx);
   if (!bytes_per_second)
     return dq::core::set_error(ctx, DQ_ERR_INVALID_ARGUMENT, "bytes_per_second is NULL");
   const char *name = where.backend;
