@@ -1,0 +1,153 @@
+"""dq.torch.load_file: dq_load writing straight into torch-allocated tensors."""
+from __future__ import annotations
+
+import ctypes
+import os
+from ctypes import POINTER, byref, c_char_p, c_int64, c_void_p
+
+import numpy as np
+import torch
+
+from ._gguf_file import _Model
+from ._lib import (BUFFER_FN, DQ_LOAD_KEEP, PROGRESS_FN, DQError, LoadedTensor, LoadOptions,
+                   Location, check, init_load_options, lib, text)
+from ._load import _parse_device, _parse_rows, _shape_of, _tensor_names
+from ._progress import ProgressBar
+
+_TORCH_OF_NUMPY = {np.dtype(np.uint8): torch.uint8, np.dtype(np.int8): torch.int8,
+                   np.dtype("<i2"): torch.int16, np.dtype("<i4"): torch.int32,
+                   np.dtype("<i8"): torch.int64, np.dtype("<f8"): torch.float64,
+                   np.dtype("<f4"): torch.float32, np.dtype("<f2"): torch.float16}
+_OUTPUT_TYPES = {torch.float32: 0, torch.float16: 1, torch.bfloat16: 30}
+
+
+def _output_type(dtype) -> int:
+    if isinstance(dtype, str):
+        if dtype.lower() == "keep":
+            return DQ_LOAD_KEEP
+        dtype = getattr(torch, dtype.lower(), dtype)
+    if dtype not in _OUTPUT_TYPES:
+        raise DQError(f"dtype {dtype!r} is not torch.float32, torch.float16, torch.bfloat16 "
+                      "or \"keep\"")
+    return _OUTPUT_TYPES[dtype]
+
+
+def _torch_dtype(t: LoadedTensor, np_shape_dtype) -> torch.dtype:
+    if int(t.type) == 30:  # BF16 (numpy needs ml_dtypes for it; torch has its own)
+        return torch.bfloat16
+    return _TORCH_OF_NUMPY[np.dtype(np_shape_dtype)]
+
+
+def _shape_and_dtype(t: LoadedTensor):
+    if int(t.type) == 30:
+        ne = [int(t.ne[d]) for d in range(max(1, t.n_dims))]
+        return tuple(reversed(ne)), torch.bfloat16
+    shape, np_dtype = _shape_of(t)
+    return shape, _TORCH_OF_NUMPY[np.dtype(np_dtype)]
+
+
+def load_file(path, device="cuda:0", dtype=torch.float16, names=None, rows=None,
+              progress: bool = False) -> dict:
+    """Loads tensors of a GGUF file into torch tensors that torch allocated.
+
+    device: "cpu", "cuda" or "cuda:N" (or a torch.device). dtype: torch.float16 (default),
+    torch.float32, torch.bfloat16, or "keep": quantized tensors come back as their uint8
+    blocks (rows of bytes) for consumers that dequantize later (dq.torch.dequantize).
+    Integer tensors are always kept. names and rows: as in dq.load_file.
+    Returns {name: tensor} in file order. Raises DQError naming the file or tensor.
+    """
+    path = os.fspath(path)
+    backend, device_index = _parse_device(device)
+    torch_device = torch.device("cpu") if backend is None else torch.device(backend,
+                                                                             device_index)
+    output_type = _output_type(dtype)
+    model = _Model(path)
+    ctx = model.ctx
+
+    opts = LoadOptions()
+    init_load_options(opts)
+    opts.device = Location(backend.encode() if backend else None, device_index)
+    opts.output_type = output_type
+    keep_alive = []
+    if rows:
+        if names is None:
+            names = [text(n) for n in _tensor_names(model)]
+        unknown_rows = set(rows) - set(names)
+        if unknown_rows:
+            raise DQError(f"{path}: rows given for tensors not loaded: {sorted(unknown_rows)}")
+    if names is not None:
+        encoded = [str(n).encode() for n in names]
+        c_names = (c_char_p * max(1, len(encoded)))(*encoded)
+        keep_alive += [encoded, c_names]
+        opts.names = ctypes.cast(c_names, POINTER(c_char_p))
+        opts.n_names = len(encoded)
+        if rows:
+            ranges = [_parse_rows(rows[n], n) if n in rows else (0, -1) for n in names]
+            begin = (c_int64 * len(ranges))(*[b for b, _ in ranges])
+            end = (c_int64 * len(ranges))(*[e for _, e in ranges])
+            keep_alive += [begin, end]
+            opts.row_begin = ctypes.cast(begin, POINTER(c_int64))
+            opts.row_end = ctypes.cast(end, POINTER(c_int64))
+
+    # Every destination is a torch tensor of bytes on the target device, so torch's
+    # allocator owns it; the loader writes into it and nothing is copied afterwards.
+    buffers: dict[str, torch.Tensor] = {}
+    callback_errors: list[BaseException] = []
+
+    def buffer_fn(_user, tensor, _out_type, _row_begin, _row_end, nbytes):
+        try:
+            # 64 spare bytes so the start can be moved to a 64-byte boundary (the cpu
+            # kernels' streaming stores want it; torch's allocators already give it).
+            raw = torch.empty(nbytes + 64, dtype=torch.uint8, device=torch_device)
+            skip = (-raw.data_ptr()) % 64
+            buf = raw[skip:skip + nbytes]
+            buffers[text(tensor.contents.name)] = buf
+            return buf.data_ptr()
+        except BaseException as e:  # noqa: BLE001 - reported after dq_load returns
+            callback_errors.append(e)
+            return None
+
+    c_buffer_fn = BUFFER_FN(buffer_fn)
+    opts.buffer_fn = c_buffer_fn
+    bar = ProgressBar(f"dq: {os.path.basename(path)}") if progress else None
+    if bar is not None and bar.enabled:
+        c_progress = PROGRESS_FN(lambda _user, done, total: bar.update(done, total))
+        opts.progress = c_progress
+        keep_alive.append(c_progress)
+    if torch_device.type == "cuda":
+        torch.cuda.synchronize(torch_device)  # the buffers' allocation is ordered before dq's writes
+
+    loaded = c_void_p()
+    try:
+        status = lib.dq_load(ctx, model.handle, byref(opts), byref(loaded))
+    finally:
+        if bar is not None:
+            bar.close()
+    try:
+        if callback_errors:
+            raise callback_errors[0]
+        check(status, ctx, path)
+        return _collect(loaded.value, buffers, torch_device, ctx)
+    finally:
+        lib.dq_loaded_free(loaded.value)
+
+
+def _collect(loaded: int, buffers: dict, torch_device, ctx) -> dict:
+    result = {}
+    for i in range(lib.dq_loaded_count(loaded)):
+        t = LoadedTensor(struct_size=ctypes.sizeof(LoadedTensor))
+        check(lib.dq_loaded_get_tensor(loaded, i, byref(t)), ctx, "loaded tensors")
+        name = text(t.name)
+        shape, dtype = _shape_and_dtype(t)
+        nbytes = int(t.n_bytes)
+        if t.caller_owned and name in buffers:
+            buf = buffers[name]
+        else:  # the loader's own memory: copy out before dq_loaded_free releases it
+            buf = torch.empty(nbytes, dtype=torch.uint8, device=torch_device)
+            if nbytes:
+                where = Location(None, 0) if torch_device.type == "cpu" else \
+                    Location(b"cuda", torch_device.index or 0)
+                check(lib.dq_memcpy(ctx, buf.data_ptr(), where, t.data, t.where, nbytes),
+                      ctx, name)
+        result[name] = buf[:nbytes].view(dtype).reshape(shape)
+    return result
