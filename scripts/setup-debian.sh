@@ -10,6 +10,7 @@ packages=(
   build-essential cmake ninja-build pkg-config
   libltdl-dev libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev nlohmann-json3-dev
   clang libclang-rt-14-dev valgrind python3 python3-pip binutils
+  librust-half-dev librust-pkg-config-dev librust-criterion-dev
 )
 missing=()
 for p in "${packages[@]}"; do
