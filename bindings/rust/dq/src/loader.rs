@@ -1,0 +1,313 @@
+use crate::error::{check_plain, Error, Result, Status};
+use crate::{cstr, sys, Context, Location, Model, Type};
+use std::ffi::CString;
+use std::os::raw::{c_char, c_void};
+use std::path::Path;
+use std::ptr::{self, NonNull};
+
+/// What each loaded tensor becomes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutputType {
+    F32,
+    F16,
+    BF16,
+    /// The file's bytes as they are (quantized or not).
+    Keep,
+}
+
+impl OutputType {
+    fn raw(self) -> i32 {
+        match self {
+            OutputType::F32 => sys::DQ_TYPE_F32,
+            OutputType::F16 => sys::DQ_TYPE_F16,
+            OutputType::BF16 => sys::DQ_TYPE_BF16,
+            OutputType::Keep => sys::DQ_LOAD_KEEP,
+        }
+    }
+}
+
+/// Options of a load (`dq_load_options`); defaults are the library's (host, f16).
+#[derive(Debug, Clone)]
+pub struct LoadOptions {
+    pub device: Location,
+    pub output: OutputType,
+    /// Tensors to load by name; None: every tensor, in file order.
+    pub names: Option<Vec<String>>,
+    /// Pinned staging budget in bytes; 0: the library's default.
+    pub staging_budget: u64,
+    /// Host copy threads; 0: automatic.
+    pub copy_threads: i32,
+    /// Tensors under this many file bytes go through the CPU plugin; -1: library default.
+    pub gpu_min_bytes: i64,
+}
+
+impl Default for LoadOptions {
+    fn default() -> Self {
+        LoadOptions { device: Location::host(), output: OutputType::F16, names: None, staging_budget: 0,
+                      copy_threads: 0, gpu_min_bytes: -1 }
+    }
+}
+
+impl LoadOptions {
+    pub fn device(mut self, device: Location) -> Self {
+        self.device = device;
+        self
+    }
+    pub fn output(mut self, output: OutputType) -> Self {
+        self.output = output;
+        self
+    }
+    pub fn names<S: Into<String>>(mut self, names: impl IntoIterator<Item = S>) -> Self {
+        self.names = Some(names.into_iter().map(Into::into).collect());
+        self
+    }
+}
+
+/// The C struct plus the strings and arrays it points to, kept alive for the call.
+struct RawOptions {
+    raw: sys::dq_load_options,
+    _names: Vec<CString>,
+    _name_ptrs: Vec<*const c_char>,
+}
+
+impl RawOptions {
+    fn new(o: &LoadOptions) -> Result<RawOptions> {
+        let mut raw: sys::dq_load_options = unsafe { std::mem::zeroed() };
+        check_plain(unsafe { sys::dq_load_options_init_sized(&mut raw, std::mem::size_of::<sys::dq_load_options>()) },
+                    "dq_load_options_init_sized")?;
+        raw.device = o.device.as_raw();
+        raw.output_type = o.output.raw();
+        if o.staging_budget != 0 {
+            raw.staging_budget = o.staging_budget;
+        }
+        raw.copy_threads = o.copy_threads;
+        raw.gpu_min_bytes = o.gpu_min_bytes;
+        let names: Vec<CString> = match &o.names {
+            Some(v) => v
+                .iter()
+                .map(|n| CString::new(n.as_str()))
+                .collect::<std::result::Result<_, _>>()
+                .map_err(|_| Error::new(Status::INVALID_ARGUMENT, "a tensor name holds a NUL"))?,
+            None => Vec::new(),
+        };
+        let name_ptrs: Vec<*const c_char> = names.iter().map(|n| n.as_ptr()).collect();
+        if o.names.is_some() {
+            raw.names = name_ptrs.as_ptr();
+            raw.n_names = name_ptrs.len();
+        }
+        Ok(RawOptions { raw, _names: names, _name_ptrs: name_ptrs })
+    }
+}
+
+impl Context {
+    /// Loads tensors of `model` as `options` say. On failure nothing stays allocated and the
+    /// error names the tensor and the problem.
+    pub fn load(&self, model: &Model, options: &LoadOptions) -> Result<LoadedModel> {
+        let o = RawOptions::new(options)?;
+        let mut out = ptr::null_mut();
+        self.check(unsafe { sys::dq_load(self.as_raw(), model.as_raw(), &o.raw, &mut out) })?;
+        LoadedModel::wrap(self, out)
+    }
+
+    /// Opens `path`, loads, closes.
+    pub fn load_file(&self, path: impl AsRef<Path>, options: &LoadOptions) -> Result<LoadedModel> {
+        let path = path.as_ref();
+        let c = CString::new(path.as_os_str().as_encoded_bytes())
+            .map_err(|_| Error::new(Status::INVALID_ARGUMENT, format!("{}: path holds a NUL", path.display())))?;
+        let o = RawOptions::new(options)?;
+        let mut out = ptr::null_mut();
+        self.check(unsafe { sys::dq_load_file(self.as_raw(), c.as_ptr(), &o.raw, &mut out) })?;
+        LoadedModel::wrap(self, out)
+    }
+}
+
+/// A reusable loader (staging ring, streams, copy threads of one destination, set up once).
+/// `Send`, not `Sync`: one load at a time through it (`&mut self`). Destroyed on drop.
+pub struct Loader {
+    ctx: Context,
+    ptr: NonNull<sys::dq_loader>,
+}
+
+// SAFETY: a loader may move between threads; it is never used from two at once (&mut self).
+unsafe impl Send for Loader {}
+
+impl Loader {
+    /// Takes device, staging_budget and copy_threads from `options`.
+    pub fn new(ctx: &Context, options: &LoadOptions) -> Result<Loader> {
+        let o = RawOptions::new(options)?;
+        let mut out = ptr::null_mut();
+        ctx.check(unsafe { sys::dq_loader_create(ctx.as_raw(), &o.raw, &mut out) })?;
+        let ptr = NonNull::new(out).ok_or_else(|| Error::new(Status::INTERNAL, "dq_loader_create gave NULL"))?;
+        Ok(Loader { ctx: ctx.clone(), ptr })
+    }
+
+    /// Loads through this loader (its device and staging; those fields of `options` are ignored).
+    pub fn load(&mut self, model: &Model, options: &LoadOptions) -> Result<LoadedModel> {
+        let o = RawOptions::new(options)?;
+        let mut out = ptr::null_mut();
+        self.ctx.check(unsafe { sys::dq_loader_load(self.ptr.as_ptr(), model.as_raw(), &o.raw, &mut out) })?;
+        LoadedModel::wrap(&self.ctx, out)
+    }
+}
+
+impl Drop for Loader {
+    fn drop(&mut self) {
+        unsafe { sys::dq_loader_destroy(self.ptr.as_ptr()) }
+    }
+}
+
+/// Tensors a load produced, at the load's device; every buffer the loader allocated is freed
+/// on drop. `Send + Sync` (read-only getters).
+pub struct LoadedModel {
+    ctx: Context,
+    ptr: NonNull<sys::dq_loaded_model>,
+}
+
+// SAFETY: dq_loaded_* getters only read; dq_loaded_free runs once, in Drop, with the context
+// kept alive by `ctx`.
+unsafe impl Send for LoadedModel {}
+unsafe impl Sync for LoadedModel {}
+
+impl Drop for LoadedModel {
+    fn drop(&mut self) {
+        unsafe { sys::dq_loaded_free(self.ptr.as_ptr()) }
+    }
+}
+
+/// One loaded tensor: shape, types and where its data lives.
+#[derive(Debug, Clone)]
+pub struct LoadedTensor<'l> {
+    pub name: &'l str,
+    /// Address at `location` (device memory for a device load): see [`host_bytes`](Self::host_bytes).
+    pub data: *mut c_void,
+    pub location_backend: &'l str,
+    pub location_device: i32,
+    /// Type of data: F32/F16/BF16, or the file's type when kept.
+    pub ty: Type,
+    pub src_type: Type,
+    pub shape: Vec<i64>,
+    pub n_elements: i64,
+    pub n_bytes: u64,
+    pub row_begin: i64,
+    pub row_end: i64,
+    /// Who produced it: "cuda", "cpu", "copy".
+    pub backend: &'l str,
+    ctx: &'l Context,
+}
+
+impl<'l> LoadedTensor<'l> {
+    pub fn is_host(&self) -> bool {
+        matches!(self.location_backend, "" | "host" | "cpu")
+    }
+
+    /// The bytes, when they are in host memory.
+    pub fn host_bytes(&self) -> Option<&'l [u8]> {
+        (self.is_host() && !self.data.is_null())
+            .then(|| unsafe { std::slice::from_raw_parts(self.data.cast::<u8>(), self.n_bytes as usize) })
+    }
+
+    /// Copies the first `dst.len()` bytes to host memory (from any location).
+    pub fn copy_to_host(&self, dst: &mut [u8]) -> Result<()> {
+        if dst.len() as u64 > self.n_bytes {
+            return Err(Error::new(Status::SIZE, format!("{}: {} bytes asked, {} held", self.name, dst.len(), self.n_bytes)));
+        }
+        let src = Location::device(self.location_backend, self.location_device)?;
+        self.ctx.check(unsafe {
+            sys::dq_memcpy(self.ctx.as_raw(), dst.as_mut_ptr().cast(), Location::host().as_raw(), self.data,
+                           src.as_raw(), dst.len())
+        })
+    }
+}
+
+/// Figures of one load (`dq_load_stats`, the commonly used fields).
+#[derive(Debug, Clone)]
+pub struct LoadStats {
+    pub file_bytes: u64,
+    pub output_bytes: u64,
+    pub tensors: i64,
+    pub tensors_device: i64,
+    pub tensors_cpu: i64,
+    pub tensors_copied: i64,
+    pub seconds_total: f64,
+    pub seconds_pipeline: f64,
+    pub device_backend: String,
+}
+
+impl LoadedModel {
+    fn wrap(ctx: &Context, p: *mut sys::dq_loaded_model) -> Result<LoadedModel> {
+        let ptr = NonNull::new(p).ok_or_else(|| Error::new(Status::INTERNAL, "load gave NULL"))?;
+        Ok(LoadedModel { ctx: ctx.clone(), ptr })
+    }
+
+    pub fn len(&self) -> usize {
+        unsafe { sys::dq_loaded_count(self.ptr.as_ptr()) }.max(0) as usize
+    }
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn tensor_at(&self, index: i64) -> Result<LoadedTensor<'_>> {
+        let mut t: sys::dq_loaded_tensor = unsafe { std::mem::zeroed() };
+        t.struct_size = std::mem::size_of::<sys::dq_loaded_tensor>();
+        check_plain(unsafe { sys::dq_loaded_get_tensor(self.ptr.as_ptr(), index, &mut t) },
+                    &format!("loaded tensor index {index}"))?;
+        let n_dims = (t.n_dims as usize).min(4);
+        Ok(LoadedTensor {
+            name: unsafe { cstr(t.name) },
+            data: t.data,
+            location_backend: unsafe { cstr(t.where_.backend) },
+            location_device: t.where_.device,
+            ty: Type(t.type_),
+            src_type: Type(t.src_type),
+            shape: t.ne[..n_dims].to_vec(),
+            n_elements: t.n_elements,
+            n_bytes: t.n_bytes,
+            row_begin: t.row_begin,
+            row_end: t.row_end,
+            backend: unsafe { cstr(t.backend) },
+            ctx: &self.ctx,
+        })
+    }
+
+    pub fn tensors(&self) -> Result<Vec<LoadedTensor<'_>>> {
+        (0..self.len() as i64).map(|i| self.tensor_at(i)).collect()
+    }
+
+    pub fn tensor(&self, name: &str) -> Result<LoadedTensor<'_>> {
+        let c = CString::new(name).map_err(|_| Error::new(Status::INVALID_ARGUMENT, "tensor name holds a NUL"))?;
+        let i = unsafe { sys::dq_loaded_find(self.ptr.as_ptr(), c.as_ptr()) };
+        if i < 0 {
+            return Err(Error::new(Status::NOT_FOUND, format!("tensor '{name}' was not loaded")));
+        }
+        self.tensor_at(i)
+    }
+
+    pub fn stats(&self) -> Result<LoadStats> {
+        let mut s: sys::dq_load_stats = unsafe { std::mem::zeroed() };
+        s.struct_size = std::mem::size_of::<sys::dq_load_stats>();
+        check_plain(unsafe { sys::dq_loaded_get_stats(self.ptr.as_ptr(), &mut s) }, "load stats")?;
+        Ok(LoadStats {
+            file_bytes: s.file_bytes,
+            output_bytes: s.output_bytes,
+            tensors: s.tensors,
+            tensors_device: s.tensors_device,
+            tensors_cpu: s.tensors_cpu,
+            tensors_copied: s.tensors_copied,
+            seconds_total: s.seconds_total,
+            seconds_pipeline: s.seconds_pipeline,
+            device_backend: unsafe { cstr(s.device_backend) }.to_owned(),
+        })
+    }
+}
+
+impl std::fmt::Debug for LoadedModel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "LoadedModel({} tensors)", self.len())
+    }
+}
+
+impl std::fmt::Debug for Loader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Loader({:p})", self.ptr.as_ptr())
+    }
+}
