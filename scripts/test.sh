@@ -46,5 +46,10 @@ else
   echo "test: installing the Python package failed"; failed=1
 fi
 
+# The Rust bindings (bindings/rust): installed prefix found through pkg-config, cargo test
+# --offline for dq-sys and dq, the load example, valgrind over the dq test binaries.
+echo "== rust bindings (cargo test --offline, valgrind)"
+bash scripts/test-rust.sh "$logdir" || { echo "test: rust bindings failed"; failed=1; }
+
 python3 scripts/junit_summary.py "$logdir"/*.xml || failed=1
 exit $failed
