@@ -25,8 +25,33 @@ def disabled():
     dq_transformers.disable()
 
 
-def load(model_dir, name):
-    return transformers.AutoModelForCausalLM.from_pretrained(model_dir, gguf_file=name).eval()
+def load(model_dir, name, **kwargs):
+    return transformers.AutoModelForCausalLM.from_pretrained(model_dir, gguf_file=name,
+                                                             **kwargs).eval()
+
+
+# (stories260K's config does not load in transformers at all: padding_idx out of range.)
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16, torch.float32],
+                         ids=lambda d: str(d).split(".")[-1])
+@pytest.mark.parametrize("name", ["mini-llama-q4_k_m.gguf", "mini-llama-lq-q4_k_m.gguf"])
+def test_from_pretrained_dtypes_same_state_dict(name, dtype, disabled, monkeypatch):
+    """dq writes f16/bf16 directly; must equal transformers' f32-then-cast."""
+    if TESTDATA is None:
+        pytest.skip(NO_TESTDATA)
+    plain = load(TESTDATA, name, dtype=dtype)
+    import dq.torch
+    calls = []
+    real_load_file = dq.torch.load_file
+    monkeypatch.setattr(dq.torch, "load_file",
+                        lambda *a, **k: calls.append(k.get("dtype")) or real_load_file(*a, **k))
+    dq_transformers.enable()
+    ours = load(TESTDATA, name, dtype=dtype)
+    assert calls == [dtype], "the llama fast path (dq.torch.load_file) did not run"
+    dq_transformers.disable()
+    a, b = plain.state_dict(), ours.state_dict()
+    assert list(a) == list(b)
+    for key in a:
+        assert a[key].dtype == b[key].dtype and torch.equal(a[key], b[key]), key
 
 
 def test_from_pretrained_same_state_dict_and_logits(disabled):
@@ -49,16 +74,23 @@ def test_from_pretrained_same_state_dict_and_logits(disabled):
 
 
 def test_enable_disable_restore_transformers(disabled):
+    import gguf as gguf_module
+    from transformers import modeling_gguf_pytorch_utils as utils
     from transformers.integrations.gguf import dequant, kernels
     original = kernels._dequantize_chunk
+    originals = (gguf_module.dequantize, gguf_module.get_tensor_name_map,
+                 utils.load_gguf_checkpoint, utils.get_gguf_hf_weights_map)
     blocks_before = dict(dequant.GGML_BLOCK)
     dq_transformers.enable()
     dq_transformers.enable()  # idempotent
     assert kernels._dequantize_chunk is not original
     assert 6 in dequant.GGML_BLOCK and 39 in dequant.GGML_BLOCK  # Q5_0, MXFP4
     assert 0 not in dequant.GGML_BLOCK  # F32 stays a plain tensor type
+    assert gguf_module.get_tensor_name_map is not originals[1]
     dq_transformers.disable()
     assert kernels._dequantize_chunk is original
+    assert (gguf_module.dequantize, gguf_module.get_tensor_name_map, utils.load_gguf_checkpoint,
+            utils.get_gguf_hf_weights_map) == originals
     assert dequant.GGML_BLOCK == blocks_before
 
 
