@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import sys
 import types
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -104,12 +105,17 @@ def test_transformers_gguf_loading_gets_dq(gguf, monkeypatch):
     if TESTDATA is None:
         pytest.skip(NO_TESTDATA)
     path = str(TESTDATA / "mini-llama-lq-q4_k_m.gguf")
-    plain = utils.load_gguf_checkpoint(path, return_tensors=True)["tensors"]
+    # transformers 5 maps tensor names through the model it loads into: give it one.
+    import transformers
+    config = transformers.AutoConfig.from_pretrained(TESTDATA, gguf_file=Path(path).name)
+    model = transformers.AutoModelForCausalLM.from_config(config)
+    plain = utils.load_gguf_checkpoint(path, return_tensors=True, model_to_load=model)["tensors"]
     served = []
     real = _patch.dequantize
     monkeypatch.setattr(_patch, "dequantize", lambda *a, **k: served.append(1) or real(*a, **k))
     with dq.patched_gguf():
-        patched = utils.load_gguf_checkpoint(path, return_tensors=True)["tensors"]
+        patched = utils.load_gguf_checkpoint(path, return_tensors=True,
+                                             model_to_load=model)["tensors"]
     assert served, "transformers did not call gguf's dequantize through the patch"
     assert plain.keys() == patched.keys()
     for key in plain:
