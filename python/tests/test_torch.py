@@ -207,3 +207,12 @@ def test_cuda_load_file_equals_cpu():
     for key in cpu:
         assert gpu[key].device.type == "cuda" and torch.equal(gpu[key].cpu(), cpu[key]), key
 
+
+
+def test_import_dq_does_not_import_torch():
+    """numpy users never pay for torch: only `import dq.torch` / dq.integrations import it."""
+    import subprocess
+    import sys
+    code = "import sys, dq; " \
+           "assert 'torch' not in sys.modules, 'import dq imported torch'"
+    subprocess.run([sys.executable, "-c", code], check=True)
