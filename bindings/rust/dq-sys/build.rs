@@ -26,7 +26,8 @@ fn main() {
             ),
         },
     };
-    if let Some(dir) = libdir {
+    // pkg-config's paths may read ".../lib/pkgconfig/../../lib" (a relocatable dq.pc).
+    if let Some(dir) = libdir.map(|d| d.canonicalize().unwrap_or(d)) {
         println!("cargo:libdir={}", dir.display());
         // This crate's own tests run against the library just found.
         println!("cargo:rustc-link-arg=-Wl,-rpath,{}", dir.display());
