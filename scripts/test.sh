@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test of dq: the CTest suites (CPU here; GPU tests skip with a reason when no GPU
-# is present), a sanitizer build (ASan + UBSan) of the core, reader and CPU plugin tests, and
-# a bounded libFuzzer run over the GGUF reader. Prints one closing summary line.
+# is present), a sanitizer build (ASan + UBSan + float-cast-overflow) of the C and C++ tests,
+# a bounded libFuzzer run split over four targets (scripts/fuzz-gguf.sh), the Python package
+# installed fresh with its pytest suite (torch, transformers, diffusers included), and the Rust
+# crates (scripts/test-rust.sh). Prints one closing summary line.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 jobs=${DQ_JOBS:-$(nproc)}
@@ -32,7 +34,7 @@ else
 fi
 
 if [ -x scripts/fuzz-gguf.sh ]; then
-  echo "== fuzzing the GGUF reader for ${fuzz_seconds}s"
+  echo "== fuzzing (reader, recipes, split discovery, info --json) for ${fuzz_seconds}s"
   bash scripts/fuzz-gguf.sh "$fuzz_seconds" || { echo "test: fuzzer found a problem"; failed=1; }
 fi
 
