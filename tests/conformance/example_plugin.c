@@ -32,7 +32,7 @@
  *   BROKEN_FLUSH_IN_SUPPORTS    the same, inside supports() (Q8_0 values stay
  *                               exact, so only the environment shows it)     (P9)
  *   BROKEN_DEFERRED_CRASH       a success after a failure hands clean-up to a
- *                               thread that crashes 5 ms later                (P15)
+ *                               thread that crashes 1 ms later                (P15)
  * and, not broken, EXAMPLE_ABI_1_0: the same plugin as an ABI 1.0 table (no host_register),
  * which hosts of a newer minor must accept.
  */
@@ -216,7 +216,7 @@ static void *example_housekeeping(void *unused) {
 static int *volatile example_freed_cache; /* already gone: NULL */
 static void *example_deferred_cleanup(void *unused) {
   (void)unused;
-  usleep(5000);
+  usleep(1000);
   *example_freed_cache = 0;
   return NULL;
 }
