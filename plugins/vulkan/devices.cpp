@@ -1,0 +1,373 @@
+#include "devices.hpp"
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <vector>
+
+#include "loader.hpp"
+#include "status.hpp"
+
+// The SPIR-V of each shader family, generated at build time (embed_spirv.cmake).
+namespace dq::vulkan::shaders {
+extern const uint32_t legacy_spv[];
+extern const size_t legacy_spv_words;
+extern const uint32_t float_spv[];
+extern const size_t float_spv_words;
+}  // namespace dq::vulkan::shaders
+
+namespace dq::vulkan {
+namespace {
+
+VkInstance g_instance = VK_NULL_HANDLE;
+std::vector<std::unique_ptr<DeviceContext>> g_devices;
+std::string g_no_device_reason = "vulkan plugin not initialized";
+
+bool validation_requested() {
+  const char *v = std::getenv("DQ_VULKAN_VALIDATION");
+  return v && *v && std::strcmp(v, "0") != 0;
+}
+
+bool layer_present(const char *name) {
+  auto enumerate = vk().vkEnumerateInstanceLayerProperties;
+  if (!enumerate) return false;
+  uint32_t n = 0;
+  if (enumerate(&n, nullptr) != VK_SUCCESS) return false;
+  std::vector<VkLayerProperties> layers(n);
+  if (enumerate(&n, layers.data()) != VK_SUCCESS) return false;
+  for (const auto &l : layers)
+    if (std::strcmp(l.layerName, name) == 0) return true;
+  return false;
+}
+
+std::string create_instance() {
+  VkApplicationInfo app{};
+  app.sType = VK_STRUCTURE_TYPE_APPLICATION_INFO;
+  app.pApplicationName = "dq";
+  app.pEngineName = "dq-vulkan";
+  app.apiVersion = VK_API_VERSION_1_1;
+  VkInstanceCreateInfo ci{};
+  ci.sType = VK_STRUCTURE_TYPE_INSTANCE_CREATE_INFO;
+  ci.pApplicationInfo = &app;
+  const char *layer = "VK_LAYER_KHRONOS_validation";
+  if (validation_requested()) {
+    if (!layer_present(layer)) return "DQ_VULKAN_VALIDATION is set but VK_LAYER_KHRONOS_validation is not installed";
+    ci.enabledLayerCount = 1;
+    ci.ppEnabledLayerNames = &layer;
+  }
+  const VkResult r = vk().vkCreateInstance(&ci, nullptr, &g_instance);
+  if (r != VK_SUCCESS) {
+    g_instance = VK_NULL_HANDLE;
+    return std::string("vkCreateInstance failed: ") + vk_result_name(r) +
+           (r == VK_ERROR_INCOMPATIBLE_DRIVER ? " (no Vulkan driver: install mesa-vulkan-drivers or a GPU driver)" : "");
+  }
+  return load_instance_functions(g_instance);
+}
+
+// A compute queue family and a host-visible, coherent memory type usable for storage
+// buffers; "" or why the device cannot serve.
+std::string pick_queue_and_memory(DeviceContext &c) {
+  uint32_t nq = 0;
+  vk().vkGetPhysicalDeviceQueueFamilyProperties(c.physical, &nq, nullptr);
+  std::vector<VkQueueFamilyProperties> qf(nq);
+  vk().vkGetPhysicalDeviceQueueFamilyProperties(c.physical, &nq, qf.data());
+  bool found = false;
+  for (uint32_t i = 0; i < nq && !found; ++i)
+    if (qf[i].queueFlags & VK_QUEUE_COMPUTE_BIT) c.queue_family = i, found = true;
+  if (!found) return "no compute queue";
+  VkPhysicalDeviceMemoryProperties mp{};
+  vk().vkGetPhysicalDeviceMemoryProperties(c.physical, &mp);
+  for (uint32_t h = 0; h < mp.memoryHeapCount; ++h)
+    if (mp.memoryHeaps[h].flags & VK_MEMORY_HEAP_DEVICE_LOCAL_BIT) c.device_local_bytes += mp.memoryHeaps[h].size;
+  const VkMemoryPropertyFlags want = VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT;
+  for (uint32_t t = 0; t < mp.memoryTypeCount; ++t)
+    if ((mp.memoryTypes[t].propertyFlags & want) == want) {
+      c.host_memory_type = t;
+      return "";
+    }
+  return "no host-visible coherent memory";
+}
+
+std::string create_context(DeviceContext &c) {
+  if (std::string why = pick_queue_and_memory(c); !why.empty()) return why;
+  const float priority = 1.0f;
+  VkDeviceQueueCreateInfo qi{};
+  qi.sType = VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO;
+  qi.queueFamilyIndex = c.queue_family;
+  qi.queueCount = 1;
+  qi.pQueuePriorities = &priority;
+  VkDeviceCreateInfo di{};
+  di.sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO;
+  di.queueCreateInfoCount = 1;
+  di.pQueueCreateInfos = &qi;
+  VkResult r = vk().vkCreateDevice(c.physical, &di, nullptr, &c.device);
+  if (r != VK_SUCCESS) return std::string("vkCreateDevice: ") + vk_result_name(r);
+  vk().vkGetDeviceQueue(c.device, c.queue_family, 0, &c.queue);
+
+  VkDescriptorSetLayoutBinding b[2]{};
+  for (uint32_t i = 0; i < 2; ++i) {
+    b[i].binding = i;
+    b[i].descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
+    b[i].descriptorCount = 1;
+    b[i].stageFlags = VK_SHADER_STAGE_COMPUTE_BIT;
+  }
+  VkDescriptorSetLayoutCreateInfo sl{};
+  sl.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_SET_LAYOUT_CREATE_INFO;
+  sl.bindingCount = 2;
+  sl.pBindings = b;
+  if ((r = vk().vkCreateDescriptorSetLayout(c.device, &sl, nullptr, &c.set_layout)) != VK_SUCCESS)
+    return std::string("vkCreateDescriptorSetLayout: ") + vk_result_name(r);
+  VkPushConstantRange pc{VK_SHADER_STAGE_COMPUTE_BIT, 0, sizeof(uint32_t)};
+  VkPipelineLayoutCreateInfo pl{};
+  pl.sType = VK_STRUCTURE_TYPE_PIPELINE_LAYOUT_CREATE_INFO;
+  pl.setLayoutCount = 1;
+  pl.pSetLayouts = &c.set_layout;
+  pl.pushConstantRangeCount = 1;
+  pl.pPushConstantRanges = &pc;
+  if ((r = vk().vkCreatePipelineLayout(c.device, &pl, nullptr, &c.pipeline_layout)) != VK_SUCCESS)
+    return std::string("vkCreatePipelineLayout: ") + vk_result_name(r);
+  VkDescriptorPoolSize ps{VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, 2};
+  VkDescriptorPoolCreateInfo dp{};
+  dp.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO;
+  dp.maxSets = 1;
+  dp.poolSizeCount = 1;
+  dp.pPoolSizes = &ps;
+  if ((r = vk().vkCreateDescriptorPool(c.device, &dp, nullptr, &c.descriptor_pool)) != VK_SUCCESS)
+    return std::string("vkCreateDescriptorPool: ") + vk_result_name(r);
+  VkDescriptorSetAllocateInfo da{};
+  da.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_SET_ALLOCATE_INFO;
+  da.descriptorPool = c.descriptor_pool;
+  da.descriptorSetCount = 1;
+  da.pSetLayouts = &c.set_layout;
+  if ((r = vk().vkAllocateDescriptorSets(c.device, &da, &c.descriptor_set)) != VK_SUCCESS)
+    return std::string("vkAllocateDescriptorSets: ") + vk_result_name(r);
+  VkCommandPoolCreateInfo cp{};
+  cp.sType = VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO;
+  cp.flags = VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT;
+  cp.queueFamilyIndex = c.queue_family;
+  if ((r = vk().vkCreateCommandPool(c.device, &cp, nullptr, &c.command_pool)) != VK_SUCCESS)
+    return std::string("vkCreateCommandPool: ") + vk_result_name(r);
+  VkCommandBufferAllocateInfo ca{};
+  ca.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO;
+  ca.commandPool = c.command_pool;
+  ca.level = VK_COMMAND_BUFFER_LEVEL_PRIMARY;
+  ca.commandBufferCount = 1;
+  if ((r = vk().vkAllocateCommandBuffers(c.device, &ca, &c.command_buffer)) != VK_SUCCESS)
+    return std::string("vkAllocateCommandBuffers: ") + vk_result_name(r);
+  VkFenceCreateInfo fi{};
+  fi.sType = VK_STRUCTURE_TYPE_FENCE_CREATE_INFO;
+  if ((r = vk().vkCreateFence(c.device, &fi, nullptr, &c.fence)) != VK_SUCCESS)
+    return std::string("vkCreateFence: ") + vk_result_name(r);
+  return "";
+}
+
+void free_buffer(DeviceContext &c, MappedBuffer &b) {
+  if (b.buffer) vk().vkDestroyBuffer(c.device, b.buffer, nullptr);
+  if (b.memory) vk().vkFreeMemory(c.device, b.memory, nullptr);  // unmaps implicitly
+  b = MappedBuffer{};
+}
+
+void destroy_context(DeviceContext &c) {
+  if (!c.device) return;
+  vk().vkDeviceWaitIdle(c.device);
+  for (auto &[key, p] : c.pipelines) vk().vkDestroyPipeline(c.device, p, nullptr);
+  c.pipelines.clear();
+  free_buffer(c, c.src);
+  free_buffer(c, c.dst);
+  if (c.fence) vk().vkDestroyFence(c.device, c.fence, nullptr);
+  if (c.command_pool) vk().vkDestroyCommandPool(c.device, c.command_pool, nullptr);
+  if (c.descriptor_pool) vk().vkDestroyDescriptorPool(c.device, c.descriptor_pool, nullptr);
+  if (c.pipeline_layout) vk().vkDestroyPipelineLayout(c.device, c.pipeline_layout, nullptr);
+  if (c.set_layout) vk().vkDestroyDescriptorSetLayout(c.device, c.set_layout, nullptr);
+  vk().vkDestroyDevice(c.device, nullptr);
+  c.device = VK_NULL_HANDLE;
+}
+
+int32_t alloc_buffer(DeviceContext &c, MappedBuffer &b, VkDeviceSize bytes, const char *what) {
+  free_buffer(c, b);
+  VkBufferCreateInfo bi{};
+  bi.sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO;
+  bi.size = bytes;
+  bi.usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT;
+  bi.sharingMode = VK_SHARING_MODE_EXCLUSIVE;
+  VkResult r = vk().vkCreateBuffer(c.device, &bi, nullptr, &b.buffer);
+  if (r != VK_SUCCESS) return fail_vk(r, std::string("vkCreateBuffer for the ") + what);
+  VkMemoryRequirements req{};
+  vk().vkGetBufferMemoryRequirements(c.device, b.buffer, &req);
+  if (!(req.memoryTypeBits & (1u << c.host_memory_type))) {
+    free_buffer(c, b);
+    return fail(DQ_ERR_BACKEND, std::string("the ") + what + " buffer cannot live in host-visible memory");
+  }
+  VkMemoryAllocateInfo ai{};
+  ai.sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO;
+  ai.allocationSize = req.size;
+  ai.memoryTypeIndex = c.host_memory_type;
+  if ((r = vk().vkAllocateMemory(c.device, &ai, nullptr, &b.memory)) != VK_SUCCESS) {
+    free_buffer(c, b);
+    return fail_vk(r, std::string("vkAllocateMemory for the ") + what + " (" + std::to_string(bytes) + " bytes)");
+  }
+  if ((r = vk().vkBindBufferMemory(c.device, b.buffer, b.memory, 0)) != VK_SUCCESS ||
+      (r = vk().vkMapMemory(c.device, b.memory, 0, VK_WHOLE_SIZE, 0, &b.mapped)) != VK_SUCCESS) {
+    free_buffer(c, b);
+    return fail_vk(r, std::string("binding or mapping the ") + what);
+  }
+  b.capacity = bytes;
+  return DQ_OK;
+}
+
+}  // namespace
+
+const char *shader_family(int32_t t) {
+  switch (t) {
+    case 0: case 1: case 30: return "float";
+    case 2: case 3: case 6: case 7: case 8: return "legacy";
+    default: return nullptr;
+  }
+}
+
+void devices_init() {
+  g_devices.clear();
+  if (std::string why = open_loader(); !why.empty()) {
+    g_no_device_reason = why;
+    close_loader();
+    return;
+  }
+  if (std::string why = create_instance(); !why.empty()) {
+    g_no_device_reason = why;
+    if (g_instance && vk().vkDestroyInstance) vk().vkDestroyInstance(g_instance, nullptr);
+    g_instance = VK_NULL_HANDLE;
+    close_loader();
+    return;
+  }
+  uint32_t n = 0;
+  vk().vkEnumeratePhysicalDevices(g_instance, &n, nullptr);
+  std::vector<VkPhysicalDevice> phys(n);
+  if (n) vk().vkEnumeratePhysicalDevices(g_instance, &n, phys.data());
+  std::string skipped;
+  for (uint32_t i = 0; i < n; ++i) {
+    auto c = std::make_unique<DeviceContext>();
+    c->physical = phys[i];
+    vk().vkGetPhysicalDeviceProperties(phys[i], &c->props);
+    if (std::string why = create_context(*c); !why.empty()) {
+      destroy_context(*c);
+      skipped += std::string(skipped.empty() ? "" : "; ") + c->props.deviceName + ": " + why;
+      continue;
+    }
+    g_devices.push_back(std::move(c));
+  }
+  g_no_device_reason = g_devices.empty()
+                           ? (n == 0 ? std::string("no Vulkan device: the loader found no driver "
+                                                   "(install mesa-vulkan-drivers for lavapipe or a GPU driver)")
+                                     : "no usable Vulkan device: " + skipped)
+                           : "";
+}
+
+void devices_shutdown() {
+  for (auto &c : g_devices) destroy_context(*c);
+  g_devices.clear();
+  if (g_instance) vk().vkDestroyInstance(g_instance, nullptr);
+  g_instance = VK_NULL_HANDLE;
+  close_loader();
+  g_no_device_reason = "vulkan plugin shut down";
+}
+
+int32_t device_count() { return static_cast<int32_t>(g_devices.size()); }
+const char *no_device_reason() { return g_no_device_reason.c_str(); }
+
+int32_t device_context(int32_t device, const char *what, DeviceContext **out) {
+  *out = nullptr;
+  if (g_devices.empty()) return fail(DQ_ERR_NO_DEVICE, std::string(what) + ": " + g_no_device_reason);
+  if (device < 0 || device >= device_count())
+    return fail(DQ_ERR_INVALID_ARGUMENT, std::string(what) + ": device " + std::to_string(device) +
+                                             " does not exist (" + std::to_string(device_count()) +
+                                             " Vulkan devices)");
+  *out = g_devices[static_cast<size_t>(device)].get();
+  return DQ_OK;
+}
+
+int32_t fill_device_props(int32_t device, dq_plugin_device_props *out) {
+  if (!out || out->struct_size < sizeof(dq_plugin_device_props))
+    return fail(DQ_ERR_INVALID_ARGUMENT, "device_props: null or too small struct");
+  DeviceContext *c = nullptr;
+  if (int32_t st = device_context(device, "device_props", &c); st != DQ_OK) return st;
+  const uint32_t v = c->props.apiVersion;
+  const std::string name = std::string(c->props.deviceName) + " (Vulkan " + std::to_string(VK_API_VERSION_MAJOR(v)) +
+                           "." + std::to_string(VK_API_VERSION_MINOR(v)) + "." +
+                           std::to_string(VK_API_VERSION_PATCH(v)) + ")";
+  const size_t len = std::min(name.size(), sizeof out->name - 1);
+  std::memcpy(out->name, name.data(), len);
+  out->name[len] = '\0';
+  out->total_memory = c->device_local_bytes;
+  out->free_memory = c->device_local_bytes;  // no memory-budget query yet
+  out->is_gpu = c->props.deviceType != VK_PHYSICAL_DEVICE_TYPE_CPU;
+  out->reserved = 0;
+  return ok();
+}
+
+int32_t ensure_buffers(DeviceContext &c, VkDeviceSize src_bytes, VkDeviceSize dst_bytes) {
+  bool changed = false;
+  if (c.src.capacity < src_bytes) {
+    if (int32_t st = alloc_buffer(c, c.src, src_bytes, "source staging"); st != DQ_OK) return st;
+    changed = true;
+  }
+  if (c.dst.capacity < dst_bytes) {
+    if (int32_t st = alloc_buffer(c, c.dst, dst_bytes, "output staging"); st != DQ_OK) return st;
+    changed = true;
+  }
+  if (changed) {
+    VkDescriptorBufferInfo info[2] = {{c.src.buffer, 0, VK_WHOLE_SIZE}, {c.dst.buffer, 0, VK_WHOLE_SIZE}};
+    VkWriteDescriptorSet w[2]{};
+    for (uint32_t i = 0; i < 2; ++i) {
+      w[i].sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET;
+      w[i].dstSet = c.descriptor_set;
+      w[i].dstBinding = i;
+      w[i].descriptorCount = 1;
+      w[i].descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
+      w[i].pBufferInfo = &info[i];
+    }
+    vk().vkUpdateDescriptorSets(c.device, 2, w, 0, nullptr);
+  }
+  return DQ_OK;
+}
+
+int32_t get_pipeline(DeviceContext &c, int32_t src_type, int32_t dst_type, VkPipeline *out) {
+  const uint64_t key = (static_cast<uint64_t>(static_cast<uint32_t>(src_type)) << 32) | static_cast<uint32_t>(dst_type);
+  if (auto it = c.pipelines.find(key); it != c.pipelines.end()) {
+    *out = it->second;
+    return DQ_OK;
+  }
+  const char *family = shader_family(src_type);
+  const uint32_t *code = nullptr;
+  size_t words = 0;
+  if (family && std::strcmp(family, "legacy") == 0) code = shaders::legacy_spv, words = shaders::legacy_spv_words;
+  if (family && std::strcmp(family, "float") == 0) code = shaders::float_spv, words = shaders::float_spv_words;
+  if (!code) return fail(DQ_ERR_UNSUPPORTED, "vulkan backend has no shader for type id " + std::to_string(src_type));
+  VkShaderModuleCreateInfo mi{};
+  mi.sType = VK_STRUCTURE_TYPE_SHADER_MODULE_CREATE_INFO;
+  mi.codeSize = words * 4;
+  mi.pCode = code;
+  VkShaderModule module = VK_NULL_HANDLE;
+  VkResult r = vk().vkCreateShaderModule(c.device, &mi, nullptr, &module);
+  if (r != VK_SUCCESS) return fail_vk(r, std::string("vkCreateShaderModule (") + family + ")");
+  const uint32_t spec_values[2] = {static_cast<uint32_t>(src_type), static_cast<uint32_t>(dst_type)};
+  const VkSpecializationMapEntry entries[2] = {{0, 0, 4}, {1, 4, 4}};
+  VkSpecializationInfo si{2, entries, sizeof spec_values, spec_values};
+  VkComputePipelineCreateInfo pi{};
+  pi.sType = VK_STRUCTURE_TYPE_COMPUTE_PIPELINE_CREATE_INFO;
+  pi.stage.sType = VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_CREATE_INFO;
+  pi.stage.stage = VK_SHADER_STAGE_COMPUTE_BIT;
+  pi.stage.module = module;
+  pi.stage.pName = "main";
+  pi.stage.pSpecializationInfo = &si;
+  pi.layout = c.pipeline_layout;
+  VkPipeline p = VK_NULL_HANDLE;
+  r = vk().vkCreateComputePipelines(c.device, VK_NULL_HANDLE, 1, &pi, nullptr, &p);
+  vk().vkDestroyShaderModule(c.device, module, nullptr);
+  if (r != VK_SUCCESS) return fail_vk(r, std::string("vkCreateComputePipelines (") + family + ")");
+  c.pipelines.emplace(key, p);
+  *out = p;
+  return DQ_OK;
+}
+
+}  // namespace dq::vulkan
