@@ -144,7 +144,12 @@ int32_t dequantize(const dq_plugin_dequantize_args *args) {
   if (!a.src || !a.dst) return fail(DQ_ERR_INVALID_ARGUMENT, "dequantize: null buffer");
   if (overlaps(a.src, *src_needed, a.dst, dst_needed))
     return fail(DQ_ERR_INVALID_ARGUMENT, "dequantize: source and destination overlap");
-  return run_staged(*ctx, a, *t, out_size);
+  const uint64_t errors_before = validation_error_count();
+  const int32_t st = run_staged(*ctx, a, *t, out_size);
+  if (st == DQ_OK && validation_error_count() != errors_before)
+    return fail(DQ_ERR_BACKEND, "Vulkan validation error during dequantize of " + type_label(a.src_type) + ": " +
+                                    first_validation_error());
+  return st;
 }
 
 }  // namespace dq::vulkan

@@ -1,6 +1,7 @@
 #include "devices.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
@@ -24,9 +25,41 @@ VkInstance g_instance = VK_NULL_HANDLE;
 std::vector<std::unique_ptr<DeviceContext>> g_devices;
 std::string g_no_device_reason = "vulkan plugin not initialized";
 
-bool validation_requested() {
+// DQ_VULKAN_VALIDATION: unset or 0: off; "auto": the Khronos validation layer when it is
+// installed; anything else: the layer is required (no device without it). Every message of
+// error severity is counted, and a call during which one arrived fails with it.
+enum class Validation { off, if_installed, required };
+
+Validation validation_mode() {
   const char *v = std::getenv("DQ_VULKAN_VALIDATION");
-  return v && *v && std::strcmp(v, "0") != 0;
+  if (!v || !*v || std::strcmp(v, "0") == 0) return Validation::off;
+  return std::strcmp(v, "auto") == 0 ? Validation::if_installed : Validation::required;
+}
+
+std::atomic<uint64_t> g_validation_errors{0};
+std::mutex g_validation_mutex;
+std::string g_first_validation_error;
+VkDebugUtilsMessengerEXT g_messenger = VK_NULL_HANDLE;
+
+VKAPI_ATTR VkBool32 VKAPI_CALL on_validation_message(VkDebugUtilsMessageSeverityFlagBitsEXT severity,
+                                                     VkDebugUtilsMessageTypeFlagsEXT,
+                                                     const VkDebugUtilsMessengerCallbackDataEXT *data, void *) {
+  if (severity & VK_DEBUG_UTILS_MESSAGE_SEVERITY_ERROR_BIT_EXT) {
+    std::lock_guard<std::mutex> lock(g_validation_mutex);
+    if (g_first_validation_error.empty() && data && data->pMessage) g_first_validation_error = data->pMessage;
+    g_validation_errors.fetch_add(1);
+  }
+  return VK_FALSE;
+}
+
+VkDebugUtilsMessengerCreateInfoEXT messenger_info() {
+  VkDebugUtilsMessengerCreateInfoEXT mi{};
+  mi.sType = VK_STRUCTURE_TYPE_DEBUG_UTILS_MESSENGER_CREATE_INFO_EXT;
+  mi.messageSeverity = VK_DEBUG_UTILS_MESSAGE_SEVERITY_ERROR_BIT_EXT | VK_DEBUG_UTILS_MESSAGE_SEVERITY_WARNING_BIT_EXT;
+  mi.messageType = VK_DEBUG_UTILS_MESSAGE_TYPE_GENERAL_BIT_EXT | VK_DEBUG_UTILS_MESSAGE_TYPE_VALIDATION_BIT_EXT |
+                   VK_DEBUG_UTILS_MESSAGE_TYPE_PERFORMANCE_BIT_EXT;
+  mi.pfnUserCallback = on_validation_message;
+  return mi;
 }
 
 bool layer_present(const char *name) {
@@ -51,10 +84,21 @@ std::string create_instance() {
   ci.sType = VK_STRUCTURE_TYPE_INSTANCE_CREATE_INFO;
   ci.pApplicationInfo = &app;
   const char *layer = "VK_LAYER_KHRONOS_validation";
-  if (validation_requested()) {
-    if (!layer_present(layer)) return "DQ_VULKAN_VALIDATION is set but VK_LAYER_KHRONOS_validation is not installed";
+  const char *extension = VK_EXT_DEBUG_UTILS_EXTENSION_NAME;
+  const VkDebugUtilsMessengerCreateInfoEXT mi = messenger_info();
+  const Validation mode = validation_mode();
+  bool validate = false;
+  if (mode != Validation::off) {
+    validate = layer_present(layer);
+    if (!validate && mode == Validation::required)
+      return "DQ_VULKAN_VALIDATION is set but VK_LAYER_KHRONOS_validation is not installed";
+  }
+  if (validate) {
     ci.enabledLayerCount = 1;
     ci.ppEnabledLayerNames = &layer;
+    ci.enabledExtensionCount = 1;
+    ci.ppEnabledExtensionNames = &extension;
+    ci.pNext = &mi;  // also reports on vkCreateInstance itself
   }
   const VkResult r = vk().vkCreateInstance(&ci, nullptr, &g_instance);
   if (r != VK_SUCCESS) {
@@ -62,7 +106,22 @@ std::string create_instance() {
     return std::string("vkCreateInstance failed: ") + vk_result_name(r) +
            (r == VK_ERROR_INCOMPATIBLE_DRIVER ? " (no Vulkan driver: install mesa-vulkan-drivers or a GPU driver)" : "");
   }
-  return load_instance_functions(g_instance);
+  if (std::string why = load_instance_functions(g_instance); !why.empty()) return why;
+  if (validate) {
+    auto create = reinterpret_cast<PFN_vkCreateDebugUtilsMessengerEXT>(
+        vk().vkGetInstanceProcAddr(g_instance, "vkCreateDebugUtilsMessengerEXT"));
+    if (!create || create(g_instance, &mi, nullptr, &g_messenger) != VK_SUCCESS)
+      return "DQ_VULKAN_VALIDATION: could not create the debug messenger";
+  }
+  return "";
+}
+
+void destroy_messenger() {
+  if (!g_messenger) return;
+  auto destroy = reinterpret_cast<PFN_vkDestroyDebugUtilsMessengerEXT>(
+      vk().vkGetInstanceProcAddr(g_instance, "vkDestroyDebugUtilsMessengerEXT"));
+  if (destroy) destroy(g_instance, g_messenger, nullptr);
+  g_messenger = VK_NULL_HANDLE;
 }
 
 // A compute queue family and a host-visible, coherent memory type usable for storage
@@ -235,7 +294,10 @@ void devices_init() {
   }
   if (std::string why = create_instance(); !why.empty()) {
     g_no_device_reason = why;
-    if (g_instance && vk().vkDestroyInstance) vk().vkDestroyInstance(g_instance, nullptr);
+    if (g_instance && vk().vkDestroyInstance) {
+      destroy_messenger();
+      vk().vkDestroyInstance(g_instance, nullptr);
+    }
     g_instance = VK_NULL_HANDLE;
     close_loader();
     return;
@@ -266,10 +328,20 @@ void devices_init() {
 void devices_shutdown() {
   for (auto &c : g_devices) destroy_context(*c);
   g_devices.clear();
-  if (g_instance) vk().vkDestroyInstance(g_instance, nullptr);
+  if (g_instance) {
+    destroy_messenger();
+    vk().vkDestroyInstance(g_instance, nullptr);
+  }
   g_instance = VK_NULL_HANDLE;
   close_loader();
   g_no_device_reason = "vulkan plugin shut down";
+}
+
+uint64_t validation_error_count() { return g_validation_errors.load(); }
+
+std::string first_validation_error() {
+  std::lock_guard<std::mutex> lock(g_validation_mutex);
+  return g_first_validation_error;
 }
 
 int32_t device_count() { return static_cast<int32_t>(g_devices.size()); }

@@ -50,6 +50,9 @@ void devices_init();
 void devices_shutdown();
 
 int32_t device_count();
+// Validation-layer messages of error severity so far (DQ_VULKAN_VALIDATION), and the first.
+uint64_t validation_error_count();
+std::string first_validation_error();
 const char *no_device_reason();
 // The context of `device` in *out; DQ_ERR_NO_DEVICE / INVALID_ARGUMENT (with the message) else.
 int32_t device_context(int32_t device, const char *what, DeviceContext **out);
