@@ -2,6 +2,7 @@
 // advertised, the exact f16/bf16 rounding on values the goldens may not reach, chunking of
 // a tensor larger than one staging chunk, and loading without a Vulkan loader.
 #include <cstring>
+#include <iterator>
 #include <set>
 #include <utility>
 #include <vector>
@@ -16,7 +17,7 @@ namespace {
 const std::set<std::pair<int32_t, int32_t>> &verified_pairs() {
   static const std::set<std::pair<int32_t, int32_t>> s = [] {
     std::set<std::pair<int32_t, int32_t>> r;
-    for (int32_t t : {0, 1, 30, 2, 3, 6, 7, 8})
+    for (int32_t t : {0, 1, 30, 2, 3, 6, 7, 8, 10, 11, 12, 13, 14, 15})
       for (int32_t o : {0, 1, 30}) r.insert({t, o});
     return r;
   }();
@@ -68,7 +69,8 @@ TEST_F(VulkanDevice, OddCountsAndMultiChunkTensorsMatchTheCpuPlugin) {
     int64_t n;
   };
   const int64_t big = (int64_t{1} << 24) + 5 * 32;  // Q4_0 to f32: just over one 64 MiB output chunk
-  for (const Case c : {Case{1, 1, 7}, Case{30, 30, 1}, Case{1, 0, 12345}, Case{2, 0, big}, Case{8, 1, 1 << 21}}) {
+  for (const Case c : {Case{1, 1, 7}, Case{30, 30, 1}, Case{1, 0, 12345}, Case{2, 0, big}, Case{8, 1, 1 << 21},
+                       Case{12, 30, 1 << 20}}) {
     const auto bytes = dq::type_nbytes(c.type, c.n);
     ASSERT_TRUE(bytes.has_value());
     auto src = random_bytes(*bytes, 1234 + c.n);
@@ -77,12 +79,36 @@ TEST_F(VulkanDevice, OddCountsAndMultiChunkTensorsMatchTheCpuPlugin) {
       for (size_t b = 0; b + 18 <= src.size(); b += 18) src[b + 1] &= 0x3f;
     if (c.type == 8)
       for (size_t b = 0; b + 34 <= src.size(); b += 34) src[b + 1] &= 0x3f;
+    if (c.type == 12)  // Q4_K: d and dmin
+      for (size_t b = 0; b + 144 <= src.size(); b += 144) src[b + 1] &= 0x3f, src[b + 3] &= 0x3f;
     std::string why;
     const auto want = cpu_reference(c.type, c.out, src, c.n, &why);
     if (want.empty()) GTEST_SKIP() << why;
     std::vector<uint8_t> got;
     ASSERT_EQ(dequantize_host(vk, c.type, c.out, src, c.n, &got), DQ_OK) << vk->last_error();
     EXPECT_EQ(compare_outputs(got, want, c.out), "") << "type " << c.type << " out " << c.out << " n " << c.n;
+  }
+}
+
+// Q8_K's scale is an f32: subnormal scales and subnormal products must survive (devices may
+// flush denormals in float arithmetic: lavapipe reports shaderDenormPreserveFloat32 false).
+TEST_F(VulkanDevice, Q8KSubnormalScalesAreNotFlushed) {
+  if (!vk->supports(15, 0)) GTEST_SKIP() << "Q8_K not advertised";
+  constexpr size_t kBlock = 292;
+  const uint32_t scales[] = {0x00000001u, 0x00400000u, 0x807fffffu, 0x00800000u, 0x00ffffffu, 0x01000000u};
+  std::vector<uint8_t> src(kBlock * std::size(scales), 0);
+  for (size_t b = 0; b < std::size(scales); ++b) {
+    std::memcpy(src.data() + b * kBlock, &scales[b], 4);
+    for (int j = 0; j < 256; ++j) src[b * kBlock + 4 + j] = static_cast<uint8_t>(j);  // every int8
+  }
+  const int64_t n = 256 * static_cast<int64_t>(std::size(scales));
+  for (int32_t out : {0, 1, 30}) {
+    std::string why;
+    const auto want = cpu_reference(15, out, src, n, &why);
+    if (want.empty()) GTEST_SKIP() << why;
+    std::vector<uint8_t> got;
+    ASSERT_EQ(dequantize_host(vk, 15, out, src, n, &got), DQ_OK) << vk->last_error();
+    EXPECT_EQ(compare_outputs(got, want, out), "") << "Q8_K out " << out;
   }
 }
 
