@@ -18,6 +18,8 @@ extern const uint32_t float_spv[];
 extern const size_t float_spv_words;
 extern const uint32_t kquants_spv[];
 extern const size_t kquants_spv_words;
+extern const uint32_t lowbit_spv[];
+extern const size_t lowbit_spv_words;
 }  // namespace dq::vulkan::shaders
 
 namespace dq::vulkan {
@@ -284,6 +286,7 @@ const char *shader_family(int32_t t) {
     case 0: case 1: case 30: return "float";
     case 2: case 3: case 6: case 7: case 8: return "legacy";
     case 10: case 11: case 12: case 13: case 14: case 15: return "kquants";
+    case 20: case 23: case 34: case 35: case 39: case 40: case 41: case 42: return "lowbit";
     default: return nullptr;
   }
 }
@@ -418,6 +421,7 @@ int32_t get_pipeline(DeviceContext &c, int32_t src_type, int32_t dst_type, VkPip
   if (family && std::strcmp(family, "legacy") == 0) code = shaders::legacy_spv, words = shaders::legacy_spv_words;
   if (family && std::strcmp(family, "float") == 0) code = shaders::float_spv, words = shaders::float_spv_words;
   if (family && std::strcmp(family, "kquants") == 0) code = shaders::kquants_spv, words = shaders::kquants_spv_words;
+  if (family && std::strcmp(family, "lowbit") == 0) code = shaders::lowbit_spv, words = shaders::lowbit_spv_words;
   if (!code) return fail(DQ_ERR_UNSUPPORTED, "vulkan backend has no shader for type id " + std::to_string(src_type));
   VkShaderModuleCreateInfo mi{};
   mi.sType = VK_STRUCTURE_TYPE_SHADER_MODULE_CREATE_INFO;

@@ -1,0 +1,111 @@
+#version 450
+// The small-codebook and low-bit formats: IQ4_NL, IQ4_XS (the non-linear 4-bit table),
+// MXFP4, NVFP4 (doubled E2M1 values, halved scales), Q1_0, Q2_0, TQ1_0, TQ2_0. Each as ggml's
+// dequantize_row_<type> (plugins/cpu/scalar/iq4.cpp, fp4.cpp, low_bit.cpp, ternary.cpp):
+// one product of an exact small value and a scale (IQ4_XS: the sub-block scale first).
+#extension GL_GOOGLE_include_directive : require
+#include "common.glsl"
+
+const uint kIQ4_NL = 20u, kIQ4_XS = 23u, kTQ1_0 = 34u, kTQ2_0 = 35u, kMXFP4 = 39u, kNVFP4 = 40u,
+           kQ1_0 = 41u, kQ2_0 = 42u;
+
+// dq_common/grids.hpp kvalues_iq4nl and kvalues_mxfp4 (the goldens check every entry).
+const int kValuesIQ4NL[16] = int[16](-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113);
+const int kValuesMXFP4[16] = int[16](0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6, -8, -12);
+
+uint block_elements() {
+  if (SRC_TYPE == kIQ4_NL || SRC_TYPE == kMXFP4) return 32u;
+  if (SRC_TYPE == kNVFP4 || SRC_TYPE == kQ2_0) return 64u;
+  if (SRC_TYPE == kQ1_0) return 128u;
+  return 256u;
+}
+
+uint block_bytes() {
+  if (SRC_TYPE == kIQ4_NL || SRC_TYPE == kQ1_0 || SRC_TYPE == kQ2_0) return 18u;
+  if (SRC_TYPE == kIQ4_XS) return 136u;
+  if (SRC_TYPE == kTQ1_0) return 54u;
+  if (SRC_TYPE == kTQ2_0) return 66u;
+  if (SRC_TYPE == kMXFP4) return 17u;
+  return 36u;  // NVFP4
+}
+
+uint mul_bits(float a, float b) {
+  precise float y = a * b;
+  return floatBitsToUint(y);
+}
+
+// 4-bit code j of a 32-element group whose 16 bytes start at q: low nibbles first.
+uint nibble32(uint q, uint j) {
+  const uint byte_ = src_byte(q + (j & 15u));
+  return j < 16u ? (byte_ & 0xfu) : (byte_ >> 4);
+}
+
+// E8M0 byte -> 2^(e-128) (ggml_e8m0_to_fp32_half): bytes 0 and 1 are f32 subnormals.
+float e8m0_half(uint e) { return uintBitsToFloat(e < 2u ? (0x00200000u << e) : ((e - 1u) << 23)); }
+
+// UE4M3 byte -> half its value (ggml_ue4m3_to_fp32); 0x00 and 0x7F are zero.
+float ue4m3_half(uint x) {
+  if (x == 0u || x == 0x7fu) return 0.0;
+  const uint e = (x >> 3) & 0xfu;
+  const uint man = x & 7u;
+  if (e == 0u) {
+    precise float v = float(man) * 0.0009765625;
+    return v;
+  }
+  return uintBitsToFloat(((e + 119u) << 23) | (man << 20));
+}
+
+// TQ1_0: digit of a fixed-point base-3 fraction byte: ((byte * 3^n) mod 256) * 3 >> 8, minus 1.
+float ternary_digit(uint byte_, uint pow3) {
+  const uint q = (byte_ * pow3) & 0xffu;
+  return float(int((q * 3u) >> 8) - 1);
+}
+
+uint pow3(uint n) { return n == 0u ? 1u : n == 1u ? 3u : n == 2u ? 9u : n == 3u ? 27u : 81u; }
+
+uint decode(uint e) {
+  const uint b = (e / block_elements()) * block_bytes();
+  const uint j = e % block_elements();
+  if (SRC_TYPE == kIQ4_NL) return mul_bits(half_to_float(src_u16(b)), float(kValuesIQ4NL[nibble32(b + 2u, j)]));
+  if (SRC_TYPE == kIQ4_XS) {
+    const uint ib = j / 32u;
+    const uint ls = ((src_byte(b + 4u + ib / 2u) >> (4u * (ib % 2u))) & 0xfu) | (((src_u16(b + 2u) >> (2u * ib)) & 3u) << 4);
+    precise float dl = half_to_float(src_u16(b)) * float(int(ls) - 32);
+    return mul_bits(dl, float(kValuesIQ4NL[nibble32(b + 8u + 16u * ib, j % 32u)]));
+  }
+  if (SRC_TYPE == kMXFP4) return mul_bits(float(kValuesMXFP4[nibble32(b + 1u, j)]), e8m0_half(src_byte(b)));
+  if (SRC_TYPE == kNVFP4) {
+    const uint s = j / 16u, jj = j % 16u;
+    const uint byte_ = src_byte(b + 4u + 8u * s + (jj & 7u));
+    const uint code = jj < 8u ? (byte_ & 0xfu) : (byte_ >> 4);
+    return mul_bits(float(kValuesMXFP4[code]), ue4m3_half(src_byte(b + s)));
+  }
+  if (SRC_TYPE == kQ1_0) {
+    const uint dbits = floatBitsToUint(half_to_float(src_u16(b)));
+    return ((src_byte(b + 2u + j / 8u) >> (j % 8u)) & 1u) != 0u ? dbits : dbits ^ 0x80000000u;
+  }
+  if (SRC_TYPE == kQ2_0) {
+    const uint q = (src_byte(b + 2u + j / 4u) >> ((j % 4u) * 2u)) & 3u;
+    return mul_bits(float(int(q) - 1), half_to_float(src_u16(b)));
+  }
+  if (SRC_TYPE == kTQ2_0) {
+    const uint chunk = j / 128u, l = (j % 128u) / 32u, m = j % 32u;
+    const uint q = (src_byte(b + 32u * chunk + m) >> (2u * l)) & 3u;
+    return mul_bits(float(int(q) - 1), half_to_float(src_u16(b + 64u)));
+  }
+  // TQ1_0: 32 bytes x 5 digits, then 16 bytes x 5 digits, then the 4 qh bytes x 4 digits.
+  uint byte_, n;
+  if (j < 160u) {
+    n = j / 32u;
+    byte_ = src_byte(b + j % 32u);
+  } else if (j < 240u) {
+    n = (j - 160u) / 16u;
+    byte_ = src_byte(b + 32u + (j - 160u) % 16u);
+  } else {
+    n = (j - 240u) / 4u;
+    byte_ = src_byte(b + 48u + (j - 240u) % 4u);
+  }
+  return mul_bits(ternary_digit(byte_, pow3(n)), half_to_float(src_u16(b + 52u)));
+}
+
+DQ_MAIN(decode)
