@@ -7,6 +7,7 @@
 #include <memory>
 #include <vector>
 
+#include "grids.hpp"
 #include "loader.hpp"
 #include "status.hpp"
 
@@ -20,6 +21,8 @@ extern const uint32_t kquants_spv[];
 extern const size_t kquants_spv_words;
 extern const uint32_t lowbit_spv[];
 extern const size_t lowbit_spv_words;
+extern const uint32_t iquants_spv[];
+extern const size_t iquants_spv_words;
 }  // namespace dq::vulkan::shaders
 
 namespace dq::vulkan {
@@ -152,6 +155,26 @@ std::string pick_queue_and_memory(DeviceContext &c) {
   return "no host-visible coherent memory";
 }
 
+int32_t alloc_buffer(DeviceContext &c, MappedBuffer &b, VkDeviceSize bytes, const char *what);
+
+// The i-quant tables, written once into their own buffer and bound as binding 2.
+std::string upload_grids(DeviceContext &c) {
+  const std::vector<uint32_t> words = grid_words();
+  const VkDeviceSize bytes = words.size() * sizeof(uint32_t);
+  if (alloc_buffer(c, c.grids, bytes, "i-quant grids") != DQ_OK) return last_error_text();
+  std::memcpy(c.grids.mapped, words.data(), bytes);
+  VkDescriptorBufferInfo info{c.grids.buffer, 0, VK_WHOLE_SIZE};
+  VkWriteDescriptorSet w{};
+  w.sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET;
+  w.dstSet = c.descriptor_set;
+  w.dstBinding = 2;
+  w.descriptorCount = 1;
+  w.descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
+  w.pBufferInfo = &info;
+  vk().vkUpdateDescriptorSets(c.device, 1, &w, 0, nullptr);
+  return "";
+}
+
 std::string create_context(DeviceContext &c) {
   if (std::string why = pick_queue_and_memory(c); !why.empty()) return why;
   const float priority = 1.0f;
@@ -168,8 +191,8 @@ std::string create_context(DeviceContext &c) {
   if (r != VK_SUCCESS) return std::string("vkCreateDevice: ") + vk_result_name(r);
   vk().vkGetDeviceQueue(c.device, c.queue_family, 0, &c.queue);
 
-  VkDescriptorSetLayoutBinding b[2]{};
-  for (uint32_t i = 0; i < 2; ++i) {
+  VkDescriptorSetLayoutBinding b[3]{};  // source, output, i-quant grids
+  for (uint32_t i = 0; i < 3; ++i) {
     b[i].binding = i;
     b[i].descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
     b[i].descriptorCount = 1;
@@ -177,7 +200,7 @@ std::string create_context(DeviceContext &c) {
   }
   VkDescriptorSetLayoutCreateInfo sl{};
   sl.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_SET_LAYOUT_CREATE_INFO;
-  sl.bindingCount = 2;
+  sl.bindingCount = 3;
   sl.pBindings = b;
   if ((r = vk().vkCreateDescriptorSetLayout(c.device, &sl, nullptr, &c.set_layout)) != VK_SUCCESS)
     return std::string("vkCreateDescriptorSetLayout: ") + vk_result_name(r);
@@ -190,7 +213,7 @@ std::string create_context(DeviceContext &c) {
   pl.pPushConstantRanges = &pc;
   if ((r = vk().vkCreatePipelineLayout(c.device, &pl, nullptr, &c.pipeline_layout)) != VK_SUCCESS)
     return std::string("vkCreatePipelineLayout: ") + vk_result_name(r);
-  VkDescriptorPoolSize ps{VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, 2};
+  VkDescriptorPoolSize ps{VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, 3};
   VkDescriptorPoolCreateInfo dp{};
   dp.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO;
   dp.maxSets = 1;
@@ -222,7 +245,7 @@ std::string create_context(DeviceContext &c) {
   fi.sType = VK_STRUCTURE_TYPE_FENCE_CREATE_INFO;
   if ((r = vk().vkCreateFence(c.device, &fi, nullptr, &c.fence)) != VK_SUCCESS)
     return std::string("vkCreateFence: ") + vk_result_name(r);
-  return "";
+  return upload_grids(c);
 }
 
 void free_buffer(DeviceContext &c, MappedBuffer &b) {
@@ -238,6 +261,7 @@ void destroy_context(DeviceContext &c) {
   c.pipelines.clear();
   free_buffer(c, c.src);
   free_buffer(c, c.dst);
+  free_buffer(c, c.grids);
   if (c.fence) vk().vkDestroyFence(c.device, c.fence, nullptr);
   if (c.command_pool) vk().vkDestroyCommandPool(c.device, c.command_pool, nullptr);
   if (c.descriptor_pool) vk().vkDestroyDescriptorPool(c.device, c.descriptor_pool, nullptr);
@@ -287,6 +311,7 @@ const char *shader_family(int32_t t) {
     case 2: case 3: case 6: case 7: case 8: return "legacy";
     case 10: case 11: case 12: case 13: case 14: case 15: return "kquants";
     case 20: case 23: case 34: case 35: case 39: case 40: case 41: case 42: return "lowbit";
+    case 16: case 17: case 18: case 19: case 21: case 22: case 29: return "iquants";
     default: return nullptr;
   }
 }
@@ -422,6 +447,7 @@ int32_t get_pipeline(DeviceContext &c, int32_t src_type, int32_t dst_type, VkPip
   if (family && std::strcmp(family, "float") == 0) code = shaders::float_spv, words = shaders::float_spv_words;
   if (family && std::strcmp(family, "kquants") == 0) code = shaders::kquants_spv, words = shaders::kquants_spv_words;
   if (family && std::strcmp(family, "lowbit") == 0) code = shaders::lowbit_spv, words = shaders::lowbit_spv_words;
+  if (family && std::strcmp(family, "iquants") == 0) code = shaders::iquants_spv, words = shaders::iquants_spv_words;
   if (!code) return fail(DQ_ERR_UNSUPPORTED, "vulkan backend has no shader for type id " + std::to_string(src_type));
   VkShaderModuleCreateInfo mi{};
   mi.sType = VK_STRUCTURE_TYPE_SHADER_MODULE_CREATE_INFO;

@@ -41,6 +41,7 @@ struct DeviceContext {
   VkCommandBuffer command_buffer = VK_NULL_HANDLE;
   VkFence fence = VK_NULL_HANDLE;
   MappedBuffer src, dst;
+  MappedBuffer grids;  // the i-quant tables (binding 2), written once
   std::map<uint64_t, VkPipeline> pipelines;  // key: src_type << 32 | dst_type
 };
 

@@ -17,7 +17,8 @@ namespace {
 const std::set<std::pair<int32_t, int32_t>> &verified_pairs() {
   static const std::set<std::pair<int32_t, int32_t>> s = [] {
     std::set<std::pair<int32_t, int32_t>> r;
-    for (int32_t t : {0, 1, 30, 2, 3, 6, 7, 8, 10, 11, 12, 13, 14, 15, 20, 23, 34, 35, 39, 40, 41, 42})
+    for (int32_t t : {0, 1, 30, 2, 3, 6, 7, 8, 10, 11, 12, 13, 14, 15, 20, 23, 34, 35, 39, 40, 41, 42, 16, 17, 18,
+                      19, 21, 22, 29})
       for (int32_t o : {0, 1, 30}) r.insert({t, o});
     return r;
   }();
