@@ -24,7 +24,7 @@ class FpEnvGuard {
   fenv_t env_;
 };
 
-const char *describe() { return "Vulkan (host memory; legacy and float types)"; }
+const char *describe() { return "Vulkan (host memory only; every type, exact)"; }
 
 int32_t init() {
   FpEnvGuard guard;

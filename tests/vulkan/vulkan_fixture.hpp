@@ -9,10 +9,27 @@
 
 namespace dq::test {
 
+inline bool &vulkan_plugin_loaded() {
+  static bool loaded = false;
+  return loaded;
+}
+
 inline const LoadedPlugin &vulkan_plugin() {
-  static const LoadedPlugin p = load_plugin("vulkan");
+  static const LoadedPlugin p = [] {
+    vulkan_plugin_loaded() = true;
+    return load_plugin("vulkan");
+  }();
   return p;
 }
+
+// Shuts the plugin down after the last test (as the core does before unloading), so the
+// Vulkan instance and devices are destroyed and LeakSanitizer sees nothing left.
+class VulkanShutdown : public ::testing::Environment {
+ public:
+  void TearDown() override {
+    if (vulkan_plugin_loaded() && vulkan_plugin().api) vulkan_plugin().api->shutdown();
+  }
+};
 
 class VulkanDevice : public ::testing::Test {
  protected:

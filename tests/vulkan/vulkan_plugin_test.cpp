@@ -13,6 +13,9 @@
 namespace dq::test {
 namespace {
 
+[[maybe_unused]] ::testing::Environment *const g_shutdown =
+    ::testing::AddGlobalTestEnvironment(new VulkanShutdown);
+
 // (type, output) pairs verified bit-exact on lavapipe; growing this list needs the goldens.
 const std::set<std::pair<int32_t, int32_t>> &verified_pairs() {
   static const std::set<std::pair<int32_t, int32_t>> s = [] {
