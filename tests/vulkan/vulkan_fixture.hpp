@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+
 #include "device_fixture.hpp"
 #include "plugin_loader.hpp"
 
@@ -16,6 +18,8 @@ inline bool &vulkan_plugin_loaded() {
 
 inline const LoadedPlugin &vulkan_plugin() {
   static const LoadedPlugin p = [] {
+    // The validation layer checks every call when it is installed (a caller's value wins).
+    setenv("DQ_VULKAN_VALIDATION", "auto", 0);
     vulkan_plugin_loaded() = true;
     return load_plugin("vulkan");
   }();
