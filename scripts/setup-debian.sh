@@ -11,6 +11,7 @@ packages=(
   libltdl-dev libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev nlohmann-json3-dev
   clang libclang-rt-14-dev valgrind python3 python3-pip binutils
   librust-half-dev librust-pkg-config-dev librust-criterion-dev
+  glslc libvulkan-dev mesa-vulkan-drivers vulkan-tools vulkan-validationlayers
 )
 missing=()
 for p in "${packages[@]}"; do
