@@ -38,6 +38,19 @@ if [ -x scripts/fuzz-gguf.sh ]; then
   bash scripts/fuzz-gguf.sh "$fuzz_seconds" || { echo "test: fuzzer found a problem"; failed=1; }
 fi
 
+# The Vulkan plugin on lavapipe (Mesa's Vulkan on the CPU), in a build of its own: it is off in
+# the default build for now (plugins/CMakeLists.txt says why).
+if command -v glslc >/dev/null; then
+  echo "== vulkan plugin on lavapipe (goldens, conformance, no-loader)"
+  if cmake -S . -B build-vulkan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDQ_ENABLE_CUDA=OFF \
+       -DDQ_ENABLE_VULKAN=ON >/dev/null &&
+     cmake --build build-vulkan -j "$jobs" --target dq-vulkan dq-cpu dq-conformance dq_vulkan_tests; then
+    run_ctest vulkan build-vulkan -R "[Vv]ulkan"
+  else
+    echo "test: vulkan build failed"; failed=1
+  fi
+fi
+
 # The Python package: pip install ./python into a fresh virtual environment (the wheel build
 # compiles the core and the cpu plugin; CUDA off, CI has no GPU), then its pytest suite.
 echo "== python package (pip install ./python, pytest)"
