@@ -80,6 +80,33 @@ def _shape_of(t: LoadedTensor) -> tuple[tuple[int, ...], np.dtype]:
     return shape, dtype
 
 
+def _set_names_and_rows(opts, model, path: str, names, rows) -> list:
+    """Fills opts.names/n_names and the row ranges (parallel to the names); returns the ctypes
+    arrays that must stay alive until dq_load returns."""
+    keep_alive: list = []
+    if rows:
+        if names is None:
+            names = [text(n) for n in _tensor_names(model)]
+        unknown_rows = set(rows) - set(names)
+        if unknown_rows:
+            raise DQError(f"{path}: rows given for tensors not loaded: {sorted(unknown_rows)}")
+    if names is not None:
+        names = [str(n) for n in names]
+        encoded = [n.encode() for n in names]
+        c_names = (c_char_p * max(1, len(encoded)))(*encoded)
+        keep_alive += [encoded, c_names]
+        opts.names = ctypes.cast(c_names, POINTER(c_char_p))
+        opts.n_names = len(encoded)
+        if rows:
+            ranges = [_parse_rows(rows[n], n) if n in rows else (0, -1) for n in names]
+            begin = (c_int64 * len(ranges))(*[b for b, _ in ranges])
+            end = (c_int64 * len(ranges))(*[e for _, e in ranges])
+            keep_alive += [begin, end]
+            opts.row_begin = ctypes.cast(begin, POINTER(c_int64))
+            opts.row_end = ctypes.cast(end, POINTER(c_int64))
+    return keep_alive
+
+
 def load_file(path, *, device="cpu", dtype="float16", names=None, rows=None,
               progress: bool = True) -> dict:
     """Loads tensors of a GGUF file, dequantized, in the spirit of safetensors.load_file.
@@ -106,27 +133,7 @@ def load_file(path, *, device="cpu", dtype="float16", names=None, rows=None,
     opts.device = Location(backend_b, device_index)
     opts.output_type = output_type
 
-    keep_alive = []
-    if rows:
-        if names is None:
-            names = [text(n) for n in _tensor_names(model)]
-        unknown_rows = set(rows) - set(names)
-        if unknown_rows:
-            raise DQError(f"{path}: rows given for tensors not loaded: {sorted(unknown_rows)}")
-    if names is not None:
-        names = [str(n) for n in names]
-        encoded = [n.encode() for n in names]
-        c_names = (c_char_p * max(1, len(encoded)))(*encoded)
-        keep_alive += [encoded, c_names]
-        opts.names = ctypes.cast(c_names, POINTER(c_char_p))
-        opts.n_names = len(encoded)
-        if rows:
-            ranges = [_parse_rows(rows[n], n) if n in rows else (0, -1) for n in names]
-            begin = (c_int64 * len(ranges))(*[b for b, _ in ranges])
-            end = (c_int64 * len(ranges))(*[e for _, e in ranges])
-            keep_alive += [begin, end]
-            opts.row_begin = ctypes.cast(begin, POINTER(c_int64))
-            opts.row_end = ctypes.cast(end, POINTER(c_int64))
+    keep_alive = _set_names_and_rows(opts, model, path, names, rows)
 
     # Caller-owned destinations: numpy arrays on the host, one allocation per tensor on a
     # device, so each array owns (and frees) exactly its memory.

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import ctypes
 import os
-from ctypes import POINTER, byref, c_char_p, c_int64, c_void_p
+from ctypes import byref, c_void_p
 
 import numpy as np
 import torch
@@ -11,7 +11,7 @@ import torch
 from ._gguf_file import _Model
 from ._lib import (BUFFER_FN, DQ_LOAD_KEEP, PROGRESS_FN, DQError, LoadedTensor, LoadOptions,
                    Location, check, init_load_options, lib, text)
-from ._load import _parse_device, _parse_rows, _shape_of, _tensor_names
+from ._load import _parse_device, _set_names_and_rows, _shape_of
 from ._progress import ProgressBar
 
 _TORCH_OF_NUMPY = {np.dtype(np.uint8): torch.uint8, np.dtype(np.int8): torch.int8,
@@ -68,26 +68,7 @@ def load_file(path, device="cuda:0", dtype=torch.float16, names=None, rows=None,
     init_load_options(opts)
     opts.device = Location(backend.encode() if backend else None, device_index)
     opts.output_type = output_type
-    keep_alive = []
-    if rows:
-        if names is None:
-            names = [text(n) for n in _tensor_names(model)]
-        unknown_rows = set(rows) - set(names)
-        if unknown_rows:
-            raise DQError(f"{path}: rows given for tensors not loaded: {sorted(unknown_rows)}")
-    if names is not None:
-        encoded = [str(n).encode() for n in names]
-        c_names = (c_char_p * max(1, len(encoded)))(*encoded)
-        keep_alive += [encoded, c_names]
-        opts.names = ctypes.cast(c_names, POINTER(c_char_p))
-        opts.n_names = len(encoded)
-        if rows:
-            ranges = [_parse_rows(rows[n], n) if n in rows else (0, -1) for n in names]
-            begin = (c_int64 * len(ranges))(*[b for b, _ in ranges])
-            end = (c_int64 * len(ranges))(*[e for _, e in ranges])
-            keep_alive += [begin, end]
-            opts.row_begin = ctypes.cast(begin, POINTER(c_int64))
-            opts.row_end = ctypes.cast(end, POINTER(c_int64))
+    keep_alive = _set_names_and_rows(opts, model, path, names, rows)
 
     # Every destination is a torch tensor of bytes on the target device, so torch's
     # allocator owns it; the loader writes into it and nothing is copied afterwards.
