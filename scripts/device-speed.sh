@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# Issue 17's device measurements in one call (also the before/after check of issue 16):
+#  1. builds dq, the cpu and cuda plugins, the CUDA tests and the conformance runner (sm_90);
+#     and, when .devrun/old-src.tar.gz exists, the loader of an older commit beside it (its
+#     own dq and cpu plugin, this build's cuda plugin: same plugin ABI) for A/B first loads;
+#  2. the CUDA golden tests and `dq-conformance --plugin libdq-cuda.so` (skip: NO_TESTS=1);
+#  3. dq-cuda-bench at 256M elements, every type to f16/f32/bf16, copy rate in the same run
+#     (BENCH_OUTS=f16,f32,bf16, BENCH_ELEMENTS; skip: NO_BENCH=1), and tuning variants (TUNE="ENV=V ...");
+#  4. fresh `dq load FILE` processes of the 2 GB bench model, interleaved over VARIANTS
+#     ("name:ENV=V,ENV=V"; a name starting with "old" runs the older commit's dq).
+# Logs and CSVs go to $OUT (./device-out by default); a summary is printed last.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+OUT=${OUT:-$PWD/device-out}
+mkdir -p "$OUT"
+export DQ_TESTDATA=${DQ_TESTDATA:-$PWD/.devdata/testdata}
+BUILD=${BUILD:-build-device}
+S="$OUT/summary.log"
+: >"$S"
+log() { echo "== $(date -u +%T) $*" | tee -a "$S"; }
+{ date -u; nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv,noheader
+  nvcc --version | tail -1; echo "host: $(nproc) cpus, up $(cut -d' ' -f1 /proc/uptime) s"; } >>"$S" 2>&1
+cat "$S"
+
+OLD=/tmp/dq-old
+if [[ -f .devrun/old-src.tar.gz ]]; then
+  ( mkdir -p "$OLD/src" && tar xzf .devrun/old-src.tar.gz -C "$OLD/src" &&
+    cmake -S "$OLD/src" -B "$OLD/build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DDQ_ENABLE_CUDA=OFF \
+      -DDQ_BUILD_TESTS=OFF >"$OUT/old-build.log" 2>&1 &&
+    nice ninja -C "$OLD/build" -j6 dq dq-cpu >>"$OUT/old-build.log" 2>&1 ) &
+  OLD_PID=$!
+fi
+
+log "build ($BUILD)"
+cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES=90 \
+  -DDQ_TESTDATA_DIR="$DQ_TESTDATA" ${CMAKE_EXTRA:-} >"$OUT/build.log" 2>&1 &&
+  ninja -C "$BUILD" -j16 dq dq-cpu dq-cuda dq-cuda-bench dq-conformance ${EXTRA_TARGETS:-} \
+    >>"$OUT/build.log" 2>&1 || { grep -E "error|FAILED" "$OUT/build.log" | head -30; tail -5 "$OUT/build.log"; exit 1; }
+if [[ -z ${NO_TESTS:-} ]]; then
+  ninja -C "$BUILD" -j16 dq_cuda_tests >>"$OUT/build.log" 2>&1 || log "WARNING: dq_cuda_tests did not build"
+fi
+log "built"
+"$BUILD/bin/dq" backends >>"$S" 2>&1
+
+if [[ -z ${NO_TESTS:-} ]]; then
+  log "CUDA tests (goldens, every type x f32/f16/bf16)"
+  "$BUILD/bin/dq_cuda_tests" >"$OUT/cuda-tests.log" 2>&1
+  echo "dq_cuda_tests exit $?" >>"$S"
+  grep -E "^\[  (PASSED|FAILED) \]|tests ran|SKIPPED \]" "$OUT/cuda-tests.log" | sort | uniq -c | head -8 >>"$S"
+  log "conformance: cuda plugin"
+  timeout 300 "$BUILD/bin/dq-conformance" --plugin "$BUILD/lib/dq/libdq-cuda.so" >"$OUT/conformance-cuda.log" 2>&1
+  echo "dq-conformance cuda exit $?" >>"$S"
+  tail -3 "$OUT/conformance-cuda.log" >>"$S"
+  for t in ${EXTRA_TESTS:-}; do
+    log "extra test $t"
+    timeout 300 "$BUILD/bin/$t" >"$OUT/$t.log" 2>&1
+    echo "$t exit $?" >>"$S"
+    grep -E "^\[  (PASSED|FAILED) \]|tests ran|SKIPPED \]|FAILED" "$OUT/$t.log" | head -8 >>"$S"
+  done
+fi
+
+if [[ -z ${NO_BENCH:-} ]]; then
+  log "dq-cuda-bench ${BENCH_ELEMENTS:=268435456} elements"
+  "$BUILD/bin/dq-cuda-bench" --no-cpu --elements "$BENCH_ELEMENTS" --outs "${BENCH_OUTS:-f16,f32,bf16}" \
+    --runs 9 --csv "$OUT/bench.csv" >"$OUT/bench.log" 2>&1
+  echo "bench exit $?" >>"$S"
+  for v in ${TUNE:-}; do
+    log "variant $v"
+    env "$v" "$BUILD/bin/dq-cuda-bench" --no-cpu --elements "$BENCH_ELEMENTS" --outs f16 --runs 7 \
+      --types "${TUNE_TYPES:-q8_0,q4_K,q6_K,iq2_xxs,bf16}" >"$OUT/tune-${v//=/-}.log" 2>&1
+  done
+fi
+
+if [[ -n ${VARIANTS:-} ]]; then
+  [[ -n ${OLD_PID:-} ]] && { wait "$OLD_PID" || log "old build failed: $(tail -3 "$OUT/old-build.log")"; }
+  [[ -x $OLD/build/bin/dq ]] && cp "$BUILD/lib/dq/libdq-cuda.so" "$OLD/build/lib/dq/"
+  MODEL=/tmp/dq-bench-model.gguf
+  DQ_BENCH_KEEP_MODEL=$MODEL "$BUILD/bin/dq" load --bench-model 2 --repeat 1 >"$OUT/bench-model.log" 2>&1 ||
+    log "bench model: $(tail -2 "$OUT/bench-model.log")"
+  cat "$MODEL" >/dev/null
+  log "first loads: $(stat -c %s "$MODEL") bytes, ${ROUNDS:=7} rounds of: $VARIANTS"
+  for r in $(seq "$ROUNDS"); do
+    for v in $VARIANTS; do
+      name=${v%%:*}; envs=()
+      [[ $v == *:* ]] && IFS=, read -ra envs <<<"${v#*:}"
+      dq="$BUILD/bin/dq"; [[ $name == old* ]] && dq="$OLD/build/bin/dq"
+      sleep "${PROCESS_GAP:-2}"
+      line=$(env "${envs[@]}" "$dq" load "$MODEL" --no-progress 2>&1 | grep -E "time:|load/bus|error" | tr '\n' ' ')
+      echo "[$name] round $r: $line" >>"$OUT/first-load.log"
+    done
+  done
+  python3 - "$OUT/first-load.log" <<'PY' | tee -a "$S"
+import re, statistics, sys
+rows = {}
+for line in open(sys.argv[1]):
+    m = re.match(r"\[(\S+)\] round", line)
+    if not m: continue
+    b = re.search(r"load/bus = (\d+)%", line); p = re.search(r"\(pipeline (\d+)%\)", line)
+    rows.setdefault(m.group(1), []).append((float(b.group(1)) if b else float("nan"),
+                                            float(p.group(1)) if p else float("nan")))
+for name, v in rows.items():
+    bus = [x[0] for x in v]
+    print(f"{name:>12}: n={len(v)} load/bus median {statistics.median(bus):.0f}% "
+          f"(runs: {' '.join(f'{x:.0f}' for x in bus)}), pipeline/bus median {statistics.median(x[1] for x in v):.0f}%")
+PY
+fi
+[[ -f $OUT/bench.log ]] && tail -36 "$OUT/bench.log"
+for f in "$OUT"/tune-*.log; do [[ -f $f ]] && { echo "## $f"; tail -8 "$f"; }; done
+cat "$S"
