@@ -220,8 +220,30 @@ typedef struct dq_dequantize_request {
  * registry chooses per tensor (DQ_BACKEND, DQ_GPU_MIN_BYTES). Device memory implies its
  * backend. On a device with a stream the call may return before the work finishes. */
 DQ_API dq_status dq_dequantize(dq_context *ctx, const dq_dequantize_request *req);
-/* Name of the backend that served this thread's last dq_dequantize on ctx ("" before any). */
+/* Name of the backend that served this thread's last dq_dequantize on ctx ("" before any);
+ * after dq_dequantize_batch, the backend of its last request. */
 DQ_API const char *dq_last_backend(const dq_context *ctx);
+
+/* Dequantizes n tensors, each request as in dq_dequantize, so that a backend can serve many
+ * tensors in one or a few launches (the per-step dequantization of resident weights).
+ *  - Every request is validated first, and each one's backend chosen, before any runs. If
+ *    one is bad nothing runs, nothing is written, and the error names the request:
+ *    "dq_dequantize_batch: request 3: n_elements 100 is not a multiple of q4_K's block of 256".
+ *    Host buffers of different requests must not overlap (two requests may read the same
+ *    source; no destination may overlap another request's source or destination).
+ *  - struct_size: the array's element size is reqs[0].struct_size (the caller's sizeof); every
+ *    request carries that same value, with dq_dequantize's rules (at least
+ *    DQ_DEQUANTIZE_REQUEST_MIN_SIZE; fields past it count as zero).
+ *  - Requests are grouped by the backend that serves them; a backend that has a batch entry
+ *    gets its group in one call, otherwise the core calls it once per request. Device work is
+ *    queued on each request's stream (NULL: the backend's own) and may still be running when
+ *    the call returns, exactly as with dq_dequantize; on a CUDA device with device memory and
+ *    a caller stream the call allocates nothing, never synchronizes and is legal during stream
+ *    capture. If a backend fails while working, requests of other groups may already be done.
+ *  - n == 0 succeeds and does nothing (reqs may then be NULL); n > 0 with reqs NULL is
+ *    DQ_ERR_INVALID_ARGUMENT, as is a NULL ctx. */
+DQ_API dq_status dq_dequantize_batch(dq_context *ctx, const dq_dequantize_request *reqs,
+                                     size_t n);
 
 /* ------------------------------------------------------------ GGUF models */
 typedef struct dq_model dq_model;

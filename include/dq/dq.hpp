@@ -217,8 +217,9 @@ struct DequantizeRequest {
   std::string backend;  // "": per-tensor selection
 };
 
-// Returns the name of the backend that did it.
-inline std::string dequantize(const Context &ctx, const DequantizeRequest &r) {
+namespace detail {
+// The C request for `r`; it points into `r` (r.backend's characters), so `r` must outlive it.
+inline dq_dequantize_request to_c(const DequantizeRequest &r) {
   dq_dequantize_request q{};
   q.struct_size = sizeof q;
   q.src_type = r.src_type;
@@ -232,7 +233,24 @@ inline std::string dequantize(const Context &ctx, const DequantizeRequest &r) {
   q.dst_where = r.dst_where.c();
   q.stream = r.stream;
   q.backend = r.backend.empty() ? nullptr : r.backend.c_str();
+  return q;
+}
+}  // namespace detail
+
+// Returns the name of the backend that did it.
+inline std::string dequantize(const Context &ctx, const DequantizeRequest &r) {
+  const dq_dequantize_request q = detail::to_c(r);
   ctx.check(dq_dequantize(ctx.get(), &q), "dq_dequantize");
+  return ctx.last_backend();
+}
+
+// All of `reqs` in one dq_dequantize_batch call (validated first: a bad request throws and
+// nothing runs). Returns the name of the backend that served the last request.
+inline std::string dequantize_batch(const Context &ctx, std::span<const DequantizeRequest> reqs) {
+  std::vector<dq_dequantize_request> q;
+  q.reserve(reqs.size());
+  for (const DequantizeRequest &r : reqs) q.push_back(detail::to_c(r));
+  ctx.check(dq_dequantize_batch(ctx.get(), q.data(), q.size()), "dq_dequantize_batch");
   return ctx.last_backend();
 }
 

@@ -26,7 +26,7 @@ extern "C" {
 #endif
 
 #define DQ_PLUGIN_ABI_MAJOR 1
-#define DQ_PLUGIN_ABI_MINOR 1
+#define DQ_PLUGIN_ABI_MINOR 2
 #define DQ_PLUGIN_ENTRY_SYMBOL "dq_plugin_entry"
 
 typedef struct dq_plugin_device_props {
@@ -115,6 +115,17 @@ typedef struct dq_plugin_api {
    * mappings). `handle` is what host_unregister takes. (optional, both or none) */
   int32_t (*host_register)(void *ptr, size_t bytes, uint32_t flags, void **handle);
   int32_t (*host_unregister)(void *handle);
+
+  /* ---- ABI 1.2 (readers check struct_size covers this before use) ---- */
+  /* Dequantizes n tensors in one call (n >= 1), so a device can serve them in a few launches.
+   * args is an array of n structs whose element size is args[0].struct_size (every element
+   * has the same); step through it by that size, not by your own sizeof. The core has
+   * validated each request as for dequantize, and every element names this plugin's memory
+   * and one device; streams may differ between elements. Same rules as dequantize: check
+   * every element before starting any work; a refusal writes nothing; work on a caller stream
+   * may still run when it returns. On device memory with a caller stream it must be legal
+   * during stream capture (no allocation, no synchronization). (optional) */
+  int32_t (*dequantize_batch)(const dq_plugin_dequantize_args *args, size_t n);
 } dq_plugin_api;
 
 /* host_register flags */

@@ -7,6 +7,7 @@
 #include <memory>
 #include <mutex>
 #include <thread>
+#include <vector>
 
 #include "dq/dq.h"
 #include "thread_pool.hpp"
@@ -106,21 +107,23 @@ int configured_threads(std::string *error) {
   return hw == 0 ? 1 : static_cast<int>(hw);
 }
 
-int32_t run_dequantize_with(const KernelSet &set, int n_threads, int32_t type, int32_t out_type,
-                            const void *src, void *dst, int64_t n_blocks, std::string *error) {
+namespace {
+
+// The kernel for one tensor: the set's (streaming when the output is large and 64-byte
+// aligned), else scalar. Null with *error and *status set when there is none.
+BlockFn resolve_kernel(const KernelSet &set, int32_t type, int32_t out_type, const void *dst,
+                       int64_t n_blocks, std::string *error, int32_t *status) {
   const int oi = out_index(out_type);
   const TypeTraits *t = type_traits(type);
   if (!t || !t->dequantizable) {
     if (error) *error = "type id " + std::to_string(type) + " is not dequantizable by the cpu backend";
-    return DQ_ERR_UNKNOWN_TYPE;
+    *status = DQ_ERR_UNKNOWN_TYPE;
+    return nullptr;
   }
   if (oi < 0) {
     if (error) *error = "output type id " + std::to_string(out_type) + " is not f32, f16 or bf16";
-    return DQ_ERR_UNSUPPORTED;
-  }
-  if (n_blocks < 0 || (n_blocks > 0 && (!src || !dst))) {
-    if (error) *error = "null buffer or negative block count";
-    return DQ_ERR_INVALID_ARGUMENT;
+    *status = DQ_ERR_UNSUPPORTED;
+    return nullptr;
   }
   const int64_t elements = n_blocks * t->block_elements;
   // Outputs far larger than the caches go around them (non-temporal stores): the caller
@@ -132,8 +135,24 @@ int32_t run_dequantize_with(const KernelSet &set, int n_threads, int32_t type, i
   if (!fn) fn = scalar_kernels().fn[type][oi];
   if (!fn) {
     if (error) *error = std::string("cpu backend has no kernel for ") + t->name;
-    return DQ_ERR_UNSUPPORTED;
+    *status = DQ_ERR_UNSUPPORTED;
   }
+  return fn;
+}
+
+}  // namespace
+
+int32_t run_dequantize_with(const KernelSet &set, int n_threads, int32_t type, int32_t out_type,
+                            const void *src, void *dst, int64_t n_blocks, std::string *error) {
+  if (n_blocks < 0 || (n_blocks > 0 && (!src || !dst))) {
+    if (error) *error = "null buffer or negative block count";
+    return DQ_ERR_INVALID_ARGUMENT;
+  }
+  int32_t status = DQ_OK;
+  const BlockFn fn = resolve_kernel(set, type, out_type, dst, n_blocks, error, &status);
+  if (!fn) return status;
+  const TypeTraits *t = type_traits(type);
+  const int64_t elements = n_blocks * t->block_elements;
   if (n_threads <= 1 || elements < kParallelMinElements) {
     fn(static_cast<const uint8_t *>(src), dst, n_blocks);
     return DQ_OK;
@@ -160,6 +179,99 @@ int32_t run_dequantize_with(const KernelSet &set, int n_threads, int32_t type, i
     fn(in + first * in_block, out + first * out_block, count);
   });
   return DQ_OK;
+}
+
+namespace {
+
+// A run of consecutive blocks of one tensor with its kernel.
+struct Piece {
+  BlockFn fn;
+  const uint8_t *in;
+  uint8_t *out;
+  int64_t blocks;
+  int64_t elements;
+};
+
+// Cuts item into pieces of about `target` output elements, each output 64-byte aligned
+// when the item's is (streaming stores need it).
+void cut(const BatchItem &item, BlockFn fn, int64_t target, std::vector<Piece> *pieces) {
+  const TypeTraits &t = *type_traits(item.type);
+  const int64_t align_blocks = std::max<int64_t>(1, 64 / t.block_elements);
+  int64_t per = std::max<int64_t>(1, target / t.block_elements);
+  per = (per + align_blocks - 1) / align_blocks * align_blocks;
+  const size_t out_block = static_cast<size_t>(t.block_elements) * output_type_size(item.out_type);
+  for (int64_t first = 0; first < item.n_blocks; first += per)
+    pieces->push_back({fn, static_cast<const uint8_t *>(item.src) + first * t.block_bytes,
+                       static_cast<uint8_t *>(item.dst) + first * out_block,
+                       std::min(per, item.n_blocks - first),
+                       std::min(per, item.n_blocks - first) * t.block_elements});
+}
+
+}  // namespace
+
+int32_t run_dequantize_batch_with(const KernelSet &set, int n_threads, const BatchItem *items,
+                                  size_t n, std::string *error) {
+  std::vector<BlockFn> fns(n);
+  int64_t total = 0;
+  for (size_t i = 0; i < n; ++i) {
+    const BatchItem &it = items[i];
+    if (it.n_blocks < 0 || (it.n_blocks > 0 && (!it.src || !it.dst))) {
+      if (error) *error = "tensor " + std::to_string(i) + ": null buffer or negative block count";
+      return DQ_ERR_INVALID_ARGUMENT;
+    }
+    int32_t status = DQ_OK;
+    std::string why;
+    fns[i] = resolve_kernel(set, it.type, it.out_type, it.dst, it.n_blocks, &why, &status);
+    if (!fns[i]) {
+      if (error) *error = "tensor " + std::to_string(i) + ": " + why;
+      return status;
+    }
+    total += it.n_blocks * type_traits(it.type)->block_elements;
+  }
+  if (n_threads <= 1 || total < kParallelMinElements) {
+    for (size_t i = 0; i < n; ++i)
+      fns[i](static_cast<const uint8_t *>(items[i].src), items[i].dst, items[i].n_blocks);
+    return DQ_OK;
+  }
+  // One pool dispatch for the whole batch: tensors cut into pieces of about `target`
+  // elements, and consecutive small pieces (small tensors) packed into one unit of work, so
+  // a small tensor never pays a dispatch of its own. At least ~4 units per thread balance.
+  const int64_t target =
+      std::clamp<int64_t>(total / (int64_t{4} * n_threads), int64_t{4096}, kChunkElements);
+  std::vector<Piece> pieces;
+  for (size_t i = 0; i < n; ++i) cut(items[i], fns[i], target, &pieces);
+  std::vector<size_t> unit_start;  // first piece of each unit
+  int64_t filled = target;
+  for (size_t p = 0; p < pieces.size(); ++p) {
+    if (filled >= target) {
+      unit_start.push_back(p);
+      filled = 0;
+    }
+    filled += pieces[p].elements;
+  }
+  unit_start.push_back(pieces.size());
+  std::shared_ptr<ThreadPool> pool = pool_for(n_threads);
+  pool->parallel_for(static_cast<int64_t>(unit_start.size() - 1), n_threads, [&](int64_t u) {
+    for (size_t p = unit_start[u]; p < unit_start[u + 1]; ++p)
+      pieces[p].fn(pieces[p].in, pieces[p].out, pieces[p].blocks);
+  });
+  return DQ_OK;
+}
+
+int32_t run_dequantize_batch(const BatchItem *items, size_t n) {
+  DispatchState &s = state();
+  const KernelSet *set = nullptr;
+  int threads = 1;
+  {
+    std::lock_guard<std::mutex> lock(s.mutex);
+    int32_t st = init_locked(s, &t_last_error);
+    if (st != DQ_OK) return st;
+    set = s.set;
+    threads = s.threads;
+  }
+  int32_t st = run_dequantize_batch_with(*set, threads, items, n, &t_last_error);
+  if (st == DQ_OK) t_last_error.clear();
+  return st;
 }
 
 int32_t dispatch_init(std::string *error) {

@@ -25,4 +25,8 @@ inline constexpr int64_t kParallelMinElements = int64_t{1} << 17;
 int32_t run_dequantize_with(const KernelSet &set, int n_threads, int32_t type, int32_t out_type,
                             const void *src, void *dst, int64_t n_blocks, std::string *error);
 
+// run_dequantize_batch with an explicit set and thread count (tests, benchmarks).
+int32_t run_dequantize_batch_with(const KernelSet &set, int n_threads, const BatchItem *items,
+                                  size_t n, std::string *error);
+
 }  // namespace dq::cpu

@@ -3,6 +3,7 @@
 // AVX-512, NEON) fill the entries they implement and leave the rest null (scalar is used).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 
@@ -48,6 +49,17 @@ const char *dispatch_describe();
 // lazily. Returns 0 (DQ_OK) or a dq_status; then dispatch_last_error() holds the message.
 int32_t run_dequantize(int32_t type, int32_t out_type, const void *src, void *dst,
                        int64_t n_blocks);
+// One tensor of a batch.
+struct BatchItem {
+  int32_t type;
+  int32_t out_type;
+  const void *src;
+  void *dst;
+  int64_t n_blocks;
+};
+// The batch in one thread-pool dispatch (small tensors packed together, large ones split);
+// the same kernels and results as one run_dequantize per item.
+int32_t run_dequantize_batch(const BatchItem *items, size_t n);
 const char *dispatch_last_error();  // calling thread's last run_dequantize failure, or ""
 // Joins the thread pool (plugin shutdown). A later run_dequantize recreates it.
 void dispatch_shutdown();

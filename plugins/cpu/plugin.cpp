@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "dq/dq_plugin.h"
 #include "dq_common/type_traits.hpp"
@@ -83,7 +84,8 @@ bool overlaps(const void *a, size_t a_bytes, const void *b, size_t b_bytes) {
   return pa < pb + b_bytes && pb < pa + a_bytes;
 }
 
-int32_t cpu_dequantize(const dq_plugin_dequantize_args *a) {
+// DQ_OK when `a` is a request this plugin can run; else the status, with the message set.
+int32_t check_args(const dq_plugin_dequantize_args *a) {
   if (!a) return fail(DQ_ERR_INVALID_ARGUMENT, "dequantize: null arguments");
   if (a->struct_size < offsetof(dq_plugin_dequantize_args, stream) + sizeof(void *))
     return fail(DQ_ERR_INVALID_ARGUMENT, "dequantize: arguments struct too small");
@@ -123,9 +125,41 @@ int32_t cpu_dequantize(const dq_plugin_dequantize_args *a) {
   if (!a->src || !a->dst) return fail(DQ_ERR_INVALID_ARGUMENT, "dequantize: null buffer");
   if (overlaps(a->src, *src_needed, a->dst, dst_needed))
     return fail(DQ_ERR_INVALID_ARGUMENT, "dequantize: source and destination overlap");
+  return DQ_OK;
+}
 
-  const int64_t n_blocks = a->n_elements / t.block_elements;
-  const int32_t st = dq::cpu::run_dequantize(a->src_type, a->dst_type, a->src, a->dst, n_blocks);
+int64_t blocks_of(const dq_plugin_dequantize_args &a) {
+  return a.n_elements / dq::type_traits(a.src_type)->block_elements;
+}
+
+int32_t cpu_dequantize(const dq_plugin_dequantize_args *a) {
+  if (int32_t st = check_args(a); st != DQ_OK) return st;
+  const int32_t st =
+      dq::cpu::run_dequantize(a->src_type, a->dst_type, a->src, a->dst, blocks_of(*a));
+  if (st != DQ_OK) return fail(st, dq::cpu::dispatch_last_error());
+  return ok();
+}
+
+// Every element checked before any runs; then one thread-pool dispatch for all of them.
+int32_t cpu_dequantize_batch(const dq_plugin_dequantize_args *args, size_t n) {
+  if (n == 0) return ok();
+  if (!args) return fail(DQ_ERR_INVALID_ARGUMENT, "dequantize_batch: null arguments");
+  const size_t stride = args->struct_size;  // the caller's element size (dq_plugin.h)
+  std::vector<dq::cpu::BatchItem> items;
+  items.reserve(n);
+  for (size_t i = 0; i < n; ++i) {
+    const auto *a = reinterpret_cast<const dq_plugin_dequantize_args *>(
+        reinterpret_cast<const unsigned char *>(args) + i * stride);
+    if (a->struct_size != stride)
+      return fail(DQ_ERR_INVALID_ARGUMENT,
+                  "dequantize_batch: tensor " + std::to_string(i) + ": struct_size " +
+                      std::to_string(a->struct_size) + " differs from the first's " +
+                      std::to_string(stride));
+    if (int32_t st = check_args(a); st != DQ_OK)
+      return fail(st, "dequantize_batch: tensor " + std::to_string(i) + ": " + t_last_error);
+    items.push_back({a->src_type, a->dst_type, a->src, a->dst, blocks_of(*a)});
+  }
+  const int32_t st = dq::cpu::run_dequantize_batch(items.data(), items.size());
   if (st != DQ_OK) return fail(st, dq::cpu::dispatch_last_error());
   return ok();
 }
@@ -151,6 +185,7 @@ dq_plugin_api make_api() {
   api.dequantize = cpu_dequantize;
   api.synchronize = cpu_synchronize;
   api.last_error = cpu_last_error;
+  api.dequantize_batch = cpu_dequantize_batch;
   return api;
 }
 

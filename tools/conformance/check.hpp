@@ -38,6 +38,7 @@ struct PluginFacts {
   std::string no_device_reason;
   bool has_mem = false;         // mem_alloc, mem_free, mem_copy present
   bool has_mem_in_use = false;
+  bool has_batch = false;       // dequantize_batch present (table of ABI 1.2 or later)
   std::vector<std::pair<int32_t, int32_t>> pairs;  // advertised (src_type, dst_type)
 };
 

@@ -59,6 +59,10 @@ void prepare_value_reference(Judge &, const CheckSpec &);
 Outcome check_threads_concurrent(Judge &, const CheckSpec &);
 Outcome check_threads_error_isolation(Judge &, const CheckSpec &);
 
+// checks_batch.cpp: the optional dequantize_batch entry (ABI 1.2).
+Outcome check_batch_identical(Judge &, const CheckSpec &);
+Outcome check_batch_refuse_bad(Judge &, const CheckSpec &);
+
 // checks_errors.cpp: last_error() in a fresh process, on a fresh thread, after a success.
 Outcome check_last_error_fresh(Judge &, const CheckSpec &);
 Outcome check_last_error_after_success(Judge &, const CheckSpec &);

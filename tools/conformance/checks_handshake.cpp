@@ -21,9 +21,12 @@ const char *kRefused = "not checked: the table was refused (see handshake/abi-ve
 constexpr int kShutdownGraceMs = 300;  // >= the period of any sane housekeeping thread
 
 // Size of the table of each minor this header knows: minor 0 ends before host_register,
-// minor 1 (this header) is all of it. A newer minor only appends.
+// minor 1 before dequantize_batch, minor 2 (this header) is all of it. A newer minor only
+// appends.
 size_t table_size_of_minor(uint32_t minor) {
-  return minor == 0 ? offsetof(dq_plugin_api, host_register) : sizeof(dq_plugin_api);
+  return minor == 0   ? offsetof(dq_plugin_api, host_register)
+         : minor == 1 ? offsetof(dq_plugin_api, dequantize_batch)
+                      : sizeof(dq_plugin_api);
 }
 
 bool ensure_init(Judge &j, std::string *error) {
@@ -242,6 +245,10 @@ Outcome check_supports_table(Judge &j, const CheckSpec &) {
     }
     s->fact("has_mem", a.mem_alloc && a.mem_free && a.mem_copy ? "1" : "0");
     s->fact("has_mem_in_use", a.mem_in_use ? "1" : "0");
+    // ABI 1.2 entry: read only when the table is big enough to hold it (rule P3).
+    const bool batch = a.struct_size >= offsetof(dq_plugin_api, dequantize_batch) + sizeof(void *) &&
+                       a.dequantize_batch;
+    s->fact("has_batch", batch ? "1" : "0");
     if (a.describe && a.describe()) s->fact("description", a.describe());
     s->fact("usable", "1");
   }

@@ -150,6 +150,8 @@ void apply_fact(PluginFacts *f, const std::string &key, const std::string &value
     f->has_mem = value == "1";
   } else if (key == "has_mem_in_use") {
     f->has_mem_in_use = value == "1";
+  } else if (key == "has_batch") {
+    f->has_batch = value == "1";
   } else if (key == "description") {
     f->description = value;
   } else if (key == "usable") {

@@ -156,6 +156,15 @@ std::vector<Group> plan_groups(const std::string &plugin, const PluginFacts &fac
   };
   groups.push_back(std::move(threads));
 
+  if (facts.has_batch) {
+    Group batch{"batch", false, false, {}};
+    batch.checks = {
+        spec(plugin + "/batch/identical", kRuleExact, check_batch_identical, true),
+        spec(plugin + "/batch/refuse-bad", kRuleArgs, check_batch_refuse_bad, true),
+    };
+    groups.push_back(std::move(batch));
+  }
+
   Group leaks{"leaks", false, false, {}};
   leaks.checks = {spec(plugin + "/leaks/dequantize", kRuleShutdown, check_leaks_dequantize, true)};
   groups.push_back(std::move(leaks));
