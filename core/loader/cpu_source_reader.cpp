@@ -4,12 +4,15 @@
 namespace dq::loader {
 
 const uint8_t *CpuSourceReader::read(const TensorJob &j, uint64_t offset, uint64_t bytes) {
-  if (!files_ || files_->fd(j.split) < 0) return j.src + offset;
+  const bool from_file = files_ && files_->fd(j.split) >= 0;
+  if (!from_file && !is_strided(j)) return j.src + offset;
   if (bytes > capacity_) {
     buffer_.reset(new uint8_t[bytes]);
     capacity_ = bytes;
   }
-  pool_.copy({file_segment(files_, j, buffer_.get(), offset, bytes)});
+  std::vector<CopySegment> segs;
+  append_source_segments(files_, j, buffer_.get(), offset, bytes, segs);
+  pool_.copy(segs);
   return buffer_.get();
 }
 

@@ -99,6 +99,30 @@ void check_staging_budget(uint64_t budget) {
                                      " bytes is under the 1 MiB minimum (0: the default)");
 }
 
+std::vector<dq_load_part> read_parts(const dq_load_options &o) {
+  if (!o.parts || !o.n_parts)
+    throw LoadError(DQ_ERR_INVALID_ARGUMENT, "parts and n_parts must be given together");
+  const size_t stride = o.parts[0].struct_size;
+  if (stride < DQ_LOAD_PART_MIN_SIZE)
+    throw LoadError(DQ_ERR_INVALID_ARGUMENT,
+                    "dq_load_part.struct_size " + std::to_string(stride) +
+                        " is less than DQ_LOAD_PART_MIN_SIZE (" +
+                        std::to_string(DQ_LOAD_PART_MIN_SIZE) + " bytes)");
+  std::vector<dq_load_part> out(o.n_parts);
+  const auto *base = reinterpret_cast<const char *>(o.parts);
+  for (size_t i = 0; i < o.n_parts; ++i) {
+    std::memcpy(&out[i], base + i * stride, sizeof(dq_load_part));
+    if (out[i].struct_size != stride)
+      throw LoadError(DQ_ERR_INVALID_ARGUMENT,
+                      "part " + std::to_string(i) + ": struct_size " +
+                          std::to_string(out[i].struct_size) + " differs from part 0's " +
+                          std::to_string(stride) + " (one array, one element size)");
+    if (!out[i].name)
+      throw LoadError(DQ_ERR_INVALID_ARGUMENT, "part " + std::to_string(i) + ": name is NULL");
+  }
+  return out;
+}
+
 int32_t default_output_type(int32_t src_type, int32_t requested) {
   if (requested != DQ_LOAD_KEEP && !type_is_dequantizable(src_type)) return DQ_LOAD_KEEP;
   return requested;
@@ -125,15 +149,42 @@ std::vector<TensorJob> build_plan(const std::vector<dq_tensor_info> &tensors,
     overrides[n] = o.override_types[i];
   }
 
-  // The selection: indices plus optional row ranges.
+  // The selection: indices plus optional row and column ranges and device slots.
   struct Want {
     int64_t index;
     int64_t begin;
     int64_t end;
     bool ranged;
+    int64_t col_begin = 0;
+    int64_t col_end = -1;
+    int32_t slot = 0;
   };
   std::vector<Want> wants;
-  if (o.names) {
+  if (o.parts || o.n_parts) {
+    if (o.names)
+      throw LoadError(DQ_ERR_INVALID_ARGUMENT, "parts and names cannot be given together");
+    if (o.row_begin || o.row_end)
+      throw LoadError(DQ_ERR_INVALID_ARGUMENT, "row ranges belong to names, not to parts");
+    const size_t slots = device_slots(o);
+    // One tensor twice on one device would be two outputs of one name at one place.
+    std::unordered_map<std::string, size_t> seen;
+    for (const dq_load_part &p : read_parts(o)) {
+      auto it = by_name.find(p.name);
+      if (it == by_name.end())
+        throw LoadError(DQ_ERR_NOT_FOUND, std::string("tensor ") + p.name + " not found in the model");
+      if (p.device < 0 || static_cast<size_t>(p.device) >= slots)
+        throw LoadError(DQ_ERR_INVALID_ARGUMENT,
+                        std::string("tensor ") + p.name + ": part for device index " +
+                            std::to_string(p.device) + ", but the load has " +
+                            std::to_string(slots) + " device(s)");
+      const std::string key = std::string(p.name) + '\n' + std::to_string(p.device);
+      if (!seen.emplace(key, 0).second)
+        throw LoadError(DQ_ERR_INVALID_ARGUMENT, std::string("tensor ") + p.name +
+                                                     " has two parts for device index " +
+                                                     std::to_string(p.device));
+      wants.push_back({it->second, p.row_begin, p.row_end, true, p.col_begin, p.col_end, p.device});
+    }
+  } else if (o.names) {
     if (o.n_names == 0) throw LoadError(DQ_ERR_INVALID_ARGUMENT, "names given but n_names is 0");
     if ((o.row_begin == nullptr) != (o.row_end == nullptr))
       throw LoadError(DQ_ERR_INVALID_ARGUMENT, "row_begin and row_end must be given together");
@@ -171,6 +222,7 @@ std::vector<TensorJob> build_plan(const std::vector<dq_tensor_info> &tensors,
     j.name = name;
     j.model_index = w.index;
     j.src_type = info.type;
+    j.device_slot = w.slot;
     j.row_elements = info.ne[0];
     const int64_t rows = info.ne[0] > 0 ? info.n_elements / info.ne[0] : 0;
     int64_t begin = w.begin, end = w.end < 0 ? rows : w.end;
@@ -186,23 +238,47 @@ std::vector<TensorJob> build_plan(const std::vector<dq_tensor_info> &tensors,
                                          " blocks (" + std::to_string(tt->block_elements) +
                                          " elements), so rows cannot be cut at block boundaries");
     }
+    const int64_t c0 = w.col_begin, c1 = w.col_end < 0 ? info.ne[0] : w.col_end;
+    if (c0 < 0 || c0 >= c1 || c1 > info.ne[0])
+      throw LoadError(DQ_ERR_SIZE, "tensor " + name + ": column range [" +
+                                       std::to_string(w.col_begin) + ", " +
+                                       std::to_string(w.col_end) + ") is outside its " +
+                                       std::to_string(info.ne[0]) + " columns (or empty)");
+    const bool all_columns = c0 == 0 && c1 == info.ne[0];
+    if (!all_columns && (c0 % tt->block_elements != 0 || c1 % tt->block_elements != 0))
+      throw LoadError(DQ_ERR_SIZE, "tensor " + name + ": columns [" + std::to_string(c0) + ", " +
+                                       std::to_string(c1) + ") do not cut at whole " + tt->name +
+                                       " blocks (block size " +
+                                       std::to_string(tt->block_elements) + " elements)");
+    j.col_begin = c0;
+    j.col_end = c1;
     j.row_begin = begin;
     j.row_end = end;
-    j.n_elements = (end - begin) * info.ne[0];
-    const bool whole = begin == 0 && end == rows;
+    j.n_elements = (end - begin) * (c1 - c0);
+    const bool whole = begin == 0 && end == rows && all_columns;
     j.n_dims = info.n_dims;
     for (int d = 0; d < 4; ++d) j.ne[d] = info.ne[d];
     if (!whole) {
       j.n_dims = 2;
+      j.ne[0] = c1 - c0;
       j.ne[1] = end - begin;
       j.ne[2] = j.ne[3] = 1;
     }
     // Byte offset of the first row: whole blocks by the check above (or the whole tensor).
-    const uint64_t first = static_cast<uint64_t>(begin) * static_cast<uint64_t>(info.ne[0]) /
-                           static_cast<uint64_t>(tt->block_elements) * tt->block_bytes;
+    const uint64_t row_bytes = static_cast<uint64_t>(info.ne[0]) /
+                               static_cast<uint64_t>(tt->block_elements) * tt->block_bytes;
+    const uint64_t first = static_cast<uint64_t>(begin) * row_bytes +
+                           static_cast<uint64_t>(c0) / tt->block_elements * tt->block_bytes;
     auto nb = type_nbytes(info.type, j.n_elements);
-    if (!nb || first + *nb > info.n_bytes)
+    const uint64_t last_end = first + static_cast<uint64_t>(end - begin - 1) * row_bytes +
+                              (nb ? *nb / static_cast<uint64_t>(end - begin) : 0);
+    if (!nb || (all_columns && first + *nb > info.n_bytes) ||
+        (!all_columns && (info.ne[0] % tt->block_elements != 0 || last_end > info.n_bytes)))
       throw LoadError(DQ_ERR_SIZE, "tensor " + name + ": size does not match its type and shape");
+    if (!all_columns) {
+      j.src_row_stride = row_bytes;
+      j.src_row_bytes = *nb / static_cast<uint64_t>(end - begin);
+    }
     j.src = static_cast<const uint8_t *>(info.data) + first;
     j.split = info.split;
     j.file_offset = info.file_offset + first;

@@ -38,7 +38,18 @@ struct TensorJob {
   Route route = Route::copy;
   void *dst = nullptr;
   bool caller_owned = false;
+  // A column part (dq_load_part): the loaded source is `rows` runs of src_row_bytes, one
+  // every src_row_stride bytes of the file from `src`, gathered back to back. 0: contiguous.
+  uint64_t src_row_stride = 0;
+  uint64_t src_row_bytes = 0;
+  int64_t col_begin = 0, col_end = 0;  // elements of ne[0] loaded
+  int32_t device_slot = 0;             // index into dq_load_options.devices
 };
+
+// Whether `j`'s source is gathered from strided rows (a column part).
+inline bool is_strided(const TensorJob &j) {
+  return j.src_row_stride != 0;
+}
 
 // Staging budgets below this are refused (dq_loader.h), for host and device loads alike.
 inline constexpr uint64_t kMinStagingBudget = 1ull << 20;
@@ -59,7 +70,17 @@ void check_staging_budget(uint64_t budget);
 // Output type proposed for a tensor before overrides: what nothing can dequantize is kept.
 int32_t default_output_type(int32_t src_type, int32_t requested);
 
-// Builds the jobs for `tensors` (the model's table, in file order). Throws LoadError:
+// Reads the caller's parts (dq_load_options.parts) with the stride of parts[0].struct_size.
+// Throws LoadError(DQ_ERR_INVALID_ARGUMENT) for a NULL array, names or differing sizes.
+std::vector<dq_load_part> read_parts(const dq_load_options &options);
+
+// Number of destinations: n_devices, or 1 (the single `device`).
+inline size_t device_slots(const dq_load_options &o) {
+  return o.n_devices > 0 ? o.n_devices : 1;
+}
+
+// Builds the jobs for `tensors` (the model's table, in file order), from the names and row
+// ranges or from the parts (each part's job carries its device slot and columns). Throws LoadError:
 // DQ_ERR_NOT_FOUND for an unknown name, DQ_ERR_SIZE for a row range outside the tensor or
 // rows not made of whole blocks, DQ_ERR_INVALID_ARGUMENT for bad output types or duplicates.
 // Routes are left as `copy` for kept tensors and `device` otherwise; route.cpp decides.

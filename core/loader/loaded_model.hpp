@@ -20,6 +20,16 @@ struct dq_loaded_model {
   void *arena = nullptr;  // loader-owned destination memory (one block)
   std::vector<dq::loader::TensorJob> jobs;
   dq_load_stats stats{};
+  // A load over several devices (dq_load_options.devices): one entry per device slot, each
+  // with its own arena and stats; jobs name theirs by device_slot. Empty for one device.
+  struct DevicePart {
+    const dq_plugin_api *device_api = nullptr;  // null: host memory
+    int32_t device = 0;
+    std::string where;
+    void *arena = nullptr;
+    dq_load_stats stats{};
+  };
+  std::vector<DevicePart> parts;
   ~dq_loaded_model();
 };
 

@@ -9,6 +9,7 @@
 #include "loader/chunking.hpp"
 #include "loader/load_error.hpp"
 #include "loader/loaded_model.hpp"
+#include "loader/loader_steps.hpp"
 #include "loader/pipeline.hpp"
 #include "loader/route.hpp"
 #include "request_check.hpp"
@@ -17,20 +18,20 @@ using dq::loader::LoadError;
 using dq::loader::Route;
 using dq::loader::TensorJob;
 
-namespace {
+using dq::loader::Clock;
+using dq::loader::seconds_since;
 
-using Clock = std::chrono::steady_clock;
-double seconds_since(Clock::time_point t0) {
-  return std::chrono::duration<double>(Clock::now() - t0).count();
-}
+namespace {
 
 constexpr uint64_t kArenaAlignment = 256;
 uint64_t align_up(uint64_t v, uint64_t a) {
   return (v + a - 1) / a * a;
 }
 
-// Resolves the destination into `l` (device backend or host) and sets up its staging of
-// `ring_bytes` (at most the budget).
+}  // namespace
+
+namespace dq::loader {
+
 void setup_loader(dq_loader &l, const dq_load_options &o, uint64_t ring_bytes) {
   const auto t0 = Clock::now();
   l.registry = &dq::core::registry(l.ctx);
@@ -85,14 +86,20 @@ std::vector<dq_tensor_info> tensor_table(const dq_model *model) {
   return infos;
 }
 
-// Destination memory: the caller's buffers where given, one arena for the rest.
-void place_outputs(dq_loader &l, const dq_load_options &o, const std::vector<dq_tensor_info> &infos,
-                   dq_loaded_model &lm) {
+uint64_t ring_bytes_for(const dq_load_options &o, uint64_t needed) {
+  return std::min(o.staging_budget,
+                  std::max<uint64_t>(1ull << 20, (needed + (1ull << 20) - 1) >> 20 << 20));
+}
+
+void *place_outputs(const dq_loader &l, const dq_load_options &o,
+                    const std::vector<dq_tensor_info> &infos, std::vector<TensorJob> &jobs,
+                    bool use_buffer_fn) {
   uint64_t arena_bytes = 0;
-  std::vector<uint64_t> offsets(lm.jobs.size(), 0);
-  for (size_t i = 0; i < lm.jobs.size(); ++i) {
-    TensorJob &j = lm.jobs[i];
-    if (o.buffer_fn) {
+  void *arena = nullptr;
+  std::vector<uint64_t> offsets(jobs.size(), 0);
+  for (size_t i = 0; i < jobs.size(); ++i) {
+    TensorJob &j = jobs[i];
+    if (o.buffer_fn && use_buffer_fn) {
       void *p = o.buffer_fn(o.buffer_user, &infos[j.model_index], j.out_type, j.row_begin,
                             j.row_end, j.out_bytes);
       if (p) {
@@ -106,24 +113,34 @@ void place_outputs(dq_loader &l, const dq_load_options &o, const std::vector<dq_
   }
   if (arena_bytes) {
     if (l.dev) {
-      lm.arena = l.dev->alloc(arena_bytes, "the loaded tensors");
+      arena = l.dev->alloc(arena_bytes, "the loaded tensors");
     } else {
-      lm.arena = std::aligned_alloc(kArenaAlignment, arena_bytes);
-      if (!lm.arena)
+      arena = std::aligned_alloc(kArenaAlignment, arena_bytes);
+      if (!arena)
         throw LoadError(DQ_ERR_OUT_OF_MEMORY,
                         "allocating " + std::to_string(arena_bytes) +
                             " bytes of host memory for the loaded tensors failed");
     }
   }
-  for (size_t i = 0; i < lm.jobs.size(); ++i)
-    if (!lm.jobs[i].caller_owned) lm.jobs[i].dst = static_cast<uint8_t *>(lm.arena) + offsets[i];
+  for (size_t i = 0; i < jobs.size(); ++i)
+    if (!jobs[i].caller_owned) jobs[i].dst = static_cast<uint8_t *>(arena) + offsets[i];
+  return arena;
 }
 
-void fill_stats(const dq_loader &l, dq_loaded_model &lm) {
-  dq_load_stats &s = lm.stats;
+void route_jobs(const dq_loader &l, const dq_load_options &o, std::vector<TensorJob> &jobs) {
+  RouteInputs routes;
+  routes.registry = l.registry;
+  routes.device = l.device_backend;
+  routes.cpu = l.cpu_backend;
+  routes.gpu_min_bytes = loader_gpu_min_bytes(l.registry->settings(), o.gpu_min_bytes);
+  assign_routes(jobs, routes);
+}
+
+void fill_stats(const dq_loader &l, const std::vector<TensorJob> &jobs, const std::string &where,
+                dq_load_stats &s) {
   s.struct_size = sizeof s;
-  s.tensors = static_cast<int64_t>(lm.jobs.size());
-  for (const TensorJob &j : lm.jobs) {
+  s.tensors = static_cast<int64_t>(jobs.size());
+  for (const TensorJob &j : jobs) {
     s.file_bytes += j.src_bytes;
     s.output_bytes += j.out_bytes;
     switch (j.route) {
@@ -142,9 +159,18 @@ void fill_stats(const dq_loader &l, dq_loaded_model &lm) {
   s.staging_high_water = l.ring ? l.ring->ledger().high_water() : 0;
   s.device_staging_bytes = l.ring ? l.ring->device_bytes() : 0;
   s.copy_threads = l.pool->threads();
-  s.device_backend = lm.where.c_str();
+  s.device_backend = where.c_str();
   s.staging_pinned = l.ring ? l.ring->pinned_how() : "none";
 }
+
+}  // namespace dq::loader
+
+namespace {
+
+using dq::loader::fill_stats;
+using dq::loader::place_outputs;
+using dq::loader::setup_loader;
+using dq::loader::tensor_table;
 
 dq_status load_with(dq_loader &l, const dq_model *model, const dq_load_options &o,
                     dq_loaded_model **out, Clock::time_point t0, double extra_setup) {
@@ -156,15 +182,10 @@ dq_status load_with(dq_loader &l, const dq_model *model, const dq_load_options &
 
   const auto infos = tensor_table(model);
   lm->jobs = dq::loader::build_plan(infos, o);
-  dq::loader::RouteInputs routes;
-  routes.registry = l.registry;
-  routes.device = l.device_backend;
-  routes.cpu = l.cpu_backend;
-  routes.gpu_min_bytes = dq::loader::loader_gpu_min_bytes(l.registry->settings(), o.gpu_min_bytes);
-  dq::loader::assign_routes(lm->jobs, routes);
+  dq::loader::route_jobs(l, o, lm->jobs);
   // Tensors in the order of the file, so reads stream forward through the mapping.
   const auto t_alloc = Clock::now();
-  place_outputs(l, o, infos, *lm);
+  lm->arena = place_outputs(l, o, infos, lm->jobs, true);
   const double alloc_seconds = seconds_since(t_alloc);
 
   dq::loader::ProgressSink progress{o.progress, o.progress_user, 0};
@@ -179,14 +200,15 @@ dq_status load_with(dq_loader &l, const dq_model *model, const dq_load_options &
   lm->stats.copy_method = files.open_count() > 0 ? "pread"
                                                  : dq::loader::copy_method_name(l.pool->method());
   const dq::loader::HybridOptions hybrid = dq::loader::hybrid_options_from_env();
-  if (l.dev && hybrid.fraction > 0 && dq::loader::DeviceApi::can_register(l.dev->api()))
+  if (l.dev && hybrid.fraction > 0 && dq::loader::DeviceApi::can_register(l.dev->api()) &&
+      std::none_of(lm->jobs.begin(), lm->jobs.end(), dq::loader::is_strided))
     lm->stats.copy_method = "hybrid";
   int64_t chunks = l.dev ? dq::loader::run_device_pipeline(*l.dev, cpu, *l.ring, *l.pool,
                                                            &files, lm->jobs, progress, hybrid)
                          : dq::loader::run_host_path(cpu, *l.pool, &files, lm->jobs, progress);
   lm->stats.seconds_pipeline = seconds_since(t_pipe);
   lm->stats.chunks = chunks;
-  fill_stats(l, *lm);
+  fill_stats(l, lm->jobs, lm->where, lm->stats);
   lm->stats.seconds_setup = extra_setup + alloc_seconds;
   lm->stats.seconds_setup_staging = extra_setup;
   lm->stats.seconds_setup_outputs = alloc_seconds;
@@ -210,12 +232,19 @@ dq_status guarded(dq_context *ctx, F &&f) {
 
 }  // namespace
 
-dq_loaded_model::~dq_loaded_model() {
+namespace {
+void free_arena(const dq_plugin_api *api, int32_t device, void *arena) {
   if (!arena) return;
-  if (device_api)
-    device_api->mem_free(device, arena);
+  if (api)
+    api->mem_free(device, arena);
   else
     std::free(arena);
+}
+}  // namespace
+
+dq_loaded_model::~dq_loaded_model() {
+  free_arena(device_api, device, arena);
+  for (const DevicePart &p : parts) free_arena(p.device_api, p.device, p.arena);
 }
 
 extern "C" {
@@ -269,7 +298,12 @@ DQ_API dq_status dq_loader_load(dq_loader *loader, const dq_model *model,
   *out = nullptr;
   const auto t0 = Clock::now();
   return guarded(ctx, [&] {
-    return load_with(*loader, model, dq::loader::read_load_options(options), out, t0, 0.0);
+    const dq_load_options o = dq::loader::read_load_options(options);
+    if (o.n_devices >= 2)
+      throw LoadError(DQ_ERR_INVALID_ARGUMENT,
+                      "dq_loader_load loads to its loader's one device; a load over " +
+                          std::to_string(o.n_devices) + " devices goes through dq_load");
+    return load_with(*loader, model, o, out, t0, 0.0);
   });
 }
 
@@ -283,18 +317,24 @@ DQ_API dq_status dq_load(dq_context *ctx, const dq_model *model, const dq_load_o
   return guarded(ctx, [&] {
     const dq_load_options o = dq::loader::read_load_options(options);
     dq::loader::check_staging_budget(o.staging_budget);
+    if (o.n_devices >= 2 || (o.n_devices == 1 && !o.devices)) {
+      if (!o.devices)
+        throw LoadError(DQ_ERR_INVALID_ARGUMENT, "n_devices > 0 but devices is NULL");
+      *out = dq::loader::load_on_devices(ctx, model, o, t0);
+      return DQ_OK;
+    }
     // A one-shot load pins no more than the model needs: pinning costs about 0.4 ms per MiB.
     // Upper bound from the tensor table (no callbacks run twice): f32 output of everything.
     uint64_t needed = 0;
     for (const dq_tensor_info &t : tensor_table(model))
       needed += std::max<uint64_t>(t.n_bytes, static_cast<uint64_t>(t.n_elements) * 4) +
                 dq::loader::kPieceAlignment;
-    const uint64_t ring = std::min(
-        o.staging_budget, std::max<uint64_t>(1ull << 20, (needed + (1ull << 20) - 1) >> 20 << 20));
+    dq_load_options one = o;
+    if (o.n_devices == 1) one.device = o.devices[0];  // one device: the usual path
     dq_loader l;
     l.ctx = ctx;
-    setup_loader(l, o, ring);
-    return load_with(l, model, o, out, t0, l.setup_seconds);
+    setup_loader(l, one, dq::loader::ring_bytes_for(o, needed));
+    return load_with(l, model, one, out, t0, l.setup_seconds);
   });
 }
 
@@ -342,6 +382,12 @@ DQ_API dq_status dq_loaded_get_tensor(const dq_loaded_model *lm, int64_t index,
   t.name = j.name.c_str();
   t.data = j.dst;
   t.where = {lm->where.c_str(), lm->device};
+  const char *device_name = lm->where.c_str();
+  if (!lm->parts.empty()) {
+    const dq_loaded_model::DevicePart &p = lm->parts[static_cast<size_t>(j.device_slot)];
+    t.where = {p.where.c_str(), p.device};
+    device_name = p.where.c_str();
+  }
   t.type = j.out_type;
   t.src_type = j.src_type;
   t.n_dims = j.n_dims;
@@ -351,8 +397,11 @@ DQ_API dq_status dq_loaded_get_tensor(const dq_loaded_model *lm, int64_t index,
   t.file_bytes = j.src_bytes;
   t.row_begin = j.row_begin;
   t.row_end = j.row_end;
-  t.backend = j.route == Route::device ? lm->where.c_str() : j.route == Route::cpu ? "cpu" : "copy";
+  t.backend = j.route == Route::device ? device_name : j.route == Route::cpu ? "cpu" : "copy";
   t.caller_owned = j.caller_owned ? 1 : 0;
+  t.col_begin = j.col_begin;
+  t.col_end = j.col_end;
+  t.device_index = j.device_slot;
   const size_t n = out->struct_size < sizeof t ? out->struct_size : sizeof t;
   const size_t keep = out->struct_size;
   std::memcpy(out, &t, n);
@@ -365,6 +414,23 @@ DQ_API dq_status dq_loaded_get_stats(const dq_loaded_model *lm, dq_load_stats *o
   const size_t n = out->struct_size < sizeof lm->stats ? out->struct_size : sizeof lm->stats;
   const size_t keep = out->struct_size;
   std::memcpy(out, &lm->stats, n);
+  out->struct_size = keep;
+  return DQ_OK;
+}
+
+DQ_API int32_t dq_loaded_device_count(const dq_loaded_model *lm) {
+  if (!lm) return 0;
+  return lm->parts.empty() ? 1 : static_cast<int32_t>(lm->parts.size());
+}
+
+DQ_API dq_status dq_loaded_get_device_stats(const dq_loaded_model *lm, int32_t index,
+                                            dq_load_stats *out) {
+  if (!lm || !out || out->struct_size < DQ_LOAD_STATS_MIN_SIZE) return DQ_ERR_INVALID_ARGUMENT;
+  if (index < 0 || index >= dq_loaded_device_count(lm)) return DQ_ERR_INVALID_ARGUMENT;
+  const dq_load_stats &s = lm->parts.empty() ? lm->stats : lm->parts[index].stats;
+  const size_t n = out->struct_size < sizeof s ? out->struct_size : sizeof s;
+  const size_t keep = out->struct_size;
+  std::memcpy(out, &s, n);
   out->struct_size = keep;
   return DQ_OK;
 }

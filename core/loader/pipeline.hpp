@@ -3,6 +3,7 @@
 // CPU plugin or copy -> host destination).
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <vector>
@@ -37,6 +38,24 @@ inline CopySegment file_segment(const FileSource *files, const TensorJob &j, voi
     s.file = files->path(j.split);
   }
   return s;
+}
+
+// The same bytes of a job of any layout, appended to `out`: one segment for a contiguous job,
+// one per row run for a column part (its source offsets count the gathered bytes).
+inline void append_source_segments(const FileSource *files, const TensorJob &j, void *dst,
+                                   uint64_t offset, uint64_t bytes, std::vector<CopySegment> &out) {
+  if (!is_strided(j)) {
+    out.push_back(file_segment(files, j, dst, offset, bytes));
+    return;
+  }
+  auto *d = static_cast<uint8_t *>(dst);
+  while (bytes > 0) {
+    const uint64_t row = offset / j.src_row_bytes, within = offset % j.src_row_bytes;
+    const uint64_t n = std::min(bytes, j.src_row_bytes - within);
+    CopySegment s = file_segment(files, j, d, row * j.src_row_stride + within, n);
+    out.push_back(s);
+    d += n, offset += n, bytes -= n;
+  }
 }
 
 // The source bytes a CPU-route piece is dequantized from: read with pread() (through `pool`'s

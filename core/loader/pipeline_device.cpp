@@ -6,6 +6,7 @@
 // The host fills slot k+1 while slot k uploads and slot k-1 is dequantized.
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -39,7 +40,7 @@ std::vector<CopySegment> file_segments(const FileSource *files, const std::vecto
   for (const Piece &p : fill.pieces) {
     const TensorJob &j = jobs[p.job];
     if (j.route != Route::cpu)
-      segs.push_back(file_segment(files, j, host + p.slot_offset, p.src_offset, p.src_bytes));
+      append_source_segments(files, j, host + p.slot_offset, p.src_offset, p.src_bytes, segs);
   }
   return segs;
 }
@@ -158,7 +159,9 @@ int64_t run_device_pipeline(const DeviceApi &dev, const dq_plugin_api *cpu, Stag
   uint64_t done = 0;
   // Declared before the try: on a throw it unpins only after the drain below.
   std::unique_ptr<DirectUploader> direct;
-  if (hybrid.fraction > 0 && DeviceApi::can_register(dev.api())) {
+  // Column parts are gathered from strided rows: only staging does that.
+  const bool any_strided = std::any_of(jobs.begin(), jobs.end(), is_strided);
+  if (hybrid.fraction > 0 && !any_strided && DeviceApi::can_register(dev.api())) {
     static const uint64_t page = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
     direct = std::make_unique<DirectUploader>(
         dev, plan_direct(jobs, fills, hybrid.fraction, hybrid.window_bytes, page),

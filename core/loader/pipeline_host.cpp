@@ -17,7 +17,9 @@ int64_t run_host_path(const dq_plugin_api *cpu, CopyPool &pool, const FileSource
     const TensorJob &j = jobs[p.job];
     uint8_t *dst = static_cast<uint8_t *>(j.dst);
     if (j.route == Route::copy) {
-      pool.copy({file_segment(files, j, dst + p.src_offset, p.src_offset, p.src_bytes)});
+      std::vector<CopySegment> segs;
+      append_source_segments(files, j, dst + p.src_offset, p.src_offset, p.src_bytes, segs);
+      pool.copy(segs);
     } else {
       const uint64_t out_size = output_type_size(j.out_type);
       const uint8_t *src = sources.read(j, p.src_offset, p.src_bytes);

@@ -92,7 +92,37 @@ typedef struct dq_load_options {
 
   dq_load_buffer_fn buffer_fn;
   void *buffer_user;
+
+  /* Added after 1.0 (check struct_size; docs/MULTI_GPU.md): one load over several devices.
+   * n_devices > 0: `devices` are the destinations and `device` is ignored; the same location
+   * may appear twice (two pipelines to one device). Each device gets its own staging ring
+   * (staging_budget applies per device), streams and copy threads (copy_threads in total,
+   * shared out), and all run at once. buffer_fn is not called for loads of 2 or more devices. */
+  const dq_location *devices;
+  size_t n_devices;
+  /* Which device gets what (NULL: names/row ranges as above). Every part is loaded; a tensor
+   * may have several parts (replicated, or split in rows/columns). Not together with names.
+   * dq_plan_tensor_parallel and dq_plan_layers build the usual ones. */
+  const struct dq_load_part *parts;
+  size_t n_parts;
 } dq_load_options;
+
+/* One piece of a placement: rows [row_begin, row_end) (rows over ne[1..3], a split of ne[1]
+ * for a matrix) and columns [col_begin, col_end) (elements of ne[0]) of tensor `name`, to
+ * devices[device] (device 0 when n_devices is 0). An end < 0 means "to the last". Columns cut
+ * at whole blocks of the tensor's type (a q4_K column split at multiples of 256 elements),
+ * gathered from the strided rows of the file; the part is stored row-major, ne = {columns,
+ * rows}. An illegal cut is DQ_ERR_SIZE naming the tensor and the block size. An array of
+ * parts is read with the stride of parts[0].struct_size (every element the same size). */
+typedef struct dq_load_part {
+  size_t struct_size;
+  const char *name;
+  int32_t device;
+  int32_t reserved;
+  int64_t row_begin, row_end;
+  int64_t col_begin, col_end;
+} dq_load_part;
+#define DQ_LOAD_PART_MIN_SIZE sizeof(dq_load_part)
 
 /* Smallest struct_size dq_load/dq_loader_create/dq_loader_load accept: through output_type.
  * Fields past the caller's size take their defaults (those of dq_load_options_init).
@@ -133,6 +163,12 @@ typedef struct dq_loaded_tensor {
   const char *backend;    /* who produced it: "cuda", "cpu" (dequantized on the host), "copy" */
   int32_t caller_owned;   /* 1 when data came from dq_load_buffer_fn */
   int32_t reserved;
+  /* Added after 1.0 (check struct_size): columns loaded (all of ne[0] unless a part cut
+   * them) and the index of its device in dq_load_options.devices (0 for one device). */
+  int64_t col_begin;
+  int64_t col_end;
+  int32_t device_index;
+  int32_t reserved2;
 } dq_loaded_tensor;
 #define DQ_LOADED_TENSOR_MIN_SIZE sizeof(size_t) /* output: written as far as struct_size */
 
@@ -199,6 +235,36 @@ DQ_API int64_t dq_loaded_find(const dq_loaded_model *loaded, const char *name); 
 DQ_API dq_status dq_loaded_get_tensor(const dq_loaded_model *loaded, int64_t index,
                                       dq_loaded_tensor *out);
 DQ_API dq_status dq_loaded_get_stats(const dq_loaded_model *loaded, dq_load_stats *out);
+/* Loads over several devices: one dq_load_stats per entry of dq_load_options.devices (file
+ * and output bytes, pipeline seconds of that device's pipeline, its staging); 1 and the
+ * whole load's stats for a one-device load. dq_loaded_get_stats gives the sums, with
+ * seconds_pipeline from the first read to the last device finished. */
+DQ_API int32_t dq_loaded_device_count(const dq_loaded_model *loaded);
+DQ_API dq_status dq_loaded_get_device_stats(const dq_loaded_model *loaded, int32_t index,
+                                            dq_load_stats *out);
+
+/* Placements built from tensor names (llama-style GGUF names, docs/MULTI_GPU.md). A plan
+ * owns its parts and the names they point at; pass dq_load_plan_parts to
+ * dq_load_options.parts. Errors name the tensor (dq_last_error(ctx)).
+ *
+ * dq_plan_tensor_parallel: tensor parallelism over n_devices. Column-parallel weights
+ * (attn_q/k/v, ffn_gate/up, output, token_embd: out-features = ne[1]) are split in rows;
+ * row-parallel ones (attn_output, ffn_down: in-features = ne[0]) in columns, at whole blocks;
+ * their biases follow the output split; the rest (norms, ...) is replicated. `rank` < 0: the
+ * parts of every device (devices 0..n-1, for one process); rank >= 0: only that rank's parts,
+ * all on device 0 (for one process per rank, as torch.distributed runs). A split that cannot
+ * be cut evenly at whole blocks is DQ_ERR_SIZE naming the tensor and its block size.
+ * dq_plan_layers: whole tensors, blocks blk.N.* in n_devices even runs of layers;
+ * token_embd and other tensors without a layer on device 0, output and output_norm on the
+ * last. */
+typedef struct dq_load_plan dq_load_plan;
+DQ_API dq_status dq_plan_tensor_parallel(dq_context *ctx, const dq_model *model, int32_t n_devices,
+                                         int32_t rank, dq_load_plan **out);
+DQ_API dq_status dq_plan_layers(dq_context *ctx, const dq_model *model, int32_t n_devices,
+                                dq_load_plan **out);
+DQ_API const dq_load_part *dq_load_plan_parts(const dq_load_plan *plan, size_t *n_parts);
+DQ_API void dq_load_plan_free(dq_load_plan *plan);
+
 /* Frees every buffer the loader allocated (not caller-owned ones). The context must still be
  * alive. Accepts NULL. */
 DQ_API void dq_loaded_free(dq_loaded_model *loaded);
