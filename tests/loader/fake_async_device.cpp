@@ -129,7 +129,13 @@ void fa_shutdown() {
   g_cpu = nullptr;
 }
 
-int32_t fa_device_count() { return 1; }
+// DQ_FAKEASYNC_DEVICES=N (1..8) stands in for N devices (the multi-device load tests); the
+// memory of every "device" is host memory, so readings back need no device index.
+int32_t fa_device_count() {
+  const char *e = std::getenv("DQ_FAKEASYNC_DEVICES");
+  const int n = e && *e ? std::atoi(e) : 1;
+  return n >= 1 && n <= 8 ? n : 1;
+}
 int32_t fa_device_props(int32_t, dq_plugin_device_props *p) {
   std::snprintf(p->name, sizeof p->name, "fake asynchronous device");
   p->total_memory = 1ull << 34;

@@ -1,0 +1,345 @@
+// Loads over several devices (issue 20) on the fake asynchronous device standing in for 2 and 4
+// devices (DQ_FAKEASYNC_DEVICES=4, set below): every tensor of every test model, split in
+// rows, in columns (gathered from strided rows), by the tensor-parallel and the layer plans,
+// reassembles from its parts to the CPU reference byte for byte.
+#include <gtest/gtest.h>
+
+#include <map>
+#include <set>
+
+#include "loader_test_util.hpp"
+
+namespace dq::test {
+namespace {
+
+// Four fake devices unless the environment says otherwise; read when the plugin first counts
+// its devices, so before any test (gtest_discover_tests passes one ENVIRONMENT entry only).
+const bool kFourFakeDevices = ::setenv("DQ_FAKEASYNC_DEVICES", "4", 0) == 0;
+
+#define REQUIRE_FAKE_DEVICES(ctx, n)                                                       \
+  do {                                                                                     \
+    std::string why_;                                                                      \
+    if (!have_device(ctx, "fakeasync", &why_))                                             \
+      GTEST_SKIP() << why_ << " (run through ctest, which sets DQ_PLUGIN_PATH)";           \
+    if (fake_device_count(ctx) < (n))                                                      \
+      GTEST_SKIP() << "fakeasync has " << fake_device_count(ctx)                          \
+                   << " device(s) (DQ_FAKEASYNC_DEVICES)";                     \
+  } while (0)
+
+int fake_device_count(const Context &ctx) {
+  for (const auto &b : ctx.backends())
+    if (b.name == "fakeasync") return b.device_count;
+  return 0;
+}
+
+struct Part {
+  std::string name;
+  int32_t device;
+  int64_t r0 = 0, r1 = -1, c0 = 0, c1 = -1;
+};
+
+// Which way a hand-made plan cuts each tensor where it can.
+enum class Cut { rows, columns };
+
+// Every tensor cut over n devices the `prefer`red way where that is legal, else the other
+// way, else whole on every device (replicated).
+std::vector<Part> cut_every_tensor(const Model &model, int n, Cut prefer) {
+  std::vector<Part> parts;
+  for (int64_t i = 0; i < model.tensor_count(); ++i) {
+    const TensorInfo t = model.tensor(i);
+    const int64_t block = dq_type_block_elements(t.type) > 0 ? dq_type_block_elements(t.type) : 1;
+    const int64_t rows = t.n_elements / t.ne[0];
+    const bool whole_blocks = t.ne[0] % block == 0;
+    const bool can_rows = whole_blocks && rows >= n;
+    const bool can_cols = whole_blocks && t.ne[0] / block >= n;
+    const bool use_rows = can_rows && (prefer == Cut::rows || !can_cols);
+    const bool use_cols = !use_rows && can_cols;
+    for (int d = 0; d < n; ++d) {
+      Part p{t.name, d};
+      if (use_rows) {
+        p.r0 = rows * d / n, p.r1 = rows * (d + 1) / n;
+      } else if (use_cols) {
+        const int64_t blocks = t.ne[0] / block;
+        p.c0 = blocks * d / n * block, p.c1 = blocks * (d + 1) / n * block;
+      }
+      parts.push_back(p);
+    }
+  }
+  return parts;
+}
+
+std::vector<Part> from_plan(const dq_load_plan *plan) {
+  size_t n = 0;
+  const dq_load_part *p = dq_load_plan_parts(plan, &n);
+  std::vector<Part> out;
+  for (size_t i = 0; i < n; ++i)
+    out.push_back({p[i].name, p[i].device, p[i].row_begin, p[i].row_end, p[i].col_begin, p[i].col_end});
+  return out;
+}
+
+struct MultiLoad {
+  dq_loaded_model *lm = nullptr;
+  ~MultiLoad() { dq_loaded_free(lm); }
+};
+
+// Loads `parts` onto `devices` and checks every part against the CPU reference slice and the
+// reassembly of every tensor from its parts; returns the number of parts checked.
+int load_and_check(const Context &ctx, const Model &model, const std::vector<Location> &devices,
+                   const std::vector<Part> &parts, int32_t out_type, int64_t gpu_min_bytes,
+                   const std::string &what) {
+  std::vector<dq_location> locs;
+  for (const Location &l : devices) locs.push_back(l.c());
+  std::vector<dq_load_part> cparts;
+  for (const Part &p : parts) {
+    dq_load_part c{};
+    c.struct_size = sizeof c;
+    c.name = p.name.c_str();
+    c.device = p.device;
+    c.row_begin = p.r0, c.row_end = p.r1, c.col_begin = p.c0, c.col_end = p.c1;
+    cparts.push_back(c);
+  }
+  dq_load_options o;
+  dq_load_options_init(&o);
+  o.output_type = out_type;
+  o.devices = locs.data();
+  o.n_devices = locs.size();
+  o.parts = cparts.data();
+  o.n_parts = cparts.size();
+  o.staging_budget = 1ull << 20;  // many fills per device
+  o.copy_threads = 4;
+  o.gpu_min_bytes = gpu_min_bytes;
+  uint64_t last_done = 0, last_total = 0;
+  o.progress = [](void *u, uint64_t d, uint64_t t) {
+    auto *p = static_cast<std::pair<uint64_t *, uint64_t *> *>(u);
+    EXPECT_GE(d, *p->first) << "progress went backwards";
+    *p->first = d, *p->second = t;
+  };
+  std::pair<uint64_t *, uint64_t *> progress{&last_done, &last_total};
+  o.progress_user = &progress;
+  MultiLoad m;
+  const dq_status st = dq_load(ctx.get(), model.get(), &o, &m.lm);
+  EXPECT_EQ(st, DQ_OK) << what << ": " << dq_last_error(ctx.get());
+  if (st != DQ_OK) return 0;
+  EXPECT_EQ(dq_loaded_count(m.lm), static_cast<int64_t>(parts.size())) << what;
+  EXPECT_EQ(dq_loaded_device_count(m.lm), static_cast<int32_t>(devices.size())) << what;
+  dq_load_stats sum{};
+  sum.struct_size = sizeof sum;
+  EXPECT_EQ(dq_loaded_get_stats(m.lm, &sum), DQ_OK);
+  uint64_t device_bytes = 0;
+  for (int32_t d = 0; d < dq_loaded_device_count(m.lm); ++d) {
+    dq_load_stats s{};
+    s.struct_size = sizeof s;
+    EXPECT_EQ(dq_loaded_get_device_stats(m.lm, d, &s), DQ_OK);
+    device_bytes += s.file_bytes;
+  }
+  EXPECT_EQ(device_bytes, sum.file_bytes) << what;
+  EXPECT_EQ(last_done, last_total) << what;
+  EXPECT_EQ(last_total, sum.file_bytes) << what;
+
+  std::map<std::string, std::vector<uint8_t>> refs, assembled, covered;
+  int checked = 0;
+  for (int64_t i = 0; i < dq_loaded_count(m.lm); ++i) {
+    dq_loaded_tensor t{};
+    t.struct_size = sizeof t;
+    EXPECT_EQ(dq_loaded_get_tensor(m.lm, i, &t), DQ_OK);
+    const Part &p = parts[static_cast<size_t>(i)];
+    EXPECT_EQ(t.name, p.name) << what;
+    EXPECT_EQ(t.device_index, p.device) << what;
+    if (locs[p.device].backend) {
+      EXPECT_STREQ(t.where.backend, locs[p.device].backend) << what;
+    }
+    EXPECT_EQ(t.where.device, locs[p.device].device) << what;
+    const TensorInfo info = *model.tensor(t.name);
+    auto &ref = refs[t.name];
+    if (ref.empty()) ref = cpu_reference(ctx, info, t.type);
+    const int64_t rows = info.n_elements / info.ne[0];
+    const uint64_t row_bytes = ref.size() / static_cast<uint64_t>(rows);
+    // Columns are whole blocks: their byte offsets in a row are exact fractions of it.
+    const uint64_t b0 = row_bytes * static_cast<uint64_t>(t.col_begin) / info.ne[0];
+    const uint64_t b1 = row_bytes * static_cast<uint64_t>(t.col_end) / info.ne[0];
+    const uint64_t part_row = b1 - b0;
+    EXPECT_EQ(t.n_bytes, part_row * static_cast<uint64_t>(t.row_end - t.row_begin))
+        << t.name << ", " << what;
+    if (t.n_bytes != part_row * static_cast<uint64_t>(t.row_end - t.row_begin)) continue;
+    Location where{t.where.backend, t.where.device};
+    std::vector<uint8_t> got(t.n_bytes);
+    ctx.memcpy(got.data(), Location::host(), t.data, where, t.n_bytes);
+    auto &whole = assembled[t.name];
+    auto &cover = covered[t.name];
+    if (whole.empty()) whole.assign(ref.size(), 0), cover.assign(ref.size(), 0);
+    int64_t bad = -1;
+    for (int64_t r = t.row_begin; r < t.row_end; ++r) {
+      const uint8_t *g = got.data() + static_cast<uint64_t>(r - t.row_begin) * part_row;
+      const uint64_t at = static_cast<uint64_t>(r) * row_bytes + b0;
+      if (bad < 0 && std::memcmp(g, ref.data() + at, part_row) != 0) bad = r;
+      std::memcpy(whole.data() + at, g, part_row);
+      std::memset(cover.data() + at, 1, part_row);
+    }
+    EXPECT_EQ(bad, -1) << t.name << " rows [" << t.row_begin << ", " << t.row_end << ") columns ["
+                       << t.col_begin << ", " << t.col_end << ") on device " << t.device_index
+                       << " via " << t.backend << " differs from the cpu reference at row "
+                       << bad << ", " << what;
+    ++checked;
+  }
+  for (const auto &[name, whole] : assembled) {
+    const auto &cover = covered[name];
+    EXPECT_EQ(std::count(cover.begin(), cover.end(), 0), 0) << name << " not fully covered, " << what;
+    EXPECT_EQ(first_difference(whole, refs[name]), -1) << name << " reassembled, " << what;
+  }
+  return checked;
+}
+
+std::vector<Location> fake_devices(int n) {
+  std::vector<Location> d;
+  for (int i = 0; i < n; ++i) d.push_back({"fakeasync", i});
+  return d;
+}
+
+// Every test model, hand-cut in rows and in columns, over 2 and 4 fake devices, as f16 and as
+// the file's bytes; small tensors through the CPU route, then everything on the device.
+TEST(LoaderMultiDevice, EveryTensorSplitInRowsAndColumnsReassembles) {
+  DQ_REQUIRE_TESTDATA(dir);
+  Context ctx;
+  REQUIRE_FAKE_DEVICES(ctx, 4);
+  int parts = 0, column_parts = 0;
+  for (const auto &path : loader_models(dir)) {
+    Model model(ctx, path.string());
+    for (int n : {2, 4})
+      for (Cut cut : {Cut::rows, Cut::columns}) {
+        const auto plan = cut_every_tensor(model, n, cut);
+        for (const Part &p : plan) column_parts += p.c1 >= 0;
+        for (int32_t to : {int32_t{DQ_TYPE_F16}, int32_t{DQ_LOAD_KEEP}})
+          for (int64_t gpu_min : {int64_t{-1}, int64_t{0}})
+            parts += load_and_check(ctx, model, fake_devices(n), plan, to, gpu_min,
+                                    path.filename().string() + " over " + std::to_string(n) +
+                                        (cut == Cut::rows ? " by rows" : " by columns") + " to " +
+                                        (to == DQ_LOAD_KEEP ? "keep" : "f16") +
+                                        " gpu_min_bytes " + std::to_string(gpu_min));
+      }
+  }
+  EXPECT_GT(column_parts, 100) << "column splits were expected for most quantized tensors";
+  std::printf("checked %d parts\n", parts);
+}
+
+// The plans of dq_plan_tensor_parallel (where the model's shapes allow it) and dq_plan_layers.
+TEST(LoaderMultiDevice, TensorParallelAndLayerPlansReassemble) {
+  DQ_REQUIRE_TESTDATA(dir);
+  Context ctx;
+  REQUIRE_FAKE_DEVICES(ctx, 4);
+  int tensor_plans = 0, layer_plans = 0;
+  for (const auto &path : loader_models(dir)) {
+    Model model(ctx, path.string());
+    for (int n : {2, 4}) {
+      const std::string what = path.filename().string() + " over " + std::to_string(n);
+      dq_load_plan *plan = nullptr;
+      if (dq_plan_tensor_parallel(ctx.get(), model.get(), n, -1, &plan) == DQ_OK) {
+        load_and_check(ctx, model, fake_devices(n), from_plan(plan), DQ_TYPE_F32, 0,
+                       what + " tensor-parallel");
+        ++tensor_plans;
+      } else {
+        // Refused only for a cut that is not whole blocks or too few rows, named.
+        const std::string e = dq_last_error(ctx.get());
+        EXPECT_NE(e.find("tensor "), std::string::npos) << e;
+        EXPECT_TRUE(e.find("block size") != std::string::npos || e.find("rows") != std::string::npos) << e;
+      }
+      dq_load_plan_free(plan);
+      plan = nullptr;
+      ASSERT_EQ(dq_plan_layers(ctx.get(), model.get(), n, &plan), DQ_OK) << dq_last_error(ctx.get());
+      load_and_check(ctx, model, fake_devices(n), from_plan(plan), DQ_TYPE_F16, -1,
+                     what + " by layers");
+      ++layer_plans;
+      dq_load_plan_free(plan);
+    }
+  }
+  EXPECT_GT(tensor_plans, 2);
+  EXPECT_GT(layer_plans, 2);
+}
+
+// The same device twice is two pipelines to one device (what one GPU can show of N links).
+TEST(LoaderMultiDevice, OneDeviceTwicePipelinesInParallel) {
+  DQ_REQUIRE_TESTDATA(dir);
+  Context ctx;
+  REQUIRE_FAKE_DEVICES(ctx, 1);
+  const auto models = loader_models(dir);
+  ASSERT_FALSE(models.empty());
+  Model model(ctx, models.front().string());
+  const std::vector<Location> twice{{"fakeasync", 0}, {"fakeasync", 0}};
+  EXPECT_GT(load_and_check(ctx, model, twice, cut_every_tensor(model, 2, Cut::columns),
+                           DQ_TYPE_F32, 0, "fakeasync:0 twice"),
+            0);
+}
+
+// A layer plan puts whole tensors on devices by layer number, the head on the last device.
+TEST(LoaderMultiDevice, LayerPlanFollowsLayerNumbers) {
+  DQ_REQUIRE_TESTDATA(dir);
+  Context ctx;
+  Model model(ctx, (dir / "mini-llama-q4_k_m.gguf").string());
+  dq_load_plan *plan = nullptr;
+  ASSERT_EQ(dq_plan_layers(ctx.get(), model.get(), 2, &plan), DQ_OK);
+  std::set<int32_t> devices;
+  for (const Part &p : from_plan(plan)) {
+    EXPECT_EQ(p.r1, -1);
+    EXPECT_EQ(p.c1, -1);
+    devices.insert(p.device);
+    const int32_t want = p.name == "output_norm.weight"          ? 1
+                         : p.name.rfind("blk.0.", 0) == 0 ||
+                                   p.name == "token_embd.weight" ? 0
+                                                                 : p.device;
+    EXPECT_EQ(p.device, want) << p.name;
+  }
+  EXPECT_EQ(devices.size(), 2u);
+  dq_load_plan_free(plan);
+}
+
+// An illegal column cut is refused before anything is allocated, naming tensor and block size.
+TEST(LoaderMultiDevice, ColumnsNotAtWholeBlocksAreRefused) {
+  DQ_REQUIRE_TESTDATA(dir);
+  Context ctx;
+  Model model(ctx, (dir / "mini-llama-q4_k_m.gguf").string());
+  std::string quantized;
+  for (int64_t i = 0; i < model.tensor_count() && quantized.empty(); ++i) {
+    const TensorInfo t = model.tensor(i);
+    if (dq_type_block_elements(t.type) == 256 && t.ne[0] >= 512) quantized = t.name;
+  }
+  ASSERT_FALSE(quantized.empty()) << "no k-quant tensor of 2+ blocks per row";
+  dq_load_part part{};
+  part.struct_size = sizeof part;
+  part.name = quantized.c_str();
+  part.row_end = -1;
+  part.col_begin = 0;
+  part.col_end = 100;
+  dq_load_options o;
+  dq_load_options_init(&o);
+  o.parts = &part;
+  o.n_parts = 1;
+  dq_loaded_model *lm = nullptr;
+  EXPECT_EQ(dq_load(ctx.get(), model.get(), &o, &lm), DQ_ERR_SIZE);
+  EXPECT_EQ(lm, nullptr);
+  const std::string e = dq_last_error(ctx.get());
+  EXPECT_NE(e.find(quantized), std::string::npos) << e;
+  EXPECT_NE(e.find("block size 256"), std::string::npos) << e;
+  // A device index past the load's devices is named too.
+  part.col_end = -1;
+  part.device = 1;
+  EXPECT_EQ(dq_load(ctx.get(), model.get(), &o, &lm), DQ_ERR_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(dq_last_error(ctx.get())).find("device index 1"), std::string::npos);
+}
+
+// Host destinations take the same parts: a column part to host memory is gathered there too.
+TEST(LoaderMultiDevice, ColumnPartsToHostMemory) {
+  DQ_REQUIRE_TESTDATA(dir);
+  Context ctx;
+  for (const auto &path : loader_models(dir)) {
+    Model model(ctx, path.string());
+    EXPECT_GT(load_and_check(ctx, model, {Location::host()}, cut_every_tensor(model, 1, Cut::columns),
+                             DQ_TYPE_F32, -1, path.filename().string() + " to host"),
+              0);
+    EXPECT_GT(load_and_check(ctx, model, {Location::host(), Location::host()},
+                             cut_every_tensor(model, 2, Cut::columns), DQ_LOAD_KEEP, -1,
+                             path.filename().string() + " to host twice"),
+              0);
+  }
+}
+
+}  // namespace
+}  // namespace dq::test
