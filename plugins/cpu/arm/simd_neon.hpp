@@ -36,6 +36,10 @@ struct Simd {
   static I load_u8(const uint8_t *p) { return widen_u8(vld1_u8(p)); }
   static I load_i8(const void *p) { return widen_i8(vld1_s8(static_cast<const int8_t *>(p))); }
   static F loadf(const float *p) { return {vld1q_f32(p), vld1q_f32(p + 4)}; }
+  // W floats from any byte address: byte loads need no alignment and alias anything.
+  static F loadf_bytes(const uint8_t *p) {
+    return {vreinterpretq_f32_u8(vld1q_u8(p)), vreinterpretq_f32_u8(vld1q_u8(p + 16))};
+  }
   static I bytes_u8(const uint64_t *g) { return widen_u8(vcreate_u8(g[0])); }
   static I bytes_i8(const uint64_t *g) { return widen_i8(vcreate_s8(g[0])); }
   static I bytes_u8_from_u32(const uint32_t *g) {

@@ -28,6 +28,8 @@ struct Simd {
   }
   static I load_i32(const void *p) { return _mm256_loadu_si256(reinterpret_cast<const __m256i *>(p)); }
   static F loadf(const float *p) { return _mm256_loadu_ps(p); }
+  // W floats from any byte address (the intrinsic reads through an unaligned, may_alias type).
+  static F loadf_bytes(const uint8_t *p) { return _mm256_loadu_ps(reinterpret_cast<const float *>(p)); }
   // Lanes 0-3 from the 4 bytes at a, lanes 4-7 from the 4 bytes at b (zero-extended).
   static I load_u8_4x2(const uint8_t *a, const uint8_t *b) {
     uint32_t x, y;

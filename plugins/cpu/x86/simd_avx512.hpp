@@ -28,6 +28,8 @@ struct Simd {
   }
   static I load_i32(const void *p) { return _mm512_loadu_si512(p); }
   static F loadf(const float *p) { return _mm512_loadu_ps(p); }
+  // W floats from any byte address (the intrinsic takes void const *, no alignment).
+  static F loadf_bytes(const uint8_t *p) { return _mm512_loadu_ps(p); }
   // Lanes 0-7 from the 8 bytes of g0, lanes 8-15 from g1.
   static I grid16_u8(uint64_t g0, uint64_t g1) {
     return _mm512_cvtepu8_epi32(_mm_set_epi64x(static_cast<long long>(g1), static_cast<long long>(g0)));
