@@ -2,6 +2,7 @@
 // what went where, how fast, and how that compares with the host-to-device bus.
 //   dq load [FILE] [--device cuda:0|cpu] [--to f16|bf16|f32|keep] [--budget MiB]
 //   dq load --bench-model 2     (>= 2 GB generated model: loader vs bus vs the old path)
+//   dq load FILE --devices cuda:0,cuda:1 --split tensor|layer   (one load over several devices)
 #include <unistd.h>
 
 #include <algorithm>
@@ -19,6 +20,7 @@
 #include "device_arg.hpp"
 #include "dq/dq.hpp"
 #include "load_bench.hpp"
+#include "multi_load.hpp"
 #include "loader/synthetic_model.hpp"
 #include "number_option.hpp"
 #include "path_option.hpp"
@@ -30,6 +32,7 @@ namespace {
 
 struct LoadArgs {
   std::string file, device, to = "f16";
+  std::string devices, split = "tensor";  // --devices A,B,...: a load over several devices
   double budget_mib = 256;
   int threads = 0;
   double bench_gb = 0;  // 0: not given
@@ -170,6 +173,40 @@ bool parse_device(const Context &ctx, const std::string &text, Location *out,
   return true;
 }
 
+// --devices A,B,...: each entry as --device takes it (a device may be named twice: two
+// pipelines to one device).
+int run_on_devices(const Context &ctx, const LoadArgs &a, int32_t to, uint64_t budget) {
+  MultiLoadConfig cfg;
+  size_t start = 0;
+  while (start <= a.devices.size()) {
+    const size_t comma = std::min(a.devices.find(',', start), a.devices.size());
+    const std::string item = a.devices.substr(start, comma - start);
+    Location l;
+    std::string error;
+    if (item.empty()) return fail("", "--devices '" + a.devices + "' has an empty entry", kExitUsage);
+    if (!parse_device(ctx, item, &l, &error)) return fail("", "--devices: " + error, kExitUsage);
+    cfg.devices.push_back(l);
+    start = comma + 1;
+  }
+  cfg.split = a.split;
+  cfg.to = to;
+  cfg.budget = budget;
+  cfg.threads = a.threads;
+  if (a.bench_gb > 0) {
+    cfg.repeat = a.repeat;
+    return run_multi_load_bench(ctx, a.bench_gb, cfg);
+  }
+  std::string path = a.file;
+  TempFile builtin;
+  if (path.empty()) {
+    builtin = TempFile::create("dq-builtin");
+    loader::synth::write_gguf(loader::synth::default_model(), builtin.path());
+    path = builtin.path();
+  }
+  cfg.repeat = 1;
+  return run_multi_load(ctx, path, a.file.empty() ? "built-in model" : a.file, cfg);
+}
+
 int run_load(const LoadArgs &a) {
   try {
     Context ctx;
@@ -181,6 +218,10 @@ int run_load(const LoadArgs &a) {
     // In range by the option's check: at most 2^40 bytes, exact in a uint64_t.
     const uint64_t budget = static_cast<uint64_t>(a.budget_mib * 1048576.0);
 
+    if (!a.devices.empty() && !a.device.empty())
+      return fail("", "--device and --devices do not go together (--devices lists them all)",
+                  kExitUsage);
+    if (!a.devices.empty()) return run_on_devices(ctx, a, to, budget);
     if (a.bench_gb > 0) {
       BenchConfig cfg{where, to, budget, a.threads, a.bench_gb, a.repeat};
       return run_load_bench(ctx, cfg);
@@ -255,6 +296,13 @@ Action register_load(CLI::App &app) {
                     "compare the loader with the bus and with the old path");
   add_count_option(*sub, "--repeat", args->repeat, 1, kMaxRepeat,
                    "benchmark: timed loads (median, default 5)");
+  sub->add_option("--devices", args->devices,
+                  "several devices, e.g. cuda:0,cuda:1 (one load over all, per-device report; "
+                  "a device named twice gets two pipelines)");
+  sub->add_option("--split", args->split,
+                  "with --devices: tensor (tensor-parallel slices) or layer (whole layers)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"tensor", "layer"}));
   sub->add_flag("--no-progress", args->no_progress, "no progress bar");
   return [args] { return run_load(*args); };
 }
