@@ -25,6 +25,7 @@
 #include <unistd.h>
 #include <vector>
 
+#include "bench_shapes.hpp"
 #include "commands.hpp"
 #include "context.hpp"
 #include "dq/dq.h"
@@ -44,6 +45,7 @@ struct BenchOptions {
   int threads = 0;  // 0: the backend's default (DQ_THREADS or all cores)
   int repeat = 7;
   bool no_gguf = false;
+  std::string shapes;  // --shapes: the shape and batch rows instead of the type rows
 };
 
 // ------------------------------------------------------------------ small helpers
@@ -587,8 +589,21 @@ int run_bench(const BenchOptions &o) {
       rc = kExitUsage;
     } else {
       const Bench bench{*b, *b->api, dst};
-      rc = is_device_backend(*b->api) ? bench_device(o, bench, reg.find("cpu"), *types)
-                                      : bench_host(o, bench, *types, threads);
+      if (!o.shapes.empty()) {
+        ParallelCopy copier(threads);
+        ShapeBench sb;
+        sb.ctx = ctx;
+        sb.backend = b;
+        sb.dst_type = dst;
+        sb.repeat = o.repeat;
+        sb.shapes = o.shapes;
+        sb.random_tensor = random_tensor;
+        sb.host_copy = [&](uint8_t *to, const uint8_t *from, size_t bytes) { copier.copy(to, from, bytes); };
+        rc = bench_shapes(sb, *types);
+      } else {
+        rc = is_device_backend(*b->api) ? bench_device(o, bench, reg.find("cpu"), *types)
+                                        : bench_host(o, bench, *types, threads);
+      }
     }
   }
   dq_context_destroy(ctx);
@@ -613,6 +628,11 @@ Action register_bench(CLI::App &app) {
   add_count_option(*sub, "--repeat", opts->repeat, 1, 1000,
                    "Timed runs per measurement (median, default 7)");
   sub->add_flag("--no-gguf", opts->no_gguf, "Do not time the PyPI gguf package");
+  sub->add_option("--shapes", opts->shapes,
+                  "Instead of the type rows: shapes RxC, 'layer' (llama-3-8B's seven matrices in "
+                  "one dq_dequantize_batch call) or 'layer/N' (each side / N), comma-separated, or "
+                  "'default' (4096x4096,4096x14336,3072x3072,layer); each row beside "
+                  "(bytes read + written) / copy rate + one launch, measured in the same run");
   return [opts] { return run_bench(*opts); };
 }
 
