@@ -1,4 +1,4 @@
-// The CUDA plugin's per-format decoders, compiled for the host and checked bit for bit
+// The GPU kernels' per-format decoders (plugins/gpu-common/kernels), compiled for the host and checked bit for bit
 // against ggml's golden f32 outputs. Runs everywhere (no GPU needed): the kernels call the
 // same decode8 functions, so this pins their arithmetic before any device time is spent.
 #include <gtest/gtest.h>
@@ -51,7 +51,7 @@ const uint8_t *host_grid(int32_t type) {
 // Decodes a whole tensor of block format `type` on the host through decode8.
 bool host_decode(int32_t type, const std::vector<uint8_t> &src, int64_t n, std::vector<float> *out) {
   out->assign(static_cast<size_t>(n), 0.0f);
-  return dq::cuda::visit_block_format(type, [&](auto fmt) {
+  return dq::gpu::visit_block_format(type, [&](auto fmt) {
     using Fmt = decltype(fmt);
     static_assert(Fmt::kBlockElems % 8 == 0);
     const int64_t n_blocks = n / Fmt::kBlockElems;
@@ -69,9 +69,9 @@ bool host_decode(int32_t type, const std::vector<uint8_t> &src, int64_t n, std::
 // Returns the number of mismatching elements (NaN matches NaN), or -1 without an f16 path.
 int64_t f16_path_mismatches(int32_t type, const std::vector<uint8_t> &src, int64_t n, std::string *first) {
   int64_t bad = -1;
-  dq::cuda::visit_block_format(type, [&](auto fmt) {
+  dq::gpu::visit_block_format(type, [&](auto fmt) {
     using Fmt = decltype(fmt);
-    if constexpr (dq::cuda::HasF16<Fmt>::value) {
+    if constexpr (dq::gpu::HasF16<Fmt>::value) {
       bad = 0;
       for (int64_t b = 0; b < n / Fmt::kBlockElems; ++b) {
         alignas(16) uint8_t blk[Fmt::kBlockBytes + 16] = {};
@@ -155,7 +155,7 @@ TEST(CudaDecodeHost, MatchesEveryGoldenBitForBit) {
   }
   // Every block format the plugin decodes must have been covered by some golden.
   for (int32_t id = 0; id < dq::kTypeCount; ++id) {
-    bool is_block = dq::cuda::visit_block_format(id, [](auto) {});
+    bool is_block = dq::gpu::visit_block_format(id, [](auto) {});
     if (is_block) {
       EXPECT_TRUE(types_seen.count(id)) << "no golden covers type " << id;
     }

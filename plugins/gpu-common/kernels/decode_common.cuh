@@ -3,10 +3,11 @@
 //
 // The decoders are __host__ __device__ and use only portable integer and float operations,
 // so the same source compiles with the host compiler for the golden-file unit tests
-// (tests/cuda/decode_host_test.cpp) and with nvcc for the kernels. Floating-point
+// (tests/cuda/decode_host_test.cpp) and with nvcc or hipcc for the kernels. The device
+// branches (DQ_GPU_DEVICE_CODE) call only the vendor-neutral helpers of gpu_port.hpp. Floating-point
 // expressions follow ggml's reference order exactly and must never be contracted into fused
-// multiply-adds: the CUDA sources are built with -fmad=false, the host tests with
-// -ffp-contract=off.
+// multiply-adds: the CUDA sources are built with -fmad=false, the HIP sources and the host
+// tests with -ffp-contract=off.
 #pragma once
 
 #include <cmath>
@@ -17,16 +18,9 @@
 #include "dq_common/blocks.hpp"
 #include "dq_common/half.hpp"
 
-#if defined(__CUDACC__)
-#include <cuda_fp16.h>
-#define DQ_DEV_INLINE __host__ __device__ __forceinline__
-#define DQ_UNROLL _Pragma("unroll")
-#else
-#define DQ_DEV_INLINE inline
-#define DQ_UNROLL
-#endif
+#include "gpu_port.hpp"
 
-namespace dq::cuda {
+namespace dq::gpu {
 
 // Little-endian loads from any byte address. On the device the 8-byte form reads the aligned
 // 32-bit words that cover the bytes and funnel-shifts them (3 shared-memory loads instead of
@@ -36,7 +30,7 @@ DQ_DEV_INLINE uint32_t ld_u8(const uint8_t *p) { return *p; }
 // 16-bit fields: every block size is even except MXFP4's (which has none), and tiles start
 // 16-byte aligned, so on the device these are always 2-byte aligned loads.
 DQ_DEV_INLINE uint32_t ld_u16(const uint8_t *p) {
-#if defined(__CUDA_ARCH__)
+#if DQ_GPU_DEVICE_CODE
   return *reinterpret_cast<const uint16_t *>(p);
 #else
   return dq::blocks::load_u16(p);
@@ -44,24 +38,24 @@ DQ_DEV_INLINE uint32_t ld_u16(const uint8_t *p) {
 }
 
 DQ_DEV_INLINE uint32_t ld_u32(const uint8_t *p) {
-#if defined(__CUDA_ARCH__)
+#if DQ_GPU_DEVICE_CODE
   // Step back to the aligned word by pointer arithmetic (not an integer round trip), so the
   // compiler keeps shared-memory addressing (LDS) instead of generic loads.
   const uint32_t mis = static_cast<uint32_t>(reinterpret_cast<uintptr_t>(p) & 3);
   const uint32_t *w = reinterpret_cast<const uint32_t *>(p - mis);
-  return __funnelshift_r(w[0], w[1], mis * 8);
+  return gpu::funnelshift_r(w[0], w[1], mis * 8);
 #else
   return dq::blocks::load_u32(p);
 #endif
 }
 
 DQ_DEV_INLINE uint64_t ld_u64(const uint8_t *p) {
-#if defined(__CUDA_ARCH__)
+#if DQ_GPU_DEVICE_CODE
   const uint32_t mis = static_cast<uint32_t>(reinterpret_cast<uintptr_t>(p) & 3);
   const uint32_t *w = reinterpret_cast<const uint32_t *>(p - mis);
   const uint32_t w0 = w[0], w1 = w[1], w2 = w[2];
-  const uint32_t lo = __funnelshift_r(w0, w1, mis * 8);
-  const uint32_t hi = __funnelshift_r(w1, w2, mis * 8);
+  const uint32_t lo = gpu::funnelshift_r(w0, w1, mis * 8);
+  const uint32_t hi = gpu::funnelshift_r(w1, w2, mis * 8);
   return static_cast<uint64_t>(lo) | (static_cast<uint64_t>(hi) << 32);
 #else
   uint64_t v;
@@ -72,7 +66,7 @@ DQ_DEV_INLINE uint64_t ld_u64(const uint8_t *p) {
 
 // 8 bytes at an 8-byte aligned address (one 64-bit shared-memory load on the device).
 DQ_DEV_INLINE uint64_t ld_u64_a8(const uint8_t *p) {
-#if defined(__CUDA_ARCH__)
+#if DQ_GPU_DEVICE_CODE
   return *reinterpret_cast<const uint64_t *>(p);
 #else
   return ld_u64(p);
@@ -81,7 +75,7 @@ DQ_DEV_INLINE uint64_t ld_u64_a8(const uint8_t *p) {
 
 // 8 bytes at a 4-byte aligned address (two 32-bit loads on the device).
 DQ_DEV_INLINE uint64_t ld_u64_a4(const uint8_t *p) {
-#if defined(__CUDA_ARCH__)
+#if DQ_GPU_DEVICE_CODE
   const uint32_t *w = reinterpret_cast<const uint32_t *>(p);
   return static_cast<uint64_t>(w[0]) | (static_cast<uint64_t>(w[1]) << 32);
 #else
@@ -92,7 +86,7 @@ DQ_DEV_INLINE uint64_t ld_u64_a4(const uint8_t *p) {
 // a * b + c with one rounding. Used only where a * b is exact in f32 (a product of small
 // integers and an f16 scale), so it equals ggml's separate multiply and add bit for bit.
 DQ_DEV_INLINE float fma_exact_product(float a, float b, float c) {
-#if defined(__CUDA_ARCH__)
+#if DQ_GPU_DEVICE_CODE
   return __fmaf_rn(a, b, c);
 #else
   return std::fma(a, b, c);
@@ -104,8 +98,8 @@ DQ_DEV_INLINE uint32_t byte_of(uint64_t v, int k) { return static_cast<uint32_t>
 
 // Exact binary16 -> binary32 (the hardware conversion on the device).
 DQ_DEV_INLINE float half_to_float(uint32_t h) {
-#if defined(__CUDA_ARCH__)
-  return __half2float(__ushort_as_half(static_cast<unsigned short>(h)));
+#if DQ_GPU_DEVICE_CODE
+  return gpu::half_bits_to_float(h);
 #else
   return dq::f16_to_f32(static_cast<uint16_t>(h));
 #endif
@@ -114,7 +108,7 @@ DQ_DEV_INLINE float half_to_float(uint32_t h) {
 DQ_DEV_INLINE float ld_half(const uint8_t *p) { return half_to_float(ld_u16(p)); }
 
 DQ_DEV_INLINE float bits_to_float(uint32_t u) {
-#if defined(__CUDA_ARCH__)
+#if DQ_GPU_DEVICE_CODE
   return __uint_as_float(u);
 #else
   return dq::f32_from_bits(u);
@@ -122,7 +116,7 @@ DQ_DEV_INLINE float bits_to_float(uint32_t u) {
 }
 
 DQ_DEV_INLINE uint32_t float_bits(float f) {
-#if defined(__CUDA_ARCH__)
+#if DQ_GPU_DEVICE_CODE
   return __float_as_uint(f);
 #else
   uint32_t u;
@@ -133,8 +127,8 @@ DQ_DEV_INLINE uint32_t float_bits(float f) {
 
 // __byte_perm: byte n of the result is byte (s >> 4n) & 7 of the 8 bytes {y:x}.
 DQ_DEV_INLINE uint32_t perm_bytes(uint32_t x, uint32_t y, uint32_t s) {
-#if defined(__CUDA_ARCH__)
-  return __byte_perm(x, y, s);
+#if DQ_GPU_DEVICE_CODE
+  return gpu::byte_perm(x, y, s);
 #else
   const uint64_t xy = static_cast<uint64_t>(x) | (static_cast<uint64_t>(y) << 32);
   uint32_t r = 0;
@@ -146,10 +140,8 @@ DQ_DEV_INLINE uint32_t perm_bytes(uint32_t x, uint32_t y, uint32_t s) {
 // perm_bytes for a selector whose nibbles all have bit 3 clear, as one prmt (the
 // intrinsic masks a run-time selector with 0x7777 first, an extra instruction).
 DQ_DEV_INLINE uint32_t perm_bytes_clear(uint32_t x, uint32_t y, uint32_t s) {
-#if defined(__CUDA_ARCH__)
-  uint32_t r;
-  asm("prmt.b32 %0, %1, %2, %3;" : "=r"(r) : "r"(x), "r"(y), "r"(s));
-  return r;
+#if DQ_GPU_DEVICE_CODE
+  return gpu::byte_perm_clear(x, y, s);
 #else
   return perm_bytes(x, y, s);
 #endif
@@ -192,10 +184,8 @@ DQ_DEV_INLINE uint32_t h2_bytes(uint32_t w, int k0, int k1) {
 // Lane-wise a - b, a * b on half2 words, round to nearest even (never fused: the device
 // form is a single PTX instruction each with an explicit rounding mode).
 DQ_DEV_INLINE uint32_t h2_sub(uint32_t a, uint32_t b) {
-#if defined(__CUDA_ARCH__)
-  uint32_t r;
-  asm("sub.rn.f16x2 %0, %1, %2;" : "=r"(r) : "r"(a), "r"(b));
-  return r;
+#if DQ_GPU_DEVICE_CODE
+  return gpu::h2_sub_rn(a, b);
 #else
   const float lo = dq::f16_to_f32(static_cast<uint16_t>(a)) - dq::f16_to_f32(static_cast<uint16_t>(b));
   const float hi = dq::f16_to_f32(static_cast<uint16_t>(a >> 16)) - dq::f16_to_f32(static_cast<uint16_t>(b >> 16));
@@ -204,10 +194,8 @@ DQ_DEV_INLINE uint32_t h2_sub(uint32_t a, uint32_t b) {
 }
 
 DQ_DEV_INLINE uint32_t h2_mul(uint32_t a, uint32_t b) {
-#if defined(__CUDA_ARCH__)
-  uint32_t r;
-  asm("mul.rn.f16x2 %0, %1, %2;" : "=r"(r) : "r"(a), "r"(b));
-  return r;
+#if DQ_GPU_DEVICE_CODE
+  return gpu::h2_mul_rn(a, b);
 #else
   // The f32 product of two halves is exact (11 x 11 bits), so one f16 rounding matches.
   const float lo = dq::f16_to_f32(static_cast<uint16_t>(a)) * dq::f16_to_f32(static_cast<uint16_t>(b));
@@ -219,10 +207,8 @@ DQ_DEV_INLINE uint32_t h2_mul(uint32_t a, uint32_t b) {
 // Lane-wise a * b + c, one rounding. The host form rounds the double a * b + c, which is
 // the same wherever the decoders use it (there the exact result fits an f16).
 DQ_DEV_INLINE uint32_t h2_fma(uint32_t a, uint32_t b, uint32_t c) {
-#if defined(__CUDA_ARCH__)
-  uint32_t r;
-  asm("fma.rn.f16x2 %0, %1, %2, %3;" : "=r"(r) : "r"(a), "r"(b), "r"(c));
-  return r;
+#if DQ_GPU_DEVICE_CODE
+  return gpu::h2_fma_rn(a, b, c);
 #else
   auto lane = [&](int sh) {
     const double v = static_cast<double>(dq::f16_to_f32(static_cast<uint16_t>(a >> sh))) *
@@ -236,9 +222,8 @@ DQ_DEV_INLINE uint32_t h2_fma(uint32_t a, uint32_t b, uint32_t c) {
 
 // Two floats to f16, round to nearest even (lo in the low lane).
 DQ_DEV_INLINE uint32_t h2_pack_rn(float lo, float hi) {
-#if defined(__CUDA_ARCH__)
-  const __half2 h = __floats2half2_rn(lo, hi);
-  return *reinterpret_cast<const uint32_t *>(&h);
+#if DQ_GPU_DEVICE_CODE
+  return gpu::pack_half2_rn(lo, hi);
 #else
   return dq::f32_to_f16(lo) | (static_cast<uint32_t>(dq::f32_to_f16(hi)) << 16);
 #endif
@@ -275,7 +260,7 @@ DQ_DEV_INLINE void h2_scale8(uint64_t q, int bias, uint32_t d2, uint32_t *h) {
 // Reads 8 bytes at `base + off` (off a multiple of 4) for a base of any even alignment:
 // the aligned word pointer and funnel-shift amount are worked out once per sub-block.
 struct Bytes8 {
-#if defined(__CUDA_ARCH__)
+#if DQ_GPU_DEVICE_CODE
   const uint32_t *w;
   uint32_t sh;
   DQ_DEV_INLINE explicit Bytes8(const uint8_t *base) {
@@ -286,8 +271,8 @@ struct Bytes8 {
   DQ_DEV_INLINE uint64_t at(int off) const {
     const uint32_t *p = w + (off >> 2);
     const uint32_t w0 = p[0], w1 = p[1], w2 = p[2];
-    return static_cast<uint64_t>(__funnelshift_r(w0, w1, sh)) |
-           (static_cast<uint64_t>(__funnelshift_r(w1, w2, sh)) << 32);
+    return static_cast<uint64_t>(gpu::funnelshift_r(w0, w1, sh)) |
+           (static_cast<uint64_t>(gpu::funnelshift_r(w1, w2, sh)) << 32);
   }
 #else
   const uint8_t *base;
@@ -325,4 +310,4 @@ struct HasF16<Fmt, std::void_t<decltype(&Fmt::decode8_f16)>> : std::true_type {}
 // Field offset inside a block, from the shared layout structs.
 #define DQ_OFF(block, field) static_cast<int>(offsetof(dq::blocks::block, field))
 
-}  // namespace dq::cuda
+}  // namespace dq::gpu

@@ -9,11 +9,11 @@
 #include "decode_kquants.cuh"  // Bytes8, DQ_DECODE8_FROM_SUB
 #include "decode_legacy.cuh"  // table16, nibbles8, kSignBits
 
-namespace dq::cuda {
+namespace dq::gpu {
 
 DQ_DEV_INLINE uint32_t popcount32(uint32_t v) {
-#if defined(__CUDA_ARCH__)
-  return static_cast<uint32_t>(__popc(v));
+#if DQ_GPU_DEVICE_CODE
+  return gpu::popcount(v);
 #else
   return static_cast<uint32_t>(__builtin_popcount(v));
 #endif
@@ -329,4 +329,4 @@ struct FmtIQ4_XS {
   DQ_DECODE8_FROM_SUB
 };
 
-}  // namespace dq::cuda
+}  // namespace dq::gpu

@@ -7,7 +7,7 @@
 #include "decode_common.cuh"
 #include "decode_legacy.cuh"  // nibbles8, kSignBits
 
-namespace dq::cuda {
+namespace dq::gpu {
 
 // Q2_K: halves of 128; in a half, 4 shifts x 32 elements; scale index per 16 elements.
 // y = dl * q - ml with dl * q exact (4 + 11 + 2 bits), so one fused multiply-add matches.
@@ -214,4 +214,4 @@ struct FmtQ8_K {
   }
 };
 
-}  // namespace dq::cuda
+}  // namespace dq::gpu

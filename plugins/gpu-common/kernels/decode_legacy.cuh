@@ -8,7 +8,7 @@
 #include "decode_common.cuh"
 #include "dq_common/grids.hpp"
 
-namespace dq::cuda {
+namespace dq::gpu {
 
 // Nibbles of 8 consecutive bytes (low nibbles, or high ones when shift is 4), one per byte.
 DQ_DEV_INLINE uint64_t nibbles8(uint64_t q, int shift) { return (q >> shift) & 0x0f0f0f0f0f0f0f0full; }
@@ -354,4 +354,4 @@ struct FmtQ2_0 {
   }
 };
 
-}  // namespace dq::cuda
+}  // namespace dq::gpu

@@ -5,7 +5,7 @@
 
 #include "decode_common.cuh"
 
-namespace dq::cuda {
+namespace dq::gpu {
 
 // Trit of bytes 0 and 2 of w02 (in 16-bit lanes) for multiplier pow3 = 3^n: q =
 // uint8(byte * 3^n), trit = (q * 3) >> 8, as ggml computes per byte. A lane holds at most
@@ -110,4 +110,4 @@ struct FmtTQ2_0 {
   DQ_DECODE8_F16_FROM_SUB
 };
 
-}  // namespace dq::cuda
+}  // namespace dq::gpu

@@ -2,7 +2,7 @@
 #include "formats.cuh"
 #include "launch.hpp"
 
-namespace dq::cuda {
+namespace dq::gpu {
 
 namespace {
 enum class Family { kNone, kElements, kLegacy, kKQuants, kIQuants };
@@ -31,7 +31,7 @@ bool kernel_available(int32_t type, int32_t out_type) {
   return family_of(type) != Family::kNone && (out_type == 0 || out_type == 1 || out_type == 30);
 }
 
-cudaError_t launch_dequantize(int32_t type, int32_t out, const void *src, void *dst,
+Error launch_dequantize(int32_t type, int32_t out, const void *src, void *dst,
                               int64_t n_elements, const LaunchEnv &env) {
   const int64_t n_blocks = n_elements / block_elements(type);
   switch (family_of(type)) {
@@ -39,8 +39,8 @@ cudaError_t launch_dequantize(int32_t type, int32_t out, const void *src, void *
     case Family::kLegacy: return launch_legacy(type, out, src, dst, n_blocks, env);
     case Family::kKQuants: return launch_kquants(type, out, src, dst, n_blocks, env);
     case Family::kIQuants: return launch_iquants(type, out, src, dst, n_blocks, env);
-    default: return cudaErrorInvalidValue;
+    default: return kErrorInvalidValue;
   }
 }
 
-}  // namespace dq::cuda
+}  // namespace dq::gpu

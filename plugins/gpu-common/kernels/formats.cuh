@@ -8,7 +8,7 @@
 #include "decode_legacy.cuh"
 #include "decode_ternary.cuh"
 
-namespace dq::cuda {
+namespace dq::gpu {
 
 // Calls f(Fmt{}) for the block format of `type` and returns true, or returns false when
 // `type` is not a block format decoded here (F32/F16/BF16 are element formats, handled apart).
@@ -45,4 +45,4 @@ bool visit_block_format(int32_t type, F &&f) {
   }
 }
 
-}  // namespace dq::cuda
+}  // namespace dq::gpu

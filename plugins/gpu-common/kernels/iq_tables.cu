@@ -3,9 +3,10 @@
 #include <cstddef>
 
 #include "dq_common/grids.hpp"
+#include "gpu_port.hpp"
 #include "iq_tables.cuh"
 
-namespace dq::cuda {
+namespace dq::gpu {
 namespace {
 
 template <typename T, size_t N>
@@ -38,16 +39,16 @@ __device__ const auto g_iq3s = copy_table(dq::grids::iq3s_grid);
 __device__ const auto g_iq1s = copy_table(dq::grids::iq1s_grid);
 
 template <typename Sym>
-const uint8_t *address_of(const Sym &symbol, cudaError_t *err) {
+const uint8_t *address_of(const Sym &symbol, Error *err) {
   void *p = nullptr;
-  *err = cudaGetSymbolAddress(&p, symbol);
+  *err = symbol_address(&p, symbol);
   return static_cast<const uint8_t *>(p);
 }
 
 }  // namespace
 
-const uint8_t *iq_grid_device(int32_t type, cudaError_t *err) {
-  *err = cudaSuccess;
+const uint8_t *iq_grid_device(int32_t type, Error *err) {
+  *err = kSuccess;
   switch (type) {
     case 16: return address_of(g_iq2xxs, err);
     case 17: return address_of(g_iq2xs, err);
@@ -64,4 +65,4 @@ const uint8_t *iq_grid_device(int32_t type, cudaError_t *err) {
   }
 }
 
-}  // namespace dq::cuda
+}  // namespace dq::gpu

@@ -4,7 +4,7 @@
 // 16-byte aligned; any count and any alignment works (scalar path and tail).
 #include "tile_kernel.cuh"
 
-namespace dq::cuda {
+namespace dq::gpu {
 namespace {
 
 template <int kSrc>
@@ -17,7 +17,7 @@ struct SrcElem<0> {
 template <>
 struct SrcElem<1> {
   using Raw = uint16_t;
-  __device__ __forceinline__ static float widen(uint16_t v) { return __half2float(__ushort_as_half(v)); }
+  __device__ __forceinline__ static float widen(uint16_t v) { return half_bits_to_float(v); }
 };
 template <>
 struct SrcElem<30> {
@@ -32,9 +32,9 @@ __device__ __forceinline__ void store1(typename OutPack<kOut>::Elem *dst, float 
   if constexpr (kOut == 0) {
     *dst = v;
   } else if constexpr (kOut == 1) {
-    *dst = __half_as_ushort(__float2half_rn(v));
+    *dst = float_to_half_bits(v);
   } else {
-    *dst = __bfloat16_as_ushort(__float2bfloat16_rn(v));
+    *dst = float_to_bf16_bits(v);
   }
 }
 
@@ -61,7 +61,7 @@ struct ConvertShape {
 };
 
 template <int kSrc, int kOut>
-__global__ void __launch_bounds__(kThreads)
+__global__ void DQ_LAUNCH_BOUNDS(kThreads)
     convert_elements(const uint8_t *__restrict__ src, typename OutPack<kOut>::Elem *__restrict__ dst,
                      int64_t n, bool vec16, bool src_elem_aligned) {
   using In = SrcElem<kSrc>;
@@ -75,10 +75,10 @@ __global__ void __launch_bounds__(kThreads)
     float v[kVec];
     // kVec * kIn bytes in: 16 (f32 x4, 16-bit x8) or 8 (16-bit x4).
     if constexpr (kSrc == 0) {
-      const float4 a = __ldg(reinterpret_cast<const float4 *>(src) + c);
+      const float4 a = load_readonly(reinterpret_cast<const float4 *>(src) + c);
       v[0] = a.x; v[1] = a.y; v[2] = a.z; v[3] = a.w;
     } else if constexpr (kVec == 8) {
-      const uint4 a = __ldg(reinterpret_cast<const uint4 *>(src) + c);
+      const uint4 a = load_readonly(reinterpret_cast<const uint4 *>(src) + c);
       const uint32_t w[4] = {a.x, a.y, a.z, a.w};
 #pragma unroll
       for (int k = 0; k < 4; ++k) {
@@ -86,7 +86,7 @@ __global__ void __launch_bounds__(kThreads)
         v[2 * k + 1] = In::widen(static_cast<uint16_t>(w[k] >> 16));
       }
     } else {
-      const uint2 a = __ldg(reinterpret_cast<const uint2 *>(src) + c);
+      const uint2 a = load_readonly(reinterpret_cast<const uint2 *>(src) + c);
       v[0] = In::widen(static_cast<uint16_t>(a.x));
       v[1] = In::widen(static_cast<uint16_t>(a.x >> 16));
       v[2] = In::widen(static_cast<uint16_t>(a.y));
@@ -109,7 +109,7 @@ __global__ void __launch_bounds__(kThreads)
 }
 
 template <int kSrc, int kOut>
-cudaError_t launch_convert(const void *src, void *dst, int64_t n, const LaunchEnv &env) {
+Error launch_convert(const void *src, void *dst, int64_t n, const LaunchEnv &env) {
   using Raw = typename SrcElem<kSrc>::Raw;
   const bool vec16 = ((reinterpret_cast<uintptr_t>(src) | reinterpret_cast<uintptr_t>(dst)) & 15) == 0;
   const bool src_elem_aligned = reinterpret_cast<uintptr_t>(src) % sizeof(Raw) == 0;
@@ -121,33 +121,33 @@ cudaError_t launch_convert(const void *src, void *dst, int64_t n, const LaunchEn
   convert_elements<kSrc, kOut><<<static_cast<unsigned>(grid), kThreads, 0, env.stream>>>(
       static_cast<const uint8_t *>(src), static_cast<typename OutPack<kOut>::Elem *>(dst), n, vec16,
       src_elem_aligned);
-  return cudaGetLastError();
+  return last_error();
 }
 
 template <int kSrc>
-cudaError_t launch_from(int32_t out, const void *src, void *dst, int64_t n, const LaunchEnv &env) {
+Error launch_from(int32_t out, const void *src, void *dst, int64_t n, const LaunchEnv &env) {
   if (out == kSrc) {
     const size_t bytes = static_cast<size_t>(n) * (kSrc == 0 ? 4 : 2);
-    return cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, env.stream);
+    return copy_device_to_device_async(dst, src, bytes, env.stream);
   }
   switch (out) {
     case 0: return launch_convert<kSrc, 0>(src, dst, n, env);
     case 1: return launch_convert<kSrc, 1>(src, dst, n, env);
     case 30: return launch_convert<kSrc, 30>(src, dst, n, env);
-    default: return cudaErrorInvalidValue;
+    default: return kErrorInvalidValue;
   }
 }
 
 }  // namespace
 
-cudaError_t launch_elements(int32_t type, int32_t out, const void *src, void *dst, int64_t n,
+Error launch_elements(int32_t type, int32_t out, const void *src, void *dst, int64_t n,
                             const LaunchEnv &env) {
   switch (type) {
     case 0: return launch_from<0>(out, src, dst, n, env);
     case 1: return launch_from<1>(out, src, dst, n, env);
     case 30: return launch_from<30>(out, src, dst, n, env);
-    default: return cudaErrorInvalidValue;
+    default: return kErrorInvalidValue;
   }
 }
 
-}  // namespace dq::cuda
+}  // namespace dq::gpu

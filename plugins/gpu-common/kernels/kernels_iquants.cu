@@ -3,9 +3,9 @@
 #include "decode_iquants.cuh"
 #include "tile_kernel.cuh"
 
-namespace dq::cuda {
+namespace dq::gpu {
 
-cudaError_t launch_iquants(int32_t type, int32_t out, const void *src, void *dst, int64_t n_blocks,
+Error launch_iquants(int32_t type, int32_t out, const void *src, void *dst, int64_t n_blocks,
                            const LaunchEnv &env) {
   switch (type) {
     case 16: return launch_format_auto<FmtIQ2_XXS>(out, src, dst, n_blocks, env);
@@ -16,8 +16,8 @@ cudaError_t launch_iquants(int32_t type, int32_t out, const void *src, void *dst
     case 22: return launch_format_auto<FmtIQ2_S>(out, src, dst, n_blocks, env);
     case 23: return launch_format_auto<FmtIQ4_XS>(out, src, dst, n_blocks, env);
     case 29: return launch_format_auto<FmtIQ1_M>(out, src, dst, n_blocks, env);
-    default: return cudaErrorInvalidValue;
+    default: return kErrorInvalidValue;
   }
 }
 
-}  // namespace dq::cuda
+}  // namespace dq::gpu

@@ -4,9 +4,9 @@
 #include "decode_ternary.cuh"
 #include "tile_kernel.cuh"
 
-namespace dq::cuda {
+namespace dq::gpu {
 
-cudaError_t launch_kquants(int32_t type, int32_t out, const void *src, void *dst, int64_t n_blocks,
+Error launch_kquants(int32_t type, int32_t out, const void *src, void *dst, int64_t n_blocks,
                            const LaunchEnv &env) {
   switch (type) {
     case 10: return launch_format_auto<FmtQ2_K>(out, src, dst, n_blocks, env);
@@ -17,8 +17,8 @@ cudaError_t launch_kquants(int32_t type, int32_t out, const void *src, void *dst
     case 15: return launch_format_auto<FmtQ8_K>(out, src, dst, n_blocks, env);
     case 34: return launch_format_auto<FmtTQ1_0>(out, src, dst, n_blocks, env);
     case 35: return launch_format_auto<FmtTQ2_0>(out, src, dst, n_blocks, env);
-    default: return cudaErrorInvalidValue;
+    default: return kErrorInvalidValue;
   }
 }
 
-}  // namespace dq::cuda
+}  // namespace dq::gpu

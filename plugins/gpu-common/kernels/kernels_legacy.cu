@@ -3,9 +3,9 @@
 #include "decode_legacy.cuh"
 #include "tile_kernel.cuh"
 
-namespace dq::cuda {
+namespace dq::gpu {
 
-cudaError_t launch_legacy(int32_t type, int32_t out, const void *src, void *dst, int64_t n_blocks,
+Error launch_legacy(int32_t type, int32_t out, const void *src, void *dst, int64_t n_blocks,
                           const LaunchEnv &env) {
   switch (type) {
     case 2: return launch_format_auto<FmtQ4_0>(out, src, dst, n_blocks, env);
@@ -18,8 +18,8 @@ cudaError_t launch_legacy(int32_t type, int32_t out, const void *src, void *dst,
     case 40: return launch_format_auto<FmtNVFP4>(out, src, dst, n_blocks, env);
     case 41: return launch_format_auto<FmtQ1_0>(out, src, dst, n_blocks, env);
     case 42: return launch_format_auto<FmtQ2_0>(out, src, dst, n_blocks, env);
-    default: return cudaErrorInvalidValue;
+    default: return kErrorInvalidValue;
   }
 }
 
-}  // namespace dq::cuda
+}  // namespace dq::gpu

@@ -1,16 +1,17 @@
 // Host-side entry points of the kernels: one launcher per format family plus the dispatcher
-// the plugin calls. All launches are asynchronous on env.stream; errors are CUDA codes.
+// the plugin calls. All launches are asynchronous on env.stream; errors are the runtime's codes
+// (CUDA or HIP, gpu_runtime.hpp).
 #pragma once
 
-#include <cuda_runtime.h>
+#include "gpu_runtime.hpp"
 
 #include <cstdint>
 
-namespace dq::cuda {
+namespace dq::gpu {
 
 struct LaunchEnv {
   int sm_count = 1;              // multiprocessors of the current device
-  cudaStream_t stream = nullptr;
+  Stream stream = nullptr;
   // Tuning knobs (environment, read once; see dequantize.cpp): evict-first output stores,
   // and a cap on the persistent grid's blocks per multiprocessor (0: as many as fit).
   bool streaming_stores = true;
@@ -19,14 +20,14 @@ struct LaunchEnv {
 
 // Block formats, by family (each in its own translation unit). `type` must belong to the
 // family; n_blocks > 0.
-cudaError_t launch_legacy(int32_t type, int32_t out_type, const void *src, void *dst,
+Error launch_legacy(int32_t type, int32_t out_type, const void *src, void *dst,
                           int64_t n_blocks, const LaunchEnv &env);
-cudaError_t launch_kquants(int32_t type, int32_t out_type, const void *src, void *dst,
+Error launch_kquants(int32_t type, int32_t out_type, const void *src, void *dst,
                            int64_t n_blocks, const LaunchEnv &env);
-cudaError_t launch_iquants(int32_t type, int32_t out_type, const void *src, void *dst,
+Error launch_iquants(int32_t type, int32_t out_type, const void *src, void *dst,
                            int64_t n_blocks, const LaunchEnv &env);
 // F32, F16, BF16 sources (one element per block).
-cudaError_t launch_elements(int32_t type, int32_t out_type, const void *src, void *dst,
+Error launch_elements(int32_t type, int32_t out_type, const void *src, void *dst,
                             int64_t n_elements, const LaunchEnv &env);
 
 // True when `type` -> `out_type` has a kernel (out_type: 0 f32, 1 f16, 30 bf16).
@@ -34,7 +35,15 @@ bool kernel_available(int32_t type, int32_t out_type);
 
 // Dequantizes n_elements (a multiple of the type's block) from device `src` into device
 // `dst`. Validation of sizes and pointers is the caller's job.
-cudaError_t launch_dequantize(int32_t type, int32_t out_type, const void *src, void *dst,
+Error launch_dequantize(int32_t type, int32_t out_type, const void *src, void *dst,
                               int64_t n_elements, const LaunchEnv &env);
 
+}  // namespace dq::gpu
+
+#if !defined(DQ_GPU_HIP)
+// The CUDA plugin's glue (plugins/cuda, namespace dq::cuda) names the kernels' entry points
+// as it did before they moved here from plugins/cuda/kernels.
+namespace dq::cuda {
+using namespace dq::gpu;
 }  // namespace dq::cuda
+#endif

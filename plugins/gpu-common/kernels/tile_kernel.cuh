@@ -10,18 +10,16 @@
 // Tile counts are 32-bit, element and byte offsets 64-bit: tensors may exceed 2^31 elements.
 #pragma once
 
-#include <cuda_bf16.h>
-#include <cuda_fp16.h>
-#include <cuda_runtime.h>
-
 #include <cstdint>
 #include <type_traits>
 
 #include "decode_common.cuh"
+#include "gpu_port.hpp"
+#include "gpu_runtime.hpp"
 #include "iq_tables.cuh"
 #include "launch.hpp"
 
-namespace dq::cuda {
+namespace dq::gpu {
 
 inline constexpr int kThreads = 256;
 inline constexpr int kGroupsPerThread = 4;
@@ -32,7 +30,9 @@ inline constexpr int kPad = 16;  // read-past slack for ld_u64's word loads
 // loop body 25-35% longer in SASS), and 2 blocks measured faster than 3-5 on the H100.
 inline constexpr int kMinBlocksPerSm = 2;
 inline constexpr int kStages = 3;  // tiles in the shared-memory ring (kStages - 1 in flight)
-inline constexpr int kWarpElems = kTileElems / (kThreads / 32);  // 1024: a warp's share
+// "Warp" below means a logical group of kGroupLanes (32) lanes: a whole warp on NVIDIA and
+// RDNA, half a wavefront on wave64 GPUs (gpu_port.hpp). Nothing relies on lockstep execution.
+inline constexpr int kWarpElems = kTileElems / (kThreads / kGroupLanes);  // 1024: a warp's share
 
 // Shape of a tile's shared memory for Fmt with output elements of kElemBytes bytes.
 template <typename Fmt, int kElemBytes>
@@ -52,14 +52,6 @@ struct TileShape {
 template <int kOut>
 struct OutPack;
 
-// 16-byte global stores, optionally with the evict-first (streaming) cache hint.
-__device__ __forceinline__ void store16(float4 *p, float4 v, bool streaming) {
-  if (streaming) __stcs(p, v); else *p = v;
-}
-__device__ __forceinline__ void store16(uint4 *p, uint4 v, bool streaming) {
-  if (streaming) __stcs(p, v); else *p = v;
-}
-
 template <>
 struct OutPack<0> {
   using Elem = float;
@@ -70,22 +62,11 @@ struct OutPack<0> {
   }
 };
 
-// Two floats -> two round-to-nearest-even halves in one cvt.rn.f16x2.f32 (a in the low half).
-__device__ __forceinline__ uint32_t pack_half2(float a, float b) {
-  const __half2 h = __floats2half2_rn(a, b);
-  return *reinterpret_cast<const uint32_t *>(&h);
-}
-
-__device__ __forceinline__ uint32_t pack_bf162(float a, float b) {
-  const __nv_bfloat162 h = __floats2bfloat162_rn(a, b);
-  return *reinterpret_cast<const uint32_t *>(&h);
-}
-
 template <int kOut>
 struct OutPack16 {
   using Elem = uint16_t;
   __device__ __forceinline__ static uint32_t pack2(float a, float b) {
-    return kOut == 1 ? pack_half2(a, b) : pack_bf162(a, b);
+    return kOut == 1 ? pack_half2_rn(a, b) : pack_bf162_rn(a, b);
   }
   __device__ __forceinline__ static void pack(const float *v, uint4 *c) {
     c[0] = make_uint4(pack2(v[0], v[1]), pack2(v[2], v[3]), pack2(v[4], v[5]), pack2(v[6], v[7]));
@@ -148,16 +129,6 @@ __device__ __forceinline__ void decode_lane32(const uint8_t *blk, int j0, const 
   }
 }
 
-__device__ __forceinline__ void cp_async16(void *smem_dst, const void *gmem_src) {
-  const uint32_t s = static_cast<uint32_t>(__cvta_generic_to_shared(smem_dst));
-  asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(s), "l"(gmem_src) : "memory");
-}
-__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::: "memory"); }
-template <int N>
-__device__ __forceinline__ void cp_async_wait() {
-  asm volatile("cp.async.wait_group %0;\n" ::"n"(N) : "memory");
-}
-
 // Starts copying tile `t` (its `bytes` source bytes at `src`) into `buf`. With a 16-byte
 // aligned source the bulk goes through cp.async and the <16-byte tail through plain loads;
 // otherwise every byte goes through plain loads (correct for any address, slower).
@@ -169,16 +140,16 @@ __device__ __forceinline__ void stage_tile(uint8_t *buf, const uint8_t *__restri
     for (int i = threadIdx.x; i < nvec; i += kThreads) cp_async16(buf + 16 * i, src + 16 * i);
     done = nvec << 4;
   }
-  for (int i = done + threadIdx.x; i < bytes; i += kThreads) buf[i] = __ldg(src + i);
+  for (int i = done + threadIdx.x; i < bytes; i += kThreads) buf[i] = load_readonly(src + i);
 }
 
 template <typename Fmt, int kOut>
-__global__ void __launch_bounds__(kThreads, kMinBlocksPerSm)
+__global__ void DQ_LAUNCH_BOUNDS(kThreads, kMinBlocksPerSm)
     dequant_tiles(const uint8_t *__restrict__ src, typename OutPack<kOut>::Elem *__restrict__ dst,
                   int64_t n_blocks, const uint8_t *__restrict__ table_global, bool src_vec16,
                   bool dst_vec16, bool streaming) {
   using Shape = TileShape<Fmt, sizeof(typename OutPack<kOut>::Elem)>;
-  extern __shared__ __align__(16) uint8_t smem[];
+  extern __shared__ DQ_ALIGN16 uint8_t smem[];
   uint8_t *const table = smem;
   uint8_t *const ring = smem + Fmt::kTableBytes;  // kStages tile buffers
 
@@ -206,15 +177,15 @@ __global__ void __launch_bounds__(kThreads, kMinBlocksPerSm)
     // The lookup grid is gathered with data-dependent indices: keep it in shared memory.
     const uint4 *g = reinterpret_cast<const uint4 *>(table_global);
     uint4 *s = reinterpret_cast<uint4 *>(table);
-    for (int i = threadIdx.x; i < Fmt::kTableBytes / 16; i += kThreads) s[i] = __ldg(g + i);
+    for (int i = threadIdx.x; i < Fmt::kTableBytes / 16; i += kThreads) s[i] = load_readonly(g + i);
   }
   // Every output goes through a per-warp staging area (see stage_chunk).
   using Elem = typename OutPack<kOut>::Elem;
   constexpr int kElemsPerChunk = 16 / static_cast<int>(sizeof(Elem));
   constexpr int kChunksPerGroup = 8 / kElemsPerChunk;   // 16-byte chunks per 8 elements
   constexpr int kChunksPerRow = 4 * kChunksPerGroup;     // per lane's 32 elements
-  constexpr int kWarpChunks = 32 * kChunksPerRow;
-  const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+  constexpr int kWarpChunks = kGroupLanes * kChunksPerRow;
+  const int warp = static_cast<int>(threadIdx.x) / kGroupLanes, lane = static_cast<int>(threadIdx.x) % kGroupLanes;
   uint4 *const area = reinterpret_cast<uint4 *>(ring + kStages * Shape::kBufBytes) + warp * kWarpChunks;
 
   for (int i = 0, t = first; t < n_tiles; ++i, t += step) {
@@ -264,20 +235,20 @@ __global__ void __launch_bounds__(kThreads, kMinBlocksPerSm)
         const uint8_t *blk = buf + (e0 / Fmt::kBlockElems) * Fmt::kBlockBytes;
         decode_lane32<Fmt, kOut, kChunksPerRow>(blk, e0 % Fmt::kBlockElems, table, area, lane);
       }
-      __syncwarp();
+      sync_group();
       // The warp's 1024 elements leave in order: each store instruction covers 512 contiguous bytes.
       const int warp_elems = tile_elems - kWarpElems * warp;
       if (dst_vec16) {
 #pragma unroll
         for (int r = 0; r < kChunksPerRow; ++r) {
-          const int c = lane + 32 * r;
+          const int c = lane + kGroupLanes * r;
           if (c * kElemsPerChunk < warp_elems)
             store16(reinterpret_cast<uint4 *>(out) + c,
                     area[stage_chunk<kChunksPerRow>(c / kChunksPerRow, c % kChunksPerRow)], streaming);
         }
       } else {
         const Elem *a = reinterpret_cast<const Elem *>(area);
-        for (int o = lane; o < kWarpElems && o < warp_elems; o += 32) {
+        for (int o = lane; o < kWarpElems && o < warp_elems; o += kGroupLanes) {
           const int c = o / kElemsPerChunk;
           out[o] = a[stage_chunk<kChunksPerRow>(c / kChunksPerRow, c % kChunksPerRow) * kElemsPerChunk +
                      o % kElemsPerChunk];
@@ -292,21 +263,14 @@ __global__ void __launch_bounds__(kThreads, kMinBlocksPerSm)
 // Launches Fmt -> kOut over n_blocks blocks. `table` is the device copy of Fmt's grid (or
 // null when Fmt has none).
 template <typename Fmt, int kOut>
-cudaError_t launch_tiles(const void *src, void *dst, int64_t n_blocks, const uint8_t *table,
+Error launch_tiles(const void *src, void *dst, int64_t n_blocks, const uint8_t *table,
                          const LaunchEnv &env) {
   using Shape = TileShape<Fmt, sizeof(typename OutPack<kOut>::Elem)>;
   auto kernel = dequant_tiles<Fmt, kOut>;
   static thread_local int blocks_per_sm = 0;  // per instantiation; same on every device we target
   if (blocks_per_sm == 0) {
-    // Shared memory is this kernel's working space (tiles, tables); L1 barely matters.
-    cudaError_t e = cudaFuncSetAttribute(kernel, cudaFuncAttributePreferredSharedMemoryCarveout,
-                                         cudaSharedmemCarveoutMaxShared);
-    if (e != cudaSuccess) return e;
-    e = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, Shape::kSmemBytes);
-    if (e != cudaSuccess) return e;
-    e = cudaOccupancyMaxActiveBlocksPerMultiprocessor(&blocks_per_sm, kernel, kThreads,
-                                                      Shape::kSmemBytes);
-    if (e != cudaSuccess) return e;
+    const Error e = max_blocks_per_multiprocessor(kernel, kThreads, Shape::kSmemBytes, &blocks_per_sm);
+    if (e != kSuccess) return e;
     if (env.blocks_per_sm_cap > 0 && blocks_per_sm > env.blocks_per_sm_cap) blocks_per_sm = env.blocks_per_sm_cap;
     if (blocks_per_sm < 1) blocks_per_sm = 1;
   }
@@ -318,31 +282,31 @@ cudaError_t launch_tiles(const void *src, void *dst, int64_t n_blocks, const uin
   kernel<<<grid, kThreads, Shape::kSmemBytes, env.stream>>>(
       static_cast<const uint8_t *>(src), static_cast<typename OutPack<kOut>::Elem *>(dst), n_blocks,
       table, src_vec16, dst_vec16, env.streaming_stores);
-  return cudaGetLastError();
+  return last_error();
 }
 
 template <typename Fmt>
-cudaError_t launch_format(int32_t out_type, const void *src, void *dst, int64_t n_blocks,
+Error launch_format(int32_t out_type, const void *src, void *dst, int64_t n_blocks,
                           const uint8_t *table, const LaunchEnv &env) {
   switch (out_type) {
     case 0: return launch_tiles<Fmt, 0>(src, dst, n_blocks, table, env);
     case 1: return launch_tiles<Fmt, 1>(src, dst, n_blocks, table, env);
     case 30: return launch_tiles<Fmt, 30>(src, dst, n_blocks, table, env);
-    default: return cudaErrorInvalidValue;
+    default: return kErrorInvalidValue;
   }
 }
 
 // As launch_format, fetching Fmt's device table first when it has one.
 template <typename Fmt>
-cudaError_t launch_format_auto(int32_t out_type, const void *src, void *dst, int64_t n_blocks,
+Error launch_format_auto(int32_t out_type, const void *src, void *dst, int64_t n_blocks,
                                const LaunchEnv &env) {
   const uint8_t *table = nullptr;
   if constexpr (Fmt::kTableBytes > 0) {
-    cudaError_t e = cudaSuccess;
+    Error e = kSuccess;
     table = iq_grid_device(Fmt::kType, &e);
-    if (e != cudaSuccess) return e;
+    if (e != kSuccess) return e;
   }
   return launch_format<Fmt>(out_type, src, dst, n_blocks, table, env);
 }
 
-}  // namespace dq::cuda
+}  // namespace dq::gpu
