@@ -16,21 +16,44 @@ namespace {
 // its devices, so before any test (gtest_discover_tests passes one ENVIRONMENT entry only).
 const bool kFourFakeDevices = ::setenv("DQ_FAKEASYNC_DEVICES", "4", 0) == 0;
 
+// The devices under test: fakeasync by default; on a GPU machine DQ_MULTI_TEST_BACKEND=cuda
+// and DQ_MULTI_TEST_DEVICES=0,1 (taken in turn, so "0,0" or "0" on one GPU gives every
+// "device" its own pipeline to GPU 0; scripts/device-multi-gpu.sh).
+std::string test_backend() {
+  const char *b = std::getenv("DQ_MULTI_TEST_BACKEND");
+  return b && *b ? b : "fakeasync";
+}
+
+std::vector<int32_t> test_device_numbers() {
+  std::vector<int32_t> out;
+  const char *e = std::getenv("DQ_MULTI_TEST_DEVICES");
+  std::string list = e && *e ? e : "0,1,2,3";
+  for (size_t at = 0; at <= list.size();) {
+    const size_t comma = std::min(list.find(',', at), list.size());
+    out.push_back(static_cast<int32_t>(std::stol(list.substr(at, comma - at))));
+    at = comma + 1;
+  }
+  return out;
+}
+
+int device_count(const Context &ctx, const std::string &backend) {
+  for (const auto &b : ctx.backends())
+    if (b.name == backend) return b.device_count;
+  return 0;
+}
+
 #define REQUIRE_FAKE_DEVICES(ctx, n)                                                       \
   do {                                                                                     \
     std::string why_;                                                                      \
-    if (!have_device(ctx, "fakeasync", &why_))                                             \
+    if (!have_device(ctx, test_backend().c_str(), &why_))                                  \
       GTEST_SKIP() << why_ << " (run through ctest, which sets DQ_PLUGIN_PATH)";           \
-    if (fake_device_count(ctx) < (n))                                                      \
-      GTEST_SKIP() << "fakeasync has " << fake_device_count(ctx)                          \
-                   << " device(s) (DQ_FAKEASYNC_DEVICES)";                     \
+    for (int32_t d_ : test_device_numbers())                                               \
+      if (d_ >= device_count(ctx, test_backend()))                                         \
+        GTEST_SKIP() << test_backend() << " has " << device_count(ctx, test_backend())     \
+                     << " device(s), the test wants device " << d_                         \
+                     << " (DQ_FAKEASYNC_DEVICES, DQ_MULTI_TEST_DEVICES)";                  \
+    (void)(n);                                                                             \
   } while (0)
-
-int fake_device_count(const Context &ctx) {
-  for (const auto &b : ctx.backends())
-    if (b.name == "fakeasync") return b.device_count;
-  return 0;
-}
 
 struct Part {
   std::string name;
@@ -190,8 +213,9 @@ int load_and_check(const Context &ctx, const Model &model, const std::vector<Loc
 }
 
 std::vector<Location> fake_devices(int n) {
+  const std::vector<int32_t> numbers = test_device_numbers();
   std::vector<Location> d;
-  for (int i = 0; i < n; ++i) d.push_back({"fakeasync", i});
+  for (int i = 0; i < n; ++i) d.push_back({test_backend(), numbers[i % numbers.size()]});
   return d;
 }
 
@@ -263,7 +287,7 @@ TEST(LoaderMultiDevice, OneDeviceTwicePipelinesInParallel) {
   const auto models = loader_models(dir);
   ASSERT_FALSE(models.empty());
   Model model(ctx, models.front().string());
-  const std::vector<Location> twice{{"fakeasync", 0}, {"fakeasync", 0}};
+  const std::vector<Location> twice{{test_backend(), 0}, {test_backend(), 0}};
   EXPECT_GT(load_and_check(ctx, model, twice, cut_every_tensor(model, 2, Cut::columns),
                            DQ_TYPE_F32, 0, "fakeasync:0 twice"),
             0);
