@@ -10,6 +10,7 @@ See docs/PYTHON.md.
 """
 from ._lib import DQError
 from ._dequantize import dequantize
+from ._dequantize_batch import dequantize_batch
 from ._backends import Backend, Device, backends, version
 from ._patch import patch_gguf, patched_gguf, unpatch_gguf
 from ._gguf_file import GGUFFile, GGUFTensor
@@ -18,5 +19,6 @@ from ._cuda_array import CudaArray
 
 __version__ = "0.1.0"
 
-__all__ = ["DQError", "dequantize", "backends", "Backend", "Device", "version", "patch_gguf",
-           "unpatch_gguf", "patched_gguf", "GGUFFile", "GGUFTensor", "load_file", "CudaArray"]
+__all__ = ["DQError", "dequantize", "dequantize_batch", "backends", "Backend", "Device", "version",
+           "patch_gguf", "unpatch_gguf", "patched_gguf", "GGUFFile", "GGUFTensor", "load_file",
+           "CudaArray"]
