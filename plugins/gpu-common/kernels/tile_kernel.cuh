@@ -143,30 +143,51 @@ __device__ __forceinline__ void stage_tile(uint8_t *buf, const uint8_t *__restri
   for (int i = done + threadIdx.x; i < bytes; i += kThreads) buf[i] = load_readonly(src + i);
 }
 
-template <typename Fmt, int kOut>
-__global__ void DQ_LAUNCH_BOUNDS(kThreads, kMinBlocksPerSm)
-    dequant_tiles(const uint8_t *__restrict__ src, typename OutPack<kOut>::Elem *__restrict__ dst,
-                  int64_t n_blocks, const uint8_t *__restrict__ table_global, bool src_vec16,
-                  bool dst_vec16, bool streaming) {
+// Where tile t of a launch lives: its source bytes, its first output, its block count, and
+// whether source and output are 16-byte aligned. SingleTiles: one tensor's tiles; the batch
+// kernel (batch_kernel.cuh) maps the concatenated tiles of several tensors.
+template <typename Elem>
+struct TileRef {
+  const uint8_t *src;
+  Elem *dst;
+  int blocks;
+  bool src_vec16, dst_vec16;
+};
+
+template <typename Fmt, typename Elem>
+struct SingleTiles {
+  using Shape = TileShape<Fmt, sizeof(Elem)>;
+  const uint8_t *src;
+  Elem *dst;
+  int64_t n_blocks;
+  bool src_vec16, dst_vec16;
+  DQ_DEVICE_INLINE TileRef<Elem> operator()(int t) const {
+    const int64_t left = n_blocks - static_cast<int64_t>(t) * Shape::kBlocks;
+    return {src + static_cast<int64_t>(t) * Shape::kBytes, dst + static_cast<int64_t>(t) * kTileElems,
+            left < Shape::kBlocks ? static_cast<int>(left) : Shape::kBlocks, src_vec16, dst_vec16};
+  }
+};
+
+// The body of every tile kernel: this thread block walks tiles blockIdx.x, + gridDim.x, ...
+// of the n_tiles that `tiles` maps.
+template <typename Fmt, int kOut, typename Tiles>
+DQ_DEVICE_INLINE void tile_loop(const Tiles &tiles, int n_tiles, const uint8_t *__restrict__ table_global,
+                                bool streaming) {
   using Shape = TileShape<Fmt, sizeof(typename OutPack<kOut>::Elem)>;
   extern __shared__ DQ_ALIGN16 uint8_t smem[];
   uint8_t *const table = smem;
   uint8_t *const ring = smem + Fmt::kTableBytes;  // kStages tile buffers
 
   // Tile counts fit 32 bits (a tile is 8192 elements); byte and element offsets are 64-bit.
-  const int n_tiles = static_cast<int>((n_blocks + Shape::kBlocks - 1) / Shape::kBlocks);
   const int first = static_cast<int>(blockIdx.x), step = static_cast<int>(gridDim.x);
   if (first >= n_tiles) return;
-  auto tile_blocks = [&](int tile) -> int {
-    const int64_t left = n_blocks - static_cast<int64_t>(tile) * Shape::kBlocks;
-    return left < Shape::kBlocks ? static_cast<int>(left) : Shape::kBlocks;
-  };
   // This block's i-th tile is first + i * step; it lives in ring buffer i % kStages.
   auto stage = [&](int i) {
     const int t = first + i * step;
-    if (t < n_tiles)
-      stage_tile(ring + (i % kStages) * Shape::kBufBytes, src + static_cast<int64_t>(t) * Shape::kBytes,
-                 tile_blocks(t) * Fmt::kBlockBytes, src_vec16);
+    if (t < n_tiles) {
+      const auto r = tiles(t);
+      stage_tile(ring + (i % kStages) * Shape::kBufBytes, r.src, r.blocks * Fmt::kBlockBytes, r.src_vec16);
+    }
     cp_async_commit();  // one group per tile slot, empty past the end, so wait counts stay exact
   };
 
@@ -185,7 +206,8 @@ __global__ void DQ_LAUNCH_BOUNDS(kThreads, kMinBlocksPerSm)
   constexpr int kChunksPerGroup = 8 / kElemsPerChunk;   // 16-byte chunks per 8 elements
   constexpr int kChunksPerRow = 4 * kChunksPerGroup;     // per lane's 32 elements
   constexpr int kWarpChunks = kGroupLanes * kChunksPerRow;
-  const int warp = static_cast<int>(threadIdx.x) / kGroupLanes, lane = static_cast<int>(threadIdx.x) % kGroupLanes;
+  // Unsigned division and remainder (threadIdx.x is unsigned): a shift and a mask.
+  const int warp = static_cast<int>(threadIdx.x / kGroupLanes), lane = static_cast<int>(threadIdx.x % kGroupLanes);
   uint4 *const area = reinterpret_cast<uint4 *>(ring + kStages * Shape::kBufBytes) + warp * kWarpChunks;
 
   for (int i = 0, t = first; t < n_tiles; ++i, t += step) {
@@ -194,8 +216,10 @@ __global__ void DQ_LAUNCH_BOUNDS(kThreads, kMinBlocksPerSm)
     __syncthreads();
 
     const uint8_t *buf = ring + (i % kStages) * Shape::kBufBytes;
-    const int tile_elems = tile_blocks(t) * Fmt::kBlockElems;
-    Elem *out = dst + static_cast<int64_t>(t) * kTileElems + kWarpElems * warp;
+    const auto tile = tiles(t);
+    const int tile_elems = tile.blocks * Fmt::kBlockElems;
+    const bool dst_vec16 = tile.dst_vec16;
+    Elem *out = tile.dst + kWarpElems * warp;
     if constexpr (kOut != 0 && !HasSub<Fmt>::value) {
       // 16-bit output of a format without a per-sub-block part: consecutive lanes decode
       // consecutive groups and store them directly (512 contiguous bytes per warp store).
@@ -215,7 +239,7 @@ __global__ void DQ_LAUNCH_BOUNDS(kThreads, kMinBlocksPerSm)
           Fmt::decode8(blk, e % Fmt::kBlockElems, v, table);
           OutPack<kOut>::pack(v, c);
         }
-        Elem *o = dst + static_cast<int64_t>(t) * kTileElems + e;
+        Elem *o = tile.dst + e;
         if (dst_vec16) {
           store16(reinterpret_cast<uint4 *>(o), c[0], streaming);
         } else {
@@ -258,6 +282,18 @@ __global__ void DQ_LAUNCH_BOUNDS(kThreads, kMinBlocksPerSm)
     __syncthreads();  // the ring buffer and the area are refilled next iteration
   }
   cp_async_wait<0>();
+}
+
+template <typename Fmt, int kOut>
+__global__ void DQ_LAUNCH_BOUNDS(kThreads, kMinBlocksPerSm)
+    dequant_tiles(const uint8_t *__restrict__ src, typename OutPack<kOut>::Elem *__restrict__ dst,
+                  int64_t n_blocks, const uint8_t *__restrict__ table_global, bool src_vec16,
+                  bool dst_vec16, bool streaming) {
+  using Elem = typename OutPack<kOut>::Elem;
+  using Shape = TileShape<Fmt, sizeof(Elem)>;
+  const int n_tiles = static_cast<int>((n_blocks + Shape::kBlocks - 1) / Shape::kBlocks);
+  tile_loop<Fmt, kOut>(SingleTiles<Fmt, Elem>{src, dst, n_blocks, src_vec16, dst_vec16}, n_tiles,
+                       table_global, streaming);
 }
 
 // Launches Fmt -> kOut over n_blocks blocks. `table` is the device copy of Fmt's grid (or
