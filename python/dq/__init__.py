@@ -15,10 +15,11 @@ from ._backends import Backend, Device, backends, version
 from ._patch import patch_gguf, patched_gguf, unpatch_gguf
 from ._gguf_file import GGUFFile, GGUFTensor
 from ._load import load_file
+from ._shard import TensorParallel, tensor_parallel
 from ._cuda_array import CudaArray
 
 __version__ = "0.1.0"
 
 __all__ = ["DQError", "dequantize", "dequantize_batch", "backends", "Backend", "Device", "version",
            "patch_gguf", "unpatch_gguf", "patched_gguf", "GGUFFile", "GGUFTensor", "load_file",
-           "CudaArray"]
+           "CudaArray", "tensor_parallel", "TensorParallel"]

@@ -81,7 +81,17 @@ class LoadOptions(Structure):
                 ("staging_budget", c_uint64), ("copy_threads", c_int32),
                 ("reserved0", c_int32), ("gpu_min_bytes", c_int64),
                 ("progress", PROGRESS_FN), ("progress_user", c_void_p),
-                ("buffer_fn", BUFFER_FN), ("buffer_user", c_void_p)]
+                ("buffer_fn", BUFFER_FN), ("buffer_user", c_void_p),
+                # Added after 1.0: several devices and placements (dq_load_part).
+                ("devices", POINTER(Location)), ("n_devices", c_size_t),
+                ("parts", c_void_p), ("n_parts", c_size_t)]
+
+
+class LoadPart(Structure):
+    """dq_load_part: rows and columns of one tensor for one device of a load."""
+    _fields_ = [("struct_size", c_size_t), ("name", c_char_p), ("device", c_int32),
+                ("reserved", c_int32), ("row_begin", c_int64), ("row_end", c_int64),
+                ("col_begin", c_int64), ("col_end", c_int64)]
 
 
 class LoadedTensor(Structure):
@@ -90,7 +100,8 @@ class LoadedTensor(Structure):
                 ("n_dims", c_uint32), ("ne", c_int64 * 4), ("n_elements", c_int64),
                 ("n_bytes", c_uint64), ("file_bytes", c_uint64), ("row_begin", c_int64),
                 ("row_end", c_int64), ("backend", c_char_p), ("caller_owned", c_int32),
-                ("reserved", c_int32)]
+                ("reserved", c_int32), ("col_begin", c_int64), ("col_end", c_int64),
+                ("device_index", c_int32), ("reserved2", c_int32)]
 
 
 class LoadStats(Structure):
@@ -180,6 +191,13 @@ def _load_library() -> ctypes.CDLL:
     fn("dq_loaded_get_tensor", c_int32, loaded_p, c_int64, POINTER(LoadedTensor))
     fn("dq_loaded_get_stats", c_int32, loaded_p, POINTER(LoadStats))
     fn("dq_loaded_free", None, loaded_p)
+    # Placements (cores from issue 20 on; dq.torch.tensor_parallel says so when absent).
+    if hasattr(lib, "dq_plan_tensor_parallel"):
+        fn("dq_plan_tensor_parallel", c_int32, ctx_p, model_p, c_int32, c_int32,
+           POINTER(c_void_p))
+        fn("dq_plan_layers", c_int32, ctx_p, model_p, c_int32, POINTER(c_void_p))
+        fn("dq_load_plan_parts", c_void_p, c_void_p, POINTER(c_size_t))
+        fn("dq_load_plan_free", None, c_void_p)
     return lib
 
 

@@ -13,6 +13,7 @@ from ._gguf_file import _Model
 from ._lib import (BUFFER_FN, DQ_LOAD_KEEP, PROGRESS_FN, DQError, LoadedTensor, LoadOptions,
                    Location, check, init_load_options, lib, text)
 from ._progress import ProgressBar
+from ._shard import set_shard
 
 _HOST_ALIGNMENT = 64  # the cpu kernels stream (non-temporal stores) into 64-byte-aligned output
 
@@ -108,7 +109,7 @@ def _set_names_and_rows(opts, model, path: str, names, rows) -> list:
 
 
 def load_file(path, *, device="cpu", dtype="float16", names=None, rows=None,
-              progress: bool = True) -> dict:
+              progress: bool = True, shard=None) -> dict:
     """Loads tensors of a GGUF file, dequantized, in the spirit of safetensors.load_file.
 
     device: "cpu" (numpy arrays) or "cuda:N" (dq.CudaArray: __dlpack__ and
@@ -119,6 +120,8 @@ def load_file(path, *, device="cpu", dtype="float16", names=None, rows=None,
     rows: {name: (begin, end)} row ranges (a row is the last axis; end None or -1: to the
     end), for tensor-parallel shards; a ranged tensor comes back as (rows, row length).
     progress: a progress bar on stderr when it is a terminal.
+    shard: dq.tensor_parallel(rank, world_size): only this rank's slice of each tensor
+    (instead of names/rows; see docs/MULTI_GPU.md).
     Returns {name: array}. Raises DQError naming the file or tensor on failure.
     """
     path = os.fspath(path)
@@ -133,7 +136,8 @@ def load_file(path, *, device="cpu", dtype="float16", names=None, rows=None,
     opts.device = Location(backend_b, device_index)
     opts.output_type = output_type
 
-    keep_alive = _set_names_and_rows(opts, model, path, names, rows)
+    plan = set_shard(opts, ctx, model, path, shard, names, rows)
+    keep_alive = [plan] if plan else _set_names_and_rows(opts, model, path, names, rows)
 
     # Caller-owned destinations: numpy arrays on the host, one allocation per tensor on a
     # device, so each array owns (and frees) exactly its memory.
@@ -175,6 +179,8 @@ def load_file(path, *, device="cpu", dtype="float16", names=None, rows=None,
         return _collect(loaded.value, buffers, backend, device_index, ctx)
     finally:
         lib.dq_loaded_free(loaded.value)
+        if plan:
+            plan.close()
 
 
 def _tensor_names(model: _Model) -> list[bytes]:

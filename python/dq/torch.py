@@ -21,9 +21,11 @@ import torch
 from . import _types
 from ._lib import (DQ_TYPE_BF16, DQ_TYPE_F16, DQ_TYPE_F32, DequantizeRequest, DQError,
                    Location, check, context, lib)
+from ._shard import TensorParallel, tensor_parallel
 from .torch_load import load_file
 
-__all__ = ["dequantize", "load_file", "block_size", "TORCH_DTYPES"]
+__all__ = ["dequantize", "load_file", "block_size", "TORCH_DTYPES", "tensor_parallel",
+           "TensorParallel"]
 
 # Output dtypes and their dq ids.
 TORCH_DTYPES = {torch.float32: DQ_TYPE_F32, torch.float16: DQ_TYPE_F16,

@@ -13,6 +13,7 @@ from ._lib import (BUFFER_FN, DQ_LOAD_KEEP, PROGRESS_FN, DQError, LoadedTensor, 
                    Location, check, init_load_options, lib, text)
 from ._load import _parse_device, _set_names_and_rows, _shape_of
 from ._progress import ProgressBar
+from ._shard import set_shard
 
 _TORCH_OF_NUMPY = {np.dtype(np.uint8): torch.uint8, np.dtype(np.int8): torch.int8,
                    np.dtype("<i2"): torch.int16, np.dtype("<i4"): torch.int32,
@@ -47,13 +48,16 @@ def _shape_and_dtype(t: LoadedTensor):
 
 
 def load_file(path, device="cuda:0", dtype=torch.float16, names=None, rows=None,
-              progress: bool = False) -> dict:
+              progress: bool = False, shard=None) -> dict:
     """Loads tensors of a GGUF file into torch tensors that torch allocated.
 
     device: "cpu", "cuda" or "cuda:N" (or a torch.device). dtype: torch.float16 (default),
     torch.float32, torch.bfloat16, or "keep": quantized tensors come back as their uint8
     blocks (rows of bytes) for consumers that dequantize later (dq.torch.dequantize).
     Integer tensors are always kept. names and rows: as in dq.load_file.
+    shard: dq.torch.tensor_parallel(rank, world_size) loads only this rank's slice of each
+    weight (column-parallel ones cut along dim 0, row-parallel ones along the last dim,
+    norms whole), e.g. one process per GPU under torchrun (docs/MULTI_GPU.md).
     Returns {name: tensor} in file order. Raises DQError naming the file or tensor.
     """
     path = os.fspath(path)
@@ -68,7 +72,8 @@ def load_file(path, device="cuda:0", dtype=torch.float16, names=None, rows=None,
     init_load_options(opts)
     opts.device = Location(backend.encode() if backend else None, device_index)
     opts.output_type = output_type
-    keep_alive = _set_names_and_rows(opts, model, path, names, rows)
+    plan = set_shard(opts, ctx, model, path, shard, names, rows)
+    keep_alive = [plan] if plan else _set_names_and_rows(opts, model, path, names, rows)
 
     # Every destination is a torch tensor of bytes on the target device, so torch's
     # allocator owns it; the loader writes into it and nothing is copied afterwards.
@@ -111,6 +116,8 @@ def load_file(path, device="cuda:0", dtype=torch.float16, names=None, rows=None,
         return _collect(loaded.value, buffers, torch_device, ctx)
     finally:
         lib.dq_loaded_free(loaded.value)
+        if plan:
+            plan.close()
 
 
 def _collect(loaded: int, buffers: dict, torch_device, ctx) -> dict:
