@@ -4,9 +4,11 @@
 #include <cstddef>
 #include <cstdlib>
 #include <string>
+#include <vector>
 
 #include "devices.hpp"
 #include "dq_common/type_traits.hpp"
+#include "kernels/batch_launch.hpp"
 #include "kernels/launch.hpp"
 #include "status.hpp"
 
@@ -51,6 +53,26 @@ int32_t check_device_pointer(const void *p, int32_t device, const char *which) {
                       "_on_host for a host buffer)");
   }
 }
+
+// Puts the calling thread in relaxed stream-capture mode for its lifetime. Under a caller's
+// global or thread-local capture (torch.cuda.graph's default is global), calls that queue no
+// work but count as "potentially unsafe" (cudaPointerGetAttributes, a kernel's first
+// cudaFuncSetAttribute / occupancy query, cudaGetSymbolAddress) would fail and invalidate
+// the capture; relaxed mode permits them. Launches inside are still captured, and calls that
+// conflict with capture (synchronizing a capturing stream) still fail.
+class RelaxedCapture {
+ public:
+  RelaxedCapture() { ok_ = cudaThreadExchangeStreamCaptureMode(&mode_) == cudaSuccess; }
+  ~RelaxedCapture() {
+    if (ok_) cudaThreadExchangeStreamCaptureMode(&mode_);
+  }
+  RelaxedCapture(const RelaxedCapture &) = delete;
+  RelaxedCapture &operator=(const RelaxedCapture &) = delete;
+
+ private:
+  cudaStreamCaptureMode mode_ = cudaStreamCaptureModeRelaxed;
+  bool ok_ = false;
+};
 
 // Frees stream-ordered temporaries on every exit path.
 struct AsyncBuffer {
@@ -137,61 +159,149 @@ int32_t supports(int32_t src_type, int32_t dst_type) {
   return kernel_available(src_type, dst_type) ? 1 : 0;
 }
 
-int32_t dequantize(const dq_plugin_dequantize_args *args) {
-  if (!args) return fail(DQ_ERR_INVALID_ARGUMENT, "dequantize: null arguments");
-  if (args->struct_size < offsetof(dq_plugin_dequantize_args, stream) + sizeof(void *))
-    return fail(DQ_ERR_INVALID_ARGUMENT, "dequantize: arguments struct too small");
-  const dq_plugin_dequantize_args &a = *args;
+namespace {
 
+// Every check of one request, in a fixed order, before any work: types, counts, sizes,
+// buffers, the device (made current) and that device pointers belong to it. `what` prefixes
+// the messages ("dequantize", "dequantize_batch: tensor 3").
+int32_t validate(const dq_plugin_dequantize_args &a, const std::string &what) {
   const dq::TypeTraits *t = dq::type_traits(a.src_type);
-  if (!t) return fail(DQ_ERR_UNKNOWN_TYPE, type_label(a.src_type) + " is unknown");
-  if (t->retired) return fail(DQ_ERR_UNKNOWN_TYPE, type_label(a.src_type) + " is retired");
-  if (!t->dequantizable) return fail(DQ_ERR_UNSUPPORTED, type_label(a.src_type) + " has no dequantization");
+  if (!t) return fail(DQ_ERR_UNKNOWN_TYPE, what + ": " + type_label(a.src_type) + " is unknown");
+  if (t->retired) return fail(DQ_ERR_UNKNOWN_TYPE, what + ": " + type_label(a.src_type) + " is retired");
+  if (!t->dequantizable)
+    return fail(DQ_ERR_UNSUPPORTED, what + ": " + type_label(a.src_type) + " has no dequantization");
   if (!dq::is_output_type(a.dst_type))
-    return fail(DQ_ERR_INVALID_ARGUMENT, "output type id " + std::to_string(a.dst_type) +
+    return fail(DQ_ERR_INVALID_ARGUMENT, what + ": output type id " + std::to_string(a.dst_type) +
                                              " is not f32 (0), f16 (1) or bf16 (30)");
   if (!supports(a.src_type, a.dst_type))
-    return fail(DQ_ERR_UNSUPPORTED, "cuda backend has no kernel for " + type_label(a.src_type));
+    return fail(DQ_ERR_UNSUPPORTED, what + ": cuda backend has no kernel for " + type_label(a.src_type));
   if (a.n_elements <= 0)
-    return fail(DQ_ERR_INVALID_ARGUMENT, "element count " + std::to_string(a.n_elements) + " is not positive");
+    return fail(DQ_ERR_INVALID_ARGUMENT,
+                what + ": element count " + std::to_string(a.n_elements) + " is not positive");
   const auto src_needed = dq::type_nbytes(a.src_type, a.n_elements);
   if (!src_needed)
-    return fail(DQ_ERR_SIZE, "element count " + std::to_string(a.n_elements) + " is not a multiple of " +
-                                 t->name + "'s block of " + std::to_string(t->block_elements));
+    return fail(DQ_ERR_SIZE, what + ": element count " + std::to_string(a.n_elements) +
+                                 " is not a multiple of " + t->name + "'s block of " +
+                                 std::to_string(t->block_elements));
   if (a.src_bytes < *src_needed)
-    return fail(DQ_ERR_SIZE, "source holds " + std::to_string(a.src_bytes) + " bytes, " +
+    return fail(DQ_ERR_SIZE, what + ": source holds " + std::to_string(a.src_bytes) + " bytes, " +
                                  std::to_string(a.n_elements) + " " + t->name + " elements need " +
                                  std::to_string(*src_needed));
   const size_t out_size = dq::output_type_size(a.dst_type);
   uint64_t dst_needed = 0;
   if (__builtin_mul_overflow(static_cast<uint64_t>(a.n_elements), static_cast<uint64_t>(out_size), &dst_needed) ||
       a.dst_bytes < dst_needed)
-    return fail(DQ_ERR_SIZE, "destination holds " + std::to_string(a.dst_bytes) + " bytes, " +
+    return fail(DQ_ERR_SIZE, what + ": destination holds " + std::to_string(a.dst_bytes) + " bytes, " +
                                  std::to_string(a.n_elements) + " outputs need " + std::to_string(dst_needed));
-  if (!a.src || !a.dst) return fail(DQ_ERR_INVALID_ARGUMENT, "dequantize: null buffer");
+  if (!a.src || !a.dst) return fail(DQ_ERR_INVALID_ARGUMENT, what + ": null buffer");
   if (reinterpret_cast<uintptr_t>(a.dst) % out_size != 0)
-    return fail(DQ_ERR_INVALID_ARGUMENT, "dequantize: destination is not aligned to its " +
+    return fail(DQ_ERR_INVALID_ARGUMENT, what + ": destination is not aligned to its " +
                                              std::to_string(out_size) + "-byte elements");
   if (a.src_on_host == a.dst_on_host && overlaps(a.src, *src_needed, a.dst, dst_needed))
-    return fail(DQ_ERR_INVALID_ARGUMENT, "dequantize: source and destination overlap");
+    return fail(DQ_ERR_INVALID_ARGUMENT, what + ": source and destination overlap");
 
-  if (int32_t st = select_device(a.device, "dequantize"); st != DQ_OK) return st;
+  // Capture-safe from here on: cudaSetDevice and cudaPointerGetAttributes queue no work.
+  if (int32_t st = select_device(a.device, what.c_str()); st != DQ_OK) return st;
+  const RelaxedCapture relaxed;
   if (!a.src_on_host)
     if (int32_t st = check_device_pointer(a.src, a.device, "src"); st != DQ_OK) return st;
   if (!a.dst_on_host)
     if (int32_t st = check_device_pointer(a.dst, a.device, "dst"); st != DQ_OK) return st;
+  return DQ_OK;
+}
 
+// The launch settings for `device` (current) and the request's stream (NULL: the plugin's).
+int32_t launch_env(int32_t device, void *stream, LaunchEnv *env) {
+  env->sm_count = sm_count(device);  // cached at probe time: no device query per call
+  env->streaming_stores = tuning().streaming_stores;
+  env->blocks_per_sm_cap = tuning().blocks_per_sm_cap;
+  return resolve_stream(device, stream, &env->stream);
+}
+
+// Runs one validated request. Device memory: one kernel launch queued on the stream, nothing
+// else (no allocation, no synchronization: legal during stream capture). Host memory: staged
+// through stream-ordered buffers, then waits.
+int32_t run_one(const dq_plugin_dequantize_args &a) {
+  if (int32_t st = select_device(a.device, "dequantize"); st != DQ_OK) return st;
   LaunchEnv env;
-  env.sm_count = sm_count(a.device);
-  env.streaming_stores = tuning().streaming_stores;
-  env.blocks_per_sm_cap = tuning().blocks_per_sm_cap;
-  if (int32_t st = resolve_stream(a.device, a.stream, &env.stream); st != DQ_OK) return st;
-
+  if (int32_t st = launch_env(a.device, a.stream, &env); st != DQ_OK) return st;
+  const dq::TypeTraits &t = *dq::type_traits(a.src_type);
   if (a.src_on_host || a.dst_on_host)
-    return run_staged(a, t->block_elements, t->block_bytes, out_size, env);
-
+    return run_staged(a, t.block_elements, t.block_bytes, dq::output_type_size(a.dst_type), env);
+  const RelaxedCapture relaxed;
   const cudaError_t e = launch_dequantize(a.src_type, a.dst_type, a.src, a.dst, a.n_elements, env);
   if (e != cudaSuccess) return fail_cuda(e, "dequantize: kernel launch for " + type_label(a.src_type));
+  return ok();
+}
+
+const dq_plugin_dequantize_args &element(const dq_plugin_dequantize_args *args, size_t stride, size_t i) {
+  return *reinterpret_cast<const dq_plugin_dequantize_args *>(reinterpret_cast<const uint8_t *>(args) +
+                                                              i * stride);
+}
+
+// Device-memory tensors that one batch launch can serve: same device, stream and pair.
+struct Group {
+  int32_t device, src_type, dst_type;
+  void *stream;
+  std::vector<BatchTensor> tensors;
+};
+
+}  // namespace
+
+int32_t dequantize(const dq_plugin_dequantize_args *args) {
+  if (!args) return fail(DQ_ERR_INVALID_ARGUMENT, "dequantize: null arguments");
+  if (args->struct_size < offsetof(dq_plugin_dequantize_args, stream) + sizeof(void *))
+    return fail(DQ_ERR_INVALID_ARGUMENT, "dequantize: arguments struct too small");
+  if (int32_t st = validate(*args, "dequantize"); st != DQ_OK) return st;
+  return run_one(*args);
+}
+
+int32_t dequantize_batch(const dq_plugin_dequantize_args *args, size_t n) {
+  if (n == 0) return ok();
+  if (!args) return fail(DQ_ERR_INVALID_ARGUMENT, "dequantize_batch: null arguments");
+  const size_t stride = args->struct_size;  // the caller's element size (dq_plugin.h)
+  if (stride < offsetof(dq_plugin_dequantize_args, stream) + sizeof(void *))
+    return fail(DQ_ERR_INVALID_ARGUMENT, "dequantize_batch: arguments struct too small");
+  // Everything is checked before anything is queued: a refusal writes nothing.
+  for (size_t i = 0; i < n; ++i) {
+    const dq_plugin_dequantize_args &a = element(args, stride, i);
+    const std::string what = "dequantize_batch: tensor " + std::to_string(i);
+    if (a.struct_size != stride)
+      return fail(DQ_ERR_INVALID_ARGUMENT, what + ": struct_size " + std::to_string(a.struct_size) +
+                                               " differs from the first's " + std::to_string(stride));
+    if (int32_t st = validate(a, what); st != DQ_OK) return st;
+  }
+  // Device-memory tensors grouped by (device, stream, pair), in order of first appearance:
+  // one launch per group (per kMaxBatchTensors tensors), queued on the group's stream.
+  std::vector<Group> groups;
+  for (size_t i = 0; i < n; ++i) {
+    const dq_plugin_dequantize_args &a = element(args, stride, i);
+    if (a.src_on_host || a.dst_on_host) continue;
+    auto it = std::find_if(groups.begin(), groups.end(), [&](const Group &g) {
+      return g.device == a.device && g.stream == a.stream && g.src_type == a.src_type &&
+             g.dst_type == a.dst_type;
+    });
+    if (it == groups.end()) it = groups.insert(groups.end(), Group{a.device, a.src_type, a.dst_type, a.stream, {}});
+    it->tensors.push_back({a.src, a.dst, a.n_elements});
+  }
+  for (const Group &g : groups) {
+    if (int32_t st = select_device(g.device, "dequantize_batch"); st != DQ_OK) return st;
+    LaunchEnv env;
+    if (int32_t st = launch_env(g.device, g.stream, &env); st != DQ_OK) return st;
+    const RelaxedCapture relaxed;
+    const cudaError_t e = launch_dequantize_batch(g.src_type, g.dst_type, g.tensors.data(),
+                                                  g.tensors.size(), env);
+    if (e != cudaSuccess)
+      return fail_cuda(e, "dequantize_batch: kernel launch for " + std::to_string(g.tensors.size()) +
+                              " tensors of " + type_label(g.src_type));
+  }
+  // Host memory goes through the staged single path (which waits), after the device work
+  // is queued.
+  for (size_t i = 0; i < n; ++i) {
+    const dq_plugin_dequantize_args &a = element(args, stride, i);
+    if (a.src_on_host || a.dst_on_host)
+      if (int32_t st = run_one(a); st != DQ_OK) return st;
+  }
   return ok();
 }
 

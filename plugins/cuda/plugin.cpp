@@ -258,6 +258,7 @@ dq_plugin_api make_api() {
   api.last_error = last_error;
   api.host_register = host_register;
   api.host_unregister = host_unregister;
+  api.dequantize_batch = dequantize_batch;
   return api;
 }
 

@@ -1,4 +1,5 @@
 // Routes a (type, output) pair to its family's launcher.
+#include "batch_launch.hpp"
 #include "formats.cuh"
 #include "launch.hpp"
 
@@ -39,6 +40,26 @@ Error launch_dequantize(int32_t type, int32_t out, const void *src, void *dst,
     case Family::kLegacy: return launch_legacy(type, out, src, dst, n_blocks, env);
     case Family::kKQuants: return launch_kquants(type, out, src, dst, n_blocks, env);
     case Family::kIQuants: return launch_iquants(type, out, src, dst, n_blocks, env);
+    default: return kErrorInvalidValue;
+  }
+}
+
+Error launch_dequantize_batch(int32_t type, int32_t out, const BatchTensor *tensors, size_t count,
+                              const LaunchEnv &env) {
+  const Family f = family_of(type);
+  // A lone tensor, and the element formats (a copy-like kernel per tensor), take the
+  // ordinary launch: the batch kernel only pays off over several tiled tensors.
+  if (count == 1 || f == Family::kElements) {
+    for (size_t i = 0; i < count; ++i)
+      if (const Error e = launch_dequantize(type, out, tensors[i].src, tensors[i].dst, tensors[i].n_elements, env);
+          e != kSuccess)
+        return e;
+    return kSuccess;
+  }
+  switch (f) {
+    case Family::kLegacy: return launch_batch_legacy(type, out, tensors, count, env);
+    case Family::kKQuants: return launch_batch_kquants(type, out, tensors, count, env);
+    case Family::kIQuants: return launch_batch_iquants(type, out, tensors, count, env);
     default: return kErrorInvalidValue;
   }
 }
