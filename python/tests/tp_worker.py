@@ -1,7 +1,11 @@
 """One rank of the tensor-parallel load check (started by torchrun; see
 test_torch_tensor_parallel.py and scripts/device-multi-gpu.sh).
 
-    torchrun --nproc_per_node=2 python/tests/tp_worker.py MODEL [gloo|nccl]
+    torchrun --nproc_per_node=2 python/tests/tp_worker.py MODEL [gloo|nccl] [cpu|cuda]
+
+nccl loads to cuda:LOCAL_RANK; gloo loads to the CPU, or with "cuda" to cuda:(LOCAL_RANK
+modulo the GPUs) and gathers through host copies (two ranks sharing one GPU, which nccl
+refuses).
 
 Each rank loads only its shard with dq.torch.load_file(..., shard=tensor_parallel(rank,
 world)), all-gathers the shards of every tensor and compares them with the whole tensor loaded
@@ -25,8 +29,9 @@ def gather(shard: torch.Tensor, world: int) -> list[torch.Tensor]:
     shapes: list = [None] * world
     dist.all_gather_object(shapes, tuple(shard.shape))
     numel = max(int(torch.Size(s).numel()) for s in shapes)
-    flat = torch.zeros(numel, dtype=shard.dtype, device=shard.device)
-    flat[:shard.numel()] = shard.reshape(-1)
+    device = shard.device if dist.get_backend() == "nccl" else torch.device("cpu")
+    flat = torch.zeros(numel, dtype=shard.dtype, device=device)
+    flat[:shard.numel()] = shard.reshape(-1).to(device)
     out = [torch.empty_like(flat) for _ in range(world)]
     dist.all_gather(out, flat)
     return [o[:torch.Size(s).numel()].reshape(s) for o, s in zip(out, shapes)]
@@ -38,7 +43,9 @@ def main() -> int:
     dist.init_process_group(backend)
     rank, world = dist.get_rank(), dist.get_world_size()
     local = int(os.environ.get("LOCAL_RANK", rank))
-    if backend == "nccl":
+    on_gpu = backend == "nccl" or (len(sys.argv) > 3 and sys.argv[3] == "cuda")
+    if on_gpu:
+        local %= torch.cuda.device_count()
         torch.cuda.set_device(local)
         device = f"cuda:{local}"
     else:
@@ -54,6 +61,7 @@ def main() -> int:
         parts = gather(mine, world)
         dim = dq.torch.TensorParallel.dim_of(full.shape, mine.shape)
         got = full if dim is None else torch.cat(parts, dim=dim)
+        full = full.to(parts[0].device)
         if dim is None:  # replicated: every rank must hold the same whole tensor
             bad = [i for i, p in enumerate(parts) if not torch.equal(p, full)]
         else:
@@ -66,7 +74,7 @@ def main() -> int:
     shard_bytes = sum(t.numel() * t.element_size() for t in shard.values())
     whole_bytes = sum(t.numel() * t.element_size() for t in whole.values())
     if rank == 0:
-        print(f"tp ok: {world} ranks ({backend}), {len(whole)} tensors, {split} split, rank 0 "
+        print(f"tp ok: {world} ranks ({backend}, {device}), {len(whole)} tensors, {split} split, rank 0 "
               f"holds {shard_bytes} of {whole_bytes} bytes, shard load {shard_s * 1e3:.1f} ms",
               flush=True)
     dist.barrier()

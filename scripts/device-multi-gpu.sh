@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# Issue 20 on a GPU machine: one load over several GPUs, and tensor-parallel ranks loading only
+# their shard. With N >= 2 GPUs (nvidia-h200-x2/-x4/-x8) every check runs on real GPUs; on ONE
+# GPU the same checks run as "one real GPU split in two streams" (every listed device is GPU 0,
+# each with its own pipeline: staging ring, streams, copy threads), which proves correctness
+# and concurrency but not N links.
+#   1. the multi-device loader tests on cuda: every tensor of the test models split in rows,
+#      columns, tensor-parallel and layer plans reassembles to the CPU reference byte for byte
+#   2. the 2 GB bench model: `dq load --bench-model 2 --devices ... --split tensor|layer`
+#      against the same-run sum of per-link pinned host-to-device rates (target: >= 80% of
+#      the sum, or the host's own copy limit as the reason), and the one-GPU load beside it
+#   3. 2 ranks under torchrun: nccl on 2 GPUs (gloo with both ranks on GPU 0 when there is
+#      one), the all-gather of the shards equals the whole tensor
+# NVLink multicast stays off (the machine notes say why).
+#
+# Here, before the call: scripts/device-python.sh --prepare   (the wheel, for step 3)
+# On the device: scripts/device-multi-gpu.sh [all|test|bench|torch]  (carry: .whl, .devdata)
+#   GPUS=N uses the first N GPUs (default: all); BENCH_GB=2; REPEAT=5.
+# Logs go to $OUT (or ./device-out); multi-summary.log is the short form.
+# Not run yet: written in a session with no GPU (2026-12-05); the fake-device tests pass here.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+export NCCL_NVLS_ENABLE=0 TORCH_SYMM_MEM_DISABLE_MULTICAST=1 NVSHMEM_DISABLE_NVLS=1
+OUT=${OUT:-$PWD/device-out}
+mkdir -p "$OUT"
+MODE=${1:-all}
+export DQ_TESTDATA=${DQ_TESTDATA:-$PWD/.devdata/testdata}
+BUILD=${BUILD:-build-device-multi}
+JOBS=${JOBS:-$(nproc)}
+BENCH_GB=${BENCH_GB:-2}
+REPEAT=${REPEAT:-5}
+SUMMARY="$OUT/multi-summary.log"
+log() { echo "== $(date +%T) $*" | tee -a "$SUMMARY"; }
+
+found=$(nvidia-smi --query-gpu=index --format=csv,noheader 2>/dev/null | wc -l)
+GPUS=${GPUS:-$found}
+if ((GPUS < 1)); then echo "no GPU found (nvidia-smi)"; exit 1; fi
+{
+  date -u
+  nvidia-smi --query-gpu=index,name,pcie.link.gen.max,pcie.link.width.max --format=csv || true
+  nvidia-smi topo -m 2>/dev/null | head -12 || true
+  nproc
+  lscpu | grep -E "Model name|Socket\(s\)|NUMA node" || true
+} >"$SUMMARY" 2>&1
+cat "$SUMMARY"
+# The device lists: N real GPUs, or GPU 0 twice.
+if ((GPUS >= 2)); then
+  numbers=$(seq -s, 0 $((GPUS - 1)))
+  log "$GPUS GPUs: $numbers"
+else
+  numbers=0,0
+  log "one GPU: two pipelines to GPU 0 (one real GPU split in two streams)"
+fi
+cuda_list() { # first $1 entries of $numbers, as cuda:N,...
+  echo "$numbers" | tr , '\n' | head -n "$1" | sed 's/^/cuda:/' | paste -sd,
+}
+
+log "configure and build"
+cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES=90 \
+  -DDQ_BUILD_TESTS=ON -DDQ_TESTDATA_DIR="$DQ_TESTDATA" >"$OUT/multi-build.log" 2>&1 ||
+  { tail -30 "$OUT/multi-build.log"; exit 1; }
+ninja -C "$BUILD" -j"$JOBS" dq-cuda dq-cpu dq dq_loader_multi_device_tests >>"$OUT/multi-build.log" 2>&1 ||
+  { grep -E "error|FAILED" "$OUT/multi-build.log" | head -30; exit 1; }
+"$BUILD/bin/dq" backends 2>&1 | head -6 | tee -a "$SUMMARY"
+
+status=0
+if [[ $MODE == all || $MODE == test ]]; then
+  log "multi-device loader tests on cuda (devices $numbers)"
+  DQ_MULTI_TEST_BACKEND=cuda DQ_MULTI_TEST_DEVICES=$numbers timeout 600 \
+    "$BUILD/bin/dq_loader_multi_device_tests" >"$OUT/multi-tests.log" 2>&1 || status=1
+  grep -E "^\[  (PASSED|FAILED|SKIPPED) \]|checked [0-9]+ parts" "$OUT/multi-tests.log" | tee -a "$SUMMARY"
+  grep -E -A4 "Failure$" "$OUT/multi-tests.log" | head -30
+fi
+
+if [[ $MODE == all || $MODE == bench ]]; then
+  log "one-GPU load of the ${BENCH_GB} GB bench model (the single-device path, for comparison)"
+  timeout 600 "$BUILD/bin/dq" load --bench-model "$BENCH_GB" --device cuda:0 --repeat "$REPEAT" \
+    >"$OUT/multi-bench-one.log" 2>&1 || status=1
+  grep -E "loader|bus|GB/s" "$OUT/multi-bench-one.log" | head -12 | tee -a "$SUMMARY"
+  counts=2
+  ((GPUS >= 4)) && counts="2 4"
+  ((GPUS >= 8)) && counts="2 4 8"
+  for n in $counts; do
+    if ((GPUS >= 2)); then list=$(cuda_list "$n"); else list=cuda:0,cuda:0; fi
+    for split in tensor layer; do
+      log "bench: --devices $list --split $split"
+      timeout 600 "$BUILD/bin/dq" load --bench-model "$BENCH_GB" --devices "$list" --split "$split" \
+        --repeat "$REPEAT" >"$OUT/multi-bench-$n-$split.log" 2>&1 || status=1
+      grep -E "^  (cuda|all)|median|error|dq:" "$OUT/multi-bench-$n-$split.log" | tee -a "$SUMMARY"
+    done
+    ((GPUS >= 2)) || break
+  done
+fi
+
+if [[ $MODE == all || $MODE == torch ]]; then
+  log "torchrun: 2 tensor-parallel ranks"
+  if ls .whl/dq-*.whl >/dev/null 2>&1; then
+    python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/site .whl/*.whl ||
+      status=1
+    export PYTHONPATH=/tmp/site
+  fi
+  model=$DQ_TESTDATA/stories260K-q4_k_m.gguf
+  if ((GPUS >= 2)); then how=(nccl); else how=(gloo cuda); fi
+  timeout 300 python3 -m torch.distributed.run --standalone --nproc_per_node=2 \
+    python/tests/tp_worker.py "$model" "${how[@]}" >"$OUT/multi-torchrun.log" 2>&1 || status=1
+  grep -E "tp ok|differs|Error" "$OUT/multi-torchrun.log" | head -10 | tee -a "$SUMMARY"
+fi
+log "status $status"
+exit $status
