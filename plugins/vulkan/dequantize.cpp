@@ -8,14 +8,13 @@
 #include "devices.hpp"
 #include "dq_common/type_traits.hpp"
 #include "loader.hpp"
+#include "memory.hpp"
+#include "streams.hpp"
 #include "status.hpp"
 
 namespace dq::vulkan {
 namespace {
 
-// Bytes staged per chunk (source and output each): below lavapipe's 128 MiB
-// maxStorageBufferRange and the 2^32-byte range a uint index of 32-bit words reaches.
-constexpr uint64_t kChunkBytes = 64ull << 20;
 constexpr uint32_t kGroupSize = 256;       // local_size_x of the shaders
 constexpr uint32_t kMaxGroups = 65535;     // the minimum maxComputeWorkGroupCount[0]
 
@@ -26,70 +25,279 @@ std::string type_label(int32_t id) {
 
 uint64_t round4(uint64_t n) { return (n + 3) & ~uint64_t{3}; }
 
-// One chunk: the source bytes are in ctx.src already; dispatch and wait.
-int32_t run_chunk(DeviceContext &c, VkPipeline pipeline, uint32_t n_elements) {
-  const VulkanFunctions &f = vk();
-  VkCommandBuffer cb = c.command_buffer;
-  VkResult r = f.vkResetCommandBuffer(cb, 0);
-  if (r != VK_SUCCESS) return fail_vk(r, "vkResetCommandBuffer");
-  VkCommandBufferBeginInfo bi{};
-  bi.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO;
-  bi.flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT;
-  if ((r = f.vkBeginCommandBuffer(cb, &bi)) != VK_SUCCESS) return fail_vk(r, "vkBeginCommandBuffer");
-  f.vkCmdBindPipeline(cb, VK_PIPELINE_BIND_POINT_COMPUTE, pipeline);
-  f.vkCmdBindDescriptorSets(cb, VK_PIPELINE_BIND_POINT_COMPUTE, c.pipeline_layout, 0, 1, &c.descriptor_set, 0,
-                            nullptr);
-  f.vkCmdPushConstants(cb, c.pipeline_layout, VK_SHADER_STAGE_COMPUTE_BIT, 0, sizeof n_elements, &n_elements);
-  const uint64_t pairs = (static_cast<uint64_t>(n_elements) + 1) / 2;
-  const uint32_t groups = static_cast<uint32_t>(std::min<uint64_t>((pairs + kGroupSize - 1) / kGroupSize, kMaxGroups));
-  f.vkCmdDispatch(cb, groups, 1, 1);
-  // The shader's writes must be visible to the host's reads after the fence.
-  VkMemoryBarrier mb{};
-  mb.sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER;
-  mb.srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT;
-  mb.dstAccessMask = VK_ACCESS_HOST_READ_BIT;
-  f.vkCmdPipelineBarrier(cb, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_PIPELINE_STAGE_HOST_BIT, 0, 1, &mb, 0,
-                         nullptr, 0, nullptr);
-  if ((r = f.vkEndCommandBuffer(cb)) != VK_SUCCESS) return fail_vk(r, "vkEndCommandBuffer");
-  VkSubmitInfo si{};
-  si.sType = VK_STRUCTURE_TYPE_SUBMIT_INFO;
-  si.commandBufferCount = 1;
-  si.pCommandBuffers = &cb;
-  if ((r = f.vkQueueSubmit(c.queue, 1, &si, c.fence)) != VK_SUCCESS) return fail_vk(r, "vkQueueSubmit");
-  r = f.vkWaitForFences(c.device, 1, &c.fence, VK_TRUE, UINT64_MAX);
-  const VkResult reset = f.vkResetFences(c.device, 1, &c.fence);
-  if (r != VK_SUCCESS) return fail_vk(r, "waiting for the dequantize dispatch");
-  if (reset != VK_SUCCESS) return fail_vk(reset, "vkResetFences");
+// Where the span list covering a tensor holds byte `pos`: the span and the offset in it.
+struct SpanAt {
+  const BufferSpan *span;
+  uint64_t offset;  // inside the span
+};
+
+SpanAt span_at(const std::vector<BufferSpan> &spans, uint64_t pos) {
+  for (const auto &s : spans) {
+    if (pos < s.bytes) return {&s, pos};
+    pos -= s.bytes;
+  }
+  return {&spans.back(), spans.back().bytes};
+}
+
+// One dispatch: outputs [first, first + count) of the tensor.
+struct Chunk {
+  int64_t first = 0;
+  int64_t count = 0;
+  bool straddles = false;  // its one source block crosses a segment boundary: copied to scratch
+};
+
+// Cuts the tensor into chunks whose source blocks and outputs each lie in one span (device
+// memory) and fit kChunkBytes; host sides are staged per chunk, so they impose no boundary.
+std::vector<Chunk> plan_chunks(const dq::TypeTraits &t, int64_t n, size_t out_size, const std::vector<BufferSpan> *src,
+                               const std::vector<BufferSpan> *dst) {
+  const int64_t be = t.block_elements;
+  const int64_t bb = static_cast<int64_t>(t.block_bytes);
+  const int64_t max_elems =
+      std::max<int64_t>(be, std::min<int64_t>(kChunkBytes / out_size, (kChunkBytes / bb) * be) - be);
+  std::vector<Chunk> chunks;
+  for (int64_t e = 0; e < n;) {
+    const int64_t blk = e / be;
+    Chunk c;
+    c.first = e;
+    int64_t end = std::min(n, e + max_elems);
+    if (src) {
+      const SpanAt at = span_at(*src, static_cast<uint64_t>(blk * bb));
+      const int64_t whole = static_cast<int64_t>((at.span->bytes - at.offset) / bb);
+      if (whole == 0)
+        c.straddles = true, end = std::min(end, (blk + 1) * be);
+      else
+        end = std::min(end, (blk + whole) * be);
+    }
+    if (dst) {
+      const SpanAt at = span_at(*dst, static_cast<uint64_t>(e) * out_size);
+      end = std::min(end, e + static_cast<int64_t>((at.span->bytes - at.offset) / out_size));
+    }
+    c.count = end - e;
+    chunks.push_back(c);
+    e = end;
+  }
+  return chunks;
+}
+
+// The descriptor pool of one submission: `sets` sets of three storage buffers.
+int32_t make_pool(DeviceContext &c, uint32_t sets, VkDescriptorPool *out) {
+  VkDescriptorPoolSize ps{VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, 3 * sets};
+  VkDescriptorPoolCreateInfo dp{};
+  dp.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO;
+  dp.maxSets = sets;
+  dp.poolSizeCount = 1;
+  dp.pPoolSizes = &ps;
+  if (VkResult r = vk().vkCreateDescriptorPool(c.device, &dp, nullptr, out); r != VK_SUCCESS)
+    return fail_vk(r, "vkCreateDescriptorPool");
   return DQ_OK;
 }
 
-int32_t run_staged(DeviceContext &c, const dq_plugin_dequantize_args &a, const dq::TypeTraits &t, size_t out_size) {
-  const int64_t block_elems = t.block_elements;
-  const uint64_t block_bytes = t.block_bytes;
-  const int64_t total_blocks = a.n_elements / block_elems;
-  const int64_t by_src = std::max<int64_t>(1, static_cast<int64_t>(kChunkBytes / block_bytes));
-  const int64_t by_out = std::max<int64_t>(1, static_cast<int64_t>(kChunkBytes / (out_size * block_elems)));
-  const int64_t chunk_blocks = std::min({total_blocks, by_src, by_out});
+// A binding of `bytes` at byte `offset` of `buffer`, started at the aligned offset below it:
+// the descriptor range and how far into it `offset` is.
+struct Binding {
+  VkDescriptorBufferInfo info{};
+  uint32_t skew = 0;
+};
 
-  std::lock_guard<std::mutex> lock(c.mutex);
-  VkPipeline pipeline = VK_NULL_HANDLE;
-  if (int32_t st = get_pipeline(c, a.src_type, a.dst_type, &pipeline); st != DQ_OK) return st;
-  if (int32_t st = ensure_buffers(c, round4(chunk_blocks * block_bytes), round4(chunk_blocks * block_elems * out_size));
-      st != DQ_OK)
-    return st;
-  for (int64_t first = 0; first < total_blocks; first += chunk_blocks) {
-    const int64_t blocks = std::min(chunk_blocks, total_blocks - first);
-    const size_t src_len = static_cast<size_t>(blocks) * block_bytes;
-    const size_t dst_len = static_cast<size_t>(blocks * block_elems) * out_size;
-    std::memcpy(c.src.mapped, static_cast<const uint8_t *>(a.src) + static_cast<size_t>(first) * block_bytes, src_len);
-    // The last word's padding bytes are never read as data; zero them for determinism.
-    std::memset(static_cast<uint8_t *>(c.src.mapped) + src_len, 0, round4(src_len) - src_len);
-    if (int32_t st = run_chunk(c, pipeline, static_cast<uint32_t>(blocks * block_elems)); st != DQ_OK)
-      return fail(st, std::string(last_error_text()) + " (" + type_label(a.src_type) + ")");
-    std::memcpy(static_cast<uint8_t *>(a.dst) + static_cast<size_t>(first * block_elems) * out_size, c.dst.mapped,
-                dst_len);
+Binding bind(const DeviceContext &c, VkBuffer buffer, uint64_t offset, uint64_t bytes) {
+  const uint64_t align = std::max<uint64_t>(4, c.storage_alignment);
+  const uint64_t base = offset / align * align;
+  Binding b;
+  b.info = {buffer, base, round4(offset - base + bytes)};
+  b.skew = static_cast<uint32_t>(offset - base);
+  return b;
+}
+
+// Records one chunk's dispatch; its descriptor set comes from `pool`.
+int32_t record_dispatch(DeviceContext &c, VkCommandBuffer cb, VkDescriptorPool pool, VkPipeline pipeline,
+                        const Binding &src, const Binding &dst, uint32_t count, uint32_t first_in_block,
+                        size_t out_size) {
+  VkDescriptorSetAllocateInfo da{};
+  da.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_SET_ALLOCATE_INFO;
+  da.descriptorPool = pool;
+  da.descriptorSetCount = 1;
+  da.pSetLayouts = &c.set_layout;
+  VkDescriptorSet set = VK_NULL_HANDLE;
+  if (VkResult r = vk().vkAllocateDescriptorSets(c.device, &da, &set); r != VK_SUCCESS)
+    return fail_vk(r, "vkAllocateDescriptorSets");
+  const VkDescriptorBufferInfo infos[3] = {src.info, dst.info, {c.grids.buffer, 0, VK_WHOLE_SIZE}};
+  VkWriteDescriptorSet w[3]{};
+  for (uint32_t i = 0; i < 3; ++i) {
+    w[i].sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET;
+    w[i].dstSet = set;
+    w[i].dstBinding = i;
+    w[i].descriptorCount = 1;
+    w[i].descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
+    w[i].pBufferInfo = &infos[i];
   }
-  return ok();
+  vk().vkUpdateDescriptorSets(c.device, 3, w, 0, nullptr);
+  DispatchParams p{};
+  p.n_elements = count;
+  p.first_in_block = first_in_block;
+  p.src_byte_offset = src.skew;
+  p.dst_word_offset = dst.skew / 4;
+  p.dst_half_shift = out_size == 2 ? (dst.skew % 4) / 2 : 0;
+  vk().vkCmdBindPipeline(cb, VK_PIPELINE_BIND_POINT_COMPUTE, pipeline);
+  vk().vkCmdBindDescriptorSets(cb, VK_PIPELINE_BIND_POINT_COMPUTE, c.pipeline_layout, 0, 1, &set, 0, nullptr);
+  vk().vkCmdPushConstants(cb, c.pipeline_layout, VK_SHADER_STAGE_COMPUTE_BIT, 0, sizeof p, &p);
+  const uint64_t items = out_size == 4 ? (count + 1ull) / 2 : (count + 2ull) / 2;
+  const uint32_t groups =
+      static_cast<uint32_t>(std::min<uint64_t>((items + kGroupSize - 1) / kGroupSize, kMaxGroups));
+  vk().vkCmdDispatch(cb, groups, 1, 1);
+  return DQ_OK;
+}
+
+struct Request {
+  const dq_plugin_dequantize_args &a;
+  const dq::TypeTraits &t;
+  size_t out_size;
+  uint64_t src_bytes;  // of the whole tensor
+};
+
+uint64_t chunk_src_offset(const Request &q, const Chunk &k) {
+  return static_cast<uint64_t>(k.first / q.t.block_elements) * q.t.block_bytes;
+}
+uint64_t chunk_src_bytes(const Request &q, const Chunk &k) {
+  const int64_t be = q.t.block_elements;
+  return static_cast<uint64_t>((k.first + k.count + be - 1) / be - k.first / be) * q.t.block_bytes;
+}
+
+// Both sides in device memory: every chunk in one submission on the stream (asynchronous).
+int32_t run_on_device(DeviceContext &c, Stream &s, VkPipeline pipeline, const Request &q,
+                      const std::vector<BufferSpan> &src, const std::vector<BufferSpan> &dst) {
+  const std::vector<Chunk> chunks = plan_chunks(q.t, q.a.n_elements, q.out_size, &src, &dst);
+  VkDescriptorPool pool = VK_NULL_HANDLE;
+  if (int32_t st = make_pool(c, static_cast<uint32_t>(chunks.size()), &pool); st != DQ_OK) return st;
+  std::vector<MappedBuffer> keep;  // scratch blocks copied across a segment boundary
+  for (const Chunk &k : chunks)
+    if (k.straddles) {
+      MappedBuffer b;
+      if (int32_t st = alloc_buffer(c, b, round4(q.t.block_bytes), c.device_memory_type, "scratch block");
+          st != DQ_OK) {
+        for (auto &x : keep) free_buffer(c, x);
+        vk().vkDestroyDescriptorPool(c.device, pool, nullptr);
+        return st;
+      }
+      keep.push_back(b);
+    }
+  std::vector<VkBuffer> scratch_buffers;  // `keep` moves into the submission before recording
+  for (const auto &b : keep) scratch_buffers.push_back(b.buffer);
+  size_t next_scratch = 0;
+  auto record = [&](VkCommandBuffer cb) -> int32_t {
+    for (const Chunk &k : chunks) {
+      const uint64_t so = chunk_src_offset(q, k), sb = chunk_src_bytes(q, k);
+      Binding sbind;
+      if (k.straddles) {
+        const VkBuffer scratch = scratch_buffers[next_scratch++];
+        uint64_t done = 0;
+        while (done < sb) {
+          const SpanAt at = span_at(src, so + done);
+          const uint64_t n = std::min(sb - done, at.span->bytes - at.offset);
+          VkBufferCopy r{at.span->offset + at.offset, done, n};
+          vk().vkCmdCopyBuffer(cb, at.span->buffer, scratch, 1, &r);
+          done += n;
+        }
+        VkMemoryBarrier mb{};
+        mb.sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER;
+        mb.srcAccessMask = VK_ACCESS_TRANSFER_WRITE_BIT;
+        mb.dstAccessMask = VK_ACCESS_SHADER_READ_BIT;
+        vk().vkCmdPipelineBarrier(cb, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, 0, 1, &mb,
+                                  0, nullptr, 0, nullptr);
+        sbind = bind(c, scratch, 0, sb);
+      } else {
+        const SpanAt at = span_at(src, so);
+        sbind = bind(c, at.span->buffer, at.span->offset + at.offset, sb);
+      }
+      const SpanAt d = span_at(dst, static_cast<uint64_t>(k.first) * q.out_size);
+      const Binding dbind =
+          bind(c, d.span->buffer, d.span->offset + d.offset, static_cast<uint64_t>(k.count) * q.out_size);
+      if (int32_t st = record_dispatch(c, cb, pool, pipeline, sbind, dbind, static_cast<uint32_t>(k.count),
+                                       static_cast<uint32_t>(k.first % q.t.block_elements), q.out_size);
+          st != DQ_OK)
+        return st;
+    }
+    return DQ_OK;
+  };
+  return s.submit(record, std::move(keep), pool, nullptr);
+}
+
+// A host side: one chunk at a time through staging, waiting for each (the call returns with
+// the output complete).
+int32_t run_staged(DeviceContext &c, Stream &s, VkPipeline pipeline, const Request &q,
+                   const std::vector<BufferSpan> *src, const std::vector<BufferSpan> *dst) {
+  const std::vector<Chunk> chunks = plan_chunks(q.t, q.a.n_elements, q.out_size, src, dst);
+  for (const Chunk &k : chunks) {
+    const uint64_t so = chunk_src_offset(q, k), sb = chunk_src_bytes(q, k);
+    const uint64_t db = static_cast<uint64_t>(k.count) * q.out_size;
+    std::vector<MappedBuffer> keep;
+    auto cleanup = [&](int32_t st) {
+      for (auto &b : keep) free_buffer(c, b);
+      return st;
+    };
+    MappedBuffer src_stage, dst_stage;
+    if (!src || k.straddles) {
+      if (int32_t st = alloc_buffer(c, src_stage, round4(sb), c.host_memory_type, "source staging"); st != DQ_OK)
+        return cleanup(st);
+      keep.push_back(src_stage);
+      if (!src) {
+        std::memcpy(src_stage.mapped, static_cast<const uint8_t *>(q.a.src) + so, sb);
+        // The last word's padding bytes are never read as data; zero them for determinism.
+        std::memset(static_cast<uint8_t *>(src_stage.mapped) + sb, 0, round4(sb) - sb);
+      }
+    }
+    // The output staging stays ours (read after the wait); the rest goes with the submission.
+    if (!dst) {
+      if (int32_t st = alloc_buffer(c, dst_stage, round4(db), c.host_memory_type, "output staging"); st != DQ_OK)
+        return cleanup(st);
+    }
+    VkDescriptorPool pool = VK_NULL_HANDLE;
+    if (int32_t st = make_pool(c, 1, &pool); st != DQ_OK) {
+      free_buffer(c, dst_stage);
+      return cleanup(st);
+    }
+    auto record = [&](VkCommandBuffer cb) -> int32_t {
+      Binding sbind, dbind;
+      if (src && k.straddles) {
+        uint64_t done = 0;
+        while (done < sb) {
+          const SpanAt at = span_at(*src, so + done);
+          const uint64_t n = std::min(sb - done, at.span->bytes - at.offset);
+          VkBufferCopy r{at.span->offset + at.offset, done, n};
+          vk().vkCmdCopyBuffer(cb, at.span->buffer, src_stage.buffer, 1, &r);
+          done += n;
+        }
+        VkMemoryBarrier mb{};
+        mb.sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER;
+        mb.srcAccessMask = VK_ACCESS_TRANSFER_WRITE_BIT;
+        mb.dstAccessMask = VK_ACCESS_SHADER_READ_BIT;
+        vk().vkCmdPipelineBarrier(cb, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, 0, 1, &mb,
+                                  0, nullptr, 0, nullptr);
+      }
+      if (src && !k.straddles) {
+        const SpanAt at = span_at(*src, so);
+        sbind = bind(c, at.span->buffer, at.span->offset + at.offset, sb);
+      } else {
+        sbind = bind(c, src_stage.buffer, 0, sb);
+      }
+      if (dst) {
+        const SpanAt d = span_at(*dst, static_cast<uint64_t>(k.first) * q.out_size);
+        dbind = bind(c, d.span->buffer, d.span->offset + d.offset, db);
+      } else {
+        dbind = bind(c, dst_stage.buffer, 0, db);
+      }
+      return record_dispatch(c, cb, pool, pipeline, sbind, dbind, static_cast<uint32_t>(k.count),
+                             static_cast<uint32_t>(k.first % q.t.block_elements), q.out_size);
+    };
+    uint64_t value = 0;
+    int32_t st = s.submit(record, keep, pool, &value);  // frees keep and pool on failure
+    if (st == DQ_OK) st = s.wait_for(value);
+    if (st == DQ_OK && !dst)
+      std::memcpy(static_cast<uint8_t *>(q.a.dst) + static_cast<uint64_t>(k.first) * q.out_size, dst_stage.mapped,
+                  db);
+    free_buffer(c, dst_stage);
+    if (st != DQ_OK) return st;
+  }
+  return DQ_OK;
 }
 
 bool overlaps(const void *a, uint64_t a_bytes, const void *b, uint64_t b_bytes) {
@@ -122,9 +330,6 @@ int32_t dequantize(const dq_plugin_dequantize_args *args) {
     return fail(DQ_ERR_UNSUPPORTED, "vulkan backend has no shader for " + type_label(a.src_type) + " yet");
   DeviceContext *ctx = nullptr;
   if (int32_t st = device_context(a.device, "dequantize", &ctx); st != DQ_OK) return st;
-  if (!a.src_on_host || !a.dst_on_host)
-    return fail(DQ_ERR_INVALID_ARGUMENT,
-                "dequantize: the vulkan plugin takes host memory only for now (src_on_host and dst_on_host must be 1)");
   if (a.n_elements <= 0)
     return fail(DQ_ERR_INVALID_ARGUMENT, "element count " + std::to_string(a.n_elements) + " is not positive");
   const auto src_needed = dq::type_nbytes(a.src_type, a.n_elements);
@@ -142,14 +347,36 @@ int32_t dequantize(const dq_plugin_dequantize_args *args) {
     return fail(DQ_ERR_SIZE, "destination holds " + std::to_string(a.dst_bytes) + " bytes, " +
                                  std::to_string(a.n_elements) + " outputs need " + std::to_string(dst_needed));
   if (!a.src || !a.dst) return fail(DQ_ERR_INVALID_ARGUMENT, "dequantize: null buffer");
-  if (overlaps(a.src, *src_needed, a.dst, dst_needed))
+  if (a.src_on_host == a.dst_on_host && overlaps(a.src, *src_needed, a.dst, dst_needed))
     return fail(DQ_ERR_INVALID_ARGUMENT, "dequantize: source and destination overlap");
+  if (!a.dst_on_host && reinterpret_cast<uintptr_t>(a.dst) % out_size != 0)
+    return fail(DQ_ERR_INVALID_ARGUMENT, "dequantize: device destination is not aligned to its element size");
+  std::vector<BufferSpan> src_spans, dst_spans;
+  if (!a.src_on_host)
+    if (int32_t st = resolve_device(*ctx, a.src, *src_needed, "dequantize source", &src_spans); st != DQ_OK) return st;
+  if (!a.dst_on_host)
+    if (int32_t st = resolve_device(*ctx, a.dst, dst_needed, "dequantize destination", &dst_spans); st != DQ_OK)
+      return st;
+  Stream *stream = stream_of(*ctx, a.stream);
+  if (!stream) return fail(DQ_ERR_INVALID_ARGUMENT, "dequantize: not a stream of vulkan device " + std::to_string(a.device));
+  VkPipeline pipeline = VK_NULL_HANDLE;
+  if (int32_t st = get_pipeline(*ctx, a.src_type, a.dst_type, &pipeline); st != DQ_OK) return st;
   const uint64_t errors_before = validation_error_count();
-  const int32_t st = run_staged(*ctx, a, *t, out_size);
-  if (st == DQ_OK && validation_error_count() != errors_before)
+  const Request q{a, *t, out_size, *src_needed};
+  int32_t st = DQ_OK;
+  if (!a.src_on_host && !a.dst_on_host) {
+    st = run_on_device(*ctx, *stream, pipeline, q, src_spans, dst_spans);
+    // With the NULL stream the call is synchronous, as the host calls are.
+    if (st == DQ_OK && !a.stream) st = stream->wait();
+  } else {
+    st = run_staged(*ctx, *stream, pipeline, q, a.src_on_host ? nullptr : &src_spans,
+                    a.dst_on_host ? nullptr : &dst_spans);
+  }
+  if (st != DQ_OK) return fail(st, std::string(last_error_text()) + " (" + type_label(a.src_type) + ")");
+  if (validation_error_count() != errors_before)
     return fail(DQ_ERR_BACKEND, "Vulkan validation error during dequantize of " + type_label(a.src_type) + ": " +
                                     first_validation_error());
-  return st;
+  return ok();
 }
 
 }  // namespace dq::vulkan

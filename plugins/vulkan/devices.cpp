@@ -9,7 +9,9 @@
 
 #include "grids.hpp"
 #include "loader.hpp"
+#include "memory.hpp"
 #include "status.hpp"
+#include "streams.hpp"
 
 // The SPIR-V of each shader family, generated at build time (embed_spirv.cmake).
 namespace dq::vulkan::shaders {
@@ -86,7 +88,7 @@ std::string create_instance() {
   app.sType = VK_STRUCTURE_TYPE_APPLICATION_INFO;
   app.pApplicationName = "dq";
   app.pEngineName = "dq-vulkan";
-  app.apiVersion = VK_API_VERSION_1_1;
+  app.apiVersion = VK_API_VERSION_1_2;  // timeline semaphores
   VkInstanceCreateInfo ci{};
   ci.sType = VK_STRUCTURE_TYPE_INSTANCE_CREATE_INFO;
   ci.pApplicationInfo = &app;
@@ -131,65 +133,136 @@ void destroy_messenger() {
   g_messenger = VK_NULL_HANDLE;
 }
 
-// A compute queue family and a host-visible, coherent memory type usable for storage
-// buffers; "" or why the device cannot serve.
-std::string pick_queue_and_memory(DeviceContext &c) {
+// The first memory type allowed by `bits` with every flag of `want`, preferring one with the
+// flags of `nice` and without those of `avoid`; -1 when none has `want`.
+int find_memory_type(const VkPhysicalDeviceMemoryProperties &mp, VkMemoryPropertyFlags want, VkMemoryPropertyFlags nice,
+                     VkMemoryPropertyFlags avoid) {
+  int best = -1, best_score = -1;
+  for (uint32_t t = 0; t < mp.memoryTypeCount; ++t) {
+    const VkMemoryPropertyFlags f = mp.memoryTypes[t].propertyFlags;
+    if ((f & want) != want) continue;
+    const int score = ((f & nice) == nice ? 2 : 0) + ((f & avoid) == 0 ? 1 : 0);
+    if (score > best_score) best = static_cast<int>(t), best_score = score;
+  }
+  return best;
+}
+
+// The queue family, memory types, limits and driver of the device; "" or why it cannot serve.
+std::string inspect_device(DeviceContext &c) {
+  if (VK_API_VERSION_MINOR(c.props.apiVersion) < 2 && VK_API_VERSION_MAJOR(c.props.apiVersion) == 1)
+    return "Vulkan 1.2 is needed (timeline semaphores), the device has " +
+           std::to_string(VK_API_VERSION_MAJOR(c.props.apiVersion)) + "." +
+           std::to_string(VK_API_VERSION_MINOR(c.props.apiVersion));
+  VkPhysicalDeviceVulkan12Features f12{};
+  f12.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_2_FEATURES;
+  VkPhysicalDeviceFeatures2 f2{};
+  f2.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2;
+  f2.pNext = &f12;
+  vk().vkGetPhysicalDeviceFeatures2(c.physical, &f2);
+  if (!f12.timelineSemaphore) return "no timelineSemaphore feature";
+
+  VkPhysicalDeviceDriverProperties drv{};
+  drv.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_DRIVER_PROPERTIES;
+  VkPhysicalDeviceMaintenance3Properties m3{};
+  m3.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_MAINTENANCE_3_PROPERTIES;
+  m3.pNext = &drv;
+  VkPhysicalDeviceExternalMemoryHostPropertiesEXT host{};
+  host.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_EXTERNAL_MEMORY_HOST_PROPERTIES_EXT;
+  VkPhysicalDeviceProperties2 p2{};
+  p2.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2;
+  p2.pNext = &m3;
+
+  uint32_t ne = 0;
+  vk().vkEnumerateDeviceExtensionProperties(c.physical, nullptr, &ne, nullptr);
+  std::vector<VkExtensionProperties> exts(ne);
+  if (ne) vk().vkEnumerateDeviceExtensionProperties(c.physical, nullptr, &ne, exts.data());
+  const char *import_env = std::getenv("DQ_VULKAN_HOST_IMPORT");  // 0: test the staged path
+  for (const auto &e : exts)
+    if (std::strcmp(e.extensionName, VK_EXT_EXTERNAL_MEMORY_HOST_EXTENSION_NAME) == 0)
+      c.host_import = !(import_env && std::strcmp(import_env, "0") == 0);
+  if (c.host_import) drv.pNext = &host;
+  vk().vkGetPhysicalDeviceProperties2(c.physical, &p2);
+  c.driver = std::string(drv.driverName) + " " + drv.driverInfo;
+  if (c.host_import) c.import_alignment = std::max<VkDeviceSize>(1, host.minImportedHostPointerAlignment);
+  c.storage_alignment = std::max<VkDeviceSize>(4, c.props.limits.minStorageBufferOffsetAlignment);
+  c.max_allocation = m3.maxMemoryAllocationSize;
+  uint64_t segment = std::min<uint64_t>(m3.maxMemoryAllocationSize, uint64_t{1} << 40);
+  if (const char *e = std::getenv("DQ_VULKAN_SEGMENT_BYTES"); e && *e)  // tests: small segments
+    segment = std::min<uint64_t>(segment, std::strtoull(e, nullptr, 10));
+  c.segment_bytes = segment / 256 * 256;
+  if (c.segment_bytes < 4096) return "maxMemoryAllocationSize is too small";
+
   uint32_t nq = 0;
   vk().vkGetPhysicalDeviceQueueFamilyProperties(c.physical, &nq, nullptr);
   std::vector<VkQueueFamilyProperties> qf(nq);
   vk().vkGetPhysicalDeviceQueueFamilyProperties(c.physical, &nq, qf.data());
   bool found = false;
   for (uint32_t i = 0; i < nq && !found; ++i)
-    if (qf[i].queueFlags & VK_QUEUE_COMPUTE_BIT) c.queue_family = i, found = true;
+    if (qf[i].queueFlags & VK_QUEUE_COMPUTE_BIT) {
+      c.queue_family = i, found = true;
+      c.queues.resize(std::min<uint32_t>(qf[i].queueCount, kMaxQueues));
+      c.timestamps = qf[i].timestampValidBits > 0 && c.props.limits.timestampPeriod > 0;
+      c.timestamp_period_ns = c.props.limits.timestampPeriod;
+    }
   if (!found) return "no compute queue";
+
   VkPhysicalDeviceMemoryProperties mp{};
   vk().vkGetPhysicalDeviceMemoryProperties(c.physical, &mp);
   for (uint32_t h = 0; h < mp.memoryHeapCount; ++h)
     if (mp.memoryHeaps[h].flags & VK_MEMORY_HEAP_DEVICE_LOCAL_BIT) c.device_local_bytes += mp.memoryHeaps[h].size;
-  const VkMemoryPropertyFlags want = VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT;
-  for (uint32_t t = 0; t < mp.memoryTypeCount; ++t)
-    if ((mp.memoryTypes[t].propertyFlags & want) == want) {
-      c.host_memory_type = t;
-      return "";
-    }
-  return "no host-visible coherent memory";
+  const VkMemoryPropertyFlags visible = VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT;
+  const int host_t = find_memory_type(mp, visible, 0, VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT);
+  // Pinned slots are also read by the host (CPU-route pieces): cached where offered.
+  const int pinned_t = find_memory_type(mp, visible, VK_MEMORY_PROPERTY_HOST_CACHED_BIT,
+                                        VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT);
+  // Device memory off the host-visible (BAR) heap where there is a choice.
+  const int device_t = find_memory_type(mp, VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT, 0, VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT);
+  if (host_t < 0) return "no host-visible coherent memory";
+  c.host_memory_type = static_cast<uint32_t>(host_t);
+  c.pinned_memory_type = static_cast<uint32_t>(pinned_t);
+  c.device_memory_type = static_cast<uint32_t>(device_t >= 0 ? device_t : host_t);
+  c.device_heap_bytes = mp.memoryHeaps[mp.memoryTypes[c.device_memory_type].heapIndex].size;
+  return "";
 }
 
-int32_t alloc_buffer(DeviceContext &c, MappedBuffer &b, VkDeviceSize bytes, const char *what);
 
-// The i-quant tables, written once into their own buffer and bound as binding 2.
+// The i-quant tables, written once into their own buffer (binding 2 of every dispatch).
 std::string upload_grids(DeviceContext &c) {
   const std::vector<uint32_t> words = grid_words();
   const VkDeviceSize bytes = words.size() * sizeof(uint32_t);
-  if (alloc_buffer(c, c.grids, bytes, "i-quant grids") != DQ_OK) return last_error_text();
+  if (alloc_buffer(c, c.grids, bytes, c.host_memory_type, "i-quant grids") != DQ_OK) return last_error_text();
   std::memcpy(c.grids.mapped, words.data(), bytes);
-  VkDescriptorBufferInfo info{c.grids.buffer, 0, VK_WHOLE_SIZE};
-  VkWriteDescriptorSet w{};
-  w.sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET;
-  w.dstSet = c.descriptor_set;
-  w.dstBinding = 2;
-  w.descriptorCount = 1;
-  w.descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
-  w.pBufferInfo = &info;
-  vk().vkUpdateDescriptorSets(c.device, 1, &w, 0, nullptr);
   return "";
 }
 
 std::string create_context(DeviceContext &c) {
-  if (std::string why = pick_queue_and_memory(c); !why.empty()) return why;
-  const float priority = 1.0f;
+  if (std::string why = inspect_device(c); !why.empty()) return why;
+  const float priorities[kMaxQueues] = {1.0f, 1.0f};
   VkDeviceQueueCreateInfo qi{};
   qi.sType = VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO;
   qi.queueFamilyIndex = c.queue_family;
-  qi.queueCount = 1;
-  qi.pQueuePriorities = &priority;
+  qi.queueCount = static_cast<uint32_t>(c.queues.size());
+  qi.pQueuePriorities = priorities;
+  VkPhysicalDeviceVulkan12Features f12{};
+  f12.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_2_FEATURES;
+  f12.timelineSemaphore = VK_TRUE;
+  const char *ext = VK_EXT_EXTERNAL_MEMORY_HOST_EXTENSION_NAME;
   VkDeviceCreateInfo di{};
   di.sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO;
+  di.pNext = &f12;
   di.queueCreateInfoCount = 1;
   di.pQueueCreateInfos = &qi;
+  di.enabledExtensionCount = c.host_import ? 1 : 0;
+  di.ppEnabledExtensionNames = &ext;
   VkResult r = vk().vkCreateDevice(c.physical, &di, nullptr, &c.device);
   if (r != VK_SUCCESS) return std::string("vkCreateDevice: ") + vk_result_name(r);
-  vk().vkGetDeviceQueue(c.device, c.queue_family, 0, &c.queue);
+  c.queue_mutexes = std::make_unique<std::mutex[]>(c.queues.size());
+  for (uint32_t i = 0; i < c.queues.size(); ++i) vk().vkGetDeviceQueue(c.device, c.queue_family, i, &c.queues[i]);
+  if (c.host_import) {
+    c.get_host_pointer_props = reinterpret_cast<PFN_vkGetMemoryHostPointerPropertiesEXT>(
+        vk().vkGetDeviceProcAddr(c.device, "vkGetMemoryHostPointerPropertiesEXT"));
+    c.host_import = c.get_host_pointer_props != nullptr;
+  }
 
   VkDescriptorSetLayoutBinding b[3]{};  // source, output, i-quant grids
   for (uint32_t i = 0; i < 3; ++i) {
@@ -204,7 +277,7 @@ std::string create_context(DeviceContext &c) {
   sl.pBindings = b;
   if ((r = vk().vkCreateDescriptorSetLayout(c.device, &sl, nullptr, &c.set_layout)) != VK_SUCCESS)
     return std::string("vkCreateDescriptorSetLayout: ") + vk_result_name(r);
-  VkPushConstantRange pc{VK_SHADER_STAGE_COMPUTE_BIT, 0, sizeof(uint32_t)};
+  VkPushConstantRange pc{VK_SHADER_STAGE_COMPUTE_BIT, 0, sizeof(DispatchParams)};
   VkPipelineLayoutCreateInfo pl{};
   pl.sType = VK_STRUCTURE_TYPE_PIPELINE_LAYOUT_CREATE_INFO;
   pl.setLayoutCount = 1;
@@ -213,40 +286,25 @@ std::string create_context(DeviceContext &c) {
   pl.pPushConstantRanges = &pc;
   if ((r = vk().vkCreatePipelineLayout(c.device, &pl, nullptr, &c.pipeline_layout)) != VK_SUCCESS)
     return std::string("vkCreatePipelineLayout: ") + vk_result_name(r);
-  VkDescriptorPoolSize ps{VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, 3};
-  VkDescriptorPoolCreateInfo dp{};
-  dp.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO;
-  dp.maxSets = 1;
-  dp.poolSizeCount = 1;
-  dp.pPoolSizes = &ps;
-  if ((r = vk().vkCreateDescriptorPool(c.device, &dp, nullptr, &c.descriptor_pool)) != VK_SUCCESS)
-    return std::string("vkCreateDescriptorPool: ") + vk_result_name(r);
-  VkDescriptorSetAllocateInfo da{};
-  da.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_SET_ALLOCATE_INFO;
-  da.descriptorPool = c.descriptor_pool;
-  da.descriptorSetCount = 1;
-  da.pSetLayouts = &c.set_layout;
-  if ((r = vk().vkAllocateDescriptorSets(c.device, &da, &c.descriptor_set)) != VK_SUCCESS)
-    return std::string("vkAllocateDescriptorSets: ") + vk_result_name(r);
-  VkCommandPoolCreateInfo cp{};
-  cp.sType = VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO;
-  cp.flags = VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT;
-  cp.queueFamilyIndex = c.queue_family;
-  if ((r = vk().vkCreateCommandPool(c.device, &cp, nullptr, &c.command_pool)) != VK_SUCCESS)
-    return std::string("vkCreateCommandPool: ") + vk_result_name(r);
-  VkCommandBufferAllocateInfo ca{};
-  ca.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO;
-  ca.commandPool = c.command_pool;
-  ca.level = VK_COMMAND_BUFFER_LEVEL_PRIMARY;
-  ca.commandBufferCount = 1;
-  if ((r = vk().vkAllocateCommandBuffers(c.device, &ca, &c.command_buffer)) != VK_SUCCESS)
-    return std::string("vkAllocateCommandBuffers: ") + vk_result_name(r);
-  VkFenceCreateInfo fi{};
-  fi.sType = VK_STRUCTURE_TYPE_FENCE_CREATE_INFO;
-  if ((r = vk().vkCreateFence(c.device, &fi, nullptr, &c.fence)) != VK_SUCCESS)
-    return std::string("vkCreateFence: ") + vk_result_name(r);
+  c.default_stream = std::make_unique<Stream>(c, true);
+  if (c.default_stream->create() != DQ_OK) return last_error_text();
   return upload_grids(c);
 }
+
+void destroy_context(DeviceContext &c) {
+  if (!c.device) return;
+  streams_shutdown(c);  // waits for their work
+  vk().vkDeviceWaitIdle(c.device);
+  for (auto &[key, p] : c.pipelines) vk().vkDestroyPipeline(c.device, p, nullptr);
+  c.pipelines.clear();
+  free_buffer(c, c.grids);
+  if (c.pipeline_layout) vk().vkDestroyPipelineLayout(c.device, c.pipeline_layout, nullptr);
+  if (c.set_layout) vk().vkDestroyDescriptorSetLayout(c.device, c.set_layout, nullptr);
+  vk().vkDestroyDevice(c.device, nullptr);
+  c.device = VK_NULL_HANDLE;
+}
+
+}  // namespace
 
 void free_buffer(DeviceContext &c, MappedBuffer &b) {
   if (b.buffer) vk().vkDestroyBuffer(c.device, b.buffer, nullptr);
@@ -254,56 +312,39 @@ void free_buffer(DeviceContext &c, MappedBuffer &b) {
   b = MappedBuffer{};
 }
 
-void destroy_context(DeviceContext &c) {
-  if (!c.device) return;
-  vk().vkDeviceWaitIdle(c.device);
-  for (auto &[key, p] : c.pipelines) vk().vkDestroyPipeline(c.device, p, nullptr);
-  c.pipelines.clear();
-  free_buffer(c, c.src);
-  free_buffer(c, c.dst);
-  free_buffer(c, c.grids);
-  if (c.fence) vk().vkDestroyFence(c.device, c.fence, nullptr);
-  if (c.command_pool) vk().vkDestroyCommandPool(c.device, c.command_pool, nullptr);
-  if (c.descriptor_pool) vk().vkDestroyDescriptorPool(c.device, c.descriptor_pool, nullptr);
-  if (c.pipeline_layout) vk().vkDestroyPipelineLayout(c.device, c.pipeline_layout, nullptr);
-  if (c.set_layout) vk().vkDestroyDescriptorSetLayout(c.device, c.set_layout, nullptr);
-  vk().vkDestroyDevice(c.device, nullptr);
-  c.device = VK_NULL_HANDLE;
-}
-
-int32_t alloc_buffer(DeviceContext &c, MappedBuffer &b, VkDeviceSize bytes, const char *what) {
-  free_buffer(c, b);
+int32_t alloc_buffer(DeviceContext &c, MappedBuffer &b, VkDeviceSize bytes, uint32_t memory_type, const char *what) {
+  b = MappedBuffer{};
   VkBufferCreateInfo bi{};
   bi.sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO;
   bi.size = bytes;
-  bi.usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT;
+  bi.usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_TRANSFER_SRC_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT;
   bi.sharingMode = VK_SHARING_MODE_EXCLUSIVE;
   VkResult r = vk().vkCreateBuffer(c.device, &bi, nullptr, &b.buffer);
   if (r != VK_SUCCESS) return fail_vk(r, std::string("vkCreateBuffer for the ") + what);
   VkMemoryRequirements req{};
   vk().vkGetBufferMemoryRequirements(c.device, b.buffer, &req);
-  if (!(req.memoryTypeBits & (1u << c.host_memory_type))) {
+  if (!(req.memoryTypeBits & (1u << memory_type))) {
     free_buffer(c, b);
-    return fail(DQ_ERR_BACKEND, std::string("the ") + what + " buffer cannot live in host-visible memory");
+    return fail(DQ_ERR_BACKEND, std::string("the ") + what + " buffer cannot live in memory type " +
+                                    std::to_string(memory_type));
   }
   VkMemoryAllocateInfo ai{};
   ai.sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO;
   ai.allocationSize = req.size;
-  ai.memoryTypeIndex = c.host_memory_type;
+  ai.memoryTypeIndex = memory_type;
   if ((r = vk().vkAllocateMemory(c.device, &ai, nullptr, &b.memory)) != VK_SUCCESS) {
     free_buffer(c, b);
     return fail_vk(r, std::string("vkAllocateMemory for the ") + what + " (" + std::to_string(bytes) + " bytes)");
   }
+  const bool visible = memory_type == c.host_memory_type || memory_type == c.pinned_memory_type;
   if ((r = vk().vkBindBufferMemory(c.device, b.buffer, b.memory, 0)) != VK_SUCCESS ||
-      (r = vk().vkMapMemory(c.device, b.memory, 0, VK_WHOLE_SIZE, 0, &b.mapped)) != VK_SUCCESS) {
+      (visible && (r = vk().vkMapMemory(c.device, b.memory, 0, VK_WHOLE_SIZE, 0, &b.mapped)) != VK_SUCCESS)) {
     free_buffer(c, b);
     return fail_vk(r, std::string("binding or mapping the ") + what);
   }
   b.capacity = bytes;
   return DQ_OK;
 }
-
-}  // namespace
 
 const char *shader_family(int32_t t) {
   switch (t) {
@@ -337,11 +378,19 @@ void devices_init() {
   vk().vkEnumeratePhysicalDevices(g_instance, &n, nullptr);
   std::vector<VkPhysicalDevice> phys(n);
   if (n) vk().vkEnumeratePhysicalDevices(g_instance, &n, phys.data());
+  // GPUs first, CPU implementations (lavapipe) last, so vulkan:0 is the GPU where there is one.
+  std::vector<VkPhysicalDeviceProperties> props(n);
+  for (uint32_t i = 0; i < n; ++i) vk().vkGetPhysicalDeviceProperties(phys[i], &props[i]);
+  std::vector<uint32_t> order(n);
+  for (uint32_t i = 0; i < n; ++i) order[i] = i;
+  std::stable_partition(order.begin(), order.end(),
+                        [&](uint32_t i) { return props[i].deviceType != VK_PHYSICAL_DEVICE_TYPE_CPU; });
   std::string skipped;
-  for (uint32_t i = 0; i < n; ++i) {
+  for (uint32_t i : order) {
     auto c = std::make_unique<DeviceContext>();
     c->physical = phys[i];
-    vk().vkGetPhysicalDeviceProperties(phys[i], &c->props);
+    c->props = props[i];
+    c->index = static_cast<int32_t>(g_devices.size());
     if (std::string why = create_context(*c); !why.empty()) {
       destroy_context(*c);
       skipped += std::string(skipped.empty() ? "" : "; ") + c->props.deviceName + ": " + why;
@@ -357,6 +406,8 @@ void devices_init() {
 }
 
 void devices_shutdown() {
+  for (auto &c : g_devices) drain_streams(*c);
+  memory_shutdown();  // what the caller left allocated
   for (auto &c : g_devices) destroy_context(*c);
   g_devices.clear();
   if (g_instance) {
@@ -394,10 +445,11 @@ int32_t fill_device_props(int32_t device, dq_plugin_device_props *out) {
     return fail(DQ_ERR_INVALID_ARGUMENT, "device_props: null or too small struct");
   DeviceContext *c = nullptr;
   if (int32_t st = device_context(device, "device_props", &c); st != DQ_OK) return st;
+  // `dq backends` shows this: the device, its driver and the Vulkan version.
   const uint32_t v = c->props.apiVersion;
-  const std::string name = std::string(c->props.deviceName) + " (Vulkan " + std::to_string(VK_API_VERSION_MAJOR(v)) +
-                           "." + std::to_string(VK_API_VERSION_MINOR(v)) + "." +
-                           std::to_string(VK_API_VERSION_PATCH(v)) + ")";
+  const std::string name = std::string(c->props.deviceName) + " (" + c->driver + ", Vulkan " +
+                           std::to_string(VK_API_VERSION_MAJOR(v)) + "." + std::to_string(VK_API_VERSION_MINOR(v)) +
+                           "." + std::to_string(VK_API_VERSION_PATCH(v)) + ")";
   const size_t len = std::min(name.size(), sizeof out->name - 1);
   std::memcpy(out->name, name.data(), len);
   out->name[len] = '\0';
@@ -408,34 +460,9 @@ int32_t fill_device_props(int32_t device, dq_plugin_device_props *out) {
   return ok();
 }
 
-int32_t ensure_buffers(DeviceContext &c, VkDeviceSize src_bytes, VkDeviceSize dst_bytes) {
-  bool changed = false;
-  if (c.src.capacity < src_bytes) {
-    if (int32_t st = alloc_buffer(c, c.src, src_bytes, "source staging"); st != DQ_OK) return st;
-    changed = true;
-  }
-  if (c.dst.capacity < dst_bytes) {
-    if (int32_t st = alloc_buffer(c, c.dst, dst_bytes, "output staging"); st != DQ_OK) return st;
-    changed = true;
-  }
-  if (changed) {
-    VkDescriptorBufferInfo info[2] = {{c.src.buffer, 0, VK_WHOLE_SIZE}, {c.dst.buffer, 0, VK_WHOLE_SIZE}};
-    VkWriteDescriptorSet w[2]{};
-    for (uint32_t i = 0; i < 2; ++i) {
-      w[i].sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET;
-      w[i].dstSet = c.descriptor_set;
-      w[i].dstBinding = i;
-      w[i].descriptorCount = 1;
-      w[i].descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
-      w[i].pBufferInfo = &info[i];
-    }
-    vk().vkUpdateDescriptorSets(c.device, 2, w, 0, nullptr);
-  }
-  return DQ_OK;
-}
-
 int32_t get_pipeline(DeviceContext &c, int32_t src_type, int32_t dst_type, VkPipeline *out) {
   const uint64_t key = (static_cast<uint64_t>(static_cast<uint32_t>(src_type)) << 32) | static_cast<uint32_t>(dst_type);
+  std::lock_guard<std::mutex> lock(c.pipeline_mutex);
   if (auto it = c.pipelines.find(key); it != c.pipelines.end()) {
     *out = it->second;
     return DQ_OK;

@@ -22,7 +22,12 @@ namespace dq::vulkan {
   X(vkEndCommandBuffer) X(vkResetCommandBuffer) X(vkCmdBindPipeline)                       \
   X(vkCmdBindDescriptorSets) X(vkCmdPushConstants) X(vkCmdDispatch)                        \
   X(vkCmdPipelineBarrier) X(vkCreateFence) X(vkDestroyFence) X(vkResetFences)              \
-  X(vkWaitForFences) X(vkQueueSubmit) X(vkDeviceWaitIdle)
+  X(vkWaitForFences) X(vkQueueSubmit) X(vkDeviceWaitIdle) X(vkCmdCopyBuffer)               \
+  X(vkFreeCommandBuffers) X(vkCreateSemaphore) X(vkDestroySemaphore) X(vkWaitSemaphores)   \
+  X(vkGetSemaphoreCounterValue) X(vkCreateQueryPool) X(vkDestroyQueryPool)                 \
+  X(vkCmdResetQueryPool) X(vkCmdWriteTimestamp) X(vkGetQueryPoolResults)                   \
+  X(vkGetPhysicalDeviceProperties2) X(vkGetPhysicalDeviceFeatures2)                        \
+  X(vkEnumerateDeviceExtensionProperties) X(vkGetDeviceProcAddr)
 
 struct VulkanFunctions {
   PFN_vkGetInstanceProcAddr vkGetInstanceProcAddr = nullptr;

@@ -1,11 +1,14 @@
-// The vulkan plugin's ABI table. This increment serves host-memory dequantize only (the
-// device-memory, stream and event groups stay NULL, so the core treats it as a host-only
-// backend); see docs/VULKAN.md for what is implemented and what is left.
+// The vulkan plugin's ABI table: dequantize on host or device memory, device memory, pinned
+// and registered host memory, streams and events (docs/VULKAN.md). Every entry keeps the
+// caller's floating-point environment.
 #include <cfenv>
+#include <string>
 
 #include "dequantize.hpp"
 #include "devices.hpp"
 #include "dq/dq_plugin.h"
+#include "memory.hpp"
+#include "streams.hpp"
 #include "status.hpp"
 
 namespace dq::vulkan {
@@ -24,7 +27,7 @@ class FpEnvGuard {
   fenv_t env_;
 };
 
-const char *describe() { return "Vulkan (host memory only; every type, exact)"; }
+const char *describe() { return "Vulkan (every type, exact; device memory, streams, events)"; }
 
 int32_t init() {
   FpEnvGuard guard;
@@ -44,6 +47,18 @@ int32_t guarded_dequantize(const dq_plugin_dequantize_args *args) {
   return dequantize(args);
 }
 
+// Each ABI entry below, with the floating-point environment kept; with DQ_VULKAN_VALIDATION,
+// a validation message of error severity during the call makes it fail with that message.
+template <auto F, class... A>
+int32_t guarded(A... args) {
+  FpEnvGuard guard;
+  const uint64_t errors_before = validation_error_count();
+  const int32_t st = F(args...);
+  if (st == DQ_OK && validation_error_count() != errors_before)
+    return fail(DQ_ERR_BACKEND, "Vulkan validation error: " + first_validation_error());
+  return st;
+}
+
 const char *last_error() { return last_error_text(); }
 
 dq_plugin_api make_api() {
@@ -52,7 +67,7 @@ dq_plugin_api make_api() {
   api.abi_minor = DQ_PLUGIN_ABI_MINOR;
   api.struct_size = sizeof(dq_plugin_api);
   api.name = "vulkan";
-  api.version = "0.1.0";
+  api.version = "0.2.0";
   api.describe = describe;
   api.init = init;
   api.shutdown = shutdown;
@@ -61,7 +76,24 @@ dq_plugin_api make_api() {
   api.device_props = get_device_props;
   api.supports = supports;
   api.dequantize = guarded_dequantize;
+  api.mem_alloc = guarded<mem_alloc, int32_t, size_t, void **>;
+  api.mem_free = guarded<mem_free, int32_t, void *>;
+  api.mem_copy = guarded<mem_copy, int32_t, void *, const void *, size_t, int32_t, void *>;
+  api.mem_in_use = guarded<mem_in_use, int32_t, uint64_t *, uint64_t *>;
+  api.synchronize = guarded<synchronize, int32_t, void *>;
+  api.host_alloc_pinned = guarded<host_alloc_pinned, size_t, void **>;
+  api.host_free_pinned = guarded<host_free_pinned, void *>;
+  api.stream_create = guarded<stream_create, int32_t, void **>;
+  api.stream_destroy = guarded<stream_destroy, int32_t, void *>;
+  api.event_create = guarded<event_create, int32_t, void **>;
+  api.event_destroy = guarded<event_destroy, int32_t, void *>;
+  api.event_record = guarded<event_record, int32_t, void *, void *>;
+  api.event_synchronize = guarded<event_synchronize, int32_t, void *>;
+  api.stream_wait_event = guarded<stream_wait_event, int32_t, void *, void *>;
+  api.event_elapsed_ms = guarded<event_elapsed_ms, int32_t, void *, void *, float *>;
   api.last_error = last_error;
+  api.host_register = guarded<host_register, void *, size_t, uint32_t, void **>;
+  api.host_unregister = guarded<host_unregister, void *>;
   return api;
 }
 

@@ -11,10 +11,25 @@ layout(constant_id = 0) const uint SRC_TYPE = 0;  // ggml type id
 layout(constant_id = 1) const uint OUT_TYPE = 0;  // 0: f32, 1: f16, 30: bf16
 
 layout(std430, set = 0, binding = 0) readonly buffer Src { uint src_words[]; };
-layout(std430, set = 0, binding = 1) writeonly buffer Dst { uint dst_words[]; };
-layout(push_constant) uniform Params { uint n_elements; } params;
+// Not writeonly: a 16-bit output word shared with a neighbour is updated with atomics.
+layout(std430, set = 0, binding = 1) buffer Dst { uint dst_words[]; };
+// A dispatch covers outputs [0, n_elements) of a chunk that starts first_in_block elements
+// into the block at src_byte_offset of the source binding; output i goes to the output
+// binding's element (dst_word_offset * 2 + dst_half_shift + i) for 16-bit outputs, word
+// dst_word_offset + i for f32 (docs/VULKAN.md: device pointers are byte-addressable, but a
+// storage binding must start at minStorageBufferOffsetAlignment).
+layout(push_constant) uniform Params {
+  uint n_elements;
+  uint first_in_block;
+  uint src_byte_offset;
+  uint dst_word_offset;
+  uint dst_half_shift;
+} params;
 
-uint src_byte(uint i) { return (src_words[i >> 2] >> ((i & 3u) * 8u)) & 0xffu; }
+uint src_byte(uint i) {
+  i += params.src_byte_offset;
+  return (src_words[i >> 2] >> ((i & 3u) * 8u)) & 0xffu;
+}
 uint src_u16(uint i) { return src_byte(i) | (src_byte(i + 1u) << 8); }
 uint src_u32(uint i) { return src_u16(i) | (src_u16(i + 2u) << 16); }
 
@@ -58,26 +73,40 @@ uint f32_bits_to_bf16(uint x) {
 
 uint narrow(uint bits) { return OUT_TYPE == 1u ? f32_bits_to_f16(bits) : f32_bits_to_bf16(bits); }
 
-// Stores the f32 bits of elements 2p and 2p+1 (the second only when it exists).
-void store_pair(uint p, uint lo, uint hi, bool has_hi) {
-  if (OUT_TYPE == 0u) {
-    dst_words[2u * p] = lo;
-    if (has_hi) dst_words[2u * p + 1u] = hi;
-  } else {
-    dst_words[p] = narrow(lo) | (has_hi ? narrow(hi) << 16 : 0u);
-  }
-}
-
-// Calls decode(e) for both elements of every pair of the chunk (grid-stride loop, so one
-// dispatch of at most 65535 groups covers any chunk).
-#define DQ_MAIN(decode)                                                            \
-  void main() {                                                                    \
-    const uint pairs = (params.n_elements + 1u) / 2u;                              \
-    const uint stride = gl_NumWorkGroups.x * gl_WorkGroupSize.x;                   \
-    for (uint p = gl_GlobalInvocationID.x; p < pairs; p += stride) {               \
-      const bool has_hi = 2u * p + 1u < params.n_elements;                         \
-      const uint lo = decode(2u * p);                                              \
-      const uint hi = has_hi ? decode(2u * p + 1u) : 0u;                           \
-      store_pair(p, lo, hi, has_hi);                                               \
-    }                                                                              \
+// Calls decode(e) for every output of the chunk (grid-stride loop, so one dispatch of at
+// most 65535 groups covers any chunk). f32: one invocation per pair of outputs. 16-bit: one
+// invocation per output word; a word holding only one output of this chunk (the chunk's
+// first output in a high half, or its last in a low half) is updated with atomics, since the
+// other half belongs to a neighbouring tensor or chunk that may be written at the same time.
+#define DQ_MAIN(decode)                                                                 \
+  void main() {                                                                         \
+    const uint n = params.n_elements;                                                   \
+    const uint fib = params.first_in_block;                                             \
+    const uint stride = gl_NumWorkGroups.x * gl_WorkGroupSize.x;                        \
+    if (OUT_TYPE == 0u) {                                                               \
+      for (uint p = gl_GlobalInvocationID.x; p < (n + 1u) / 2u; p += stride) {          \
+        const uint e = 2u * p;                                                          \
+        dst_words[params.dst_word_offset + e] = decode(e + fib);                        \
+        if (e + 1u < n) dst_words[params.dst_word_offset + e + 1u] = decode(e + 1u + fib); \
+      }                                                                                 \
+      return;                                                                           \
+    }                                                                                   \
+    const uint sh = params.dst_half_shift;                                              \
+    for (uint w = gl_GlobalInvocationID.x; w < (sh + n + 1u) / 2u; w += stride) {       \
+      const bool has_lo = w != 0u || sh == 0u;                                          \
+      const uint lo_e = 2u * w - sh; /* wraps when !has_lo: then unused */              \
+      const bool has_hi = lo_e + 1u < n;                                                \
+      const uint lo = has_lo ? narrow(decode(lo_e + fib)) : 0u;                         \
+      const uint hi = has_hi ? narrow(decode(lo_e + 1u + fib)) : 0u;                    \
+      const uint at = params.dst_word_offset + w;                                       \
+      if (has_lo && has_hi) {                                                           \
+        dst_words[at] = lo | (hi << 16);                                                \
+      } else if (has_lo) {                                                              \
+        atomicAnd(dst_words[at], 0xffff0000u);                                          \
+        atomicOr(dst_words[at], lo);                                                    \
+      } else {                                                                          \
+        atomicAnd(dst_words[at], 0x0000ffffu);                                          \
+        atomicOr(dst_words[at], hi << 16);                                              \
+      }                                                                                 \
+    }                                                                                   \
   }

@@ -7,7 +7,7 @@
 const uint kF32 = 0u, kF16 = 1u, kBF16 = 30u;
 
 uint decode(uint e) {
-  if (SRC_TYPE == kF32) return src_words[e];
+  if (SRC_TYPE == kF32) return src_u32(4u * e);
   const uint h = src_u16(2u * e);
   if (SRC_TYPE == kF16) {
     // Exact widening; the subnormal case is a float multiply whose result is normal.

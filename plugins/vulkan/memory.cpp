@@ -1,0 +1,300 @@
+#include "memory.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <map>
+#include <mutex>
+#include <string>
+
+#include "loader.hpp"
+#include "status.hpp"
+#include "streams.hpp"
+
+namespace dq::vulkan {
+namespace {
+
+// Device addresses: bit 62 set, never reused (2^62 bytes outlast any process).
+constexpr uintptr_t kDeviceBase = uintptr_t{1} << 62;
+constexpr uintptr_t kDeviceAlignment = 64 * 1024;  // also leaves a gap after each allocation
+
+struct DeviceAllocation {
+  DeviceContext *ctx = nullptr;
+  uint64_t bytes = 0;
+  std::vector<MappedBuffer> segments;  // each ctx->segment_bytes but the last
+};
+
+// Pinned memory (owned) or an imported/remembered registration.
+struct HostRange {
+  DeviceContext *ctx = nullptr;
+  uint64_t bytes = 0;
+  MappedBuffer buffer;  // VK_NULL_HANDLE buffer: remembered only (no import)
+  bool owned = false;   // host_alloc_pinned: the memory is ours
+};
+
+std::mutex g_mutex;  // guards everything below
+uintptr_t g_next_address = kDeviceBase;
+std::map<uintptr_t, DeviceAllocation> g_device;  // by base address
+std::map<uintptr_t, HostRange> g_host;           // by host address
+
+template <class Map>
+auto containing(Map &m, uintptr_t p) -> decltype(m.begin()) {
+  auto it = m.upper_bound(p);
+  if (it == m.begin()) return m.end();
+  --it;
+  return p < it->first + it->second.bytes ? it : m.end();
+}
+
+std::string hex(const void *p) {
+  char b[32];
+  std::snprintf(b, sizeof b, "%p", p);
+  return b;
+}
+
+void free_allocation(DeviceAllocation &a) {
+  for (auto &s : a.segments) free_buffer(*a.ctx, s);
+  a.segments.clear();
+}
+
+void free_host_range(HostRange &r) {
+  if (r.buffer.memory) free_buffer(*r.ctx, r.buffer);
+}
+
+// Imports [ptr, ptr + bytes) as a transfer/storage buffer; DQ_OK or the failure.
+int32_t import_host(DeviceContext &c, void *ptr, uint64_t bytes, MappedBuffer *out) {
+  const auto type = VK_EXTERNAL_MEMORY_HANDLE_TYPE_HOST_ALLOCATION_BIT_EXT;
+  VkMemoryHostPointerPropertiesEXT hp{};
+  hp.sType = VK_STRUCTURE_TYPE_MEMORY_HOST_POINTER_PROPERTIES_EXT;
+  VkResult r = c.get_host_pointer_props(c.device, type, ptr, &hp);
+  if (r != VK_SUCCESS) return fail_vk(r, "vkGetMemoryHostPointerPropertiesEXT");
+  VkExternalMemoryBufferCreateInfo eb{};
+  eb.sType = VK_STRUCTURE_TYPE_EXTERNAL_MEMORY_BUFFER_CREATE_INFO;
+  eb.handleTypes = type;
+  VkBufferCreateInfo bi{};
+  bi.sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO;
+  bi.pNext = &eb;
+  bi.size = bytes;
+  bi.usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_TRANSFER_SRC_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT;
+  bi.sharingMode = VK_SHARING_MODE_EXCLUSIVE;
+  MappedBuffer b;
+  if ((r = vk().vkCreateBuffer(c.device, &bi, nullptr, &b.buffer)) != VK_SUCCESS)
+    return fail_vk(r, "vkCreateBuffer for registered host memory");
+  VkMemoryRequirements req{};
+  vk().vkGetBufferMemoryRequirements(c.device, b.buffer, &req);
+  const uint32_t bits = req.memoryTypeBits & hp.memoryTypeBits;
+  if (!bits || req.size > bytes) {
+    free_buffer(c, b);
+    return fail(DQ_ERR_BACKEND, "host_register: no memory type can import these pages");
+  }
+  VkImportMemoryHostPointerInfoEXT ii{};
+  ii.sType = VK_STRUCTURE_TYPE_IMPORT_MEMORY_HOST_POINTER_INFO_EXT;
+  ii.handleType = type;
+  ii.pHostPointer = ptr;
+  VkMemoryAllocateInfo ai{};
+  ai.sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO;
+  ai.pNext = &ii;
+  ai.allocationSize = bytes;
+  ai.memoryTypeIndex = static_cast<uint32_t>(__builtin_ctz(bits));
+  if ((r = vk().vkAllocateMemory(c.device, &ai, nullptr, &b.memory)) != VK_SUCCESS) {
+    free_buffer(c, b);
+    return fail_vk(r, "importing host memory (VK_EXT_external_memory_host)");
+  }
+  if ((r = vk().vkBindBufferMemory(c.device, b.buffer, b.memory, 0)) != VK_SUCCESS) {
+    free_buffer(c, b);
+    return fail_vk(r, "binding imported host memory");
+  }
+  b.capacity = bytes;
+  *out = b;
+  return DQ_OK;
+}
+
+}  // namespace
+
+bool is_device_address(const void *p) { return reinterpret_cast<uintptr_t>(p) >= kDeviceBase; }
+
+int32_t mem_alloc(int32_t device, size_t bytes, void **out) {
+  if (!out) return fail(DQ_ERR_INVALID_ARGUMENT, "mem_alloc: null out");
+  *out = nullptr;
+  DeviceContext *c = nullptr;
+  if (int32_t st = device_context(device, "mem_alloc", &c); st != DQ_OK) return st;
+  if (bytes == 0) return fail(DQ_ERR_INVALID_ARGUMENT, "mem_alloc: zero bytes");
+  if (bytes > c->device_heap_bytes)
+    return fail(DQ_ERR_OUT_OF_MEMORY, "mem_alloc: " + std::to_string(bytes) + " bytes exceed the device's " +
+                                          std::to_string(c->device_heap_bytes) + "-byte memory heap");
+  DeviceAllocation a;
+  a.ctx = c;
+  a.bytes = bytes;
+  for (uint64_t done = 0; done < bytes; done += c->segment_bytes) {
+    // Whole words, so the shaders may read the last one.
+    const uint64_t seg = (std::min<uint64_t>(c->segment_bytes, bytes - done) + 3) & ~uint64_t{3};
+    MappedBuffer b;
+    if (int32_t st = alloc_buffer(*c, b, seg, c->device_memory_type, "device allocation"); st != DQ_OK) {
+      free_allocation(a);
+      return st;
+    }
+    a.segments.push_back(b);
+  }
+  std::lock_guard<std::mutex> lock(g_mutex);
+  const uintptr_t base = g_next_address;
+  g_next_address += (bytes + 2 * kDeviceAlignment - 1) & ~(kDeviceAlignment - 1);
+  g_device.emplace(base, std::move(a));
+  *out = reinterpret_cast<void *>(base);
+  return ok();
+}
+
+int32_t mem_free(int32_t device, void *ptr) {
+  DeviceContext *c = nullptr;
+  if (int32_t st = device_context(device, "mem_free", &c); st != DQ_OK) return st;
+  if (!ptr) return ok();
+  DeviceAllocation a;
+  {
+    std::lock_guard<std::mutex> lock(g_mutex);
+    auto it = g_device.find(reinterpret_cast<uintptr_t>(ptr));
+    if (it == g_device.end() || it->second.ctx != c)
+      return fail(DQ_ERR_INVALID_ARGUMENT, "mem_free: " + hex(ptr) + " is not an allocation of vulkan device " +
+                                               std::to_string(device));
+    a = std::move(it->second);
+    g_device.erase(it);
+  }
+  // Queued work may still use it (as cudaFree, the free waits for the device).
+  const int32_t st = drain_streams(*c);
+  free_allocation(a);
+  return st == DQ_OK ? ok() : st;
+}
+
+int32_t mem_in_use(int32_t device, uint64_t *allocations, uint64_t *bytes) {
+  DeviceContext *c = nullptr;
+  if (int32_t st = device_context(device, "mem_in_use", &c); st != DQ_OK) return st;
+  if (!allocations || !bytes) return fail(DQ_ERR_INVALID_ARGUMENT, "mem_in_use: null out");
+  std::lock_guard<std::mutex> lock(g_mutex);
+  *allocations = *bytes = 0;
+  for (const auto &[base, a] : g_device)
+    if (a.ctx == c) ++*allocations, *bytes += a.bytes;
+  return ok();
+}
+
+int32_t host_alloc_pinned(size_t bytes, void **out) {
+  if (!out) return fail(DQ_ERR_INVALID_ARGUMENT, "host_alloc_pinned: null out");
+  *out = nullptr;
+  DeviceContext *c = nullptr;
+  if (int32_t st = device_context(0, "host_alloc_pinned", &c); st != DQ_OK) return st;
+  if (bytes == 0) return fail(DQ_ERR_INVALID_ARGUMENT, "host_alloc_pinned: zero bytes");
+  if (bytes > c->max_allocation)
+    return fail(DQ_ERR_OUT_OF_MEMORY, "host_alloc_pinned: " + std::to_string(bytes) +
+                                          " bytes exceed the device's maxMemoryAllocationSize (" +
+                                          std::to_string(c->max_allocation) + ")");
+  HostRange r;
+  r.ctx = c;
+  r.bytes = bytes;
+  r.owned = true;
+  if (int32_t st = alloc_buffer(*c, r.buffer, (bytes + 3) & ~size_t{3}, c->pinned_memory_type, "pinned host memory");
+      st != DQ_OK)
+    return st;
+  std::lock_guard<std::mutex> lock(g_mutex);
+  *out = r.buffer.mapped;
+  g_host.emplace(reinterpret_cast<uintptr_t>(r.buffer.mapped), r);
+  return ok();
+}
+
+int32_t host_free_pinned(void *ptr) {
+  if (!ptr) return ok();
+  HostRange r;
+  {
+    std::lock_guard<std::mutex> lock(g_mutex);
+    auto it = g_host.find(reinterpret_cast<uintptr_t>(ptr));
+    if (it == g_host.end() || !it->second.owned)
+      return fail(DQ_ERR_INVALID_ARGUMENT, "host_free_pinned: " + hex(ptr) + " was not allocated by host_alloc_pinned");
+    r = it->second;
+    g_host.erase(it);
+  }
+  const int32_t st = drain_streams(*r.ctx);
+  free_host_range(r);
+  return st == DQ_OK ? ok() : st;
+}
+
+int32_t host_register(void *ptr, size_t bytes, uint32_t, void **handle) {
+  if (!handle) return fail(DQ_ERR_INVALID_ARGUMENT, "host_register: null handle");
+  *handle = nullptr;
+  DeviceContext *c = nullptr;
+  if (int32_t st = device_context(0, "host_register", &c); st != DQ_OK) return st;
+  const auto addr = reinterpret_cast<uintptr_t>(ptr);
+  if (!ptr || bytes == 0) return fail(DQ_ERR_INVALID_ARGUMENT, "host_register: null pointer or zero bytes");
+  HostRange r;
+  r.ctx = c;
+  r.bytes = bytes;
+  // Imported where the device can; elsewhere copies from the range are staged.
+  if (c->host_import && addr % c->import_alignment == 0 && bytes % c->import_alignment == 0 &&
+      bytes <= c->max_allocation) {
+    if (int32_t st = import_host(*c, ptr, bytes, &r.buffer); st != DQ_OK) return st;
+  }
+  std::lock_guard<std::mutex> lock(g_mutex);
+  if (containing(g_host, addr) != g_host.end() || containing(g_host, addr + bytes - 1) != g_host.end()) {
+    free_host_range(r);
+    return fail(DQ_ERR_INVALID_ARGUMENT, "host_register: " + hex(ptr) + " overlaps registered or pinned memory");
+  }
+  g_host.emplace(addr, r);
+  *handle = ptr;
+  return ok();
+}
+
+int32_t host_unregister(void *handle) {
+  HostRange r;
+  {
+    std::lock_guard<std::mutex> lock(g_mutex);
+    auto it = g_host.find(reinterpret_cast<uintptr_t>(handle));
+    if (!handle || it == g_host.end() || it->second.owned)
+      return fail(DQ_ERR_INVALID_ARGUMENT, "host_unregister: " + hex(handle) + " is not a registration");
+    r = it->second;
+    g_host.erase(it);
+  }
+  const int32_t st = drain_streams(*r.ctx);
+  free_host_range(r);
+  return st == DQ_OK ? ok() : st;
+}
+
+int32_t resolve_device(DeviceContext &c, const void *p, uint64_t bytes, const char *what,
+                       std::vector<BufferSpan> *out) {
+  out->clear();
+  const auto addr = reinterpret_cast<uintptr_t>(p);
+  std::lock_guard<std::mutex> lock(g_mutex);
+  auto it = containing(g_device, addr);
+  if (it == g_device.end() || it->second.ctx != &c)
+    return fail(DQ_ERR_INVALID_ARGUMENT, std::string(what) + ": " + hex(p) + " is not memory of vulkan device " +
+                                             std::to_string(c.index));
+  const DeviceAllocation &a = it->second;
+  uint64_t off = addr - it->first;
+  if (bytes > a.bytes - off)
+    return fail(DQ_ERR_INVALID_ARGUMENT, std::string(what) + ": " + std::to_string(bytes) + " bytes at " + hex(p) +
+                                             " run past the end of its " + std::to_string(a.bytes) +
+                                             "-byte allocation");
+  while (bytes > 0) {
+    const size_t seg = static_cast<size_t>(off / c.segment_bytes);
+    const uint64_t in_seg = off % c.segment_bytes;
+    const uint64_t n = std::min<uint64_t>(bytes, c.segment_bytes - in_seg);
+    out->push_back({a.segments[seg].buffer, in_seg, n});
+    off += n;
+    bytes -= n;
+  }
+  return DQ_OK;
+}
+
+bool resolve_host(DeviceContext &c, const void *p, uint64_t bytes, BufferSpan *out) {
+  const auto addr = reinterpret_cast<uintptr_t>(p);
+  std::lock_guard<std::mutex> lock(g_mutex);
+  auto it = containing(g_host, addr);
+  if (it == g_host.end() || it->second.ctx != &c || !it->second.buffer.buffer) return false;
+  const uint64_t off = addr - it->first;
+  if (bytes > it->second.bytes - off) return false;
+  *out = {it->second.buffer.buffer, off, bytes};
+  return true;
+}
+
+void memory_shutdown() {
+  std::lock_guard<std::mutex> lock(g_mutex);
+  for (auto &[base, a] : g_device) free_allocation(a);
+  for (auto &[addr, r] : g_host) free_host_range(r);
+  g_device.clear();
+  g_host.clear();
+}
+
+}  // namespace dq::vulkan

@@ -1,0 +1,529 @@
+#include "streams.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <set>
+#include <string>
+
+#include "loader.hpp"
+#include "memory.hpp"
+#include "status.hpp"
+
+namespace dq::vulkan {
+namespace {
+
+// Every stream and event the caller created, so shutdown can free what it left.
+struct Event {
+  DeviceContext *ctx = nullptr;
+  TimelinePoint point;
+  VkQueryPool queries = VK_NULL_HANDLE;  // one timestamp, when the queue has them
+  bool timed = false;                    // a timestamp was written at the last record
+};
+
+std::mutex g_registry_mutex;
+std::set<Stream *> g_streams;
+std::set<Event *> g_events;
+
+Event *find_event(DeviceContext &c, void *handle, const char *what) {
+  std::lock_guard<std::mutex> lock(g_registry_mutex);
+  auto *e = static_cast<Event *>(handle);
+  if (!handle || !g_events.count(e) || e->ctx != &c) {
+    fail(DQ_ERR_INVALID_ARGUMENT, std::string(what) + ": not an event of this vulkan device");
+    return nullptr;
+  }
+  return e;
+}
+
+int32_t find_stream(DeviceContext &c, void *handle, const char *what, Stream **out) {
+  *out = stream_of(c, handle);
+  if (!*out) return fail(DQ_ERR_INVALID_ARGUMENT, std::string(what) + ": not a stream of this vulkan device");
+  return DQ_OK;
+}
+
+void full_barrier(VkCommandBuffer cb, VkPipelineStageFlags dst_stage, VkAccessFlags dst_access) {
+  VkMemoryBarrier mb{};
+  mb.sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER;
+  mb.srcAccessMask = VK_ACCESS_MEMORY_WRITE_BIT;
+  mb.dstAccessMask = dst_access;
+  vk().vkCmdPipelineBarrier(cb, VK_PIPELINE_STAGE_ALL_COMMANDS_BIT, dst_stage, 0, 1, &mb, 0, nullptr, 0, nullptr);
+}
+
+}  // namespace
+
+Timeline::~Timeline() {
+  if (semaphore) vk().vkDestroySemaphore(device, semaphore, nullptr);
+}
+
+Stream::Stream(DeviceContext &ctx, bool is_default) : ctx_(ctx), is_default_(is_default) {}
+
+int32_t Stream::create() {
+  queue_index_ = is_default_ ? 0 : ctx_.next_queue.fetch_add(1) % static_cast<uint32_t>(ctx_.queues.size());
+  VkSemaphoreTypeCreateInfo ti{};
+  ti.sType = VK_STRUCTURE_TYPE_SEMAPHORE_TYPE_CREATE_INFO;
+  ti.semaphoreType = VK_SEMAPHORE_TYPE_TIMELINE;
+  VkSemaphoreCreateInfo si{};
+  si.sType = VK_STRUCTURE_TYPE_SEMAPHORE_CREATE_INFO;
+  si.pNext = &ti;
+  timeline_ = std::make_shared<Timeline>();
+  timeline_->device = ctx_.device;
+  VkResult r = vk().vkCreateSemaphore(ctx_.device, &si, nullptr, &timeline_->semaphore);
+  if (r != VK_SUCCESS) return fail_vk(r, "vkCreateSemaphore (timeline)");
+  VkCommandPoolCreateInfo cp{};
+  cp.sType = VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO;
+  cp.flags = VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT;
+  cp.queueFamilyIndex = ctx_.queue_family;
+  if ((r = vk().vkCreateCommandPool(ctx_.device, &cp, nullptr, &pool_)) != VK_SUCCESS)
+    return fail_vk(r, "vkCreateCommandPool");
+  return DQ_OK;
+}
+
+Stream::~Stream() {
+  wait();
+  std::lock_guard<std::mutex> lock(mutex_);
+  for (auto &s : in_flight_) release(s);
+  in_flight_.clear();
+  if (pool_) vk().vkDestroyCommandPool(ctx_.device, pool_, nullptr);  // frees its command buffers
+}
+
+TimelinePoint Stream::last() const { return {timeline_, last_.load()}; }
+
+void Stream::add_wait(TimelinePoint p) {
+  if (p.value == 0) return;
+  std::lock_guard<std::mutex> lock(mutex_);
+  waits_.push_back(std::move(p));
+}
+
+int32_t Stream::wait_for(uint64_t value) {
+  if (value == 0) return DQ_OK;
+  VkSemaphoreWaitInfo wi{};
+  wi.sType = VK_STRUCTURE_TYPE_SEMAPHORE_WAIT_INFO;
+  wi.semaphoreCount = 1;
+  wi.pSemaphores = &timeline_->semaphore;
+  wi.pValues = &value;
+  const VkResult r = vk().vkWaitSemaphores(ctx_.device, &wi, UINT64_MAX);
+  if (r != VK_SUCCESS) return fail_vk(r, "waiting for a vulkan stream");
+  std::lock_guard<std::mutex> lock(mutex_);
+  reclaim_locked();
+  return DQ_OK;
+}
+
+int32_t Stream::wait() { return wait_for(last_.load()); }
+
+void Stream::release(Submission &s) {
+  for (auto &b : s.buffers) free_buffer(ctx_, b);
+  s.buffers.clear();
+  if (s.descriptor_pool) vk().vkDestroyDescriptorPool(ctx_.device, s.descriptor_pool, nullptr);
+  s.descriptor_pool = VK_NULL_HANDLE;
+  if (s.command_buffer) free_.push_back(s.command_buffer);
+  s.command_buffer = VK_NULL_HANDLE;
+}
+
+void Stream::reclaim_locked() {
+  if (in_flight_.empty()) return;
+  uint64_t done = 0;
+  if (vk().vkGetSemaphoreCounterValue(ctx_.device, timeline_->semaphore, &done) != VK_SUCCESS) return;
+  while (!in_flight_.empty() && in_flight_.front().value <= done) {
+    release(in_flight_.front());
+    in_flight_.pop_front();
+  }
+}
+
+int32_t Stream::submit(const std::function<int32_t(VkCommandBuffer)> &record, std::vector<MappedBuffer> keep,
+                       VkDescriptorPool descriptor_pool, uint64_t *value) {
+  Submission s;
+  s.buffers = std::move(keep);
+  s.descriptor_pool = descriptor_pool;
+  // The NULL stream also waits for every other stream's latest work (as CUDA's legacy stream).
+  std::vector<TimelinePoint> others;
+  if (is_default_) {
+    std::lock_guard<std::mutex> lock(g_registry_mutex);
+    for (Stream *o : g_streams)
+      if (&o->ctx_ == &ctx_ && o->queue_index_ != queue_index_) others.push_back(o->last());
+  }
+  std::lock_guard<std::mutex> lock(mutex_);
+  reclaim_locked();
+  auto give_back = [&](int32_t st) {
+    release(s);
+    return st;
+  };
+  VkResult r = VK_SUCCESS;
+  if (free_.empty()) {
+    VkCommandBufferAllocateInfo ca{};
+    ca.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO;
+    ca.commandPool = pool_;
+    ca.level = VK_COMMAND_BUFFER_LEVEL_PRIMARY;
+    ca.commandBufferCount = 1;
+    VkCommandBuffer cb = VK_NULL_HANDLE;
+    if ((r = vk().vkAllocateCommandBuffers(ctx_.device, &ca, &cb)) != VK_SUCCESS)
+      return give_back(fail_vk(r, "vkAllocateCommandBuffers"));
+    free_.push_back(cb);
+  }
+  s.command_buffer = free_.back();
+  free_.pop_back();
+  VkCommandBuffer cb = s.command_buffer;
+  if ((r = vk().vkResetCommandBuffer(cb, 0)) != VK_SUCCESS) return give_back(fail_vk(r, "vkResetCommandBuffer"));
+  VkCommandBufferBeginInfo bi{};
+  bi.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO;
+  bi.flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT;
+  if ((r = vk().vkBeginCommandBuffer(cb, &bi)) != VK_SUCCESS) return give_back(fail_vk(r, "vkBeginCommandBuffer"));
+  // After everything submitted to this queue before (stream order).
+  full_barrier(cb, VK_PIPELINE_STAGE_ALL_COMMANDS_BIT, VK_ACCESS_MEMORY_READ_BIT | VK_ACCESS_MEMORY_WRITE_BIT);
+  if (int32_t st = record(cb); st != DQ_OK) {
+    vk().vkEndCommandBuffer(cb);
+    return give_back(st);
+  }
+  // Writes visible to the host once the timeline value is reached.
+  full_barrier(cb, VK_PIPELINE_STAGE_HOST_BIT, VK_ACCESS_HOST_READ_BIT);
+  if ((r = vk().vkEndCommandBuffer(cb)) != VK_SUCCESS) return give_back(fail_vk(r, "vkEndCommandBuffer"));
+
+  for (auto &o : others) waits_.push_back(std::move(o));
+  std::vector<VkSemaphore> wait_sems;
+  std::vector<uint64_t> wait_values;
+  std::vector<VkPipelineStageFlags> wait_stages;
+  for (const auto &w : waits_)
+    if (w.value) {
+      wait_sems.push_back(w.timeline->semaphore);
+      wait_values.push_back(w.value);
+      wait_stages.push_back(VK_PIPELINE_STAGE_ALL_COMMANDS_BIT);
+    }
+  const uint64_t signal = last_.load() + 1;
+  VkTimelineSemaphoreSubmitInfo ts{};
+  ts.sType = VK_STRUCTURE_TYPE_TIMELINE_SEMAPHORE_SUBMIT_INFO;
+  ts.waitSemaphoreValueCount = static_cast<uint32_t>(wait_values.size());
+  ts.pWaitSemaphoreValues = wait_values.data();
+  ts.signalSemaphoreValueCount = 1;
+  ts.pSignalSemaphoreValues = &signal;
+  VkSubmitInfo si{};
+  si.sType = VK_STRUCTURE_TYPE_SUBMIT_INFO;
+  si.pNext = &ts;
+  si.waitSemaphoreCount = static_cast<uint32_t>(wait_sems.size());
+  si.pWaitSemaphores = wait_sems.data();
+  si.pWaitDstStageMask = wait_stages.data();
+  si.commandBufferCount = 1;
+  si.pCommandBuffers = &cb;
+  si.signalSemaphoreCount = 1;
+  si.pSignalSemaphores = &timeline_->semaphore;
+  {
+    std::lock_guard<std::mutex> q(ctx_.queue_mutexes[queue_index_]);
+    r = vk().vkQueueSubmit(ctx_.queues[queue_index_], 1, &si, VK_NULL_HANDLE);
+  }
+  if (r != VK_SUCCESS) return give_back(fail_vk(r, "vkQueueSubmit"));
+  // Keep the waited-on timelines alive until this submission is done.
+  waits_.clear();
+  s.value = signal;
+  last_.store(signal);
+  in_flight_.push_back(std::move(s));
+  if (value) *value = signal;
+  return DQ_OK;
+}
+
+Stream *stream_of(DeviceContext &c, void *handle) {
+  if (!handle) return c.default_stream.get();
+  std::lock_guard<std::mutex> lock(g_registry_mutex);
+  auto *s = static_cast<Stream *>(handle);
+  return g_streams.count(s) && &s->context() == &c ? s : nullptr;
+}
+
+int32_t drain_streams(DeviceContext &c) {
+  std::vector<Stream *> all;
+  {
+    std::lock_guard<std::mutex> lock(g_registry_mutex);
+    for (Stream *s : g_streams)
+      if (&s->context() == &c) all.push_back(s);
+  }
+  int32_t st = c.default_stream ? c.default_stream->wait() : DQ_OK;
+  for (Stream *s : all)
+    if (int32_t w = s->wait(); w != DQ_OK) st = w;
+  return st;
+}
+
+void streams_shutdown(DeviceContext &c) {
+  std::vector<Stream *> streams;
+  std::vector<Event *> events;
+  {
+    std::lock_guard<std::mutex> lock(g_registry_mutex);
+    for (auto it = g_streams.begin(); it != g_streams.end();)
+      if (&(*it)->context() == &c) streams.push_back(*it), it = g_streams.erase(it);
+      else ++it;
+    for (auto it = g_events.begin(); it != g_events.end();)
+      if ((*it)->ctx == &c) events.push_back(*it), it = g_events.erase(it);
+      else ++it;
+  }
+  for (Stream *s : streams) delete s;
+  for (Event *e : events) {
+    if (e->queries) vk().vkDestroyQueryPool(c.device, e->queries, nullptr);
+    delete e;
+  }
+  c.default_stream.reset();
+}
+
+int32_t stream_create(int32_t device, void **out) {
+  if (!out) return fail(DQ_ERR_INVALID_ARGUMENT, "stream_create: null out");
+  *out = nullptr;
+  DeviceContext *c = nullptr;
+  if (int32_t st = device_context(device, "stream_create", &c); st != DQ_OK) return st;
+  auto s = std::make_unique<Stream>(*c, false);
+  if (int32_t st = s->create(); st != DQ_OK) return st;
+  std::lock_guard<std::mutex> lock(g_registry_mutex);
+  g_streams.insert(s.get());
+  *out = s.release();
+  return ok();
+}
+
+int32_t stream_destroy(int32_t device, void *stream) {
+  DeviceContext *c = nullptr;
+  if (int32_t st = device_context(device, "stream_destroy", &c); st != DQ_OK) return st;
+  Stream *s = static_cast<Stream *>(stream);
+  {
+    std::lock_guard<std::mutex> lock(g_registry_mutex);
+    if (!stream || !g_streams.count(s) || &s->context() != c)
+      return fail(DQ_ERR_INVALID_ARGUMENT, "stream_destroy: not a stream of vulkan device " + std::to_string(device));
+    g_streams.erase(s);
+  }
+  delete s;  // waits for its work
+  return ok();
+}
+
+int32_t synchronize(int32_t device, void *stream) {
+  DeviceContext *c = nullptr;
+  if (int32_t st = device_context(device, "synchronize", &c); st != DQ_OK) return st;
+  if (!stream) return drain_streams(*c) == DQ_OK ? ok() : DQ_ERR_BACKEND;
+  Stream *s = nullptr;
+  if (int32_t st = find_stream(*c, stream, "synchronize", &s); st != DQ_OK) return st;
+  const int32_t st = s->wait();
+  return st == DQ_OK ? ok() : st;
+}
+
+int32_t event_create(int32_t device, void **out) {
+  if (!out) return fail(DQ_ERR_INVALID_ARGUMENT, "event_create: null out");
+  *out = nullptr;
+  DeviceContext *c = nullptr;
+  if (int32_t st = device_context(device, "event_create", &c); st != DQ_OK) return st;
+  auto e = std::make_unique<Event>();
+  e->ctx = c;
+  if (c->timestamps) {
+    VkQueryPoolCreateInfo qi{};
+    qi.sType = VK_STRUCTURE_TYPE_QUERY_POOL_CREATE_INFO;
+    qi.queryType = VK_QUERY_TYPE_TIMESTAMP;
+    qi.queryCount = 1;
+    if (VkResult r = vk().vkCreateQueryPool(c->device, &qi, nullptr, &e->queries); r != VK_SUCCESS)
+      return fail_vk(r, "vkCreateQueryPool");
+  }
+  std::lock_guard<std::mutex> lock(g_registry_mutex);
+  g_events.insert(e.get());
+  *out = e.release();
+  return ok();
+}
+
+int32_t event_destroy(int32_t device, void *event) {
+  DeviceContext *c = nullptr;
+  if (int32_t st = device_context(device, "event_destroy", &c); st != DQ_OK) return st;
+  Event *e = find_event(*c, event, "event_destroy");
+  if (!e) return DQ_ERR_INVALID_ARGUMENT;
+  {
+    std::lock_guard<std::mutex> lock(g_registry_mutex);
+    g_events.erase(e);
+  }
+  // A timestamp write may still be queued.
+  if (e->point.value) {
+    VkSemaphoreWaitInfo wi{};
+    wi.sType = VK_STRUCTURE_TYPE_SEMAPHORE_WAIT_INFO;
+    wi.semaphoreCount = 1;
+    wi.pSemaphores = &e->point.timeline->semaphore;
+    wi.pValues = &e->point.value;
+    vk().vkWaitSemaphores(c->device, &wi, UINT64_MAX);
+  }
+  if (e->queries) vk().vkDestroyQueryPool(c->device, e->queries, nullptr);
+  delete e;
+  return ok();
+}
+
+int32_t event_record(int32_t device, void *event, void *stream) {
+  DeviceContext *c = nullptr;
+  if (int32_t st = device_context(device, "event_record", &c); st != DQ_OK) return st;
+  Event *e = find_event(*c, event, "event_record");
+  if (!e) return DQ_ERR_INVALID_ARGUMENT;
+  Stream *s = nullptr;
+  if (int32_t st = find_stream(*c, stream, "event_record", &s); st != DQ_OK) return st;
+  // Its own submission, so the point covers the stream's pending waits too.
+  uint64_t value = 0;
+  const VkQueryPool q = e->queries;
+  const int32_t st = s->submit(
+      [q](VkCommandBuffer cb) {
+        if (q) {
+          vk().vkCmdResetQueryPool(cb, q, 0, 1);
+          vk().vkCmdWriteTimestamp(cb, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, q, 0);
+        }
+        return DQ_OK;
+      },
+      {}, VK_NULL_HANDLE, &value);
+  if (st != DQ_OK) return st;
+  e->point = s->last();
+  e->point.value = value;
+  e->timed = q != VK_NULL_HANDLE;
+  return ok();
+}
+
+int32_t event_synchronize(int32_t device, void *event) {
+  DeviceContext *c = nullptr;
+  if (int32_t st = device_context(device, "event_synchronize", &c); st != DQ_OK) return st;
+  Event *e = find_event(*c, event, "event_synchronize");
+  if (!e) return DQ_ERR_INVALID_ARGUMENT;
+  if (!e->point.value) return ok();
+  VkSemaphoreWaitInfo wi{};
+  wi.sType = VK_STRUCTURE_TYPE_SEMAPHORE_WAIT_INFO;
+  wi.semaphoreCount = 1;
+  wi.pSemaphores = &e->point.timeline->semaphore;
+  wi.pValues = &e->point.value;
+  if (VkResult r = vk().vkWaitSemaphores(c->device, &wi, UINT64_MAX); r != VK_SUCCESS)
+    return fail_vk(r, "event_synchronize");
+  return ok();
+}
+
+int32_t stream_wait_event(int32_t device, void *stream, void *event) {
+  DeviceContext *c = nullptr;
+  if (int32_t st = device_context(device, "stream_wait_event", &c); st != DQ_OK) return st;
+  Event *e = find_event(*c, event, "stream_wait_event");
+  if (!e) return DQ_ERR_INVALID_ARGUMENT;
+  Stream *s = nullptr;
+  if (int32_t st = find_stream(*c, stream, "stream_wait_event", &s); st != DQ_OK) return st;
+  s->add_wait(e->point);
+  return ok();
+}
+
+int32_t event_elapsed_ms(int32_t device, void *start, void *end, float *ms) {
+  DeviceContext *c = nullptr;
+  if (int32_t st = device_context(device, "event_elapsed_ms", &c); st != DQ_OK) return st;
+  Event *a = find_event(*c, start, "event_elapsed_ms");
+  Event *b = a ? find_event(*c, end, "event_elapsed_ms") : nullptr;
+  if (!a || !b || !ms) return DQ_ERR_INVALID_ARGUMENT;
+  if (!a->timed || !b->timed)
+    return fail(DQ_ERR_UNSUPPORTED, "event_elapsed_ms: the queue has no timestamps or an event was not recorded");
+  uint64_t t[2] = {0, 0};
+  for (int i = 0; i < 2; ++i) {
+    Event *e = i ? b : a;
+    VkResult r = vk().vkGetQueryPoolResults(c->device, e->queries, 0, 1, sizeof(uint64_t), &t[i], sizeof(uint64_t),
+                                            VK_QUERY_RESULT_64_BIT);
+    if (r == VK_NOT_READY) return fail(DQ_ERR_INVALID_ARGUMENT, "event_elapsed_ms: an event has not completed");
+    if (r != VK_SUCCESS) return fail_vk(r, "vkGetQueryPoolResults");
+  }
+  *ms = static_cast<float>(static_cast<double>(static_cast<int64_t>(t[1] - t[0])) * c->timestamp_period_ns / 1e6);
+  return ok();
+}
+
+namespace {
+
+// A host-visible buffer for staging `bytes`.
+int32_t staging(DeviceContext &c, uint64_t bytes, MappedBuffer *out) {
+  return alloc_buffer(c, *out, std::max<uint64_t>(4, (bytes + 3) & ~uint64_t{3}), c.host_memory_type,
+                      "staging buffer");
+}
+
+void record_copies(VkCommandBuffer cb, const BufferSpan &src, const std::vector<BufferSpan> &dst) {
+  uint64_t at = 0;
+  for (const auto &d : dst) {
+    VkBufferCopy r{src.offset + at, d.offset, d.bytes};
+    vk().vkCmdCopyBuffer(cb, src.buffer, d.buffer, 1, &r);
+    at += d.bytes;
+  }
+}
+
+void record_copies(VkCommandBuffer cb, const std::vector<BufferSpan> &src, const BufferSpan &dst) {
+  uint64_t at = 0;
+  for (const auto &s : src) {
+    VkBufferCopy r{s.offset, dst.offset + at, s.bytes};
+    vk().vkCmdCopyBuffer(cb, s.buffer, dst.buffer, 1, &r);
+    at += s.bytes;
+  }
+}
+
+}  // namespace
+
+int32_t mem_copy(int32_t device, void *dst, const void *src, size_t bytes, int32_t kind, void *stream) {
+  DeviceContext *c = nullptr;
+  if (int32_t st = device_context(device, "mem_copy", &c); st != DQ_OK) return st;
+  if (!dst || !src) return fail(DQ_ERR_INVALID_ARGUMENT, "mem_copy: null pointer");
+  Stream *s = nullptr;
+  if (int32_t st = find_stream(*c, stream, "mem_copy", &s); st != DQ_OK) return st;
+  if (bytes == 0) return ok();
+  std::vector<BufferSpan> dev_src, dev_dst;
+  switch (kind) {
+    case DQ_COPY_HOST_TO_DEVICE: {
+      if (int32_t st = resolve_device(*c, dst, bytes, "mem_copy destination", &dev_dst); st != DQ_OK) return st;
+      BufferSpan host;
+      std::vector<MappedBuffer> keep;
+      if (!resolve_host(*c, src, bytes, &host)) {
+        // Pageable memory: read now into staging (as cudaMemcpyAsync does), copied in stream order.
+        MappedBuffer b;
+        if (int32_t st = staging(*c, bytes, &b); st != DQ_OK) return st;
+        std::memcpy(b.mapped, src, bytes);
+        host = {b.buffer, 0, bytes};
+        keep.push_back(b);
+      }
+      const int32_t st = s->submit(
+          [&](VkCommandBuffer cb) {
+            record_copies(cb, host, dev_dst);
+            return DQ_OK;
+          },
+          std::move(keep), VK_NULL_HANDLE, nullptr);
+      if (st != DQ_OK) return st;
+      return stream ? ok() : (s->wait() == DQ_OK ? ok() : DQ_ERR_BACKEND);
+    }
+    case DQ_COPY_DEVICE_TO_HOST: {
+      if (int32_t st = resolve_device(*c, src, bytes, "mem_copy source", &dev_src); st != DQ_OK) return st;
+      BufferSpan host;
+      if (stream && resolve_host(*c, dst, bytes, &host)) {  // pinned: asynchronous
+        return s->submit(
+                   [&](VkCommandBuffer cb) {
+                     record_copies(cb, dev_src, host);
+                     return DQ_OK;
+                   },
+                   {}, VK_NULL_HANDLE, nullptr) == DQ_OK
+                   ? ok()
+                   : DQ_ERR_BACKEND;
+      }
+      MappedBuffer b;
+      if (int32_t st = staging(*c, bytes, &b); st != DQ_OK) return st;
+      uint64_t value = 0;
+      const int32_t st = s->submit(
+          [&](VkCommandBuffer cb) {
+            record_copies(cb, dev_src, BufferSpan{b.buffer, 0, bytes});
+            return DQ_OK;
+          },
+          {}, VK_NULL_HANDLE, &value);
+      if (st == DQ_OK && s->wait_for(value) == DQ_OK) {
+        std::memcpy(dst, b.mapped, bytes);
+        free_buffer(*c, b);
+        return ok();
+      }
+      free_buffer(*c, b);  // a failed submit kept nothing; a failed wait means the device is lost
+      return DQ_ERR_BACKEND;
+    }
+    case DQ_COPY_DEVICE_TO_DEVICE: {
+      if (int32_t st = resolve_device(*c, src, bytes, "mem_copy source", &dev_src); st != DQ_OK) return st;
+      if (int32_t st = resolve_device(*c, dst, bytes, "mem_copy destination", &dev_dst); st != DQ_OK) return st;
+      const int32_t st = s->submit(
+          [&](VkCommandBuffer cb) {
+            // Both lists cover the same bytes; cut at every boundary of either.
+            size_t i = 0, j = 0;
+            uint64_t ai = 0, aj = 0;
+            while (i < dev_src.size() && j < dev_dst.size()) {
+              const uint64_t n = std::min(dev_src[i].bytes - ai, dev_dst[j].bytes - aj);
+              VkBufferCopy r{dev_src[i].offset + ai, dev_dst[j].offset + aj, n};
+              vk().vkCmdCopyBuffer(cb, dev_src[i].buffer, dev_dst[j].buffer, 1, &r);
+              ai += n, aj += n;
+              if (ai == dev_src[i].bytes) ++i, ai = 0;
+              if (aj == dev_dst[j].bytes) ++j, aj = 0;
+            }
+            return DQ_OK;
+          },
+          {}, VK_NULL_HANDLE, nullptr);
+      if (st != DQ_OK) return st;
+      return stream ? ok() : (s->wait() == DQ_OK ? ok() : DQ_ERR_BACKEND);
+    }
+    default:
+      return fail(DQ_ERR_INVALID_ARGUMENT, "mem_copy: copy kind " + std::to_string(kind) + " is not 1, 2 or 3");
+  }
+}
+
+}  // namespace dq::vulkan
