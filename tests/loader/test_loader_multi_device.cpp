@@ -367,3 +367,42 @@ TEST(LoaderMultiDevice, ColumnPartsToHostMemory) {
 
 }  // namespace
 }  // namespace dq::test
+
+namespace dq::test {
+namespace {
+
+// A device of the list that does not exist fails the whole load, naming its place in the
+// list, and leaves nothing allocated (the other devices' outputs are freed).
+TEST(LoaderMultiDevice, AMissingDeviceFailsTheLoadNamingIt) {
+  DQ_REQUIRE_TESTDATA(dir);
+  Context ctx;
+  REQUIRE_FAKE_DEVICES(ctx, 2);
+  Model model(ctx, (dir / "stories260K.gguf").string());
+  const std::string backend = test_backend();
+  const dq_location devices[2] = {{backend.c_str(), 0}, {backend.c_str(), 99}};
+  dq_load_plan *plan = nullptr;
+  ASSERT_EQ(dq_plan_layers(ctx.get(), model.get(), 2, &plan), DQ_OK);
+  dq_load_options o;
+  dq_load_options_init(&o);
+  o.devices = devices;
+  o.n_devices = 2;
+  o.parts = dq_load_plan_parts(plan, &o.n_parts);
+  dq_loaded_model *lm = nullptr;
+  EXPECT_EQ(dq_load(ctx.get(), model.get(), &o, &lm), DQ_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(lm, nullptr);
+  const std::string e = dq_last_error(ctx.get());
+  EXPECT_NE(e.find("devices[1]"), std::string::npos) << e;
+  EXPECT_NE(e.find("device 99 does not exist"), std::string::npos) << e;
+  // A reusable loader has one device: a list of two is refused, not half-served.
+  dq_loader *loader = nullptr;
+  o.n_devices = 0;
+  ASSERT_EQ(dq_loader_create(ctx.get(), &o, &loader), DQ_OK) << dq_last_error(ctx.get());
+  o.n_devices = 2;
+  EXPECT_EQ(dq_loader_load(loader, model.get(), &o, &lm), DQ_ERR_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(dq_last_error(ctx.get())).find("dq_loader_load"), std::string::npos);
+  dq_loader_destroy(loader);
+  dq_load_plan_free(plan);
+}
+
+}  // namespace
+}  // namespace dq::test
