@@ -36,6 +36,13 @@ CpuFeatures detect() {
              avx512vl = b & (1u << 31);
   f.avx2 = ymm_saved && avx2 && fma && f16c;
   f.avx512 = f.avx2 && zmm_saved && avx512f && avx512dq && avx512bw && avx512vl;
+  // Vendor "AuthenticAMD" (EBX, EDX, ECX of leaf 0) and family 0x0f + extended family 0x0a.
+  unsigned vb = 0, vc = 0, vd = 0;
+  __cpuid(0, a, vb, vc, vd);
+  const bool amd = vb == 0x68747541 && vd == 0x69746e65 && vc == 0x444d4163;
+  __cpuid(1, a, b, c, d);
+  const unsigned family = ((a >> 8) & 0xf) + (((a >> 8) & 0xf) == 0xf ? ((a >> 20) & 0xff) : 0);
+  f.avx512_double_pumped = f.avx512 && amd && family == 0x19;
   return f;
 }
 #else

@@ -11,6 +11,9 @@ struct CpuFeatures {
   bool avx2 = false;    // AVX2 + FMA + F16C, with YMM state saved by the OS
   bool avx512 = false;  // AVX-512 F, BW, VL, DQ, with ZMM/opmask state saved by the OS
   bool neon = false;    // Arm Advanced SIMD (always present on AArch64)
+  // AMD family 19h with AVX-512 (Zen 4): 512-bit operations run as two 256-bit halves, so
+  // AVX-512 saves instructions but not ALU work. isa_preference.cpp's table applies here.
+  bool avx512_double_pumped = false;
 };
 
 // Detected once (CPUID + XGETBV on x86); cheap to call again.

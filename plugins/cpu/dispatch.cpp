@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "dq/dq.h"
+#include "isa_preference.hpp"
 #include "thread_pool.hpp"
 
 namespace dq::cpu {
@@ -54,14 +55,15 @@ int32_t init_locked(DispatchState &s, std::string *error) {
       s.init_status = DQ_ERR_INVALID_ARGUMENT;
       s.init_error = thread_error;
     } else {
-      s.set = kernel_set_for(choice.isa);
+      // Unforced: the best set, with the kernels another set runs faster taken from it.
+      s.set = choice.forced ? kernel_set_for(choice.isa) : auto_kernel_set(choice.isa);
       if (!s.set) {
         s.init_status = DQ_ERR_INTERNAL;
         s.init_error = std::string("kernel set ") + isa_name(choice.isa) + " missing from build";
       }
     }
     if (s.init_status == DQ_OK)
-      s.description = std::string(isa_name(choice.isa)) +
+      s.description = std::string(s.set->isa) +
                       (choice.forced ? " (DQ_CPU_ISA)" : " (auto)") + ", " +
                       std::to_string(s.threads) + (s.threads == 1 ? " thread" : " threads");
     else

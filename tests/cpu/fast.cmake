@@ -3,7 +3,8 @@
 # library with the same per-file ISA flags as the plugin, so tests can call them directly.
 set(DQ_CPU_DIR ${CMAKE_SOURCE_DIR}/plugins/cpu)
 set(DQ_CPU_FAST_TEST_SOURCES
-  ${DQ_CPU_DIR}/dispatch.cpp ${DQ_CPU_DIR}/thread_pool.cpp ${DQ_CPU_DIR}/cpu_features.cpp)
+  ${DQ_CPU_DIR}/dispatch.cpp ${DQ_CPU_DIR}/isa_preference.cpp ${DQ_CPU_DIR}/thread_pool.cpp
+  ${DQ_CPU_DIR}/cpu_features.cpp)
 if(CMAKE_SYSTEM_PROCESSOR MATCHES "x86_64|AMD64|amd64|i.86")
   file(GLOB DQ_CPU_ISA_SOURCES CONFIGURE_DEPENDS ${DQ_CPU_DIR}/x86/*.cpp)
 elseif(CMAKE_SYSTEM_PROCESSOR MATCHES "aarch64|arm64|ARM64")
@@ -32,6 +33,12 @@ foreach(test_src IN LISTS DQ_CPU_FAST_TESTS)
   gtest_discover_tests(${test_name} TEST_PREFIX "cpu_fast." DISCOVERY_TIMEOUT 60
     PROPERTIES LABELS cpu_fast)
 endforeach()
+
+# The avx2 and avx512 sets timed against each other call by call (not a test: the evidence
+# behind plugins/cpu/isa_preference.cpp; see docs/PERFORMANCE.md).
+add_executable(dq_cpu_isa_ab ${CMAKE_CURRENT_SOURCE_DIR}/isa_ab_bench.cpp)
+target_link_libraries(dq_cpu_isa_ab PRIVATE dq_cpu_fast_objects dq_cpu_scalar)
+target_include_directories(dq_cpu_isa_ab PRIVATE ${CMAKE_CURRENT_SOURCE_DIR})
 
 # `dq bench` end to end: a host run (with the gguf comparison when the package is there) and,
 # when the loader tests' fake asynchronous device plugin is built, the device-memory path.
