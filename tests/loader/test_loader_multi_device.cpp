@@ -406,3 +406,53 @@ TEST(LoaderMultiDevice, AMissingDeviceFailsTheLoadNamingIt) {
 
 }  // namespace
 }  // namespace dq::test
+
+namespace dq::test {
+namespace {
+
+// Parts are read with the stride of the first element's struct_size (a newer caller's larger
+// element is served); elements of differing sizes, or under the minimum, are refused.
+TEST(LoaderMultiDevice, PartArraysFollowTheStructSizeRules) {
+  DQ_REQUIRE_TESTDATA(dir);
+  Context ctx;
+  Model model(ctx, (dir / "stories260K.gguf").string());
+  struct NewerPart {
+    dq_load_part part;
+    int64_t field_of_a_newer_header;
+  };
+  NewerPart parts[2]{};
+  const char *names[2] = {"output_norm.weight", "token_embd.weight"};
+  for (int i = 0; i < 2; ++i) {
+    parts[i].part.struct_size = sizeof(NewerPart);
+    parts[i].part.name = names[i];
+    parts[i].part.row_end = parts[i].part.col_end = -1;
+    parts[i].field_of_a_newer_header = 0x7777;
+  }
+  dq_load_options o;
+  dq_load_options_init(&o);
+  o.output_type = DQ_TYPE_F32;
+  o.parts = &parts[0].part;
+  o.n_parts = 2;
+  dq_loaded_model *lm = nullptr;
+  ASSERT_EQ(dq_load(ctx.get(), model.get(), &o, &lm), DQ_OK) << dq_last_error(ctx.get());
+  ASSERT_EQ(dq_loaded_count(lm), 2);
+  EXPECT_EQ(dq_loaded_find(lm, "token_embd.weight"), 1);
+  dq_loaded_free(lm);
+  lm = nullptr;
+  parts[1].part.struct_size = sizeof(dq_load_part);
+  EXPECT_EQ(dq_load(ctx.get(), model.get(), &o, &lm), DQ_ERR_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(dq_last_error(ctx.get())).find("part 1: struct_size"), std::string::npos)
+      << dq_last_error(ctx.get());
+  parts[0].part.struct_size = parts[1].part.struct_size = sizeof(size_t);
+  EXPECT_EQ(dq_load(ctx.get(), model.get(), &o, &lm), DQ_ERR_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(dq_last_error(ctx.get())).find("DQ_LOAD_PART_MIN_SIZE"), std::string::npos);
+  EXPECT_EQ(lm, nullptr);
+  // Parts and names together are ambiguous.
+  parts[0].part.struct_size = parts[1].part.struct_size = sizeof(NewerPart);
+  o.names = names;
+  o.n_names = 1;
+  EXPECT_EQ(dq_load(ctx.get(), model.get(), &o, &lm), DQ_ERR_INVALID_ARGUMENT);
+}
+
+}  // namespace
+}  // namespace dq::test
