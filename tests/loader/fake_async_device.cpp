@@ -106,6 +106,7 @@ struct Event {
 
 std::mutex g_mu;
 std::unordered_map<void *, size_t> g_allocs;  // device allocations
+std::string wrong_device(const void *p, int32_t device);
 std::unique_ptr<Stream> g_default;
 
 Stream &stream_of(void *s) { return s ? *static_cast<Stream *>(s) : *g_default; }
@@ -147,6 +148,8 @@ int32_t fa_supports(int32_t s, int32_t d) { return g_cpu ? g_cpu->supports(s, d)
 
 int32_t fa_dequantize(const dq_plugin_dequantize_args *a) {
   if (a->src_on_host || a->dst_on_host) return fail(DQ_ERR_UNSUPPORTED, "fakeasync: device memory only");
+  for (const void *p : {a->src, static_cast<const void *>(a->dst)})
+    if (std::string e = wrong_device(p, a->device); !e.empty()) return fail(DQ_ERR_INVALID_ARGUMENT, e);
   dq_plugin_dequantize_args copy = *a;
   copy.src_on_host = copy.dst_on_host = 1;
   copy.device = 0;
@@ -163,12 +166,31 @@ int32_t fa_dequantize(const dq_plugin_dequantize_args *a) {
   return ok();
 }
 
-int32_t fa_mem_alloc(int32_t, size_t bytes, void **out) {
+// Device of each allocation (start -> end, device): a call on device d touching memory of
+// another device fails, as it would on real GPUs, so loads over several fake devices prove
+// that every part went to its own device.
+std::map<uintptr_t, std::pair<uintptr_t, int32_t>> g_device_of;
+
+// "" or why `p` (an address inside an allocation, or host memory) may not be used on `device`.
+std::string wrong_device(const void *p, int32_t device) {
+  const uintptr_t a = reinterpret_cast<uintptr_t>(p);
+  std::lock_guard<std::mutex> lk(g_mu);
+  auto it = g_device_of.upper_bound(a);
+  if (it == g_device_of.begin()) return "";
+  --it;
+  if (a >= it->second.first || it->second.second == device) return "";
+  return "fakeasync: memory of device " + std::to_string(it->second.second) +
+         " used by a call on device " + std::to_string(device);
+}
+
+int32_t fa_mem_alloc(int32_t device, size_t bytes, void **out) {
   void *p = std::malloc(bytes ? bytes : 1);
   if (!p) return fail(DQ_ERR_OUT_OF_MEMORY, "fakeasync: out of memory");
   std::memset(p, 0xA5, bytes < (4u << 20) ? bytes : (4u << 20));  // poison: unwritten outputs show
   std::lock_guard<std::mutex> lk(g_mu);
   g_allocs[p] = bytes;
+  const uintptr_t a = reinterpret_cast<uintptr_t>(p);
+  g_device_of[a] = {a + (bytes ? bytes : 1), device};
   *out = p;
   return ok();
 }
@@ -176,6 +198,7 @@ int32_t fa_mem_free(int32_t, void *p) {
   if (!p) return ok();
   g_default->drain();
   std::lock_guard<std::mutex> lk(g_mu);
+  g_device_of.erase(reinterpret_cast<uintptr_t>(p));
   if (!g_allocs.erase(p)) return fail(DQ_ERR_INVALID_ARGUMENT, "fakeasync: free of an unknown pointer");
   std::free(p);
   return ok();
@@ -195,7 +218,10 @@ int registered_state(const void *src, size_t bytes) {
   return it != g_registered.end() && it->first < b ? -1 : 0;
 }
 
-int32_t fa_mem_copy(int32_t, void *dst, const void *src, size_t bytes, int32_t, void *stream) {
+int32_t fa_mem_copy(int32_t device, void *dst, const void *src, size_t bytes, int32_t,
+                    void *stream) {
+  for (const void *p : {static_cast<const void *>(dst), src})
+    if (std::string e = wrong_device(p, device); !e.empty()) return fail(DQ_ERR_INVALID_ARGUMENT, e);
   // A copy from registered memory must stay inside one registration, and the registration
   // must still be there when the copy runs: otherwise the destination gets garbage, which
   // the byte-for-byte checks catch (a real device would read unpinned pages).
