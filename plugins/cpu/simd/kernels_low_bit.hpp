@@ -55,17 +55,18 @@ void k_tq1_0(const uint8_t *src, void *dst, int64_t nb) {
 template <class O>
 void k_q1_0(const uint8_t *src, void *dst, int64_t nb) {
   auto *y = out_ptr<O>(dst);
-  const I one = Simd::set1i(1), zero = Simd::set1i(0);
-  const I bit_of_lane = Simd::and_(Simd::iota(), Simd::set1i(7));
+  // A clear bit gives -d, i.e. d with its sign bit flipped (exactly what negation does). The
+  // inverted bit is shifted straight into the sign position: no compare and blend, which on
+  // AVX-512 were a k-register round trip per vector (vptestnmd, vpmovm2d, vpmovd2m).
+  const I to_sign = Simd::subi(Simd::set1i(31), Simd::and_(Simd::iota(), Simd::set1i(7)));
+  const I sign = Simd::set1i(static_cast<int32_t>(0x80000000u));
   for (int64_t i = 0; i < nb; ++i, src += 18, y += 128) {
-    const float df = half_at(src);
-    const F d = Simd::set1(df), nd = Simd::set1(-df);
+    const F d = Simd::set1(half_at(src));
     for (int j = 0; j < 128; j += W) {
       // Element j + lane: bit lane % 8 of byte (j + lane) / 8.
-      int32_t bytes[G];
-      for (int k = 0; k < G; ++k) bytes[k] = src[2 + j / 8 + k];
-      const I bit = Simd::and_(Simd::srlv(Simd::per_group_i(bytes), bit_of_lane), one);
-      O::put(y + j, Simd::from_bits(Simd::blend(Simd::fbits(d), Simd::fbits(nd), Simd::cmpeq(bit, zero))));
+      int32_t inverted[G];
+      for (int k = 0; k < G; ++k) inverted[k] = ~static_cast<int32_t>(src[2 + j / 8 + k]);
+      O::put(y + j, Simd::fxor(d, Simd::and_(Simd::sllv(Simd::per_group_i(inverted), to_sign), sign)));
     }
   }
 }
