@@ -7,6 +7,7 @@
 #include <map>
 #include <set>
 
+#include "loader/synthetic_model.hpp"
 #include "loader_test_util.hpp"
 
 namespace dq::test {
@@ -452,6 +453,83 @@ TEST(LoaderMultiDevice, PartArraysFollowTheStructSizeRules) {
   o.names = names;
   o.n_names = 1;
   EXPECT_EQ(dq_load(ctx.get(), model.get(), &o, &lm), DQ_ERR_INVALID_ARGUMENT);
+}
+
+}  // namespace
+}  // namespace dq::test
+
+namespace dq::test {
+namespace {
+
+// The devices' pipelines run at once: the load's wall time is under the sum of the devices'
+// pipeline times (run one after another, it could never be). A generated llama-like model of
+// 512-wide rows, so the tensor-parallel plan cuts q4_K/q6_K columns at whole blocks, and
+// many slot fills per device (1 MiB budget) with the fake streams' random delays.
+TEST(LoaderMultiDevice, PipelinesRunAtOnceOnAGeneratedModel) {
+  Context ctx;
+  REQUIRE_FAKE_DEVICES(ctx, 2);
+  loader::synth::LlamaShape shape;
+  shape.n_embd = 1024;
+  shape.n_ff = 2048;
+  shape.n_vocab = 2048;
+  shape.n_layers = 2;
+  shape.n_head = 8;
+  shape.n_head_kv = 4;
+  const std::string path = (std::filesystem::temp_directory_path() /
+                            ("dq-multi-" + std::to_string(::getpid()) + ".gguf"))
+                               .string();
+  loader::synth::write_gguf(loader::synth::llama_like(shape), path);
+  struct Remove {
+    std::string p;
+    ~Remove() { std::filesystem::remove(p); }
+  } remove{path};
+  Model model(ctx, path);
+  dq_load_plan *plan = nullptr;
+  ASSERT_EQ(dq_plan_tensor_parallel(ctx.get(), model.get(), 2, -1, &plan), DQ_OK)
+      << dq_last_error(ctx.get());
+  const std::vector<Part> parts = from_plan(plan);
+  dq_load_plan_free(plan);
+  int column_parts = 0;
+  for (const Part &p : parts) column_parts += p.c1 >= 0;
+  EXPECT_GE(column_parts, 8) << "attn_output and ffn_down of 2 layers over 2 devices";
+  EXPECT_GT(load_and_check(ctx, model, fake_devices(2), parts, DQ_TYPE_F16, 0, "generated"), 0);
+
+  const std::vector<Location> devices = fake_devices(2);
+  std::vector<dq_location> locs;
+  for (const Location &l : devices) locs.push_back(l.c());
+  std::vector<dq_load_part> cparts;
+  for (const Part &p : parts) {
+    dq_load_part c{};
+    c.struct_size = sizeof c;
+    c.name = p.name.c_str();
+    c.device = p.device;
+    c.row_begin = p.r0, c.row_end = p.r1, c.col_begin = p.c0, c.col_end = p.c1;
+    cparts.push_back(c);
+  }
+  dq_load_options o;
+  dq_load_options_init(&o);
+  o.devices = locs.data();
+  o.n_devices = 2;
+  o.parts = cparts.data();
+  o.n_parts = cparts.size();
+  o.staging_budget = 1ull << 20;
+  o.gpu_min_bytes = 0;
+  dq_loaded_model *lm = nullptr;
+  ASSERT_EQ(dq_load(ctx.get(), model.get(), &o, &lm), DQ_OK) << dq_last_error(ctx.get());
+  dq_load_stats sum{};
+  sum.struct_size = sizeof sum;
+  ASSERT_EQ(dq_loaded_get_stats(lm, &sum), DQ_OK);
+  double each = 0;
+  for (int32_t d = 0; d < 2; ++d) {
+    dq_load_stats s{};
+    s.struct_size = sizeof s;
+    ASSERT_EQ(dq_loaded_get_device_stats(lm, d, &s), DQ_OK);
+    EXPECT_GT(s.chunks, 4) << "device " << d;
+    EXPECT_GT(s.file_bytes, sum.file_bytes / 3) << "device " << d << " got too little";
+    each += s.seconds_pipeline;
+  }
+  EXPECT_LT(sum.seconds_pipeline, each) << "the devices' pipelines did not overlap";
+  dq_loaded_free(lm);
 }
 
 }  // namespace
