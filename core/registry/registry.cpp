@@ -98,6 +98,7 @@ Candidate candidate_for(const Backend &b, const DequantizeTarget &t) {
   c.device_count = b.device_count;
   c.is_gpu = b.has_device_memory;
   c.supports = b.supports(t.src_type, t.dst_type);
+  c.device_names = b.device_names;
   return c;
 }
 

@@ -84,6 +84,43 @@ Selection select_forced(std::span<const Candidate> cs, const SelectionQuery &q,
   return s;
 }
 
+// The first device of `b` that one of cuda's devices names (same name, or cuda's name then a
+// space or bracket: "NVIDIA H200" and "NVIDIA H200 (NVIDIA 550.54, Vulkan 1.3)"), or "".
+std::string shared_device(const Candidate &cuda, const Candidate &b) {
+  for (const auto &mine : b.device_names)
+    for (const auto &theirs : cuda.device_names) {
+      if (theirs.empty() || mine.compare(0, theirs.size(), theirs) != 0) continue;
+      if (mine.size() == theirs.size() || mine[theirs.size()] == ' ' || mine[theirs.size()] == '(') return theirs;
+    }
+  return "";
+}
+
+// The vendor's own backend drives its GPU best: cuda moves before any other GPU backend that
+// sees one of its devices (vulkan on an NVIDIA GPU), and the debug log says so.
+void prefer_cuda_on_shared_gpus(std::span<const Candidate> cs, std::vector<int> &order,
+                                std::vector<std::string> &notes) {
+  const auto cuda = std::find_if(order.begin(), order.end(), [&](int i) { return cs[i].name == "cuda"; });
+  if (cuda == order.end() || !cs[*cuda].is_gpu) return;
+  const int cuda_index = *cuda;
+  std::vector<int> shared;
+  for (int i : order) {
+    if (i == cuda_index || !cs[i].is_gpu) continue;
+    const std::string device = shared_device(cs[cuda_index], cs[i]);
+    if (device.empty()) continue;
+    shared.push_back(i);
+    notes.push_back("preferring cuda over " + std::string(cs[i].name) + ": both see " + device);
+  }
+  if (shared.empty()) return;
+  // cuda goes right before the first backend that shares its GPU, if it is not already before.
+  const auto first_shared = std::find_if(order.begin(), order.end(), [&](int i) {
+    return std::find(shared.begin(), shared.end(), i) != shared.end();
+  });
+  if (first_shared < cuda) {
+    order.erase(std::find(order.begin(), order.end(), cuda_index));
+    order.insert(first_shared, cuda_index);
+  }
+}
+
 // Candidate indices in preference order: the DQ_BACKEND list, or GPUs first then the rest.
 std::vector<int> preference_order(std::span<const Candidate> cs, const SelectionPolicy &p,
                                   std::vector<std::string> &notes) {
@@ -100,6 +137,7 @@ std::vector<int> preference_order(std::span<const Candidate> cs, const Selection
   }
   for (int i = 0; i < static_cast<int>(cs.size()); ++i) order.push_back(i);
   std::stable_partition(order.begin(), order.end(), [&](int i) { return cs[i].is_gpu; });
+  prefer_cuda_on_shared_gpus(cs, order, notes);
   return order;
 }
 

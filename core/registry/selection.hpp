@@ -23,6 +23,8 @@ struct Candidate {
   int32_t device_count = 0;
   bool is_gpu = false;    // has memory of its own: host->host work pays two transfers
   bool supports = false;  // does (src_type -> dst_type)
+  // As the plugin reports them ("NVIDIA H200", "NVIDIA H200 (NVIDIA 550.54, Vulkan 1.3.277)").
+  std::span<const std::string> device_names;
 };
 
 enum class ForcedBy { none, request, environment, device_memory };
@@ -49,7 +51,9 @@ struct Selection {
   std::vector<std::string> notes;  // candidates passed over and why (debug log)
 };
 
-// A single name in DQ_BACKEND forces that backend; a list is an order of preference in
+// A single name in DQ_BACKEND forces that backend; without DQ_BACKEND, GPU backends come
+// first, and cuda goes before any other GPU backend that sees the same GPU (a device name
+// that begins with one of cuda's: the plugin ABI carries no UUID or bus id), with a note; a list is an order of preference in
 // which unusable entries are skipped. The threshold demotes GPU backends below
 // gpu_min_bytes (they are still used when nothing else can do the work).
 DQ_INTERNAL_API Selection select_backend(std::span<const Candidate> candidates,

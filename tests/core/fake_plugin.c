@@ -4,6 +4,7 @@
  *   FAKE_ABI_MAJOR=n         ABI major reported (default: the real one)
  *   FAKE_DEVICE_COUNT=n      devices (default 1); 0 gives no_device_reason "no fake device"
  *   FAKE_GPU                 offers device memory (host malloc standing in for it)
+ *   FAKE_DEVICE_NAME="x"     name of device 0 (default "fake device 0")
  *   FAKE_INIT_FAILS          init() fails with "fake init failure"
  *   FAKE_NO_ENTRY            the entry symbol is not exported
  *   FAKE_SHORT_TABLE         struct_size claims a table that ends before last_error
@@ -73,6 +74,10 @@ static const char *fake_last_error(void) {
 static int32_t fake_device_props(int32_t device, dq_plugin_device_props *out) {
   if (device < 0 || device >= FAKE_DEVICE_COUNT)
     return fail(DQ_ERR_INVALID_ARGUMENT, "no such device");
+#ifdef FAKE_DEVICE_NAME
+  if (device == 0) snprintf(out->name, sizeof(out->name), "%s", FAKE_DEVICE_NAME);
+  else
+#endif
   snprintf(out->name, sizeof(out->name), "fake device %d", (int)device);
   out->total_memory = 1ull << 30;
   out->free_memory = 1ull << 29;

@@ -223,6 +223,29 @@ TEST_F(CoreRegistry, ThresholdRoutesHostTensorsBetweenGpuAndCpu) {
   EXPECT_STREQ(dq_last_backend(ctx), "cpu");
 }
 
+// Issue 15: cuda and vulkan drive the same NVIDIA GPU: the default picks cuda and the debug
+// log says why; DQ_BACKEND=vulkan still forces vulkan.
+TEST_F(CoreRegistry, CudaPreferredOverVulkanOnTheSameGpuAndTheLogSaysSo) {
+  set("DQ_PLUGIN_PATH", plugin_folder("plugins-samegpu"));
+  set("DQ_GPU_MIN_BYTES", "0");
+  set("DQ_LOG", "debug");
+  std::vector<float> src(1024, 3.0f), dst(1024);
+  {
+    dq_context *ctx = context();
+    dq_dequantize_request r = dq::test::f32_request(src, dst);
+    ::testing::internal::CaptureStderr();
+    ASSERT_EQ(dq_dequantize(ctx, &r), DQ_OK) << dq_last_error(ctx);
+    const std::string log = ::testing::internal::GetCapturedStderr();
+    EXPECT_STREQ(dq_last_backend(ctx), "cuda");
+    EXPECT_NE(log.find("preferring cuda over vulkan: both see NVIDIA H200"), std::string::npos) << log;
+  }
+  set("DQ_BACKEND", "vulkan");
+  dq_context *forced = context();
+  dq_dequantize_request r = dq::test::f32_request(src, dst);
+  ASSERT_EQ(dq_dequantize(forced, &r), DQ_OK) << dq_last_error(forced);
+  EXPECT_STREQ(dq_last_backend(forced), "vulkan");
+}
+
 TEST_F(CoreRegistry, DefaultThresholdKeepsMegabytesOnCpu) {
   set("DQ_PLUGIN_PATH", plugin_folder("plugins-gpu"));
   dq_context *ctx = context();

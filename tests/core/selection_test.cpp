@@ -243,3 +243,47 @@ TEST(CoreSelection, AutomaticOrderPutsEveryGpuBeforeHostBackends) {
 
 }  // namespace
 }  // namespace dq::core
+
+// Issue 15: cuda and vulkan on the same NVIDIA GPU: cuda is preferred and a note says why,
+// whichever order the plugins were found in; a different GPU is left where it was.
+namespace dq::core {
+namespace {
+
+const std::vector<std::string> kCudaDevices{"NVIDIA H200"};
+const std::vector<std::string> kVulkanSame{"NVIDIA H200 (NVIDIA 550.54.15, Vulkan 1.3.277)", "llvmpipe (LLVM 15)"};
+const std::vector<std::string> kVulkanOther{"AMD Radeon RX 7900 XTX (radv Mesa 23, Vulkan 1.3.255)"};
+
+Candidate named_gpu(std::string_view name, const std::vector<std::string> &devices) {
+  Candidate c = gpu(name);
+  c.device_names = devices;
+  return c;
+}
+
+TEST(CoreSelection, CudaPreferredOverVulkanOnTheSameGpu) {
+  for (bool vulkan_first : {false, true}) {
+    std::vector<Candidate> cs{cpu(), named_gpu("cuda", kCudaDevices), named_gpu("vulkan", kVulkanSame)};
+    if (vulkan_first) std::swap(cs[1], cs[2]);
+    Selection s = select_backend(cs, query(64 * kMiB), policy());
+    ASSERT_EQ(s.status, DQ_OK);
+    EXPECT_EQ(cs[s.index].name, "cuda") << "vulkan found first: " << vulkan_first;
+    EXPECT_NE(joined(s.notes).find("preferring cuda over vulkan: both see NVIDIA H200"), std::string::npos)
+        << joined(s.notes);
+  }
+}
+
+TEST(CoreSelection, VulkanOnAnotherGpuKeepsItsPlaceAndDqBackendForcesIt) {
+  const std::vector<Candidate> cs{cpu(), named_gpu("amdvk", kVulkanOther), named_gpu("cuda", kCudaDevices)};
+  Selection s = select_backend(cs, query(64 * kMiB), policy());
+  EXPECT_EQ(cs[s.index].name, "amdvk");
+  EXPECT_EQ(joined(s.notes).find("preferring cuda"), std::string::npos) << joined(s.notes);
+  // A prefix that is not a whole name ("NVIDIA H2" of "NVIDIA H200") is no match.
+  const std::vector<std::string> prefix{"NVIDIA H2"};
+  const std::vector<Candidate> cs2{named_gpu("cuda", prefix), named_gpu("vulkan", kVulkanSame)};
+  EXPECT_EQ(joined(select_backend(cs2, query(64 * kMiB), policy()).notes).find("preferring"), std::string::npos);
+  const std::vector<Candidate> cs3{cpu(), named_gpu("cuda", kCudaDevices), named_gpu("vulkan", kVulkanSame)};
+  Selection forced = select_backend(cs3, query(1), policy(64 * kMiB, {"vulkan"}));
+  EXPECT_EQ(cs3[forced.index].name, "vulkan");
+}
+
+}  // namespace
+}  // namespace dq::core
