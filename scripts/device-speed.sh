@@ -6,7 +6,8 @@
 #  2. the CUDA golden tests and `dq-conformance --plugin libdq-cuda.so` (skip: NO_TESTS=1);
 #  3. dq-cuda-bench at 256M elements, every type to f16/f32/bf16, copy rate in the same run
 #     (BENCH_OUTS=f16,f32,bf16, BENCH_ELEMENTS; skip: NO_BENCH=1), and tuning variants (TUNE="ENV=V ...");
-#  4. fresh `dq load FILE` processes of the 2 GB bench model, interleaved over VARIANTS
+#  4. SHAPES=f16,f32: `dq bench --shapes default` rows (sizes, batch) against their bound;
+#  5. fresh `dq load FILE` processes of the 2 GB bench model, interleaved over VARIANTS
 #     ("name:ENV=V,ENV=V"; a name starting with "old" runs the older commit's dq).
 # Logs and CSVs go to $OUT (./device-out by default); a summary is printed last.
 set -uo pipefail
@@ -40,6 +41,25 @@ if [[ -z ${NO_TESTS:-} ]]; then
   ninja -C "$BUILD" -j16 dq_cuda_tests >>"$OUT/build.log" 2>&1 || log "WARNING: dq_cuda_tests did not build"
 fi
 log "built"
+# Kernel variants: "name:-DFLAG=V,-DFLAG=V" builds of the cuda plugin alone, timed beside the
+# default build in the same run (tile_kernel.cuh's DQ_GPU_* knobs).
+for kv in ${KERNEL_VARIANTS:-}; do
+  name=${kv%%:*}; flags=${kv#*:}; flags=${flags//,/ }
+  [[ $name == base ]] && continue
+  ( cmake -S . -B "build-kv-$name" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES=90 \
+      -DDQ_BUILD_TESTS=OFF -DCMAKE_CUDA_FLAGS="$flags" >"$OUT/kv-$name-build.log" 2>&1 &&
+    ninja -C "build-kv-$name" -j16 dq-cuda >>"$OUT/kv-$name-build.log" 2>&1 || echo "variant $name did not build" ) &
+done
+# The cuda plugin of an earlier commit (.devrun/base-src.tar.gz), timed as the variant "base".
+if [[ -f .devrun/base-src.tar.gz ]]; then
+  ( mkdir -p /tmp/dq-base && tar xzf .devrun/base-src.tar.gz -C /tmp/dq-base &&
+    cmake -S /tmp/dq-base -B build-kv-base -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES=90 \
+      -DDQ_BUILD_TESTS=OFF >"$OUT/kv-base-build.log" 2>&1 &&
+    ninja -C build-kv-base -j16 dq-cuda >>"$OUT/kv-base-build.log" 2>&1 || echo "base plugin did not build" ) &
+  KERNEL_VARIANTS="base:${KERNEL_VARIANTS:+ }${KERNEL_VARIANTS:-}"
+fi
+wait
+[[ -n ${KERNEL_VARIANTS:-} ]] && log "kernel variants built"
 "$BUILD/bin/dq" backends >>"$S" 2>&1
 
 if [[ -z ${NO_TESTS:-} ]]; then
@@ -64,10 +84,28 @@ if [[ -z ${NO_BENCH:-} ]]; then
   "$BUILD/bin/dq-cuda-bench" --no-cpu --elements "$BENCH_ELEMENTS" --outs "${BENCH_OUTS:-f16,f32,bf16}" \
     --runs 9 --csv "$OUT/bench.csv" >"$OUT/bench.log" 2>&1
   echo "bench exit $?" >>"$S"
+  for kv in ${KERNEL_VARIANTS:-}; do
+    name=${kv%%:*}
+    [[ -f build-kv-$name/lib/dq/libdq-cuda.so ]] || continue
+    log "kernel variant $name"
+    "$BUILD/bin/dq-cuda-bench" --no-cpu --elements "$BENCH_ELEMENTS" --outs "${BENCH_OUTS:-f16,f32,bf16}" \
+      --runs 9 --plugin-dir "build-kv-$name/lib/dq" --csv "$OUT/bench-kv-$name.csv" >"$OUT/bench-kv-$name.log" 2>&1
+    echo "variant $name bench exit $?" >>"$S"
+  done
   for v in ${TUNE:-}; do
     log "variant $v"
     env "$v" "$BUILD/bin/dq-cuda-bench" --no-cpu --elements "$BENCH_ELEMENTS" --outs f16 --runs 7 \
       --types "${TUNE_TYPES:-q8_0,q4_K,q6_K,iq2_xxs,bf16}" >"$OUT/tune-${v//=/-}.log" 2>&1
+  done
+fi
+
+if [[ -n ${SHAPES:-} ]]; then
+  for to in ${SHAPES//,/ }; do
+    log "dq bench --shapes default --to $to (realistic sizes and the llama-3-8B layer batch)"
+    "$BUILD/bin/dq" bench --backend cuda --shapes default --types "${SHAPE_TYPES:-all}" --to "$to" \
+      >"$OUT/shapes-$to.log" 2>&1
+    echo "shapes $to exit $?" >>"$S"
+    grep -E "bound|batch|x[0-9]" "$OUT/shapes-$to.log" | tail -12 >>"$S"
   done
 fi
 
@@ -105,5 +143,27 @@ for name, v in rows.items():
 PY
 fi
 [[ -f $OUT/bench.log ]] && tail -36 "$OUT/bench.log"
-for f in "$OUT"/tune-*.log; do [[ -f $f ]] && { echo "## $f"; tail -8 "$f"; }; done
+for f in "$OUT"/tune-*.log "$OUT"/bench-kv-*.log; do [[ -f $f ]] && { echo "## $f"; grep -E "below 90|copy D2D" "$f"; tail -3 "$f"; }; done
 cat "$S"
+# Side by side: % of copy per (type, output) for the default build and each kernel variant.
+python3 - "$OUT" <<'PY' | tee -a "$S"
+import csv, glob, os, sys
+out = sys.argv[1]
+files = [("default", f"{out}/bench.csv")] + [
+    (os.path.basename(f)[9:-4], f) for f in sorted(glob.glob(f"{out}/bench-kv-*.csv"))]
+tables = {}
+for name, f in files:
+    if os.path.exists(f):
+        tables[name] = {(r["type"], r["out"]): float(r["pct_copy"]) for r in csv.DictReader(open(f))}
+if tables:
+    keys = list(next(iter(tables.values())).keys())
+    print("type/out      " + " ".join(f"{n:>10}" for n in tables))
+    for k in keys:
+        print(f"{k[0]:>8}/{k[1]:<4} " + " ".join(f"{t.get(k, float('nan')):>10.1f}" for t in tables.values()))
+    for n, t in tables.items():
+        v = sorted(t.values())
+        print(f"{n}: min {v[0]:.1f}% median {v[len(v)//2]:.1f}% below 93%: {sum(x < 93 for x in v)} of {len(v)}")
+PY
+# At most 8 files come back: keep the summary, the CSVs, and everything else in one archive.
+( cd "$OUT" && tar czf logs.tgz --exclude=logs.tgz --exclude='*.csv' --exclude=summary.log . &&
+  find . -maxdepth 1 -type f ! -name logs.tgz ! -name summary.log ! -name '*.csv' -delete ) 2>/dev/null

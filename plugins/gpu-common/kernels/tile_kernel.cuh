@@ -28,8 +28,16 @@ inline constexpr int kPad = 16;  // read-past slack for ld_u64's word loads
 // 2 blocks of 256 threads per multiprocessor leave up to 128 registers a thread: enough to
 // keep a lane's loop-invariant index work out of the tile loop (a 48-register cap made the
 // loop body 25-35% longer in SASS), and 2 blocks measured faster than 3-5 on the H100.
-inline constexpr int kMinBlocksPerSm = 2;
-inline constexpr int kStages = 3;  // tiles in the shared-memory ring (kStages - 1 in flight)
+// Build-time overrides (-DDQ_GPU_MIN_BLOCKS_PER_SM=N, -DDQ_GPU_TILE_STAGES=N) exist so a
+// device run can time variants of one source side by side (scripts/device-speed.sh).
+#ifndef DQ_GPU_MIN_BLOCKS_PER_SM
+#define DQ_GPU_MIN_BLOCKS_PER_SM 2
+#endif
+#ifndef DQ_GPU_TILE_STAGES
+#define DQ_GPU_TILE_STAGES 3
+#endif
+inline constexpr int kMinBlocksPerSm = DQ_GPU_MIN_BLOCKS_PER_SM;
+inline constexpr int kStages = DQ_GPU_TILE_STAGES;  // tiles in the shared-memory ring (kStages - 1 in flight)
 // "Warp" below means a logical group of kGroupLanes (32) lanes: a whole warp on NVIDIA and
 // RDNA, half a wavefront on wave64 GPUs (gpu_port.hpp). Nothing relies on lockstep execution.
 inline constexpr int kWarpElems = kTileElems / (kThreads / kGroupLanes);  // 1024: a warp's share
