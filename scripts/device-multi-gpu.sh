@@ -16,6 +16,8 @@
 # Here, before the call: scripts/device-python.sh --prepare   (the wheel, for step 3)
 # On the device: scripts/device-multi-gpu.sh [all|test|bench|torch]  (carry: .whl, .devdata)
 #   GPUS=N uses the first N GPUs (default: all); BENCH_GB=2; REPEAT=5.
+#   A call may run 10 minutes: run `test` (it builds, 3-5 min), then `bench`, then `torch`
+#   in separate calls (the build folder stays between calls on a warm machine).
 # Logs go to $OUT (or ./device-out); multi-summary.log is the short form.
 # Not run yet: written in a session with no GPU (2026-12-05); the fake-device tests pass here.
 set -uo pipefail
