@@ -106,23 +106,26 @@ int run_multi_load(const Context &ctx, const std::string &path, const std::strin
               runs.size() > 1 ? (", median of " + std::to_string(runs.size()) + " loads").c_str() : "");
   std::printf("  %-10s %6s %12s %12s %11s %9s %10s %6s\n", "device", "parts", "file bytes",
               "output", "pipeline", "GB/s", "link GB/s", "share");
-  std::map<std::string, double> device_gbps;  // per distinct link: the sum of its pipelines
+  // One row; host destinations have no link: "-" there.
+  auto row = [](const std::string &name, const dq_load_stats &s, double seconds, double link) {
+    const double gbps = seconds > 0 ? s.file_bytes / seconds / 1e9 : 0;
+    char link_text[32] = "-", share[32] = "-";
+    if (link > 0) {
+      std::snprintf(link_text, sizeof link_text, "%.2f", link / 1e9);
+      std::snprintf(share, sizeof share, "%.0f%%", 100.0 * gbps * 1e9 / link);
+    }
+    std::printf("  %-10s %6" PRId64 " %12.3f %12.3f %8.1f ms %9.2f %10s %6s\n", name.c_str(),
+                s.tensors, s.file_bytes / 1e9, s.output_bytes / 1e9, seconds * 1e3, gbps,
+                link_text, share);
+  };
   for (int32_t d = 0; d < n; ++d) {
     const dq_load_stats &s = median.devices[static_cast<size_t>(d)];
     const std::string name = device_text(cfg.devices[d]);
-    const double gbps = s.seconds_pipeline > 0 ? s.file_bytes / s.seconds_pipeline / 1e9 : 0;
-    const double link = links.count(name) ? links[name] / 1e9 : 0;
-    device_gbps[name] += gbps;
-    std::printf("  %-10s %6" PRId64 " %12.3f %12.3f %8.1f ms %9.2f %10.2f %5.0f%%\n", name.c_str(),
-                s.tensors, s.file_bytes / 1e9, s.output_bytes / 1e9, s.seconds_pipeline * 1e3, gbps,
-                link, link > 0 ? 100.0 * gbps / link : 0.0);
+    row(name, s, s.seconds_pipeline, links.count(name) ? links[name] : 0);
   }
   double link_sum = 0;
   for (const auto &[name, rate] : links) link_sum += rate;
-  const double total_gbps = sum.file_bytes / sum.seconds_pipeline / 1e9;
-  std::printf("  %-10s %6" PRId64 " %12.3f %12.3f %8.1f ms %9.2f %10.2f %5.0f%%\n", "all",
-              sum.tensors, sum.file_bytes / 1e9, sum.output_bytes / 1e9, sum.seconds_pipeline * 1e3,
-              total_gbps, link_sum / 1e9, link_sum > 0 ? 100.0 * total_gbps * 1e9 / link_sum : 0.0);
+  row("all", sum, sum.seconds_pipeline, link_sum);
   std::printf(
       "  (file bytes in GB; pipeline: first read to last byte on the device, all devices at once;"
       " link GB/s: pinned host-to-device rate of each distinct device measured alone in this run,"
