@@ -97,7 +97,8 @@ typedef struct dq_load_options {
    * n_devices > 0: `devices` are the destinations and `device` is ignored; the same location
    * may appear twice (two pipelines to one device). Each device gets its own staging ring
    * (staging_budget applies per device), streams and copy threads (copy_threads in total,
-   * shared out), and all run at once. buffer_fn is not called for loads of 2 or more devices. */
+   * shared out evenly; 0: three quarters of the cores, at most 16 per device), and all run
+   * at once. buffer_fn is not called for loads of 2 or more devices. */
   const dq_location *devices;
   size_t n_devices;
   /* Which device gets what (NULL: names/row ranges as above). Every part is loaded; a tensor
