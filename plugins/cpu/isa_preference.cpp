@@ -6,27 +6,23 @@ namespace dq::cpu {
 namespace {
 
 // Measured on the project's 2-core AMD EPYC (Zen 4, family 19h), GCC 12 -O2, 2026-12-05,
-// with dq_cpu_isa_ab (tests/cpu/isa_ab_bench.cpp): one thread, avx2 and avx512 timed call by
-// call in one process, thread CPU time, medians of 21-41 rounds, repeated runs. "regular" from
-// 64K and 1M elements, "streaming" from 16M. An entry is here only when avx2 took at least 2%
-// less time in every run (avx2 time / avx512 time, per run). docs/PERFORMANCE.md has the rows.
+// commit 142d61d, with dq_cpu_isa_ab (tests/cpu/isa_ab_bench.cpp): one thread, avx2 and avx512
+// timed call by call in one process on thread CPU time, medians of 31-41 rounds, 5 to 9 runs
+// per entry. "regular" from 64K and 1M elements, "streaming" from 16M. An entry is here only
+// when avx2 took about 2% less time or more in (nearly) every run; docs/PERFORMANCE.md has them.
 //
-// Why AVX-512 can lose on Zen 4: a 512-bit operation costs two 256-bit ones, so only fewer
-// instructions and richer ones (16-entry vpermps, vpmovdw) pay; lane masks built by cmpeq
-// become k-register round trips (vptestnmd, vpmovm2d, vpmovd2m) that AVX2 does not need.
+// Why AVX-512 gains little on Zen 4: a 512-bit operation costs two 256-bit ones, so only
+// fewer and richer instructions (16-entry vpermps, vpmovdw, masks) pay, and at 16M elements to
+// f32 one core is bound by memory anyway. Q1_0 and Q5_K were slower on AVX-512 (by 5-23%)
+// until their lane masks stopped going through k registers (simd/, same commit): no entry.
+// F32 and F16 sources to f16 flip from run to run (the buffers' placement decides): no entry.
 constexpr Avx2Preference kAvx2Preferences[] = {
-    // Q1_0: cmpeq + blend per vector = vptestnmd, vpmovm2d, vpmovd2m, vpblendmd, plus a
-    // vinserti64x4 for the two bytes. avx2/avx512 time: f32 0.83 / ~1.00 (streaming, tie),
-    // f16 0.77 / 0.90, bf16 0.93 / 0.98.
-    {41, kOutF32, true, false},
-    {41, kOutF16, true, true},
-    {41, kOutBF16, true, true},
-    // Q5_K: (qh & u) ? 16 : 0 via cmpeq + andnot, a k-register round trip per vector.
-    // f32 0.94, f16 0.945 (regular); streaming 1.00-1.05, avx512 kept.
-    {13, kOutF32, true, false},
-    {13, kOutF16, true, false},
-    // BF16 -> f32 is a widen and a shift: streaming 0.96-0.976 (64-byte vs 32-byte
-    // non-temporal stores); regular 0.99-1.01, avx512 kept.
+    // Q2_K -> f32, in cache: avx2/avx512 time 0.960-0.983 in 12 of 13 runs (64K, 1M).
+    // Streaming: 1.02, avx512 kept.
+    {10, kOutF32, true, false},
+    // BF16 -> f32 (a widen and a shift), streaming: 0.960-0.980 in 7 of 7 runs (16M);
+    // 64-byte non-temporal stores of a pure copy lose a little to 32-byte ones here.
+    // In cache: 0.97-1.04, avx512 kept.
     {30, kOutF32, false, true},
 };
 
