@@ -145,6 +145,16 @@ fi
 [[ -f $OUT/bench.log ]] && tail -36 "$OUT/bench.log"
 for f in "$OUT"/tune-*.log "$OUT"/bench-kv-*.log; do [[ -f $f ]] && { echo "## $f"; grep -E "below 90|copy D2D" "$f"; tail -3 "$f"; }; done
 cat "$S"
+# NCU="q8_0:f16 q4_K:f16": Nsight Compute sections of one kernel launch each (clocks as found).
+for spec in ${NCU:-}; do
+  command -v ncu >/dev/null || break
+  log "ncu ${spec%%:*} -> ${spec#*:}"
+  timeout 90 ncu --clock-control none --kernel-name regex:dequant --launch-count 1 --section SpeedOfLight \
+    --section MemoryWorkloadAnalysis --section WarpStateStats --section Occupancy --section SchedulerStats \
+    "$BUILD/bin/dq-cuda-bench" --types "${spec%%:*}" --outs "${spec#*:}" --runs 1 --warmup 0 --no-cpu \
+    --elements 67108864 >>"$OUT/ncu.log" 2>&1
+  grep -E "DRAM Throughput|Memory Throughput|Duration|Achieved Occupancy|Registers Per|No Eligible|Issued Warp|Stall" "$OUT/ncu.log" | tail -14 >>"$S"
+done
 # Side by side: % of copy per (type, output) for the default build and each kernel variant.
 python3 - "$OUT" <<'PY' | tee -a "$S"
 import csv, glob, os, sys
