@@ -4,6 +4,7 @@
 
 #include <dlfcn.h>
 
+#include <cstdlib>
 #include <string>
 
 #include "dq/dq_plugin.h"
@@ -21,7 +22,9 @@ struct LoadedPlugin {
 
 inline LoadedPlugin load_plugin(const char *name) {
   LoadedPlugin p;
-  const std::string path = std::string(DQ_PLUGIN_DIR) + "/libdq-" + name + ".so";
+  // DQ_TEST_PLUGIN_DIR: binaries carried to another machine (scripts/device-vulkan.sh).
+  const char *dir = std::getenv("DQ_TEST_PLUGIN_DIR");
+  const std::string path = std::string(dir && *dir ? dir : DQ_PLUGIN_DIR) + "/libdq-" + name + ".so";
   void *h = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);  // kept open for the process
   if (!h) {
     const char *e = dlerror();

@@ -1,0 +1,133 @@
+#!/usr/bin/env bash
+# Issue 15 on the GPU machine: the vulkan plugin through NVIDIA's driver.
+#
+# The GPU machine has NVIDIA's driver but no Vulkan loader, no Vulkan headers and no glslc,
+# so everything is built here and carried:
+#   here:   scripts/device-vulkan.sh pack
+#           builds dq, the cpu and vulkan plugins, dq-conformance and the vulkan tests in
+#           $BUILD (build-vulkan), copies them stripped into .devrun/vulkan (about 15 MB), and
+#           downloads libvulkan1 (the loader; it depends on libc6 only) into .gl/.
+#   there:  scripts/device-vulkan.sh        (carry: .devrun/vulkan .gl .devdata)
+#     0. unpacks .gl/*.deb into / (ldconfig); when the loader finds no driver, points
+#        VK_DRIVER_FILES at NVIDIA's ICD manifest;
+#     1. device listing: `dq backends` (device, driver name and version) and the loader's
+#        driver log (VK_LOADER_DEBUG=driver), the evidence when no device comes up;
+#     2. the vulkan gtests (goldens of every type to f32/f16/bf16, device memory, streams,
+#        events, loader models) with the Khronos validation layer when installed;
+#     3. dq-conformance --plugin libdq-vulkan.so against the cpu plugin;
+#     4. dq bench --backend vulkan, every type to f16 and f32 at 256M elements: each row beside a
+#        device-to-device mem_copy of the same bytes (vkCmdCopyBuffer) timed in the same run;
+#     5. dq load of the 2 GB bench model to vulkan:0, f16 (DQ_LOAD_TRACE=1), with the pinned
+#        host-to-device rate of the same run (the "load/bus" line).
+# Logs go to $OUT (./device-out); a summary is printed last. Skip steps: NO_TESTS=1,
+# NO_BENCH=1, NO_LOAD=1; BENCH_OUTS (f16,f32), BENCH_ELEMENTS (268435456).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+PACK=.devrun/vulkan
+
+if [[ ${1:-} == pack ]]; then
+  BUILD=${BUILD:-build-vulkan}
+  cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDQ_ENABLE_CUDA=OFF \
+    -DDQ_ENABLE_VULKAN=ON >/dev/null || exit 1
+  nice ninja -C "$BUILD" -j2 dq dq-cpu dq-vulkan dq-conformance dq_vulkan_tests dq_vulkan_loader_tests ||
+    exit 1
+  rm -rf "$PACK"
+  mkdir -p "$PACK/bin" "$PACK/lib/dq"
+  for f in dq dq-conformance dq_vulkan_tests dq_vulkan_loader_tests; do
+    strip -o "$PACK/bin/$f" "$BUILD/bin/$f" || exit 1
+  done
+  # The soname the binaries ask for.
+  strip --strip-unneeded -o "$PACK/lib/libdq-core.so.0" "$(readlink -f "$BUILD/lib/libdq-core.so.0")" || exit 1
+  for p in cpu vulkan; do
+    strip --strip-unneeded -o "$PACK/lib/dq/libdq-$p.so" "$BUILD/lib/dq/libdq-$p.so" || exit 1
+  done
+  git rev-parse HEAD >"$PACK/commit"
+  mkdir -p .gl
+  ls .gl/libvulkan1_*.deb >/dev/null 2>&1 || (cd .gl && apt-get download libvulkan1) || exit 1
+  du -sh "$PACK" .gl .devdata 2>/dev/null
+  exit 0
+fi
+
+OUT=${OUT:-$PWD/device-out}
+mkdir -p "$OUT"
+export DQ_TESTDATA=${DQ_TESTDATA:-$PWD/.devdata/testdata}
+S="$OUT/summary.log"
+: >"$S"
+log() { echo "== $(date -u +%T) $*" | tee -a "$S"; }
+[[ -x $PACK/bin/dq ]] || { echo "no $PACK/bin/dq: run 'scripts/device-vulkan.sh pack' here and carry $PACK"; exit 1; }
+BIN=$PWD/$PACK/bin
+export LD_LIBRARY_PATH=$PWD/$PACK/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+export DQ_TEST_PLUGIN_DIR=$PWD/$PACK/lib/dq  # the gtests open the plugins from here
+{ date -u; echo "commit packed: $(cat $PACK/commit 2>/dev/null)"
+  nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
+  echo "host: $(nproc) cpus"; } >>"$S" 2>&1
+cat "$S"
+
+log "0. Vulkan loader from .gl"
+if ! ldconfig -p | grep -q libvulkan.so.1; then
+  for f in .gl/*.deb; do dpkg -x "$f" / || log "dpkg -x $f failed"; done
+  ldconfig
+fi
+ldconfig -p | grep libvulkan.so.1 | tee -a "$S"
+count_devices() { "$BIN/dq" backends 2>&1 | awk '$1 == "vulkan" {print $4}'; }
+if [[ "$(count_devices)" != [1-9]* && -z ${VK_DRIVER_FILES:-} ]]; then
+  for icd in /usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json /usr/share/vulkan/icd.d/nvidia_icd.json \
+             /etc/vulkan/icd.d/nvidia_icd.json; do
+    if [[ -f $icd ]]; then export VK_DRIVER_FILES=$icd; break; fi
+  done
+  log "no Vulkan device found by default; VK_DRIVER_FILES=${VK_DRIVER_FILES:-<no NVIDIA ICD manifest found>}"
+fi
+
+log "1. devices (dq backends; the loader's driver log in $OUT/loader-debug.log)"
+"$BIN/dq" backends 2>&1 | tee "$OUT/backends.log" | grep -A3 "^vulkan" | tee -a "$S"
+VK_LOADER_DEBUG=error,warn,driver "$BIN/dq" backends >"$OUT/loader-debug.log" 2>&1
+if [[ "$(count_devices)" != [1-9]* ]]; then
+  log "NO VULKAN DEVICE: evidence below and in $OUT/loader-debug.log"
+  grep -iE "error|warn|driver|icd|nvidia" "$OUT/loader-debug.log" | head -40 | tee -a "$S"
+  ls -l /usr/local/nvidia/share/vulkan/icd.d /usr/share/vulkan/icd.d /etc/vulkan/icd.d 2>&1 | tee -a "$S"
+  ldconfig -p | grep -iE "GLX_nvidia|nvidia-glcore|libnvidia-gpucomp" | tee -a "$S"
+  exit 1
+fi
+
+if [[ -z ${NO_TESTS:-} ]]; then
+  log "2. vulkan gtests (goldens, device memory, streams/events, loader models)"
+  export DQ_VULKAN_VALIDATION=${DQ_VULKAN_VALIDATION:-auto}
+  "$BIN/dq_vulkan_tests" >"$OUT/vulkan-tests.log" 2>&1; log "dq_vulkan_tests rc=$? $(grep -E '^\[  (PASSED|FAILED) ' "$OUT/vulkan-tests.log" | tr '\n' ' ')"
+  DQ_VULKAN_SEGMENT_BYTES=65536 DQ_VULKAN_HOST_IMPORT=0 "$BIN/dq_vulkan_tests" \
+    --gtest_filter='VulkanDevice.TensorsAtOddOffsets*:VulkanDevice.Streams*' >"$OUT/vulkan-segments.log" 2>&1
+  log "segments rc=$? $(grep -E '^\[  (PASSED|FAILED) ' "$OUT/vulkan-segments.log" | tr '\n' ' ')"
+  "$BIN/dq_vulkan_loader_tests" >"$OUT/vulkan-loader-tests.log" 2>&1
+  log "dq_vulkan_loader_tests rc=$? $(grep -E '^\[  (PASSED|FAILED) ' "$OUT/vulkan-loader-tests.log" | tr '\n' ' ')"
+  grep -E "^\[  FAILED  \]|Failure" "$OUT"/vulkan-*.log | head -20 | tee -a "$S"
+  log "3. dq-conformance --plugin libdq-vulkan.so"
+  "$BIN/dq-conformance" --plugin "$PACK/lib/dq/libdq-vulkan.so" --reference "$PACK/lib/dq/libdq-cpu.so" \
+    --testdata "$DQ_TESTDATA" --junit "$OUT/vulkan-junit.xml" >"$OUT/conformance.log" 2>&1
+  log "conformance rc=$? $(grep -E '^dq-conformance:' "$OUT/conformance.log")"
+  grep -E "^FAIL" "$OUT/conformance.log" | head -20 | tee -a "$S"
+  unset DQ_VULKAN_VALIDATION  # timings below run without the layer
+fi
+
+if [[ -z ${NO_BENCH:-} ]]; then
+  for to in ${BENCH_OUTS:-f16 f32}; do
+    to=${to//,/ }
+    log "4. dq bench --backend vulkan --to $to --elements ${BENCH_ELEMENTS:=268435456} (copy GB/s = vkCmdCopyBuffer, same run)"
+    "$BIN/dq" bench --backend vulkan --to "$to" --elements "$BENCH_ELEMENTS" --repeat 5 \
+      >"$OUT/bench-$to.log" 2>&1
+    log "bench $to rc=$?"
+    cat "$OUT/bench-$to.log" | tee -a "$S"
+  done
+fi
+
+if [[ -z ${NO_LOAD:-} ]]; then
+  MODEL=/tmp/dq-bench-model.gguf
+  log "5. dq load of the 2 GB bench model to vulkan:0"
+  DQ_BENCH_KEEP_MODEL=$MODEL "$BIN/dq" load --bench-model 2 --repeat 1 >"$OUT/bench-model.log" 2>&1 ||
+    log "bench model: $(tail -2 "$OUT/bench-model.log")"
+  cat "$MODEL" >/dev/null
+  for i in 1 2 3; do
+    DQ_LOAD_TRACE=1 "$BIN/dq" load "$MODEL" --device vulkan:0 --no-progress >"$OUT/load-$i.log" 2>&1
+    log "load $i rc=$? $(grep -E 'time:|throughput|load/bus|error' "$OUT/load-$i.log" | tr '\n' ' ')"
+  done
+fi
+log "done"
+echo; echo "==== summary ($S)"; cat "$S"
