@@ -109,6 +109,16 @@ std::string create_instance() {
     ci.ppEnabledExtensionNames = &extension;
     ci.pNext = &mi;  // also reports on vkCreateInstance itself
   }
+  // Synchronization validation too: the streams' barriers and semaphores are what it checks.
+  const VkValidationFeatureEnableEXT sync = VK_VALIDATION_FEATURE_ENABLE_SYNCHRONIZATION_VALIDATION_EXT;
+  VkValidationFeaturesEXT vf{};
+  vf.sType = VK_STRUCTURE_TYPE_VALIDATION_FEATURES_EXT;
+  vf.enabledValidationFeatureCount = 1;
+  vf.pEnabledValidationFeatures = &sync;
+  if (validate) {
+    vf.pNext = ci.pNext;
+    ci.pNext = &vf;
+  }
   const VkResult r = vk().vkCreateInstance(&ci, nullptr, &g_instance);
   if (r != VK_SUCCESS) {
     g_instance = VK_NULL_HANDLE;
