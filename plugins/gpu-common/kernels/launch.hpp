@@ -40,10 +40,8 @@ Error launch_dequantize(int32_t type, int32_t out_type, const void *src, void *d
 
 }  // namespace dq::gpu
 
-#if !defined(DQ_GPU_HIP)
-// The CUDA plugin's glue (plugins/cuda, namespace dq::cuda) names the kernels' entry points
-// as it did before they moved here from plugins/cuda/kernels.
+// The plugin glue (plugins/cuda, namespace dq::cuda, also compiled for the HIP plugin) names
+// the kernels' entry points as it did before they moved here from plugins/cuda/kernels.
 namespace dq::cuda {
 using namespace dq::gpu;
 }  // namespace dq::cuda
-#endif
