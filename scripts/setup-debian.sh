@@ -12,6 +12,7 @@ packages=(
   clang libclang-rt-14-dev valgrind python3 python3-pip binutils
   librust-half-dev librust-pkg-config-dev librust-criterion-dev
   glslc libvulkan-dev mesa-vulkan-drivers vulkan-tools vulkan-validationlayers
+  hipcc libamdhip64-dev
 )
 missing=()
 for p in "${packages[@]}"; do

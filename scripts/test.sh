@@ -51,6 +51,21 @@ if command -v glslc >/dev/null; then
   fi
 fi
 
+# The HIP plugin (Debian 12's hipcc, ROCm 5.2) in a build of its own, off in the default
+# build like vulkan (plugins/CMakeLists.txt says why): its kernels compiled for gfx90a and
+# gfx1030, then the plugin loaded on this machine without an AMD GPU, with and without the
+# ROCm runtime: dq backends and dq-conformance (docs/PLUGINS.md: what was never run).
+if command -v hipcc >/dev/null; then
+  echo "== hip plugin (kernels compiled for gfx90a, gfx1030; loaded without an AMD GPU)"
+  if cmake -S . -B build-hip -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDQ_ENABLE_CUDA=OFF \
+       -DDQ_ENABLE_HIP=ON >/dev/null &&
+     cmake --build build-hip -j "$jobs" --target dq-hip dq dq-conformance; then
+    run_ctest hip build-hip -L hip
+  else
+    echo "test: hip build failed"; failed=1
+  fi
+fi
+
 # The Python package: pip install ./python into a fresh virtual environment (the wheel build
 # compiles the core and the cpu plugin; CUDA off, CI has no GPU), then its pytest suite.
 echo "== python package (pip install ./python, pytest)"
