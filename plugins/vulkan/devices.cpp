@@ -7,6 +7,7 @@
 #include <memory>
 #include <vector>
 
+#include "driver_manifests.hpp"
 #include "grids.hpp"
 #include "loader.hpp"
 #include "memory.hpp"
@@ -369,6 +370,10 @@ const char *shader_family(int32_t t) {
 
 void devices_init() {
   g_devices.clear();
+  if (std::string why = cpu_only_reason(find_driver_manifests()); !why.empty()) {
+    g_no_device_reason = why;
+    return;
+  }
   if (std::string why = open_loader(); !why.empty()) {
     g_no_device_reason = why;
     close_loader();

@@ -20,6 +20,8 @@ inline const LoadedPlugin &vulkan_plugin() {
   static const LoadedPlugin p = [] {
     // The validation layer checks every call when it is installed (a caller's value wins).
     setenv("DQ_VULKAN_VALIDATION", "auto", 0);
+    // Lavapipe is the CI device; a CPU-only driver is left unloaded unless asked for.
+    setenv("DQ_VULKAN_CPU", "1", 0);
     vulkan_plugin_loaded() = true;
     return load_plugin("vulkan");
   }();

@@ -1,6 +1,9 @@
 // The vulkan plugin's own contract beyond dq-conformance: exactly the verified pairs are
 // advertised, the exact f16/bf16 rounding on values the goldens may not reach, chunking of
 // a tensor larger than one staging chunk, and loading without a Vulkan loader.
+#include <dlfcn.h>
+
+#include <cstdlib>
 #include <cstring>
 #include <iterator>
 #include <set>
@@ -125,6 +128,21 @@ TEST_F(VulkanDevice, RefusesAHostPointerAsDeviceMemory) {
   EXPECT_NE(std::string(vk->last_error()).find("is not memory of vulkan device 0"), std::string::npos)
       << vk->last_error();
   EXPECT_EQ(dst, std::vector<uint8_t>(32 * 4, 0xab));
+}
+
+// Run by the vulkan.cpu-driver-unloaded CTest: VK_DRIVER_FILES names only a lavapipe manifest
+// and DQ_VULKAN_CPU=0, so the plugin reports no device and neither the loader nor the driver
+// is loaded into the process (what keeps the core's sanitizer and valgrind runs clean).
+TEST(VulkanCpuOnly, CpuDriversStayUnloadedUnlessAskedFor) {
+  const char *cpu = std::getenv("DQ_VULKAN_CPU");
+  if (!cpu || std::string(cpu) != "0") GTEST_SKIP() << "run by the vulkan.cpu-driver-unloaded test";
+  const LoadedPlugin &p = vulkan_plugin();
+  ASSERT_NE(p.api, nullptr) << p.error;
+  EXPECT_EQ(p.api->device_count(), 0);
+  EXPECT_NE(std::string(p.api->no_device_reason()).find("only CPU Vulkan drivers are installed"), std::string::npos)
+      << p.api->no_device_reason();
+  EXPECT_EQ(dlopen("libvulkan.so.1", RTLD_NOW | RTLD_NOLOAD), nullptr) << "the Vulkan loader was opened";
+  EXPECT_EQ(dlopen("libvulkan_lvp.so", RTLD_NOW | RTLD_NOLOAD), nullptr) << "lavapipe was loaded";
 }
 
 // Run by the vulkan.no-loader CTest with DQ_VULKAN_LOADER pointing at a missing file.
