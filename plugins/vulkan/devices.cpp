@@ -7,7 +7,7 @@
 #include <memory>
 #include <vector>
 
-#include "driver_manifests.hpp"
+#include "driver_gate.hpp"
 #include "grids.hpp"
 #include "loader.hpp"
 #include "memory.hpp"
@@ -370,7 +370,7 @@ const char *shader_family(int32_t t) {
 
 void devices_init() {
   g_devices.clear();
-  if (std::string why = cpu_only_reason(find_driver_manifests()); !why.empty()) {
+  if (std::string why = loader_gate_reason(); !why.empty()) {
     g_no_device_reason = why;
     return;
   }
@@ -402,6 +402,11 @@ void devices_init() {
                         [&](uint32_t i) { return props[i].deviceType != VK_PHYSICAL_DEVICE_TYPE_CPU; });
   std::string skipped;
   for (uint32_t i : order) {
+    if (props[i].deviceType == VK_PHYSICAL_DEVICE_TYPE_CPU && !cpu_devices_wanted()) {
+      skipped += std::string(skipped.empty() ? "" : "; ") + props[i].deviceName +
+                 ": a CPU implementation (set DQ_VULKAN_CPU=1 to use it)";
+      continue;
+    }
     auto c = std::make_unique<DeviceContext>();
     c->physical = phys[i];
     c->props = props[i];
