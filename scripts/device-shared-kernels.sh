@@ -3,13 +3,14 @@
 # (plugins/gpu-common/kernels) as exact and as fast as the one built before the move?
 #  1. builds this tree (dq, dq-cpu, dq-cuda, the CUDA golden tests, dq-conformance; sm_90),
 #     and the cuda plugin of the base commit from .devrun/base-src.tar.gz, made beforehand
-#     where the repository is: git archive a3c8ddd | gzip > .devrun/base-src.tar.gz
+#     where the repository is: git archive a3c8ddd | gzip > .devrun/issue16-base-src.tar.gz
 #     (a3c8ddd: the last commit with plugins/cuda/kernels; BASE_TAR overrides the file);
 #  2. exactness: dq_cuda_decode_host_tests, dq_cuda_tests (goldens against the cpu plugin),
 #     dq-conformance --plugin libdq-cuda.so;
 #  3. speed, same run: `dq bench --backend cuda --types all --elements 268435456 --to T`
 #     for T in TOS (default "f16 f32"), alternating this build's plugin and the base one
-#     (loaded through DQ_PLUGIN_PATH, same core and dq), ROUNDS times each (default 3).
+#     (loaded through DQ_PLUGIN_PATH, same core and dq), ROUNDS times each (default 3);
+#     BENCH_ARGS adds dq bench options (e.g. "--repeat 5").
 # Logs go to $OUT (./device-out by default); the summary (per type: median GB/s of each
 # plugin and new/base) is printed last.
 set -uo pipefail
@@ -18,7 +19,7 @@ OUT=${OUT:-$PWD/device-out}
 mkdir -p "$OUT"
 export DQ_TESTDATA=${DQ_TESTDATA:-$PWD/.devdata/testdata}
 BUILD=${BUILD:-build-device}
-BASE_TAR=${BASE_TAR:-.devrun/base-src.tar.gz}
+BASE_TAR=${BASE_TAR:-.devrun/issue16-base-src.tar.gz}
 ROUNDS=${ROUNDS:-3}
 TOS=${TOS:-"f16 f32"}
 JOBS=${JOBS:-$(nproc)}
@@ -65,10 +66,10 @@ for to in $TOS; do
       f="$OUT/bench-$to-$v-$r.log"
       if [[ $v == base ]]; then
         DQ_PLUGIN_PATH="$BASE_DIR/plugins" timeout 300 "$BUILD/bin/dq" bench --backend cuda --types all \
-          --elements 268435456 --to "$to" --no-gguf >"$f" 2>&1
+          --elements 268435456 --to "$to" --no-gguf ${BENCH_ARGS:-} >"$f" 2>&1
       else
         timeout 300 "$BUILD/bin/dq" bench --backend cuda --types all --elements 268435456 --to "$to" \
-          --no-gguf >"$f" 2>&1
+          --no-gguf ${BENCH_ARGS:-} >"$f" 2>&1
       fi
       echo "bench $to $v round $r exit $?" >>"$S"
     done

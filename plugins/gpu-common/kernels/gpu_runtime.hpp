@@ -40,10 +40,8 @@ inline Error copy_device_to_device_async(void *dst, const void *src, size_t byte
 template <typename Kernel>
 Error max_blocks_per_multiprocessor(Kernel kernel, int threads, int smem_bytes, int *blocks) {
 #if defined(__HIPCC__)
-  // AMD has no shared-memory/L1 carveout; the 64 KiB LDS limit applies as is.
-  Error e = hipFuncSetAttribute(reinterpret_cast<const void *>(kernel),
-                                hipFuncAttributeMaxDynamicSharedMemorySize, smem_bytes);
-  if (e != hipSuccess) return e;
+  // AMD needs no opt-in above 48 KiB of dynamic shared memory and has no carveout: a block
+  // may use the whole 64 KiB of LDS as is (nothing to set, so nothing that could fail).
   return hipOccupancyMaxActiveBlocksPerMultiprocessor(blocks, kernel, threads, smem_bytes);
 #else
   // Shared memory is the kernels' working space (tiles, tables); L1 barely matters.
