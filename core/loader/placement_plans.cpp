@@ -2,6 +2,7 @@
 // dq_plan_tensor_parallel, dq_plan_layers). Names decide the kind of split, shapes and block
 // sizes decide the cuts.
 #include <algorithm>
+#include <charconv>
 #include <cstring>
 #include <deque>
 #include <memory>
@@ -44,9 +45,12 @@ NameParts parse_name(const std::string &name) {
   std::string rest = name;
   if (name.rfind("blk.", 0) == 0) {
     const size_t dot = name.find('.', 4);
+    int64_t layer = -1;
+    // from_chars: a number too large for int64 (a hostile file) is no layer, not a throw.
     if (dot != std::string::npos && dot > 4 &&
-        std::all_of(name.begin() + 4, name.begin() + dot, [](char c) { return c >= '0' && c <= '9'; })) {
-      p.layer = std::stoll(name.substr(4, dot - 4));
+        std::from_chars(name.data() + 4, name.data() + dot, layer).ptr == name.data() + dot &&
+        layer >= 0 && layer < (int64_t{1} << 31)) {
+      p.layer = layer;
       rest = name.substr(dot + 1);
     }
   }
@@ -169,6 +173,8 @@ dq_status build(dq_context *ctx, const dq_model *model, int32_t n, dq_load_plan 
     return dq::core::set_error(ctx, e.status(), std::string(what) + ": " + e.what());
   } catch (const std::bad_alloc &) {
     return dq::core::set_error(ctx, DQ_ERR_OUT_OF_MEMORY, std::string(what) + ": out of memory");
+  } catch (const std::exception &e) {
+    return dq::core::set_error(ctx, DQ_ERR_INTERNAL, std::string(what) + ": " + e.what());
   }
 }
 

@@ -534,3 +534,59 @@ TEST(LoaderMultiDevice, PipelinesRunAtOnceOnAGeneratedModel) {
 
 }  // namespace
 }  // namespace dq::test
+
+namespace dq::test {
+namespace {
+
+// Names decide the plans; odd names (a layer number past int64, a negative one, no layer)
+// place the tensor as a layer-less one instead of failing or throwing, and biases of
+// column-parallel layers follow their rows.
+TEST(LoaderMultiDevice, PlansOfOddNames) {
+  Context ctx;
+  loader::synth::ModelSpec spec;
+  spec.tensors = {
+      {"blk.99999999999999999999.attn_q.weight", DQ_TYPE_F32, {64, 8}},
+      {"blk.-1.ffn_down.weight", DQ_TYPE_F32, {64, 8}},
+      {"blk.3.attn_q.bias", DQ_TYPE_F32, {8}},
+      {"blk.3.ffn_down.weight", DQ_TYPE_Q8_0, {64, 8}},
+      {"output.weight", DQ_TYPE_F32, {64, 8}},
+  };
+  const std::string path = (std::filesystem::temp_directory_path() /
+                            ("dq-multi-names-" + std::to_string(::getpid()) + ".gguf"))
+                               .string();
+  loader::synth::write_gguf(spec, path);
+  struct Remove {
+    std::string p;
+    ~Remove() { std::filesystem::remove(p); }
+  } remove{path};
+  Model model(ctx, path);
+  dq_load_plan *plan = nullptr;
+  ASSERT_EQ(dq_plan_layers(ctx.get(), model.get(), 2, &plan), DQ_OK) << dq_last_error(ctx.get());
+  std::map<std::string, int32_t> device;
+  for (const Part &p : from_plan(plan)) device[p.name] = p.device;
+  dq_load_plan_free(plan);
+  EXPECT_EQ(device["blk.99999999999999999999.attn_q.weight"], 0);
+  EXPECT_EQ(device["blk.-1.ffn_down.weight"], 0);
+  EXPECT_EQ(device["blk.3.ffn_down.weight"], 1);  // the last of 4 layers
+  EXPECT_EQ(device["output.weight"], 1);
+  ASSERT_EQ(dq_plan_tensor_parallel(ctx.get(), model.get(), 2, 1, &plan), DQ_OK)
+      << dq_last_error(ctx.get());
+  std::map<std::string, Part> rank1;
+  for (const Part &p : from_plan(plan)) rank1.emplace(p.name, p);
+  dq_load_plan_free(plan);
+  EXPECT_EQ(rank1.size(), spec.tensors.size());
+  EXPECT_EQ(rank1.at("blk.3.attn_q.bias").c0, 4);  // the bias follows attn_q's rows
+  EXPECT_EQ(rank1.at("blk.3.ffn_down.weight").c0, 32);  // one q8_0 block of two
+  EXPECT_EQ(rank1.at("output.weight").r0, 4);
+  for (const auto &[name, p] : rank1) EXPECT_EQ(p.device, 0) << name;  // one process per rank
+  EXPECT_EQ(dq_plan_tensor_parallel(ctx.get(), model.get(), 2, 2, &plan), DQ_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(dq_plan_layers(ctx.get(), model.get(), 0, &plan), DQ_ERR_INVALID_ARGUMENT);
+  // Three ranks cannot share two q8_0 blocks: refused, naming tensor and block size.
+  EXPECT_EQ(dq_plan_tensor_parallel(ctx.get(), model.get(), 3, -1, &plan), DQ_ERR_SIZE);
+  const std::string e = dq_last_error(ctx.get());
+  EXPECT_NE(e.find("blk.3.ffn_down.weight"), std::string::npos) << e;
+  EXPECT_NE(e.find("block size 32"), std::string::npos) << e;
+}
+
+}  // namespace
+}  // namespace dq::test
