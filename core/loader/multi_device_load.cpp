@@ -2,7 +2,9 @@
 // are grouped by device slot; each slot gets a loader of its own (staging ring, streams, copy
 // threads) and its own thread running the one-device pipeline, so every link is busy at once.
 #include <algorithm>
+#include <atomic>
 #include <exception>
+#include <latch>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -102,27 +104,33 @@ dq_loaded_model *load_on_devices(dq_context *ctx, const dq_model *model, const d
                           : static_cast<int>(std::min<uint64_t>(hw - hw / 4, 16ull * n));
   const int per_slot = std::max(1, threads / static_cast<int>(n));
 
-  const auto t_setup = Clock::now();
+  uint64_t total = 0;
+  for (const TensorJob &j : lm->jobs) total += j.src_bytes;
+  SharedProgress progress(o.progress, o.progress_user, total, n);
+  const FileSource files(model);  // descriptors shared: pread() needs no position
+
+  // One thread per device: its set-up (streams, pinned ring, outputs: 10-30 ms a device,
+  // so done at once, not in turn), then, once every device is set up, its pipeline.
   std::vector<std::unique_ptr<dq_loader>> loaders(n);
   std::vector<std::vector<TensorJob>> jobs(n);
-  std::vector<double> setup_staging(n, 0), setup_outputs(n, 0);
+  std::vector<double> setup_staging(n, 0), setup_outputs(n, 0), seconds(n, 0);
+  std::vector<int64_t> chunks(n, 0);
+  std::vector<std::exception_ptr> errors(n);
+  std::atomic<bool> setup_failed{false};
+  std::latch set_up(static_cast<std::ptrdiff_t>(n) + 1);  // the devices and this thread
   lm->parts.resize(n);
-  for (size_t s = 0; s < n; ++s) {
+  for (size_t s = 0; s < n; ++s)
+    for (size_t i : of_slot[s]) jobs[s].push_back(lm->jobs[i]);
+
+  auto set_up_device = [&](size_t s) {
     dq_load_options os = o;
     os.device = o.devices[s];
     os.copy_threads = per_slot;
     uint64_t needed = 0;
-    for (size_t i : of_slot[s]) {
-      jobs[s].push_back(lm->jobs[i]);
-      needed += std::max(lm->jobs[i].src_bytes, lm->jobs[i].out_bytes) + kPieceAlignment;
-    }
+    for (const TensorJob &j : jobs[s]) needed += std::max(j.src_bytes, j.out_bytes) + kPieceAlignment;
     auto l = std::make_unique<dq_loader>();
     l->ctx = ctx;
-    try {
-      setup_loader(*l, os, ring_bytes_for(o, needed));
-    } catch (const LoadError &e) {
-      throw LoadError(e.status(), "devices[" + std::to_string(s) + "]: " + e.what());
-    }
+    setup_loader(*l, os, ring_bytes_for(o, needed));
     setup_staging[s] = l->setup_seconds;
     route_jobs(*l, os, jobs[s]);
     dq_loaded_model::DevicePart &part = lm->parts[s];
@@ -134,42 +142,56 @@ dq_loaded_model *load_on_devices(dq_context *ctx, const dq_model *model, const d
     part.arena = place_outputs(*l, os, infos, jobs[s], false);
     setup_outputs[s] = seconds_since(t_alloc);
     loaders[s] = std::move(l);
-  }
-  const double setup_seconds = seconds_since(t_setup);
+  };
+  auto run_device = [&](size_t s) {
+    dq_loader &l = *loaders[s];
+    const auto t = Clock::now();
+    const dq_plugin_api *cpu = l.cpu_backend ? l.cpu_backend->api : nullptr;
+    uint64_t slot_total = 0;
+    for (const TensorJob &j : jobs[s]) slot_total += j.src_bytes;
+    const ProgressSink sink = progress.sink(s, slot_total);
+    chunks[s] = l.dev ? run_device_pipeline(*l.dev, cpu, *l.ring, *l.pool, &files, jobs[s], sink,
+                                            HybridOptions{})
+                      : run_host_path(cpu, *l.pool, &files, jobs[s], sink);
+    seconds[s] = seconds_since(t);
+  };
 
-  uint64_t total = 0;
-  for (const TensorJob &j : lm->jobs) total += j.src_bytes;
-  SharedProgress progress(o.progress, o.progress_user, total, n);
-  progress.start();
-  const FileSource files(model);  // descriptors shared: pread() needs no position
-  std::vector<std::exception_ptr> errors(n);
-  std::vector<int64_t> chunks(n, 0);
-  std::vector<double> seconds(n, 0);
-  const auto t_pipe = Clock::now();
+  progress.start();  // before any device thread can report
+  const auto t_setup = Clock::now();
+  Clock::time_point t_pipe;
   {
     std::vector<std::thread> running;
     running.reserve(n);
-    for (size_t s = 0; s < n; ++s) {
-      if (jobs[s].empty()) continue;
-      running.emplace_back([&, s] {
-        try {
-          const auto t = Clock::now();
-          dq_loader &l = *loaders[s];
-          const dq_plugin_api *cpu = l.cpu_backend ? l.cpu_backend->api : nullptr;
-          uint64_t slot_total = 0;
-          for (const TensorJob &j : jobs[s]) slot_total += j.src_bytes;
-          const ProgressSink sink = progress.sink(s, slot_total);
-          chunks[s] = l.dev ? run_device_pipeline(*l.dev, cpu, *l.ring, *l.pool, &files, jobs[s],
-                                                  sink, HybridOptions{})
-                            : run_host_path(cpu, *l.pool, &files, jobs[s], sink);
-          seconds[s] = seconds_since(t);
-        } catch (...) {
-          errors[s] = std::current_exception();
-        }
-      });
+    try {
+      for (size_t s = 0; s < n; ++s)
+        running.emplace_back([&, s] {
+          try {
+            set_up_device(s);
+          } catch (...) {
+            errors[s] = std::current_exception();
+            setup_failed = true;
+          }
+          set_up.arrive_and_wait();
+          if (setup_failed || jobs[s].empty()) return;
+          try {
+            run_device(s);
+          } catch (...) {
+            errors[s] = std::current_exception();
+          }
+        });
+    } catch (...) {
+      // A thread that could not start: the others must not wait for it, nor load.
+      setup_failed = true;
+      set_up.count_down(static_cast<std::ptrdiff_t>(n - running.size()));
+      set_up.arrive_and_wait();
+      for (std::thread &t : running) t.join();
+      throw;
     }
+    set_up.arrive_and_wait();
+    t_pipe = Clock::now();
     for (std::thread &t : running) t.join();
   }
+  const double setup_seconds = std::chrono::duration<double>(t_pipe - t_setup).count();
   const double pipeline_seconds = seconds_since(t_pipe);
   for (size_t s = 0; s < n; ++s) {
     if (!errors[s]) continue;
@@ -201,12 +223,9 @@ dq_loaded_model *load_on_devices(dq_context *ctx, const dq_model *model, const d
   for (const auto &p : lm->parts)
     if (std::string(p.stats.staging_pinned) != sum.staging_pinned) sum.staging_pinned = "mixed";
   sum.seconds_setup = setup_seconds;
-  sum.seconds_setup_staging = 0;
-  sum.seconds_setup_outputs = 0;
-  for (size_t s = 0; s < n; ++s) {
-    sum.seconds_setup_staging += setup_staging[s];
-    sum.seconds_setup_outputs += setup_outputs[s];
-  }
+  // The devices set up at once: the slowest one's parts.
+  sum.seconds_setup_staging = *std::max_element(setup_staging.begin(), setup_staging.end());
+  sum.seconds_setup_outputs = *std::max_element(setup_outputs.begin(), setup_outputs.end());
   sum.seconds_pipeline = pipeline_seconds;
   // The loaders (rings, pools) end here; the destinations stay with lm.
   loaders.clear();
