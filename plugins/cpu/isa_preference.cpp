@@ -7,7 +7,7 @@ namespace {
 
 // Measured on the project's 2-core AMD EPYC (Zen 4, family 19h), GCC 12 -O2, 2026-12-05,
 // commit 142d61d, with dq_cpu_isa_ab (tests/cpu/isa_ab_bench.cpp): one thread, avx2 and avx512
-// timed call by call in one process on thread CPU time, medians of 31-41 rounds, 5 to 9 runs
+// timed call by call in one process on thread CPU time, medians of 21-41 rounds, 7 to 17 runs
 // per entry. "regular" from 64K and 1M elements, "streaming" from 16M. An entry is here only
 // when avx2 took about 2% less time or more in (nearly) every run; docs/PERFORMANCE.md has them.
 //
@@ -17,12 +17,12 @@ namespace {
 // until their lane masks stopped going through k registers (simd/, same commit): no entry.
 // F32 and F16 sources to f16 flip from run to run (the buffers' placement decides): no entry.
 constexpr Avx2Preference kAvx2Preferences[] = {
-    // Q2_K -> f32, in cache: avx2/avx512 time 0.960-0.983 in 12 of 13 runs (64K, 1M).
+    // Q2_K -> f32, in cache: avx2/avx512 time 0.960-0.983 in 16 of 17 runs (64K, 1M).
     // Streaming: 1.02, avx512 kept.
     {10, kOutF32, true, false},
     // BF16 -> f32 (a widen and a shift), streaming: 0.960-0.980 in 7 of 7 runs (16M);
     // 64-byte non-temporal stores of a pure copy lose a little to 32-byte ones here.
-    // In cache: 0.97-1.04, avx512 kept.
+    // In cache: 0.99-1.04, avx512 kept.
     {30, kOutF32, false, true},
 };
 
