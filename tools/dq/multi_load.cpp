@@ -101,8 +101,8 @@ int run_multi_load(const Context &ctx, const std::string &path, const std::strin
   const Run &median = runs[runs.size() / 2];
 
   const dq_load_stats &sum = median.sum;
-  std::printf("loaded %s over %d devices (split %s): %zu parts of %" PRId64 " tensors%s\n",
-              label.c_str(), n, cfg.split.c_str(), n_parts, model.tensor_count(),
+  std::printf("loaded %s over %d device%s (split %s): %zu parts of %" PRId64 " tensors%s\n",
+              label.c_str(), n, n == 1 ? "" : "s", cfg.split.c_str(), n_parts, model.tensor_count(),
               runs.size() > 1 ? (", median of " + std::to_string(runs.size()) + " loads").c_str() : "");
   std::printf("  %-10s %6s %12s %12s %11s %9s %10s %6s\n", "device", "parts", "file bytes",
               "output", "pipeline", "GB/s", "link GB/s", "share");
