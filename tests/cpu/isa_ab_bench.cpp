@@ -90,6 +90,15 @@ int main(int argc, char **argv) {
                          "[--to f32|f16|bf16|all] [--types a,b] [--clock cpu|wall]\n");
     return 2;
   }
+  for (const std::string &name : o.types) {
+    bool known = false;
+    for (int32_t type = 0; type < dq::kTypeCount && !known; ++type)
+      known = dq::type_traits(type)->dequantizable && name == dq::type_traits(type)->name;
+    if (!known) {
+      std::fprintf(stderr, "dq_cpu_isa_ab: --types: '%s' is not a dequantizable type name\n", name.c_str());
+      return 2;
+    }
+  }
   const dq::cpu::KernelSet *sets[2] = {dq::cpu::kernel_set_for(dq::cpu::Isa::kAvx2),
                                        dq::cpu::kernel_set_for(dq::cpu::Isa::kAvx512)};
   if (!sets[0] || !sets[1]) {
@@ -100,6 +109,10 @@ int main(int argc, char **argv) {
   // large outputs take the streaming kernels like the plugin's calls.
   const size_t out_bytes = static_cast<size_t>(o.elements) * 4;
   auto *out = static_cast<uint8_t *>(std::aligned_alloc(4096, (out_bytes + 4095) / 4096 * 4096));
+  if (!out) {
+    std::fprintf(stderr, "dq_cpu_isa_ab: cannot allocate %zu bytes of output\n", out_bytes);
+    return 1;
+  }
   std::memset(out, 0, out_bytes);
   std::printf("%lld elements, %d rounds x %d call(s), 1 thread, %s time; GB/s = (read + written) / time\n",
               static_cast<long long>(o.elements), o.rounds, o.calls, o.cpu_clock ? "thread CPU" : "wall");
