@@ -1,10 +1,46 @@
 #include "status.hpp"
 
+#include <pthread.h>
+
 #include "dq/dq.h"
 
 namespace dq::vulkan {
 namespace {
-thread_local std::string t_last_error;
+
+// The calling thread's message, in a pthread key rather than a thread_local: the core unloads
+// plugins, and LeakSanitizer's thread scan crashed on the dynamic-TLS slot an unloaded
+// plugin's thread_local left behind (the core's ASan suite with this plugin in lib/dq). The
+// key is deleted when the plugin is unloaded, after freeing the unloading thread's message;
+// other threads' messages are freed when they exit while the plugin is loaded.
+class ThreadMessage {
+ public:
+  ThreadMessage() { ok_ = pthread_key_create(&key_, [](void *p) { delete static_cast<std::string *>(p); }) == 0; }
+  ~ThreadMessage() {
+    if (!ok_) return;
+    delete static_cast<std::string *>(pthread_getspecific(key_));
+    pthread_key_delete(key_);
+  }
+  ThreadMessage(const ThreadMessage &) = delete;
+  ThreadMessage &operator=(const ThreadMessage &) = delete;
+  // The calling thread's string (created on first use), or a shared fallback without a key.
+  std::string &get() {
+    if (!ok_) return fallback_;
+    auto *s = static_cast<std::string *>(pthread_getspecific(key_));
+    if (!s) {
+      s = new std::string;
+      pthread_setspecific(key_, s);
+    }
+    return *s;
+  }
+
+ private:
+  pthread_key_t key_{};
+  bool ok_ = false;
+  std::string fallback_;
+};
+
+ThreadMessage g_messages;
+
 }  // namespace
 
 const char *vk_result_name(VkResult r) {
@@ -27,7 +63,7 @@ const char *vk_result_name(VkResult r) {
 }
 
 int32_t fail(int32_t status, std::string message) {
-  t_last_error = std::move(message);
+  g_messages.get() = std::move(message);
   return status;
 }
 
@@ -39,10 +75,10 @@ int32_t fail_vk(VkResult r, const std::string &what) {
 }
 
 int32_t ok() {
-  t_last_error.clear();
+  g_messages.get().clear();
   return DQ_OK;
 }
 
-const char *last_error_text() { return t_last_error.c_str(); }
+const char *last_error_text() { return g_messages.get().c_str(); }
 
 }  // namespace dq::vulkan
