@@ -36,7 +36,14 @@ inline constexpr int kPad = 16;  // read-past slack for ld_u64's word loads
 #ifndef DQ_GPU_TILE_STAGES
 #define DQ_GPU_TILE_STAGES 3
 #endif
+#ifndef DQ_GPU_WARP_PIPELINE
+#define DQ_GPU_WARP_PIPELINE 0
+#endif
 inline constexpr int kMinBlocksPerSm = DQ_GPU_MIN_BLOCKS_PER_SM;
+// 1: each lane group stages and decodes only its own share of a tile and synchronizes with
+// its own lanes (no block-wide barrier per tile), so groups drift apart and the memory
+// traffic of a block is spread out instead of arriving in bursts. 0: block-wide tiles.
+inline constexpr bool kWarpPipeline = DQ_GPU_WARP_PIPELINE != 0;
 inline constexpr int kStages = DQ_GPU_TILE_STAGES;  // tiles in the shared-memory ring (kStages - 1 in flight)
 // "Warp" below means a logical group of kGroupLanes (32) lanes: a whole warp on NVIDIA and
 // RDNA, half a wavefront on wave64 GPUs (gpu_port.hpp). Nothing relies on lockstep execution.
@@ -178,6 +185,21 @@ struct SingleTiles {
 
 // The body of every tile kernel: this thread block walks tiles blockIdx.x, + gridDim.x, ...
 // of the n_tiles that `tiles` maps.
+// Copies bytes [begin, end) of a tile into the same offsets of `buf`, by one lane group:
+// 16-byte cp.async for the aligned middle (when the tile's source is 16-byte aligned), plain
+// loads for the unaligned head and tail.
+DQ_DEVICE_INLINE void stage_range(uint8_t *buf, const uint8_t *__restrict__ src, int begin, int end,
+                                  bool src_vec16, int lane) {
+  int a = begin, b = begin;
+  if (src_vec16) {
+    a = min(end, (begin + 15) & ~15);
+    b = max(a, end & ~15);
+    for (int i = a + 16 * lane; i < b; i += 16 * kGroupLanes) cp_async16(buf + i, src + i);
+  }
+  for (int i = begin + lane; i < a; i += kGroupLanes) buf[i] = load_readonly(src + i);
+  for (int i = b + lane; i < end; i += kGroupLanes) buf[i] = load_readonly(src + i);
+}
+
 template <typename Fmt, int kOut, typename Tiles>
 DQ_DEVICE_INLINE void tile_loop(const Tiles &tiles, int n_tiles, const uint8_t *__restrict__ table_global,
                                 bool streaming) {
@@ -194,7 +216,16 @@ DQ_DEVICE_INLINE void tile_loop(const Tiles &tiles, int n_tiles, const uint8_t *
     const int t = first + i * step;
     if (t < n_tiles) {
       const auto r = tiles(t);
-      stage_tile(ring + (i % kStages) * Shape::kBufBytes, r.src, r.blocks * Fmt::kBlockBytes, r.src_vec16);
+      uint8_t *const buf = ring + (i % kStages) * Shape::kBufBytes;
+      if constexpr (kWarpPipeline) {
+        // This group's blocks only: the ones holding its kWarpElems outputs.
+        constexpr int kGroupBlocks = kWarpElems / Fmt::kBlockElems;
+        const int g = static_cast<int>(threadIdx.x / kGroupLanes), l = static_cast<int>(threadIdx.x % kGroupLanes);
+        const int b0 = min(r.blocks, g * kGroupBlocks), b1 = min(r.blocks, (g + 1) * kGroupBlocks);
+        stage_range(buf, r.src, b0 * Fmt::kBlockBytes, b1 * Fmt::kBlockBytes, r.src_vec16, l);
+      } else {
+        stage_tile(buf, r.src, r.blocks * Fmt::kBlockBytes, r.src_vec16);
+      }
     }
     cp_async_commit();  // one group per tile slot, empty past the end, so wait counts stay exact
   };
@@ -207,6 +238,7 @@ DQ_DEVICE_INLINE void tile_loop(const Tiles &tiles, int n_tiles, const uint8_t *
     const uint4 *g = reinterpret_cast<const uint4 *>(table_global);
     uint4 *s = reinterpret_cast<uint4 *>(table);
     for (int i = threadIdx.x; i < Fmt::kTableBytes / 16; i += kThreads) s[i] = load_readonly(g + i);
+    if constexpr (kWarpPipeline) __syncthreads();  // the loop below has no block-wide barrier
   }
   // Every output goes through a per-warp staging area (see stage_chunk).
   using Elem = typename OutPack<kOut>::Elem;
@@ -221,7 +253,7 @@ DQ_DEVICE_INLINE void tile_loop(const Tiles &tiles, int n_tiles, const uint8_t *
   for (int i = 0, t = first; t < n_tiles; ++i, t += step) {
     stage(i + kStages - 1);
     cp_async_wait<kStages - 1>();
-    __syncthreads();
+    if constexpr (kWarpPipeline) sync_group(); else __syncthreads();
 
     const uint8_t *buf = ring + (i % kStages) * Shape::kBufBytes;
     const auto tile = tiles(t);
@@ -233,7 +265,8 @@ DQ_DEVICE_INLINE void tile_loop(const Tiles &tiles, int n_tiles, const uint8_t *
       // consecutive groups and store them directly (512 contiguous bytes per warp store).
 #pragma unroll
       for (int k = 0; k < 4; ++k) {
-        const int g = threadIdx.x + k * kThreads;
+        const int g = kWarpPipeline ? warp * (kWarpElems / 8) + lane + k * kGroupLanes
+                                    : static_cast<int>(threadIdx.x) + k * kThreads;
         const int e = 8 * g;
         if (e >= tile_elems) continue;
         const uint8_t *blk = buf + (e / Fmt::kBlockElems) * Fmt::kBlockBytes;
@@ -287,7 +320,8 @@ DQ_DEVICE_INLINE void tile_loop(const Tiles &tiles, int n_tiles, const uint8_t *
         }
       }
     }
-    __syncthreads();  // the ring buffer and the area are refilled next iteration
+    // The ring buffer and the area are refilled next iteration.
+    if constexpr (kWarpPipeline) sync_group(); else __syncthreads();
   }
   cp_async_wait<0>();
 }
