@@ -49,6 +49,10 @@ else
   log "WARNING: no $BASE_TAR; speed has no comparison"
 fi
 
+# Which file each variant's "cuda" is (the first one found wins; DQ_PLUGIN_PATH comes first).
+{ "$BUILD/bin/dq" backends; [[ $have_base == 1 ]] && DQ_PLUGIN_PATH="$BASE_DIR/plugins" "$BUILD/bin/dq" backends; } 2>&1 |
+  grep -E "^cuda|path: .*libdq-cuda" >>"$S"
+
 status=0
 log "exactness: decode host tests, CUDA goldens, conformance"
 "$BUILD/bin/dq_cuda_decode_host_tests" >"$OUT/decode-host.log" 2>&1 || status=1
