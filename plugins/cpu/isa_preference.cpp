@@ -7,23 +7,22 @@ namespace {
 
 // Measured on the project's 2-core AMD EPYC (Zen 4, family 19h), GCC 12 -O2, 2026-12-05,
 // commit 142d61d, with dq_cpu_isa_ab (tests/cpu/isa_ab_bench.cpp): one thread, avx2 and avx512
-// timed call by call in one process on thread CPU time, medians of 21-41 rounds, 7 to 17 runs
-// per entry. "regular" from 64K and 1M elements, "streaming" from 16M. An entry is here only
-// when avx2 took about 2% less time or more in (nearly) every run; docs/PERFORMANCE.md has them.
+// timed call by call in one process on thread CPU time, medians of 21-41 rounds, repeated in
+// separate processes, under the shared machine's load (4-9) and quiet (1-3). "regular" from
+// 64K and 1M elements, "streaming" from 16M. An entry needs avx2 about 2% faster or more in
+// nearly every run, loaded and quiet; docs/PERFORMANCE.md has the rows.
 //
 // Why AVX-512 gains little on Zen 4: a 512-bit operation costs two 256-bit ones, so only
 // fewer and richer instructions (16-entry vpermps, vpmovdw, masks) pay, and at 16M elements to
 // f32 one core is bound by memory anyway. Q1_0 and Q5_K were slower on AVX-512 (by 5-23%)
 // until their lane masks stopped going through k registers (simd/, same commit): no entry.
-// F32 and F16 sources to f16 flip from run to run (the buffers' placement decides): no entry.
+// Left out as not reproducible: F32 and F16 sources to f16 in cache (0.83 to 1.20 from one
+// process to the next: where the buffers land decides), BF16 -> f32 streaming (0.96-0.98
+// under load, 1.06-1.10 quiet).
 constexpr Avx2Preference kAvx2Preferences[] = {
-    // Q2_K -> f32, in cache: avx2/avx512 time 0.960-0.983 in 16 of 17 runs (64K, 1M).
-    // Streaming: 1.02, avx512 kept.
+    // Q2_K -> f32, in cache: avx2/avx512 time 0.960-0.983 in 18 of 19 runs (64K, 1M),
+    // loaded and quiet. Streaming: 1.02-1.06, avx512 kept.
     {10, kOutF32, true, false},
-    // BF16 -> f32 (a widen and a shift), streaming: 0.960-0.980 in 7 of 7 runs (16M);
-    // 64-byte non-temporal stores of a pure copy lose a little to 32-byte ones here.
-    // In cache: 0.99-1.04, avx512 kept.
-    {30, kOutF32, false, true},
 };
 
 // `best` with the table's entries for this store kind taken from `avx2`.

@@ -55,16 +55,15 @@ TEST(CpuIsaPreference, Zen4RunsTheMeasuredFasterSetPerKernel) {
   EXPECT_EQ(pick(DQ_TYPE_Q2_K, DQ_TYPE_F32, false), Isa::kAvx2);
   EXPECT_EQ(pick(DQ_TYPE_Q2_K, DQ_TYPE_F32, true), Isa::kAvx512);
   EXPECT_EQ(pick(DQ_TYPE_Q2_K, DQ_TYPE_F16, false), Isa::kAvx512);
-  // BF16 -> f32: avx2 when streaming only.
-  EXPECT_EQ(pick(DQ_TYPE_BF16, DQ_TYPE_F32, true), Isa::kAvx2);
-  EXPECT_EQ(pick(DQ_TYPE_BF16, DQ_TYPE_F32, false), Isa::kAvx512);
-  EXPECT_EQ(pick(DQ_TYPE_BF16, DQ_TYPE_F16, true), Isa::kAvx512);
   // Everything else stays on AVX-512, e.g. F32 (both sets run the same speed) and Q4_0.
   for (int32_t out : kOuts)
     for (bool streaming : {false, true}) {
       EXPECT_EQ(pick(DQ_TYPE_F32, out, streaming), Isa::kAvx512);
       EXPECT_EQ(pick(DQ_TYPE_Q4_0, out, streaming), Isa::kAvx512);
       EXPECT_EQ(pick(DQ_TYPE_Q6_K, out, streaming), Isa::kAvx512);
+      // Not reproducible from run to run (the load or the buffers' placement decided).
+      EXPECT_EQ(pick(DQ_TYPE_BF16, out, streaming), Isa::kAvx512);
+      EXPECT_EQ(pick(DQ_TYPE_F16, out, streaming), Isa::kAvx512);
       // Q1_0 and Q5_K lost on AVX-512 until their kernels dropped k-register lane masks.
       EXPECT_EQ(pick(DQ_TYPE_Q1_0, out, streaming), Isa::kAvx512);
       EXPECT_EQ(pick(DQ_TYPE_Q5_K, out, streaming), Isa::kAvx512);
