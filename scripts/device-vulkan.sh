@@ -43,7 +43,7 @@ if [[ ${1:-} == pack ]]; then
   done
   git rev-parse HEAD >"$PACK/commit"
   mkdir -p .gl
-  ls .gl/libvulkan1_*.deb >/dev/null 2>&1 || (cd .gl && apt-get download libvulkan1) || exit 1
+  ls .gl/libglvnd0_*.deb >/dev/null 2>&1 || (cd .gl && apt-get download libvulkan1 libegl1 libglvnd0 libopengl0 libgl1 libglx0 libgles2) || exit 1  # NVIDIA's ICD is a GLVND library
   du -sh "$PACK" .gl .devdata 2>/dev/null
   exit 0
 fi
