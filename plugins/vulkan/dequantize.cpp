@@ -5,6 +5,7 @@
 #include <cstring>
 #include <string>
 
+#include "denormal_probe.hpp"
 #include "devices.hpp"
 #include "dq_common/type_traits.hpp"
 #include "loader.hpp"
@@ -307,9 +308,11 @@ bool overlaps(const void *a, uint64_t a_bytes, const void *b, uint64_t b_bytes) 
 
 }  // namespace
 
-// Only pairs whose shaders are verified bit-exact against the goldens on lavapipe.
+// Only pairs whose shaders are verified bit-exact against the goldens on lavapipe, less the
+// types a device would get wrong by flushing f32 subnormals (denormal_probe.hpp).
 int32_t supports(int32_t src_type, int32_t dst_type) {
   if (!dq::type_is_dequantizable(src_type) || !dq::is_output_type(dst_type)) return 0;
+  if (denormal_refused(src_type)) return 0;
   return shader_family(src_type) ? 1 : 0;
 }
 
@@ -326,6 +329,8 @@ int32_t dequantize(const dq_plugin_dequantize_args *args) {
   if (!dq::is_output_type(a.dst_type))
     return fail(DQ_ERR_INVALID_ARGUMENT, "output type id " + std::to_string(a.dst_type) +
                                              " is not f32 (0), f16 (1) or bf16 (30)");
+  if (denormal_refused(a.src_type))
+    return fail(DQ_ERR_UNSUPPORTED, "vulkan backend refuses " + type_label(a.src_type) + ": " + denormal_note());
   if (!supports(a.src_type, a.dst_type))
     return fail(DQ_ERR_UNSUPPORTED, "vulkan backend has no shader for " + type_label(a.src_type) + " yet");
   DeviceContext *ctx = nullptr;

@@ -4,6 +4,7 @@
 #include <cfenv>
 #include <string>
 
+#include "denormal_probe.hpp"
 #include "dequantize.hpp"
 #include "devices.hpp"
 #include "dq/dq_plugin.h"
@@ -27,16 +28,24 @@ class FpEnvGuard {
   fenv_t env_;
 };
 
-const char *describe() { return "Vulkan (every type, exact; device memory, streams, events)"; }
+// With the types the denormal probe refused and why (set by init).
+constexpr const char *kDescription = "Vulkan (every type, exact; device memory, streams, events)";
+std::string g_description = kDescription;
+
+const char *describe() { return g_description.c_str(); }
 
 int32_t init() {
   FpEnvGuard guard;
   devices_init();
+  denormal_probe_run();
+  g_description = kDescription;
+  if (!denormal_note().empty()) g_description += "; " + denormal_note();
   return ok();
 }
 
 void shutdown() {
   FpEnvGuard guard;
+  denormal_probe_reset();
   devices_shutdown();
 }
 
