@@ -7,6 +7,7 @@
 #include <cstring>
 #include <iterator>
 #include <set>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -34,9 +35,14 @@ const std::set<std::pair<int32_t, int32_t>> &verified_pairs() {
 TEST(VulkanPlugin, AdvertisesExactlyTheVerifiedPairs) {
   const LoadedPlugin &p = vulkan_plugin();
   ASSERT_NE(p.api, nullptr) << p.error;
+  // A device that flushes f32 subnormals (NVIDIA; the init probe) takes Q8_K and MXFP4 away.
+  const bool flushes = std::string(p.api->describe()).find("flushes f32 subnormals") != std::string::npos;
   for (int32_t t = -2; t < 64; ++t)
-    for (int32_t o : {0, 1, 30, 2, -1})
-      EXPECT_EQ(p.api->supports(t, o), verified_pairs().count({t, o}) ? 1 : 0) << "type " << t << " out " << o;
+    for (int32_t o : {0, 1, 30, 2, -1}) {
+      const bool refused = flushes && (t == 15 || t == 39);
+      EXPECT_EQ(p.api->supports(t, o), verified_pairs().count({t, o}) && !refused ? 1 : 0)
+          << "type " << t << " out " << o;
+    }
 }
 
 // Every f32 bit pattern class that f16/bf16 rounding distinguishes: ties (even and odd),
