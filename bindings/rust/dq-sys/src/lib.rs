@@ -219,6 +219,25 @@ pub struct dq_load_options {
     pub progress_user: *mut c_void,
     pub buffer_fn: dq_load_buffer_fn,
     pub buffer_user: *mut c_void,
+    /// Added after 1.0 (one load over several devices; zero means one device).
+    pub devices: *const dq_location,
+    pub n_devices: usize,
+    pub parts: *const dq_load_part,
+    pub n_parts: usize,
+}
+
+/// One piece of a placement (`dq_load_part`): rows and columns of a tensor to a device.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct dq_load_part {
+    pub struct_size: usize,
+    pub name: *const c_char,
+    pub device: i32,
+    pub reserved: i32,
+    pub row_begin: i64,
+    pub row_end: i64,
+    pub col_begin: i64,
+    pub col_end: i64,
 }
 
 #[repr(C)]
@@ -241,6 +260,11 @@ pub struct dq_loaded_tensor {
     pub backend: *const c_char,
     pub caller_owned: i32,
     pub reserved: i32,
+    /// Added after 1.0: the columns loaded and the index of the tensor's device.
+    pub col_begin: i64,
+    pub col_end: i64,
+    pub device_index: i32,
+    pub reserved2: i32,
 }
 
 #[repr(C)]

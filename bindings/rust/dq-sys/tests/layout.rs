@@ -53,10 +53,14 @@ fn all_checks() -> Checks {
     layout!(c, dq_load_options { struct_size, device, output_type, override_names, override_types,
                                  n_overrides, type_fn, type_user, names, n_names, row_begin, row_end,
                                  staging_budget, copy_threads, reserved0, gpu_min_bytes, progress,
-                                 progress_user, buffer_fn, buffer_user });
+                                 progress_user, buffer_fn, buffer_user, devices, n_devices, parts,
+                                 n_parts });
+    layout!(c, dq_load_part { struct_size, name, device, reserved, row_begin, row_end, col_begin,
+                              col_end });
     layout!(c, dq_loaded_tensor { struct_size, name, data, where_, type_, src_type, n_dims, ne,
                                   n_elements, n_bytes, file_bytes, row_begin, row_end, backend,
-                                  caller_owned, reserved });
+                                  caller_owned, reserved, col_begin, col_end, device_index,
+                                  reserved2 });
     layout!(c, dq_load_stats { struct_size, file_bytes, output_bytes, tensors, tensors_device,
                                tensors_cpu, tensors_copied, file_bytes_device, file_bytes_cpu,
                                file_bytes_copied, seconds_total, seconds_setup, seconds_pipeline,
