@@ -189,11 +189,12 @@ std::string copy_range(CopyMethod m, const std::vector<CopySegment> &segs, uint6
 
 }  // namespace
 
-int CopyPool::default_threads() {
+int CopyPool::default_threads(int devices) {
   const unsigned hw = std::thread::hardware_concurrency();
-  // Three quarters of the cores, at most 16: the rest submit uploads and run CUDA's own
-  // threads. Measured on the H100 host (16 vCPUs): 12 threads as fast as 16, 8 slower.
-  return static_cast<int>(std::clamp(hw == 0 ? 1u : hw - hw / 4, 1u, 16u));
+  // Three quarters of the cores, at most 16 a device: the rest submit uploads and run CUDA's
+  // own threads. Measured on the H100 host (16 vCPUs): 12 threads as fast as 16, 8 slower.
+  const unsigned cap = 16u * static_cast<unsigned>(std::max(devices, 1));
+  return static_cast<int>(std::clamp(hw == 0 ? 1u : hw - hw / 4, 1u, cap));
 }
 
 CopyPool::CopyPool(int threads, CopyMethod method) : method_(method) {

@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "loader/chunking.hpp"
+#include "loader/copy_pool.hpp"
 #include "loader/load_error.hpp"
 #include "loader/loader_steps.hpp"
 #include "loader/pipeline.hpp"
@@ -95,13 +96,8 @@ dq_loaded_model *load_on_devices(dq_context *ctx, const dq_model *model, const d
   for (size_t i = 0; i < lm->jobs.size(); ++i)
     of_slot[static_cast<size_t>(lm->jobs[i].device_slot)].push_back(i);
 
-  // copy_threads is the load's total: the host feeds every link from one pool of cores. The
-  // default is the one-device rule (three quarters of the cores) with its cap of 16 applied
-  // per device, since one thread moves 4-7 GB/s and each link takes up to 55.
-  const unsigned hw = std::max(1u, std::thread::hardware_concurrency());
-  const int threads = o.copy_threads > 0
-                          ? o.copy_threads
-                          : static_cast<int>(std::min<uint64_t>(hw - hw / 4, 16ull * n));
+  // copy_threads is the load's total: the host feeds every link from one pool of cores.
+  const int threads = o.copy_threads > 0 ? o.copy_threads : CopyPool::default_threads(static_cast<int>(n));
   const int per_slot = std::max(1, threads / static_cast<int>(n));
 
   uint64_t total = 0;
