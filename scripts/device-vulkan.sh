@@ -15,6 +15,10 @@
 #     2. the vulkan gtests (goldens of every type to f32/f16/bf16, device memory, streams,
 #        events, loader models) with the Khronos validation layer when installed;
 #     3. dq-conformance --plugin libdq-vulkan.so against the cpu plugin;
+#     3b. dq_vulkan_copy_probe: vkCmdCopyBuffer of 256 MiB and 1 GiB on every queue family
+#        (timestamps inside the command buffer), 4 copies in one command buffer, 4 submissions
+#        with the plugin's barriers, a compute-shader copy, and the plugin's own mem_copy as
+#        dq bench times it (probe.log; runs even with NO_TESTS, skip with NO_PROBE=1);
 #     4. dq bench --backend vulkan, every type to f16 and f32 at 256M elements: each row beside a
 #        device-to-device mem_copy of the same bytes (vkCmdCopyBuffer) timed in the same run;
 #     5. dq load of the 2 GB bench model to vulkan:0, f16 (DQ_LOAD_TRACE=1), with the pinned
@@ -29,11 +33,11 @@ if [[ ${1:-} == pack ]]; then
   BUILD=${BUILD:-build-vulkan}
   cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDQ_ENABLE_CUDA=OFF \
     -DDQ_ENABLE_VULKAN=ON >/dev/null || exit 1
-  nice ninja -C "$BUILD" -j2 dq dq-cpu dq-vulkan dq-conformance dq_vulkan_tests dq_vulkan_loader_tests ||
-    exit 1
+  nice ninja -C "$BUILD" -j2 dq dq-cpu dq-vulkan dq-conformance dq_vulkan_tests dq_vulkan_loader_tests \
+    dq_vulkan_copy_probe || exit 1
   rm -rf "$PACK"
   mkdir -p "$PACK/bin" "$PACK/lib/dq"
-  for f in dq dq-conformance dq_vulkan_tests dq_vulkan_loader_tests; do
+  for f in dq dq-conformance dq_vulkan_tests dq_vulkan_loader_tests dq_vulkan_copy_probe; do
     strip -o "$PACK/bin/$f" "$BUILD/bin/$f" || exit 1
   done
   # The soname the binaries ask for.
@@ -105,6 +109,13 @@ if [[ -z ${NO_TESTS:-} ]]; then
   log "conformance rc=$? $(grep -E '^dq-conformance:' "$OUT/conformance.log")"
   grep -E "^FAIL" "$OUT/conformance.log" | head -20 | tee -a "$S"
   unset DQ_VULKAN_VALIDATION  # timings below run without the layer
+fi
+
+if [[ -z ${NO_PROBE:-} ]]; then
+  log "3b. copy probe: vkCmdCopyBuffer per queue family, shader copy, the plugin's mem_copy (GB/s = 2 x bytes / s)"
+  timeout 300 "$BIN/dq_vulkan_copy_probe" --plugin "$PACK/lib/dq/libdq-vulkan.so" >"$OUT/probe.log" 2>&1
+  log "probe rc=$?"
+  cat "$OUT/probe.log" | tee -a "$S"
 fi
 
 if [[ -z ${NO_BENCH:-} ]]; then
