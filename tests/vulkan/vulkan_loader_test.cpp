@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 
 #include "loader/synthetic_model.hpp"
 #include "model_checks.hpp"
@@ -15,6 +16,14 @@ namespace dq::test {
 namespace {
 
 const Location kVulkan{"vulkan", 0};
+
+// Lavapipe and the validation layer unless the caller chose otherwise, set before any Context
+// loads the plugin (CTest cannot pass them: tests/vulkan/CMakeLists.txt says why).
+const bool kEnvironmentSet = [] {
+  setenv("DQ_VULKAN_CPU", "1", 0);
+  setenv("DQ_VULKAN_VALIDATION", "auto", 0);
+  return true;
+}();
 
 #define REQUIRE_VULKAN(ctx)                                          \
   do {                                                               \
