@@ -66,6 +66,7 @@ int32_t Stream::create() {
   si.pNext = &ti;
   timeline_ = std::make_shared<Timeline>();
   timeline_->device = ctx_.device;
+  timeline_->queue = ctx_.queues[queue_index_];
   VkResult r = vk().vkCreateSemaphore(ctx_.device, &si, nullptr, &timeline_->semaphore);
   if (r != VK_SUCCESS) return fail_vk(r, "vkCreateSemaphore (timeline)");
   VkCommandPoolCreateInfo cp{};
@@ -112,8 +113,8 @@ int32_t Stream::wait() { return wait_for(last_.load()); }
 void Stream::release(Submission &s) {
   for (auto &b : s.buffers) free_buffer(ctx_, b);
   s.buffers.clear();
-  if (s.descriptor_pool) vk().vkDestroyDescriptorPool(ctx_.device, s.descriptor_pool, nullptr);
-  s.descriptor_pool = VK_NULL_HANDLE;
+  for (VkDescriptorPool p : s.descriptor_pools) vk().vkDestroyDescriptorPool(ctx_.device, p, nullptr);
+  s.descriptor_pools.clear();
   if (s.command_buffer) free_.push_back(s.command_buffer);
   s.command_buffer = VK_NULL_HANDLE;
 }
@@ -128,24 +129,17 @@ void Stream::reclaim_locked() {
   }
 }
 
-int32_t Stream::submit(const std::function<int32_t(VkCommandBuffer)> &record, std::vector<MappedBuffer> keep,
-                       VkDescriptorPool descriptor_pool, uint64_t *value) {
-  Submission s;
-  s.buffers = std::move(keep);
-  s.descriptor_pool = descriptor_pool;
-  // The NULL stream also waits for every other stream's latest work (as CUDA's legacy stream).
+std::vector<TimelinePoint> Stream::others_to_wait_for() const {
   std::vector<TimelinePoint> others;
-  if (is_default_) {
-    std::lock_guard<std::mutex> lock(g_registry_mutex);
-    for (Stream *o : g_streams)
-      if (&o->ctx_ == &ctx_ && o->queue_index_ != queue_index_) others.push_back(o->last());
-  }
-  std::lock_guard<std::mutex> lock(mutex_);
-  reclaim_locked();
-  auto give_back = [&](int32_t st) {
-    release(s);
-    return st;
-  };
+  if (!is_default_) return others;
+  // As CUDA's legacy stream. Streams on this queue are ordered by the leading barrier already.
+  std::lock_guard<std::mutex> lock(g_registry_mutex);
+  for (Stream *o : g_streams)
+    if (&o->ctx_ == &ctx_ && o->queue_index_ != queue_index_) others.push_back(o->last());
+  return others;
+}
+
+int32_t Stream::open_locked(Submission &s) {
   VkResult r = VK_SUCCESS;
   if (free_.empty()) {
     VkCommandBufferAllocateInfo ca{};
@@ -155,37 +149,55 @@ int32_t Stream::submit(const std::function<int32_t(VkCommandBuffer)> &record, st
     ca.commandBufferCount = 1;
     VkCommandBuffer cb = VK_NULL_HANDLE;
     if ((r = vk().vkAllocateCommandBuffers(ctx_.device, &ca, &cb)) != VK_SUCCESS)
-      return give_back(fail_vk(r, "vkAllocateCommandBuffers"));
+      return fail_vk(r, "vkAllocateCommandBuffers");
     free_.push_back(cb);
   }
   s.command_buffer = free_.back();
   free_.pop_back();
   VkCommandBuffer cb = s.command_buffer;
-  if ((r = vk().vkResetCommandBuffer(cb, 0)) != VK_SUCCESS) return give_back(fail_vk(r, "vkResetCommandBuffer"));
+  if ((r = vk().vkResetCommandBuffer(cb, 0)) != VK_SUCCESS) return fail_vk(r, "vkResetCommandBuffer");
   VkCommandBufferBeginInfo bi{};
   bi.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO;
   bi.flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT;
-  if ((r = vk().vkBeginCommandBuffer(cb, &bi)) != VK_SUCCESS) return give_back(fail_vk(r, "vkBeginCommandBuffer"));
+  if ((r = vk().vkBeginCommandBuffer(cb, &bi)) != VK_SUCCESS) return fail_vk(r, "vkBeginCommandBuffer");
   // After everything submitted to this queue before (stream order).
   full_barrier(cb, VK_PIPELINE_STAGE_ALL_COMMANDS_BIT, VK_ACCESS_MEMORY_READ_BIT | VK_ACCESS_MEMORY_WRITE_BIT);
-  if (int32_t st = record(cb); st != DQ_OK) {
-    vk().vkEndCommandBuffer(cb);
-    return give_back(st);
-  }
+  return DQ_OK;
+}
+
+int32_t Stream::close_and_submit_locked(Submission &s, std::vector<TimelinePoint> others, uint64_t *value) {
+  VkCommandBuffer cb = s.command_buffer;
   // Writes visible to the host once the timeline value is reached.
   full_barrier(cb, VK_PIPELINE_STAGE_HOST_BIT, VK_ACCESS_HOST_READ_BIT);
-  if ((r = vk().vkEndCommandBuffer(cb)) != VK_SUCCESS) return give_back(fail_vk(r, "vkEndCommandBuffer"));
+  VkResult r = vk().vkEndCommandBuffer(cb);
+  if (r != VK_SUCCESS) return fail_vk(r, "vkEndCommandBuffer");
 
   for (auto &o : others) waits_.push_back(std::move(o));
+  // One wait per timeline (its highest value); none on a timeline signalled from this queue
+  // (this stream's own, or another stream's on the same queue: every value of an event or
+  // of last() is already submitted, and the leading barrier orders this command buffer
+  // after all earlier submissions of the queue) and none already reached. Each semaphore
+  // wait costs the queue a scheduling round trip.
+  const VkQueue queue = ctx_.queues[queue_index_];
+  std::vector<TimelinePoint> waits;
+  for (const auto &w : waits_) {
+    if (!w.value || w.timeline->queue == queue) continue;
+    auto same = std::find_if(waits.begin(), waits.end(), [&](const TimelinePoint &x) { return x.timeline == w.timeline; });
+    if (same == waits.end()) waits.push_back(w);
+    else same->value = std::max(same->value, w.value);
+  }
   std::vector<VkSemaphore> wait_sems;
   std::vector<uint64_t> wait_values;
   std::vector<VkPipelineStageFlags> wait_stages;
-  for (const auto &w : waits_)
-    if (w.value) {
-      wait_sems.push_back(w.timeline->semaphore);
-      wait_values.push_back(w.value);
-      wait_stages.push_back(VK_PIPELINE_STAGE_ALL_COMMANDS_BIT);
-    }
+  for (const auto &w : waits) {
+    uint64_t reached = 0;
+    if (vk().vkGetSemaphoreCounterValue(ctx_.device, w.timeline->semaphore, &reached) == VK_SUCCESS &&
+        reached >= w.value)
+      continue;
+    wait_sems.push_back(w.timeline->semaphore);
+    wait_values.push_back(w.value);
+    wait_stages.push_back(VK_PIPELINE_STAGE_ALL_COMMANDS_BIT);
+  }
   const uint64_t signal = last_.load() + 1;
   VkTimelineSemaphoreSubmitInfo ts{};
   ts.sType = VK_STRUCTURE_TYPE_TIMELINE_SEMAPHORE_SUBMIT_INFO;
@@ -207,14 +219,72 @@ int32_t Stream::submit(const std::function<int32_t(VkCommandBuffer)> &record, st
     std::lock_guard<std::mutex> q(ctx_.queue_mutexes[queue_index_]);
     r = vk().vkQueueSubmit(ctx_.queues[queue_index_], 1, &si, VK_NULL_HANDLE);
   }
-  if (r != VK_SUCCESS) return give_back(fail_vk(r, "vkQueueSubmit"));
-  // Keep the waited-on timelines alive until this submission is done.
+  if (r != VK_SUCCESS) return fail_vk(r, "vkQueueSubmit");
+  // A waited-on semaphore outlives the wait: its stream waits for its own work (which
+  // signals the value) before destroying it.
   waits_.clear();
   s.value = signal;
   last_.store(signal);
   in_flight_.push_back(std::move(s));
   if (value) *value = signal;
   return DQ_OK;
+}
+
+int32_t Stream::submit(const std::function<int32_t(VkCommandBuffer)> &record, std::vector<MappedBuffer> keep,
+                       VkDescriptorPool descriptor_pool, uint64_t *value) {
+  Submission s;
+  s.buffers = std::move(keep);
+  if (descriptor_pool) s.descriptor_pools.push_back(descriptor_pool);
+  std::vector<TimelinePoint> others = others_to_wait_for();
+  std::lock_guard<std::mutex> lock(mutex_);
+  reclaim_locked();
+  if (batch_ && batch_owner_ == std::this_thread::get_id()) {
+    // Appended to the open batch, which owns what this call keeps from now on.
+    for (auto &b : s.buffers) batch_->buffers.push_back(b);
+    for (VkDescriptorPool p : s.descriptor_pools) batch_->descriptor_pools.push_back(p);
+    if (value) *value = last_.load() + 1;
+    return record(batch_->command_buffer);
+  }
+  auto give_back = [&](int32_t st) {
+    release(s);
+    return st;
+  };
+  if (int32_t st = open_locked(s); st != DQ_OK) return give_back(st);
+  if (int32_t st = record(s.command_buffer); st != DQ_OK) {
+    vk().vkEndCommandBuffer(s.command_buffer);
+    return give_back(st);
+  }
+  if (int32_t st = close_and_submit_locked(s, std::move(others), value); st != DQ_OK) return give_back(st);
+  return DQ_OK;
+}
+
+int32_t Stream::begin_batch() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (batch_) return fail(DQ_ERR_INVALID_ARGUMENT, "a batch is already open on this vulkan stream");
+  reclaim_locked();
+  auto b = std::make_unique<Submission>();
+  if (int32_t st = open_locked(*b); st != DQ_OK) {
+    release(*b);
+    return st;
+  }
+  batch_ = std::move(b);
+  batch_owner_ = std::this_thread::get_id();
+  return DQ_OK;
+}
+
+int32_t Stream::end_batch(bool run) {
+  std::vector<TimelinePoint> others = run ? others_to_wait_for() : std::vector<TimelinePoint>{};
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (!batch_) return fail(DQ_ERR_INVALID_ARGUMENT, "no batch is open on this vulkan stream");
+  std::unique_ptr<Submission> b = std::move(batch_);
+  batch_owner_ = std::thread::id{};
+  if (run) {
+    if (int32_t st = close_and_submit_locked(*b, std::move(others), nullptr); st == DQ_OK) return DQ_OK;
+  } else {
+    vk().vkEndCommandBuffer(b->command_buffer);  // never submitted: reset on its next use
+  }
+  release(*b);
+  return run ? DQ_ERR_BACKEND : DQ_OK;
 }
 
 Stream *stream_of(DeviceContext &c, void *handle) {

@@ -20,6 +20,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <thread>
 #include <vector>
 
 #include "devices.hpp"
@@ -29,6 +30,7 @@ namespace dq::vulkan {
 struct Timeline {
   VkDevice device = VK_NULL_HANDLE;
   VkSemaphore semaphore = VK_NULL_HANDLE;
+  VkQueue queue = VK_NULL_HANDLE;  // the queue of the stream that signals it
   ~Timeline();
 };
 
@@ -41,7 +43,7 @@ struct TimelinePoint {
 struct Submission {
   uint64_t value = 0;
   VkCommandBuffer command_buffer = VK_NULL_HANDLE;
-  VkDescriptorPool descriptor_pool = VK_NULL_HANDLE;
+  std::vector<VkDescriptorPool> descriptor_pools;
   std::vector<MappedBuffer> buffers;
 };
 
@@ -67,9 +69,24 @@ class Stream {
   int32_t submit(const std::function<int32_t(VkCommandBuffer)> &record, std::vector<MappedBuffer> keep,
                  VkDescriptorPool descriptor_pool, uint64_t *value);
 
+  // Batch mode (dequantize_batch): until end_batch, the submit() calls of the calling thread
+  // append their commands to one open command buffer (no barriers between them: a batch's
+  // requests write disjoint outputs) instead of submitting; *value is then the value the
+  // batch will signal, so nothing may wait for it before end_batch. end_batch(true) submits
+  // the command buffer; end_batch(false) discards it and frees what the calls gave it
+  // (nothing ran).
+  int32_t begin_batch();
+  int32_t end_batch(bool run);
+
  private:
   void reclaim_locked();
   void release(Submission &s);
+  // Allocates (or reuses) a command buffer into s, begins it, records the leading barrier.
+  int32_t open_locked(Submission &s);
+  // Trailing barrier, end, submit with the pending waits (plus `others`), keep s in flight.
+  int32_t close_and_submit_locked(Submission &s, std::vector<TimelinePoint> others, uint64_t *value);
+  // The NULL stream's extra waits: the latest work of the device's streams on other queues.
+  std::vector<TimelinePoint> others_to_wait_for() const;
 
   DeviceContext &ctx_;
   bool is_default_;
@@ -81,6 +98,8 @@ class Stream {
   std::vector<VkCommandBuffer> free_;
   std::deque<Submission> in_flight_;
   std::vector<TimelinePoint> waits_;
+  std::unique_ptr<Submission> batch_;  // open in batch mode
+  std::thread::id batch_owner_;
 };
 
 // The stream a caller's handle names (NULL: the device's default stream).
