@@ -4,6 +4,7 @@
 #include <cfenv>
 #include <string>
 
+#include "batch.hpp"
 #include "denormal_probe.hpp"
 #include "dequantize.hpp"
 #include "devices.hpp"
@@ -56,6 +57,15 @@ int32_t guarded_dequantize(const dq_plugin_dequantize_args *args) {
   return dequantize(args);
 }
 
+int32_t guarded_dequantize_batch(const dq_plugin_dequantize_args *args, size_t n) {
+  FpEnvGuard guard;
+  const uint64_t errors_before = validation_error_count();
+  const int32_t st = dequantize_batch(args, n);
+  if (st == DQ_OK && validation_error_count() != errors_before)
+    return fail(DQ_ERR_BACKEND, "Vulkan validation error during dequantize_batch: " + first_validation_error());
+  return st;
+}
+
 // Each ABI entry below, with the floating-point environment kept; with DQ_VULKAN_VALIDATION,
 // a validation message of error severity during the call makes it fail with that message.
 template <auto F, class... A>
@@ -103,6 +113,7 @@ dq_plugin_api make_api() {
   api.last_error = last_error;
   api.host_register = guarded<host_register, void *, size_t, uint32_t, void **>;
   api.host_unregister = guarded<host_unregister, void *>;
+  api.dequantize_batch = guarded_dequantize_batch;
   return api;
 }
 
