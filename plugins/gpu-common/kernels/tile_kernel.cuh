@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <type_traits>
 
+#include "bulk_copy_sm90.cuh"
 #include "decode_common.cuh"
 #include "gpu_port.hpp"
 #include "gpu_runtime.hpp"
@@ -21,7 +22,14 @@
 
 namespace dq::gpu {
 
-inline constexpr int kThreads = 256;
+// Threads per block (-DDQ_GPU_THREADS=N, a multiple of 32): the tile holds 32 elements per
+// thread, so more threads mean bigger tiles and more warps per block at the same count of
+// blocks per multiprocessor (fewer registers each: 65536 / (threads * blocks)).
+#ifndef DQ_GPU_THREADS
+#define DQ_GPU_THREADS 256
+#endif
+inline constexpr int kThreads = DQ_GPU_THREADS;
+static_assert(kThreads % 32 == 0 && kThreads >= 64 && kThreads <= 1024, "DQ_GPU_THREADS: 64..1024, whole warps");
 inline constexpr int kGroupsPerThread = 4;
 inline constexpr int kTileElems = kThreads * 8 * kGroupsPerThread;  // 8192
 inline constexpr int kPad = 16;  // read-past slack for ld_u64's word loads
@@ -49,6 +57,24 @@ inline constexpr int kStages = DQ_GPU_TILE_STAGES;  // tiles in the shared-memor
 // RDNA, half a wavefront on wave64 GPUs (gpu_port.hpp). Nothing relies on lockstep execution.
 inline constexpr int kWarpElems = kTileElems / (kThreads / kGroupLanes);  // 1024: a warp's share
 
+// Hopper bulk copies (bulk_copy_sm90.cuh; -DDQ_GPU_BULK_COPY=1, sm_90 CUDA only): the input
+// tile arrives by one TMA copy per tile on an mbarrier, and each warp's decoded 1024 outputs
+// leave by one TMA store from its staging area. The staging area is reused only after the
+// store has read it; -DDQ_GPU_BULK_OUT_AREAS=2 alternates two areas so a warp can decode the
+// next tile while the previous store still reads (twice the staging memory).
+// kBulkKnob sizes shared memory identically in the host and device passes; kBulkPath is
+// true only in device code that runs the bulk path (elsewhere the knob is inert).
+#ifndef DQ_GPU_BULK_OUT_AREAS
+#define DQ_GPU_BULK_OUT_AREAS 1
+#endif
+#if DQ_GPU_BULK_COPY && DQ_GPU_WARP_PIPELINE
+#error "DQ_GPU_BULK_COPY and DQ_GPU_WARP_PIPELINE are alternatives: set at most one"
+#endif
+inline constexpr bool kBulkKnob = DQ_GPU_BULK_COPY != 0;
+inline constexpr bool kBulkPath = DQ_GPU_BULK_PATH != 0;
+inline constexpr int kOutAreas = kBulkKnob ? DQ_GPU_BULK_OUT_AREAS : 1;
+static_assert(kOutAreas == 1 || kOutAreas == 2, "DQ_GPU_BULK_OUT_AREAS: 1 or 2");
+
 // Shape of a tile's shared memory for Fmt with output elements of kElemBytes bytes.
 template <typename Fmt, int kElemBytes>
 struct TileShape {
@@ -56,7 +82,7 @@ struct TileShape {
   static constexpr int kBytes = kBlocks * Fmt::kBlockBytes;
   static constexpr int kBufBytes = kBytes + kPad;  // a multiple of 16
   static constexpr int kStageBytes = kThreads * 32 * kElemBytes;  // the warps' output areas
-  static constexpr int kSmemBytes = Fmt::kTableBytes + kStages * kBufBytes + kStageBytes;
+  static constexpr int kSmemBytes = Fmt::kTableBytes + kStages * kBufBytes + kOutAreas * kStageBytes;
   static_assert(kTileElems % Fmt::kBlockElems == 0, "tile must hold whole blocks");
   static_assert(Fmt::kBlockElems % 32 == 0, "a lane's 32 elements must lie in one block");
   static_assert(kBytes % 16 == 0, "tile bytes must keep 16-byte alignment");
@@ -200,9 +226,65 @@ DQ_DEVICE_INLINE void stage_range(uint8_t *buf, const uint8_t *__restrict__ src,
   for (int i = b + lane; i < end; i += kGroupLanes) buf[i] = load_readonly(src + i);
 }
 
-template <typename Fmt, int kOut, typename Tiles>
+// Bulk path, one warp: decodes its share of the tile in `buf` (tile_elems valid elements)
+// into its staging area in output order and stores it with one TMA copy to `out` (16-byte
+// aligned). Formats with a per-32 part decode into the bank-spread layout of stage_chunk
+// first (conflict-free row writes) and the warp then reorders the area in place; 16-bit
+// output of formats without one is already in order (lane-consecutive 16-byte groups).
+template <typename Fmt, int kOut>
+DQ_DEVICE_INLINE void bulk_store_tile(const uint8_t *buf, int tile_elems, const uint8_t *table, uint4 *area,
+                                      int warp, int lane, typename OutPack<kOut>::Elem *out, bool streaming) {
+  using Elem = typename OutPack<kOut>::Elem;
+  constexpr int kElemsPerChunk = 16 / static_cast<int>(sizeof(Elem));
+  constexpr int kChunksPerRow = 4 * (8 / kElemsPerChunk);
+  const int warp_elems = min(tile_elems - kWarpElems * warp, kWarpElems);
+  if constexpr (kOut != 0 && !HasSub<Fmt>::value) {
+#pragma unroll
+    for (int k = 0; k < 4; ++k) {
+      const int c = lane + k * kGroupLanes;  // this warp's 16-byte chunk c: 8 outputs
+      const int e = kWarpElems * warp + 8 * c;
+      if (e >= tile_elems) continue;
+      const uint8_t *blk = buf + (e / Fmt::kBlockElems) * Fmt::kBlockBytes;
+      if constexpr (kOut == 1 && HasF16<Fmt>::value) {
+        uint32_t h[4];
+        Fmt::decode8_f16(blk, e % Fmt::kBlockElems, h, table);
+        area[c] = make_uint4(h[0], h[1], h[2], h[3]);
+      } else {
+        float v[8];
+        Fmt::decode8(blk, e % Fmt::kBlockElems, v, table);
+        OutPack<kOut>::pack(v, &area[c]);
+      }
+    }
+  } else {
+    const int e0 = kWarpElems * warp + 32 * lane;
+    if (e0 < tile_elems) {
+      const uint8_t *blk = buf + (e0 / Fmt::kBlockElems) * Fmt::kBlockBytes;
+      decode_lane32<Fmt, kOut, kChunksPerRow>(blk, e0 % Fmt::kBlockElems, table, area, lane);
+    }
+    sync_group();
+    uint4 v[kChunksPerRow];  // chunks lane, lane + 32, ... in output order
+#pragma unroll
+    for (int r = 0; r < kChunksPerRow; ++r) {
+      const int c = lane + kGroupLanes * r;
+      v[r] = area[stage_chunk<kChunksPerRow>(c / kChunksPerRow, c % kChunksPerRow)];
+    }
+    sync_group();
+#pragma unroll
+    for (int r = 0; r < kChunksPerRow; ++r) area[lane + kGroupLanes * r] = v[r];
+  }
+  fence_proxy_async_shared();
+  sync_group();
+  if (lane == 0 && warp_elems > 0) {
+    bulk_copy_s2g(out, area, static_cast<uint32_t>(warp_elems) * sizeof(Elem), streaming);
+    bulk_commit_group();
+  }
+}
+
+// kBulk: the Hopper bulk-copy path (kBulkPath); the batch kernel keeps the cp.async path.
+template <typename Fmt, int kOut, bool kBulk = false, typename Tiles>
 DQ_DEVICE_INLINE void tile_loop(const Tiles &tiles, int n_tiles, const uint8_t *__restrict__ table_global,
                                 bool streaming) {
+  static_assert(!kBulk || kBulkPath, "the bulk path exists only in sm_90 CUDA device code");
   using Shape = TileShape<Fmt, sizeof(typename OutPack<kOut>::Elem)>;
   extern __shared__ DQ_ALIGN16 uint8_t smem[];
   uint8_t *const table = smem;
@@ -211,13 +293,36 @@ DQ_DEVICE_INLINE void tile_loop(const Tiles &tiles, int n_tiles, const uint8_t *
   // Tile counts fit 32 bits (a tile is 8192 elements); byte and element offsets are 64-bit.
   const int first = static_cast<int>(blockIdx.x), step = static_cast<int>(gridDim.x);
   if (first >= n_tiles) return;
+  // Bulk path: ring buffer s is complete when phase (use count & 1) of full[s] completes:
+  // one arrival (thread 0, announcing the bulk bytes) plus the bytes themselves.
+  [[maybe_unused]] uint64_t *full = nullptr;
+  if constexpr (kBulk) {
+    __shared__ uint64_t ring_full[kStages];
+    full = ring_full;
+    if (threadIdx.x == 0) {
+      for (int s = 0; s < kStages; ++s) mbarrier_init(&full[s], 1);
+      mbarrier_init_fence();
+    }
+    __syncthreads();
+  }
   // This block's i-th tile is first + i * step; it lives in ring buffer i % kStages.
   auto stage = [&](int i) {
     const int t = first + i * step;
     if (t < n_tiles) {
       const auto r = tiles(t);
       uint8_t *const buf = ring + (i % kStages) * Shape::kBufBytes;
-      if constexpr (kWarpPipeline) {
+      if constexpr (kBulk) {
+        // One TMA copy of the 16-byte aligned bulk (every tile but a tensor's last is a
+        // multiple of 16 bytes); the tail, or all of an unaligned source, by plain loads.
+        const int bytes = r.blocks * Fmt::kBlockBytes;
+        const int bulk = r.src_vec16 ? (bytes & ~15) : 0;
+        if (threadIdx.x == 0) {
+          uint64_t *const bar = &full[i % kStages];
+          mbarrier_arrive_expect_tx(bar, static_cast<uint32_t>(bulk));
+          if (bulk > 0) bulk_copy_g2s(buf, r.src, static_cast<uint32_t>(bulk), bar);
+        }
+        for (int k = bulk + static_cast<int>(threadIdx.x); k < bytes; k += kThreads) buf[k] = load_readonly(r.src + k);
+      } else if constexpr (kWarpPipeline) {
         // This group's blocks only: the ones holding its kWarpElems outputs.
         constexpr int kGroupBlocks = kWarpElems / Fmt::kBlockElems;
         const int g = static_cast<int>(threadIdx.x / kGroupLanes), l = static_cast<int>(threadIdx.x % kGroupLanes);
@@ -227,7 +332,7 @@ DQ_DEVICE_INLINE void tile_loop(const Tiles &tiles, int n_tiles, const uint8_t *
         stage_tile(buf, r.src, r.blocks * Fmt::kBlockBytes, r.src_vec16);
       }
     }
-    cp_async_commit();  // one group per tile slot, empty past the end, so wait counts stay exact
+    if constexpr (!kBulk) cp_async_commit();  // one group per tile slot, empty past the end, so wait counts stay exact
   };
 
   // Keep kStages - 1 tiles in flight ahead of the one being decoded.
@@ -248,11 +353,16 @@ DQ_DEVICE_INLINE void tile_loop(const Tiles &tiles, int n_tiles, const uint8_t *
   constexpr int kWarpChunks = kGroupLanes * kChunksPerRow;
   // Unsigned division and remainder (threadIdx.x is unsigned): a shift and a mask.
   const int warp = static_cast<int>(threadIdx.x / kGroupLanes), lane = static_cast<int>(threadIdx.x % kGroupLanes);
-  uint4 *const area = reinterpret_cast<uint4 *>(ring + kStages * Shape::kBufBytes) + warp * kWarpChunks;
+  uint4 *const area0 = reinterpret_cast<uint4 *>(ring + kStages * Shape::kBufBytes) + warp * kWarpChunks;
 
   for (int i = 0, t = first; t < n_tiles; ++i, t += step) {
     stage(i + kStages - 1);
-    cp_async_wait<kStages - 1>();
+    if constexpr (kBulk) {
+      mbarrier_wait_parity(&full[i % kStages], static_cast<uint32_t>((i / kStages) & 1));
+    } else {
+      cp_async_wait<kStages - 1>();
+    }
+    // Bulk path too: the plain-loaded tail bytes and the table come from other threads.
     if constexpr (kWarpPipeline) sync_group(); else __syncthreads();
 
     const uint8_t *buf = ring + (i % kStages) * Shape::kBufBytes;
@@ -260,6 +370,20 @@ DQ_DEVICE_INLINE void tile_loop(const Tiles &tiles, int n_tiles, const uint8_t *
     const int tile_elems = tile.blocks * Fmt::kBlockElems;
     const bool dst_vec16 = tile.dst_vec16;
     Elem *out = tile.dst + kWarpElems * warp;
+    uint4 *area = area0;
+    if constexpr (kBulk) {
+      area += (i % kOutAreas) * (Shape::kStageBytes / 16);
+      // The area is rewritten below: its store kOutAreas tiles ago must have read it.
+      if (lane == 0) bulk_wait_group_read<kOutAreas - 1>();
+      sync_group();
+    }
+    if constexpr (kBulk) {
+      if (dst_vec16) {  // the same for every tile of a launch; otherwise the st.global path below
+        bulk_store_tile<Fmt, kOut>(buf, tile_elems, table, area, warp, lane, out, streaming);
+        __syncthreads();  // the ring buffer is refilled next iteration
+        continue;
+      }
+    }
     if constexpr (kOut != 0 && !HasSub<Fmt>::value) {
       // 16-bit output of a format without a per-sub-block part: consecutive lanes decode
       // consecutive groups and store them directly (512 contiguous bytes per warp store).
@@ -323,7 +447,15 @@ DQ_DEVICE_INLINE void tile_loop(const Tiles &tiles, int n_tiles, const uint8_t *
     // The ring buffer and the area are refilled next iteration.
     if constexpr (kWarpPipeline) sync_group(); else __syncthreads();
   }
-  cp_async_wait<0>();
+  if constexpr (kBulk) {
+    // Every issued tile was waited for, and the loop's last barrier passed: no thread uses
+    // the mbarriers any more. A warp's stores complete before its lane 0 leaves.
+    if (threadIdx.x == 0)
+      for (int s = 0; s < kStages; ++s) mbarrier_inval(&full[s]);
+    if (lane == 0) bulk_wait_group<0>();
+  } else {
+    cp_async_wait<0>();
+  }
 }
 
 template <typename Fmt, int kOut>
@@ -334,8 +466,8 @@ __global__ void DQ_LAUNCH_BOUNDS(kThreads, kMinBlocksPerSm)
   using Elem = typename OutPack<kOut>::Elem;
   using Shape = TileShape<Fmt, sizeof(Elem)>;
   const int n_tiles = static_cast<int>((n_blocks + Shape::kBlocks - 1) / Shape::kBlocks);
-  tile_loop<Fmt, kOut>(SingleTiles<Fmt, Elem>{src, dst, n_blocks, src_vec16, dst_vec16}, n_tiles,
-                       table_global, streaming);
+  tile_loop<Fmt, kOut, kBulkPath>(SingleTiles<Fmt, Elem>{src, dst, n_blocks, src_vec16, dst_vec16}, n_tiles,
+                                  table_global, streaming);
 }
 
 // Launches Fmt -> kOut over n_blocks blocks. `table` is the device copy of Fmt's grid (or
