@@ -233,6 +233,11 @@ std::string inspect_device(DeviceContext &c) {
   c.pinned_memory_type = static_cast<uint32_t>(pinned_t);
   c.device_memory_type = static_cast<uint32_t>(device_t >= 0 ? device_t : host_t);
   c.device_heap_bytes = mp.memoryHeaps[mp.memoryTypes[c.device_memory_type].heapIndex].size;
+  // Blocks for sub-allocation: 1 GiB, within one segment and at most an eighth of the heap.
+  uint64_t block = std::min<uint64_t>({uint64_t{1} << 30, c.segment_bytes, c.device_heap_bytes / 8});
+  if (const char *e = std::getenv("DQ_VULKAN_BLOCK_BYTES"); e && *e)  // tests: small blocks; 0: none
+    block = std::min<uint64_t>(c.segment_bytes, std::strtoull(e, nullptr, 10));
+  c.block_bytes = block / 4096 * 4096;
   return "";
 }
 

@@ -47,6 +47,9 @@ struct DeviceContext {
   uint64_t device_heap_bytes = 0;   // the heap of device_memory_type
   VkDeviceSize max_allocation = 0;  // maxMemoryAllocationSize: pinned and registered ranges
   VkDeviceSize segment_bytes = 0;   // device allocations are split into buffers of this size
+  // Allocations up to this size are carved out of shared blocks of this size (one
+  // vkAllocateMemory per block, not per allocation); 0: every allocation has its own memory.
+  VkDeviceSize block_bytes = 0;
   VkDeviceSize storage_alignment = 4;
   bool host_import = false;  // VK_EXT_external_memory_host enabled
   VkDeviceSize import_alignment = 4096;

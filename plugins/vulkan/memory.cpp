@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <string>
 
@@ -18,10 +19,24 @@ namespace {
 constexpr uintptr_t kDeviceBase = uintptr_t{1} << 62;
 constexpr uintptr_t kDeviceAlignment = 64 * 1024;  // also leaves a gap after each allocation
 
+// A VkBuffer with its own memory that allocations up to ctx->block_bytes are carved from
+// (vkAllocateMemory costs a driver call and page mapping each time; the loader allocates
+// every output tensor). Free ranges by offset, coalesced on free.
+struct Block {
+  DeviceContext *ctx = nullptr;
+  MappedBuffer buffer;
+  uint64_t bytes = 0;
+  uint64_t used = 0;
+  std::map<uint64_t, uint64_t> free_ranges;  // offset -> bytes
+};
+
 struct DeviceAllocation {
   DeviceContext *ctx = nullptr;
   uint64_t bytes = 0;
-  std::vector<MappedBuffer> segments;  // each ctx->segment_bytes but the last
+  std::vector<MappedBuffer> segments;  // own memory: each ctx->segment_bytes but the last
+  Block *block = nullptr;              // or carved from a block: [block_offset, + reserved)
+  uint64_t block_offset = 0;
+  uint64_t reserved = 0;
 };
 
 // Pinned memory (owned) or an imported/remembered registration.
@@ -36,6 +51,83 @@ std::mutex g_mutex;  // guards everything below
 uintptr_t g_next_address = kDeviceBase;
 std::map<uintptr_t, DeviceAllocation> g_device;  // by base address
 std::map<uintptr_t, HostRange> g_host;           // by host address
+std::vector<std::unique_ptr<Block>> g_blocks;
+
+// Offsets inside a block: storage-binding alignment and a whole number of words.
+uint64_t sub_alignment(const DeviceContext &c) { return std::max<uint64_t>(256, c.storage_alignment); }
+
+// First fit of `bytes` in one of c's blocks; the block (offset in *offset) or null. g_mutex held.
+Block *carve_locked(DeviceContext &c, uint64_t bytes, uint64_t *offset) {
+  for (auto &b : g_blocks) {
+    if (b->ctx != &c || b->bytes - b->used < bytes) continue;
+    for (auto it = b->free_ranges.begin(); it != b->free_ranges.end(); ++it) {
+      if (it->second < bytes) continue;
+      *offset = it->first;
+      const uint64_t left = it->second - bytes;
+      b->free_ranges.erase(it);
+      if (left) b->free_ranges.emplace(*offset + bytes, left);
+      b->used += bytes;
+      return b.get();
+    }
+  }
+  return nullptr;
+}
+
+// Gives [offset, + bytes) back to its block; an empty block is returned for freeing when c
+// already has another empty one (one stays for the next allocation). g_mutex held.
+std::unique_ptr<Block> return_locked(Block *b, uint64_t offset, uint64_t bytes) {
+  auto next = b->free_ranges.lower_bound(offset);
+  uint64_t start = offset, size = bytes;
+  if (next != b->free_ranges.begin()) {
+    auto prev = std::prev(next);
+    if (prev->first + prev->second == offset) start = prev->first, size += prev->second, b->free_ranges.erase(prev);
+  }
+  if (next != b->free_ranges.end() && next->first == offset + bytes) size += next->second, b->free_ranges.erase(next);
+  b->free_ranges.emplace(start, size);
+  b->used -= bytes;
+  if (b->used != 0) return nullptr;
+  for (auto &o : g_blocks)
+    if (o.get() != b && o->ctx == b->ctx && o->used == 0) {
+      auto it = std::find_if(g_blocks.begin(), g_blocks.end(), [&](const auto &x) { return x.get() == b; });
+      std::unique_ptr<Block> gone = std::move(*it);
+      g_blocks.erase(it);
+      return gone;
+    }
+  return nullptr;
+}
+
+// Drops c's empty blocks (before retrying an allocation the device refused). g_mutex held.
+std::vector<std::unique_ptr<Block>> take_empty_blocks_locked(DeviceContext &c) {
+  std::vector<std::unique_ptr<Block>> empty;
+  for (auto it = g_blocks.begin(); it != g_blocks.end();)
+    if ((*it)->ctx == &c && (*it)->used == 0) empty.push_back(std::move(*it)), it = g_blocks.erase(it);
+    else ++it;
+  return empty;
+}
+
+void free_blocks(std::vector<std::unique_ptr<Block>> blocks) {
+  for (auto &b : blocks) free_buffer(*b->ctx, b->buffer);
+}
+
+// Carves `a` out of a block of c, making a new block when none has room; false when the
+// device has no memory for a new block (the caller then tries memory of its own).
+bool place_in_block(DeviceContext &c, DeviceAllocation &a) {
+  const uint64_t align = sub_alignment(c);
+  a.reserved = (a.bytes + align - 1) / align * align;
+  {
+    std::lock_guard<std::mutex> lock(g_mutex);
+    if ((a.block = carve_locked(c, a.reserved, &a.block_offset))) return true;
+  }
+  auto b = std::make_unique<Block>();
+  b->ctx = &c;
+  b->bytes = c.block_bytes;
+  if (alloc_buffer(c, b->buffer, b->bytes, c.device_memory_type, "device memory block") != DQ_OK) return false;
+  b->free_ranges.emplace(0, b->bytes);
+  std::lock_guard<std::mutex> lock(g_mutex);
+  g_blocks.push_back(std::move(b));
+  a.block = carve_locked(c, a.reserved, &a.block_offset);  // the new block has room
+  return a.block != nullptr;
+}
 
 template <class Map>
 auto containing(Map &m, uintptr_t p) -> decltype(m.begin()) {
@@ -54,6 +146,15 @@ std::string hex(const void *p) {
 void free_allocation(DeviceAllocation &a) {
   for (auto &s : a.segments) free_buffer(*a.ctx, s);
   a.segments.clear();
+  if (a.block) {
+    std::unique_ptr<Block> empty;
+    {
+      std::lock_guard<std::mutex> lock(g_mutex);
+      empty = return_locked(a.block, a.block_offset, a.reserved);
+    }
+    if (empty) free_buffer(*empty->ctx, empty->buffer);
+    a.block = nullptr;
+  }
 }
 
 void free_host_range(HostRange &r) {
@@ -124,15 +225,29 @@ int32_t mem_alloc(int32_t device, size_t bytes, void **out) {
   DeviceAllocation a;
   a.ctx = c;
   a.bytes = bytes;
-  for (uint64_t done = 0; done < bytes; done += c->segment_bytes) {
-    // Whole words, so the shaders may read the last one.
-    const uint64_t seg = (std::min<uint64_t>(c->segment_bytes, bytes - done) + 3) & ~uint64_t{3};
-    MappedBuffer b;
-    if (int32_t st = alloc_buffer(*c, b, seg, c->device_memory_type, "device allocation"); st != DQ_OK) {
-      free_allocation(a);
-      return st;
+  if (bytes > c->block_bytes || !place_in_block(*c, a)) {
+    for (uint64_t done = 0; done < bytes; done += c->segment_bytes) {
+      // Whole words, so the shaders may read the last one.
+      const uint64_t seg = (std::min<uint64_t>(c->segment_bytes, bytes - done) + 3) & ~uint64_t{3};
+      MappedBuffer b;
+      int32_t st = alloc_buffer(*c, b, seg, c->device_memory_type, "device allocation");
+      if (st == DQ_ERR_OUT_OF_MEMORY) {  // empty blocks held for reuse: give them back, try again
+        std::vector<std::unique_ptr<Block>> empty;
+        {
+          std::lock_guard<std::mutex> lock(g_mutex);
+          empty = take_empty_blocks_locked(*c);
+        }
+        if (!empty.empty()) {
+          free_blocks(std::move(empty));
+          st = alloc_buffer(*c, b, seg, c->device_memory_type, "device allocation");
+        }
+      }
+      if (st != DQ_OK) {
+        free_allocation(a);
+        return st;
+      }
+      a.segments.push_back(b);
     }
-    a.segments.push_back(b);
   }
   std::lock_guard<std::mutex> lock(g_mutex);
   const uintptr_t base = g_next_address;
@@ -267,6 +382,10 @@ int32_t resolve_device(DeviceContext &c, const void *p, uint64_t bytes, const ch
     return fail(DQ_ERR_INVALID_ARGUMENT, std::string(what) + ": " + std::to_string(bytes) + " bytes at " + hex(p) +
                                              " run past the end of its " + std::to_string(a.bytes) +
                                              "-byte allocation");
+  if (a.block) {  // inside one block, which lies inside one segment
+    if (bytes > 0) out->push_back({a.block->buffer.buffer, a.block_offset + off, bytes});
+    return DQ_OK;
+  }
   while (bytes > 0) {
     const size_t seg = static_cast<size_t>(off / c.segment_bytes);
     const uint64_t in_seg = off % c.segment_bytes;
@@ -291,10 +410,15 @@ bool resolve_host(DeviceContext &c, const void *p, uint64_t bytes, BufferSpan *o
 
 void memory_shutdown() {
   std::lock_guard<std::mutex> lock(g_mutex);
-  for (auto &[base, a] : g_device) free_allocation(a);
+  for (auto &[base, a] : g_device) {
+    for (auto &seg : a.segments) free_buffer(*a.ctx, seg);
+    a.block = nullptr;  // the blocks go below
+  }
   for (auto &[addr, r] : g_host) free_host_range(r);
+  for (auto &b : g_blocks) free_buffer(*b->ctx, b->buffer);
   g_device.clear();
   g_host.clear();
+  g_blocks.clear();
 }
 
 }  // namespace dq::vulkan

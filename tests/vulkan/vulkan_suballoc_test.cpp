@@ -1,0 +1,194 @@
+// Device allocations carved out of shared memory blocks (memory.cpp) and dequantize_batch
+// (batch.cpp). vulkan.blocks runs these with DQ_VULKAN_BLOCK_BYTES=1048576 (several blocks,
+// allocations filling a block exactly, others larger than a block with memory of their own),
+// vulkan.segments with 64 KiB segments (batch sources straddling segment boundaries).
+#include <algorithm>
+#include <cstring>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "vulkan_fixture.hpp"
+
+namespace dq::test {
+namespace {
+
+[[maybe_unused]] ::testing::Environment *const g_shutdown =
+    ::testing::AddGlobalTestEnvironment(new VulkanShutdown);
+
+struct InUse {
+  uint64_t allocations = 0, bytes = 0;
+};
+
+InUse in_use(const dq_plugin_api *vk) {
+  InUse u;
+  EXPECT_EQ(vk->mem_in_use(0, &u.allocations, &u.bytes), DQ_OK) << vk->last_error();
+  return u;
+}
+
+struct Live {
+  void *ptr;
+  size_t bytes;
+  uint64_t seed;
+};
+
+std::vector<uint8_t> download(const dq_plugin_api *vk, const void *dev, size_t bytes) {
+  std::vector<uint8_t> out(bytes);
+  EXPECT_EQ(vk->mem_copy(0, out.data(), dev, bytes, DQ_COPY_DEVICE_TO_HOST, nullptr), DQ_OK) << vk->last_error();
+  return out;
+}
+
+TEST_F(VulkanDevice, SubAllocationsKeepTheirBytesThroughFreeAndReuse) {
+  const InUse base = in_use(vk);
+  // Odd sizes, one exactly 1 MiB (a whole block under vulkan.blocks), some larger than a block.
+  const size_t sizes[] = {1,      3,      4,      255,     256,           257,          4095,   4096,
+                          65535,  65536,  65537,  300001,  size_t{1} << 20, 1572865,    700001, 12345};
+  std::vector<Live> live;
+  std::set<void *> seen;
+  uint64_t seed = 1;
+  auto allocate = [&](size_t bytes) {
+    Live l{nullptr, bytes, seed++};
+    ASSERT_EQ(vk->mem_alloc(0, bytes, &l.ptr), DQ_OK) << vk->last_error();
+    EXPECT_TRUE(seen.insert(l.ptr).second) << "address " << l.ptr << " handed out twice";
+    const std::vector<uint8_t> fill = random_bytes(bytes, l.seed);
+    ASSERT_EQ(vk->mem_copy(0, l.ptr, fill.data(), bytes, DQ_COPY_HOST_TO_DEVICE, nullptr), DQ_OK) << vk->last_error();
+    live.push_back(l);
+  };
+  auto check_all = [&](const char *when) {
+    uint64_t bytes = 0;
+    for (const Live &l : live) {
+      EXPECT_EQ(download(vk, l.ptr, l.bytes), random_bytes(l.bytes, l.seed))
+          << when << ": the " << l.bytes << "-byte allocation at " << l.ptr << " lost its bytes";
+      bytes += l.bytes;
+    }
+    const InUse u = in_use(vk);
+    EXPECT_EQ(u.allocations, base.allocations + live.size()) << when;
+    EXPECT_EQ(u.bytes, base.bytes + bytes) << when;
+  };
+  for (size_t b : sizes) ASSERT_NO_FATAL_FAILURE(allocate(b));
+  check_all("after the first allocations");
+  // Free every other one: the holes are reused by the next allocations.
+  std::vector<Live> kept;
+  for (size_t i = 0; i < live.size(); ++i)
+    if (i % 2) ASSERT_EQ(vk->mem_free(0, live[i].ptr), DQ_OK) << vk->last_error();
+    else kept.push_back(live[i]);
+  live = kept;
+  check_all("after freeing every other allocation");
+  for (auto it = std::rbegin(sizes); it != std::rend(sizes); ++it) ASSERT_NO_FATAL_FAILURE(allocate(*it / 2 + 1));
+  check_all("after reusing the freed ranges");
+  // A copy between two allocations that may share a block.
+  const Live &a = live[2], &b = live.back();
+  const size_t n = std::min(a.bytes, b.bytes);
+  ASSERT_EQ(vk->mem_copy(0, b.ptr, a.ptr, n, DQ_COPY_DEVICE_TO_DEVICE, nullptr), DQ_OK) << vk->last_error();
+  std::vector<uint8_t> want = random_bytes(b.bytes, b.seed);
+  const std::vector<uint8_t> from_a = random_bytes(a.bytes, a.seed);
+  std::copy(from_a.begin(), from_a.begin() + static_cast<std::ptrdiff_t>(n), want.begin());
+  EXPECT_EQ(download(vk, b.ptr, b.bytes), want);
+  live.pop_back();
+  EXPECT_EQ(vk->mem_free(0, b.ptr), DQ_OK);
+  check_all("after the device-to-device copy");
+  for (const Live &l : live) EXPECT_EQ(vk->mem_free(0, l.ptr), DQ_OK) << vk->last_error();
+  const InUse end = in_use(vk);
+  EXPECT_EQ(end.allocations, base.allocations);
+  EXPECT_EQ(end.bytes, base.bytes);
+  // Freed blocks come back: a second round of the same allocations still fits.
+  live.clear();
+  for (size_t b2 : sizes) ASSERT_NO_FATAL_FAILURE(allocate(b2));
+  check_all("after a second round");
+  for (const Live &l : live) EXPECT_EQ(vk->mem_free(0, l.ptr), DQ_OK) << vk->last_error();
+}
+
+// A batch request with its device buffers and the cpu plugin's answer.
+struct BatchTensor {
+  int32_t type, out;
+  int64_t n;
+  void *stream;
+  std::vector<uint8_t> src, want;
+  void *dsrc = nullptr, *ddst = nullptr;
+  size_t dst_bytes = 0;
+};
+
+class VulkanBatch : public VulkanDevice {
+ protected:
+  void TearDown() override {
+    for (auto &t : tensors) {
+      if (t.dsrc) vk->mem_free(0, t.dsrc);
+      if (t.ddst) vk->mem_free(0, t.ddst);
+    }
+    for (void *s : streams) vk->stream_destroy(0, s);
+  }
+  void add(int32_t type, int32_t out, int64_t n, void *stream, uint64_t seed) {
+    BatchTensor t{type, out, n, stream, {}, {}};
+    const TypeTraits *tt = type_traits(type);
+    t.src = random_bytes(static_cast<size_t>(n / tt->block_elements) * tt->block_bytes, seed);
+    if (type == 1)  // f16 sources: finite values only, so NaN payloads do not matter
+      for (size_t i = 1; i < t.src.size(); i += 2) t.src[i] &= 0x3b;
+    std::string why;
+    t.want = cpu_reference(type, out, t.src, n, &why);
+    ASSERT_FALSE(t.want.empty()) << why;
+    t.dst_bytes = t.want.size();
+    ASSERT_EQ(vk->mem_alloc(0, t.src.size(), &t.dsrc), DQ_OK) << vk->last_error();
+    ASSERT_EQ(vk->mem_alloc(0, t.dst_bytes, &t.ddst), DQ_OK) << vk->last_error();
+    ASSERT_EQ(vk->mem_copy(0, t.dsrc, t.src.data(), t.src.size(), DQ_COPY_HOST_TO_DEVICE, nullptr), DQ_OK);
+    const std::vector<uint8_t> canary(t.dst_bytes, 0xab);
+    ASSERT_EQ(vk->mem_copy(0, t.ddst, canary.data(), t.dst_bytes, DQ_COPY_HOST_TO_DEVICE, nullptr), DQ_OK);
+    tensors.push_back(std::move(t));
+  }
+  std::vector<dq_plugin_dequantize_args> args() const {
+    std::vector<dq_plugin_dequantize_args> v;
+    for (const auto &t : tensors) {
+      v.push_back(make_args(t.type, t.out, t.dsrc, t.src.size(), t.n, t.ddst, t.dst_bytes));
+      v.back().src_on_host = v.back().dst_on_host = 0;
+      v.back().stream = t.stream;
+    }
+    return v;
+  }
+  void *new_stream() {
+    void *s = nullptr;
+    EXPECT_EQ(vk->stream_create(0, &s), DQ_OK) << vk->last_error();
+    streams.push_back(s);
+    return s;
+  }
+  std::vector<BatchTensor> tensors;
+  std::vector<void *> streams;
+};
+
+TEST_F(VulkanBatch, DeviceTensorsOnSeveralStreamsMatchTheCpuPlugin) {
+  void *a = new_stream(), *b = new_stream();
+  // Q4_0, Q4_K, Q6_K, F16 sources over 64 KiB (straddling blocks under vulkan.segments),
+  // odd counts, to f16 and f32, on two caller streams and the NULL stream.
+  ASSERT_NO_FATAL_FAILURE(add(2, 1, 32 * 4001, a, 1));
+  ASSERT_NO_FATAL_FAILURE(add(12, 0, 256 * 701, a, 2));
+  ASSERT_NO_FATAL_FAILURE(add(14, 1, 256 * 523, b, 3));
+  ASSERT_NO_FATAL_FAILURE(add(1, 1, 77777, b, 4));
+  ASSERT_NO_FATAL_FAILURE(add(2, 30, 32 * 3, nullptr, 5));
+  ASSERT_NO_FATAL_FAILURE(add(12, 1, 256 * 3, a, 6));
+  const std::vector<dq_plugin_dequantize_args> v = args();
+  ASSERT_NE(vk->dequantize_batch, nullptr);
+  ASSERT_EQ(vk->dequantize_batch(v.data(), v.size()), DQ_OK) << vk->last_error();
+  ASSERT_EQ(vk->synchronize(0, nullptr), DQ_OK) << vk->last_error();
+  for (size_t i = 0; i < tensors.size(); ++i)
+    EXPECT_EQ(compare_outputs(download(vk, tensors[i].ddst, tensors[i].dst_bytes), tensors[i].want,
+                              tensors[i].out),
+              "")
+        << "tensor " << i;
+}
+
+TEST_F(VulkanBatch, ABadDeviceTensorRefusesTheBatchAndNothingIsWritten) {
+  void *a = new_stream();
+  for (uint64_t i = 0; i < 3; ++i) ASSERT_NO_FATAL_FAILURE(add(2, 1, 32 * 1001, i == 2 ? nullptr : a, 10 + i));
+  std::vector<dq_plugin_dequantize_args> v = args();
+  v[1].dst_bytes -= 2;  // a short destination in the middle
+  ASSERT_EQ(vk->dequantize_batch(v.data(), v.size()), DQ_ERR_SIZE);
+  EXPECT_NE(std::string(vk->last_error()).find("tensor 1"), std::string::npos) << vk->last_error();
+  v = args();
+  v[2].dst = static_cast<uint8_t *>(v[2].dst) + 1;  // unaligned, at the end
+  EXPECT_EQ(vk->dequantize_batch(v.data(), v.size()), DQ_ERR_INVALID_ARGUMENT);
+  ASSERT_EQ(vk->synchronize(0, nullptr), DQ_OK);
+  for (size_t i = 0; i < tensors.size(); ++i)
+    EXPECT_EQ(download(vk, tensors[i].ddst, tensors[i].dst_bytes), std::vector<uint8_t>(tensors[i].dst_bytes, 0xab))
+        << "tensor " << i << " was written by a refused batch";
+}
+
+}  // namespace
+}  // namespace dq::test
