@@ -10,6 +10,7 @@
 #include "dq_common/type_traits.hpp"
 #include "loader.hpp"
 #include "memory.hpp"
+#include "pipelines.hpp"
 #include "streams.hpp"
 #include "status.hpp"
 
@@ -109,8 +110,29 @@ Binding bind(const DeviceContext &c, VkBuffer buffer, uint64_t offset, uint64_t 
   return b;
 }
 
+// The pair of a request; each chunk picks its path (pick_path).
+struct Shader {
+  int32_t src_type;
+  int32_t dst_type;
+  bool per_element_forced;
+};
+
+// The run path pairs 16-bit outputs as (even, odd) elements of a block (shaders/common.glsl):
+// it needs the output's half position and the source element to have the same parity.
+ShaderPath pick_path(const Shader &sh, const DispatchParams &p, size_t out_size) {
+  if (sh.per_element_forced) return ShaderPath::PerElement;
+  if (out_size == 2 && ((p.dst_half_shift + p.first_in_block) & 1u) != 0) return ShaderPath::PerElement;
+  return ShaderPath::Run;
+}
+
+// Invocations a dispatch needs: one per 8-element group (run) or per output pair/word.
+uint64_t dispatch_items(ShaderPath path, const DispatchParams &p, size_t out_size) {
+  if (path == ShaderPath::Run) return (uint64_t{p.first_in_block} + p.n_elements + 7) / 8 - p.first_in_block / 8;
+  return out_size == 4 ? (p.n_elements + 1ull) / 2 : (p.n_elements + 2ull) / 2;
+}
+
 // Records one chunk's dispatch; its descriptor set comes from `pool`.
-int32_t record_dispatch(DeviceContext &c, VkCommandBuffer cb, VkDescriptorPool pool, VkPipeline pipeline,
+int32_t record_dispatch(DeviceContext &c, VkCommandBuffer cb, VkDescriptorPool pool, const Shader &shader,
                         const Binding &src, const Binding &dst, uint32_t count, uint32_t first_in_block,
                         size_t out_size) {
   VkDescriptorSetAllocateInfo da{};
@@ -138,10 +160,14 @@ int32_t record_dispatch(DeviceContext &c, VkCommandBuffer cb, VkDescriptorPool p
   p.src_byte_offset = src.skew;
   p.dst_word_offset = dst.skew / 4;
   p.dst_half_shift = out_size == 2 ? (dst.skew % 4) / 2 : 0;
+  const ShaderPath path = pick_path(shader, p, out_size);
+  VkPipeline pipeline = VK_NULL_HANDLE;
+  if (int32_t st = dequantize_pipeline(c, shader.src_type, shader.dst_type, path, &pipeline); st != DQ_OK)
+    return st;
   vk().vkCmdBindPipeline(cb, VK_PIPELINE_BIND_POINT_COMPUTE, pipeline);
   vk().vkCmdBindDescriptorSets(cb, VK_PIPELINE_BIND_POINT_COMPUTE, c.pipeline_layout, 0, 1, &set, 0, nullptr);
   vk().vkCmdPushConstants(cb, c.pipeline_layout, VK_SHADER_STAGE_COMPUTE_BIT, 0, sizeof p, &p);
-  const uint64_t items = out_size == 4 ? (count + 1ull) / 2 : (count + 2ull) / 2;
+  const uint64_t items = dispatch_items(path, p, out_size);
   const uint32_t groups =
       static_cast<uint32_t>(std::min<uint64_t>((items + kGroupSize - 1) / kGroupSize, kMaxGroups));
   vk().vkCmdDispatch(cb, groups, 1, 1);
@@ -164,7 +190,7 @@ uint64_t chunk_src_bytes(const Request &q, const Chunk &k) {
 }
 
 // Both sides in device memory: every chunk in one submission on the stream (asynchronous).
-int32_t run_on_device(DeviceContext &c, Stream &s, VkPipeline pipeline, const Request &q,
+int32_t run_on_device(DeviceContext &c, Stream &s, const Shader &pipeline, const Request &q,
                       const std::vector<BufferSpan> &src, const std::vector<BufferSpan> &dst) {
   const std::vector<Chunk> chunks = plan_chunks(q.t, q.a.n_elements, q.out_size, &src, &dst);
   VkDescriptorPool pool = VK_NULL_HANDLE;
@@ -224,7 +250,7 @@ int32_t run_on_device(DeviceContext &c, Stream &s, VkPipeline pipeline, const Re
 
 // A host side: one chunk at a time through staging, waiting for each (the call returns with
 // the output complete).
-int32_t run_staged(DeviceContext &c, Stream &s, VkPipeline pipeline, const Request &q,
+int32_t run_staged(DeviceContext &c, Stream &s, const Shader &pipeline, const Request &q,
                    const std::vector<BufferSpan> *src, const std::vector<BufferSpan> *dst) {
   const std::vector<Chunk> chunks = plan_chunks(q.t, q.a.n_elements, q.out_size, src, dst);
   for (const Chunk &k : chunks) {
@@ -364,8 +390,14 @@ int32_t dequantize(const dq_plugin_dequantize_args *args) {
       return st;
   Stream *stream = stream_of(*ctx, a.stream);
   if (!stream) return fail(DQ_ERR_INVALID_ARGUMENT, "dequantize: not a stream of vulkan device " + std::to_string(a.device));
-  VkPipeline pipeline = VK_NULL_HANDLE;
-  if (int32_t st = get_pipeline(*ctx, a.src_type, a.dst_type, &pipeline); st != DQ_OK) return st;
+  // The run pipeline now, so a creation failure is reported before anything is submitted; a
+  // chunk that needs the per-element one creates it when recorded.
+  const Shader pipeline{a.src_type, a.dst_type, per_element_forced()};
+  VkPipeline first = VK_NULL_HANDLE;
+  if (int32_t st = dequantize_pipeline(*ctx, a.src_type, a.dst_type,
+                                       pipeline.per_element_forced ? ShaderPath::PerElement : ShaderPath::Run, &first);
+      st != DQ_OK)
+    return st;
   const uint64_t errors_before = validation_error_count();
   const Request q{a, *t, out_size, *src_needed};
   int32_t st = DQ_OK;

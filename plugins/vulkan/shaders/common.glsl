@@ -1,18 +1,36 @@
 // Shared by every dequantize shader: buffers, byte reads, exact f16/bf16 conversions done
 // with integer operations (never the GPU's float->half conversion, whose rounding mode is
-// not ours to choose), and the pair store. Needs no optional Vulkan feature: the buffers are
-// 32-bit words, so neither 8/16-bit storage nor shaderFloat16 is used.
+// not ours to choose), and the two main loops. Needs no optional Vulkan feature: the buffers
+// are 32-bit words, so neither 8/16-bit storage nor shaderFloat16 is used.
 //
-// Each invocation produces elements 2p and 2p+1 of the chunk: two f32 words, or one word
-// of two packed halves. Specialization constants pick the input type and the output type.
+// Two paths, picked by the RUN_PATH specialization constant (docs/VULKAN.md):
+// - run (1): each invocation decodes 8 consecutive elements of one block with the family's
+//   decode8 (header and scales read once, quants read as whole words) and writes them as whole
+//   words, one uvec4 store (16-bit outputs) or two (f32) where the output is 16-byte aligned.
+// - per-element (0): each invocation produces elements 2p and 2p+1 with decode(e); any
+//   output alignment. The host takes it where the run path cannot pair 16-bit outputs (the
+//   output and the source are an odd number of elements apart) or when DQ_VULKAN_PATH says so.
+// Compiled twice: with -DDQ_DENORM_PRESERVE the module asks for SPIR-V DenormPreserve 32
+// (SPV_KHR_float_controls), used on devices that report shaderDenormPreserveFloat32, since
+// NVIDIA's compiler flushes f32 subnormal products (Q8_K, MXFP4) otherwise.
+
+#extension GL_EXT_control_flow_attributes : require
+#ifdef DQ_DENORM_PRESERVE
+#extension GL_EXT_spirv_intrinsics : require
+// Capability DenormPreserve = 4464, execution mode DenormPreserve = 4459, width 32 (SPIR-V spec).
+spirv_execution_mode(extensions = ["SPV_KHR_float_controls"], capabilities = [4464], 4459, 32);
+#endif
 
 layout(local_size_x = 256) in;
 layout(constant_id = 0) const uint SRC_TYPE = 0;  // ggml type id
 layout(constant_id = 1) const uint OUT_TYPE = 0;  // 0: f32, 1: f16, 30: bf16
+layout(constant_id = 2) const uint RUN_PATH = 1;  // 1: run of 8 per invocation, 0: per element
 
 layout(std430, set = 0, binding = 0) readonly buffer Src { uint src_words[]; };
 // Not writeonly: a 16-bit output word shared with a neighbour is updated with atomics.
 layout(std430, set = 0, binding = 1) buffer Dst { uint dst_words[]; };
+// The same binding as 16-byte pieces, for the run path's aligned stores.
+layout(std430, set = 0, binding = 1) buffer DstVec { uvec4 dst_vec[]; };
 // A dispatch covers outputs [0, n_elements) of a chunk that starts first_in_block elements
 // into the block at src_byte_offset of the source binding; output i goes to the output
 // binding's element (dst_word_offset * 2 + dst_half_shift + i) for 16-bit outputs, word
@@ -30,8 +48,23 @@ uint src_byte(uint i) {
   i += params.src_byte_offset;
   return (src_words[i >> 2] >> ((i & 3u) * 8u)) & 0xffu;
 }
-uint src_u16(uint i) { return src_byte(i) | (src_byte(i + 1u) << 8); }
-uint src_u32(uint i) { return src_u16(i) | (src_u16(i + 2u) << 16); }
+// 16 and 32 bits at any byte offset, from the one or two words that hold them (never a word
+// past the field: the binding may end with it).
+uint src_u16(uint i) {
+  i += params.src_byte_offset;
+  const uint w = i >> 2, s = (i & 3u) * 8u;
+  if (s <= 16u) return (src_words[w] >> s) & 0xffffu;
+  return (src_words[w] >> 24) | ((src_words[w + 1u] & 0xffu) << 8);
+}
+uint src_u32(uint i) {
+  i += params.src_byte_offset;
+  const uint w = i >> 2, s = (i & 3u) * 8u;
+  const uint lo = src_words[w];
+  if (s == 0u) return lo;
+  return (lo >> s) | (src_words[w + 1u] << (32u - s));
+}
+// Byte k (0..7) of the 8 bytes held little-endian in w0, w1.
+uint byte8(uint w0, uint w1, uint k) { return ((k < 4u ? w0 : w1) >> (8u * (k & 3u))) & 0xffu; }
 
 // IEEE binary16 -> binary32, exact (dq_common/half.hpp f16_to_f32).
 float half_to_float(uint h) {
@@ -73,13 +106,34 @@ uint f32_bits_to_bf16(uint x) {
 
 uint narrow(uint bits) { return OUT_TYPE == 1u ? f32_bits_to_f16(bits) : f32_bits_to_bf16(bits); }
 
-// Calls decode(e) for every output of the chunk (grid-stride loop, so one dispatch of at
-// most 65535 groups covers any chunk). f32: one invocation per pair of outputs. 16-bit: one
-// invocation per output word; a word holding only one output of this chunk (the chunk's
-// first output in a high half, or its last in a low half) is updated with atomics, since the
-// other half belongs to a neighbouring tensor or chunk that may be written at the same time.
-#define DQ_MAIN(decode)                                                                 \
-  void main() {                                                                         \
+// The store of one 16-bit output word: both halves, or (the chunk's first output in a high
+// half, its last in a low half) one half with atomics, since the other half belongs to a
+// neighbouring tensor or chunk that may be written at the same time.
+void store_half_pair(uint at, uint lo, uint hi, bool has_lo, bool has_hi) {
+  if (has_lo && has_hi) {
+    dst_words[at] = lo | (hi << 16);
+  } else if (has_lo) {
+    atomicAnd(dst_words[at], 0xffff0000u);
+    atomicOr(dst_words[at], lo);
+  } else if (has_hi) {
+    atomicAnd(dst_words[at], 0x0000ffffu);
+    atomicOr(dst_words[at], hi << 16);
+  }
+}
+
+// A decode8 from a decode: for families without their own (the run path's stores still apply).
+#define DQ_DECODE8_FROM(decode)                                                        \
+  void decode8(uint e0, out uvec4 a, out uvec4 b) {                                    \
+    a = uvec4(decode(e0), decode(e0 + 1u), decode(e0 + 2u), decode(e0 + 3u));          \
+    b = uvec4(decode(e0 + 4u), decode(e0 + 5u), decode(e0 + 6u), decode(e0 + 7u));     \
+  }
+
+// Calls decode / decode8 for every output of the chunk (grid-stride loops, so one dispatch of
+// at most 65535 groups covers any chunk). decode(e) returns the f32 bits of element e and
+// decode8(e0, a, b) those of elements e0..e0+7 (e0 a multiple of 8), counted from the start
+// of the chunk's first block.
+#define DQ_MAIN(decode, decode8)                                                        \
+  void main_per_element() {                                                             \
     const uint n = params.n_elements;                                                   \
     const uint fib = params.first_in_block;                                             \
     const uint stride = gl_NumWorkGroups.x * gl_WorkGroupSize.x;                        \
@@ -98,15 +152,65 @@ uint narrow(uint bits) { return OUT_TYPE == 1u ? f32_bits_to_f16(bits) : f32_bit
       const bool has_hi = lo_e + 1u < n;                                                \
       const uint lo = has_lo ? narrow(decode(lo_e + fib)) : 0u;                         \
       const uint hi = has_hi ? narrow(decode(lo_e + 1u + fib)) : 0u;                    \
-      const uint at = params.dst_word_offset + w;                                       \
-      if (has_lo && has_hi) {                                                           \
-        dst_words[at] = lo | (hi << 16);                                                \
-      } else if (has_lo) {                                                              \
-        atomicAnd(dst_words[at], 0xffff0000u);                                          \
-        atomicOr(dst_words[at], lo);                                                    \
-      } else {                                                                          \
-        atomicAnd(dst_words[at], 0x0000ffffu);                                          \
-        atomicOr(dst_words[at], hi << 16);                                              \
+      store_half_pair(params.dst_word_offset + w, lo, hi, has_lo, has_hi);              \
+    }                                                                                   \
+  }                                                                                     \
+  /* Group g: elements 8g..8g+7 from the first block's start; output i = element - fib. */ \
+  /* 16-bit outputs need (2 * dst_word_offset + dst_half_shift - fib) even (the host */ \
+  /* checks), so element pairs (8g+2k, 8g+2k+1) share one output word. */               \
+  void main_run() {                                                                     \
+    const uint n = params.n_elements;                                                   \
+    const uint fib = params.first_in_block;                                             \
+    const uint stride = gl_NumWorkGroups.x * gl_WorkGroupSize.x;                        \
+    const uint g_end = (fib + n + 7u) / 8u;                                             \
+    /* Output position (word for f32, half for 16-bit) of element 0, modulo 2^32. */    \
+    const uint base = OUT_TYPE == 0u ? params.dst_word_offset - fib                     \
+                                     : 2u * params.dst_word_offset + params.dst_half_shift - fib; \
+    const bool vec = (base & (OUT_TYPE == 0u ? 3u : 7u)) == 0u;                         \
+    for (uint g = fib / 8u + gl_GlobalInvocationID.x; g < g_end; g += stride) {         \
+      const uint e0 = 8u * g;                                                           \
+      uvec4 a, b;                                                                       \
+      decode8(e0, a, b);                                                                \
+      const bool full = e0 >= fib && e0 + 8u - fib <= n;                                \
+      if (OUT_TYPE == 0u) {                                                             \
+        const uint at = base + e0;                                                      \
+        if (full && vec) {                                                              \
+          dst_vec[at >> 2] = a;                                                         \
+          dst_vec[(at >> 2) + 1u] = b;                                                  \
+          continue;                                                                     \
+        }                                                                               \
+        const uint v[8] = uint[8](a.x, a.y, a.z, a.w, b.x, b.y, b.z, b.w);               \
+        [[unroll]] for (uint k = 0u; k < 8u; ++k)                                       \
+          if (e0 + k >= fib && e0 + k - fib < n) dst_words[at + k] = v[k];              \
+        continue;                                                                       \
+      }                                                                                 \
+      const uvec4 na = uvec4(narrow(a.x), narrow(a.y), narrow(a.z), narrow(a.w));       \
+      const uvec4 nb = uvec4(narrow(b.x), narrow(b.y), narrow(b.z), narrow(b.w));       \
+      const uint at = (base + e0) >> 1;                                                 \
+      if (full) {                                                                       \
+        const uvec4 words = uvec4(na.x | (na.y << 16), na.z | (na.w << 16),             \
+                                  nb.x | (nb.y << 16), nb.z | (nb.w << 16));            \
+        if (vec) {                                                                      \
+          dst_vec[at >> 2] = words;                                                     \
+        } else {                                                                        \
+          dst_words[at] = words.x;                                                      \
+          dst_words[at + 1u] = words.y;                                                 \
+          dst_words[at + 2u] = words.z;                                                 \
+          dst_words[at + 3u] = words.w;                                                 \
+        }                                                                               \
+        continue;                                                                       \
+      }                                                                                 \
+      const uint v[8] = uint[8](na.x, na.y, na.z, na.w, nb.x, nb.y, nb.z, nb.w);         \
+      [[unroll]] for (uint k = 0u; k < 8u; k += 2u) {                                   \
+        const bool has_lo = e0 + k >= fib && e0 + k - fib < n;                          \
+        const bool has_hi = e0 + k + 1u >= fib && e0 + k + 1u - fib < n;                \
+        store_half_pair((base + e0 + k) >> 1, v[k], v[k + 1u], has_lo, has_hi);         \
       }                                                                                 \
     }                                                                                   \
+  }                                                                                     \
+  void main() {                                                                         \
+    if (RUN_PATH == 0u)                                                                 \
+      main_per_element();                                                               \
+    else                                                                                \
+      main_run();                                                                       \
   }

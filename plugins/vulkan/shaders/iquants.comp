@@ -113,4 +113,5 @@ uint decode(uint e) {
   return iq1_value(dl, grid8(grid_words[DQ_GRID_IQ1S + 2u * idx], grid_words[DQ_GRID_IQ1S + 2u * idx + 1u], jj), neg);
 }
 
-DQ_MAIN(decode)
+DQ_DECODE8_FROM(decode)
+DQ_MAIN(decode, decode8)

@@ -50,4 +50,43 @@ uint decode(uint e) {
   return floatBitsToUint(y);
 }
 
-DQ_MAIN(decode)
+// Elements e0..e0+7 (a quarter block): d (and m, qh) read once, the 8 quant bytes as two words.
+void decode8(uint e0, out uvec4 lo4, out uvec4 hi4) {
+  const uint b = (e0 / 32u) * block_bytes();
+  const uint j0 = e0 % 32u;
+  const float d = half_to_float(src_u16(b));
+  uint v[8];
+  if (SRC_TYPE == kQ8_0) {
+    const uint w0 = src_u32(b + 2u + j0), w1 = src_u32(b + 6u + j0);
+    [[unroll]] for (uint k = 0u; k < 8u; ++k) {
+      const int x = int(byte8(w0, w1, k) << 24) >> 24;
+      precise float y = float(x) * d;
+      v[k] = floatBitsToUint(y);
+    }
+  } else {
+    const uint qs = b + qs_offset() + (j0 & 15u);
+    const uint w0 = src_u32(qs), w1 = src_u32(qs + 4u);
+    const uint nibble = j0 < 16u ? 0u : 4u;
+    uint qh = 0u;
+    if (SRC_TYPE == kQ5_0) qh = src_u32(b + 2u) >> j0;
+    if (SRC_TYPE == kQ5_1) qh = src_u32(b + 4u) >> j0;
+    const float m = (SRC_TYPE == kQ4_1 || SRC_TYPE == kQ5_1) ? half_to_float(src_u16(b + 2u)) : 0.0;
+    [[unroll]] for (uint k = 0u; k < 8u; ++k) {
+      uint q = (byte8(w0, w1, k) >> nibble) & 0x0fu;
+      if (SRC_TYPE == kQ5_0 || SRC_TYPE == kQ5_1) q |= ((qh >> k) & 1u) << 4;
+      if (SRC_TYPE == kQ4_0 || SRC_TYPE == kQ5_0) {
+        const int x = int(q) - (SRC_TYPE == kQ4_0 ? 8 : 16);
+        precise float y = float(x) * d;
+        v[k] = floatBitsToUint(y);
+      } else {
+        precise float prod = float(q) * d;
+        precise float y = prod + m;
+        v[k] = floatBitsToUint(y);
+      }
+    }
+  }
+  lo4 = uvec4(v[0], v[1], v[2], v[3]);
+  hi4 = uvec4(v[4], v[5], v[6], v[7]);
+}
+
+DQ_MAIN(decode, decode8)

@@ -108,4 +108,5 @@ uint decode(uint e) {
   return mul_bits(ternary_digit(byte_, pow3(n)), half_to_float(src_u16(b + 52u)));
 }
 
-DQ_MAIN(decode)
+DQ_DECODE8_FROM(decode)
+DQ_MAIN(decode, decode8)

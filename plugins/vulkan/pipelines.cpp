@@ -1,0 +1,122 @@
+#include "pipelines.hpp"
+
+#include <cstdlib>
+#include <cstring>
+#include <string>
+
+#include "loader.hpp"
+#include "status.hpp"
+
+namespace dq::vulkan {
+namespace shaders {
+#define DQ_SHADER_MODULE(name)      \
+  extern const uint32_t name[];     \
+  extern const size_t name##_words;
+DQ_SHADER_MODULE(legacy_spv)
+DQ_SHADER_MODULE(legacy_preserve_spv)
+DQ_SHADER_MODULE(float_spv)
+DQ_SHADER_MODULE(float_preserve_spv)
+DQ_SHADER_MODULE(kquants_spv)
+DQ_SHADER_MODULE(kquants_preserve_spv)
+DQ_SHADER_MODULE(lowbit_spv)
+DQ_SHADER_MODULE(lowbit_preserve_spv)
+DQ_SHADER_MODULE(iquants_spv)
+DQ_SHADER_MODULE(iquants_preserve_spv)
+#undef DQ_SHADER_MODULE
+}  // namespace shaders
+
+namespace {
+
+struct Module {
+  const char *family;
+  const uint32_t *plain;
+  const size_t *plain_words;
+  const uint32_t *preserve;
+  const size_t *preserve_words;
+};
+
+const Module kModules[] = {
+    {"legacy", shaders::legacy_spv, &shaders::legacy_spv_words, shaders::legacy_preserve_spv,
+     &shaders::legacy_preserve_spv_words},
+    {"float", shaders::float_spv, &shaders::float_spv_words, shaders::float_preserve_spv,
+     &shaders::float_preserve_spv_words},
+    {"kquants", shaders::kquants_spv, &shaders::kquants_spv_words, shaders::kquants_preserve_spv,
+     &shaders::kquants_preserve_spv_words},
+    {"lowbit", shaders::lowbit_spv, &shaders::lowbit_spv_words, shaders::lowbit_preserve_spv,
+     &shaders::lowbit_preserve_spv_words},
+    {"iquants", shaders::iquants_spv, &shaders::iquants_spv_words, shaders::iquants_preserve_spv,
+     &shaders::iquants_preserve_spv_words},
+};
+
+bool device_preserves_f32_denormals(const DeviceContext &c) {
+  if (!vk().vkGetPhysicalDeviceProperties2) return false;
+  VkPhysicalDeviceFloatControlsProperties fc{};
+  fc.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FLOAT_CONTROLS_PROPERTIES;
+  VkPhysicalDeviceProperties2 p2{};
+  p2.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2;
+  p2.pNext = &fc;
+  vk().vkGetPhysicalDeviceProperties2(c.physical, &p2);
+  return fc.shaderDenormPreserveFloat32 == VK_TRUE;
+}
+
+}  // namespace
+
+bool per_element_forced() {
+  const char *v = std::getenv("DQ_VULKAN_PATH");
+  return v && std::strcmp(v, "per-element") == 0;
+}
+
+bool uses_denorm_preserve(const DeviceContext &c) {
+  const char *v = std::getenv("DQ_VULKAN_DENORM_PRESERVE");
+  if (v && std::strcmp(v, "0") == 0) return false;
+  if (v && std::strcmp(v, "force") == 0) return true;
+  return device_preserves_f32_denormals(c);
+}
+
+int32_t dequantize_pipeline(DeviceContext &c, int32_t src_type, int32_t dst_type, ShaderPath path,
+                            VkPipeline *out) {
+  const bool preserve = uses_denorm_preserve(c);
+  // Never 0 in bits 16..31, so no key meets devices.cpp's get_pipeline (src << 32 | dst).
+  const uint64_t variant = 1 + static_cast<uint64_t>(path) + (preserve ? 2 : 0);
+  const uint64_t key = (static_cast<uint64_t>(static_cast<uint32_t>(src_type)) << 32) | (variant << 16) |
+                       static_cast<uint16_t>(dst_type);
+  std::lock_guard<std::mutex> lock(c.pipeline_mutex);
+  if (auto it = c.pipelines.find(key); it != c.pipelines.end()) {
+    *out = it->second;
+    return DQ_OK;
+  }
+  const char *family = shader_family(src_type);
+  const Module *m = nullptr;
+  for (const Module &x : kModules)
+    if (family && std::strcmp(family, x.family) == 0) m = &x;
+  if (!m) return fail(DQ_ERR_UNSUPPORTED, "vulkan backend has no shader for type id " + std::to_string(src_type));
+  const std::string what = std::string(family) + (preserve ? ", DenormPreserve" : "");
+  VkShaderModuleCreateInfo mi{};
+  mi.sType = VK_STRUCTURE_TYPE_SHADER_MODULE_CREATE_INFO;
+  mi.codeSize = (preserve ? *m->preserve_words : *m->plain_words) * 4;
+  mi.pCode = preserve ? m->preserve : m->plain;
+  VkShaderModule module = VK_NULL_HANDLE;
+  VkResult r = vk().vkCreateShaderModule(c.device, &mi, nullptr, &module);
+  if (r != VK_SUCCESS) return fail_vk(r, "vkCreateShaderModule (" + what + ")");
+  const uint32_t spec_values[3] = {static_cast<uint32_t>(src_type), static_cast<uint32_t>(dst_type),
+                                   static_cast<uint32_t>(path)};
+  const VkSpecializationMapEntry entries[3] = {{0, 0, 4}, {1, 4, 4}, {2, 8, 4}};
+  VkSpecializationInfo si{3, entries, sizeof spec_values, spec_values};
+  VkComputePipelineCreateInfo pi{};
+  pi.sType = VK_STRUCTURE_TYPE_COMPUTE_PIPELINE_CREATE_INFO;
+  pi.stage.sType = VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_CREATE_INFO;
+  pi.stage.stage = VK_SHADER_STAGE_COMPUTE_BIT;
+  pi.stage.module = module;
+  pi.stage.pName = "main";
+  pi.stage.pSpecializationInfo = &si;
+  pi.layout = c.pipeline_layout;
+  VkPipeline p = VK_NULL_HANDLE;
+  r = vk().vkCreateComputePipelines(c.device, VK_NULL_HANDLE, 1, &pi, nullptr, &p);
+  vk().vkDestroyShaderModule(c.device, module, nullptr);
+  if (r != VK_SUCCESS) return fail_vk(r, "vkCreateComputePipelines (" + what + ")");
+  c.pipelines.emplace(key, p);
+  *out = p;
+  return DQ_OK;
+}
+
+}  // namespace dq::vulkan
