@@ -1,6 +1,7 @@
 // The loader's C API (dq_loader.h): options, reusable loaders, loads and their results.
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <new>
@@ -8,6 +9,7 @@
 #include "dq_common/type_traits.hpp"
 #include "loader/chunking.hpp"
 #include "loader/load_error.hpp"
+#include "loader/load_trace.hpp"
 #include "loader/loaded_model.hpp"
 #include "loader/loader_steps.hpp"
 #include "loader/pipeline.hpp"
@@ -70,7 +72,8 @@ void setup_loader(dq_loader &l, const dq_load_options &o, uint64_t ring_bytes) {
   l.where = b->name;
   l.device = o.device.device;
   l.dev = std::make_unique<dq::loader::DeviceApi>(b->api, l.device, b->name);
-  l.ring = std::make_unique<dq::loader::StagingRing>(*l.dev, ring_bytes);
+  // The copy threads are idle until the first fill: as many threads fault the ring in.
+  l.ring = std::make_unique<dq::loader::StagingRing>(*l.dev, ring_bytes, l.pool->threads());
   l.setup_seconds = seconds_since(t0);
 }
 
@@ -180,6 +183,7 @@ dq_status load_with(dq_loader &l, const dq_model *model, const dq_load_options &
   lm->device = l.device;
   lm->device_api = l.dev ? l.dev->api() : nullptr;
 
+  const auto t_plan = Clock::now();
   const auto infos = tensor_table(model);
   lm->jobs = dq::loader::build_plan(infos, o);
   dq::loader::route_jobs(l, o, lm->jobs);
@@ -187,6 +191,12 @@ dq_status load_with(dq_loader &l, const dq_model *model, const dq_load_options &
   const auto t_alloc = Clock::now();
   lm->arena = place_outputs(l, o, infos, lm->jobs, true);
   const double alloc_seconds = seconds_since(t_alloc);
+  if (dq::loader::load_trace_enabled())
+    std::fprintf(stderr,
+                 "dq: load set-up trace: loader %.2f ms (%s), plan %.2f ms, outputs %.2f ms\n",
+                 extra_setup * 1e3, l.ring ? l.ring->setup_trace().c_str() : "host: no ring",
+                 std::chrono::duration<double, std::milli>(t_alloc - t_plan).count(),
+                 alloc_seconds * 1e3);
 
   dq::loader::ProgressSink progress{o.progress, o.progress_user, 0};
   for (const TensorJob &j : lm->jobs) progress.total += j.src_bytes;

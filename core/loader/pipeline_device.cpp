@@ -16,6 +16,7 @@
 #include "dq_common/type_traits.hpp"
 #include "loader/chunking.hpp"
 #include "loader/load_error.hpp"
+#include "loader/load_trace.hpp"
 #include "loader/pipeline.hpp"
 
 namespace dq::loader {
@@ -88,6 +89,7 @@ class PipelineTrace {
   PipelineTrace() : on_(enabled()), t0_(Clock::now()) {}
   Clock::time_point now() const { return on_ ? Clock::now() : Clock::time_point{}; }
   void wait(Clock::time_point t) { wait_ += since(t); }
+  void wait_pinned(Clock::time_point t) { pinned_ += since(t); }
   void copy(Clock::time_point t, uint64_t bytes, size_t fill) {
     const double ms = since(t);
     copy_ += ms;
@@ -103,22 +105,20 @@ class PipelineTrace {
     std::fprintf(stderr,
                  "dq: load trace: %zu fills in %.1f ms; host fills %.1f ms (%.1f GB/s while "
                  "filling, slowest fill %zu: %.2f ms), waiting for uploads %.1f ms, submitting "
-                 "%.1f ms, first fill submitted at %.2f ms\n",
+                 "%.1f ms (of which waiting for slots to be pinned %.2f ms), first fill "
+                 "submitted at %.2f ms\n",
                  fills, since(t0_), copy_, copy_ > 0 ? copied_ / copy_ / 1e6 : 0.0, slowest_fill_,
-                 slowest_, wait_, submit_, first_);
+                 slowest_, wait_, submit_, pinned_, first_);
   }
 
  private:
-  static bool enabled() {
-    const char *e = std::getenv("DQ_LOAD_TRACE");
-    return e && *e && *e != '0';
-  }
+  static bool enabled() { return load_trace_enabled(); }
   double since(Clock::time_point t) const {
     return on_ ? std::chrono::duration<double, std::milli>(Clock::now() - t).count() : 0.0;
   }
   bool on_;
   Clock::time_point t0_;
-  double wait_ = 0, copy_ = 0, submit_ = 0, slowest_ = 0, first_ = -1;
+  double wait_ = 0, copy_ = 0, submit_ = 0, pinned_ = 0, slowest_ = 0, first_ = -1;
   uint64_t copied_ = 0;
   size_t slowest_fill_ = 0;
 };
@@ -179,6 +179,9 @@ int64_t run_device_pipeline(const DeviceApi &dev, const dq_plugin_api *cpu, Stag
   auto submit_due = [&] {
     if (!due) return;
     const auto t = trace.now();
+    // The slot's pinning may still be finishing (DQ_LOAD_RING_PIN=overlap|background).
+    ring.upload_source(static_cast<int>(due->k % ring.size()), fills[due->k].used);
+    trace.wait_pinned(t);
     submit_slot(dev, ring, *due->slot, jobs, fills[due->k], nullptr);
     trace.submit(t);
     if (direct) direct->submitted(due->k, ring.copy_stream());

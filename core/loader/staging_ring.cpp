@@ -2,9 +2,12 @@
 #include "loader/staging_ring.hpp"
 
 #include <algorithm>
+#include <chrono>
+#include <cstdio>
 #include <cstdlib>
 
 #include "loader/load_error.hpp"
+#include "loader/load_trace.hpp"
 
 namespace dq::loader {
 
@@ -43,14 +46,20 @@ SlotLayout layout_for_budget(uint64_t budget, uint64_t ring_bytes) {
   return {slots, slot};
 }
 
-StagingRing::StagingRing(const DeviceApi &dev, uint64_t budget)
+StagingRing::StagingRing(const DeviceApi &dev, uint64_t budget, int fault_threads)
     : dev_(dev), layout_(layout_for_budget(budget, default_ring_bytes())), ledger_(budget) {
   try {
+    auto t = std::chrono::steady_clock::now();
     copy_stream_ = dev_.stream_create();
     compute_stream_ = dev_.stream_create();
     slots_.resize(layout_.slots);
     for (int i = 0; i < layout_.slots; ++i) ledger_.take(layout_.slot_bytes);
-    pinned_ = std::make_unique<PinnedSlots>(dev_, layout_.slots, layout_.slot_bytes);
+    device_setup_ms_ = ms_since(t);
+    t = std::chrono::steady_clock::now();
+    pinned_ = std::make_unique<PinnedSlots>(dev_, layout_.slots, layout_.slot_bytes,
+                                            ring_pin_from_env(), fault_threads);
+    pin_setup_ms_ = ms_since(t);
+    t = std::chrono::steady_clock::now();
     for (int i = 0; i < layout_.slots; ++i) {
       Slot &s = slots_[static_cast<size_t>(i)];
       s.host = pinned_->host(i);
@@ -58,6 +67,7 @@ StagingRing::StagingRing(const DeviceApi &dev, uint64_t budget)
       s.uploaded = dev_.event_create();
       s.consumed = dev_.event_create();
     }
+    device_setup_ms_ += ms_since(t);
   } catch (...) {
     release();
     throw;
@@ -66,6 +76,22 @@ StagingRing::StagingRing(const DeviceApi &dev, uint64_t budget)
 
 StagingRing::~StagingRing() {
   release();
+}
+
+uint8_t *StagingRing::upload_source(int i, uint64_t used) {
+  Slot &s = slots_[static_cast<size_t>(i)];
+  s.host = pinned_->upload_ready(i, used);
+  return s.host;
+}
+
+std::string StagingRing::setup_trace() const {
+  char head[160];
+  std::snprintf(head, sizeof head,
+                "ring %d x %llu KiB: streams, events, device slots %.2f ms; pinning %.2f ms "
+                "before the load went on (",
+                layout_.slots, static_cast<unsigned long long>(layout_.slot_bytes >> 10),
+                device_setup_ms_, pin_setup_ms_);
+  return head + (pinned_ ? pinned_->trace() : std::string("no pinned slots")) + ")";
 }
 
 void StagingRing::drain() {

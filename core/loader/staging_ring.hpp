@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "loader/device_api.hpp"
@@ -55,7 +56,8 @@ class StagingRing {
     bool in_flight = false;    // events recorded at least once
   };
 
-  StagingRing(const DeviceApi &dev, uint64_t budget);
+  // `fault_threads`: threads that fault the pinned slots in (PinnedSlots).
+  StagingRing(const DeviceApi &dev, uint64_t budget, int fault_threads = 1);
   ~StagingRing();  // waits for both streams, then frees
   StagingRing(const StagingRing &) = delete;
   StagingRing &operator=(const StagingRing &) = delete;
@@ -64,6 +66,13 @@ class StagingRing {
   Slot &slot(int i) { return slots_[static_cast<size_t>(i)]; }
   // How the host slots were pinned: "registered", "allocated" or "mixed" (PinnedSlots::how).
   const char *pinned_how() const { return pinned_ ? pinned_->how() : "none"; }
+  // Slot i's host memory once it may be uploaded from (its pinning can finish in the
+  // background, PinnedSlots::upload_ready); `used`: the bytes filled so far. Updates
+  // slot(i).host when the slot had to move. Loading thread only.
+  uint8_t *upload_source(int i, uint64_t used);
+  // DQ_LOAD_TRACE's account of the ring's set-up: streams, events and device slots, then the
+  // pinning (PinnedSlots::trace).
+  std::string setup_trace() const;
   uint64_t slot_bytes() const { return layout_.slot_bytes; }
   void *copy_stream() const { return copy_stream_; }
   void *compute_stream() const { return compute_stream_; }
@@ -80,6 +89,7 @@ class StagingRing {
   StagingLedger ledger_;
   std::vector<Slot> slots_;
   std::unique_ptr<PinnedSlots> pinned_;
+  double device_setup_ms_ = 0, pin_setup_ms_ = 0;
   void *copy_stream_ = nullptr;
   void *compute_stream_ = nullptr;
 };

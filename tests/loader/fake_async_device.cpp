@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
@@ -218,7 +219,27 @@ int registered_state(const void *src, size_t bytes) {
   return it != g_registered.end() && it->first < b ? -1 : 0;
 }
 
-int32_t fa_mem_copy(int32_t device, void *dst, const void *src, size_t bytes, int32_t,
+// host_alloc_pinned's blocks: start -> bytes.
+std::map<uintptr_t, size_t> g_pinned;
+
+bool inside_pinned_alloc(const void *src, size_t bytes) {
+  const uintptr_t a = reinterpret_cast<uintptr_t>(src);
+  std::lock_guard<std::mutex> lk(g_mu);
+  auto it = g_pinned.upper_bound(a);
+  if (it == g_pinned.begin()) return false;
+  --it;
+  return a + bytes <= it->first + it->second;
+}
+
+bool env_is(const char *name, const char *value) {
+  const char *e = std::getenv(name);
+  return e && std::strcmp(e, value) == 0;
+}
+
+// DQ_FAKEASYNC_STRICT_PINNED=1: an upload from host memory neither registered nor from
+// host_alloc_pinned fails (the loader promises pinned staging; a slot pinned in the background
+// must not be uploaded from before its registration ends).
+int32_t fa_mem_copy(int32_t device, void *dst, const void *src, size_t bytes, int32_t kind,
                     void *stream) {
   for (const void *p : {static_cast<const void *>(dst), src})
     if (std::string e = wrong_device(p, device); !e.empty()) return fail(DQ_ERR_INVALID_ARGUMENT, e);
@@ -227,6 +248,9 @@ int32_t fa_mem_copy(int32_t device, void *dst, const void *src, size_t bytes, in
   // the byte-for-byte checks catch (a real device would read unpinned pages).
   const int at_queue = registered_state(src, bytes);
   if (at_queue < 0) return fail(DQ_ERR_INVALID_ARGUMENT, "fakeasync: copy crosses a registration");
+  if (kind == DQ_COPY_HOST_TO_DEVICE && at_queue == 0 && env_is("DQ_FAKEASYNC_STRICT_PINNED", "1") &&
+      !inside_pinned_alloc(src, bytes))
+    return fail(DQ_ERR_INVALID_ARGUMENT, "fakeasync: upload from host memory that is not pinned");
   stream_of(stream).push([=] {
     if (at_queue == 1 && registered_state(src, bytes) != 1) std::memset(dst, 0xEE, bytes);
     else std::memcpy(dst, src, bytes);
@@ -247,18 +271,36 @@ int32_t fa_synchronize(int32_t, void *stream) {
 }
 int32_t fa_host_alloc_pinned(size_t bytes, void **out) {
   *out = std::malloc(bytes);
-  return *out ? ok() : fail(DQ_ERR_OUT_OF_MEMORY, "fakeasync: no pinned memory");
+  if (!*out) return fail(DQ_ERR_OUT_OF_MEMORY, "fakeasync: no pinned memory");
+  std::lock_guard<std::mutex> lk(g_mu);
+  g_pinned[reinterpret_cast<uintptr_t>(*out)] = bytes;
+  return ok();
 }
 int32_t fa_host_free_pinned(void *p) {
+  {
+    std::lock_guard<std::mutex> lk(g_mu);
+    g_pinned.erase(reinterpret_cast<uintptr_t>(p));
+  }
   std::free(p);
   return ok();
 }
 // Works only while DQ_FAKEASYNC_HOST_REGISTER=1 (read at each call); otherwise it fails, as a
 // device without read-only registration would, and the loader must fall back to staging.
+// DQ_FAKEASYNC_REGISTER_DELAY_MS=N makes each registration take N ms (a slow
+// cudaHostRegister: background pinning then really runs beside the load);
+// DQ_FAKEASYNC_REGISTER_MAX=N refuses a registration while N ranges are registered (a device
+// out of pinnable memory part-way through the ring).
 int32_t fa_host_register(void *ptr, size_t bytes, uint32_t, void **handle) {
   *handle = nullptr;
-  const char *on = std::getenv("DQ_FAKEASYNC_HOST_REGISTER");
-  if (!on || std::strcmp(on, "1") != 0) return fail(DQ_ERR_UNSUPPORTED, "fakeasync: host_register is off");
+  if (!env_is("DQ_FAKEASYNC_HOST_REGISTER", "1"))
+    return fail(DQ_ERR_UNSUPPORTED, "fakeasync: host_register is off");
+  if (const char *d = std::getenv("DQ_FAKEASYNC_REGISTER_DELAY_MS"); d && *d)
+    std::this_thread::sleep_for(std::chrono::milliseconds(std::atoi(d)));
+  if (const char *m = std::getenv("DQ_FAKEASYNC_REGISTER_MAX"); m && *m) {
+    std::lock_guard<std::mutex> lk(g_mu);
+    if (g_registered.size() >= static_cast<size_t>(std::atoi(m)))
+      return fail(DQ_ERR_OUT_OF_MEMORY, "fakeasync: registration limit reached");
+  }
   const long page = sysconf(_SC_PAGESIZE);
   if (reinterpret_cast<uintptr_t>(ptr) % page || bytes % page || bytes == 0)
     return fail(DQ_ERR_INVALID_ARGUMENT, "fakeasync: host_register of an unaligned range");

@@ -17,7 +17,7 @@ const Location kFake{"fakeasync", 0};
 // folder, removed at the end of the scope.
 struct GeneratedModelFile {
   std::string path;
-  explicit GeneratedModelFile(const char *tag) {
+  static loader::synth::LlamaShape small_shape() {
     loader::synth::LlamaShape s;
     s.n_embd = 512;
     s.n_ff = 1024;
@@ -25,6 +25,9 @@ struct GeneratedModelFile {
     s.n_layers = 2;
     s.n_head = 4;
     s.n_head_kv = 2;
+    return s;
+  }
+  explicit GeneratedModelFile(const char *tag, const loader::synth::LlamaShape &s = small_shape()) {
     path = (std::filesystem::temp_directory_path() /
             ("dq-loader-" + std::string(tag) + "-" + std::to_string(::getpid()) + ".gguf"))
                .string();
@@ -212,6 +215,128 @@ TEST(LoaderFakeDevice, HybridUploadsFromRegisteredWindows) {
           expect_equal_to_cpu_reference(ctx, model, lm, "hybrid");
         }
   }
+}
+
+// Every way of pinning the staging ring (DQ_LOAD_RING_PIN) loads every model byte for byte, on
+// the fake device and on the host path. DQ_FAKEASYNC_STRICT_PINNED=1 fails any upload from
+// memory that is not pinned at that moment, and a slow registration (DQ_FAKEASYNC_REGISTER_
+// DELAY_MS) keeps background pinning running while the pipeline starts: an upload from a slot
+// still being registered fails the load.
+class RingPin : public testing::TestWithParam<const char *> {};
+
+// About 20 MB: more fills than the 4 slots of a 16 MiB ring.
+loader::synth::LlamaShape ring_filling_shape() {
+  loader::synth::LlamaShape shape = GeneratedModelFile::small_shape();
+  shape.n_embd = 1024;
+  shape.n_ff = 3072;
+  shape.n_vocab = 4096;
+  return shape;
+}
+
+INSTANTIATE_TEST_SUITE_P(LoaderFakeDevice, RingPin,
+                         testing::Values("register", "populate", "block", "overlap", "background"),
+                         [](const testing::TestParamInfo<const char *> &i) {
+                           return std::string(i.param);
+                         });
+
+TEST_P(RingPin, EveryModelOnTheFakeDeviceAndTheHost) {
+  {
+    Context ctx;
+    REQUIRE_FAKE(ctx);
+  }
+  ScopedEnv pin("DQ_LOAD_RING_PIN", GetParam()), reg("DQ_FAKEASYNC_HOST_REGISTER", "1"),
+      strict("DQ_FAKEASYNC_STRICT_PINNED", "1"), slow("DQ_FAKEASYNC_REGISTER_DELAY_MS", "2");
+  LoadCase small{kFake};
+  small.gpu_min_bytes = 0;
+  small.budget = 1ull << 20;
+  check_every_model(small);
+  check_every_model({kFake});
+  check_every_model({Location::host()});
+}
+
+TEST_P(RingPin, ManySlotsWithSlowRegistrationAndAReusedLoader) {
+  Context ctx;
+  REQUIRE_FAKE(ctx);
+  const GeneratedModelFile file("ringpin", ring_filling_shape());
+  ScopedEnv pin("DQ_LOAD_RING_PIN", GetParam()), reg("DQ_FAKEASYNC_HOST_REGISTER", "1"),
+      strict("DQ_FAKEASYNC_STRICT_PINNED", "1"), slow("DQ_FAKEASYNC_REGISTER_DELAY_MS", "20"),
+      trace("DQ_LOAD_TRACE", "1");
+  Model model(ctx, file.path);
+  for (const char *thp : {"1", "0"})
+    for (uint64_t budget : {1ull << 20, 16ull << 20}) {  // 2 slots of 512 KiB, 4 of 4 MiB
+      SCOPED_TRACE(std::string("DQ_LOAD_RING_THP=") + thp + ", budget " +
+                   std::to_string(budget >> 20) + " MiB");
+      ScopedEnv huge("DQ_LOAD_RING_THP", thp);
+      LoadOptions o;
+      o.device(kFake).output(DQ_TYPE_F16).staging_budget(budget).copy_threads(3).gpu_min_bytes(0);
+      testing::internal::CaptureStderr();
+      {
+        Loader loader(ctx, o);
+        for (int round = 0; round < 2; ++round) {
+          LoadedModel lm = loader.load(model, o);
+          EXPECT_STREQ(lm.stats().staging_pinned, "registered");
+          EXPECT_GT(lm.stats().chunks, 4);
+          expect_equal_to_cpu_reference(ctx, model, lm, "round " + std::to_string(round));
+        }
+      }
+      const std::string err = testing::internal::GetCapturedStderr();
+      // The set-up pieces, for the device runs (DQ_LOAD_TRACE=1).
+      EXPECT_NE(err.find("dq: load set-up trace:"), std::string::npos) << err;
+      EXPECT_NE(err.find(std::string("pin=") + GetParam() + ":"), std::string::npos) << err;
+      EXPECT_NE(err.find("fault-in"), std::string::npos) << err;
+      EXPECT_NE(err.find("outputs"), std::string::npos) << err;
+    }
+}
+
+// A device that refuses registration: every slot falls back to host_alloc_pinned, as before.
+// One that takes only one registration: the other slots move to host_alloc_pinned memory
+// (for overlap/background after fills went into them: the bytes go along).
+TEST_P(RingPin, RefusedRegistrationFallsBackToAllocation) {
+  Context ctx;
+  REQUIRE_FAKE(ctx);
+  const GeneratedModelFile file("ringpin-refused", ring_filling_shape());
+  const bool one_registration = std::string(GetParam()) == "block";
+  struct Case {
+    const char *reg, *max, *expect;
+  };
+  Model model(ctx, file.path);
+  for (const Case &c : {Case{"0", "", "allocated"},
+                        Case{"1", "1", one_registration ? "registered" : "mixed"}}) {
+    SCOPED_TRACE(std::string("register ") + c.reg + ", at most " + c.max);
+    ScopedEnv pin("DQ_LOAD_RING_PIN", GetParam()), reg("DQ_FAKEASYNC_HOST_REGISTER", c.reg),
+        max("DQ_FAKEASYNC_REGISTER_MAX", c.max), strict("DQ_FAKEASYNC_STRICT_PINNED", "1"),
+        slow("DQ_FAKEASYNC_REGISTER_DELAY_MS", "10");
+    LoadOptions o;
+    o.device(kFake).output(DQ_TYPE_F16).staging_budget(16ull << 20).copy_threads(3).gpu_min_bytes(0);
+    Loader loader(ctx, o);
+    for (int round = 0; round < 2; ++round) {
+      LoadedModel lm = loader.load(model, o);
+      EXPECT_STREQ(lm.stats().staging_pinned, c.expect);
+      expect_equal_to_cpu_reference(ctx, model, lm, "round " + std::to_string(round));
+    }
+  }
+}
+
+// An unknown DQ_LOAD_RING_PIN: one warning line naming it and the accepted values, then the
+// default way.
+TEST(LoaderFakeDevice, UnknownRingPinWarnsAndLoads) {
+  Context ctx;
+  REQUIRE_FAKE(ctx);
+  const GeneratedModelFile file("ringpin-unknown");
+  ScopedEnv pin("DQ_LOAD_RING_PIN", "sideways"), reg("DQ_FAKEASYNC_HOST_REGISTER", "1");
+  Model model(ctx, file.path);
+  LoadOptions o;
+  o.device(kFake).output(DQ_TYPE_F16).staging_budget(2ull << 20).gpu_min_bytes(0);
+  testing::internal::CaptureStderr();
+  LoadedModel lm = load(ctx, model, o);
+  const std::string err = testing::internal::GetCapturedStderr();
+  EXPECT_NE(err.find("DQ_LOAD_RING_PIN=sideways is not one of "
+                     "register|populate|block|overlap|background"),
+            std::string::npos)
+      << err;
+  EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << err;
+  EXPECT_STREQ(lm.stats().staging_pinned, "registered");
+  expect_equal_to_cpu_reference(ctx, model, lm, "unknown DQ_LOAD_RING_PIN");
 }
 
 }  // namespace
