@@ -6,9 +6,14 @@
 #  2. the CUDA golden tests and `dq-conformance --plugin libdq-cuda.so` (skip: NO_TESTS=1);
 #  3. dq-cuda-bench at 256M elements, every type to f16/f32/bf16, copy rate in the same run
 #     (BENCH_OUTS=f16,f32,bf16, BENCH_ELEMENTS; skip: NO_BENCH=1), and tuning variants (TUNE="ENV=V ...");
+#     KERNEL_VARIANTS="name:-DFLAG=V,ENV=V ..." builds the cuda plugin again with the -D flags
+#     (CMAKE_CUDA_FLAGS) and times it beside the default, its ENV=V items set while it runs;
+#     KERNEL_VARIANT_TESTS=1 also runs each variant's golden tests and conformance (step 2);
 #  4. SHAPES=f16,f32: `dq bench --shapes default` rows (sizes, batch) against their bound;
 #  5. fresh `dq load FILE` processes of the 2 GB bench model, interleaved over VARIANTS
 #     ("name:ENV=V,ENV=V"; a name starting with "old" runs the older commit's dq).
+#     Staging ring pinning (DQ_LOAD_RING_PIN; register = the old default; DQ_LOAD_TRACE's
+#     "set-up time:" line lands in first-load.log): VARIANTS="register:DQ_LOAD_RING_PIN=register,DQ_LOAD_TRACE=1 populate:DQ_LOAD_RING_PIN=populate,DQ_LOAD_TRACE=1 block:DQ_LOAD_RING_PIN=block,DQ_LOAD_TRACE=1 overlap:DQ_LOAD_RING_PIN=overlap,DQ_LOAD_TRACE=1 background:DQ_LOAD_RING_PIN=background,DQ_LOAD_TRACE=1 small:DQ_LOAD_RING_PIN=populate,DQ_LOAD_RING_THP=0,DQ_LOAD_TRACE=1"
 # Logs and CSVs go to $OUT (./device-out by default); a summary is printed last.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -41,11 +46,21 @@ if [[ -z ${NO_TESTS:-} ]]; then
   ninja -C "$BUILD" -j16 dq_cuda_tests >>"$OUT/build.log" 2>&1 || log "WARNING: dq_cuda_tests did not build"
 fi
 log "built"
-# Kernel variants: "name:-DFLAG=V,-DFLAG=V" builds of the cuda plugin alone, timed beside the
-# default build in the same run (tile_kernel.cuh's DQ_GPU_* knobs).
+# Kernel variants: "name:-DFLAG=V,-DFLAG=V,ENV=V" builds of the cuda plugin alone, timed beside
+# the default build in the same run (tile_kernel.cuh's DQ_GPU_* knobs). Items starting with "-"
+# are compiler flags; the others are environment settings (e.g. DQ_CUDA_BLOCKS_PER_SM=4) for
+# every run of that variant.
+kv_flags() { local i out=(); IFS=, read -ra items <<<"${1#*:}"; for i in "${items[@]}"; do [[ $i == -* ]] && out+=("$i"); done; echo "${out[*]}"; }
+kv_envs() { local i out=(); [[ $1 == *:* ]] || return 0; IFS=, read -ra items <<<"${1#*:}"; for i in "${items[@]}"; do [[ $i == -* || -z $i ]] || out+=("$i"); done; echo "${out[*]}"; }
+declare -A kv_built=()  # compiler flags -> the variant that builds them (others only differ in env)
 for kv in ${KERNEL_VARIANTS:-}; do
-  name=${kv%%:*}; flags=${kv#*:}; flags=${flags//,/ }
+  name=${kv%%:*}; flags=$(kv_flags "$kv")
   [[ $name == base ]] && continue
+  if [[ -n ${kv_built["x$flags"]:-} ]]; then
+    rm -rf "build-kv-$name" && ln -s "build-kv-${kv_built["x$flags"]}" "build-kv-$name"
+    continue
+  fi
+  kv_built["x$flags"]=$name
   ( cmake -S . -B "build-kv-$name" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES=90 \
       -DDQ_BUILD_TESTS=OFF -DCMAKE_CUDA_FLAGS="$flags" >"$OUT/kv-$name-build.log" 2>&1 &&
     ninja -C "build-kv-$name" -j16 dq-cuda >>"$OUT/kv-$name-build.log" 2>&1 || echo "variant $name did not build" ) &
@@ -71,6 +86,29 @@ if [[ -z ${NO_TESTS:-} ]]; then
   timeout 300 "$BUILD/bin/dq-conformance" --plugin "$BUILD/lib/dq/libdq-cuda.so" >"$OUT/conformance-cuda.log" 2>&1
   echo "dq-conformance cuda exit $?" >>"$S"
   tail -3 "$OUT/conformance-cuda.log" >>"$S"
+  # Each kernel variant's plugin under the same tests: the golden tests open libdq-cuda.so and
+  # libdq-cpu.so (the reference) from DQ_TEST_PLUGIN_DIR; then once more with one block per
+  # multiprocessor, so every block walks many tiles and the shared-memory ring wraps often.
+  for kv in ${KERNEL_VARIANT_TESTS:+${KERNEL_VARIANTS:-}}; do
+    name=${kv%%:*}; read -ra envs <<<"$(kv_envs "$kv")"
+    so=build-kv-$name/lib/dq/libdq-cuda.so
+    [[ -f $so ]] || { log "kernel variant $name: no plugin to test"; continue; }
+    dir=build-kv-$name/test-plugins
+    mkdir -p "$dir" && ln -sf "$PWD/$so" "$dir/libdq-cuda.so" && ln -sf "$PWD/$BUILD/lib/dq/libdq-cpu.so" "$dir/"
+    log "kernel variant $name: CUDA tests and conformance (${envs[*]:-no env})"
+    env "${envs[@]}" DQ_TEST_PLUGIN_DIR="$dir" "$BUILD/bin/dq_cuda_tests" >"$OUT/kv-$name-cuda-tests.log" 2>&1
+    echo "variant $name dq_cuda_tests exit $?" >>"$S"
+    grep -E "^\[  (PASSED|FAILED) \]|tests ran|SKIPPED \]" "$OUT/kv-$name-cuda-tests.log" | sort | uniq -c | head -8 >>"$S"
+    env "${envs[@]}" DQ_CUDA_BLOCKS_PER_SM=1 DQ_TEST_PLUGIN_DIR="$dir" "$BUILD/bin/dq_cuda_tests" \
+      --gtest_filter='*MillionsOfElements*:*OddBlockCounts*:*Unaligned*:*MatchesEveryGoldenFile*' \
+      >"$OUT/kv-$name-cuda-tests-1block.log" 2>&1
+    echo "variant $name dq_cuda_tests (1 block per SM) exit $?" >>"$S"
+    grep -E "^\[  (PASSED|FAILED) \]|tests ran" "$OUT/kv-$name-cuda-tests-1block.log" | sort | uniq -c | head -4 >>"$S"
+    env "${envs[@]}" timeout 300 "$BUILD/bin/dq-conformance" --plugin "$so" --reference "$BUILD/lib/dq/libdq-cpu.so" \
+      >"$OUT/kv-$name-conformance.log" 2>&1
+    echo "variant $name dq-conformance exit $?" >>"$S"
+    tail -3 "$OUT/kv-$name-conformance.log" >>"$S"
+  done
   for t in ${EXTRA_TESTS:-}; do
     log "extra test $t"
     timeout 300 "$BUILD/bin/$t" >"$OUT/$t.log" 2>&1
@@ -85,10 +123,10 @@ if [[ -z ${NO_BENCH:-} ]]; then
     --runs 9 --csv "$OUT/bench.csv" >"$OUT/bench.log" 2>&1
   echo "bench exit $?" >>"$S"
   for kv in ${KERNEL_VARIANTS:-}; do
-    name=${kv%%:*}
+    name=${kv%%:*}; read -ra envs <<<"$(kv_envs "$kv")"
     [[ -f build-kv-$name/lib/dq/libdq-cuda.so ]] || continue
-    log "kernel variant $name"
-    "$BUILD/bin/dq-cuda-bench" --no-cpu --elements "$BENCH_ELEMENTS" --outs "${BENCH_OUTS:-f16,f32,bf16}" \
+    log "kernel variant $name ${envs[*]}"
+    env "${envs[@]}" "$BUILD/bin/dq-cuda-bench" --no-cpu --elements "$BENCH_ELEMENTS" --outs "${BENCH_OUTS:-f16,f32,bf16}" \
       --runs 9 --plugin-dir "build-kv-$name/lib/dq" --csv "$OUT/bench-kv-$name.csv" >"$OUT/bench-kv-$name.log" 2>&1
     echo "variant $name bench exit $?" >>"$S"
   done

@@ -108,6 +108,17 @@ TEST_P(CudaEveryType, UnalignedBuffers) {
   }
 }
 
+// The one mix UnalignedBuffers leaves out: a 16-byte aligned source (the kernels' bulk tile
+// copies) with a destination that is not (their element-wise stores), over ragged tiles.
+TEST_P(CudaEveryType, AlignedSourceUnalignedDestination) {
+  RunOptions o;
+  for (size_t dst_off : {1, 3}) {
+    o.src_offset = 16 * dst_off;
+    o.dst_offset = dst_off;
+    for (int64_t blocks : {37, 4099}) check_blocks(blocks, o, 300 + blocks + dst_off);
+  }
+}
+
 TEST_P(CudaEveryType, HostStagingAndCallerStream) {
   RunOptions o;
   o.host_src = true;
