@@ -281,7 +281,7 @@ TEST_P(RingPin, ManySlotsWithSlowRegistrationAndAReusedLoader) {
       }
       const std::string err = testing::internal::GetCapturedStderr();
       // The set-up pieces, for the device runs (DQ_LOAD_TRACE=1).
-      EXPECT_NE(err.find("dq: load set-up trace:"), std::string::npos) << err;
+      EXPECT_NE(err.find("dq: load set-up time:"), std::string::npos) << err;
       EXPECT_NE(err.find(std::string("pin=") + GetParam() + ":"), std::string::npos) << err;
       EXPECT_NE(err.find("fault-in"), std::string::npos) << err;
       EXPECT_NE(err.find("outputs"), std::string::npos) << err;
