@@ -44,6 +44,8 @@ struct Options {
   std::vector<uint64_t> sizes{uint64_t{256} << 20, uint64_t{1} << 30};
   int repeat = 5;
   std::string plugin;
+  // mem_alloc timing: like the loader's outputs of the 2 GB bench model (7.2 GB in all).
+  uint64_t alloc_count = 200, alloc_bytes = uint64_t{36} << 20;
 };
 
 bool g_failed = false;
@@ -568,6 +570,68 @@ bool probe_raw(const Options &o) {
   return ok;
 }
 
+double since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+// The loader's per-tensor pattern, small enough that host and queue costs dominate: an upload
+// from pinned memory on one stream, an event, a wait for it on a second stream, a copy there.
+bool measure_ops(const dq_plugin_api *api) {
+  const size_t bytes = 4096;
+  const int iterations = 200;
+  void *pinned = nullptr, *a = nullptr, *b = nullptr, *s1 = nullptr, *s2 = nullptr, *ev = nullptr;
+  bool ok = api->host_alloc_pinned(bytes, &pinned) == DQ_OK && api->mem_alloc(0, bytes, &a) == DQ_OK &&
+            api->mem_alloc(0, bytes, &b) == DQ_OK && api->stream_create(0, &s1) == DQ_OK &&
+            api->stream_create(0, &s2) == DQ_OK && api->event_create(0, &ev) == DQ_OK;
+  double host = 0, wall = 0;
+  for (int round = 0; round < 2 && ok; ++round) {  // the first round warms up
+    const auto t0 = Clock::now();
+    for (int i = 0; i < iterations && ok; ++i)
+      ok = api->mem_copy(0, a, pinned, bytes, DQ_COPY_HOST_TO_DEVICE, s1) == DQ_OK &&
+           api->event_record(0, ev, s1) == DQ_OK && api->stream_wait_event(0, s2, ev) == DQ_OK &&
+           api->mem_copy(0, b, a, bytes, DQ_COPY_DEVICE_TO_DEVICE, s2) == DQ_OK;
+    host = since(t0);
+    ok = ok && api->synchronize(0, nullptr) == DQ_OK;
+    wall = since(t0);
+  }
+  if (ok)
+    std::printf("\nplugin per-op: upload 4 KiB (stream 1), event_record, stream_wait_event (stream 2), copy: "
+                "%.1f us host, %.1f us until done, per iteration of 4 calls\n",
+                host / iterations * 1e6, wall / iterations * 1e6);
+  else
+    std::printf("plugin per-op: failed: %s\n", api->last_error());
+  if (ev) api->event_destroy(0, ev);
+  for (void *s : {s1, s2})
+    if (s) api->stream_destroy(0, s);
+  for (void *p : {a, b})
+    if (p) api->mem_free(0, p);
+  if (pinned) api->host_free_pinned(pinned);
+  return ok;
+}
+
+// mem_alloc of many output-sized allocations, then mem_free of them.
+bool measure_alloc(const dq_plugin_api *api, const Options &o, const char *how) {
+  std::vector<void *> ptrs;
+  bool ok = true;
+  const auto t0 = Clock::now();
+  for (uint64_t i = 0; i < o.alloc_count && ok; ++i) {
+    void *p = nullptr;
+    ok = api->mem_alloc(0, o.alloc_bytes, &p) == DQ_OK;
+    if (ok) ptrs.push_back(p);
+  }
+  const double alloc = since(t0);
+  const auto t1 = Clock::now();
+  for (void *p : ptrs) ok = api->mem_free(0, p) == DQ_OK && ok;
+  const double freed = since(t1);
+  if (ok)
+    std::printf("plugin mem_alloc %" PRIu64 " x %" PRIu64 " bytes, %s: %.1f ms (%.1f us each, %.1f GB/s), "
+                "mem_free %.1f ms\n",
+                o.alloc_count, o.alloc_bytes, how, alloc * 1e3, alloc / double(o.alloc_count) * 1e6,
+                double(o.alloc_count * o.alloc_bytes) / alloc / 1e9, freed * 1e3);
+  else
+    std::printf("plugin mem_alloc %" PRIu64 " x %" PRIu64 " bytes, %s: failed after %zu: %s\n", o.alloc_count,
+                o.alloc_bytes, how, ptrs.size(), api->last_error());
+  return ok;
+}
+
 // The plugin's mem_copy exactly as dq bench's time_events drives it.
 bool probe_plugin(const Options &o) {
   if (o.plugin.empty()) return true;
@@ -619,6 +683,15 @@ bool probe_plugin(const Options &o) {
       if (a) api->mem_free(0, a);
       if (b) api->mem_free(0, b);
     }
+    ok = measure_ops(api) && ok;
+    ok = measure_alloc(api, o, "default (shared blocks where the plugin has them)") && ok;
+    if (!std::getenv("DQ_VULKAN_BLOCK_BYTES")) {  // again with memory of its own per allocation
+      api->shutdown();
+      setenv("DQ_VULKAN_BLOCK_BYTES", "0", 1);
+      ok = api->init() == DQ_OK && api->device_count() > 0 && ok;
+      ok = ok && measure_alloc(api, o, "DQ_VULKAN_BLOCK_BYTES=0 (one vkAllocateMemory each)");
+      unsetenv("DQ_VULKAN_BLOCK_BYTES");
+    }
   }
   api->shutdown();
   dlclose(h);
@@ -646,6 +719,13 @@ bool parse(int argc, char **argv, Options *o) {
     } else if (a == "--plugin" && v) {
       o->plugin = v;
       ++i;
+    } else if (a == "--alloc" && v) {  // COUNTxBYTES
+      char *end = nullptr;
+      o->alloc_count = std::strtoull(v, &end, 10);
+      if (*end != 'x') return false;
+      o->alloc_bytes = std::strtoull(end + 1, &end, 10);
+      if (*end || !o->alloc_count || !o->alloc_bytes) return false;
+      ++i;
     } else {
       return false;
     }
@@ -660,7 +740,7 @@ int main(int argc, char **argv) {
   if (!parse(argc, argv, &o)) {
     std::fprintf(stderr,
                  "usage: dq_vulkan_copy_probe [--bytes N[,N...]] (multiples of 256; default 268435456,1073741824)"
-                 " [--repeat N] [--plugin libdq-vulkan.so]\n");
+                 " [--repeat N] [--plugin libdq-vulkan.so] [--alloc COUNTxBYTES] (default 200x37748736)\n");
     return 2;
   }
   std::setvbuf(stdout, nullptr, _IOLBF, 0);
