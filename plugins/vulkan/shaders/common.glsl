@@ -48,21 +48,17 @@ uint src_byte(uint i) {
   i += params.src_byte_offset;
   return (src_words[i >> 2] >> ((i & 3u) * 8u)) & 0xffu;
 }
-// 16 and 32 bits at any byte offset, from the one or two words that hold them (never a word
-// past the field: the binding may end with it).
-uint src_u16(uint i) {
-  i += params.src_byte_offset;
-  const uint w = i >> 2, s = (i & 3u) * 8u;
-  if (s <= 16u) return (src_words[w] >> s) & 0xffffu;
-  return (src_words[w] >> 24) | ((src_words[w + 1u] & 0xffu) << 8);
-}
+// 16 and 32 bits at any byte offset, from the one or two words that hold them. Branch-free
+// (blocks of 17, 18, 34 bytes put neighbouring invocations at different skews): the second
+// word is clamped to the binding's last word, which only happens when it is not used.
 uint src_u32(uint i) {
   i += params.src_byte_offset;
   const uint w = i >> 2, s = (i & 3u) * 8u;
   const uint lo = src_words[w];
-  if (s == 0u) return lo;
-  return (lo >> s) | (src_words[w + 1u] << (32u - s));
+  const uint hi = src_words[min(w + 1u, uint(src_words.length()) - 1u)];
+  return (lo >> s) | ((hi << 1u) << (31u - s));  // hi << (32 - s), and nothing when s is 0
 }
+uint src_u16(uint i) { return src_u32(i) & 0xffffu; }
 // Byte k (0..7) of the 8 bytes held little-endian in w0, w1.
 uint byte8(uint w0, uint w1, uint k) { return ((k < 4u ? w0 : w1) >> (8u * (k & 3u))) & 0xffu; }
 
@@ -122,10 +118,14 @@ void store_half_pair(uint at, uint lo, uint hi, bool has_lo, bool has_hi) {
 }
 
 // A decode8 from a decode: for families without their own (the run path's stores still apply).
+// Two decodes per step rather than eight inlined copies: the i-quant decoders are large, and
+// lavapipe's compile time grows with every copy.
 #define DQ_DECODE8_FROM(decode)                                                        \
   void decode8(uint e0, out uvec4 a, out uvec4 b) {                                    \
-    a = uvec4(decode(e0), decode(e0 + 1u), decode(e0 + 2u), decode(e0 + 3u));          \
-    b = uvec4(decode(e0 + 4u), decode(e0 + 5u), decode(e0 + 6u), decode(e0 + 7u));     \
+    for (uint k = 0u; k < 4u; ++k) {                                                   \
+      a[k] = decode(e0 + k);                                                           \
+      b[k] = decode(e0 + 4u + k);                                                      \
+    }                                                                                  \
   }
 
 // Calls decode / decode8 for every output of the chunk (grid-stride loops, so one dispatch of

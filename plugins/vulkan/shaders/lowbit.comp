@@ -108,5 +108,69 @@ uint decode(uint e) {
   return mul_bits(ternary_digit(byte_, pow3(n)), half_to_float(src_u16(b + 52u)));
 }
 
-DQ_DECODE8_FROM(decode)
+// Elements e0..e0+7 (e0 a multiple of 8: one scale, 8 codes in 1-8 consecutive bytes): the
+// scale read once, the codes as words; the products as in decode. TQ1_0 (base-3 digits over
+// three regions) keeps the per-element decode.
+void decode8(uint e0, out uvec4 lo4, out uvec4 hi4) {
+  const uint b = (e0 / block_elements()) * block_bytes();
+  const uint j0 = e0 % block_elements();
+  uint v[8];
+  if (SRC_TYPE == kIQ4_NL || SRC_TYPE == kIQ4_XS || SRC_TYPE == kMXFP4 || SRC_TYPE == kNVFP4) {
+    uint q, nibble;
+    float scale;
+    if (SRC_TYPE == kIQ4_NL || SRC_TYPE == kMXFP4) {
+      q = b + (SRC_TYPE == kIQ4_NL ? 2u : 1u) + (j0 & 15u);
+      nibble = j0 < 16u ? 0u : 4u;
+      scale = SRC_TYPE == kIQ4_NL ? half_to_float(src_u16(b)) : e8m0_half(src_byte(b));
+    } else if (SRC_TYPE == kIQ4_XS) {
+      const uint ib = j0 / 32u, j = j0 % 32u;
+      const uint ls = ((src_byte(b + 4u + ib / 2u) >> (4u * (ib % 2u))) & 0xfu) | (((src_u16(b + 2u) >> (2u * ib)) & 3u) << 4);
+      precise float dl = half_to_float(src_u16(b)) * float(int(ls) - 32);
+      scale = dl;
+      q = b + 8u + 16u * ib + (j & 15u);
+      nibble = j < 16u ? 0u : 4u;
+    } else {  // NVFP4: 16-element sub-blocks of 8 bytes, low nibbles then high nibbles
+      const uint sb = j0 / 16u, jj = j0 % 16u;
+      q = b + 4u + 8u * sb;
+      nibble = jj < 8u ? 0u : 4u;
+      scale = ue4m3_half(src_byte(b + sb));
+    }
+    const uint w0 = src_u32(q), w1 = src_u32(q + 4u);
+    [[unroll]] for (uint k = 0u; k < 8u; ++k) {
+      const uint code = (byte8(w0, w1, k) >> nibble) & 0xfu;
+      if (SRC_TYPE == kIQ4_NL || SRC_TYPE == kIQ4_XS)
+        v[k] = mul_bits(scale, float(kValuesIQ4NL[code]));
+      else
+        v[k] = mul_bits(float(kValuesMXFP4[code]), scale);
+    }
+  } else if (SRC_TYPE == kQ1_0) {
+    const uint dbits = floatBitsToUint(half_to_float(src_u16(b)));
+    const uint bits = src_byte(b + 2u + j0 / 8u);
+    [[unroll]] for (uint k = 0u; k < 8u; ++k) v[k] = ((bits >> k) & 1u) != 0u ? dbits : dbits ^ 0x80000000u;
+  } else if (SRC_TYPE == kQ2_0 || SRC_TYPE == kTQ2_0) {
+    uint w0, w1, shift;
+    float d;
+    if (SRC_TYPE == kQ2_0) {
+      // 2 bytes of four 2-bit codes each
+      w0 = src_u16(b + 2u + j0 / 4u);
+      w1 = 0u;
+      d = half_to_float(src_u16(b));
+    } else {
+      const uint chunk = j0 / 128u, l = (j0 % 128u) / 32u, m0 = j0 % 32u;
+      w0 = src_u32(b + 32u * chunk + m0);
+      w1 = src_u32(b + 32u * chunk + m0 + 4u);
+      shift = 2u * l;
+      d = half_to_float(src_u16(b + 64u));
+    }
+    [[unroll]] for (uint k = 0u; k < 8u; ++k) {
+      const uint q = SRC_TYPE == kQ2_0 ? (w0 >> (2u * k)) & 3u : (byte8(w0, w1, k) >> shift) & 3u;
+      v[k] = mul_bits(float(int(q) - 1), d);
+    }
+  } else {
+    for (uint k = 0u; k < 8u; ++k) v[k] = decode(e0 + k);
+  }
+  lo4 = uvec4(v[0], v[1], v[2], v[3]);
+  hi4 = uvec4(v[4], v[5], v[6], v[7]);
+}
+
 DQ_MAIN(decode, decode8)

@@ -1,0 +1,31 @@
+# The vulkan plugin's two shader paths and its DenormPreserve modules
+# (plugins/vulkan/shaders/common.glsl, plugins/vulkan/pipelines.cpp); included by CMakeLists.txt.
+
+# The per-element path forced (DQ_VULKAN_PATH=per-element): the same device tests as the
+# default run path (every golden to f32/f16/bf16, odd counts, multi-chunk tensors, odd
+# offsets in device memory), and again over 64 KiB segments (chunks starting inside blocks).
+add_test(NAME vulkan.per-element-path
+         COMMAND dq_vulkan_tests --gtest_filter=VulkanDevice.*)
+set_tests_properties(vulkan.per-element-path PROPERTIES TIMEOUT 600
+  ENVIRONMENT "DQ_VULKAN_PATH=per-element;DQ_VULKAN_CPU=1;${dq_sanitizer_env}")
+add_test(NAME vulkan.per-element-path-segments
+         COMMAND dq_vulkan_tests --gtest_filter=VulkanDevice.TensorsAtOddOffsets*:VulkanDevice.OddCounts*)
+set_tests_properties(vulkan.per-element-path-segments PROPERTIES TIMEOUT 600
+  ENVIRONMENT "DQ_VULKAN_PATH=per-element;DQ_VULKAN_SEGMENT_BYTES=65536;DQ_VULKAN_HOST_IMPORT=0;DQ_VULKAN_CPU=1;${dq_sanitizer_env}")
+
+# The DenormPreserve modules (used where a device reports shaderDenormPreserveFloat32, as
+# NVIDIA's does) forced on lavapipe, which reports false: they must load and give the goldens.
+# Validation off, since the layer rightly flags the capability where the property is false.
+add_test(NAME vulkan.denorm-preserve-modules
+         COMMAND dq_vulkan_tests
+                 --gtest_filter=VulkanDevice.MatchesEveryGolden*:VulkanDevice.Q8K*:VulkanDevice.OddCounts*:VulkanDevice.TensorsAtOddOffsets*)
+set_tests_properties(vulkan.denorm-preserve-modules PROPERTIES TIMEOUT 600
+  ENVIRONMENT "DQ_VULKAN_DENORM_PRESERVE=force;DQ_VULKAN_VALIDATION=0;DQ_VULKAN_CPU=1;${dq_sanitizer_env}")
+
+# Each family's preserve module carries OpCapability DenormPreserve and OpExecutionMode
+# DenormPreserve 32; the plain module neither (glslc's disassembly, the build's flags).
+if(DQ_VULKAN_GLSLC AND DQ_VULKAN_SHADER_DIR)
+  add_test(NAME vulkan.denorm-preserve-spirv
+           COMMAND ${CMAKE_COMMAND} -DGLSLC=${DQ_VULKAN_GLSLC} -DSHADERS=${DQ_VULKAN_SHADER_DIR}
+                   -P ${CMAKE_CURRENT_SOURCE_DIR}/check_denorm_preserve.cmake)
+endif()
