@@ -238,6 +238,8 @@ std::string inspect_device(DeviceContext &c) {
   if (const char *e = std::getenv("DQ_VULKAN_BLOCK_BYTES"); e && *e)  // tests: small blocks; 0: none
     block = std::min<uint64_t>(c.segment_bytes, std::strtoull(e, nullptr, 10));
   c.block_bytes = block / 4096 * 4096;
+  if (const char *e = std::getenv("DQ_VULKAN_ALLOC_THREADS"); e && *e)
+    c.alloc_threads = static_cast<uint32_t>(std::clamp<unsigned long>(std::strtoul(e, nullptr, 10), 1, 64));
   return "";
 }
 

@@ -50,6 +50,7 @@ struct DeviceContext {
   // Allocations up to this size are carved out of shared blocks of this size (one
   // vkAllocateMemory per block, not per allocation); 0: every allocation has its own memory.
   VkDeviceSize block_bytes = 0;
+  uint32_t alloc_threads = 4;  // an allocation of several segments allocates them at once
   VkDeviceSize storage_alignment = 4;
   bool host_import = false;  // VK_EXT_external_memory_host enabled
   VkDeviceSize import_alignment = 4096;

@@ -3,10 +3,13 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <system_error>
+#include <thread>
 
 #include "loader.hpp"
 #include "status.hpp"
@@ -209,6 +212,44 @@ int32_t import_host(DeviceContext &c, void *ptr, uint64_t bytes, MappedBuffer *o
   return DQ_OK;
 }
 
+// The segments of `a` (memory of its own), several at once over up to ctx->alloc_threads
+// threads: the driver's cost grows with the bytes (page mapping), and a loader arena of many
+// GB is several segments. DQ_OK, or the first failure (message set) with nothing left.
+int32_t alloc_segments(DeviceContext &c, DeviceAllocation &a) {
+  const size_t n = static_cast<size_t>((a.bytes + c.segment_bytes - 1) / c.segment_bytes);
+  a.segments.assign(n, MappedBuffer{});
+  std::vector<int32_t> status(n, DQ_OK);
+  std::vector<std::string> message(n);
+  std::atomic<size_t> next{0};
+  auto work = [&] {
+    for (size_t i; (i = next.fetch_add(1)) < n;) {
+      const uint64_t done = i * c.segment_bytes;
+      // Whole words, so the shaders may read the last one.
+      const uint64_t seg = (std::min<uint64_t>(c.segment_bytes, a.bytes - done) + 3) & ~uint64_t{3};
+      status[i] = alloc_buffer(c, a.segments[i], seg, c.device_memory_type, "device allocation");
+      if (status[i] != DQ_OK) message[i] = last_error_text();  // the worker's own message
+    }
+  };
+  const size_t threads = std::min<size_t>(n, std::max<uint32_t>(1, c.alloc_threads));
+  std::vector<std::thread> helpers;
+  for (size_t t = 1; t < threads; ++t) {
+    try {
+      helpers.emplace_back(work);
+    } catch (const std::system_error &) {
+      break;  // no thread: this one does the rest
+    }
+  }
+  work();
+  for (auto &t : helpers) t.join();
+  for (size_t i = 0; i < n; ++i)
+    if (status[i] != DQ_OK) {
+      for (auto &b : a.segments) free_buffer(c, b);
+      a.segments.clear();
+      return fail(status[i], message[i]);
+    }
+  return DQ_OK;
+}
+
 }  // namespace
 
 bool is_device_address(const void *p) { return reinterpret_cast<uintptr_t>(p) >= kDeviceBase; }
@@ -226,28 +267,19 @@ int32_t mem_alloc(int32_t device, size_t bytes, void **out) {
   a.ctx = c;
   a.bytes = bytes;
   if (bytes > c->block_bytes || !place_in_block(*c, a)) {
-    for (uint64_t done = 0; done < bytes; done += c->segment_bytes) {
-      // Whole words, so the shaders may read the last one.
-      const uint64_t seg = (std::min<uint64_t>(c->segment_bytes, bytes - done) + 3) & ~uint64_t{3};
-      MappedBuffer b;
-      int32_t st = alloc_buffer(*c, b, seg, c->device_memory_type, "device allocation");
-      if (st == DQ_ERR_OUT_OF_MEMORY) {  // empty blocks held for reuse: give them back, try again
-        std::vector<std::unique_ptr<Block>> empty;
-        {
-          std::lock_guard<std::mutex> lock(g_mutex);
-          empty = take_empty_blocks_locked(*c);
-        }
-        if (!empty.empty()) {
-          free_blocks(std::move(empty));
-          st = alloc_buffer(*c, b, seg, c->device_memory_type, "device allocation");
-        }
+    int32_t st = alloc_segments(*c, a);
+    if (st == DQ_ERR_OUT_OF_MEMORY) {  // empty blocks held for reuse: give them back, try again
+      std::vector<std::unique_ptr<Block>> empty;
+      {
+        std::lock_guard<std::mutex> lock(g_mutex);
+        empty = take_empty_blocks_locked(*c);
       }
-      if (st != DQ_OK) {
-        free_allocation(a);
-        return st;
+      if (!empty.empty()) {
+        free_blocks(std::move(empty));
+        st = alloc_segments(*c, a);
       }
-      a.segments.push_back(b);
     }
+    if (st != DQ_OK) return st;
   }
   std::lock_guard<std::mutex> lock(g_mutex);
   const uintptr_t base = g_next_address;

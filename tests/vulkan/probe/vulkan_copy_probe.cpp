@@ -25,6 +25,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "dq/dq_plugin.h"
@@ -517,6 +518,91 @@ bool check_shader_copy(Probe &p, uint32_t family) {
   return ok;
 }
 
+// vkAllocateMemory of the loader's output bytes (alloc_count x alloc_bytes, one arena in
+// dq load) as 1, 8 and 32 pieces, the 32 also over 8 threads; then whether the first copy
+// into fresh memory is slower than the second (pages mapped at first use).
+bool measure_raw_alloc(Probe &p, const Options &o) {
+  VkPhysicalDeviceMaintenance3Properties m3{};
+  m3.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_MAINTENANCE_3_PROPERTIES;
+  VkPhysicalDeviceProperties2 p2{};
+  p2.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2;
+  p2.pNext = &m3;
+  vk().vkGetPhysicalDeviceProperties2(p.physical, &p2);
+  const uint64_t total = o.alloc_count * o.alloc_bytes;
+  std::printf("\nvkAllocateMemory of %" PRIu64 " bytes (device memory type %u; maxMemoryAllocationSize %" PRIu64
+              "):\n", total, p.device_type, uint64_t(m3.maxMemoryAllocationSize));
+  bool ok = true;
+  for (int threads : {1, 8})
+    for (uint64_t pieces : {uint64_t{1}, uint64_t{8}, uint64_t{32}}) {
+      if (threads > 1 && pieces < 32) continue;
+      const uint64_t piece = (total / pieces + 65535) / 65536 * 65536;
+      if (piece > m3.maxMemoryAllocationSize) {
+        std::printf("  %3" PRIu64 " x %12" PRIu64 ": over maxMemoryAllocationSize\n", pieces, piece);
+        continue;
+      }
+      std::vector<VkDeviceMemory> mem(pieces, VK_NULL_HANDLE);
+      std::vector<VkResult> res(pieces, VK_SUCCESS);
+      auto work = [&](int t) {
+        for (uint64_t i = static_cast<uint64_t>(t); i < pieces; i += static_cast<uint64_t>(threads)) {
+          VkMemoryAllocateInfo ai{};
+          ai.sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO;
+          ai.allocationSize = piece;
+          ai.memoryTypeIndex = p.device_type;
+          res[i] = vk().vkAllocateMemory(p.device, &ai, nullptr, &mem[i]);
+        }
+      };
+      const auto t0 = Clock::now();
+      if (threads == 1) {
+        work(0);
+      } else {
+        std::vector<std::thread> pool;
+        for (int t = 0; t < threads; ++t) pool.emplace_back(work, t);
+        for (auto &t : pool) t.join();
+      }
+      const double alloc = std::chrono::duration<double>(Clock::now() - t0).count();
+      const auto t1 = Clock::now();
+      bool all = true;
+      for (uint64_t i = 0; i < pieces; ++i) {
+        all = all && res[i] == VK_SUCCESS;
+        if (mem[i]) vk().vkFreeMemory(p.device, mem[i], nullptr);
+      }
+      const double freed = std::chrono::duration<double>(Clock::now() - t1).count();
+      if (!all) {
+        std::printf("  %3" PRIu64 " x %12" PRIu64 ": vkAllocateMemory failed\n", pieces, piece);
+        continue;
+      }
+      std::printf("  %3" PRIu64 " x %12" PRIu64 " on %d thread%s: %8.2f ms (%6.1f GB/s), vkFreeMemory %7.2f ms\n",
+                  pieces, piece, threads, threads > 1 ? "s" : " ", alloc * 1e3, double(pieces * piece) / alloc / 1e9,
+                  freed * 1e3);
+    }
+  // First use of fresh memory: a copy into a new buffer, then the same copy again.
+  const uint64_t bytes = std::min<uint64_t>(*std::max_element(o.sizes.begin(), o.sizes.end()), total);
+  Buffer fresh;
+  uint32_t family = 0;
+  while (family < p.families.size() && !(p.families[family].queueFlags & VK_QUEUE_COMPUTE_BIT)) ++family;
+  if (family == p.families.size() || p.families[family].timestampValidBits == 0) return ok;
+  const auto t0 = Clock::now();
+  if (!p.alloc(fresh, bytes, p.device_type)) return std::printf("  fresh buffer: allocation failed\n"), false;
+  const double alloc = std::chrono::duration<double>(Clock::now() - t0).count();
+  FamilyRun run(p, family);
+  double first = 0, second = 0;
+  ok = run.init();
+  for (double *t : {&first, &second}) {
+    ok = ok && run.record(0, [&](VkCommandBuffer cb) {
+      run.stamp(cb, 0, true);
+      VkBufferCopy r{0, 0, bytes};
+      vk().vkCmdCopyBuffer(cb, p.src.buffer, fresh.buffer, 1, &r);
+      run.stamp(cb, 1, false);
+      return true;
+    }) && run.run(1, t);
+  }
+  if (ok)
+    std::printf("  fresh %" PRIu64 "-byte buffer: created+allocated+bound in %.2f ms; first copy into it %.1f GB/s, "
+                "second %.1f GB/s\n", bytes, alloc * 1e3, gbs(bytes, first), gbs(bytes, second));
+  p.free(fresh);
+  return ok;
+}
+
 bool probe_raw(const Options &o) {
   if (std::string why = dq::vulkan::open_loader(); !why.empty()) {
     std::printf("skip: %s\n", why.c_str());
@@ -537,6 +623,7 @@ bool probe_raw(const Options &o) {
     }
     for (uint32_t f = 0; f < p.families.size(); ++f)
       if ((p.families[f].queueFlags & VK_QUEUE_COMPUTE_BIT) && !check_shader_copy(p, f)) ok = false;
+    if (!measure_raw_alloc(p, o)) ok = false;
     std::printf("\n%-7s %-26s %12s %10s %10s %10s %10s\n", "family", "kind", "bytes", "copy1", "copy4", "sub4",
                 "shader");
     for (uint32_t f = 0; f < p.families.size(); ++f) {
@@ -607,14 +694,14 @@ bool measure_ops(const dq_plugin_api *api) {
   return ok;
 }
 
-// mem_alloc of many output-sized allocations, then mem_free of them.
-bool measure_alloc(const dq_plugin_api *api, const Options &o, const char *how) {
+// mem_alloc of `count` allocations of `bytes`, then mem_free of them.
+bool measure_alloc(const dq_plugin_api *api, uint64_t count, uint64_t bytes, const char *how) {
   std::vector<void *> ptrs;
   bool ok = true;
   const auto t0 = Clock::now();
-  for (uint64_t i = 0; i < o.alloc_count && ok; ++i) {
+  for (uint64_t i = 0; i < count && ok; ++i) {
     void *p = nullptr;
-    ok = api->mem_alloc(0, o.alloc_bytes, &p) == DQ_OK;
+    ok = api->mem_alloc(0, bytes, &p) == DQ_OK;
     if (ok) ptrs.push_back(p);
   }
   const double alloc = since(t0);
@@ -622,13 +709,40 @@ bool measure_alloc(const dq_plugin_api *api, const Options &o, const char *how) 
   for (void *p : ptrs) ok = api->mem_free(0, p) == DQ_OK && ok;
   const double freed = since(t1);
   if (ok)
-    std::printf("plugin mem_alloc %" PRIu64 " x %" PRIu64 " bytes, %s: %.1f ms (%.1f us each, %.1f GB/s), "
-                "mem_free %.1f ms\n",
-                o.alloc_count, o.alloc_bytes, how, alloc * 1e3, alloc / double(o.alloc_count) * 1e6,
-                double(o.alloc_count * o.alloc_bytes) / alloc / 1e9, freed * 1e3);
+    std::printf("plugin mem_alloc %4" PRIu64 " x %11" PRIu64 " bytes, %s: %8.2f ms (%6.1f GB/s), mem_free %7.2f ms\n",
+                count, bytes, how, alloc * 1e3, double(count * bytes) / alloc / 1e9, freed * 1e3);
   else
-    std::printf("plugin mem_alloc %" PRIu64 " x %" PRIu64 " bytes, %s: failed after %zu: %s\n", o.alloc_count,
-                o.alloc_bytes, how, ptrs.size(), api->last_error());
+    std::printf("plugin mem_alloc %" PRIu64 " x %" PRIu64 " bytes, %s: failed after %zu: %s\n", count, bytes, how,
+                ptrs.size(), api->last_error());
+  return ok;
+}
+
+// The loader's outputs as separate tensors and as the one arena dq load allocates, with the
+// plugin's defaults and with one setting changed (the plugin re-initialized for each).
+bool measure_allocs(const dq_plugin_api *api, const Options &o) {
+  std::printf("\n");
+  const uint64_t total = o.alloc_count * o.alloc_bytes;
+  bool ok = measure_alloc(api, o.alloc_count, o.alloc_bytes, "defaults") &&
+            measure_alloc(api, 1, total, "defaults (dq load's arena)");
+  const char *variants[][2] = {{"DQ_VULKAN_BLOCK_BYTES", "0"},
+                               {"DQ_VULKAN_ALLOC_THREADS", "1"},
+                               {"DQ_VULKAN_ALLOC_THREADS", "16"},
+                               {"DQ_VULKAN_SEGMENT_BYTES", "1073741824"},
+                               {"DQ_VULKAN_SEGMENT_BYTES", "268435456"}};
+  for (const auto &v : variants) {
+    if (std::getenv(v[0])) continue;  // the caller's setting stays
+    api->shutdown();
+    setenv(v[0], v[1], 1);
+    const std::string how = std::string(v[0]) + "=" + v[1];
+    if (api->init() != DQ_OK || api->device_count() < 1) {
+      std::printf("plugin: re-init with %s failed\n", how.c_str());
+      ok = false;
+    } else {
+      ok = measure_alloc(api, o.alloc_count, o.alloc_bytes, how.c_str()) && ok;
+      ok = measure_alloc(api, 1, total, (how + " (arena)").c_str()) && ok;
+    }
+    unsetenv(v[0]);
+  }
   return ok;
 }
 
@@ -684,14 +798,7 @@ bool probe_plugin(const Options &o) {
       if (b) api->mem_free(0, b);
     }
     ok = measure_ops(api) && ok;
-    ok = measure_alloc(api, o, "default (shared blocks where the plugin has them)") && ok;
-    if (!std::getenv("DQ_VULKAN_BLOCK_BYTES")) {  // again with memory of its own per allocation
-      api->shutdown();
-      setenv("DQ_VULKAN_BLOCK_BYTES", "0", 1);
-      ok = api->init() == DQ_OK && api->device_count() > 0 && ok;
-      ok = ok && measure_alloc(api, o, "DQ_VULKAN_BLOCK_BYTES=0 (one vkAllocateMemory each)");
-      unsetenv("DQ_VULKAN_BLOCK_BYTES");
-    }
+    ok = measure_allocs(api, o) && ok;
   }
   api->shutdown();
   dlclose(h);
