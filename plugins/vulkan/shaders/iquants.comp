@@ -113,5 +113,91 @@ uint decode(uint e) {
   return iq1_value(dl, grid8(grid_words[DQ_GRID_IQ1S + 2u * idx], grid_words[DQ_GRID_IQ1S + 2u * idx + 1u], jj), neg);
 }
 
-DQ_DECODE8_FROM(decode)
+// Elements e0..e0+7: exactly one group of 8 (l fixed), so the scale, the grid entry (two
+// words: one 8-byte entry, or two 4-byte IQ3 entries for jj < 4 and jj >= 4) and the signs are
+// found once; each element then as in decode.
+void decode8(uint e0, out uvec4 lo4, out uvec4 hi4) {
+  const uint b = (e0 / 256u) * block_bytes();
+  const uint j = e0 % 256u;
+  const uint ib32 = j / 32u, l = (j % 32u) / 8u;
+  float scale;
+  uint g_lo, g_hi, signs = 0u;
+  bool neg = false;
+  if (SRC_TYPE == kIQ2_XXS) {
+    const uint q = b + 2u + 8u * ib32;
+    const uint aux = src_u32(q + 4u);
+    scale = half_step_scale(half_to_float(src_u16(b)), aux >> 28, 0.25);
+    const uint idx = src_byte(q + l);
+    signs = grid_words[DQ_GRID_SIGNS_IQ2XS + ((aux >> (7u * l)) & 127u)];
+    g_lo = grid_words[DQ_GRID_IQ2XXS + 2u * idx];
+    g_hi = grid_words[DQ_GRID_IQ2XXS + 2u * idx + 1u];
+  } else if (SRC_TYPE == kIQ2_XS || SRC_TYPE == kIQ2_S) {
+    const uint scales = SRC_TYPE == kIQ2_XS ? b + 66u : b + 74u;
+    const uint sc = src_byte(scales + ib32);
+    scale = half_step_scale(half_to_float(src_u16(b)), l < 2u ? (sc & 0xfu) : (sc >> 4), 0.25);
+    if (SRC_TYPE == kIQ2_XS) {
+      const uint q = src_u16(b + 2u + 2u * (4u * ib32 + l));
+      const uint idx = q & 511u;
+      g_lo = grid_words[DQ_GRID_IQ2XS + 2u * idx];
+      g_hi = grid_words[DQ_GRID_IQ2XS + 2u * idx + 1u];
+      signs = grid_words[DQ_GRID_SIGNS_IQ2XS + (q >> 9)];
+    } else {
+      const uint qh = src_byte(b + 66u + ib32);
+      const uint idx = src_byte(b + 2u + 4u * ib32 + l) | ((qh << (8u - 2u * l)) & 0x300u);
+      signs = src_byte(b + 2u + 32u + 4u * ib32 + l);
+      g_lo = grid_words[DQ_GRID_IQ2S + 2u * idx];
+      g_hi = grid_words[DQ_GRID_IQ2S + 2u * idx + 1u];
+    }
+  } else if (SRC_TYPE == kIQ3_XXS) {
+    const uint aux = src_u32(b + 2u + 64u + 4u * ib32);
+    scale = half_step_scale(half_to_float(src_u16(b)), aux >> 28, 0.5);
+    signs = grid_words[DQ_GRID_SIGNS_IQ2XS + ((aux >> (7u * l)) & 127u)];
+    const uint q = b + 2u + 8u * ib32 + 2u * l;
+    g_lo = grid_words[DQ_GRID_IQ3XXS + src_byte(q)];
+    g_hi = grid_words[DQ_GRID_IQ3XXS + src_byte(q + 1u)];
+  } else if (SRC_TYPE == kIQ3_S) {
+    const uint half_i = ib32 & 1u;
+    const uint sc = src_byte(b + 106u + ib32 / 2u);
+    const uint s = half_i == 0u ? (sc & 0xfu) : (sc >> 4);
+    precise float db = half_to_float(src_u16(b)) * float(1u + 2u * s);
+    scale = db;
+    const uint qh = src_byte(b + 66u + ib32);
+    const uint q = b + 2u + 8u * ib32;
+    g_lo = grid_words[DQ_GRID_IQ3S + (src_byte(q + 2u * l) | ((qh << (8u - 2u * l)) & 256u))];
+    g_hi = grid_words[DQ_GRID_IQ3S + (src_byte(q + 2u * l + 1u) | ((qh << (7u - 2u * l)) & 256u))];
+    signs = src_byte(b + 74u + 4u * ib32 + l);
+  } else if (SRC_TYPE == kIQ1_S) {
+    const uint qh = src_u16(b + 34u + 2u * ib32);
+    precise float dl = half_to_float(src_u16(b)) * float(2u * ((qh >> 12) & 7u) + 1u);
+    scale = dl;
+    const uint idx = src_byte(b + 2u + 4u * ib32 + l) | (((qh >> (3u * l)) & 7u) << 8);
+    g_lo = grid_words[DQ_GRID_IQ1S + 2u * idx];
+    g_hi = grid_words[DQ_GRID_IQ1S + 2u * idx + 1u];
+    neg = (qh & 0x8000u) != 0u;
+  } else {  // IQ1_M
+    const uint sc0 = src_u16(b + 48u), sc1 = src_u16(b + 50u), sc2 = src_u16(b + 52u), sc3 = src_u16(b + 54u);
+    const uint scale_bits = (sc0 >> 12) | ((sc1 >> 8) & 0x00f0u) | ((sc2 >> 4) & 0x0f00u) | (sc3 & 0xf000u);
+    const float d = half_to_float(scale_bits);
+    const uint scw = src_u16(b + 48u + 2u * (ib32 / 2u));
+    const uint s = (scw >> (6u * (ib32 % 2u) + (l < 2u ? 0u : 3u))) & 7u;
+    precise float dl = d * float(2u * s + 1u);
+    scale = dl;
+    const uint qh = src_byte(b + 32u + 2u * ib32 + l / 2u);
+    const uint idx = src_byte(b + 4u * ib32 + l) | ((qh << ((l & 1u) == 0u ? 8u : 4u)) & 0x700u);
+    g_lo = grid_words[DQ_GRID_IQ1S + 2u * idx];
+    g_hi = grid_words[DQ_GRID_IQ1S + 2u * idx + 1u];
+    neg = (qh & ((l & 1u) == 0u ? 0x08u : 0x80u)) != 0u;
+  }
+  uint v[8];
+  [[unroll]] for (uint jj = 0u; jj < 8u; ++jj) {
+    const uint g = grid8(g_lo, g_hi, jj);
+    if (SRC_TYPE == kIQ1_S || SRC_TYPE == kIQ1_M)
+      v[jj] = iq1_value(scale, g, neg);
+    else
+      v[jj] = grid_signed(scale, g, signs, jj);
+  }
+  lo4 = uvec4(v[0], v[1], v[2], v[3]);
+  hi4 = uvec4(v[4], v[5], v[6], v[7]);
+}
+
 DQ_MAIN(decode, decode8)
