@@ -5,7 +5,7 @@
 // copies and more bytes are in flight per multiprocessor than 16-byte cp.async allows.
 //
 // DQ_GPU_BULK_PATH is 1 only in sm_90+ device code of a CUDA build with the knob on; the HIP
-// build, older architectures and the host pass see 0. The helpers below exist for every GPU
+// build, older architectures and the host pass see 0 (DQ_GPU_BULK_KNOB: the knob in any pass). The helpers below exist for every GPU
 // compiler so that tile_kernel.cuh can name them in discarded `if constexpr` branches; their
 // bodies are empty where DQ_GPU_BULK_PATH is 0 (never reached there).
 //
@@ -21,7 +21,13 @@
 #define DQ_GPU_BULK_COPY 0
 #endif
 
-#if DQ_GPU_BULK_COPY && defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900 && !defined(DQ_GPU_HIP)
+// The knob as the CUDA build sees it (host and device passes alike); HIP ignores it.
+#if DQ_GPU_BULK_COPY && !defined(DQ_GPU_HIP) && !defined(__HIPCC__)
+#define DQ_GPU_BULK_KNOB 1
+#else
+#define DQ_GPU_BULK_KNOB 0
+#endif
+#if DQ_GPU_BULK_KNOB && defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
 #define DQ_GPU_BULK_PATH 1
 #else
 #define DQ_GPU_BULK_PATH 0
@@ -37,7 +43,7 @@ DQ_DEVICE_INLINE uint32_t smem_addr(const void *p) {
 }
 #endif
 
-// ---- mbarrier: one per input ring buffer, one arrival (the elected thread) per phase.
+// ---- mbarriers: phases counted in arrivals and, for bulk copies, in bytes.
 
 // Initializes `bar` for `count` arrivals; make it visible to the async proxy with
 // mbarrier_init_fence() and to the block with a barrier before use.
@@ -71,6 +77,15 @@ DQ_DEVICE_INLINE void mbarrier_arrive_expect_tx(uint64_t *bar, uint32_t bytes) {
                : "memory");
 #else
   (void)bar, (void)bytes;
+#endif
+}
+
+// Arrives on `bar` (release: this thread's earlier writes are seen by the phase's waiters).
+DQ_DEVICE_INLINE void mbarrier_arrive(uint64_t *bar) {
+#if DQ_GPU_BULK_PATH
+  asm volatile("mbarrier.arrive.shared::cta.b64 _, [%0];\n" ::"r"(smem_addr(bar)) : "memory");
+#else
+  (void)bar;
 #endif
 }
 

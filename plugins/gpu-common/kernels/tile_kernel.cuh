@@ -57,22 +57,24 @@ inline constexpr int kStages = DQ_GPU_TILE_STAGES;  // tiles in the shared-memor
 // RDNA, half a wavefront on wave64 GPUs (gpu_port.hpp). Nothing relies on lockstep execution.
 inline constexpr int kWarpElems = kTileElems / (kThreads / kGroupLanes);  // 1024: a warp's share
 
-// Hopper bulk copies (bulk_copy_sm90.cuh; -DDQ_GPU_BULK_COPY=1, sm_90 CUDA only): the input
-// tile arrives by one TMA copy per tile on an mbarrier, and each warp's decoded 1024 outputs
-// leave by one TMA store from its staging area. The staging area is reused only after the
-// store has read it; -DDQ_GPU_BULK_OUT_AREAS=2 alternates two areas so a warp can decode the
-// next tile while the previous store still reads (twice the staging memory).
-// kBulkKnob sizes shared memory identically in the host and device passes; kBulkPath is
-// true only in device code that runs the bulk path (elsewhere the knob is inert).
+// Hopper bulk copies (bulk_copy_sm90.cuh, bulk_tile_loop below; -DDQ_GPU_BULK_COPY=1, CUDA
+// sm_90+ only): each tile arrives by one TMA copy on an mbarrier, and each warp's decoded
+// kWarpElems outputs leave by one TMA store from its staging area. A staging area is
+// rewritten only after its store has read it; -DDQ_GPU_BULK_OUT_AREAS=2 alternates two, so a
+// warp decodes the next tile while the last store still reads (twice the staging memory).
+// -DDQ_GPU_BULK_PRODUCER_WARP=1 adds a warp that only fills the ring (no block-wide barrier
+// per tile). kBulkKnob sizes shared memory and the block alike in the host and device
+// passes; kBulkPath is true only in the device code that runs the bulk path.
 #ifndef DQ_GPU_BULK_OUT_AREAS
 #define DQ_GPU_BULK_OUT_AREAS 1
 #endif
-#if DQ_GPU_BULK_COPY && DQ_GPU_WARP_PIPELINE
-#error "DQ_GPU_BULK_COPY and DQ_GPU_WARP_PIPELINE are alternatives: set at most one"
+#ifndef DQ_GPU_BULK_PRODUCER_WARP
+#define DQ_GPU_BULK_PRODUCER_WARP 0
 #endif
-inline constexpr bool kBulkKnob = DQ_GPU_BULK_COPY != 0;
+inline constexpr bool kBulkKnob = DQ_GPU_BULK_KNOB != 0;
 inline constexpr bool kBulkPath = DQ_GPU_BULK_PATH != 0;
 inline constexpr int kOutAreas = kBulkKnob ? DQ_GPU_BULK_OUT_AREAS : 1;
+inline constexpr int kProducerThreads = kBulkKnob && DQ_GPU_BULK_PRODUCER_WARP ? kGroupLanes : 0;
 static_assert(kOutAreas == 1 || kOutAreas == 2, "DQ_GPU_BULK_OUT_AREAS: 1 or 2");
 
 // Shape of a tile's shared memory for Fmt with output elements of kElemBytes bytes.
@@ -226,65 +228,9 @@ DQ_DEVICE_INLINE void stage_range(uint8_t *buf, const uint8_t *__restrict__ src,
   for (int i = b + lane; i < end; i += kGroupLanes) buf[i] = load_readonly(src + i);
 }
 
-// Bulk path, one warp: decodes its share of the tile in `buf` (tile_elems valid elements)
-// into its staging area in output order and stores it with one TMA copy to `out` (16-byte
-// aligned). Formats with a per-32 part decode into the bank-spread layout of stage_chunk
-// first (conflict-free row writes) and the warp then reorders the area in place; 16-bit
-// output of formats without one is already in order (lane-consecutive 16-byte groups).
-template <typename Fmt, int kOut>
-DQ_DEVICE_INLINE void bulk_store_tile(const uint8_t *buf, int tile_elems, const uint8_t *table, uint4 *area,
-                                      int warp, int lane, typename OutPack<kOut>::Elem *out, bool streaming) {
-  using Elem = typename OutPack<kOut>::Elem;
-  constexpr int kElemsPerChunk = 16 / static_cast<int>(sizeof(Elem));
-  constexpr int kChunksPerRow = 4 * (8 / kElemsPerChunk);
-  const int warp_elems = min(tile_elems - kWarpElems * warp, kWarpElems);
-  if constexpr (kOut != 0 && !HasSub<Fmt>::value) {
-#pragma unroll
-    for (int k = 0; k < 4; ++k) {
-      const int c = lane + k * kGroupLanes;  // this warp's 16-byte chunk c: 8 outputs
-      const int e = kWarpElems * warp + 8 * c;
-      if (e >= tile_elems) continue;
-      const uint8_t *blk = buf + (e / Fmt::kBlockElems) * Fmt::kBlockBytes;
-      if constexpr (kOut == 1 && HasF16<Fmt>::value) {
-        uint32_t h[4];
-        Fmt::decode8_f16(blk, e % Fmt::kBlockElems, h, table);
-        area[c] = make_uint4(h[0], h[1], h[2], h[3]);
-      } else {
-        float v[8];
-        Fmt::decode8(blk, e % Fmt::kBlockElems, v, table);
-        OutPack<kOut>::pack(v, &area[c]);
-      }
-    }
-  } else {
-    const int e0 = kWarpElems * warp + 32 * lane;
-    if (e0 < tile_elems) {
-      const uint8_t *blk = buf + (e0 / Fmt::kBlockElems) * Fmt::kBlockBytes;
-      decode_lane32<Fmt, kOut, kChunksPerRow>(blk, e0 % Fmt::kBlockElems, table, area, lane);
-    }
-    sync_group();
-    uint4 v[kChunksPerRow];  // chunks lane, lane + 32, ... in output order
-#pragma unroll
-    for (int r = 0; r < kChunksPerRow; ++r) {
-      const int c = lane + kGroupLanes * r;
-      v[r] = area[stage_chunk<kChunksPerRow>(c / kChunksPerRow, c % kChunksPerRow)];
-    }
-    sync_group();
-#pragma unroll
-    for (int r = 0; r < kChunksPerRow; ++r) area[lane + kGroupLanes * r] = v[r];
-  }
-  fence_proxy_async_shared();
-  sync_group();
-  if (lane == 0 && warp_elems > 0) {
-    bulk_copy_s2g(out, area, static_cast<uint32_t>(warp_elems) * sizeof(Elem), streaming);
-    bulk_commit_group();
-  }
-}
-
-// kBulk: the Hopper bulk-copy path (kBulkPath); the batch kernel keeps the cp.async path.
-template <typename Fmt, int kOut, bool kBulk = false, typename Tiles>
+template <typename Fmt, int kOut, typename Tiles>
 DQ_DEVICE_INLINE void tile_loop(const Tiles &tiles, int n_tiles, const uint8_t *__restrict__ table_global,
                                 bool streaming) {
-  static_assert(!kBulk || kBulkPath, "the bulk path exists only in sm_90 CUDA device code");
   using Shape = TileShape<Fmt, sizeof(typename OutPack<kOut>::Elem)>;
   extern __shared__ DQ_ALIGN16 uint8_t smem[];
   uint8_t *const table = smem;
@@ -293,36 +239,13 @@ DQ_DEVICE_INLINE void tile_loop(const Tiles &tiles, int n_tiles, const uint8_t *
   // Tile counts fit 32 bits (a tile is 8192 elements); byte and element offsets are 64-bit.
   const int first = static_cast<int>(blockIdx.x), step = static_cast<int>(gridDim.x);
   if (first >= n_tiles) return;
-  // Bulk path: ring buffer s is complete when phase (use count & 1) of full[s] completes:
-  // one arrival (thread 0, announcing the bulk bytes) plus the bytes themselves.
-  [[maybe_unused]] uint64_t *full = nullptr;
-  if constexpr (kBulk) {
-    __shared__ uint64_t ring_full[kStages];
-    full = ring_full;
-    if (threadIdx.x == 0) {
-      for (int s = 0; s < kStages; ++s) mbarrier_init(&full[s], 1);
-      mbarrier_init_fence();
-    }
-    __syncthreads();
-  }
   // This block's i-th tile is first + i * step; it lives in ring buffer i % kStages.
   auto stage = [&](int i) {
     const int t = first + i * step;
     if (t < n_tiles) {
       const auto r = tiles(t);
       uint8_t *const buf = ring + (i % kStages) * Shape::kBufBytes;
-      if constexpr (kBulk) {
-        // One TMA copy of the 16-byte aligned bulk (every tile but a tensor's last is a
-        // multiple of 16 bytes); the tail, or all of an unaligned source, by plain loads.
-        const int bytes = r.blocks * Fmt::kBlockBytes;
-        const int bulk = r.src_vec16 ? (bytes & ~15) : 0;
-        if (threadIdx.x == 0) {
-          uint64_t *const bar = &full[i % kStages];
-          mbarrier_arrive_expect_tx(bar, static_cast<uint32_t>(bulk));
-          if (bulk > 0) bulk_copy_g2s(buf, r.src, static_cast<uint32_t>(bulk), bar);
-        }
-        for (int k = bulk + static_cast<int>(threadIdx.x); k < bytes; k += kThreads) buf[k] = load_readonly(r.src + k);
-      } else if constexpr (kWarpPipeline) {
+      if constexpr (kWarpPipeline) {
         // This group's blocks only: the ones holding its kWarpElems outputs.
         constexpr int kGroupBlocks = kWarpElems / Fmt::kBlockElems;
         const int g = static_cast<int>(threadIdx.x / kGroupLanes), l = static_cast<int>(threadIdx.x % kGroupLanes);
@@ -332,7 +255,7 @@ DQ_DEVICE_INLINE void tile_loop(const Tiles &tiles, int n_tiles, const uint8_t *
         stage_tile(buf, r.src, r.blocks * Fmt::kBlockBytes, r.src_vec16);
       }
     }
-    if constexpr (!kBulk) cp_async_commit();  // one group per tile slot, empty past the end, so wait counts stay exact
+    cp_async_commit();  // one group per tile slot, empty past the end, so wait counts stay exact
   };
 
   // Keep kStages - 1 tiles in flight ahead of the one being decoded.
@@ -353,16 +276,11 @@ DQ_DEVICE_INLINE void tile_loop(const Tiles &tiles, int n_tiles, const uint8_t *
   constexpr int kWarpChunks = kGroupLanes * kChunksPerRow;
   // Unsigned division and remainder (threadIdx.x is unsigned): a shift and a mask.
   const int warp = static_cast<int>(threadIdx.x / kGroupLanes), lane = static_cast<int>(threadIdx.x % kGroupLanes);
-  uint4 *const area0 = reinterpret_cast<uint4 *>(ring + kStages * Shape::kBufBytes) + warp * kWarpChunks;
+  uint4 *const area = reinterpret_cast<uint4 *>(ring + kStages * Shape::kBufBytes) + warp * kWarpChunks;
 
   for (int i = 0, t = first; t < n_tiles; ++i, t += step) {
     stage(i + kStages - 1);
-    if constexpr (kBulk) {
-      mbarrier_wait_parity(&full[i % kStages], static_cast<uint32_t>((i / kStages) & 1));
-    } else {
-      cp_async_wait<kStages - 1>();
-    }
-    // Bulk path too: the plain-loaded tail bytes and the table come from other threads.
+    cp_async_wait<kStages - 1>();
     if constexpr (kWarpPipeline) sync_group(); else __syncthreads();
 
     const uint8_t *buf = ring + (i % kStages) * Shape::kBufBytes;
@@ -370,20 +288,6 @@ DQ_DEVICE_INLINE void tile_loop(const Tiles &tiles, int n_tiles, const uint8_t *
     const int tile_elems = tile.blocks * Fmt::kBlockElems;
     const bool dst_vec16 = tile.dst_vec16;
     Elem *out = tile.dst + kWarpElems * warp;
-    uint4 *area = area0;
-    if constexpr (kBulk) {
-      area += (i % kOutAreas) * (Shape::kStageBytes / 16);
-      // The area is rewritten below: its store kOutAreas tiles ago must have read it.
-      if (lane == 0) bulk_wait_group_read<kOutAreas - 1>();
-      sync_group();
-    }
-    if constexpr (kBulk) {
-      if (dst_vec16) {  // the same for every tile of a launch; otherwise the st.global path below
-        bulk_store_tile<Fmt, kOut>(buf, tile_elems, table, area, warp, lane, out, streaming);
-        __syncthreads();  // the ring buffer is refilled next iteration
-        continue;
-      }
-    }
     if constexpr (kOut != 0 && !HasSub<Fmt>::value) {
       // 16-bit output of a format without a per-sub-block part: consecutive lanes decode
       // consecutive groups and store them directly (512 contiguous bytes per warp store).
@@ -447,27 +351,212 @@ DQ_DEVICE_INLINE void tile_loop(const Tiles &tiles, int n_tiles, const uint8_t *
     // The ring buffer and the area are refilled next iteration.
     if constexpr (kWarpPipeline) sync_group(); else __syncthreads();
   }
-  if constexpr (kBulk) {
-    // Every issued tile was waited for, and the loop's last barrier passed: no thread uses
-    // the mbarriers any more. A warp's stores complete before its lane 0 leaves.
-    if (threadIdx.x == 0)
-      for (int s = 0; s < kStages; ++s) mbarrier_inval(&full[s]);
-    if (lane == 0) bulk_wait_group<0>();
+  cp_async_wait<0>();
+}
+
+// ---- The Hopper bulk-copy path (kBulkPath; see kBulkKnob). The batch kernel keeps tile_loop.
+
+// One warp: decodes its share of the tile in `buf` (tile_elems valid elements) into its
+// staging area in output order (element o of the warp's kWarpElems at area element o).
+// Formats with a per-32 part decode into the bank-spread layout of stage_chunk first
+// (conflict-free row writes) and the warp then reorders the area in place; 16-bit output of
+// formats without one is in order as decoded (lane-consecutive 16-byte groups). The caller
+// synchronizes the warp before reading the area.
+template <typename Fmt, int kOut>
+DQ_DEVICE_INLINE void decode_warp_in_order(const uint8_t *buf, int tile_elems, const uint8_t *table, uint4 *area,
+                                           int warp, int lane) {
+  using Elem = typename OutPack<kOut>::Elem;
+  constexpr int kElemsPerChunk = 16 / static_cast<int>(sizeof(Elem));
+  constexpr int kChunksPerRow = 4 * (8 / kElemsPerChunk);
+  if constexpr (kOut != 0 && !HasSub<Fmt>::value) {
+#pragma unroll
+    for (int k = 0; k < 4; ++k) {
+      const int c = lane + k * kGroupLanes;  // the warp's 16-byte chunk c: outputs 8c..8c+7
+      const int e = kWarpElems * warp + 8 * c;
+      if (e >= tile_elems) continue;
+      const uint8_t *blk = buf + (e / Fmt::kBlockElems) * Fmt::kBlockBytes;
+      if constexpr (kOut == 1 && HasF16<Fmt>::value) {
+        uint32_t h[4];
+        Fmt::decode8_f16(blk, e % Fmt::kBlockElems, h, table);
+        area[c] = make_uint4(h[0], h[1], h[2], h[3]);
+      } else {
+        float v[8];
+        Fmt::decode8(blk, e % Fmt::kBlockElems, v, table);
+        OutPack<kOut>::pack(v, &area[c]);
+      }
+    }
   } else {
-    cp_async_wait<0>();
+    const int e0 = kWarpElems * warp + 32 * lane;
+    if (e0 < tile_elems) {
+      const uint8_t *blk = buf + (e0 / Fmt::kBlockElems) * Fmt::kBlockBytes;
+      decode_lane32<Fmt, kOut, kChunksPerRow>(blk, e0 % Fmt::kBlockElems, table, area, lane);
+    }
+    sync_group();
+    uint4 v[kChunksPerRow];  // the warp's chunks lane, lane + 32, ... in output order
+#pragma unroll
+    for (int r = 0; r < kChunksPerRow; ++r) {
+      const int c = lane + kGroupLanes * r;
+      v[r] = area[stage_chunk<kChunksPerRow>(c / kChunksPerRow, c % kChunksPerRow)];
+    }
+    sync_group();
+#pragma unroll
+    for (int r = 0; r < kChunksPerRow; ++r) area[lane + kGroupLanes * r] = v[r];
+  }
+}
+
+// kProducer: a 33rd warp (threads kThreads..kThreads + 31) only fills the ring, and every
+// ring buffer has a second mbarrier, `empty`, on which the kThreads / 32 decoding warps
+// arrive once done with it: no block-wide barrier per tile, so the warps drift apart and a
+// fast warp decodes the next tile while a slow one finishes. Otherwise thread 0 fills the
+// ring between two block-wide barriers per tile, as tile_loop does.
+template <typename Fmt, int kOut, bool kProducer, typename Tiles>
+DQ_DEVICE_INLINE void bulk_tile_loop(const Tiles &tiles, int n_tiles, const uint8_t *__restrict__ table_global,
+                                     bool streaming) {
+  using Elem = typename OutPack<kOut>::Elem;
+  using Shape = TileShape<Fmt, sizeof(Elem)>;
+  constexpr int kDecodeWarps = kThreads / kGroupLanes;
+  extern __shared__ DQ_ALIGN16 uint8_t smem[];
+  __shared__ uint64_t full[kStages];   // phase k of full[s]: tile s + k * kStages has landed
+  __shared__ uint64_t empty[kStages];  // phase k of empty[s]: every warp is done with that tile
+  uint8_t *const table = smem;
+  uint8_t *const ring = smem + Fmt::kTableBytes;
+  const int first = static_cast<int>(blockIdx.x), step = static_cast<int>(gridDim.x);
+  if (first >= n_tiles) return;
+  const int warp = static_cast<int>(threadIdx.x / kGroupLanes), lane = static_cast<int>(threadIdx.x % kGroupLanes);
+
+  if (threadIdx.x == 0) {
+    for (int s = 0; s < kStages; ++s) {
+      mbarrier_init(&full[s], 1);
+      if constexpr (kProducer) mbarrier_init(&empty[s], kDecodeWarps);
+    }
+    mbarrier_init_fence();
+  }
+  if constexpr (Fmt::kTableBytes > 0) {
+    // The lookup grid is gathered with data-dependent indices: keep it in shared memory.
+    const uint4 *g = reinterpret_cast<const uint4 *>(table_global);
+    uint4 *s = reinterpret_cast<uint4 *>(table);
+    for (int i = threadIdx.x; i < Fmt::kTableBytes / 16; i += blockDim.x) s[i] = load_readonly(g + i);
+  }
+  __syncthreads();
+
+  // Fills ring buffer i % kStages with this block's i-th tile, by `n` threads (`id` 0..n-1):
+  // one TMA copy of the 16-byte aligned bulk (every tile but a tensor's last is a multiple
+  // of 16 bytes), the tail or all of an unaligned source by plain loads, which precede the
+  // arrival (release) in the filling warp's order, so a waiter (acquire) sees them.
+  auto fill = [&](int i, int id, int n) {
+    const int t = first + i * step;
+    if (t >= n_tiles) return;
+    const auto r = tiles(t);
+    uint8_t *const buf = ring + (i % kStages) * Shape::kBufBytes;
+    const int bytes = r.blocks * Fmt::kBlockBytes;
+    const int bulk = r.src_vec16 ? (bytes & ~15) : 0;
+    for (int k = bulk + id; k < bytes; k += n) buf[k] = load_readonly(r.src + k);
+    if constexpr (kProducer) sync_group();
+    if (id == 0) {
+      uint64_t *const bar = &full[i % kStages];
+      mbarrier_arrive_expect_tx(bar, static_cast<uint32_t>(bulk));
+      if (bulk > 0) bulk_copy_g2s(buf, r.src, static_cast<uint32_t>(bulk), bar);
+    }
+  };
+
+  // Decodes and stores this warp's share of the block's i-th tile (tile t).
+  uint4 *const area0 = reinterpret_cast<uint4 *>(ring + kStages * Shape::kBufBytes) +
+                       warp * (kWarpElems * static_cast<int>(sizeof(Elem)) / 16);
+  auto decode_and_store = [&](int i, int t) {
+    const uint8_t *buf = ring + (i % kStages) * Shape::kBufBytes;
+    const auto tile = tiles(t);
+    const int tile_elems = tile.blocks * Fmt::kBlockElems;
+    const int warp_elems = min(tile_elems - kWarpElems * warp, kWarpElems);
+    Elem *const out = tile.dst + kWarpElems * warp;
+    uint4 *const area = area0 + (i % kOutAreas) * (Shape::kStageBytes / 16);
+    // The area is rewritten now: the store of kOutAreas tiles ago must have read it.
+    if (lane == 0) bulk_wait_group_read<kOutAreas - 1>();
+    sync_group();
+    decode_warp_in_order<Fmt, kOut>(buf, tile_elems, table, area, warp, lane);
+    if (tile.dst_vec16) {
+      fence_proxy_async_shared();  // the area's writes, before the async proxy reads them
+      sync_group();
+      if (lane == 0 && warp_elems > 0) {
+        bulk_copy_s2g(out, area, static_cast<uint32_t>(warp_elems) * sizeof(Elem), streaming);
+        bulk_commit_group();
+      }
+    } else {
+      sync_group();
+      const Elem *a = reinterpret_cast<const Elem *>(area);
+      for (int o = lane; o < warp_elems; o += kGroupLanes) out[o] = a[o];
+    }
+  };
+
+  if constexpr (kProducer) {
+    if (threadIdx.x >= kThreads) {
+      // The producer warp: tile i may refill its buffer once every warp is done with tile
+      // i - kStages (phase i / kStages - 1 of that buffer's `empty`).
+      for (int i = 0, t = first; t < n_tiles; ++i, t += step) {
+        if (i >= kStages) mbarrier_wait_parity(&empty[i % kStages], static_cast<uint32_t>((i / kStages - 1) & 1));
+        fill(i, lane, kGroupLanes);
+      }
+    } else {
+      for (int i = 0, t = first; t < n_tiles; ++i, t += step) {
+        mbarrier_wait_parity(&full[i % kStages], static_cast<uint32_t>((i / kStages) & 1));
+        decode_and_store(i, t);
+        sync_group();  // every lane's reads of the buffer are done
+        if (lane == 0) mbarrier_arrive(&empty[i % kStages]);
+      }
+    }
+  } else {
+    for (int i = 0; i < kStages - 1; ++i) fill(i, static_cast<int>(threadIdx.x), kThreads);
+    for (int i = 0, t = first; t < n_tiles; ++i, t += step) {
+      fill(i + kStages - 1, static_cast<int>(threadIdx.x), kThreads);
+      mbarrier_wait_parity(&full[i % kStages], static_cast<uint32_t>((i / kStages) & 1));
+      __syncthreads();  // the plain-loaded bytes come from other threads
+      decode_and_store(i, t);
+      __syncthreads();  // the buffer is refilled next iteration
+    }
+  }
+  // A warp's stores complete before its lane 0 leaves; no thread waits on the mbarriers
+  // past the last barrier below, so they may end.
+  if (lane == 0) bulk_wait_group<0>();
+  __syncthreads();
+  if (threadIdx.x == 0) {
+    for (int s = 0; s < kStages; ++s) {
+      mbarrier_inval(&full[s]);
+      if constexpr (kProducer) mbarrier_inval(&empty[s]);
+    }
   }
 }
 
 template <typename Fmt, int kOut>
-__global__ void DQ_LAUNCH_BOUNDS(kThreads, kMinBlocksPerSm)
+__global__ void DQ_LAUNCH_BOUNDS(kThreads + kProducerThreads, kMinBlocksPerSm)
     dequant_tiles(const uint8_t *__restrict__ src, typename OutPack<kOut>::Elem *__restrict__ dst,
                   int64_t n_blocks, const uint8_t *__restrict__ table_global, bool src_vec16,
                   bool dst_vec16, bool streaming) {
   using Elem = typename OutPack<kOut>::Elem;
   using Shape = TileShape<Fmt, sizeof(Elem)>;
   const int n_tiles = static_cast<int>((n_blocks + Shape::kBlocks - 1) / Shape::kBlocks);
-  tile_loop<Fmt, kOut, kBulkPath>(SingleTiles<Fmt, Elem>{src, dst, n_blocks, src_vec16, dst_vec16}, n_tiles,
-                                  table_global, streaming);
+  const SingleTiles<Fmt, Elem> tiles{src, dst, n_blocks, src_vec16, dst_vec16};
+  if constexpr (kBulkPath) {
+    bulk_tile_loop<Fmt, kOut, kProducerThreads != 0>(tiles, n_tiles, table_global, streaming);
+  } else {
+    tile_loop<Fmt, kOut>(tiles, n_tiles, table_global, streaming);
+  }
+}
+
+// Threads per block of `kernel` (a dequant_tiles): kThreads, plus the producer warp where its
+// device code is the bulk path built with the producer knob (compiled for sm_90 or later:
+// the code's PTX target decides, as __CUDA_ARCH__ did when it was compiled).
+template <typename Kernel>
+Error tile_block_threads(Kernel kernel, int *threads) {
+  *threads = kThreads;
+#if !defined(DQ_GPU_HIP)
+  if constexpr (kProducerThreads != 0) {
+    cudaFuncAttributes a;
+    const Error e = cudaFuncGetAttributes(&a, kernel);
+    if (e != kSuccess) return e;
+    if (a.ptxVersion >= 90) *threads += kProducerThreads;
+  }
+#endif
+  (void)kernel;
+  return kSuccess;
 }
 
 // Launches Fmt -> kOut over n_blocks blocks. `table` is the device copy of Fmt's grid (or
@@ -478,8 +567,11 @@ Error launch_tiles(const void *src, void *dst, int64_t n_blocks, const uint8_t *
   using Shape = TileShape<Fmt, sizeof(typename OutPack<kOut>::Elem)>;
   auto kernel = dequant_tiles<Fmt, kOut>;
   static thread_local int blocks_per_sm = 0;  // per instantiation; same on every device we target
+  static thread_local int threads = 0;
   if (blocks_per_sm == 0) {
-    const Error e = max_blocks_per_multiprocessor(kernel, kThreads, Shape::kSmemBytes, &blocks_per_sm);
+    Error e = tile_block_threads(kernel, &threads);
+    if (e != kSuccess) return e;
+    e = max_blocks_per_multiprocessor(kernel, threads, Shape::kSmemBytes, &blocks_per_sm);
     if (e != kSuccess) return e;
     if (env.blocks_per_sm_cap > 0 && blocks_per_sm > env.blocks_per_sm_cap) blocks_per_sm = env.blocks_per_sm_cap;
     if (blocks_per_sm < 1) blocks_per_sm = 1;
@@ -489,7 +581,7 @@ Error launch_tiles(const void *src, void *dst, int64_t n_blocks, const uint8_t *
   const unsigned grid = static_cast<unsigned>(n_tiles < max_grid ? n_tiles : max_grid);
   const bool src_vec16 = (reinterpret_cast<uintptr_t>(src) & 15) == 0;
   const bool dst_vec16 = (reinterpret_cast<uintptr_t>(dst) & 15) == 0;
-  kernel<<<grid, kThreads, Shape::kSmemBytes, env.stream>>>(
+  kernel<<<grid, threads, Shape::kSmemBytes, env.stream>>>(
       static_cast<const uint8_t *>(src), static_cast<typename OutPack<kOut>::Elem *>(dst), n_blocks,
       table, src_vec16, dst_vec16, env.streaming_stores);
   return last_error();
