@@ -11,6 +11,7 @@
 #include "grids.hpp"
 #include "loader.hpp"
 #include "memory.hpp"
+#include "shader_copy.hpp"
 #include "status.hpp"
 #include "streams.hpp"
 
@@ -313,6 +314,7 @@ void destroy_context(DeviceContext &c) {
   if (!c.device) return;
   streams_shutdown(c);  // waits for their work
   vk().vkDeviceWaitIdle(c.device);
+  shader_copy_shutdown(c);
   for (auto &[key, p] : c.pipelines) vk().vkDestroyPipeline(c.device, p, nullptr);
   c.pipelines.clear();
   free_buffer(c, c.grids);

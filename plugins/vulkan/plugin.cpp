@@ -10,6 +10,7 @@
 #include "devices.hpp"
 #include "dq/dq_plugin.h"
 #include "memory.hpp"
+#include "shader_copy.hpp"
 #include "streams.hpp"
 #include "status.hpp"
 
@@ -38,6 +39,7 @@ const char *describe() { return g_description.c_str(); }
 int32_t init() {
   FpEnvGuard guard;
   devices_init();
+  shader_copy_configure();
   denormal_probe_run();
   g_description = kDescription;
   if (!denormal_note().empty()) g_description += "; " + denormal_note();

@@ -7,6 +7,7 @@
 
 #include "loader.hpp"
 #include "memory.hpp"
+#include "shader_copy.hpp"
 #include "status.hpp"
 
 namespace dq::vulkan {
@@ -572,22 +573,36 @@ int32_t mem_copy(int32_t device, void *dst, const void *src, size_t bytes, int32
     case DQ_COPY_DEVICE_TO_DEVICE: {
       if (int32_t st = resolve_device(*c, src, bytes, "mem_copy source", &dev_src); st != DQ_OK) return st;
       if (int32_t st = resolve_device(*c, dst, bytes, "mem_copy destination", &dev_dst); st != DQ_OK) return st;
+      // Both lists cover the same bytes; cut at every boundary of either.
+      struct Piece {
+        VkBuffer src;
+        uint64_t src_offset;
+        VkBuffer dst;
+        uint64_t dst_offset, bytes;
+      };
+      std::vector<Piece> pieces;
+      uint32_t sets = 0;
+      for (size_t i = 0, j = 0, ai = 0, aj = 0; i < dev_src.size() && j < dev_dst.size();) {
+        const uint64_t n = std::min(dev_src[i].bytes - ai, dev_dst[j].bytes - aj);
+        pieces.push_back({dev_src[i].buffer, dev_src[i].offset + ai, dev_dst[j].buffer, dev_dst[j].offset + aj, n});
+        sets += shader_copy_sets(*c, n);
+        ai += n, aj += n;
+        if (ai == dev_src[i].bytes) ++i, ai = 0;
+        if (aj == dev_dst[j].bytes) ++j, aj = 0;
+      }
+      // DQ_VULKAN_COPY=shader: on the compute units (shader_copy.hpp); else vkCmdCopyBuffer.
+      VkDescriptorPool pool = VK_NULL_HANDLE;
+      if (shader_copy_enabled())
+        if (int32_t st = make_copy_pool(*c, sets, &pool); st != DQ_OK) return st;
       const int32_t st = s->submit(
-          [&](VkCommandBuffer cb) {
-            // Both lists cover the same bytes; cut at every boundary of either.
-            size_t i = 0, j = 0;
-            uint64_t ai = 0, aj = 0;
-            while (i < dev_src.size() && j < dev_dst.size()) {
-              const uint64_t n = std::min(dev_src[i].bytes - ai, dev_dst[j].bytes - aj);
-              VkBufferCopy r{dev_src[i].offset + ai, dev_dst[j].offset + aj, n};
-              vk().vkCmdCopyBuffer(cb, dev_src[i].buffer, dev_dst[j].buffer, 1, &r);
-              ai += n, aj += n;
-              if (ai == dev_src[i].bytes) ++i, ai = 0;
-              if (aj == dev_dst[j].bytes) ++j, aj = 0;
-            }
+          [&](VkCommandBuffer cb) -> int32_t {
+            for (const Piece &p : pieces)
+              if (int32_t rs = record_device_copy(*c, cb, p.src, p.src_offset, p.dst, p.dst_offset, p.bytes, pool);
+                  rs != DQ_OK)
+                return rs;
             return DQ_OK;
           },
-          {}, VK_NULL_HANDLE, nullptr);
+          {}, pool, nullptr);
       if (st != DQ_OK) return st;
       return stream ? ok() : (s->wait() == DQ_OK ? ok() : DQ_ERR_BACKEND);
     }

@@ -746,7 +746,51 @@ bool measure_allocs(const dq_plugin_api *api, const Options &o) {
   return ok;
 }
 
-// The plugin's mem_copy exactly as dq bench's time_events drives it.
+// The plugin's device-to-device mem_copy exactly as dq bench's time_events drives it.
+bool measure_copies(const dq_plugin_api *api, const Options &o, const char *how) {
+  bool ok = true;
+  std::printf("\nplugin mem_copy, %s (device to device, one stream, 4 calls between two event_record, as dq "
+              "bench)\n", how);
+  std::printf("%12s %12s %14s %16s\n", "bytes", "events GB/s", "wall GB/s", "host us/call");
+  for (uint64_t bytes : o.sizes) {
+    void *a = nullptr, *b = nullptr, *stream = nullptr, *e0 = nullptr, *e1 = nullptr;
+    if (api->mem_alloc(0, bytes, &a) != DQ_OK || api->mem_alloc(0, bytes, &b) != DQ_OK ||
+        api->stream_create(0, &stream) != DQ_OK || api->event_create(0, &e0) != DQ_OK ||
+        api->event_create(0, &e1) != DQ_OK) {
+      std::printf("plugin: setup for %" PRIu64 " bytes failed: %s\n", bytes, api->last_error());
+      ok = false;
+    } else {
+      void *bufs[2] = {a, b};
+      std::vector<double> ev, wall, host;
+      for (int r = 0; r <= o.repeat && ok; ++r) {
+        float ms = 0;
+        const auto t0 = Clock::now();
+        ok = api->event_record(0, e0, stream) == DQ_OK;
+        double enqueue = 0;
+        for (int c = 0; c < 4 && ok; ++c) {
+          const auto c0 = Clock::now();
+          ok = api->mem_copy(0, bufs[(c + 1) & 1], bufs[c & 1], bytes, DQ_COPY_DEVICE_TO_DEVICE, stream) == DQ_OK;
+          enqueue += since(c0);
+        }
+        ok = ok && api->event_record(0, e1, stream) == DQ_OK && api->event_synchronize(0, e1) == DQ_OK;
+        const double w = since(t0);
+        ok = ok && api->event_elapsed_ms(0, e0, e1, &ms) == DQ_OK;
+        if (!ok) std::printf("plugin: %s\n", api->last_error());
+        if (r > 0) ev.push_back(ms / 1e3 / 4), wall.push_back(w / 4), host.push_back(enqueue / 4);
+      }
+      if (ok)
+        std::printf("%12" PRIu64 " %12.1f %14.1f %16.1f\n", bytes, gbs(bytes, median(ev)), gbs(bytes, median(wall)),
+                    median(host) * 1e6);
+    }
+    if (e0) api->event_destroy(0, e0);
+    if (e1) api->event_destroy(0, e1);
+    if (stream) api->stream_destroy(0, stream);
+    if (a) api->mem_free(0, a);
+    if (b) api->mem_free(0, b);
+  }
+  return ok;
+}
+
 bool probe_plugin(const Options &o) {
   if (o.plugin.empty()) return true;
   void *h = dlopen(o.plugin.c_str(), RTLD_NOW | RTLD_LOCAL);
@@ -759,46 +803,18 @@ bool probe_plugin(const Options &o) {
   if (api->device_count() < 1) {
     std::printf("plugin: skip: %s\n", api->no_device_reason());
   } else {
-    std::printf("\nplugin mem_copy (device to device, one stream, 4 calls between two event_record, as dq bench)\n");
-    std::printf("%12s %12s %14s %16s\n", "bytes", "events GB/s", "wall GB/s", "host us/call");
-    for (uint64_t bytes : o.sizes) {
-      void *a = nullptr, *b = nullptr, *stream = nullptr, *e0 = nullptr, *e1 = nullptr;
-      if (api->mem_alloc(0, bytes, &a) != DQ_OK || api->mem_alloc(0, bytes, &b) != DQ_OK ||
-          api->stream_create(0, &stream) != DQ_OK || api->event_create(0, &e0) != DQ_OK ||
-          api->event_create(0, &e1) != DQ_OK) {
-        std::printf("plugin: setup for %" PRIu64 " bytes failed: %s\n", bytes, api->last_error());
-        ok = false;
-      } else {
-        void *bufs[2] = {a, b};
-        std::vector<double> ev, wall, host;
-        for (int r = 0; r <= o.repeat && ok; ++r) {
-          float ms = 0;
-          const auto t0 = Clock::now();
-          ok = api->event_record(0, e0, stream) == DQ_OK;
-          double enqueue = 0;
-          for (int c = 0; c < 4 && ok; ++c) {
-            const auto c0 = Clock::now();
-            ok = api->mem_copy(0, bufs[(c + 1) & 1], bufs[c & 1], bytes, DQ_COPY_DEVICE_TO_DEVICE, stream) == DQ_OK;
-            enqueue += std::chrono::duration<double>(Clock::now() - c0).count();
-          }
-          ok = ok && api->event_record(0, e1, stream) == DQ_OK && api->event_synchronize(0, e1) == DQ_OK;
-          const double w = std::chrono::duration<double>(Clock::now() - t0).count();
-          ok = ok && api->event_elapsed_ms(0, e0, e1, &ms) == DQ_OK;
-          if (!ok) std::printf("plugin: %s\n", api->last_error());
-          if (r > 0) ev.push_back(ms / 1e3 / 4), wall.push_back(w / 4), host.push_back(enqueue / 4);
-        }
-        if (ok)
-          std::printf("%12" PRIu64 " %12.1f %14.1f %16.1f\n", bytes, gbs(bytes, median(ev)), gbs(bytes, median(wall)),
-                      median(host) * 1e6);
-      }
-      if (e0) api->event_destroy(0, e0);
-      if (e1) api->event_destroy(0, e1);
-      if (stream) api->stream_destroy(0, stream);
-      if (a) api->mem_free(0, a);
-      if (b) api->mem_free(0, b);
+    ok = measure_copies(api, o, "defaults (vkCmdCopyBuffer)");
+    if (!std::getenv("DQ_VULKAN_COPY")) {  // again on the compute units
+      api->shutdown();
+      setenv("DQ_VULKAN_COPY", "shader", 1);
+      ok = api->init() == DQ_OK && api->device_count() > 0 && ok;
+      ok = ok && measure_copies(api, o, "DQ_VULKAN_COPY=shader");
+      unsetenv("DQ_VULKAN_COPY");
+      api->shutdown();
+      ok = api->init() == DQ_OK && api->device_count() > 0 && ok;
     }
-    ok = measure_ops(api) && ok;
-    ok = measure_allocs(api, o) && ok;
+    ok = ok && measure_ops(api);
+    ok = ok && measure_allocs(api, o);
   }
   api->shutdown();
   dlclose(h);
