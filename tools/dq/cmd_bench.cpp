@@ -376,6 +376,13 @@ void print_header(const BenchOptions &o, const core::Backend &b, int threads, in
     std::printf("%" PRId64 " elements -> %s, steady clock, median of %d after warm-up; copy = memcpy "
                 "of the output size on %d thread%s; ref = PyPI gguf (gguf.quants.dequantize, f32, best of 2)\n",
                 n, o.to.c_str(), o.repeat, threads, threads == 1 ? "" : "s");
+  if (device && b.name == "vulkan") {
+    // Issue 15's reference is a vkCmdCopyBuffer of the same bytes; say which copy this is.
+    const char *copy = std::getenv("DQ_VULKAN_COPY");
+    std::printf("vulkan copy = %s\n", copy && std::string(copy) == "shader"
+                                          ? "a compute-shader copy (DQ_VULKAN_COPY=shader), not vkCmdCopyBuffer"
+                                          : "vkCmdCopyBuffer");
+  }
   std::printf("GB/s count bytes read + bytes written (1 GB = 1e9 B); copy GB/s counts 2 x size.\n\n");
   std::printf("%-8s %10s %9s %10s %8s %10s %9s\n", "type", "Melem/s", "GB/s", "copy GB/s", "vs copy",
               device ? "ref GB/s" : "gguf GB/s", "speed-up");
