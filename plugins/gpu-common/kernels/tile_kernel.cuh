@@ -6,6 +6,8 @@
 // of 8) into its row of a per-warp staging area, and the warp stores the area in order with
 // 16-byte stores, 512 contiguous bytes per store instruction. Formats without a per-32 part
 // store 16-bit output directly from consecutive lanes (already 512 contiguous bytes).
+// A build with -DDQ_GPU_BULK_COPY=1 runs bulk_tile_loop instead on sm_90 (TMA bulk copies in
+// and out, see the knobs below); the batch kernel and every other build keep tile_loop.
 //
 // Tile counts are 32-bit, element and byte offsets 64-bit: tensors may exceed 2^31 elements.
 #pragma once
@@ -404,14 +406,16 @@ DQ_DEVICE_INLINE void decode_warp_in_order(const uint8_t *buf, int tile_elems, c
   }
 }
 
-// kProducer: a 33rd warp (threads kThreads..kThreads + 31) only fills the ring, and every
+// kProducer: an extra warp (threads kThreads..kThreads + 31) only fills the ring, and every
 // ring buffer has a second mbarrier, `empty`, on which the kThreads / 32 decoding warps
 // arrive once done with it: no block-wide barrier per tile, so the warps drift apart and a
-// fast warp decodes the next tile while a slow one finishes. Otherwise thread 0 fills the
-// ring between two block-wide barriers per tile, as tile_loop does.
+// fast warp decodes the next tile while a slow one finishes. Otherwise, or when a source tile
+// is not 16-byte aligned (`src_vec16` false: every byte by plain loads, which need all the
+// block's threads), thread 0 fills the ring between two block-wide barriers per tile, as
+// tile_loop does; the extra warp then only helps with those loads.
 template <typename Fmt, int kOut, bool kProducer, typename Tiles>
 DQ_DEVICE_INLINE void bulk_tile_loop(const Tiles &tiles, int n_tiles, const uint8_t *__restrict__ table_global,
-                                     bool streaming) {
+                                     bool src_vec16, bool streaming) {
   using Elem = typename OutPack<kOut>::Elem;
   using Shape = TileShape<Fmt, sizeof(Elem)>;
   constexpr int kDecodeWarps = kThreads / kGroupLanes;
@@ -439,10 +443,13 @@ DQ_DEVICE_INLINE void bulk_tile_loop(const Tiles &tiles, int n_tiles, const uint
   }
   __syncthreads();
 
+  const bool producer = kProducer && src_vec16;  // the same in every thread of the launch
+
   // Fills ring buffer i % kStages with this block's i-th tile, by `n` threads (`id` 0..n-1):
   // one TMA copy of the 16-byte aligned bulk (every tile but a tensor's last is a multiple
-  // of 16 bytes), the tail or all of an unaligned source by plain loads, which precede the
-  // arrival (release) in the filling warp's order, so a waiter (acquire) sees them.
+  // of 16 bytes), the tail or all of an unaligned source by plain loads. The producer warp's
+  // loads precede its arrival (release) in warp order, so a waiter (acquire) sees them; in
+  // the other loop a block-wide barrier follows the wait.
   auto fill = [&](int i, int id, int n) {
     const int t = first + i * step;
     if (t >= n_tiles) return;
@@ -451,7 +458,7 @@ DQ_DEVICE_INLINE void bulk_tile_loop(const Tiles &tiles, int n_tiles, const uint
     const int bytes = r.blocks * Fmt::kBlockBytes;
     const int bulk = r.src_vec16 ? (bytes & ~15) : 0;
     for (int k = bulk + id; k < bytes; k += n) buf[k] = load_readonly(r.src + k);
-    if constexpr (kProducer) sync_group();
+    if (producer) sync_group();
     if (id == 0) {
       uint64_t *const bar = &full[i % kStages];
       mbarrier_arrive_expect_tx(bar, static_cast<uint32_t>(bulk));
@@ -487,7 +494,7 @@ DQ_DEVICE_INLINE void bulk_tile_loop(const Tiles &tiles, int n_tiles, const uint
     }
   };
 
-  if constexpr (kProducer) {
+  if (producer) {
     if (threadIdx.x >= kThreads) {
       // The producer warp: tile i may refill its buffer once every warp is done with tile
       // i - kStages (phase i / kStages - 1 of that buffer's `empty`).
@@ -504,12 +511,13 @@ DQ_DEVICE_INLINE void bulk_tile_loop(const Tiles &tiles, int n_tiles, const uint
       }
     }
   } else {
-    for (int i = 0; i < kStages - 1; ++i) fill(i, static_cast<int>(threadIdx.x), kThreads);
+    const int id = static_cast<int>(threadIdx.x), n = static_cast<int>(blockDim.x);
+    for (int i = 0; i < kStages - 1; ++i) fill(i, id, n);
     for (int i = 0, t = first; t < n_tiles; ++i, t += step) {
-      fill(i + kStages - 1, static_cast<int>(threadIdx.x), kThreads);
+      fill(i + kStages - 1, id, n);
       mbarrier_wait_parity(&full[i % kStages], static_cast<uint32_t>((i / kStages) & 1));
       __syncthreads();  // the plain-loaded bytes come from other threads
-      decode_and_store(i, t);
+      if (warp < kDecodeWarps) decode_and_store(i, t);
       __syncthreads();  // the buffer is refilled next iteration
     }
   }
@@ -535,7 +543,7 @@ __global__ void DQ_LAUNCH_BOUNDS(kThreads + kProducerThreads, kMinBlocksPerSm)
   const int n_tiles = static_cast<int>((n_blocks + Shape::kBlocks - 1) / Shape::kBlocks);
   const SingleTiles<Fmt, Elem> tiles{src, dst, n_blocks, src_vec16, dst_vec16};
   if constexpr (kBulkPath) {
-    bulk_tile_loop<Fmt, kOut, kProducerThreads != 0>(tiles, n_tiles, table_global, streaming);
+    bulk_tile_loop<Fmt, kOut, kProducerThreads != 0>(tiles, n_tiles, table_global, src_vec16, streaming);
   } else {
     tile_loop<Fmt, kOut>(tiles, n_tiles, table_global, streaming);
   }
