@@ -8,7 +8,8 @@
 #     (BENCH_OUTS=f16,f32,bf16, BENCH_ELEMENTS; skip: NO_BENCH=1), and tuning variants (TUNE="ENV=V ...");
 #     KERNEL_VARIANTS="name:-DFLAG=V,ENV=V ..." builds the cuda plugin again with the -D flags
 #     (CMAKE_CUDA_FLAGS) and times it beside the default, its ENV=V items set while it runs;
-#     KERNEL_VARIANT_TESTS=1 also runs each variant's golden tests and conformance (step 2);
+#     KERNEL_VARIANT_TESTS=1 also runs each variant's golden tests and conformance (step 2),
+#     KERNEL_VARIANT_TESTS="name ..." only those variants';
 #  4. SHAPES=f16,f32: `dq bench --shapes default` rows (sizes, batch) against their bound;
 #  5. fresh `dq load FILE` processes of the 2 GB bench model, interleaved over VARIANTS
 #     ("name:ENV=V,ENV=V"; a name starting with "old" runs the older commit's dq).
@@ -91,6 +92,7 @@ if [[ -z ${NO_TESTS:-} ]]; then
   # multiprocessor, so every block walks many tiles and the shared-memory ring wraps often.
   for kv in ${KERNEL_VARIANT_TESTS:+${KERNEL_VARIANTS:-}}; do
     name=${kv%%:*}; read -ra envs <<<"$(kv_envs "$kv")"
+    [[ $KERNEL_VARIANT_TESTS == 1 || " $KERNEL_VARIANT_TESTS " == *" $name "* ]] || continue
     so=build-kv-$name/lib/dq/libdq-cuda.so
     [[ -f $so ]] || { log "kernel variant $name: no plugin to test"; continue; }
     dir=build-kv-$name/test-plugins
