@@ -29,3 +29,12 @@ if(DQ_VULKAN_GLSLC AND DQ_VULKAN_SHADER_DIR)
            COMMAND ${CMAKE_COMMAND} -DGLSLC=${DQ_VULKAN_GLSLC} -DSHADERS=${DQ_VULKAN_SHADER_DIR}
                    -P ${CMAKE_CURRENT_SOURCE_DIR}/check_denorm_preserve.cmake)
 endif()
+
+# Both paths against the cpu plugin in one process (DQ_VULKAN_PATH switched per call): every
+# 16-bit pattern through F16/BF16, and one type per family and decode8 branch.
+add_executable(dq_vulkan_path_tests vulkan_paths_test.cpp)
+target_include_directories(dq_vulkan_path_tests PRIVATE ${CMAKE_SOURCE_DIR}/tests/cuda)
+target_link_libraries(dq_vulkan_path_tests PRIVATE dq_test_support ${CMAKE_DL_LIBS})
+add_dependencies(dq_vulkan_path_tests dq-vulkan dq-cpu)
+add_test(NAME vulkan.paths COMMAND dq_vulkan_path_tests)
+set_tests_properties(vulkan.paths PROPERTIES TIMEOUT 600 ENVIRONMENT "DQ_VULKAN_CPU=1;${dq_sanitizer_env}")

@@ -24,7 +24,9 @@ spirv_execution_mode(extensions = ["SPV_KHR_float_controls"], capabilities = [44
 layout(local_size_x = 256) in;
 layout(constant_id = 0) const uint SRC_TYPE = 0;  // ggml type id
 layout(constant_id = 1) const uint OUT_TYPE = 0;  // 0: f32, 1: f16, 30: bf16
-layout(constant_id = 2) const uint RUN_PATH = 1;  // 1: run of 8 per invocation, 0: per element
+// 1: run of 8 per invocation, 0: per element. Default 0, correct for any alignment, so a
+// pipeline created without this constant (devices.cpp get_pipeline) stays exact.
+layout(constant_id = 2) const uint RUN_PATH = 0;
 
 layout(std430, set = 0, binding = 0) readonly buffer Src { uint src_words[]; };
 // Not writeonly: a 16-bit output word shared with a neighbour is updated with atomics.
@@ -131,8 +133,9 @@ void store_half_pair(uint at, uint lo, uint hi, bool has_lo, bool has_hi) {
 // Calls decode / decode8 for every output of the chunk (grid-stride loops, so one dispatch of
 // at most 65535 groups covers any chunk). decode(e) returns the f32 bits of element e and
 // decode8(e0, a, b) those of elements e0..e0+7 (e0 a multiple of 8), counted from the start
-// of the chunk's first block.
-#define DQ_MAIN(decode, decode8)                                                        \
+// of the chunk's first block. `prenarrowed` (a constant expression): decode8 already returns
+// 16-bit output values (F16 -> f16, BF16 -> bf16), so the run path does not narrow them.
+#define DQ_MAIN(decode, decode8, prenarrowed)                                                        \
   void main_per_element() {                                                             \
     const uint n = params.n_elements;                                                   \
     const uint fib = params.first_in_block;                                             \
@@ -184,8 +187,8 @@ void store_half_pair(uint at, uint lo, uint hi, bool has_lo, bool has_hi) {
           if (e0 + k >= fib && e0 + k - fib < n) dst_words[at + k] = v[k];              \
         continue;                                                                       \
       }                                                                                 \
-      const uvec4 na = uvec4(narrow(a.x), narrow(a.y), narrow(a.z), narrow(a.w));       \
-      const uvec4 nb = uvec4(narrow(b.x), narrow(b.y), narrow(b.z), narrow(b.w));       \
+      const uvec4 na = (prenarrowed) ? a : uvec4(narrow(a.x), narrow(a.y), narrow(a.z), narrow(a.w)); \
+      const uvec4 nb = (prenarrowed) ? b : uvec4(narrow(b.x), narrow(b.y), narrow(b.z), narrow(b.w)); \
       const uint at = (base + e0) >> 1;                                                 \
       if (full) {                                                                       \
         const uvec4 words = uvec4(na.x | (na.y << 16), na.z | (na.w << 16),             \

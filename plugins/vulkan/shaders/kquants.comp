@@ -202,4 +202,4 @@ void decode8(uint e0, out uvec4 lo4, out uvec4 hi4) {
   hi4 = uvec4(v[4], v[5], v[6], v[7]);
 }
 
-DQ_MAIN(decode, decode8)
+DQ_MAIN(decode, decode8, false)

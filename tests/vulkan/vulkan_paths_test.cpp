@@ -1,0 +1,122 @@
+// The vulkan plugin's two shader paths (plugins/vulkan/shaders/common.glsl): the run path
+// (8 outputs of one block per invocation, the default) and the per-element path
+// (DQ_VULKAN_PATH=per-element) give the cpu plugin's bytes, including where they differ in
+// code: every 16-bit pattern through F16 and BF16 (the run path's F16 -> f16 and BF16 -> bf16
+// skip the widen/narrow round trip and must still quiet NaNs as it does), and chunks whose
+// first or last 8-element group is cut, for every family.
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "dq_common/half.hpp"
+#include "vulkan_fixture.hpp"
+
+namespace dq::test {
+namespace {
+
+[[maybe_unused]] ::testing::Environment *const g_shutdown =
+    ::testing::AddGlobalTestEnvironment(new VulkanShutdown);
+
+// Sets DQ_VULKAN_PATH for one scope (the plugin reads it at each call).
+class PathScope {
+ public:
+  explicit PathScope(const char *path) {
+    if (const char *old = std::getenv("DQ_VULKAN_PATH")) old_ = old, had_ = true;
+    if (path)
+      setenv("DQ_VULKAN_PATH", path, 1);
+    else
+      unsetenv("DQ_VULKAN_PATH");
+  }
+  ~PathScope() {
+    if (had_)
+      setenv("DQ_VULKAN_PATH", old_.c_str(), 1);
+    else
+      unsetenv("DQ_VULKAN_PATH");
+  }
+
+ private:
+  std::string old_;
+  bool had_ = false;
+};
+
+constexpr const char *kPaths[] = {"run", "per-element"};
+
+TEST_F(VulkanDevice, EveryHalfPatternThroughF16AndBF16MatchesTheCpuPluginOnBothPaths) {
+  // 65536 patterns and 5 more, so the last 8-element group is cut.
+  const int64_t n = 65536 + 5;
+  std::vector<uint8_t> src(static_cast<size_t>(n) * 2);
+  for (int64_t i = 0; i < n; ++i) {
+    src[static_cast<size_t>(2 * i)] = static_cast<uint8_t>(i & 0xff);
+    src[static_cast<size_t>(2 * i + 1)] = static_cast<uint8_t>((i >> 8) & 0xff);
+  }
+  for (int32_t type : {1, 30})
+    for (int32_t out : {0, 1, 30}) {
+      std::string why;
+      const auto want = cpu_reference(type, out, src, n, &why);
+      if (want.empty()) GTEST_SKIP() << why;
+      std::vector<uint8_t> by_path[2];
+      for (int p = 0; p < 2; ++p) {
+        PathScope scope(kPaths[p]);
+        ASSERT_EQ(dequantize_host(vk, type, out, src, n, &by_path[p]), DQ_OK) << vk->last_error();
+        EXPECT_EQ(compare_outputs(by_path[p], want, out), "") << "type " << type << " out " << out << " path " << kPaths[p];
+      }
+      // compare_outputs lets any NaN match any NaN; the two paths must agree bit for bit, NaN
+      // payloads included, and same-width outputs must be half.hpp's round trip exactly.
+      EXPECT_TRUE(by_path[0] == by_path[1]) << "type " << type << " out " << out << ": run and per-element differ";
+      if (type == out) {
+        size_t bad = 0;
+        for (int64_t i = 0; i < n; ++i) {
+          const auto h = static_cast<uint16_t>(i & 0xffff);
+          const uint16_t want_bits = type == 1 ? dq::f32_to_f16(dq::f16_to_f32(h)) : dq::f32_to_bf16(dq::bf16_to_f32(h));
+          uint16_t got_bits = 0;
+          std::memcpy(&got_bits, by_path[0].data() + 2 * i, 2);
+          if (got_bits != want_bits && bad++ == 0)
+            ADD_FAILURE() << "type " << type << ": 0x" << std::hex << h << " -> 0x" << got_bits << ", want 0x" << want_bits;
+        }
+        EXPECT_EQ(bad, 0u) << "type " << type;
+      }
+    }
+}
+
+// One type per family and code branch of decode8; element counts that end inside an
+// 8-element group where the block allows (block of 1), and whole blocks otherwise; random
+// bytes with finite f16 scales.
+TEST_F(VulkanDevice, EveryFamilyMatchesTheCpuPluginOnBothPaths) {
+  struct Case {
+    int32_t type;
+    int64_t n;
+  };
+  const Case cases[] = {{0, 8 * 1000 + 3}, {1, 8 * 1000 + 7}, {30, 8 * 1000 + 1},          // float
+                        {2, 32 * 300},     {3, 32 * 300},     {6, 32 * 300},   {7, 32 * 300},  // legacy
+                        {8, 32 * 300},     {10, 256 * 40},    {11, 256 * 40},  {12, 256 * 40},
+                        {13, 256 * 40},    {14, 256 * 40},    {15, 256 * 40},                  // k-quants
+                        {20, 32 * 300},    {23, 256 * 40},    {39, 32 * 300},  {40, 64 * 150},
+                        {41, 128 * 80},    {42, 64 * 150},    {34, 256 * 40},  {35, 256 * 40},  // low-bit
+                        {16, 256 * 40},    {17, 256 * 40},    {22, 256 * 40},  {18, 256 * 40},
+                        {21, 256 * 40},    {19, 256 * 40},    {29, 256 * 40}};                 // i-quants
+  for (const Case c : cases) {
+    if (!vk->supports(c.type, 0)) continue;  // e.g. Q8_K/MXFP4 on a device that flushes subnormals
+    const auto bytes = dq::type_nbytes(c.type, c.n);
+    ASSERT_TRUE(bytes.has_value()) << c.type;
+    auto src = random_bytes(*bytes, 77 + c.type);
+    // Finite values: clear the top exponent bit of every 16-bit word (f16 scales, F16/BF16
+    // values); F32 keeps its random bits (the copy is exact for any of them).
+    if (c.type != 0)
+      for (size_t i = 1; i < src.size(); i += 2) src[i] &= 0x3f;
+    for (int32_t out : {0, 1, 30}) {
+      std::string why;
+      const auto want = cpu_reference(c.type, out, src, c.n, &why);
+      if (want.empty()) GTEST_SKIP() << why;
+      for (const char *path : kPaths) {
+        PathScope scope(path);
+        std::vector<uint8_t> got;
+        ASSERT_EQ(dequantize_host(vk, c.type, out, src, c.n, &got), DQ_OK) << vk->last_error();
+        EXPECT_EQ(compare_outputs(got, want, out), "") << "type " << c.type << " out " << out << " path " << path;
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace dq::test
