@@ -22,7 +22,8 @@
 #     4. dq bench --backend vulkan, every type to f16 and f32 at 256M elements: each row beside a
 #        device-to-device mem_copy of the same bytes (vkCmdCopyBuffer) timed in the same run;
 #     5. dq load of the 2 GB bench model to vulkan:0, f16 (DQ_LOAD_TRACE=1), with the pinned
-#        host-to-device rate of the same run (the "load/bus" line).
+#        host-to-device rate of the same run (the "load/bus" line); loads 4 and 5 with the
+#        output arena allocated in the background (DQ_VULKAN_ASYNC_ALLOC=1, 4 and 8 threads).
 # Logs go to $OUT (./device-out); a summary is printed last. Skip steps: NO_TESTS=1,
 # NO_BENCH=1, NO_LOAD=1; BENCH_OUTS (f16,f32), BENCH_ELEMENTS (268435456).
 set -uo pipefail
@@ -138,6 +139,13 @@ if [[ -z ${NO_LOAD:-} ]]; then
   for i in 1 2 3; do
     DQ_LOAD_TRACE=1 "$BIN/dq" load "$MODEL" --device vulkan:0 --no-progress >"$OUT/load-$i.log" 2>&1
     log "load $i rc=$? $(grep -E 'time:|throughput|load/bus|error' "$OUT/load-$i.log" | tr '\n' ' ')"
+  done
+  # The output arena's later segments allocated while the pipeline fills the first ones.
+  for i in 4 5; do
+    threads=$([[ $i == 4 ]] && echo 4 || echo 8)
+    DQ_VULKAN_ASYNC_ALLOC=1 DQ_VULKAN_ALLOC_THREADS=$threads DQ_LOAD_TRACE=1 "$BIN/dq" load "$MODEL" \
+      --device vulkan:0 --no-progress >"$OUT/load-$i.log" 2>&1
+    log "load $i (DQ_VULKAN_ASYNC_ALLOC=1, $threads threads) rc=$? $(grep -E 'time:|throughput|load/bus|error' "$OUT/load-$i.log" | tr '\n' ' ')"
   done
 fi
 log "done"

@@ -234,6 +234,12 @@ std::string inspect_device(DeviceContext &c) {
   c.pinned_memory_type = static_cast<uint32_t>(pinned_t);
   c.device_memory_type = static_cast<uint32_t>(device_t >= 0 ? device_t : host_t);
   c.device_heap_bytes = mp.memoryHeaps[mp.memoryTypes[c.device_memory_type].heapIndex].size;
+  if (const char *e = std::getenv("DQ_VULKAN_ASYNC_ALLOC"); e && std::strcmp(e, "1") == 0) {
+    c.async_alloc = true;
+    // Segments of 512 MiB unless set: the first is ready soon, the rest overlap the work.
+    if (const char *seg = std::getenv("DQ_VULKAN_SEGMENT_BYTES"); !seg || !*seg)
+      c.segment_bytes = std::min<VkDeviceSize>(c.segment_bytes, VkDeviceSize{512} << 20);
+  }
   // Blocks for sub-allocation: 1 GiB, within one segment and at most an eighth of the heap.
   uint64_t block = std::min<uint64_t>({uint64_t{1} << 30, c.segment_bytes, c.device_heap_bytes / 8});
   if (const char *e = std::getenv("DQ_VULKAN_BLOCK_BYTES"); e && *e)  // tests: small blocks; 0: none

@@ -51,6 +51,9 @@ struct DeviceContext {
   // vkAllocateMemory per block, not per allocation); 0: every allocation has its own memory.
   VkDeviceSize block_bytes = 0;
   uint32_t alloc_threads = 4;  // an allocation of several segments allocates them at once
+  // DQ_VULKAN_ASYNC_ALLOC=1: mem_alloc of several segments returns once the first exists; the
+  // others are allocated in the background and a call touching one waits for it.
+  bool async_alloc = false;
   VkDeviceSize storage_alignment = 4;
   bool host_import = false;  // VK_EXT_external_memory_host enabled
   VkDeviceSize import_alignment = 4096;

@@ -2,8 +2,12 @@
 
 #include <unistd.h>
 
+#include <cstdlib>
+
 #include <algorithm>
 #include <atomic>
+#include <condition_variable>
+#include <cstdlib>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -33,10 +37,27 @@ struct Block {
   std::map<uint64_t, uint64_t> free_ranges;  // offset -> bytes
 };
 
+// Segments still being allocated in the background (DQ_VULKAN_ASYNC_ALLOC=1): a call that
+// touches one waits for it; a failure is reported by the first call that touches it.
+struct Pending {
+  enum State : char { allocating, ready, failed };
+  std::mutex mutex;  // guards state, status, message
+  std::condition_variable changed;
+  std::vector<State> state;  // per segment
+  int32_t status = DQ_OK;
+  std::string message;
+  std::vector<std::thread> workers;
+  void join() {
+    for (auto &t : workers) t.join();
+    workers.clear();
+  }
+};
+
 struct DeviceAllocation {
   DeviceContext *ctx = nullptr;
   uint64_t bytes = 0;
   std::vector<MappedBuffer> segments;  // own memory: each ctx->segment_bytes but the last
+  std::shared_ptr<Pending> pending;    // segments being allocated in the background
   Block *block = nullptr;              // or carved from a block: [block_offset, + reserved)
   uint64_t block_offset = 0;
   uint64_t reserved = 0;
@@ -212,6 +233,58 @@ int32_t import_host(DeviceContext &c, void *ptr, uint64_t bytes, MappedBuffer *o
   return DQ_OK;
 }
 
+// Segment i of `a`: its bytes (whole words, so the shaders may read the last one).
+uint64_t segment_size(const DeviceContext &c, const DeviceAllocation &a, size_t i) {
+  return (std::min<uint64_t>(c.segment_bytes, a.bytes - i * c.segment_bytes) + 3) & ~uint64_t{3};
+}
+
+// The first segment of `a` now, the others on up to ctx->alloc_threads background threads
+// (a.segments keeps its storage, which the workers write, until the allocation is freed).
+int32_t alloc_segments_async(DeviceContext &c, DeviceAllocation &a) {
+  const size_t n = static_cast<size_t>((a.bytes + c.segment_bytes - 1) / c.segment_bytes);
+  a.segments.assign(n, MappedBuffer{});
+  if (int32_t st = alloc_buffer(c, a.segments[0], segment_size(c, a, 0), c.device_memory_type, "device allocation");
+      st != DQ_OK) {
+    a.segments.clear();
+    return st;
+  }
+  auto pending = std::make_shared<Pending>();
+  pending->state.assign(n, Pending::allocating);
+  pending->state[0] = Pending::ready;
+  auto next = std::make_shared<std::atomic<size_t>>(1);
+  MappedBuffer *segments = a.segments.data();
+  std::vector<uint64_t> sizes(n);
+  for (size_t i = 0; i < n; ++i) sizes[i] = segment_size(c, a, i);
+  // Tests: the background allocation of this segment fails (the device's out-of-memory path).
+  const char *fail_env = std::getenv("DQ_VULKAN_TEST_FAIL_SEGMENT");
+  const size_t fail_at = fail_env && *fail_env ? std::strtoull(fail_env, nullptr, 10) : 0;
+  auto work = [&c, pending, next, segments, sizes, fail_at] {
+    for (size_t i; (i = next->fetch_add(1)) < sizes.size();) {
+      const int32_t st = i == fail_at ? fail(DQ_ERR_OUT_OF_MEMORY, "vkAllocateMemory: out of device memory (simulated "
+                                                                   "by DQ_VULKAN_TEST_FAIL_SEGMENT)")
+                                      : alloc_buffer(c, segments[i], sizes[i], c.device_memory_type, "device allocation");
+      std::lock_guard<std::mutex> lock(pending->mutex);
+      pending->state[i] = st == DQ_OK ? Pending::ready : Pending::failed;
+      if (st != DQ_OK && pending->status == DQ_OK) {
+        pending->status = st;
+        pending->message = "segment " + std::to_string(i) + " (allocated in the background): " + last_error_text();
+      }
+      pending->changed.notify_all();
+    }
+  };
+  const size_t threads = std::min<size_t>(n - 1, std::max<uint32_t>(1, c.alloc_threads));
+  for (size_t t = 0; t < threads; ++t) {
+    try {
+      pending->workers.emplace_back(work);
+    } catch (const std::system_error &) {
+      if (pending->workers.empty()) work();  // no thread at all: allocate them here
+      break;
+    }
+  }
+  a.pending = std::move(pending);
+  return DQ_OK;
+}
+
 // The segments of `a` (memory of its own), several at once over up to ctx->alloc_threads
 // threads: the driver's cost grows with the bytes (page mapping), and a loader arena of many
 // GB is several segments. DQ_OK, or the first failure (message set) with nothing left.
@@ -267,7 +340,9 @@ int32_t mem_alloc(int32_t device, size_t bytes, void **out) {
   a.ctx = c;
   a.bytes = bytes;
   if (bytes > c->block_bytes || !place_in_block(*c, a)) {
-    int32_t st = alloc_segments(*c, a);
+    const bool several = bytes > c->segment_bytes;
+    auto allocate = [&] { return c->async_alloc && several ? alloc_segments_async(*c, a) : alloc_segments(*c, a); };
+    int32_t st = allocate();
     if (st == DQ_ERR_OUT_OF_MEMORY) {  // empty blocks held for reuse: give them back, try again
       std::vector<std::unique_ptr<Block>> empty;
       {
@@ -276,7 +351,7 @@ int32_t mem_alloc(int32_t device, size_t bytes, void **out) {
       }
       if (!empty.empty()) {
         free_blocks(std::move(empty));
-        st = alloc_segments(*c, a);
+        st = allocate();
       }
     }
     if (st != DQ_OK) return st;
@@ -303,6 +378,7 @@ int32_t mem_free(int32_t device, void *ptr) {
     a = std::move(it->second);
     g_device.erase(it);
   }
+  if (a.pending) a.pending->join();  // background segments finish before they are freed
   // Queued work may still use it (as cudaFree, the free waits for the device).
   const int32_t st = drain_streams(*c);
   free_allocation(a);
@@ -403,30 +479,53 @@ int32_t resolve_device(DeviceContext &c, const void *p, uint64_t bytes, const ch
                        std::vector<BufferSpan> *out) {
   out->clear();
   const auto addr = reinterpret_cast<uintptr_t>(p);
-  std::lock_guard<std::mutex> lock(g_mutex);
-  auto it = containing(g_device, addr);
-  if (it == g_device.end() || it->second.ctx != &c)
-    return fail(DQ_ERR_INVALID_ARGUMENT, std::string(what) + ": " + hex(p) + " is not memory of vulkan device " +
-                                             std::to_string(c.index));
-  const DeviceAllocation &a = it->second;
-  uint64_t off = addr - it->first;
-  if (bytes > a.bytes - off)
-    return fail(DQ_ERR_INVALID_ARGUMENT, std::string(what) + ": " + std::to_string(bytes) + " bytes at " + hex(p) +
-                                             " run past the end of its " + std::to_string(a.bytes) +
-                                             "-byte allocation");
-  if (a.block) {  // inside one block, which lies inside one segment
-    if (bytes > 0) out->push_back({a.block->buffer.buffer, a.block_offset + off, bytes});
-    return DQ_OK;
+  for (;;) {
+    std::shared_ptr<Pending> wait_on;  // a segment the range needs is still being allocated
+    size_t needed = 0;
+    {
+      std::lock_guard<std::mutex> lock(g_mutex);
+      auto it = containing(g_device, addr);
+      if (it == g_device.end() || it->second.ctx != &c)
+        return fail(DQ_ERR_INVALID_ARGUMENT, std::string(what) + ": " + hex(p) + " is not memory of vulkan device " +
+                                                 std::to_string(c.index));
+      const DeviceAllocation &a = it->second;
+      uint64_t off = addr - it->first;
+      if (bytes > a.bytes - off)
+        return fail(DQ_ERR_INVALID_ARGUMENT, std::string(what) + ": " + std::to_string(bytes) + " bytes at " + hex(p) +
+                                                 " run past the end of its " + std::to_string(a.bytes) +
+                                                 "-byte allocation");
+      if (a.block) {  // inside one block, which lies inside one segment
+        if (bytes > 0) out->push_back({a.block->buffer.buffer, a.block_offset + off, bytes});
+        return DQ_OK;
+      }
+      if (a.pending && bytes > 0) {
+        std::lock_guard<std::mutex> plock(a.pending->mutex);
+        for (size_t k = off / c.segment_bytes; k <= (off + bytes - 1) / c.segment_bytes; ++k) {
+          if (a.pending->state[k] == Pending::failed)
+            return fail(a.pending->status, std::string(what) + ": the allocation at " + hex(reinterpret_cast<void *>(it->first)) +
+                                               " is unusable: " + a.pending->message);
+          if (a.pending->state[k] == Pending::allocating) {
+            wait_on = a.pending, needed = k;
+            break;
+          }
+        }
+      }
+      if (!wait_on) {
+        while (bytes > 0) {
+          const size_t seg = static_cast<size_t>(off / c.segment_bytes);
+          const uint64_t in_seg = off % c.segment_bytes;
+          const uint64_t n = std::min<uint64_t>(bytes, c.segment_bytes - in_seg);
+          out->push_back({a.segments[seg].buffer, in_seg, n});
+          off += n;
+          bytes -= n;
+        }
+        return DQ_OK;
+      }
+    }
+    // Outside g_mutex: the workers only take the allocation's own mutex.
+    std::unique_lock<std::mutex> plock(wait_on->mutex);
+    wait_on->changed.wait(plock, [&] { return wait_on->state[needed] != Pending::allocating; });
   }
-  while (bytes > 0) {
-    const size_t seg = static_cast<size_t>(off / c.segment_bytes);
-    const uint64_t in_seg = off % c.segment_bytes;
-    const uint64_t n = std::min<uint64_t>(bytes, c.segment_bytes - in_seg);
-    out->push_back({a.segments[seg].buffer, in_seg, n});
-    off += n;
-    bytes -= n;
-  }
-  return DQ_OK;
 }
 
 bool resolve_host(DeviceContext &c, const void *p, uint64_t bytes, BufferSpan *out) {
@@ -442,6 +541,8 @@ bool resolve_host(DeviceContext &c, const void *p, uint64_t bytes, BufferSpan *o
 
 void memory_shutdown() {
   std::lock_guard<std::mutex> lock(g_mutex);
+  for (auto &[base, a] : g_device)  // the workers take no lock of ours
+    if (a.pending) a.pending->join();
   for (auto &[base, a] : g_device) {
     for (auto &seg : a.segments) free_buffer(*a.ctx, seg);
     a.block = nullptr;  // the blocks go below

@@ -142,6 +142,40 @@ TEST_F(VulkanDevice, DeviceToDeviceCopiesAtAnyOffsetAndSize) {
   EXPECT_EQ(vk->mem_free(0, b), DQ_OK);
 }
 
+// DQ_VULKAN_ASYNC_ALLOC=1 with 64 KiB segments (vulkan.async-alloc): calls wait for the
+// segments they touch; a segment whose background allocation failed makes the calls touching
+// it fail with the reason, the others work, and the allocation frees normally.
+TEST_F(VulkanDevice, AsyncAllocationWaitsForItsSegmentsAndReportsAFailedOne) {
+  const char *async = std::getenv("DQ_VULKAN_ASYNC_ALLOC");
+  if (!async || std::string(async) != "1") GTEST_SKIP() << "run with DQ_VULKAN_ASYNC_ALLOC=1 (vulkan.async-alloc)";
+  const InUse base = in_use(vk);
+  const size_t bytes = (size_t{4} << 20) + 5;
+  const std::vector<uint8_t> data = random_bytes(bytes, 31);
+  void *p = nullptr;
+  ASSERT_EQ(vk->mem_alloc(0, bytes, &p), DQ_OK) << vk->last_error();
+  ASSERT_EQ(vk->mem_copy(0, p, data.data(), bytes, DQ_COPY_HOST_TO_DEVICE, nullptr), DQ_OK) << vk->last_error();
+  EXPECT_EQ(download(vk, p, bytes), data);
+  EXPECT_EQ(in_use(vk).bytes, base.bytes + bytes);
+  EXPECT_EQ(vk->mem_free(0, p), DQ_OK);
+
+  setenv("DQ_VULKAN_TEST_FAIL_SEGMENT", "5", 1);
+  const int32_t st = vk->mem_alloc(0, bytes, &p);
+  unsetenv("DQ_VULKAN_TEST_FAIL_SEGMENT");
+  ASSERT_EQ(st, DQ_OK) << vk->last_error();
+  EXPECT_EQ(vk->mem_copy(0, p, data.data(), 65536, DQ_COPY_HOST_TO_DEVICE, nullptr), DQ_OK) << vk->last_error();
+  EXPECT_EQ(vk->mem_copy(0, static_cast<uint8_t *>(p) + 5 * 65536 + 7, data.data(), 100, DQ_COPY_HOST_TO_DEVICE,
+                         nullptr),
+            DQ_ERR_OUT_OF_MEMORY);
+  const std::string why = vk->last_error();
+  EXPECT_NE(why.find("segment 5"), std::string::npos) << why;
+  EXPECT_NE(why.find("simulated"), std::string::npos) << why;
+  EXPECT_EQ(download(vk, p, 65536), std::vector<uint8_t>(data.begin(), data.begin() + 65536));
+  EXPECT_EQ(vk->mem_free(0, p), DQ_OK) << vk->last_error();
+  const InUse end = in_use(vk);
+  EXPECT_EQ(end.allocations, base.allocations);
+  EXPECT_EQ(end.bytes, base.bytes);
+}
+
 // A batch request with its device buffers and the cpu plugin's answer.
 struct BatchTensor {
   int32_t type, out;

@@ -705,12 +705,18 @@ bool measure_alloc(const dq_plugin_api *api, uint64_t count, uint64_t bytes, con
     if (ok) ptrs.push_back(p);
   }
   const double alloc = since(t0);
+  // Until its last byte is usable (DQ_VULKAN_ASYNC_ALLOC returns before the last segment exists).
+  const uint32_t word = 0;
+  ok = ok && api->mem_copy(0, static_cast<uint8_t *>(ptrs.back()) + bytes - sizeof word, &word, sizeof word,
+                           DQ_COPY_HOST_TO_DEVICE, nullptr) == DQ_OK;
+  const double usable = since(t0);
   const auto t1 = Clock::now();
   for (void *p : ptrs) ok = api->mem_free(0, p) == DQ_OK && ok;
   const double freed = since(t1);
   if (ok)
-    std::printf("plugin mem_alloc %4" PRIu64 " x %11" PRIu64 " bytes, %s: %8.2f ms (%6.1f GB/s), mem_free %7.2f ms\n",
-                count, bytes, how, alloc * 1e3, double(count * bytes) / alloc / 1e9, freed * 1e3);
+    std::printf("plugin mem_alloc %4" PRIu64 " x %11" PRIu64 " bytes, %s: %8.2f ms (%6.1f GB/s), last byte usable "
+                "at %8.2f ms, mem_free %7.2f ms\n",
+                count, bytes, how, alloc * 1e3, double(count * bytes) / alloc / 1e9, usable * 1e3, freed * 1e3);
   else
     std::printf("plugin mem_alloc %" PRIu64 " x %" PRIu64 " bytes, %s: failed after %zu: %s\n", count, bytes, how,
                 ptrs.size(), api->last_error());
@@ -728,7 +734,8 @@ bool measure_allocs(const dq_plugin_api *api, const Options &o) {
                                {"DQ_VULKAN_ALLOC_THREADS", "1"},
                                {"DQ_VULKAN_ALLOC_THREADS", "16"},
                                {"DQ_VULKAN_SEGMENT_BYTES", "1073741824"},
-                               {"DQ_VULKAN_SEGMENT_BYTES", "268435456"}};
+                               {"DQ_VULKAN_SEGMENT_BYTES", "268435456"},
+                               {"DQ_VULKAN_ASYNC_ALLOC", "1"}};
   for (const auto &v : variants) {
     if (std::getenv(v[0])) continue;  // the caller's setting stays
     api->shutdown();
