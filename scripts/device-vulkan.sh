@@ -25,7 +25,8 @@
 #        host-to-device rate of the same run (the "load/bus" line); loads 4 and 5 with the
 #        output arena allocated in the background (DQ_VULKAN_ASYNC_ALLOC=1, 4 and 8 threads).
 # Logs go to $OUT (./device-out); a summary is printed last. Skip steps: NO_TESTS=1,
-# NO_BENCH=1, NO_LOAD=1; BENCH_OUTS (f16,f32), BENCH_ELEMENTS (268435456).
+# NO_BENCH=1, NO_LOAD=1; BENCH_OUTS (f16,f32), BENCH_ELEMENTS (268435456); BENCH_PER_ELEMENT=1
+# also times the per-element shader path (DQ_VULKAN_PATH=per-element) after each bench.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 PACK=.devrun/vulkan
@@ -35,10 +36,10 @@ if [[ ${1:-} == pack ]]; then
   cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDQ_ENABLE_CUDA=OFF \
     -DDQ_ENABLE_VULKAN=ON >/dev/null || exit 1
   nice ninja -C "$BUILD" -j2 dq dq-cpu dq-vulkan dq-conformance dq_vulkan_tests dq_vulkan_loader_tests \
-    dq_vulkan_copy_probe || exit 1
+    dq_vulkan_copy_probe dq_vulkan_path_tests || exit 1
   rm -rf "$PACK"
   mkdir -p "$PACK/bin" "$PACK/lib/dq"
-  for f in dq dq-conformance dq_vulkan_tests dq_vulkan_loader_tests dq_vulkan_copy_probe; do
+  for f in dq dq-conformance dq_vulkan_tests dq_vulkan_loader_tests dq_vulkan_copy_probe dq_vulkan_path_tests; do
     strip -o "$PACK/bin/$f" "$BUILD/bin/$f" || exit 1
   done
   # The soname the binaries ask for.
@@ -101,6 +102,12 @@ if [[ -z ${NO_TESTS:-} ]]; then
   DQ_VULKAN_SEGMENT_BYTES=65536 DQ_VULKAN_HOST_IMPORT=0 "$BIN/dq_vulkan_tests" \
     --gtest_filter='VulkanDevice.TensorsAtOddOffsets*:VulkanDevice.Streams*' >"$OUT/vulkan-segments.log" 2>&1
   log "segments rc=$? $(grep -E '^\[  (PASSED|FAILED) ' "$OUT/vulkan-segments.log" | tr '\n' ' ')"
+  # The per-element shader path forced (the run path is the default above), and both paths
+  # against the cpu plugin in one process (docs/VULKAN.md, "Device features each path needs").
+  DQ_VULKAN_PATH=per-element "$BIN/dq_vulkan_tests" --gtest_filter='VulkanDevice.*' >"$OUT/vulkan-per-element.log" 2>&1
+  log "per-element path rc=$? $(grep -E '^\[  (PASSED|FAILED) ' "$OUT/vulkan-per-element.log" | tr '\n' ' ')"
+  "$BIN/dq_vulkan_path_tests" >"$OUT/vulkan-paths.log" 2>&1
+  log "dq_vulkan_path_tests rc=$? $(grep -E '^\[  (PASSED|FAILED) ' "$OUT/vulkan-paths.log" | tr '\n' ' ')"
   "$BIN/dq_vulkan_loader_tests" >"$OUT/vulkan-loader-tests.log" 2>&1
   log "dq_vulkan_loader_tests rc=$? $(grep -E '^\[  (PASSED|FAILED) ' "$OUT/vulkan-loader-tests.log" | tr '\n' ' ')"
   grep -E "^\[  FAILED  \]|Failure" "$OUT"/vulkan-*.log | head -20 | tee -a "$S"
@@ -127,6 +134,12 @@ if [[ -z ${NO_BENCH:-} ]]; then
       >"$OUT/bench-$to.log" 2>&1
     log "bench $to rc=$?"
     cat "$OUT/bench-$to.log" | tee -a "$S"
+    if [[ -n ${BENCH_PER_ELEMENT:-} ]]; then  # the old shader path, same binaries, for comparison
+      log "4'. the same with DQ_VULKAN_PATH=per-element"
+      DQ_VULKAN_PATH=per-element "$BIN/dq" bench --backend vulkan --to "$to" --elements "$BENCH_ELEMENTS" \
+        --repeat 3 >"$OUT/bench-$to-per-element.log" 2>&1
+      cat "$OUT/bench-$to-per-element.log" | tee -a "$S"
+    fi
   done
 fi
 
