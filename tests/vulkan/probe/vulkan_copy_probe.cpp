@@ -116,6 +116,11 @@ struct Probe {
     if (instance) vk().vkDestroyInstance(instance, nullptr);
   }
 
+  // A family that can copy (video and optical-flow families get no queue).
+  bool copies(uint32_t f) const {
+    return families[f].queueFlags & (VK_QUEUE_TRANSFER_BIT | VK_QUEUE_COMPUTE_BIT | VK_QUEUE_GRAPHICS_BIT);
+  }
+
   void free(Buffer &b) {
     if (b.buffer) vk().vkDestroyBuffer(device, b.buffer, nullptr);
     if (b.memory) vk().vkFreeMemory(device, b.memory, nullptr);
@@ -128,8 +133,9 @@ struct Probe {
     bi.size = bytes;
     bi.usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_TRANSFER_SRC_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT;
     bi.sharingMode = VK_SHARING_MODE_CONCURRENT;  // every family uses it
-    std::vector<uint32_t> fams(families.size());
-    for (uint32_t i = 0; i < fams.size(); ++i) fams[i] = i;
+    std::vector<uint32_t> fams;
+    for (uint32_t i = 0; i < families.size(); ++i)
+      if (copies(i)) fams.push_back(i);
     if (fams.size() < 2) bi.sharingMode = VK_SHARING_MODE_EXCLUSIVE;
     bi.queueFamilyIndexCount = static_cast<uint32_t>(fams.size());
     bi.pQueueFamilyIndices = fams.data();
@@ -212,22 +218,25 @@ struct Probe {
     host_type = static_cast<uint32_t>(host);
     std::printf("device memory: type %u; host-visible: type %u\n", device_type, host_type);
 
-    std::vector<VkDeviceQueueCreateInfo> qis(nq);
+    std::vector<VkDeviceQueueCreateInfo> qis;
     const float priority = 1.0f;
     for (uint32_t i = 0; i < nq; ++i) {
-      qis[i] = VkDeviceQueueCreateInfo{};
-      qis[i].sType = VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO;
-      qis[i].queueFamilyIndex = i;
-      qis[i].queueCount = 1;
-      qis[i].pQueuePriorities = &priority;
+      if (!copies(i)) continue;
+      VkDeviceQueueCreateInfo qi{};
+      qi.sType = VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO;
+      qi.queueFamilyIndex = i;
+      qi.queueCount = 1;
+      qi.pQueuePriorities = &priority;
+      qis.push_back(qi);
     }
     VkDeviceCreateInfo di{};
     di.sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO;
-    di.queueCreateInfoCount = nq;
+    di.queueCreateInfoCount = static_cast<uint32_t>(qis.size());
     di.pQueueCreateInfos = qis.data();
     CHECK_VK(vk().vkCreateDevice(physical, &di, nullptr, &device));
-    queues.resize(nq);
-    for (uint32_t i = 0; i < nq; ++i) vk().vkGetDeviceQueue(device, i, 0, &queues[i]);
+    queues.assign(nq, VK_NULL_HANDLE);
+    for (uint32_t i = 0; i < nq; ++i)
+      if (copies(i)) vk().vkGetDeviceQueue(device, i, 0, &queues[i]);
     return create_pipeline();
   }
 
