@@ -174,11 +174,12 @@ int32_t Stream::close_and_submit_locked(Submission &s, std::vector<TimelinePoint
   if (r != VK_SUCCESS) return fail_vk(r, "vkEndCommandBuffer");
 
   for (auto &o : others) waits_.push_back(std::move(o));
-  // One wait per timeline (its highest value); none on a timeline signalled from this queue
-  // (this stream's own, or another stream's on the same queue: every value of an event or
-  // of last() is already submitted, and the leading barrier orders this command buffer
-  // after all earlier submissions of the queue) and none already reached. Each semaphore
-  // wait costs the queue a scheduling round trip.
+  // One wait per timeline (its highest value), and none on a timeline signalled from this
+  // queue (this stream's own, or another stream's on the same queue: every value of an event
+  // or of last() is already submitted, and the leading barrier orders this command buffer
+  // after all earlier submissions of the queue, memory included). Each semaphore wait costs
+  // the queue a scheduling round trip. A wait on another queue's timeline stays even when the
+  // host has seen the value reached: the wait is what makes that queue's writes visible here.
   const VkQueue queue = ctx_.queues[queue_index_];
   std::vector<TimelinePoint> waits;
   for (const auto &w : waits_) {
@@ -191,10 +192,6 @@ int32_t Stream::close_and_submit_locked(Submission &s, std::vector<TimelinePoint
   std::vector<uint64_t> wait_values;
   std::vector<VkPipelineStageFlags> wait_stages;
   for (const auto &w : waits) {
-    uint64_t reached = 0;
-    if (vk().vkGetSemaphoreCounterValue(ctx_.device, w.timeline->semaphore, &reached) == VK_SUCCESS &&
-        reached >= w.value)
-      continue;
     wait_sems.push_back(w.timeline->semaphore);
     wait_values.push_back(w.value);
     wait_stages.push_back(VK_PIPELINE_STAGE_ALL_COMMANDS_BIT);
