@@ -1,7 +1,7 @@
 // Loader to a CUDA device: every test model read back equals the CPU reference byte for byte,
 // with the device kernels for every tensor, with the default small-tensor rule, and with a
 // 1 MiB staging budget (tensors cut across many slots); row ranges, caller device buffers,
-// the reusable loader and the bandwidth probe. Skipped with the reason when there is no GPU.
+// the reusable loader, the bandwidth probe and every way of pinning the staging ring. Skipped with the reason when there is no GPU.
 #include <algorithm>
 #include <gtest/gtest.h>
 
@@ -80,6 +80,41 @@ TEST(LoaderCuda, GeneratedModelAcrossManySlots) {
         const auto info = *model.tensor(t.name.c_str());
         EXPECT_EQ(first_difference(read_back(ctx, t), cpu_reference(ctx, info, DQ_TYPE_F16)), -1)
             << t.name << " via " << t.backend << ", budget " << budget;
+      }
+    }
+  }
+  std::filesystem::remove(path);
+}
+
+// Every way of pinning the staging ring (DQ_LOAD_RING_PIN, pinned_slots.hpp) on a real device:
+// registered, every slot used more than once, every tensor equal to the CPU reference.
+TEST(LoaderCuda, EveryWayOfPinningTheRing) {
+  Context ctx;
+  REQUIRE_CUDA(ctx);
+  loader::synth::LlamaShape s;
+  s.n_embd = 1024;
+  s.n_ff = 2816;
+  s.n_vocab = 8192;
+  s.n_layers = 2;
+  s.n_head = 8;
+  s.n_head_kv = 2;
+  const std::string path =
+      (std::filesystem::temp_directory_path() / "dq-loader-gpu-ringpin.gguf").string();
+  loader::synth::write_gguf(loader::synth::llama_like(s), path);
+  {
+    Model model(ctx, path);
+    for (const char *way : {"register", "populate", "block", "overlap", "background"}) {
+      ScopedEnv pin("DQ_LOAD_RING_PIN", way);
+      LoadOptions o;
+      // 16 MiB: 4 slots of 4 MiB, each filled more than once.
+      o.device(kCuda).output(DQ_TYPE_F16).staging_budget(16ull << 20);
+      LoadedModel lm = load(ctx, model, o);
+      EXPECT_STREQ(lm.stats().staging_pinned, "registered") << way;
+      EXPECT_GT(lm.stats().chunks, 4) << way;
+      for (const auto &t : lm.tensors()) {
+        const auto info = *model.tensor(t.name.c_str());
+        EXPECT_EQ(first_difference(read_back(ctx, t), cpu_reference(ctx, info, DQ_TYPE_F16)), -1)
+            << t.name << ", DQ_LOAD_RING_PIN=" << way;
       }
     }
   }
