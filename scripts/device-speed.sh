@@ -14,7 +14,7 @@
 #  5. fresh `dq load FILE` processes of the 2 GB bench model, interleaved over VARIANTS
 #     ("name:ENV=V,ENV=V"; a name starting with "old" runs the older commit's dq).
 #     Staging ring pinning (DQ_LOAD_RING_PIN; register = the old default; DQ_LOAD_TRACE's
-#     "set-up time:" line lands in first-load.log): VARIANTS="register:DQ_LOAD_RING_PIN=register,DQ_LOAD_TRACE=1 populate:DQ_LOAD_RING_PIN=populate,DQ_LOAD_TRACE=1 block:DQ_LOAD_RING_PIN=block,DQ_LOAD_TRACE=1 overlap:DQ_LOAD_RING_PIN=overlap,DQ_LOAD_TRACE=1 background:DQ_LOAD_RING_PIN=background,DQ_LOAD_TRACE=1 small:DQ_LOAD_RING_PIN=populate,DQ_LOAD_RING_THP=0,DQ_LOAD_TRACE=1"
+#     "set-up time:" line lands in first-load.log): VARIANTS="register:DQ_LOAD_RING_PIN=register,DQ_LOAD_TRACE=1 populate:DQ_LOAD_RING_PIN=populate,DQ_LOAD_TRACE=1 block:DQ_LOAD_RING_PIN=block,DQ_LOAD_TRACE=1 overlap:DQ_LOAD_RING_PIN=overlap,DQ_LOAD_TRACE=1 background:DQ_LOAD_RING_PIN=background,DQ_LOAD_TRACE=1 grow:DQ_LOAD_RING_PIN=grow,DQ_LOAD_TRACE=1 small:DQ_LOAD_RING_PIN=populate,DQ_LOAD_RING_THP=0,DQ_LOAD_TRACE=1"
 # Logs and CSVs go to $OUT (./device-out by default); a summary is printed last.
 set -uo pipefail
 cd "$(dirname "$0")/.."

@@ -36,7 +36,8 @@ constexpr PinName kPinNames[] = {{RingPin::register_each, "register"},
                                  {RingPin::populate, "populate"},
                                  {RingPin::block, "block"},
                                  {RingPin::overlap, "overlap"},
-                                 {RingPin::background, "background"}};
+                                 {RingPin::background, "background"},
+                                 {RingPin::grow, "grow"}};
 
 bool forced_alloc() {
   const char *e = std::getenv("DQ_LOAD_PIN");
@@ -187,6 +188,10 @@ PinnedSlots::PinnedSlots(const DeviceApi &dev, int slots, uint64_t slot_bytes, R
       case RingPin::background:
         register_in_background(0);
         break;
+      case RingPin::grow:
+        for (int i = 0; i < std::min(slots, 2); ++i) register_now(i);
+        register_in_background(2);
+        break;
     }
   } catch (...) {
     release();
@@ -295,6 +300,24 @@ uint8_t *PinnedSlots::upload_ready(int i, uint64_t used) {
   return s.host;
 }
 
+int PinnedSlots::usable() {
+  const int n = static_cast<int>(slots_.size());
+  if (pin_ != RingPin::grow || usable_ == n) return n;
+  // Registration goes in slot order: the usable slots are a prefix.
+  while (usable_ < n) {
+    Slot &s = slots_[static_cast<size_t>(usable_)];
+    if (!s.ready) {
+      {
+        std::lock_guard<std::mutex> lk(mu_);
+        if (state_[static_cast<size_t>(usable_)] == State::pending) break;
+      }
+      settle(usable_, 0);  // never filled yet: nothing to take along
+    }
+    ++usable_;
+  }
+  return usable_;
+}
+
 const char *PinnedSlots::how() {
   int reg = 0, alloc = 0;
   std::unique_lock<std::mutex> lk(mu_);
@@ -325,7 +348,10 @@ std::string PinnedSlots::trace() {
   if (ring_register_ms_ >= 0) o << " ring " << ring_register_ms_ << " ms" << (ring_handle_ ? "" : " (refused), slots");
   if (!ring_handle_) {
     std::lock_guard<std::mutex> lk(mu_);
-    const size_t first_bg = pin_ == RingPin::overlap ? 1 : pin_ == RingPin::background ? 0 : slots_.size();
+    const size_t first_bg = pin_ == RingPin::overlap      ? 1
+                            : pin_ == RingPin::background ? 0
+                            : pin_ == RingPin::grow       ? 2
+                                                          : slots_.size();
     for (size_t i = 0; i < slots_.size(); ++i) {
       o << " ";
       if (register_ms_[i] < 0)

@@ -38,8 +38,11 @@ namespace dq::loader {
 //               for its registration (fills may go into it before)
 //   background  faulted in like populate; every registration on a background thread, beside
 //               the load's planning, output allocation and first fill
+//   grow        faulted in like populate; slots 0 and 1 registered before the load starts, the
+//               others on a background thread; the pipeline never waits for them: it cycles
+//               over the slots registered so far (usable()), a ring that grows from 2 slots
 // Every way falls back to host_alloc_pinned for a slot whose registration fails.
-enum class RingPin { register_each, populate, block, overlap, background };
+enum class RingPin { register_each, populate, block, overlap, background, grow };
 // populate: it keeps every CUDA call on the loading thread (background registration was
 // measured on the H100 as slowing the pipeline by as much as it saved, docs/PERFORMANCE.md) and
 // removes the part of the set-up that threads can share.
@@ -69,6 +72,10 @@ class PinnedSlots {
   // "registered" when every slot was (or is being) pinned by host_register, "allocated" when
   // none, else "mixed". Waits for the background registrations.
   const char *how();
+  // Slots 0 .. usable()-1 are pinned (ready for fills and uploads without waiting): all of
+  // them but for grow, where the count grows as background registrations end (at least
+  // min(2, slots)). Loading thread only.
+  int usable();
   RingPin pin() const { return pin_; }
   // DQ_LOAD_TRACE's account of the set-up: fault-in, each registration, waits for them.
   std::string trace();
@@ -96,6 +103,7 @@ class PinnedSlots {
   uint8_t *ring_ = nullptr;  // block_'s first 2 MiB boundary: slot i at i * slot_bytes_
   void *ring_handle_ = nullptr;  // `block`: the one registration of the whole ring
   std::vector<Slot> slots_;
+  int usable_ = 0;  // grow: slots 0 .. usable_-1 are ready (loading thread)
 
   // Shared with the background registration thread (under mu_).
   std::mutex mu_;

@@ -173,16 +173,16 @@ int64_t run_device_pipeline(const DeviceApi &dev, const dq_plugin_api *cpu, Stag
   // the fill whose submission is pending), so the ~30 us of API calls per fill overlap the copy.
   struct Due {
     size_t k;
-    StagingRing::Slot *slot;
+    int slot;
   };
   std::optional<Due> due;
   auto submit_due = [&] {
     if (!due) return;
     const auto t = trace.now();
     // The slot's pinning may still be finishing (DQ_LOAD_RING_PIN=overlap|background).
-    ring.upload_source(static_cast<int>(due->k % ring.size()), fills[due->k].used);
+    ring.upload_source(due->slot, fills[due->k].used);
     trace.wait_pinned(t);
-    submit_slot(dev, ring, *due->slot, jobs, fills[due->k], nullptr);
+    submit_slot(dev, ring, ring.slot(due->slot), jobs, fills[due->k], nullptr);
     trace.submit(t);
     if (direct) direct->submitted(due->k, ring.copy_stream());
     done += fills[due->k].file_bytes;
@@ -190,8 +190,13 @@ int64_t run_device_pipeline(const DeviceApi &dev, const dq_plugin_api *cpu, Stag
     due.reset();
   };
   try {
+    // Slots in turn; with DQ_LOAD_RING_PIN=grow only those pinned so far (at least 2, so
+    // consecutive fills never share a slot).
+    int next_slot = 0;
     for (size_t k = 0; k < fills.size(); ++k) {
-      StagingRing::Slot &slot = ring.slot(static_cast<int>(k % ring.size()));
+      const int slot_index = next_slot;
+      next_slot = (slot_index + 1) % ring.usable_slots();
+      StagingRing::Slot &slot = ring.slot(slot_index);
       // Hybrid loads submit each fill before deciding the next (the pin thread may wait for
       // a window's last upload to be queued), so they do not overlap submission and copy.
       if (direct) submit_due();
@@ -223,7 +228,7 @@ int64_t run_device_pipeline(const DeviceApi &dev, const dq_plugin_api *cpu, Stag
       pool.finish();
       cpu_pieces(cpu, sources, jobs, fills[k], slot.host);
       trace.copy(t, fills[k].file_bytes, k);
-      due = Due{k, &slot};
+      due = Due{k, slot_index};
     }
     submit_due();
     ring.drain();

@@ -84,6 +84,14 @@ uint8_t *StagingRing::upload_source(int i, uint64_t used) {
   return s.host;
 }
 
+int StagingRing::usable_slots() {
+  if (usable_ == size()) return usable_;
+  const int n = pinned_->usable();
+  // A slot whose registration was refused became usable in new pinned memory.
+  for (; usable_ < n; ++usable_) slots_[static_cast<size_t>(usable_)].host = pinned_->host(usable_);
+  return n;
+}
+
 std::string StagingRing::setup_trace() const {
   char head[160];
   std::snprintf(head, sizeof head,

@@ -70,6 +70,10 @@ class StagingRing {
   // background, PinnedSlots::upload_ready); `used`: the bytes filled so far. Updates
   // slot(i).host when the slot had to move. Loading thread only.
   uint8_t *upload_source(int i, uint64_t used);
+  // How many slots (0 .. n-1) the pipeline may use now: size() but for DQ_LOAD_RING_PIN=grow,
+  // where it grows as the background registrations end (PinnedSlots::usable). At least 2
+  // when size() is. Loading thread only.
+  int usable_slots();
   // DQ_LOAD_TRACE's account of the ring's set-up: streams, events and device slots, then the
   // pinning (PinnedSlots::trace).
   std::string setup_trace() const;
@@ -90,6 +94,7 @@ class StagingRing {
   std::vector<Slot> slots_;
   std::unique_ptr<PinnedSlots> pinned_;
   double device_setup_ms_ = 0, pin_setup_ms_ = 0;
+  int usable_ = 0;  // slots whose host pointer is final (usable_slots)
   void *copy_stream_ = nullptr;
   void *compute_stream_ = nullptr;
 };

@@ -103,7 +103,7 @@ TEST(LoaderCuda, EveryWayOfPinningTheRing) {
   loader::synth::write_gguf(loader::synth::llama_like(s), path);
   {
     Model model(ctx, path);
-    for (const char *way : {"register", "populate", "block", "overlap", "background"}) {
+    for (const char *way : {"register", "populate", "block", "overlap", "background", "grow"}) {
       ScopedEnv pin("DQ_LOAD_RING_PIN", way);
       LoadOptions o;
       // 16 MiB: 4 slots of 4 MiB, each filled more than once.
