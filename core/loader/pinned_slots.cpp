@@ -116,31 +116,10 @@ PinnedSlots::PinnedSlots(const DeviceApi &dev, int slots, uint64_t slot_bytes, R
       slots_(static_cast<size_t>(slots)),
       state_(static_cast<size_t>(slots), State::pending),
       register_ms_(static_cast<size_t>(slots), -1.0) {
-  const uint64_t page = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
   try {
-    if (!forced_alloc() && DeviceApi::can_register(dev.api()) && slot_bytes % page == 0) {
-      // One block at a 2 MiB boundary (2 MiB pages where the kernel gives them: fewer pages to
-      // fault in and pin), slot i at i * slot_bytes.
-      const auto t = Clock::now();
-      block_bytes_ = slot_bytes * static_cast<uint64_t>(slots) + kHugePage;
-      void *p =
-          ::mmap(nullptr, block_bytes_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-      if (p == MAP_FAILED) {
-        block_bytes_ = 0;
-      } else {
-        block_ = static_cast<uint8_t *>(p);
-#if defined(MADV_HUGEPAGE) && defined(MADV_NOHUGEPAGE)
-        // Advisory: without THP the kernel gives 4 KiB pages, silently.
-        (void)::madvise(block_, block_bytes_, huge_pages_wanted() ? MADV_HUGEPAGE : MADV_NOHUGEPAGE);
-#endif
-        ring_ = reinterpret_cast<uint8_t *>(
-            (reinterpret_cast<uintptr_t>(block_) + kHugePage - 1) & ~(kHugePage - 1));
-        for (int i = 0; i < slots; ++i)
-          slots_[static_cast<size_t>(i)].block = slots_[static_cast<size_t>(i)].host =
-              ring_ + static_cast<uint64_t>(i) * slot_bytes_;
-      }
-      map_ms_ = ms_since(t);
-    }
+    const uint64_t page = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+    if (!forced_alloc() && DeviceApi::can_register(dev.api()) && slot_bytes % page == 0)
+      map_block();
     if (!block_) {
       for (int i = 0; i < slots; ++i) settle(i, 0);  // all host_alloc_pinned
       return;
@@ -201,6 +180,27 @@ PinnedSlots::PinnedSlots(const DeviceApi &dev, int slots, uint64_t slot_bytes, R
 
 PinnedSlots::~PinnedSlots() {
   release();
+}
+
+// One block at a 2 MiB boundary (2 MiB pages where the kernel gives them: fewer pages to fault
+// in and pin), slot i at i * slot_bytes_. Leaves block_ null when the mapping fails.
+void PinnedSlots::map_block() {
+  const auto t = Clock::now();
+  block_bytes_ = slot_bytes_ * slots_.size() + kHugePage;
+  void *p = ::mmap(nullptr, block_bytes_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) {
+    block_bytes_ = 0;
+    return;
+  }
+  block_ = static_cast<uint8_t *>(p);
+#if defined(MADV_HUGEPAGE) && defined(MADV_NOHUGEPAGE)
+  // Advisory: without THP the kernel gives 4 KiB pages, silently.
+  (void)::madvise(block_, block_bytes_, huge_pages_wanted() ? MADV_HUGEPAGE : MADV_NOHUGEPAGE);
+#endif
+  ring_ = reinterpret_cast<uint8_t *>((reinterpret_cast<uintptr_t>(block_) + kHugePage - 1) &
+                                      ~(kHugePage - 1));
+  for (size_t i = 0; i < slots_.size(); ++i) slots_[i].block = slots_[i].host = ring_ + i * slot_bytes_;
+  map_ms_ = ms_since(t);
 }
 
 void PinnedSlots::fault_in(int threads) {

@@ -88,6 +88,7 @@ class PinnedSlots {
     bool allocated = false;    // `host` is from host_alloc_pinned
     bool ready = false;        // uploads may read `host` (loading thread only)
   };
+  void map_block();
   void fault_in(int threads);
   bool try_register(int i) const;
   void register_now(int i);  // on the loading thread, settles the slot
