@@ -135,11 +135,11 @@ int32_t run_staged(const dq_plugin_dequantize_args &a, int64_t block_elems, size
 // Tuning knobs, read once. DQ_CUDA_STREAMING_STORES=0 drops the evict-first hint from the
 // output stores (on by default: 1-3% faster on the H100, and nothing reads the output back
 // in the kernel). DQ_CUDA_BLOCKS_PER_SM=N sets the persistent grid to N blocks per
-// multiprocessor (0: as many as fit); 2 measured 0.5-1.5% faster than 3 and 1-2.5% faster
-// than 5 on the H100 for the formats nearest the copy limit (docs/PERFORMANCE.md).
+// multiprocessor (0: as many as fit); unset, each kernel takes its measured default (3 for the
+// Hopper producer-warp kernel, 2 otherwise: docs/PERFORMANCE.md).
 struct Tuning {
   bool streaming_stores = true;
-  int blocks_per_sm_cap = 2;
+  int blocks_per_sm_cap = -1;  // -1: the kernel's default
 };
 
 const Tuning &tuning() {

@@ -71,7 +71,8 @@ Error launch_tiles_batch(const BatchTensor *tensors, size_t count, const uint8_t
   if (blocks_per_sm == 0) {
     const Error e = max_blocks_per_multiprocessor(kernel, kThreads, Shape::kSmemBytes, &blocks_per_sm);
     if (e != kSuccess) return e;
-    if (env.blocks_per_sm_cap > 0 && blocks_per_sm > env.blocks_per_sm_cap) blocks_per_sm = env.blocks_per_sm_cap;
+    const int cap = env.blocks_per_sm_cap >= 0 ? env.blocks_per_sm_cap : 2;  // -1: the default
+    if (cap > 0 && blocks_per_sm > cap) blocks_per_sm = cap;
     if (blocks_per_sm < 1) blocks_per_sm = 1;
   }
   const int64_t max_grid = static_cast<int64_t>(env.sm_count) * blocks_per_sm;

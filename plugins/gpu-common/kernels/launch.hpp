@@ -13,9 +13,10 @@ struct LaunchEnv {
   int sm_count = 1;              // multiprocessors of the current device
   Stream stream = nullptr;
   // Tuning knobs (environment, read once; see dequantize.cpp): evict-first output stores,
-  // and a cap on the persistent grid's blocks per multiprocessor (0: as many as fit).
+  // and a cap on the persistent grid's blocks per multiprocessor (0: as many as fit; -1: each
+  // kernel's measured default, tile_kernel.cuh).
   bool streaming_stores = true;
-  int blocks_per_sm_cap = 2;
+  int blocks_per_sm_cap = -1;
 };
 
 // Block formats, by family (each in its own translation unit). `type` must belong to the
