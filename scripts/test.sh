@@ -45,7 +45,7 @@ if command -v glslc >/dev/null; then
   if cmake -S . -B build-vulkan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDQ_ENABLE_CUDA=OFF \
        -DDQ_ENABLE_VULKAN=ON >/dev/null &&
      cmake --build build-vulkan -j "$jobs" --target dq-vulkan dq-cpu dq-conformance dq dq_vulkan_tests \
-       dq_vulkan_loader_tests dq_vulkan_denormal_tests dq_vulkan_path_tests; then
+       dq_vulkan_loader_tests dq_vulkan_denormal_tests dq_vulkan_path_tests dq_vulkan_copy_probe; then
     run_ctest vulkan build-vulkan -R "[Vv]ulkan"
   else
     echo "test: vulkan build failed"; failed=1
