@@ -46,7 +46,7 @@ enum class RingPin { register_each, populate, block, overlap, background, grow }
 // populate: it keeps every CUDA call on the loading thread (background registration was
 // measured on the H100 as slowing the pipeline by as much as it saved, docs/PERFORMANCE.md) and
 // removes the part of the set-up that threads can share.
-inline constexpr RingPin kDefaultRingPin = RingPin::populate;
+inline constexpr RingPin kDefaultRingPin = RingPin::register_each;  // the one measured on the H200
 // DQ_LOAD_RING_PIN, else the default; an unknown value prints one warning line per process
 // naming it and the accepted ones, and gives the default.
 RingPin ring_pin_from_env();
