@@ -3,7 +3,7 @@
 #   dq/lib/libdq-core.so.0       the core, loaded by dq/_lib.py through ctypes
 #   dq/lib/libltdl.so.7          the core's one non-system dependency, so nothing is needed
 #                                on the target machine (RPATH $ORIGIN finds it)
-#   dq/lib/dq/libdq-<name>.so    plugins: the core searches "dq/" beside itself
+#   dq/lib/dq/libdq-<name>.so    plugins (cpu, cuda, vulkan where built): the core searches "dq/" beside itself
 #                                (core/registry/plugin_search.cpp)
 # Only the component dq_python goes into the wheel (pyproject: install.components).
 set(DQ_WHEEL_LIB_DIR dq/lib)
@@ -27,7 +27,7 @@ else()
                   "the system's libltdl at run time")
 endif()
 
-foreach(plugin cpu cuda)
+foreach(plugin cpu cuda vulkan)
   if(TARGET dq-${plugin})
     install(TARGETS dq-${plugin} LIBRARY DESTINATION ${DQ_WHEEL_LIB_DIR}/dq COMPONENT dq_python)
   endif()
