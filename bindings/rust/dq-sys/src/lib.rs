@@ -115,6 +115,11 @@ pub struct dq_loaded_model {
 pub struct dq_loader {
     _private: [u8; 0],
 }
+/// A placement built by `dq_plan_tensor_parallel` / `dq_plan_layers` (owns its parts).
+#[repr(C)]
+pub struct dq_load_plan {
+    _private: [u8; 0],
+}
 
 // -------------------------------------------------------------- structs
 #[repr(C)]
@@ -306,6 +311,7 @@ pub const DQ_DEQUANTIZE_REQUEST_MIN_SIZE: usize =
     std::mem::offset_of!(dq_dequantize_request, dst_bytes) + std::mem::size_of::<usize>();
 pub const DQ_LOAD_OPTIONS_MIN_SIZE: usize =
     std::mem::offset_of!(dq_load_options, output_type) + std::mem::size_of::<i32>();
+pub const DQ_LOAD_PART_MIN_SIZE: usize = std::mem::size_of::<dq_load_part>();
 
 // -------------------------------------------------------------- functions
 extern "C" {
@@ -348,6 +354,8 @@ extern "C" {
 
     pub fn dq_dequantize(ctx: *mut dq_context, req: *const dq_dequantize_request) -> dq_status;
     pub fn dq_last_backend(ctx: *const dq_context) -> *const c_char;
+    /// `n` requests of element size `reqs[0].struct_size`, validated before any runs.
+    pub fn dq_dequantize_batch(ctx: *mut dq_context, reqs: *const dq_dequantize_request, n: usize) -> dq_status;
 
     pub fn dq_model_open(ctx: *mut dq_context, path: *const c_char, out: *mut *mut dq_model) -> dq_status;
     pub fn dq_model_close(model: *mut dq_model);
@@ -411,6 +419,19 @@ extern "C" {
     pub fn dq_loaded_find(loaded: *const dq_loaded_model, name: *const c_char) -> i64;
     pub fn dq_loaded_get_tensor(loaded: *const dq_loaded_model, index: i64, out: *mut dq_loaded_tensor) -> dq_status;
     pub fn dq_loaded_get_stats(loaded: *const dq_loaded_model, out: *mut dq_load_stats) -> dq_status;
+    pub fn dq_loaded_device_count(loaded: *const dq_loaded_model) -> i32;
+    pub fn dq_loaded_get_device_stats(loaded: *const dq_loaded_model, index: i32, out: *mut dq_load_stats) -> dq_status;
+    pub fn dq_plan_tensor_parallel(
+        ctx: *mut dq_context,
+        model: *const dq_model,
+        n_devices: i32,
+        rank: i32,
+        out: *mut *mut dq_load_plan,
+    ) -> dq_status;
+    pub fn dq_plan_layers(ctx: *mut dq_context, model: *const dq_model, n_devices: i32, out: *mut *mut dq_load_plan)
+        -> dq_status;
+    pub fn dq_load_plan_parts(plan: *const dq_load_plan, n_parts: *mut usize) -> *const dq_load_part;
+    pub fn dq_load_plan_free(plan: *mut dq_load_plan);
     pub fn dq_loaded_free(loaded: *mut dq_loaded_model);
     pub fn dq_measure_h2d_bandwidth(
         ctx: *mut dq_context,

@@ -84,7 +84,7 @@ fn all_checks() -> Checks {
         DQ_LOAD_KEEP, DQ_LOAD_DEFAULT_BUDGET,
         DQ_BACKEND_INFO_MIN_SIZE, DQ_DEVICE_INFO_MIN_SIZE, DQ_TENSOR_INFO_MIN_SIZE,
         DQ_LOADED_TENSOR_MIN_SIZE, DQ_LOAD_STATS_MIN_SIZE, DQ_DEQUANTIZE_REQUEST_MIN_SIZE,
-        DQ_LOAD_OPTIONS_MIN_SIZE);
+        DQ_LOAD_OPTIONS_MIN_SIZE, DQ_LOAD_PART_MIN_SIZE);
     // The C enums' own size: the functions take and return them by value.
     c.push(("sizeof(dq_status)".into(), "sizeof(dq_status)".into(), size_of::<sys::dq_status>() as i128));
     c.push(("sizeof(dq_value_type)".into(), "sizeof(dq_value_type)".into(),

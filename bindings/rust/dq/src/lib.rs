@@ -26,6 +26,7 @@
 //! model or a buffer can never outlive the context the C library needs to free it.
 pub use dq_sys as sys;
 
+mod batch;
 mod context;
 mod device;
 mod error;
@@ -34,10 +35,11 @@ mod model;
 mod output;
 mod types;
 
+pub use batch::BatchRequest;
 pub use context::{BackendInfo, Context, DeviceInfo};
 pub use device::{DeviceBuffer, Location, RawDequantize};
 pub use error::{Error, Result, Status};
-pub use loader::{LoadOptions, LoadStats, LoadedModel, LoadedTensor, Loader, OutputType};
+pub use loader::{LoadOptions, LoadPart, LoadStats, LoadedModel, LoadedTensor, Loader, OutputType};
 pub use model::{Model, TensorInfo, Value, ValueType};
 pub use output::Output;
 pub use types::Type;

@@ -39,12 +39,52 @@ pub struct LoadOptions {
     pub copy_threads: i32,
     /// Tensors under this many file bytes go through the CPU plugin; -1: library default.
     pub gpu_min_bytes: i64,
+    /// One load over several devices (docs/MULTI_GPU.md): when not empty, these are the
+    /// destinations and `device` is ignored; a location may appear twice (two pipelines).
+    pub devices: Vec<Location>,
+    /// Which device gets what ([`Context::plan_tensor_parallel`], [`Context::plan_layers`],
+    /// or hand-made); None: `names` / every tensor. Not together with `names`.
+    pub parts: Option<Vec<LoadPart>>,
+}
+
+/// One piece of a placement (`dq_load_part`): rows `[row_begin, row_end)` (rows over
+/// ne[1..3]) and columns `[col_begin, col_end)` (elements of ne[0]) of tensor `name`, to
+/// `devices[device]` (device 0 of a one-device load). An end < 0 means "to the last".
+/// Columns cut at whole blocks of the tensor's type; the part is stored row-major,
+/// shape {columns, rows}.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct LoadPart {
+    pub name: String,
+    pub device: i32,
+    pub row_begin: i64,
+    pub row_end: i64,
+    pub col_begin: i64,
+    pub col_end: i64,
+}
+
+impl LoadPart {
+    /// The whole tensor to device index `device`.
+    pub fn whole(name: impl Into<String>, device: i32) -> LoadPart {
+        LoadPart { name: name.into(), device, row_begin: 0, row_end: -1, col_begin: 0, col_end: -1 }
+    }
+    /// Only rows `[begin, end)` (end < 0: to the last).
+    pub fn rows(mut self, begin: i64, end: i64) -> LoadPart {
+        self.row_begin = begin;
+        self.row_end = end;
+        self
+    }
+    /// Only columns `[begin, end)` (end < 0: to the last), at whole blocks.
+    pub fn columns(mut self, begin: i64, end: i64) -> LoadPart {
+        self.col_begin = begin;
+        self.col_end = end;
+        self
+    }
 }
 
 impl Default for LoadOptions {
     fn default() -> Self {
         LoadOptions { device: Location::host(), output: OutputType::F16, names: None, staging_budget: 0,
-                      copy_threads: 0, gpu_min_bytes: -1 }
+                      copy_threads: 0, gpu_min_bytes: -1, devices: Vec::new(), parts: None }
     }
 }
 
@@ -61,6 +101,21 @@ impl LoadOptions {
         self.names = Some(names.into_iter().map(Into::into).collect());
         self
     }
+    /// Destinations of a load over several devices (parts name them by index).
+    pub fn devices(mut self, devices: impl IntoIterator<Item = Location>) -> Self {
+        self.devices = devices.into_iter().collect();
+        self
+    }
+    /// The placement: every part is loaded, tensors without a part are not.
+    pub fn parts(mut self, parts: impl IntoIterator<Item = LoadPart>) -> Self {
+        self.parts = Some(parts.into_iter().collect());
+        self
+    }
+}
+
+fn c_name(name: &str) -> Result<CString> {
+    CString::new(name).map_err(|_| Error::new(Status::INVALID_ARGUMENT, format!("tensor name '{}' holds a NUL",
+                                                                             name.escape_debug())))
 }
 
 /// The C struct plus the strings and arrays it points to, kept alive for the call.
@@ -68,6 +123,10 @@ struct RawOptions {
     raw: sys::dq_load_options,
     _names: Vec<CString>,
     _name_ptrs: Vec<*const c_char>,
+    _devices: Vec<Location>,
+    _raw_devices: Vec<sys::dq_location>,
+    _part_names: Vec<CString>,
+    _raw_parts: Vec<sys::dq_load_part>,
 }
 
 impl RawOptions {
@@ -95,7 +154,36 @@ impl RawOptions {
             raw.names = name_ptrs.as_ptr();
             raw.n_names = name_ptrs.len();
         }
-        Ok(RawOptions { raw, _names: names, _name_ptrs: name_ptrs })
+        // The device list and parts point into vectors owned here (moving a Vec keeps its
+        // heap buffer where it is, so the pointers stay valid in the returned struct).
+        let devices = o.devices.clone();
+        let raw_devices: Vec<sys::dq_location> = devices.iter().map(Location::as_raw).collect();
+        if !raw_devices.is_empty() {
+            raw.devices = raw_devices.as_ptr();
+            raw.n_devices = raw_devices.len();
+        }
+        let parts = o.parts.as_deref().unwrap_or(&[]);
+        let part_names: Vec<CString> = parts.iter().map(|p| c_name(&p.name)).collect::<Result<_>>()?;
+        let raw_parts: Vec<sys::dq_load_part> = parts
+            .iter()
+            .zip(&part_names)
+            .map(|(p, n)| sys::dq_load_part {
+                struct_size: std::mem::size_of::<sys::dq_load_part>(),
+                name: n.as_ptr(),
+                device: p.device,
+                reserved: 0,
+                row_begin: p.row_begin,
+                row_end: p.row_end,
+                col_begin: p.col_begin,
+                col_end: p.col_end,
+            })
+            .collect();
+        if o.parts.is_some() {
+            raw.parts = raw_parts.as_ptr();
+            raw.n_parts = raw_parts.len();
+        }
+        Ok(RawOptions { raw, _names: names, _name_ptrs: name_ptrs, _devices: devices, _raw_devices: raw_devices,
+                        _part_names: part_names, _raw_parts: raw_parts })
     }
 }
 
@@ -118,6 +206,64 @@ impl Context {
         let mut out = ptr::null_mut();
         self.check(unsafe { sys::dq_load_file(self.as_raw(), c.as_ptr(), &o.raw, &mut out) })?;
         LoadedModel::wrap(self, out)
+    }
+
+    /// Tensor parallelism over `n_devices` (`dq_plan_tensor_parallel`, llama-style names):
+    /// attn_q/k/v, ffn_gate/up, output, token_embd split in rows; attn_output, ffn_down in
+    /// columns at whole blocks; their biases follow; the rest replicated. `rank` None: the
+    /// parts of every device (0..n, one process); `Some(r)`: only rank r's, all on device 0
+    /// (one process per rank). A split not cut evenly at whole blocks is `Status::SIZE`
+    /// naming the tensor and its block size.
+    pub fn plan_tensor_parallel(&self, model: &Model, n_devices: i32, rank: Option<i32>) -> Result<Vec<LoadPart>> {
+        let mut plan = ptr::null_mut();
+        // SAFETY: live context and model, out-pointer to a local.
+        let status = unsafe {
+            sys::dq_plan_tensor_parallel(self.as_raw(), model.as_raw(), n_devices, rank.unwrap_or(-1), &mut plan)
+        };
+        self.plan_parts(status, plan)
+    }
+
+    /// Whole tensors by layers (`dq_plan_layers`): blk.N.* in `n_devices` even runs,
+    /// layer-less tensors (token_embd, ...) on device 0, output and output_norm on the last.
+    pub fn plan_layers(&self, model: &Model, n_devices: i32) -> Result<Vec<LoadPart>> {
+        let mut plan = ptr::null_mut();
+        // SAFETY: live context and model, out-pointer to a local.
+        let status = unsafe { sys::dq_plan_layers(self.as_raw(), model.as_raw(), n_devices, &mut plan) };
+        self.plan_parts(status, plan)
+    }
+
+    /// Copies a C plan's parts and frees the plan.
+    fn plan_parts(&self, status: sys::dq_status, plan: *mut sys::dq_load_plan) -> Result<Vec<LoadPart>> {
+        struct Owned(*mut sys::dq_load_plan);
+        impl Drop for Owned {
+            fn drop(&mut self) {
+                // SAFETY: made by a dq_plan_* call (or NULL, accepted); freed once, here.
+                unsafe { sys::dq_load_plan_free(self.0) }
+            }
+        }
+        let plan = Owned(plan);
+        self.check(status)?;
+        let mut n = 0usize;
+        // SAFETY: a plan the call just returned; n is an out-pointer to a local.
+        let first = unsafe { sys::dq_load_plan_parts(plan.0, &mut n) };
+        if first.is_null() || n == 0 {
+            return Ok(Vec::new());
+        }
+        // SAFETY: the plan owns n parts at `first` (and the names they point at) until freed
+        // when `plan` drops, after everything is copied.
+        let parts = unsafe { std::slice::from_raw_parts(first, n) };
+        Ok(parts
+            .iter()
+            .map(|p| LoadPart {
+                // SAFETY: a NUL-terminated name owned by the plan, copied here.
+                name: unsafe { cstr(p.name) }.to_owned(),
+                device: p.device,
+                row_begin: p.row_begin,
+                row_end: p.row_end,
+                col_begin: p.col_begin,
+                col_end: p.col_end,
+            })
+            .collect())
     }
 }
 
@@ -190,6 +336,11 @@ pub struct LoadedTensor<'l> {
     pub n_bytes: u64,
     pub row_begin: i64,
     pub row_end: i64,
+    /// Columns loaded (all of ne[0] unless a part cut them).
+    pub col_begin: i64,
+    pub col_end: i64,
+    /// Index of its device in [`LoadOptions::devices`] (0 for one device).
+    pub device_index: i32,
     /// Who produced it: "cuda", "cpu", "copy".
     pub backend: &'l str,
     ctx: &'l Context,
@@ -264,6 +415,9 @@ impl LoadedModel {
             n_bytes: t.n_bytes,
             row_begin: t.row_begin,
             row_end: t.row_end,
+            col_begin: t.col_begin,
+            col_end: t.col_end,
+            device_index: t.device_index,
             backend: unsafe { cstr(t.backend) },
             ctx: &self.ctx,
         })
@@ -282,11 +436,41 @@ impl LoadedModel {
         self.tensor_at(i)
     }
 
+    /// The whole load's figures (sums over the devices of a multi-device load).
     pub fn stats(&self) -> Result<LoadStats> {
-        let mut s: sys::dq_load_stats = unsafe { std::mem::zeroed() };
-        s.struct_size = std::mem::size_of::<sys::dq_load_stats>();
+        let mut s = empty_stats();
+        // SAFETY: live loaded model; out-pointer to a local with struct_size set.
         check_plain(unsafe { sys::dq_loaded_get_stats(self.ptr.as_ptr(), &mut s) }, "load stats")?;
-        Ok(LoadStats {
+        Ok(LoadStats::from_raw(&s))
+    }
+
+    /// Devices of the load: the length of [`LoadOptions::devices`], 1 for a one-device load.
+    pub fn device_count(&self) -> usize {
+        // SAFETY: live loaded model; only reads.
+        unsafe { sys::dq_loaded_device_count(self.ptr.as_ptr()) }.max(0) as usize
+    }
+
+    /// Figures of device `index`'s own pipeline.
+    pub fn device_stats(&self, index: usize) -> Result<LoadStats> {
+        let i = i32::try_from(index).map_err(|_| Error::new(Status::INVALID_ARGUMENT, format!("device index {index}")))?;
+        let mut s = empty_stats();
+        // SAFETY: live loaded model; out-pointer to a local with struct_size set.
+        check_plain(unsafe { sys::dq_loaded_get_device_stats(self.ptr.as_ptr(), i, &mut s) },
+                    &format!("load stats of device {index}"))?;
+        Ok(LoadStats::from_raw(&s))
+    }
+}
+
+fn empty_stats() -> sys::dq_load_stats {
+    // SAFETY: all-zero is a valid dq_load_stats (numbers 0, pointers NULL).
+    let mut s: sys::dq_load_stats = unsafe { std::mem::zeroed() };
+    s.struct_size = std::mem::size_of::<sys::dq_load_stats>();
+    s
+}
+
+impl LoadStats {
+    fn from_raw(s: &sys::dq_load_stats) -> LoadStats {
+        LoadStats {
             file_bytes: s.file_bytes,
             output_bytes: s.output_bytes,
             tensors: s.tensors,
@@ -295,8 +479,9 @@ impl LoadedModel {
             tensors_copied: s.tensors_copied,
             seconds_total: s.seconds_total,
             seconds_pipeline: s.seconds_pipeline,
+            // SAFETY: a static string of the library (or NULL), copied.
             device_backend: unsafe { cstr(s.device_backend) }.to_owned(),
-        })
+        }
     }
 }
 
