@@ -29,7 +29,7 @@ dq_status run(dq_context *ctx, const dq_dequantize_request &req) {
                      "device " + std::to_string(args.device) + " of backend '" + b.name +
                          "' does not exist (" + std::to_string(b.device_count) + " devices)");
   dq_status st = dq::core::plugin_call(ctx, b, "dequantize", b.api->dequantize(&args));
-  if (st == DQ_OK) t_last_backend.set(ctx, b.name);
+  if (st == DQ_OK) t_last_backend.set_if_changed(ctx, b.name);
   return st;
 }
 
@@ -56,7 +56,7 @@ dq_plugin_dequantize_args plugin_args(const dq_dequantize_request &r) {
 }
 
 void record_last_backend(const dq_context *ctx, const std::string &backend) {
-  t_last_backend.set(ctx, backend);
+  t_last_backend.set_if_changed(ctx, backend);
 }
 
 bool has_batch_entry(const dq_plugin_api &api) {
@@ -72,9 +72,10 @@ extern "C" {
 DQ_API dq_status dq_dequantize(dq_context *ctx, const dq_dequantize_request *req) {
   if (!ctx) return DQ_ERR_INVALID_ARGUMENT;
   return dq::core::guarded(ctx, [&] {
-    const dq::core::Verdict v = dq::core::check_request(req);
+    dq_dequantize_request r;
+    const dq::core::Verdict v = dq::core::check_request(req, &r);
     if (v.status != DQ_OK) return set_error(ctx, v.status, "dq_dequantize: " + v.message);
-    return run(ctx, dq::core::widened(*req));
+    return run(ctx, r);
   });
 }
 

@@ -2,6 +2,7 @@
 // then hand each backend its group (one batch call where the plugin has the entry).
 #include <algorithm>
 #include <cstdint>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -11,10 +12,14 @@
 #include "plugin_call.hpp"
 #include "registry/registry.hpp"
 #include "request_check.hpp"
+#include "small_buffer.hpp"
 
 using dq::core::set_error;
 
 namespace {
+
+// Batches up to this many requests keep their scratch on the stack (no allocation per call).
+constexpr size_t kInline = 16;
 
 struct Planned {
   const dq::core::Backend *backend = nullptr;
@@ -41,13 +46,15 @@ Range range_of(const void *p, size_t bytes, bool written, size_t request) {
 
 // Host buffers of different requests: a destination must not overlap any other buffer (two
 // requests reading one source is fine). Sorted sweep, O(n log n). Returns "" when fine.
-std::string host_overlap(const std::vector<dq_dequantize_request> &reqs) {
-  std::vector<Range> ranges;
+std::string host_overlap(std::span<const dq_dequantize_request> reqs) {
+  dq::core::SmallBuffer<Range, 2 * kInline> buffer(2 * reqs.size());
+  size_t count = 0;
   for (size_t i = 0; i < reqs.size(); ++i) {
     const dq_dequantize_request &r = reqs[i];
-    if (dq::core::is_host(r.src_where)) ranges.push_back(range_of(r.src, r.src_bytes, false, i));
-    if (dq::core::is_host(r.dst_where)) ranges.push_back(range_of(r.dst, r.dst_bytes, true, i));
+    if (dq::core::is_host(r.src_where)) buffer[count++] = range_of(r.src, r.src_bytes, false, i);
+    if (dq::core::is_host(r.dst_where)) buffer[count++] = range_of(r.dst, r.dst_bytes, true, i);
   }
+  const std::span<Range> ranges = buffer.first(count);
   std::sort(ranges.begin(), ranges.end(),
             [](const Range &a, const Range &b) { return a.start < b.start; });
   const Range *furthest_any = nullptr, *furthest_written = nullptr;
@@ -70,9 +77,8 @@ std::string host_overlap(const std::vector<dq_dequantize_request> &reqs) {
 // Validates request i and chooses its backend; on failure sets the error on ctx.
 dq_status plan_one(dq_context *ctx, const dq_dequantize_request *req, size_t i,
                    dq_dequantize_request *widened, Planned *out) {
-  const dq::core::Verdict v = dq::core::check_request(req);
+  const dq::core::Verdict v = dq::core::check_request(req, widened);
   if (v.status != DQ_OK) return set_error(ctx, v.status, request_text(i) + v.message);
-  *widened = dq::core::widened(*req);
   const dq_dequantize_request &r = *widened;
   dq::core::DequantizeTarget target{r.src_type, r.dst_type, r.src_bytes, r.backend,
                                     dq::core::device_backend_of(r)};
@@ -88,20 +94,24 @@ dq_status plan_one(dq_context *ctx, const dq_dequantize_request *req, size_t i,
   return DQ_OK;
 }
 
-// Runs one backend's requests (indices into plan): one batch call, or one call each.
-dq_status run_group(dq_context *ctx, const dq::core::Backend &b, const std::vector<Planned> &plan,
-                    const std::vector<size_t> &members) {
+// Runs the requests of `plan` whose group is `group` (all on backend b): one batch call, or
+// one call each. `args` is scratch of plan's length.
+dq_status run_group(dq_context *ctx, const dq::core::Backend &b, std::span<const Planned> plan,
+                    std::span<const uint32_t> group_of, uint32_t group,
+                    std::span<dq_plugin_dequantize_args> args) {
   if (dq::core::has_batch_entry(*b.api)) {
-    std::vector<dq_plugin_dequantize_args> args;
-    args.reserve(members.size());
-    for (size_t i : members) args.push_back(plan[i].args);
+    size_t count = 0;
+    for (size_t i = 0; i < plan.size(); ++i)
+      if (group_of[i] == group) args[count++] = plan[i].args;
     return dq::core::plugin_call(ctx, b, "dequantize_batch",
-                                 b.api->dequantize_batch(args.data(), args.size()));
+                                 b.api->dequantize_batch(args.data(), count));
   }
-  for (size_t i : members) {
+  for (size_t i = 0; i < plan.size(); ++i) {
+    if (group_of[i] != group) continue;
+    const int32_t rc = b.api->dequantize(&plan[i].args);
+    if (rc == DQ_OK) continue;  // the text below is built only for a failure
     const std::string what = "dequantize (request " + std::to_string(i) + ")";
-    const dq_status st = dq::core::plugin_call(ctx, b, what.c_str(), b.api->dequantize(&plan[i].args));
-    if (st != DQ_OK) return st;
+    return dq::core::plugin_call(ctx, b, what.c_str(), rc);
   }
   return DQ_OK;
 }
@@ -114,8 +124,8 @@ dq_status run_batch(dq_context *ctx, const dq_dequantize_request *reqs, size_t n
     return set_error(ctx, v.status, request_text(0) + v.message);
   }
   const auto *base = reinterpret_cast<const unsigned char *>(reqs);
-  std::vector<dq_dequantize_request> widened(n);
-  std::vector<Planned> plan(n);
+  dq::core::SmallBuffer<dq_dequantize_request, kInline> widened(n);
+  dq::core::SmallBuffer<Planned, kInline> plan(n);
   for (size_t i = 0; i < n; ++i) {
     const auto *req = reinterpret_cast<const dq_dequantize_request *>(base + i * stride);
     if (req->struct_size != stride)
@@ -125,23 +135,24 @@ dq_status run_batch(dq_context *ctx, const dq_dequantize_request *reqs, size_t n
                            " (the array's element size)");
     if (dq_status st = plan_one(ctx, req, i, &widened[i], &plan[i]); st != DQ_OK) return st;
   }
-  if (std::string why = host_overlap(widened); !why.empty())
+  if (std::string why = host_overlap(widened.all()); !why.empty())
     return set_error(ctx, DQ_ERR_INVALID_ARGUMENT, why);
 
   // Groups in order of first appearance; requests keep their order inside a group.
-  std::vector<const dq::core::Backend *> order;
-  std::vector<std::vector<size_t>> groups;
+  dq::core::SmallBuffer<const dq::core::Backend *, kInline> order(n);
+  dq::core::SmallBuffer<uint32_t, kInline> group_of(n);
+  uint32_t groups = 0;
   for (size_t i = 0; i < n; ++i) {
-    auto it = std::find(order.begin(), order.end(), plan[i].backend);
-    if (it == order.end()) {
-      order.push_back(plan[i].backend);
-      groups.emplace_back();
-      it = order.end() - 1;
-    }
-    groups[static_cast<size_t>(it - order.begin())].push_back(i);
+    uint32_t g = 0;
+    while (g < groups && order[g] != plan[i].backend) ++g;
+    if (g == groups) order[groups++] = plan[i].backend;
+    group_of[i] = g;
   }
-  for (size_t g = 0; g < order.size(); ++g)
-    if (dq_status st = run_group(ctx, *order[g], plan, groups[g]); st != DQ_OK) return st;
+  dq::core::SmallBuffer<dq_plugin_dequantize_args, kInline> args(n);
+  for (uint32_t g = 0; g < groups; ++g)
+    if (dq_status st = run_group(ctx, *order[g], plan.all(), group_of.all(), g, args.first(n));
+        st != DQ_OK)
+      return st;
   dq::core::record_last_backend(ctx, plan[n - 1].backend->name);
   return DQ_OK;
 }

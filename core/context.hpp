@@ -5,6 +5,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 
 #include "dq/dq.h"
@@ -30,6 +31,9 @@ namespace dq::core {
 class ThreadText {
  public:
   void set(const dq_context *ctx, std::string text);
+  // As set, but writes nothing when ctx already has that text: the success path of every
+  // dequantize call records its backend, usually the same one as last time.
+  void set_if_changed(const dq_context *ctx, std::string_view text);
   // The text set on ctx by this thread, "" when none.
   const char *get(const dq_context *ctx) const;
 
@@ -38,7 +42,13 @@ class ThreadText {
     uint64_t serial = 0;
     std::string text;
   };
+  Slot &slot_of(const dq_context *ctx);
+
   std::unordered_map<const dq_context *, Slot> slots_;
+  // The slot used last (a thread mostly calls one context): skips the hash lookup. Map nodes
+  // never move and slots are never erased, so the pointer stays valid.
+  const dq_context *last_ctx_ = nullptr;
+  Slot *last_slot_ = nullptr;
 };
 
 // Records `message` as the calling thread's last error on ctx and returns `status`.

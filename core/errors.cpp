@@ -8,8 +8,25 @@ thread_local dq::core::ThreadText t_last_error;
 
 namespace dq::core {
 
+ThreadText::Slot &ThreadText::slot_of(const dq_context *ctx) {
+  if (ctx != last_ctx_ || !last_slot_) {
+    last_slot_ = &slots_[ctx];
+    last_ctx_ = ctx;
+  }
+  return *last_slot_;
+}
+
 void ThreadText::set(const dq_context *ctx, std::string text) {
-  slots_[ctx] = Slot{ctx->serial, std::move(text)};
+  Slot &slot = slot_of(ctx);
+  slot.serial = ctx->serial;
+  slot.text = std::move(text);
+}
+
+void ThreadText::set_if_changed(const dq_context *ctx, std::string_view text) {
+  Slot &slot = slot_of(ctx);
+  if (slot.serial == ctx->serial && slot.text == text) return;
+  slot.serial = ctx->serial;
+  slot.text.assign(text);
 }
 
 const char *ThreadText::get(const dq_context *ctx) const {

@@ -98,7 +98,10 @@ Verdict check_locations(const dq_dequantize_request &r) {
 
 bool is_host(const dq_location &where) {
   const char *b = where.backend;
-  return !b || !*b || std::strcmp(b, "host") == 0 || std::strcmp(b, "cpu") == 0;
+  // First letters before strcmp: a dequantize call asks this a dozen times per request.
+  if (!b || !*b) return true;
+  if (b[0] == 'h') return std::strcmp(b, "host") == 0;
+  return b[0] == 'c' && b[1] == 'p' && std::strcmp(b, "cpu") == 0;
 }
 
 std::string location_problem(const dq_location &where) {
@@ -121,6 +124,11 @@ const char *device_backend_of(const dq_dequantize_request &req) {
 }
 
 Verdict check_request(const dq_dequantize_request *req) {
+  dq_dequantize_request unused;
+  return check_request(req, &unused);
+}
+
+Verdict check_request(const dq_dequantize_request *req, dq_dequantize_request *widened_out) {
   if (!req) return bad(DQ_ERR_INVALID_ARGUMENT, "request is NULL");
   if (req->struct_size < kRequestRequiredSize)
     return bad(DQ_ERR_INVALID_ARGUMENT,
@@ -128,7 +136,7 @@ Verdict check_request(const dq_dequantize_request *req) {
                    " is less than DQ_DEQUANTIZE_REQUEST_MIN_SIZE (" +
                    std::to_string(kRequestRequiredSize) + " bytes: every field through dst_bytes)");
   // Read nothing past the caller's struct: an older caller's struct ends before `stream`.
-  const dq_dequantize_request r = widened(*req);
+  const dq_dequantize_request &r = *widened_out = widened(*req);
   if (!r.src) return bad(DQ_ERR_INVALID_ARGUMENT, "src is NULL");
   if (!r.dst) return bad(DQ_ERR_INVALID_ARGUMENT, "dst is NULL");
   for (auto check : {check_types, check_sizes, check_overlap, check_locations}) {

@@ -31,6 +31,8 @@ dq_dequantize_request widened(const dq_dequantize_request &req);
 // Checks pointers, struct_size (at least kRequestRequiredSize), types, counts, sizes (overflow-safe), overlap and that the
 // locations and the forced backend agree. Does not check that named backends exist.
 Verdict check_request(const dq_dequantize_request *req);
+// As above; when accepted, *widened_out is widened(*req) (saves the API a second copy).
+Verdict check_request(const dq_dequantize_request *req, dq_dequantize_request *widened_out);
 
 // The backend a request's memory forces (src or dst on a device), or nullptr for host/host.
 const char *device_backend_of(const dq_dequantize_request &req);

@@ -10,6 +10,7 @@ Registry::Registry(Settings settings) : settings_(std::move(settings)), log_(set
   for (const auto &w : settings_.warnings) write_stderr_line(w);
   discover();
   warn_unknown_backend_names();
+  cache_ = std::make_unique<SelectionCache>(backends_.size());
 }
 
 // A DQ_BACKEND name no plugin has is most likely a typo: say so now, not at the first call.
@@ -114,7 +115,45 @@ SelectionQuery query_for(const DequantizeTarget &t) {
 
 }  // namespace
 
+bool Registry::supports_cached(size_t i, int32_t src_type, int32_t dst_type) const {
+  switch (cache_->supports(i, src_type, dst_type)) {
+    case SelectionCache::Support::yes:
+      return true;
+    case SelectionCache::Support::no:
+      return false;
+    case SelectionCache::Support::unknown:
+      break;
+  }
+  const bool yes = backends_[i].supports(src_type, dst_type);
+  cache_->remember_supports(i, src_type, dst_type, yes);
+  return yes;
+}
+
+// Mirrors select_backend's success cases: a forced backend (request, device memory or a
+// single DQ_BACKEND name) that is loaded, has a device and supports the pair; otherwise the
+// remembered choice of the automatic order for that pair and size class.
+const Backend *Registry::quick_choice(const DequantizeTarget &t) const {
+  if (log_.enabled(LogLevel::debug)) return nullptr;  // every choice is logged with its reason
+  std::string_view forced;
+  if (t.forced)
+    forced = t.forced;
+  else if (t.device_backend)
+    forced = t.device_backend;
+  else if (settings_.backend_order.size() == 1)
+    forced = settings_.backend_order.front();
+  else {
+    const int i = cache_->automatic(t.src_type, t.dst_type, t.src_bytes < settings_.gpu_min_bytes);
+    return i < 0 ? nullptr : &backends_[static_cast<size_t>(i)];
+  }
+  const int i = index_of(forced);
+  if (i < 0) return nullptr;
+  const Backend &b = backends_[static_cast<size_t>(i)];
+  if (!b.loaded() || b.device_count <= 0) return nullptr;
+  return supports_cached(static_cast<size_t>(i), t.src_type, t.dst_type) ? &b : nullptr;
+}
+
 Choice Registry::select(const DequantizeTarget &target) const {
+  if (const Backend *b = quick_choice(target)) return Choice{b, DQ_OK, {}};
   std::vector<Candidate> candidates;
   candidates.reserve(backends_.size());
   for (const auto &b : backends_) candidates.push_back(candidate_for(b, target));
@@ -129,6 +168,9 @@ Choice Registry::select(const DequantizeTarget &target) const {
     return choice;
   }
   choice.backend = &backends_[s.index];
+  if (query.forced_by == ForcedBy::none && settings_.backend_order.size() != 1)
+    cache_->remember_automatic(target.src_type, target.dst_type,
+                               target.src_bytes < settings_.gpu_min_bytes, s.index);
   log_.debug(head + choice.backend->name + " (" + s.reason + ")");
   return choice;
 }

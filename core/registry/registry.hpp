@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -14,6 +15,7 @@
 #include "registry/log.hpp"
 #include "registry/plugin_search.hpp"
 #include "registry/selection.hpp"
+#include "registry/selection_cache.hpp"
 #include "registry/settings.hpp"
 
 namespace dq::core {
@@ -30,7 +32,9 @@ struct DequantizeTarget {
 struct Choice {
   const Backend *backend = nullptr;  // null on failure
   dq_status status = DQ_OK;
-  std::string reason;  // why chosen, or the error message
+  // The error message on failure; on success why chosen, or "" when the choice came from the
+  // cache (the reason is only logged, and with DQ_LOG=debug the cache is not used).
+  std::string reason;
 };
 
 class DQ_INTERNAL_API Registry {
@@ -54,7 +58,7 @@ class DQ_INTERNAL_API Registry {
   const Settings &settings() const { return settings_; }
   const Logger &log() const { return log_; }
 
-  // Chooses the backend for one call and logs the choice (DQ_LOG=debug).
+  // Chooses the backend for one call and logs the choice (DQ_LOG=debug). Thread-safe.
   Choice select(const DequantizeTarget &target) const;
 
  private:
@@ -62,11 +66,17 @@ class DQ_INTERNAL_API Registry {
   void add_plugin(const PluginFile &file);
   void warn_unknown_backend_names() const;
   SelectionPolicy policy() const;
+  // The choice select() would make, from the cache and without building any text; null when
+  // the full path must run (first call of a pair, a failure to report, DQ_LOG=debug).
+  const Backend *quick_choice(const DequantizeTarget &target) const;
+  bool supports_cached(size_t backend, int32_t src_type, int32_t dst_type) const;
 
   Settings settings_;
   Logger log_;
   std::vector<SearchFolder> folders_;
   std::vector<Backend> backends_;
+  // Made once backends_ is complete; nothing in the registry changes after that.
+  std::unique_ptr<SelectionCache> cache_;
 };
 
 }  // namespace dq::core
