@@ -387,6 +387,16 @@ class Model {
 };
 
 // ----------------------------------------------------------------- loader
+// One piece of a placement (dq_load_part, docs/MULTI_GPU.md): rows [row_begin, row_end) and
+// columns [col_begin, col_end) of tensor `name` to devices[device]; an end < 0 is "to the last".
+struct LoadPart {
+  std::string name;
+  int32_t device = 0;
+  int64_t row_begin = 0, row_end = -1;
+  int64_t col_begin = 0, col_end = -1;
+  bool operator==(const LoadPart &) const = default;
+};
+
 // Options of a load, built fluently; owns the strings and arrays the C struct points to.
 class LoadOptions {
  public:
@@ -423,6 +433,21 @@ class LoadOptions {
   LoadOptions &gpu_min_bytes(int64_t bytes) { o_.gpu_min_bytes = bytes; return *this; }
   LoadOptions &progress(ProgressFn fn) { progress_ = std::move(fn); return *this; }
   LoadOptions &buffers(BufferFn fn) { buffer_fn_ = std::move(fn); return *this; }
+  // One load over several devices: these are the destinations (device() is then ignored);
+  // a location may appear twice (two pipelines to one device).
+  LoadOptions &devices(std::vector<Location> where) { devices_ = std::move(where); return *this; }
+  // The placement (plan_tensor_parallel, plan_layers, or hand-made): every part is loaded,
+  // tensors without a part are not. Not together with tensor()/rows().
+  LoadOptions &parts(std::vector<LoadPart> parts) {
+    parts_ = std::move(parts);
+    has_parts_ = true;
+    return *this;
+  }
+  LoadOptions &part(LoadPart p) {
+    parts_.push_back(std::move(p));
+    has_parts_ = true;
+    return *this;
+  }
 
   // The C struct, pointing into this object (valid while it lives and is not changed).
   const dq_load_options *c() {
@@ -444,6 +469,24 @@ class LoadOptions {
     o_.progress_user = this;
     o_.buffer_fn = buffer_fn_ ? &LoadOptions::buffer_tramp : nullptr;
     o_.buffer_user = this;
+    raw_devices_.clear();
+    for (const Location &d : devices_) raw_devices_.push_back(d.c());
+    o_.devices = raw_devices_.empty() ? nullptr : raw_devices_.data();
+    o_.n_devices = raw_devices_.size();
+    raw_parts_.clear();
+    for (const LoadPart &p : parts_) {
+      dq_load_part q{};
+      q.struct_size = sizeof q;
+      q.name = p.name.c_str();
+      q.device = p.device;
+      q.row_begin = p.row_begin;
+      q.row_end = p.row_end;
+      q.col_begin = p.col_begin;
+      q.col_end = p.col_end;
+      raw_parts_.push_back(q);
+    }
+    o_.parts = has_parts_ ? raw_parts_.data() : nullptr;
+    o_.n_parts = raw_parts_.size();
     return &o_;
   }
 
@@ -466,6 +509,11 @@ class LoadOptions {
   std::vector<int64_t> begins_, ends_;
   std::vector<int32_t> override_types_;
   bool ranged_ = false;
+  std::vector<Location> devices_;
+  std::vector<dq_location> raw_devices_;
+  std::vector<LoadPart> parts_;
+  std::vector<dq_load_part> raw_parts_;
+  bool has_parts_ = false;
   TypeFn type_fn_;
   ProgressFn progress_;
   BufferFn buffer_fn_;
@@ -483,6 +531,8 @@ struct LoadedTensor {
   int64_t row_begin = 0, row_end = 0;
   std::string backend;
   bool caller_owned = false;
+  int64_t col_begin = 0, col_end = 0;  // columns loaded (all of ne[0] unless a part cut them)
+  int32_t device_index = 0;            // index in LoadOptions::devices (0 for one device)
 };
 
 // Tensors placed by a load; frees every buffer the loader allocated.
@@ -511,6 +561,9 @@ class LoadedModel {
     o.row_end = t.row_end;
     o.backend = t.backend ? t.backend : "";
     o.caller_owned = t.caller_owned != 0;
+    o.col_begin = t.col_begin;
+    o.col_end = t.col_end;
+    o.device_index = t.device_index;
     return o;
   }
   std::optional<LoadedTensor> find(const char *name) const {
@@ -529,6 +582,14 @@ class LoadedModel {
     detail::check(dq_loaded_get_stats(get(), &s), nullptr, "load stats");
     return s;
   }
+  // Devices of the load (1 for a one-device load) and each one's own figures.
+  int32_t device_count() const { return dq_loaded_device_count(get()); }
+  dq_load_stats device_stats(int32_t device) const {
+    dq_load_stats s{};
+    s.struct_size = sizeof s;
+    detail::check(dq_loaded_get_device_stats(get(), device, &s), nullptr, "device load stats");
+    return s;
+  }
 
  private:
   detail::Handle<dq_loaded_model, dq_loaded_free> h_;
@@ -544,6 +605,40 @@ inline LoadedModel load_file(const Context &ctx, const std::string &path, LoadOp
   dq_loaded_model *out = nullptr;
   ctx.check(dq_load_file(ctx.get(), path.c_str(), options.c(), &out));
   return LoadedModel(out);
+}
+
+namespace detail {
+// Copies a plan's parts (the plan owns their names) and frees it.
+inline std::vector<LoadPart> plan_parts(const Context &ctx, dq_status st, dq_load_plan *plan,
+                                        const char *what) {
+  const Handle<dq_load_plan, dq_load_plan_free> owned(plan);
+  ctx.check(st, what);
+  size_t n = 0;
+  const dq_load_part *p = dq_load_plan_parts(plan, &n);
+  std::vector<LoadPart> out;
+  out.reserve(n);
+  for (size_t i = 0; i < n; ++i)
+    out.push_back({p[i].name, p[i].device, p[i].row_begin, p[i].row_end, p[i].col_begin,
+                   p[i].col_end});
+  return out;
+}
+}  // namespace detail
+
+// Tensor parallelism over n_devices (dq_plan_tensor_parallel): rank < 0 gives every device's
+// parts, rank >= 0 only that rank's, on device 0. Throws DQ_ERR_SIZE naming a tensor that
+// cannot be cut evenly at whole blocks.
+inline std::vector<LoadPart> plan_tensor_parallel(const Context &ctx, const Model &model,
+                                                  int32_t n_devices, int32_t rank = -1) {
+  dq_load_plan *plan = nullptr;
+  const dq_status st = dq_plan_tensor_parallel(ctx.get(), model.get(), n_devices, rank, &plan);
+  return detail::plan_parts(ctx, st, plan, "dq_plan_tensor_parallel");
+}
+
+// Whole tensors, blk.N.* in n_devices even runs of layers (dq_plan_layers).
+inline std::vector<LoadPart> plan_layers(const Context &ctx, const Model &model, int32_t n_devices) {
+  dq_load_plan *plan = nullptr;
+  const dq_status st = dq_plan_layers(ctx.get(), model.get(), n_devices, &plan);
+  return detail::plan_parts(ctx, st, plan, "dq_plan_layers");
 }
 
 // Staging and threads set up once for several loads to one destination.

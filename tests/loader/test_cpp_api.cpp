@@ -2,6 +2,8 @@
 // memory, dequantize, model metadata and tensors, loading, and errors as dq::Error.
 #include <gtest/gtest.h>
 
+#include <cstring>
+
 #include "loader_test_util.hpp"
 
 namespace dq::test {
@@ -114,6 +116,137 @@ TEST(CppApi, HostBufferMemcpyAndLoad) {
   } catch (const Error &e) {
     EXPECT_EQ(e.status(), DQ_ERR_NOT_FOUND);
     EXPECT_NE(std::string(e.what()).find("not.there"), std::string::npos);
+  }
+}
+
+// dequantize_batch gives what one dequantize per tensor gives; a bad request throws with the
+// C message naming its index, and nothing is written.
+TEST(CppApi, DequantizeBatchEqualsSingleCallsAndNamesABadRequest) {
+  DQ_REQUIRE_TESTDATA(dir);
+  Context ctx;
+  Model m(ctx, (dir / "all-types.gguf").string());
+  std::vector<TensorInfo> tensors;
+  for (TensorInfo &t : m.tensors())
+    if (t.type != DQ_TYPE_I8 && t.type != DQ_TYPE_I16 && t.type != DQ_TYPE_I32 &&
+        t.type != DQ_TYPE_I64 && t.type != DQ_TYPE_F64)
+      tensors.push_back(std::move(t));
+  ASSERT_GE(tensors.size(), 5u);
+  const int32_t outs[] = {DQ_TYPE_F32, DQ_TYPE_F16, DQ_TYPE_BF16};
+  std::vector<std::vector<uint8_t>> got(tensors.size());
+  std::vector<DequantizeRequest> reqs;
+  for (size_t i = 0; i < tensors.size(); ++i) {
+    const TensorInfo &t = tensors[i];
+    const int32_t out = outs[i % 3];
+    got[i].assign(t.n_elements * out_size(out), 0xAB);
+    DequantizeRequest r;
+    r.src_type = t.type;
+    r.dst_type = out;
+    r.src = t.data;
+    r.src_bytes = t.n_bytes;
+    r.n_elements = t.n_elements;
+    r.dst = got[i].data();
+    r.dst_bytes = got[i].size();
+    reqs.push_back(r);
+  }
+  EXPECT_FALSE(dequantize_batch(ctx, reqs).empty());
+  for (size_t i = 0; i < tensors.size(); ++i) {
+    const TensorInfo &t = tensors[i];
+    EXPECT_EQ(got[i], dequantize_to_host(ctx, t.type, t.bytes(), t.n_elements, outs[i % 3]))
+        << t.name << " to " << type_name(outs[i % 3]);
+  }
+
+  // Request 2 asks for 100 elements of q4_K (not whole 256-element blocks).
+  const auto q4k = m.tensor("t.q4_k");
+  ASSERT_TRUE(q4k);
+  std::vector<float> a(q4k->n_elements, 7.0f), b(q4k->n_elements, 7.0f), c(100, 7.0f);
+  std::vector<DequantizeRequest> bad(3);
+  float *dsts[] = {a.data(), b.data(), c.data()};
+  const int64_t counts[] = {q4k->n_elements, q4k->n_elements, 100};
+  for (int i = 0; i < 3; ++i) {
+    bad[i].src_type = q4k->type;
+    bad[i].src = q4k->data;
+    bad[i].src_bytes = q4k->n_bytes;
+    bad[i].n_elements = counts[i];
+    bad[i].dst = dsts[i];
+    bad[i].dst_bytes = counts[i] * sizeof(float);
+  }
+  try {
+    dequantize_batch(ctx, bad);
+    ADD_FAILURE() << "a batch with a bad request must throw";
+  } catch (const Error &e) {
+    EXPECT_EQ(e.status(), DQ_ERR_SIZE);
+    EXPECT_NE(std::string(e.what()).find("request 2"), std::string::npos) << e.what();
+  }
+  for (const auto *v : {&a, &b, &c})
+    for (float x : *v) ASSERT_EQ(x, 7.0f) << "a refused batch wrote an output";
+  EXPECT_NO_THROW(dequantize_batch(ctx, std::span<const DequantizeRequest>{}));
+}
+
+// The plan helpers: every tensor either whole on each device or cut into pieces that cover it
+// exactly once; a tensor-parallel load over two host "devices" (two pipelines to host
+// memory) gives, part by part, the same rows and columns as a whole load.
+TEST(CppApi, PlansAndALoadOverTwoDevices) {
+  DQ_REQUIRE_TESTDATA(dir);
+  Context ctx;
+  Model m(ctx, (dir / "stories260K.gguf").string());
+  const std::vector<LoadPart> tp = plan_tensor_parallel(ctx, m, 2);
+  int64_t cut = 0;
+  for (const TensorInfo &t : m.tensors()) {
+    const int64_t cols = t.ne[0], rows = t.n_elements / t.ne[0];
+    int64_t area = 0, n = 0;
+    bool split = false;
+    for (const LoadPart &p : tp) {
+      if (p.name != t.name) continue;
+      const int64_t re = p.row_end < 0 ? rows : p.row_end, ce = p.col_end < 0 ? cols : p.col_end;
+      EXPECT_TRUE(p.device == 0 || p.device == 1) << t.name;
+      area += (re - p.row_begin) * (ce - p.col_begin);
+      split |= re - p.row_begin != rows || ce - p.col_begin != cols;
+      ++n;
+    }
+    EXPECT_EQ(n, 2) << t.name << ": one part per device";
+    EXPECT_EQ(area, split ? rows * cols : 2 * rows * cols) << t.name;
+    cut += split;
+  }
+  EXPECT_GT(cut, 0);
+  // Rank 1 alone: device 1's parts, on device 0.
+  std::vector<LoadPart> rank1;
+  for (LoadPart p : tp)
+    if (p.device == 1) {
+      p.device = 0;
+      rank1.push_back(p);
+    }
+  EXPECT_EQ(plan_tensor_parallel(ctx, m, 2, 1), rank1);
+
+  LoadOptions whole_opts;
+  whole_opts.output(DQ_TYPE_F32);
+  const LoadedModel whole = load(ctx, m, whole_opts);
+  LoadOptions o;
+  o.output(DQ_TYPE_F32).devices({Location::host(), Location::host()}).parts(tp);
+  const LoadedModel lm = load(ctx, m, o);
+  ASSERT_EQ(lm.size(), static_cast<int64_t>(tp.size()));
+  ASSERT_EQ(lm.device_count(), 2);
+  EXPECT_EQ(lm.device_stats(0).tensors + lm.device_stats(1).tensors, lm.size());
+  EXPECT_THROW(lm.device_stats(2), Error);
+  for (const LoadedTensor &t : lm.tensors()) {
+    const std::vector<uint8_t> ref = read_back(ctx, *whole.find(t.name.c_str()));
+    const std::vector<uint8_t> got = read_back(ctx, t);
+    const int64_t all_cols = whole.find(t.name.c_str())->ne[0];
+    const int64_t cols = t.col_end - t.col_begin;
+    ASSERT_EQ(got.size(), static_cast<size_t>((t.row_end - t.row_begin) * cols * 4)) << t.name;
+    for (int64_t r = t.row_begin; r < t.row_end; ++r)
+      ASSERT_EQ(0, std::memcmp(got.data() + (r - t.row_begin) * cols * 4,
+                               ref.data() + (r * all_cols + t.col_begin) * 4, cols * 4))
+          << t.name << " row " << r << " on device " << t.device_index;
+  }
+
+  const std::vector<LoadPart> layers = plan_layers(ctx, m, 2);
+  EXPECT_EQ(static_cast<int64_t>(layers.size()), m.tensor_count());
+  try {
+    plan_tensor_parallel(ctx, Model(ctx, (dir / "mini-llama-q4_k_m.gguf").string()), 2);
+    ADD_FAILURE() << "256 q4_K columns cannot be halved at whole blocks";
+  } catch (const Error &e) {
+    EXPECT_EQ(e.status(), DQ_ERR_SIZE);
+    EXPECT_NE(std::string(e.what()).find("block size"), std::string::npos) << e.what();
   }
 }
 
