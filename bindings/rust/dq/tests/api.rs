@@ -21,7 +21,7 @@ fn thread_markers_follow_the_c_rules() {
 #[test]
 fn error_of_a_missing_file_names_it_with_its_status() {
     let ctx = Context::new().unwrap();
-    let e = Model::open(&ctx, "/nonexistent/dir/missing.gguf").err().expect("opening a missing file fails");
+    let e = Model::open(&ctx, "/nonexistent/dir/missing.gguf").expect_err("opening a missing file fails");
     assert_eq!(e.status(), Status::IO);
     assert!(e.message().contains("/nonexistent/dir/missing.gguf"), "message: {}", e.message());
     assert!(e.to_string().contains(Status::IO.description()), "display: {e}");
