@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The Rust bindings' checks (run by scripts/test.sh after the main build): installs build/ into
 # a prefix, builds bindings/rust against it through pkg-config (dq.pc), runs `cargo test
-# --offline` for dq-sys and dq, the load example on the CPU (and on cuda:0, which says it is
-# skipped without a GPU), then valgrind over the dq test binaries: no leak, no invalid access.
+# --offline` for dq-sys and dq (the multi-device tests again on the fake device of the C++
+# tests), the load example on the CPU (and on cuda:0, which says it is skipped without a GPU),
+# the split example, then valgrind over the dq test binaries: no leak, no invalid access.
 # Writes a JUnit report (one case per Rust test, plus the valgrind runs) to $1/rust.xml.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -52,6 +53,20 @@ done < <(sed -n 's/^test \(.*\) \.\.\. \([A-Za-z]*\)$/\2\t\1/p' "$log")
 [ "$cargo_rc" = 0 ] || case_xml "cargo test" fail "cargo test exited $cargo_rc (see $log)"
 cargo build --offline -q -p dq || case_xml "dq without features" fail "cargo build -p dq failed"
 
+# The multi-device tests again on the fake asynchronous device of the C++ tests (2 devices,
+# its own streams and memory) instead of host memory twice, when the build tree has it.
+fake=$root/$build/tests/loader/fakeplugins
+if [ -d "$fake" ]; then
+  if out=$(DQ_PLUGIN_PATH=$fake DQ_FAKEASYNC_DEVICES=2 cargo test --offline -q --all-features -p dq \
+             --test multi_device -- --nocapture 2>&1) && grep -q "devices: fakeasync" <<<"$out"; then
+    case_xml "multi_device on fakeasync" ok
+  else
+    echo "$out" | tail -30; case_xml "multi_device on fakeasync" fail "see the output above"
+  fi
+else
+  case_xml "multi_device on fakeasync" skip "no $fake (the C++ tests were not built)"
+fi
+
 # The example on a real GGUF: CPU here; cuda:0 reports itself skipped when there is no GPU.
 if [ -f "$data/stories260K-q4_k_m.gguf" ]; then
   for dev in cpu cuda:0; do
@@ -62,6 +77,11 @@ if [ -f "$data/stories260K-q4_k_m.gguf" ]; then
       echo "$out"; case_xml "example load $dev" fail "$out"
     fi
   done
+  if out=$(cargo run --offline -q --example split -- "$data/stories260K-q4_k_m.gguf" --devices host,host 2>&1); then
+    echo "$out" | head -3; case_xml "example split" ok
+  else
+    echo "$out"; case_xml "example split" fail "$out"
+  fi
 else
   case_xml "example load" skip "no test data at $data"
 fi
