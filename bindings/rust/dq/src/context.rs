@@ -12,6 +12,7 @@ struct Handle(NonNull<sys::dq_context>);
 // (registry built under call_once, read-only afterwards; errors kept per thread), and to be
 // destroyed from any thread once no call is running on it, which Arc guarantees.
 unsafe impl Send for Handle {}
+// SAFETY: as for Send above; calls through a shared reference only read.
 unsafe impl Sync for Handle {}
 
 impl Drop for Handle {
@@ -85,6 +86,7 @@ impl Context {
 
     /// Every backend found (loaded, refused or failed), in search order.
     pub fn backends(&self) -> Result<Vec<BackendInfo>> {
+        // SAFETY: live handles (self or ctx); pointers to locals or to buffers of the sizes passed.
         let n = unsafe { sys::dq_backend_count(self.as_raw()) };
         (0..n).map(|i| self.backend(i)).collect()
     }
@@ -93,6 +95,7 @@ impl Context {
         // SAFETY: zeroed is a valid dq_backend_info (pointers NULL); struct_size set.
         let mut info: sys::dq_backend_info = unsafe { std::mem::zeroed() };
         info.struct_size = std::mem::size_of::<sys::dq_backend_info>();
+        // SAFETY: live handles (self or ctx); pointers to locals or to buffers of the sizes passed.
         self.check(unsafe { sys::dq_backend_get_info(self.as_raw(), index, &mut info) })?;
         // SAFETY: strings owned by the context, copied here.
         unsafe {
@@ -112,6 +115,7 @@ impl Context {
     /// Index of the loaded backend of that name (else of the first that failed), or None.
     pub fn backend_find(&self, name: &str) -> Option<i32> {
         let c = CString::new(name).ok()?;
+        // SAFETY: live handles (self or ctx); pointers to locals or to buffers of the sizes passed.
         let i = unsafe { sys::dq_backend_find(self.as_raw(), c.as_ptr()) };
         (i >= 0).then_some(i)
     }
@@ -120,10 +124,13 @@ impl Context {
         let info = self.backend(backend)?;
         (0..info.device_count)
             .map(|d| {
+                // SAFETY: all-zero is a valid value of this C struct (numbers 0, pointers NULL).
                 let mut dev: sys::dq_device_info = unsafe { std::mem::zeroed() };
                 dev.struct_size = std::mem::size_of::<sys::dq_device_info>();
+                // SAFETY: live handles (self or ctx); pointers to locals or to buffers of the sizes passed.
                 self.check(unsafe { sys::dq_backend_get_device(self.as_raw(), backend, d, &mut dev) })?;
                 Ok(DeviceInfo {
+                    // SAFETY: a NUL-terminated string (or NULL) owned by the library, alive as long as its owner.
                     name: unsafe { cstr(dev.name) }.to_owned(),
                     total_memory: dev.total_memory,
                     free_memory: dev.free_memory,
@@ -135,6 +142,7 @@ impl Context {
 
     /// Whether backend `index` dequantizes `src` into `dst` (F32, F16 or BF16).
     pub fn supports(&self, backend: i32, src: Type, dst: Type) -> bool {
+        // SAFETY: live handles (self or ctx); pointers to locals or to buffers of the sizes passed.
         unsafe { sys::dq_backend_supports(self.as_raw(), backend, src.0, dst.0) != 0 }
     }
 
@@ -220,6 +228,7 @@ impl Context {
 
     /// Name of the backend that served this thread's last dequantize ("" before any).
     pub fn last_backend(&self) -> String {
+        // SAFETY: a NUL-terminated string (or NULL) owned by the library, alive as long as its owner.
         unsafe { cstr(sys::dq_last_backend(self.as_raw())) }.to_owned()
     }
 }

@@ -83,11 +83,13 @@ pub struct DeviceBuffer {
 // SAFETY: the handle is an address plus the context (Send + Sync); dq_free may be called from
 // any thread. Accesses to the memory go through unsafe calls whose rules the caller keeps.
 unsafe impl Send for DeviceBuffer {}
+// SAFETY: as for Send above; calls through a shared reference only read.
 unsafe impl Sync for DeviceBuffer {}
 
 impl DeviceBuffer {
     pub fn new(ctx: &Context, where_: Location, bytes: usize) -> Result<DeviceBuffer> {
         let mut p = ptr::null_mut();
+        // SAFETY: live handles (self or ctx); pointers to locals or to buffers of the sizes passed.
         ctx.check(unsafe { sys::dq_malloc(ctx.as_raw(), where_.as_raw(), bytes, &mut p) })?;
         Ok(DeviceBuffer { ctx: ctx.clone(), where_, ptr: p, bytes })
     }
@@ -122,6 +124,7 @@ impl DeviceBuffer {
         if dst.len() > self.bytes {
             return Err(Error::new(Status::SIZE, format!("{} bytes from a buffer of {}", dst.len(), self.bytes)));
         }
+        // SAFETY: live handles (self or ctx); pointers to locals or to buffers of the sizes passed.
         self.ctx.check(unsafe {
             sys::dq_memcpy(self.ctx.as_raw(), dst.as_mut_ptr().cast(), Location::host().as_raw(), self.ptr,
                            self.where_.as_raw(), dst.len())
@@ -131,6 +134,7 @@ impl DeviceBuffer {
     /// Copies all of `src` into this buffer, both at the same location (e.g. device to device).
     pub fn copy_from(&mut self, src: &DeviceBuffer) -> Result<()> {
         let n = src.bytes.min(self.bytes);
+        // SAFETY: live handles (self or ctx); pointers to locals or to buffers of the sizes passed.
         self.ctx.check(unsafe {
             sys::dq_memcpy(self.ctx.as_raw(), self.ptr, self.where_.as_raw(), src.ptr, src.where_.as_raw(), n)
         })

@@ -24,6 +24,7 @@
 //!
 //! Every handle keeps its [`Context`] alive (a reference-counted clone), so a model, a loaded
 //! model or a buffer can never outlive the context the C library needs to free it.
+#![warn(clippy::undocumented_unsafe_blocks)] // every unsafe block says why it is sound
 pub use dq_sys as sys;
 
 mod batch;

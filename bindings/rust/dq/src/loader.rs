@@ -131,7 +131,9 @@ struct RawOptions {
 
 impl RawOptions {
     fn new(o: &LoadOptions) -> Result<RawOptions> {
+        // SAFETY: all-zero is a valid value of this C struct (numbers 0, pointers NULL).
         let mut raw: sys::dq_load_options = unsafe { std::mem::zeroed() };
+        // SAFETY: live handles (self or ctx); pointers to locals or to buffers of the sizes passed.
         check_plain(unsafe { sys::dq_load_options_init_sized(&mut raw, std::mem::size_of::<sys::dq_load_options>()) },
                     "dq_load_options_init_sized")?;
         raw.device = o.device.as_raw();
@@ -193,6 +195,7 @@ impl Context {
     pub fn load(&self, model: &Model, options: &LoadOptions) -> Result<LoadedModel> {
         let o = RawOptions::new(options)?;
         let mut out = ptr::null_mut();
+        // SAFETY: live handles (self or ctx); pointers to locals or to buffers of the sizes passed.
         self.check(unsafe { sys::dq_load(self.as_raw(), model.as_raw(), &o.raw, &mut out) })?;
         LoadedModel::wrap(self, out)
     }
@@ -204,6 +207,7 @@ impl Context {
             .map_err(|_| Error::new(Status::INVALID_ARGUMENT, format!("{}: path holds a NUL", path.display())))?;
         let o = RawOptions::new(options)?;
         let mut out = ptr::null_mut();
+        // SAFETY: live handles (self or ctx); pointers to locals or to buffers of the sizes passed.
         self.check(unsafe { sys::dq_load_file(self.as_raw(), c.as_ptr(), &o.raw, &mut out) })?;
         LoadedModel::wrap(self, out)
     }
@@ -282,6 +286,7 @@ impl Loader {
     pub fn new(ctx: &Context, options: &LoadOptions) -> Result<Loader> {
         let o = RawOptions::new(options)?;
         let mut out = ptr::null_mut();
+        // SAFETY: live handles (self or ctx); pointers to locals or to buffers of the sizes passed.
         ctx.check(unsafe { sys::dq_loader_create(ctx.as_raw(), &o.raw, &mut out) })?;
         let ptr = NonNull::new(out).ok_or_else(|| Error::new(Status::INTERNAL, "dq_loader_create gave NULL"))?;
         Ok(Loader { ctx: ctx.clone(), ptr })
@@ -291,6 +296,7 @@ impl Loader {
     pub fn load(&mut self, model: &Model, options: &LoadOptions) -> Result<LoadedModel> {
         let o = RawOptions::new(options)?;
         let mut out = ptr::null_mut();
+        // SAFETY: live handles (self or ctx); pointers to locals or to buffers of the sizes passed.
         self.ctx.check(unsafe { sys::dq_loader_load(self.ptr.as_ptr(), model.as_raw(), &o.raw, &mut out) })?;
         LoadedModel::wrap(&self.ctx, out)
     }
@@ -298,6 +304,7 @@ impl Loader {
 
 impl Drop for Loader {
     fn drop(&mut self) {
+        // SAFETY: a handle the library created, freed once, here (its context is still alive).
         unsafe { sys::dq_loader_destroy(self.ptr.as_ptr()) }
     }
 }
@@ -312,10 +319,12 @@ pub struct LoadedModel {
 // SAFETY: dq_loaded_* getters only read; dq_loaded_free runs once, in Drop, with the context
 // kept alive by `ctx`.
 unsafe impl Send for LoadedModel {}
+// SAFETY: as for Send above; calls through a shared reference only read.
 unsafe impl Sync for LoadedModel {}
 
 impl Drop for LoadedModel {
     fn drop(&mut self) {
+        // SAFETY: a handle the library created, freed once, here (its context is still alive).
         unsafe { sys::dq_loaded_free(self.ptr.as_ptr()) }
     }
 }
@@ -354,6 +363,7 @@ impl<'l> LoadedTensor<'l> {
     /// The bytes, when they are in host memory.
     pub fn host_bytes(&self) -> Option<&'l [u8]> {
         (self.is_host() && !self.data.is_null())
+            // SAFETY: pointer and length of memory the library owns, alive as long as the owner this borrow is tied to.
             .then(|| unsafe { std::slice::from_raw_parts(self.data.cast::<u8>(), self.n_bytes as usize) })
     }
 
@@ -363,6 +373,7 @@ impl<'l> LoadedTensor<'l> {
             return Err(Error::new(Status::SIZE, format!("{}: {} bytes asked, {} held", self.name, dst.len(), self.n_bytes)));
         }
         let src = Location::device(self.location_backend, self.location_device)?;
+        // SAFETY: live handles (self or ctx); pointers to locals or to buffers of the sizes passed.
         self.ctx.check(unsafe {
             sys::dq_memcpy(self.ctx.as_raw(), dst.as_mut_ptr().cast(), Location::host().as_raw(), self.data,
                            src.as_raw(), dst.len())
@@ -391,6 +402,7 @@ impl LoadedModel {
     }
 
     pub fn len(&self) -> usize {
+        // SAFETY: live handles (self or ctx); pointers to locals or to buffers of the sizes passed.
         unsafe { sys::dq_loaded_count(self.ptr.as_ptr()) }.max(0) as usize
     }
     pub fn is_empty(&self) -> bool {
@@ -398,14 +410,18 @@ impl LoadedModel {
     }
 
     pub fn tensor_at(&self, index: i64) -> Result<LoadedTensor<'_>> {
+        // SAFETY: all-zero is a valid value of this C struct (numbers 0, pointers NULL).
         let mut t: sys::dq_loaded_tensor = unsafe { std::mem::zeroed() };
         t.struct_size = std::mem::size_of::<sys::dq_loaded_tensor>();
+        // SAFETY: live handles (self or ctx); pointers to locals or to buffers of the sizes passed.
         check_plain(unsafe { sys::dq_loaded_get_tensor(self.ptr.as_ptr(), index, &mut t) },
                     &format!("loaded tensor index {index}"))?;
         let n_dims = (t.n_dims as usize).min(4);
         Ok(LoadedTensor {
+            // SAFETY: a NUL-terminated string (or NULL) owned by the library, alive as long as its owner.
             name: unsafe { cstr(t.name) },
             data: t.data,
+            // SAFETY: a NUL-terminated string (or NULL) owned by the library, alive as long as its owner.
             location_backend: unsafe { cstr(t.where_.backend) },
             location_device: t.where_.device,
             ty: Type(t.type_),
@@ -418,6 +434,7 @@ impl LoadedModel {
             col_begin: t.col_begin,
             col_end: t.col_end,
             device_index: t.device_index,
+            // SAFETY: a NUL-terminated string (or NULL) owned by the library, alive as long as its owner.
             backend: unsafe { cstr(t.backend) },
             ctx: &self.ctx,
         })
@@ -429,6 +446,7 @@ impl LoadedModel {
 
     pub fn tensor(&self, name: &str) -> Result<LoadedTensor<'_>> {
         let c = CString::new(name).map_err(|_| Error::new(Status::INVALID_ARGUMENT, "tensor name holds a NUL"))?;
+        // SAFETY: live handles (self or ctx); pointers to locals or to buffers of the sizes passed.
         let i = unsafe { sys::dq_loaded_find(self.ptr.as_ptr(), c.as_ptr()) };
         if i < 0 {
             return Err(Error::new(Status::NOT_FOUND, format!("tensor '{name}' was not loaded")));

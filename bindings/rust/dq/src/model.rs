@@ -14,10 +14,12 @@ pub struct Model {
 
 // SAFETY: dq_model_* and dq_value_* only read an open model; closing happens once, in Drop.
 unsafe impl Send for Model {}
+// SAFETY: as for Send above; calls through a shared reference only read.
 unsafe impl Sync for Model {}
 
 impl Drop for Model {
     fn drop(&mut self) {
+        // SAFETY: a handle the library created, freed once, here (its context is still alive).
         unsafe { sys::dq_model_close(self.ptr.as_ptr()) }
     }
 }
@@ -45,6 +47,7 @@ impl Model {
         let c = CString::new(path.as_os_str().as_encoded_bytes())
             .map_err(|_| Error::new(Status::INVALID_ARGUMENT, format!("{}: path holds a NUL", path.display())))?;
         let mut raw = ptr::null_mut();
+        // SAFETY: live handles (self or ctx); pointers to locals or to buffers of the sizes passed.
         ctx.check(unsafe { sys::dq_model_open(ctx.as_raw(), c.as_ptr(), &mut raw) })?;
         let ptr = NonNull::new(raw).ok_or_else(|| Error::new(Status::INTERNAL, "dq_model_open gave NULL"))?;
         Ok(Model { ctx: ctx.clone(), ptr })
@@ -57,25 +60,32 @@ impl Model {
         &self.ctx
     }
     pub fn gguf_version(&self) -> u32 {
+        // SAFETY: live handles (self or ctx); pointers to locals or to buffers of the sizes passed.
         unsafe { sys::dq_model_gguf_version(self.as_raw()) }
     }
     pub fn alignment(&self) -> u32 {
+        // SAFETY: live handles (self or ctx); pointers to locals or to buffers of the sizes passed.
         unsafe { sys::dq_model_alignment(self.as_raw()) }
     }
     pub fn split_count(&self) -> u32 {
+        // SAFETY: live handles (self or ctx); pointers to locals or to buffers of the sizes passed.
         unsafe { sys::dq_model_split_count(self.as_raw()) }
     }
 
     // ------------------------------------------------------------ metadata
     pub fn kv_count(&self) -> i64 {
+        // SAFETY: live handles (self or ctx); pointers to locals or to buffers of the sizes passed.
         unsafe { sys::dq_model_kv_count(self.as_raw()) }
     }
 
     /// Every metadata key and value, in file order.
     pub fn metadata(&self) -> impl Iterator<Item = (&str, Value<'_>)> + '_ {
         (0..self.kv_count()).filter_map(move |i| {
+            // SAFETY: live handles (self or ctx); pointers to locals or to buffers of the sizes passed.
             let key = unsafe { sys::dq_model_kv_key(self.as_raw(), i) };
+            // SAFETY: live handles (self or ctx); pointers to locals or to buffers of the sizes passed.
             let val = unsafe { sys::dq_model_kv_value(self.as_raw(), i) };
+            // SAFETY: a NUL-terminated string (or NULL) owned by the library, alive as long as its owner.
             (!key.is_null() && !val.is_null()).then(|| (unsafe { cstr(key) }, Value::new(val)))
         })
     }
@@ -83,22 +93,27 @@ impl Model {
     /// The value of `key`, or None.
     pub fn get(&self, key: &str) -> Option<Value<'_>> {
         let c = CString::new(key).ok()?;
+        // SAFETY: live handles (self or ctx); pointers to locals or to buffers of the sizes passed.
         let i = unsafe { sys::dq_model_kv_find(self.as_raw(), c.as_ptr()) };
         if i < 0 {
             return None;
         }
+        // SAFETY: live handles (self or ctx); pointers to locals or to buffers of the sizes passed.
         let v = unsafe { sys::dq_model_kv_value(self.as_raw(), i) };
         (!v.is_null()).then(|| Value::new(v))
     }
 
     // ------------------------------------------------------------- tensors
     pub fn tensor_count(&self) -> i64 {
+        // SAFETY: live handles (self or ctx); pointers to locals or to buffers of the sizes passed.
         unsafe { sys::dq_model_tensor_count(self.as_raw()) }
     }
 
     pub fn tensor_at(&self, index: i64) -> Result<TensorInfo<'_>> {
+        // SAFETY: all-zero is a valid value of this C struct (numbers 0, pointers NULL).
         let mut t: sys::dq_tensor_info = unsafe { std::mem::zeroed() };
         t.struct_size = std::mem::size_of::<sys::dq_tensor_info>();
+        // SAFETY: live handles (self or ctx); pointers to locals or to buffers of the sizes passed.
         check_plain(unsafe { sys::dq_model_tensor_info(self.as_raw(), index, &mut t) },
                     &format!("tensor index {index}"))?;
         let n_dims = (t.n_dims as usize).min(4);
@@ -107,10 +122,12 @@ impl Model {
         let data = if t.n_bytes == 0 || t.data.is_null() {
             &[][..]
         } else {
+            // SAFETY: pointer and length of memory the library owns, alive as long as the owner this borrow is tied to.
             unsafe { std::slice::from_raw_parts(t.data.cast::<u8>(), t.n_bytes as usize) }
         };
         Ok(TensorInfo {
             index,
+            // SAFETY: a NUL-terminated string (or NULL) owned by the library, alive as long as its owner.
             name: unsafe { cstr(t.name) },
             ty: Type(t.type_),
             shape: t.ne[..n_dims].to_vec(),
@@ -130,6 +147,7 @@ impl Model {
     /// The tensor of that name: Err with status NOT_FOUND naming it when absent.
     pub fn tensor(&self, name: &str) -> Result<TensorInfo<'_>> {
         let c = CString::new(name).map_err(|_| Error::new(Status::INVALID_ARGUMENT, "tensor name holds a NUL"))?;
+        // SAFETY: live handles (self or ctx); pointers to locals or to buffers of the sizes passed.
         let i = unsafe { sys::dq_model_tensor_find(self.as_raw(), c.as_ptr()) };
         if i < 0 {
             return Err(Error::new(Status::NOT_FOUND, format!("tensor '{name}' not found in the model")));
@@ -140,6 +158,7 @@ impl Model {
     /// Copies tensor bytes [offset, offset + dst.len()) with pread() (never a signal when the
     /// file changes underneath; an error naming the file instead).
     pub fn read_tensor(&self, index: i64, offset: u64, dst: &mut [u8]) -> Result<()> {
+        // SAFETY: live handles (self or ctx); pointers to locals or to buffers of the sizes passed.
         self.ctx.check(unsafe {
             sys::dq_model_read_tensor(self.ctx.as_raw(), self.as_raw(), index, offset, dst.as_mut_ptr().cast(),
                                       dst.len() as u64)
@@ -173,6 +192,7 @@ pub struct Value<'m> {
 
 // SAFETY: a read-only view into a Model, which is Sync.
 unsafe impl Send for Value<'_> {}
+// SAFETY: as for Send above; calls through a shared reference only read.
 unsafe impl Sync for Value<'_> {}
 
 impl<'m> Value<'m> {
@@ -180,26 +200,31 @@ impl<'m> Value<'m> {
         Value { ptr, _model: PhantomData }
     }
     pub fn value_type(&self) -> ValueType {
+        // SAFETY: live handles (self or ctx); pointers to locals or to buffers of the sizes passed.
         ValueType::from_raw(unsafe { sys::dq_value_get_type(self.ptr) })
     }
     /// Any integer or bool type whose value fits.
     pub fn as_i64(&self) -> Result<i64> {
         let mut v = 0;
+        // SAFETY: live handles (self or ctx); pointers to locals or to buffers of the sizes passed.
         check_plain(unsafe { sys::dq_value_get_i64(self.ptr, &mut v) }, "metadata value as i64")?;
         Ok(v)
     }
     pub fn as_u64(&self) -> Result<u64> {
         let mut v = 0;
+        // SAFETY: live handles (self or ctx); pointers to locals or to buffers of the sizes passed.
         check_plain(unsafe { sys::dq_value_get_u64(self.ptr, &mut v) }, "metadata value as u64")?;
         Ok(v)
     }
     pub fn as_f64(&self) -> Result<f64> {
         let mut v = 0.0;
+        // SAFETY: live handles (self or ctx); pointers to locals or to buffers of the sizes passed.
         check_plain(unsafe { sys::dq_value_get_f64(self.ptr, &mut v) }, "metadata value as f64")?;
         Ok(v)
     }
     pub fn as_bool(&self) -> Result<bool> {
         let mut v = 0;
+        // SAFETY: live handles (self or ctx); pointers to locals or to buffers of the sizes passed.
         check_plain(unsafe { sys::dq_value_get_bool(self.ptr, &mut v) }, "metadata value as bool")?;
         Ok(v != 0)
     }
@@ -207,7 +232,9 @@ impl<'m> Value<'m> {
     pub fn as_bytes(&self) -> Result<&'m [u8]> {
         let mut p = ptr::null();
         let mut len = 0u64;
+        // SAFETY: live handles (self or ctx); pointers to locals or to buffers of the sizes passed.
         check_plain(unsafe { sys::dq_value_get_string(self.ptr, &mut p, &mut len) }, "metadata value as string")?;
+        // SAFETY: pointer and length of memory the library owns, alive as long as the owner this borrow is tied to.
         Ok(if len == 0 { &[] } else { unsafe { std::slice::from_raw_parts(p.cast::<u8>(), len as usize) } })
     }
     pub fn as_str(&self) -> Result<&'m str> {
@@ -215,12 +242,15 @@ impl<'m> Value<'m> {
             .map_err(|_| Error::new(Status::TYPE_MISMATCH, "metadata string is not UTF-8"))
     }
     pub fn array_type(&self) -> ValueType {
+        // SAFETY: live handles (self or ctx); pointers to locals or to buffers of the sizes passed.
         ValueType::from_raw(unsafe { sys::dq_value_array_type(self.ptr) })
     }
     pub fn array_len(&self) -> u64 {
+        // SAFETY: live handles (self or ctx); pointers to locals or to buffers of the sizes passed.
         unsafe { sys::dq_value_array_count(self.ptr) }
     }
     pub fn array_get(&self, index: u64) -> Option<Value<'m>> {
+        // SAFETY: live handles (self or ctx); pointers to locals or to buffers of the sizes passed.
         let v = unsafe { sys::dq_value_array_get(self.ptr, index) };
         (!v.is_null()).then(|| Value::new(v))
     }
@@ -228,7 +258,9 @@ impl<'m> Value<'m> {
     pub fn array_data(&self) -> Result<&'m [u8]> {
         let mut p = ptr::null();
         let mut len = 0u64;
+        // SAFETY: live handles (self or ctx); pointers to locals or to buffers of the sizes passed.
         check_plain(unsafe { sys::dq_value_array_data(self.ptr, &mut p, &mut len) }, "metadata array data")?;
+        // SAFETY: pointer and length of memory the library owns, alive as long as the owner this borrow is tied to.
         Ok(if len == 0 { &[] } else { unsafe { std::slice::from_raw_parts(p.cast::<u8>(), len as usize) } })
     }
 }

@@ -16,6 +16,7 @@ pub unsafe trait Output: Copy + sealed::Sealed {
 }
 
 impl sealed::Sealed for f32 {}
+// SAFETY: TYPE is the library's output type of exactly this type's size and layout.
 unsafe impl Output for f32 {
     const TYPE: Type = Type::F32;
 }
@@ -23,6 +24,7 @@ unsafe impl Output for f32 {
 #[cfg(feature = "half")]
 impl sealed::Sealed for half::f16 {}
 #[cfg(feature = "half")]
+// SAFETY: TYPE is the library's output type of exactly this type's size and layout.
 unsafe impl Output for half::f16 {
     const TYPE: Type = Type::F16;
 }
@@ -30,6 +32,7 @@ unsafe impl Output for half::f16 {
 #[cfg(feature = "half")]
 impl sealed::Sealed for half::bf16 {}
 #[cfg(feature = "half")]
+// SAFETY: TYPE is the library's output type of exactly this type's size and layout.
 unsafe impl Output for half::bf16 {
     const TYPE: Type = Type::BF16;
 }

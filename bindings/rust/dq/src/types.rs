@@ -51,6 +51,7 @@ impl Type {
     pub fn name(self) -> Option<&'static str> {
         // SAFETY: static strings or NULL.
         let p = unsafe { sys::dq_type_name(self.0) };
+        // SAFETY: a NUL-terminated string (or NULL) owned by the library, alive as long as its owner.
         (!p.is_null()).then(|| unsafe { crate::cstr_static(p) })
     }
 
@@ -64,17 +65,20 @@ impl Type {
 
     /// Elements per block (0 for unknown ids).
     pub fn block_elements(self) -> i64 {
+        // SAFETY: live handles (self or ctx); pointers to locals or to buffers of the sizes passed.
         unsafe { sys::dq_type_block_elements(self.0) }
     }
 
     /// Bytes per block (0 for unknown ids).
     pub fn block_bytes(self) -> usize {
+        // SAFETY: live handles (self or ctx); pointers to locals or to buffers of the sizes passed.
         unsafe { sys::dq_type_block_bytes(self.0) }
     }
 
     /// Bytes that `n_elements` of this type occupy.
     pub fn nbytes(self, n_elements: i64) -> crate::Result<u64> {
         let mut out = 0u64;
+        // SAFETY: live handles (self or ctx); pointers to locals or to buffers of the sizes passed.
         crate::error::check_plain(unsafe { sys::dq_type_nbytes(self.0, n_elements, &mut out) },
                                   &format!("{self:?} x {n_elements} elements"))?;
         Ok(out)
