@@ -106,7 +106,8 @@ impl LoadOptions {
         self.devices = devices.into_iter().collect();
         self
     }
-    /// The placement: every part is loaded, tensors without a part are not.
+    /// The placement: every part is loaded, tensors without a part are not (an empty one is
+    /// refused).
     pub fn parts(mut self, parts: impl IntoIterator<Item = LoadPart>) -> Self {
         self.parts = Some(parts.into_iter().collect());
         self

@@ -174,6 +174,9 @@ fn hand_made_column_part_to_host() {
     let opts = LoadOptions::default().parts([LoadPart::whole(&name, 0).rows(0, 1), LoadPart::whole(&name, 0).rows(1, 2)]);
     let e = ctx.load(&model, &opts).unwrap_err();
     assert!(e.message().contains(&name), "message: {}", e.message());
+    // An empty placement is refused (not read as "every tensor").
+    let e = ctx.load(&model, &LoadOptions::default().parts([])).unwrap_err();
+    assert_eq!(e.status(), Status::INVALID_ARGUMENT, "{e}");
     // Parts with names together are refused.
     let opts = LoadOptions::default().names([name.clone()]).parts([LoadPart::whole(&name, 0)]);
     assert!(ctx.load(&model, &opts).is_err(), "names and parts together must be refused");
