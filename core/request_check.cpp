@@ -112,7 +112,12 @@ std::string location_problem(const dq_location &where) {
 
 dq_dequantize_request widened(const dq_dequantize_request &req) {
   dq_dequantize_request r{};
-  std::memcpy(&r, &req, req.struct_size < sizeof r ? req.struct_size : sizeof r);
+  // A current caller's struct is copied at its fixed size (a few vector moves); the
+  // variable-length memcpy (rep movsb, then a store-forwarding stall) is kept for older ones.
+  if (req.struct_size >= sizeof r)
+    std::memcpy(&r, &req, sizeof r);
+  else
+    std::memcpy(&r, &req, req.struct_size);
   r.struct_size = sizeof r;
   return r;
 }
