@@ -15,20 +15,6 @@
 #include "status.hpp"
 #include "streams.hpp"
 
-// The SPIR-V of each shader family, generated at build time (embed_spirv.cmake).
-namespace dq::vulkan::shaders {
-extern const uint32_t legacy_spv[];
-extern const size_t legacy_spv_words;
-extern const uint32_t float_spv[];
-extern const size_t float_spv_words;
-extern const uint32_t kquants_spv[];
-extern const size_t kquants_spv_words;
-extern const uint32_t lowbit_spv[];
-extern const size_t lowbit_spv_words;
-extern const uint32_t iquants_spv[];
-extern const size_t iquants_spv_words;
-}  // namespace dq::vulkan::shaders
-
 namespace dq::vulkan {
 namespace {
 
@@ -493,49 +479,6 @@ int32_t fill_device_props(int32_t device, dq_plugin_device_props *out) {
   out->is_gpu = c->props.deviceType != VK_PHYSICAL_DEVICE_TYPE_CPU;
   out->reserved = 0;
   return ok();
-}
-
-int32_t get_pipeline(DeviceContext &c, int32_t src_type, int32_t dst_type, VkPipeline *out) {
-  const uint64_t key = (static_cast<uint64_t>(static_cast<uint32_t>(src_type)) << 32) | static_cast<uint32_t>(dst_type);
-  std::lock_guard<std::mutex> lock(c.pipeline_mutex);
-  if (auto it = c.pipelines.find(key); it != c.pipelines.end()) {
-    *out = it->second;
-    return DQ_OK;
-  }
-  const char *family = shader_family(src_type);
-  const uint32_t *code = nullptr;
-  size_t words = 0;
-  if (family && std::strcmp(family, "legacy") == 0) code = shaders::legacy_spv, words = shaders::legacy_spv_words;
-  if (family && std::strcmp(family, "float") == 0) code = shaders::float_spv, words = shaders::float_spv_words;
-  if (family && std::strcmp(family, "kquants") == 0) code = shaders::kquants_spv, words = shaders::kquants_spv_words;
-  if (family && std::strcmp(family, "lowbit") == 0) code = shaders::lowbit_spv, words = shaders::lowbit_spv_words;
-  if (family && std::strcmp(family, "iquants") == 0) code = shaders::iquants_spv, words = shaders::iquants_spv_words;
-  if (!code) return fail(DQ_ERR_UNSUPPORTED, "vulkan backend has no shader for type id " + std::to_string(src_type));
-  VkShaderModuleCreateInfo mi{};
-  mi.sType = VK_STRUCTURE_TYPE_SHADER_MODULE_CREATE_INFO;
-  mi.codeSize = words * 4;
-  mi.pCode = code;
-  VkShaderModule module = VK_NULL_HANDLE;
-  VkResult r = vk().vkCreateShaderModule(c.device, &mi, nullptr, &module);
-  if (r != VK_SUCCESS) return fail_vk(r, std::string("vkCreateShaderModule (") + family + ")");
-  const uint32_t spec_values[2] = {static_cast<uint32_t>(src_type), static_cast<uint32_t>(dst_type)};
-  const VkSpecializationMapEntry entries[2] = {{0, 0, 4}, {1, 4, 4}};
-  VkSpecializationInfo si{2, entries, sizeof spec_values, spec_values};
-  VkComputePipelineCreateInfo pi{};
-  pi.sType = VK_STRUCTURE_TYPE_COMPUTE_PIPELINE_CREATE_INFO;
-  pi.stage.sType = VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_CREATE_INFO;
-  pi.stage.stage = VK_SHADER_STAGE_COMPUTE_BIT;
-  pi.stage.module = module;
-  pi.stage.pName = "main";
-  pi.stage.pSpecializationInfo = &si;
-  pi.layout = c.pipeline_layout;
-  VkPipeline p = VK_NULL_HANDLE;
-  r = vk().vkCreateComputePipelines(c.device, VK_NULL_HANDLE, 1, &pi, nullptr, &p);
-  vk().vkDestroyShaderModule(c.device, module, nullptr);
-  if (r != VK_SUCCESS) return fail_vk(r, std::string("vkCreateComputePipelines (") + family + ")");
-  c.pipelines.emplace(key, p);
-  *out = p;
-  return DQ_OK;
 }
 
 }  // namespace dq::vulkan

@@ -70,7 +70,7 @@ struct DeviceContext {
   MappedBuffer grids;  // the i-quant tables (binding 2), written once
 
   std::mutex pipeline_mutex;  // guards pipelines
-  std::map<uint64_t, VkPipeline> pipelines;  // key: src_type << 32 | dst_type
+  std::map<uint64_t, VkPipeline> pipelines;  // pipelines.cpp: key src_type << 32 | variant << 16 | dst_type
 
   std::unique_ptr<Stream> default_stream;  // the NULL stream
 };
@@ -102,9 +102,6 @@ int32_t fill_device_props(int32_t device, dq_plugin_device_props *out);
 int32_t alloc_buffer(DeviceContext &c, MappedBuffer &b, VkDeviceSize bytes, uint32_t memory_type,
                      const char *what);
 void free_buffer(DeviceContext &c, MappedBuffer &b);
-// The compute pipeline for the pair, created on first use.
-int32_t get_pipeline(DeviceContext &c, int32_t src_type, int32_t dst_type, VkPipeline *out);
-
 // The shader family of a type, or null when there is none yet.
 const char *shader_family(int32_t src_type);
 

@@ -76,7 +76,6 @@ bool uses_denorm_preserve(const DeviceContext &c) {
 int32_t dequantize_pipeline(DeviceContext &c, int32_t src_type, int32_t dst_type, ShaderPath path,
                             VkPipeline *out) {
   const bool preserve = uses_denorm_preserve(c);
-  // Never 0 in bits 16..31, so no key meets devices.cpp's get_pipeline (src << 32 | dst).
   const uint64_t variant = 1 + static_cast<uint64_t>(path) + (preserve ? 2 : 0);
   const uint64_t key = (static_cast<uint64_t>(static_cast<uint32_t>(src_type)) << 32) | (variant << 16) |
                        static_cast<uint16_t>(dst_type);
