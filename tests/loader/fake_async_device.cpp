@@ -19,6 +19,7 @@
 #include <memory>
 #include <mutex>
 #include <random>
+#include <set>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -239,6 +240,32 @@ bool env_is(const char *name, const char *value) {
   return e && std::strcmp(e, value) == 0;
 }
 
+// DQ_FAKEASYNC_RENDEZVOUS=N (read at each call; one rendezvous per process): the first upload
+// to each device waits, up to 10 s, until N distinct devices have begun uploading. A load that
+// runs the devices' pipelines at once always meets there, whatever the scheduler does; one that
+// runs them one after another never does, and its upload fails saying so.
+struct Rendezvous {
+  std::mutex mu;
+  std::condition_variable cv;
+  std::set<int32_t> arrived;
+};
+Rendezvous g_rendezvous;
+int32_t meet_other_devices(int32_t device) {
+  const char *e = std::getenv("DQ_FAKEASYNC_RENDEZVOUS");
+  if (!e || !*e) return DQ_OK;
+  const size_t want = std::strtoul(e, nullptr, 10);
+  std::unique_lock<std::mutex> lk(g_rendezvous.mu);
+  g_rendezvous.arrived.insert(device);
+  g_rendezvous.cv.notify_all();
+  if (g_rendezvous.cv.wait_for(lk, std::chrono::seconds(10),
+                               [&] { return g_rendezvous.arrived.size() >= want; }))
+    return DQ_OK;
+  return fail(DQ_ERR_BACKEND, "fakeasync: device " + std::to_string(device) + " waited 10 s for " +
+                                  std::to_string(want) + " devices to upload at once, but only " +
+                                  std::to_string(g_rendezvous.arrived.size()) +
+                                  " began: the devices' pipelines did not run at the same time");
+}
+
 // DQ_FAKEASYNC_STRICT_PINNED=1: an upload from host memory neither registered nor from
 // host_alloc_pinned fails (the loader promises pinned staging; a slot pinned in the background
 // must not be uploaded from before its registration ends).
@@ -254,6 +281,8 @@ int32_t fa_mem_copy(int32_t device, void *dst, const void *src, size_t bytes, in
   if (kind == DQ_COPY_HOST_TO_DEVICE && at_queue == 0 && env_is("DQ_FAKEASYNC_STRICT_PINNED", "1") &&
       !inside_pinned_alloc(src, bytes))
     return fail(DQ_ERR_INVALID_ARGUMENT, "fakeasync: upload from host memory that is not pinned");
+  if (kind == DQ_COPY_HOST_TO_DEVICE)
+    if (const int32_t st = meet_other_devices(device); st != DQ_OK) return st;
   stream_of(stream).push([=] {
     if (at_queue == 1 && registered_state(src, bytes) != 1) std::memset(dst, 0xEE, bytes);
     else std::memcpy(dst, src, bytes);
