@@ -25,6 +25,7 @@
 # Issue 17 (batched and capture-safe calls; was scripts/issue17-batch-device.sh):
 #   NO_BENCH=1 SHAPES=f16 SHAPE_TYPES=q4_K,q6_K,q8_0,q4_0,iq4_xs SHAPE_ROWS=1 \
 #   EXTRA_TARGETS=dq_cuda_graph_tests EXTRA_TESTS=dq_cuda_graph_tests scripts/device-speed.sh
+#   (its conformance checks alone: CONFORMANCE_FILTERS="*/batch/* */handshake/* */Q4_K/*")
 # Issue 16 (the plugin from the shared kernel source against the one before the move; was
 # scripts/device-shared-kernels.sh): git archive a3c8ddd | gzip > .devrun/issue16-base-src.tar.gz, then
 #   BASE_TAR=.devrun/issue16-base-src.tar.gz BENCH_OUTS=f16,f32 \
@@ -92,7 +93,8 @@ if [[ -z ${NO_TESTS:-} ]]; then
   note_test dq_cuda_tests $?
   grep -E "^\[  (PASSED|FAILED) \]|tests ran|SKIPPED \]" "$OUT/cuda-tests.log" | sort | uniq -c | head -8 >>"$S"
   filters=()
-  for f in ${CONFORMANCE_FILTERS:-}; do filters+=(--filter "$f"); done
+  read -ra patterns <<<"${CONFORMANCE_FILTERS:-}"  # no pathname expansion of the patterns
+  for f in "${patterns[@]}"; do filters+=(--filter "$f"); done
   log "conformance: cuda plugin ${CONFORMANCE_FILTERS:-}"
   run_or_print timeout 300 "$BUILD/bin/dq-conformance" --plugin "$BUILD/lib/dq/libdq-cuda.so" "${filters[@]}" \
     >"$OUT/conformance-cuda.log" 2>&1
