@@ -24,11 +24,14 @@
 #     5. dq load of the 2 GB bench model to vulkan:0, f16 (DQ_LOAD_TRACE=1), with the pinned
 #        host-to-device rate of the same run (the "load/bus" line); loads 4 and 5 with the
 #        output arena allocated in the background (DQ_VULKAN_ASYNC_ALLOC=1, 4 and 8 threads).
-# Logs go to $OUT (./device-out); a summary is printed last. Skip steps: NO_TESTS=1,
+# Logs go to $OUT (./device-out), packed into logs.tgz at the end; a summary (summary.log) is
+# printed last. DRY_RUN=1 prints the device steps without running them. Skip steps: NO_TESTS=1,
 # NO_BENCH=1, NO_LOAD=1; BENCH_OUTS (f16,f32), BENCH_ELEMENTS (268435456); BENCH_PER_ELEMENT=1
 # also times the per-element shader path (DQ_VULKAN_PATH=per-element) after each bench.
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
+# shellcheck source-path=SCRIPTDIR source=lib/device-common.sh
+source scripts/lib/device-common.sh
 PACK=.devrun/vulkan
 
 if [[ ${1:-} == pack ]]; then
@@ -54,28 +57,22 @@ if [[ ${1:-} == pack ]]; then
   exit 0
 fi
 
-OUT=${OUT:-$PWD/device-out}
-mkdir -p "$OUT"
-export DQ_TESTDATA=${DQ_TESTDATA:-$PWD/.devdata/testdata}
-S="$OUT/summary.log"
-: >"$S"
-log() { echo "== $(date -u +%T) $*" | tee -a "$S"; }
-[[ -x $PACK/bin/dq ]] || { echo "no $PACK/bin/dq: run 'scripts/device-vulkan.sh pack' here and carry $PACK"; exit 1; }
+dev_init summary.log
+dev_have "$PACK/bin/dq" || { echo "no $PACK/bin/dq: run 'scripts/device-vulkan.sh pack' here and carry $PACK"; exit 1; }
 BIN=$PWD/$PACK/bin
 export LD_LIBRARY_PATH=$PWD/$PACK/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 export DQ_TEST_PLUGIN_DIR=$PWD/$PACK/lib/dq  # the gtests open the plugins from here
-{ date -u; echo "commit packed: $(cat $PACK/commit 2>/dev/null)"
-  nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
-  echo "host: $(nproc) cpus"; } >>"$S" 2>&1
-cat "$S"
+echo "commit packed: $(cat $PACK/commit 2>/dev/null)" >>"$S"
+dev_header name,driver_version,memory.total
 
 log "0. Vulkan loader from .gl"
-if ! ldconfig -p | grep -q libvulkan.so.1; then
-  for f in .gl/*.deb; do dpkg -x "$f" / || log "dpkg -x $f failed"; done
-  ldconfig
+if dev_dry || ! ldconfig -p | grep -q libvulkan.so.1; then
+  for f in .gl/*.deb; do run_or_print dpkg -x "$f" / || log "dpkg -x $f failed"; done
+  run_or_print ldconfig
 fi
 ldconfig -p | grep libvulkan.so.1 | tee -a "$S"
-count_devices() { "$BIN/dq" backends 2>&1 | awk '$1 == "vulkan" {print $4}'; }
+# In a dry run there is no device to count: one is assumed.
+count_devices() { if dev_dry; then echo 1; else "$BIN/dq" backends 2>&1 | awk '$1 == "vulkan" {print $4}'; fi; }
 if [[ "$(count_devices)" != [1-9]* && -z ${VK_DRIVER_FILES:-} ]]; then
   for icd in /usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json /usr/share/vulkan/icd.d/nvidia_icd.json \
              /etc/vulkan/icd.d/nvidia_icd.json; do
@@ -85,8 +82,8 @@ if [[ "$(count_devices)" != [1-9]* && -z ${VK_DRIVER_FILES:-} ]]; then
 fi
 
 log "1. devices (dq backends; the loader's driver log in $OUT/loader-debug.log)"
-"$BIN/dq" backends 2>&1 | tee "$OUT/backends.log" | grep -A3 "^vulkan" | tee -a "$S"
-VK_LOADER_DEBUG=error,warn,driver "$BIN/dq" backends >"$OUT/loader-debug.log" 2>&1
+run_or_print "$BIN/dq" backends 2>&1 | tee "$OUT/backends.log" | grep -A3 "^vulkan" | tee -a "$S"
+run_or_print env VK_LOADER_DEBUG=error,warn,driver "$BIN/dq" backends >"$OUT/loader-debug.log" 2>&1
 if [[ "$(count_devices)" != [1-9]* ]]; then
   log "NO VULKAN DEVICE: evidence below and in $OUT/loader-debug.log"
   grep -iE "error|warn|driver|icd|nvidia" "$OUT/loader-debug.log" | head -40 | tee -a "$S"
@@ -98,21 +95,21 @@ fi
 if [[ -z ${NO_TESTS:-} ]]; then
   log "2. vulkan gtests (goldens, device memory, streams/events, loader models)"
   export DQ_VULKAN_VALIDATION=${DQ_VULKAN_VALIDATION:-auto}
-  "$BIN/dq_vulkan_tests" >"$OUT/vulkan-tests.log" 2>&1; log "dq_vulkan_tests rc=$? $(grep -E '^\[  (PASSED|FAILED) ' "$OUT/vulkan-tests.log" | tr '\n' ' ')"
-  DQ_VULKAN_SEGMENT_BYTES=65536 DQ_VULKAN_HOST_IMPORT=0 "$BIN/dq_vulkan_tests" \
+  run_or_print "$BIN/dq_vulkan_tests" >"$OUT/vulkan-tests.log" 2>&1; log "dq_vulkan_tests rc=$? $(grep -E '^\[  (PASSED|FAILED) ' "$OUT/vulkan-tests.log" | tr '\n' ' ')"
+  run_or_print env DQ_VULKAN_SEGMENT_BYTES=65536 DQ_VULKAN_HOST_IMPORT=0 "$BIN/dq_vulkan_tests" \
     --gtest_filter='VulkanDevice.TensorsAtOddOffsets*:VulkanDevice.Streams*' >"$OUT/vulkan-segments.log" 2>&1
   log "segments rc=$? $(grep -E '^\[  (PASSED|FAILED) ' "$OUT/vulkan-segments.log" | tr '\n' ' ')"
   # The per-element shader path forced (the run path is the default above), and both paths
   # against the cpu plugin in one process (docs/VULKAN.md, "Device features each path needs").
-  DQ_VULKAN_PATH=per-element "$BIN/dq_vulkan_tests" --gtest_filter='VulkanDevice.*' >"$OUT/vulkan-per-element.log" 2>&1
+  run_or_print env DQ_VULKAN_PATH=per-element "$BIN/dq_vulkan_tests" --gtest_filter='VulkanDevice.*' >"$OUT/vulkan-per-element.log" 2>&1
   log "per-element path rc=$? $(grep -E '^\[  (PASSED|FAILED) ' "$OUT/vulkan-per-element.log" | tr '\n' ' ')"
-  "$BIN/dq_vulkan_path_tests" >"$OUT/vulkan-paths.log" 2>&1
+  run_or_print "$BIN/dq_vulkan_path_tests" >"$OUT/vulkan-paths.log" 2>&1
   log "dq_vulkan_path_tests rc=$? $(grep -E '^\[  (PASSED|FAILED) ' "$OUT/vulkan-paths.log" | tr '\n' ' ')"
-  "$BIN/dq_vulkan_loader_tests" >"$OUT/vulkan-loader-tests.log" 2>&1
+  run_or_print "$BIN/dq_vulkan_loader_tests" >"$OUT/vulkan-loader-tests.log" 2>&1
   log "dq_vulkan_loader_tests rc=$? $(grep -E '^\[  (PASSED|FAILED) ' "$OUT/vulkan-loader-tests.log" | tr '\n' ' ')"
   grep -E "^\[  FAILED  \]|Failure" "$OUT"/vulkan-*.log | head -20 | tee -a "$S"
   log "3. dq-conformance --plugin libdq-vulkan.so"
-  "$BIN/dq-conformance" --plugin "$PACK/lib/dq/libdq-vulkan.so" --reference "$PACK/lib/dq/libdq-cpu.so" \
+  run_or_print "$BIN/dq-conformance" --plugin "$PACK/lib/dq/libdq-vulkan.so" --reference "$PACK/lib/dq/libdq-cpu.so" \
     --testdata "$DQ_TESTDATA" --junit "$OUT/vulkan-junit.xml" >"$OUT/conformance.log" 2>&1
   log "conformance rc=$? $(grep -E '^dq-conformance:' "$OUT/conformance.log")"
   grep -E "^FAIL" "$OUT/conformance.log" | head -20 | tee -a "$S"
@@ -121,24 +118,24 @@ fi
 
 if [[ -z ${NO_PROBE:-} ]]; then
   log "3b. copy probe: vkCmdCopyBuffer per queue family, shader copy, the plugin's mem_copy (GB/s = 2 x bytes / s)"
-  timeout 300 "$BIN/dq_vulkan_copy_probe" --plugin "$PACK/lib/dq/libdq-vulkan.so" >"$OUT/probe.log" 2>&1
+  run_or_print timeout 300 "$BIN/dq_vulkan_copy_probe" --plugin "$PACK/lib/dq/libdq-vulkan.so" >"$OUT/probe.log" 2>&1
   log "probe rc=$?"
-  cat "$OUT/probe.log" | tee -a "$S"
+  tee -a "$S" <"$OUT/probe.log"
 fi
 
 if [[ -z ${NO_BENCH:-} ]]; then
   for to in ${BENCH_OUTS:-f16 f32}; do
     to=${to//,/ }
     log "4. dq bench --backend vulkan --to $to --elements ${BENCH_ELEMENTS:=268435456} (copy GB/s = vkCmdCopyBuffer, same run)"
-    "$BIN/dq" bench --backend vulkan --to "$to" --elements "$BENCH_ELEMENTS" --repeat 5 \
+    run_or_print "$BIN/dq" bench --backend vulkan --to "$to" --elements "$BENCH_ELEMENTS" --repeat 5 \
       >"$OUT/bench-$to.log" 2>&1
     log "bench $to rc=$?"
-    cat "$OUT/bench-$to.log" | tee -a "$S"
+    tee -a "$S" <"$OUT/bench-$to.log"
     if [[ -n ${BENCH_PER_ELEMENT:-} ]]; then  # the old shader path, same binaries, for comparison
       log "4'. the same with DQ_VULKAN_PATH=per-element"
-      DQ_VULKAN_PATH=per-element "$BIN/dq" bench --backend vulkan --to "$to" --elements "$BENCH_ELEMENTS" \
+      run_or_print env DQ_VULKAN_PATH=per-element "$BIN/dq" bench --backend vulkan --to "$to" --elements "$BENCH_ELEMENTS" \
         --repeat 3 >"$OUT/bench-$to-per-element.log" 2>&1
-      cat "$OUT/bench-$to-per-element.log" | tee -a "$S"
+      tee -a "$S" <"$OUT/bench-$to-per-element.log"
     fi
   done
 fi
@@ -146,17 +143,15 @@ fi
 if [[ -z ${NO_LOAD:-} ]]; then
   MODEL=/tmp/dq-bench-model.gguf
   log "5. dq load of the 2 GB bench model to vulkan:0"
-  DQ_BENCH_KEEP_MODEL=$MODEL "$BIN/dq" load --bench-model 2 --repeat 1 >"$OUT/bench-model.log" 2>&1 ||
-    log "bench model: $(tail -2 "$OUT/bench-model.log")"
-  cat "$MODEL" >/dev/null
+  dev_bench_model "$BIN/dq" "$MODEL" 2 "$OUT/bench-model.log"
   for i in 1 2 3; do
-    DQ_LOAD_TRACE=1 "$BIN/dq" load "$MODEL" --device vulkan:0 --no-progress >"$OUT/load-$i.log" 2>&1
+    run_or_print env DQ_LOAD_TRACE=1 "$BIN/dq" load "$MODEL" --device vulkan:0 --no-progress >"$OUT/load-$i.log" 2>&1
     log "load $i rc=$? $(grep -E 'time:|throughput|load/bus|error' "$OUT/load-$i.log" | tr '\n' ' ')"
   done
   # The output arena's later segments allocated while the pipeline fills the first ones.
   for i in 4 5; do
     threads=$([[ $i == 4 ]] && echo 4 || echo 8)
-    DQ_VULKAN_ASYNC_ALLOC=1 DQ_VULKAN_ALLOC_THREADS=$threads DQ_LOAD_TRACE=1 "$BIN/dq" load "$MODEL" \
+    run_or_print env DQ_VULKAN_ASYNC_ALLOC=1 DQ_VULKAN_ALLOC_THREADS=$threads DQ_LOAD_TRACE=1 "$BIN/dq" load "$MODEL" \
       --device vulkan:0 --no-progress >"$OUT/load-$i.log" 2>&1
     log "load $i (DQ_VULKAN_ASYNC_ALLOC=1, $threads threads) rc=$? $(grep -E 'time:|throughput|load/bus|error' "$OUT/load-$i.log" | tr '\n' ' ')"
   done

@@ -9,7 +9,8 @@
 #   log MSG            "== hh:mm:ss MSG" to the terminal and the summary
 #   dev_header [FIELDS] date, GPU (nvidia-smi FIELDS), nvcc, host, into the summary
 #   run_or_print CMD   runs CMD; with DRY_RUN=1 prints "+ CMD" to the terminal instead
-#   dev_build SRC BUILD LOG [cmake args] -- targets   configure (Release, Ninja, sm_90) + build
+#   dev_build SRC BUILD LOG [cmake args] -- [targets]   configure (Release, Ninja, sm_90 unless
+#                      -DDQ_ENABLE_CUDA=OFF), then build the targets with JOBS (nproc) jobs
 #   dev_build_failed LOG   the build's errors into the summary, then exit 1
 #   variant_name / variant_flags / variant_envs SPEC   parts of "name:-DFLAG=V,ENV=V"
 #   dev_bench_model DQ MODEL GB LOG   writes the >= GB llama-like bench model, in the page cache
@@ -66,8 +67,9 @@ dev_build() {
   while (($#)) && [[ $1 != -- ]]; do args+=("$1"); shift; done
   (($#)) && shift
   [[ " ${args[*]} " == *" -DDQ_ENABLE_CUDA=OFF "* ]] || args=(-DCMAKE_CUDA_ARCHITECTURES="${CUDA_ARCH:-90}" "${args[@]}")
-  run_or_print cmake -S "$src" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release "${args[@]}" >"$buildlog" 2>&1 &&
-    run_or_print ninja -C "$build" -j"$JOBS" "$@" >>"$buildlog" 2>&1
+  run_or_print cmake -S "$src" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release "${args[@]}" >"$buildlog" 2>&1 || return 1
+  (($#)) || return 0  # no targets: configure only
+  run_or_print ninja -C "$build" -j"$JOBS" "$@" >>"$buildlog" 2>&1
 }
 
 dev_build_failed() {
