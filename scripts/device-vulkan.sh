@@ -70,7 +70,7 @@ if dev_dry || ! ldconfig -p | grep -q libvulkan.so.1; then
   for f in .gl/*.deb; do run_or_print dpkg -x "$f" / || log "dpkg -x $f failed"; done
   run_or_print ldconfig
 fi
-ldconfig -p | grep libvulkan.so.1 | tee -a "$S"
+dev_dry || ldconfig -p | grep libvulkan.so.1 | tee -a "$S"
 # In a dry run there is no device to count: one is assumed.
 count_devices() { if dev_dry; then echo 1; else "$BIN/dq" backends 2>&1 | awk '$1 == "vulkan" {print $4}'; fi; }
 if [[ "$(count_devices)" != [1-9]* && -z ${VK_DRIVER_FILES:-} ]]; then

@@ -13,6 +13,7 @@ packages=(
   librust-half-dev librust-pkg-config-dev librust-criterion-dev
   glslc libvulkan-dev mesa-vulkan-drivers vulkan-tools vulkan-validationlayers
   hipcc libamdhip64-dev
+  shellcheck
 )
 missing=()
 for p in "${packages[@]}"; do
