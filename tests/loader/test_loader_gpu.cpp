@@ -13,11 +13,26 @@ namespace {
 
 const Location kCuda{"cuda", 0};
 
-#define REQUIRE_CUDA(ctx)                                 \
-  do {                                                    \
-    std::string why_;                                     \
+#define REQUIRE_CUDA(ctx)                                       \
+  do {                                                          \
+    std::string why_;                                           \
     if (!have_device(ctx, "cuda", &why_)) GTEST_SKIP() << why_; \
   } while (0)
+
+// Writes the generated llama-like model of the tests below (tens of MB, tensors larger than the
+// staging slots) to `file_name` in the temporary directory; returns its path.
+std::string write_generated_llama(const char *file_name) {
+  loader::synth::LlamaShape s;
+  s.n_embd = 1024;
+  s.n_ff = 2816;
+  s.n_vocab = 8192;
+  s.n_layers = 2;
+  s.n_head = 8;
+  s.n_head_kv = 2;
+  const std::string path = (std::filesystem::temp_directory_path() / file_name).string();
+  loader::synth::write_gguf(loader::synth::llama_like(s), path);
+  return path;
+}
 
 TEST(LoaderCuda, EveryModelOnDeviceKernels) {
   {
@@ -52,16 +67,7 @@ TEST(LoaderCuda, EveryModelWithOneMebibyteBudget) {
 TEST(LoaderCuda, GeneratedModelAcrossManySlots) {
   Context ctx;
   REQUIRE_CUDA(ctx);
-  loader::synth::LlamaShape s;
-  s.n_embd = 1024;
-  s.n_ff = 2816;
-  s.n_vocab = 8192;
-  s.n_layers = 2;
-  s.n_head = 8;
-  s.n_head_kv = 2;
-  const auto spec = loader::synth::llama_like(s);
-  const std::string path = (std::filesystem::temp_directory_path() / "dq-loader-gpu-test.gguf").string();
-  loader::synth::write_gguf(spec, path);
+  const std::string path = write_generated_llama("dq-loader-gpu-test.gguf");
   {
     Model model(ctx, path);
     for (uint64_t budget : {2ull << 20, 64ull << 20}) {
@@ -91,16 +97,7 @@ TEST(LoaderCuda, GeneratedModelAcrossManySlots) {
 TEST(LoaderCuda, EveryWayOfPinningTheRing) {
   Context ctx;
   REQUIRE_CUDA(ctx);
-  loader::synth::LlamaShape s;
-  s.n_embd = 1024;
-  s.n_ff = 2816;
-  s.n_vocab = 8192;
-  s.n_layers = 2;
-  s.n_head = 8;
-  s.n_head_kv = 2;
-  const std::string path =
-      (std::filesystem::temp_directory_path() / "dq-loader-gpu-ringpin.gguf").string();
-  loader::synth::write_gguf(loader::synth::llama_like(s), path);
+  const std::string path = write_generated_llama("dq-loader-gpu-ringpin.gguf");
   {
     Model model(ctx, path);
     for (const char *way : {"register", "populate", "block", "overlap", "background", "grow"}) {
@@ -129,15 +126,7 @@ TEST(LoaderCuda, HybridUploadsFromRegisteredWindows) {
   if (!std::getenv("DQ_TEST_HYBRID")) GTEST_SKIP() << "hybrid path hung on the H100; set DQ_TEST_HYBRID=1 to run";
   Context ctx;
   REQUIRE_CUDA(ctx);
-  loader::synth::LlamaShape s;
-  s.n_embd = 1024;
-  s.n_ff = 2816;
-  s.n_vocab = 8192;
-  s.n_layers = 2;
-  s.n_head = 8;
-  s.n_head_kv = 2;
-  const std::string path = (std::filesystem::temp_directory_path() / "dq-loader-gpu-hybrid.gguf").string();
-  loader::synth::write_gguf(loader::synth::llama_like(s), path);
+  const std::string path = write_generated_llama("dq-loader-gpu-hybrid.gguf");
   ScopedEnv copy("DQ_LOAD_COPY", "hybrid"), trace("DQ_LOAD_HYBRID_TRACE", "1"),
       window("DQ_LOAD_REGISTER_WINDOW_MIB", "2");
   {
