@@ -101,9 +101,56 @@ std::vector<Part> from_plan(const dq_load_plan *plan) {
   return out;
 }
 
+// A generated model in the temporary directory (this process's own name), removed when this
+// goes out of scope, failed assertion or not.
+struct TempGguf {
+  TempGguf(const std::string &prefix, const loader::synth::ModelSpec &spec)
+      : path((std::filesystem::temp_directory_path() /
+              (prefix + std::to_string(::getpid()) + ".gguf"))
+                 .string()) {
+    loader::synth::write_gguf(spec, path);
+  }
+  ~TempGguf() { std::filesystem::remove(path); }
+  TempGguf(const TempGguf &) = delete;
+  TempGguf &operator=(const TempGguf &) = delete;
+
+  const std::string path;
+};
+
 struct MultiLoad {
   dq_loaded_model *lm = nullptr;
   ~MultiLoad() { dq_loaded_free(lm); }
+};
+
+// The C side of a load of `parts` onto `devices`: the arrays dq_load takes and options over
+// them (a 1 MiB staging budget: many fills per device). It points into its own arrays and into
+// `devices` and `parts` (backends, names), so it is not copied and they must outlive it.
+struct CMultiLoad {
+  CMultiLoad(const std::vector<Location> &devices, const std::vector<Part> &parts,
+             int64_t gpu_min_bytes) {
+    for (const Location &l : devices) locs.push_back(l.c());
+    for (const Part &p : parts) {
+      dq_load_part c{};
+      c.struct_size = sizeof c;
+      c.name = p.name.c_str();
+      c.device = p.device;
+      c.row_begin = p.r0, c.row_end = p.r1, c.col_begin = p.c0, c.col_end = p.c1;
+      cparts.push_back(c);
+    }
+    dq_load_options_init(&options);
+    options.devices = locs.data();
+    options.n_devices = locs.size();
+    options.parts = cparts.data();
+    options.n_parts = cparts.size();
+    options.staging_budget = 1ull << 20;
+    options.gpu_min_bytes = gpu_min_bytes;
+  }
+  CMultiLoad(const CMultiLoad &) = delete;
+  CMultiLoad &operator=(const CMultiLoad &) = delete;
+
+  std::vector<dq_location> locs;
+  std::vector<dq_load_part> cparts;
+  dq_load_options options;
 };
 
 // Loads `parts` onto `devices` and checks every part against the CPU reference slice and the
@@ -111,27 +158,11 @@ struct MultiLoad {
 int load_and_check(const Context &ctx, const Model &model, const std::vector<Location> &devices,
                    const std::vector<Part> &parts, int32_t out_type, int64_t gpu_min_bytes,
                    const std::string &what) {
-  std::vector<dq_location> locs;
-  for (const Location &l : devices) locs.push_back(l.c());
-  std::vector<dq_load_part> cparts;
-  for (const Part &p : parts) {
-    dq_load_part c{};
-    c.struct_size = sizeof c;
-    c.name = p.name.c_str();
-    c.device = p.device;
-    c.row_begin = p.r0, c.row_end = p.r1, c.col_begin = p.c0, c.col_end = p.c1;
-    cparts.push_back(c);
-  }
-  dq_load_options o;
-  dq_load_options_init(&o);
+  CMultiLoad c(devices, parts, gpu_min_bytes);
+  const std::vector<dq_location> &locs = c.locs;
+  dq_load_options &o = c.options;
   o.output_type = out_type;
-  o.devices = locs.data();
-  o.n_devices = locs.size();
-  o.parts = cparts.data();
-  o.n_parts = cparts.size();
-  o.staging_budget = 1ull << 20;  // many fills per device
   o.copy_threads = 4;
-  o.gpu_min_bytes = gpu_min_bytes;
   uint64_t last_done = 0, last_total = 0;
   o.progress = [](void *u, uint64_t d, uint64_t t) {
     auto *p = static_cast<std::pair<uint64_t *, uint64_t *> *>(u);
@@ -477,15 +508,8 @@ TEST(LoaderMultiDevice, PipelinesRunAtOnceOnAGeneratedModel) {
   shape.n_layers = 2;
   shape.n_head = 8;
   shape.n_head_kv = 4;
-  const std::string path = (std::filesystem::temp_directory_path() /
-                            ("dq-multi-" + std::to_string(::getpid()) + ".gguf"))
-                               .string();
-  loader::synth::write_gguf(loader::synth::llama_like(shape), path);
-  struct Remove {
-    std::string p;
-    ~Remove() { std::filesystem::remove(p); }
-  } remove{path};
-  Model model(ctx, path);
+  const TempGguf file("dq-multi-", loader::synth::llama_like(shape));
+  Model model(ctx, file.path);
   dq_load_plan *plan = nullptr;
   ASSERT_EQ(dq_plan_tensor_parallel(ctx.get(), model.get(), 2, -1, &plan), DQ_OK)
       << dq_last_error(ctx.get());
@@ -497,28 +521,10 @@ TEST(LoaderMultiDevice, PipelinesRunAtOnceOnAGeneratedModel) {
   EXPECT_GT(load_and_check(ctx, model, fake_devices(2), parts, DQ_TYPE_F16, 0, "generated"), 0);
 
   const std::vector<Location> devices = fake_devices(2);
-  std::vector<dq_location> locs;
-  for (const Location &l : devices) locs.push_back(l.c());
-  std::vector<dq_load_part> cparts;
-  for (const Part &p : parts) {
-    dq_load_part c{};
-    c.struct_size = sizeof c;
-    c.name = p.name.c_str();
-    c.device = p.device;
-    c.row_begin = p.r0, c.row_end = p.r1, c.col_begin = p.c0, c.col_end = p.c1;
-    cparts.push_back(c);
-  }
-  dq_load_options o;
-  dq_load_options_init(&o);
-  o.devices = locs.data();
-  o.n_devices = 2;
-  o.parts = cparts.data();
-  o.n_parts = cparts.size();
-  o.staging_budget = 1ull << 20;
-  o.gpu_min_bytes = 0;
+  const CMultiLoad c(devices, parts, 0);
   dq_loaded_model *lm = nullptr;
   ::setenv("DQ_FAKEASYNC_RENDEZVOUS", "2", 1);
-  const dq_status loaded = dq_load(ctx.get(), model.get(), &o, &lm);
+  const dq_status loaded = dq_load(ctx.get(), model.get(), &c.options, &lm);
   ::unsetenv("DQ_FAKEASYNC_RENDEZVOUS");
   ASSERT_EQ(loaded, DQ_OK) << dq_last_error(ctx.get());
   dq_load_stats sum{};
@@ -553,15 +559,8 @@ TEST(LoaderMultiDevice, PlansOfOddNames) {
       {"blk.3.ffn_down.weight", DQ_TYPE_Q8_0, {64, 8}},
       {"output.weight", DQ_TYPE_F32, {64, 8}},
   };
-  const std::string path = (std::filesystem::temp_directory_path() /
-                            ("dq-multi-names-" + std::to_string(::getpid()) + ".gguf"))
-                               .string();
-  loader::synth::write_gguf(spec, path);
-  struct Remove {
-    std::string p;
-    ~Remove() { std::filesystem::remove(p); }
-  } remove{path};
-  Model model(ctx, path);
+  const TempGguf file("dq-multi-names-", spec);
+  Model model(ctx, file.path);
   dq_load_plan *plan = nullptr;
   ASSERT_EQ(dq_plan_layers(ctx.get(), model.get(), 2, &plan), DQ_OK) << dq_last_error(ctx.get());
   std::map<std::string, int32_t> device;
