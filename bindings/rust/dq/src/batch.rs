@@ -68,40 +68,7 @@ impl<'a> BatchRequest<'a> {
 
     fn host_raw(src_type: Type, dst_type: Type, src: &'a [u8], dst: *mut c_void, n: usize, dst_bytes: usize)
                 -> Self {
-        BatchRequest {
-            raw: RawDequantize {
-                src_type,
-                dst_type,
-                src: src.as_ptr().cast(),
-                src_bytes: src.len(),
-                n_elements: n as i64,
-                dst,
-                dst_bytes,
-                src_where: Location::host(),
-                dst_where: Location::host(),
-                stream: ptr::null_mut(),
-                backend: None,
-            },
-            _borrows: PhantomData,
-        }
-    }
-}
-
-/// The C request of one [`RawDequantize`]; its strings point into `r`.
-pub(crate) fn raw_request(r: &RawDequantize<'_>) -> sys::dq_dequantize_request {
-    sys::dq_dequantize_request {
-        struct_size: std::mem::size_of::<sys::dq_dequantize_request>(),
-        src_type: r.src_type.0,
-        dst_type: r.dst_type.0,
-        src: r.src,
-        src_bytes: r.src_bytes,
-        n_elements: r.n_elements,
-        dst: r.dst,
-        dst_bytes: r.dst_bytes,
-        src_where: r.src_where.as_raw(),
-        dst_where: r.dst_where.as_raw(),
-        stream: r.stream,
-        backend: r.backend.map_or(ptr::null(), CStr::as_ptr),
+        BatchRequest { raw: RawDequantize::host(src_type, dst_type, src, dst, n, dst_bytes), _borrows: PhantomData }
     }
 }
 
@@ -110,7 +77,7 @@ impl Context {
     /// nothing runs and the error names it ("dq_dequantize_batch: request 3: ..."). Device
     /// work is waited for before this returns. An empty slice does nothing.
     pub fn dequantize_batch(&self, requests: &mut [BatchRequest<'_>]) -> Result<()> {
-        let raw: Vec<sys::dq_dequantize_request> = requests.iter().map(|r| raw_request(&r.raw)).collect();
+        let raw: Vec<sys::dq_dequantize_request> = requests.iter().map(|r| r.raw.as_raw()).collect();
         // SAFETY: every request was built from live borrows (host slices or DeviceBuffers)
         // of the sizes it states, held while `requests` is borrowed; destinations are
         // exclusive borrows, so none overlaps another request's source or destination.
@@ -139,7 +106,7 @@ impl Context {
     /// different requests must not overlap (two may read the same source; no destination may
     /// overlap another request's source or destination).
     pub unsafe fn dequantize_batch_raw(&self, requests: &[RawDequantize<'_>]) -> Result<()> {
-        let raw: Vec<sys::dq_dequantize_request> = requests.iter().map(raw_request).collect();
+        let raw: Vec<sys::dq_dequantize_request> = requests.iter().map(RawDequantize::as_raw).collect();
         self.call_batch(&raw)
     }
 

@@ -175,19 +175,7 @@ impl Context {
     #[allow(clippy::too_many_arguments)]
     fn dequantize_host(&self, backend: Option<&CStr>, src_type: Type, dst_type: Type, src: &[u8],
                        dst: *mut c_void, n: usize, dst_bytes: usize) -> Result<()> {
-        let req = RawDequantize {
-            src_type,
-            dst_type,
-            src: src.as_ptr().cast(),
-            src_bytes: src.len(),
-            n_elements: n as i64,
-            dst,
-            dst_bytes,
-            src_where: Location::host(),
-            dst_where: Location::host(),
-            stream: ptr::null_mut(),
-            backend,
-        };
+        let req = RawDequantize { backend, ..RawDequantize::host(src_type, dst_type, src, dst, n, dst_bytes) };
         // SAFETY: src and dst are live host slices of the sizes given; the library checks
         // that n elements of src_type fit src_bytes and of dst_type fit dst_bytes.
         unsafe { self.dequantize_raw(&req) }
@@ -201,21 +189,7 @@ impl Context {
     /// before that (wait with [`synchronize`](Self::synchronize)). `stream` must be a stream
     /// of that device's backend, or null.
     pub unsafe fn dequantize_raw(&self, req: &RawDequantize<'_>) -> Result<()> {
-        let raw = sys::dq_dequantize_request {
-            struct_size: std::mem::size_of::<sys::dq_dequantize_request>(),
-            src_type: req.src_type.0,
-            dst_type: req.dst_type.0,
-            src: req.src,
-            src_bytes: req.src_bytes,
-            n_elements: req.n_elements,
-            dst: req.dst,
-            dst_bytes: req.dst_bytes,
-            src_where: req.src_where.as_raw(),
-            dst_where: req.dst_where.as_raw(),
-            stream: req.stream,
-            backend: req.backend.map_or(ptr::null(), |b| b.as_ptr()),
-        };
-        self.check(sys::dq_dequantize(self.as_raw(), &raw))
+        self.check(sys::dq_dequantize(self.as_raw(), &req.as_raw()))
     }
 
     /// Waits for the work queued on `stream` (null: the backend's own) at `where_`.

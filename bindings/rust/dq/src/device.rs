@@ -72,6 +72,46 @@ pub struct RawDequantize<'a> {
     pub backend: Option<&'a CStr>,
 }
 
+impl<'a> RawDequantize<'a> {
+    /// `n` elements of `src_type` from host bytes `src` into `dst_bytes` bytes of host memory
+    /// at `dst` as `dst_type`, on the backend's own stream, backend chosen per tensor. The
+    /// one place the host requests of [`Context::dequantize`] and `BatchRequest` are built.
+    pub(crate) fn host(src_type: Type, dst_type: Type, src: &[u8], dst: *mut c_void, n: usize, dst_bytes: usize)
+                       -> Self {
+        RawDequantize {
+            src_type,
+            dst_type,
+            src: src.as_ptr().cast(),
+            src_bytes: src.len(),
+            n_elements: n as i64,
+            dst,
+            dst_bytes,
+            src_where: Location::host(),
+            dst_where: Location::host(),
+            stream: ptr::null_mut(),
+            backend: None,
+        }
+    }
+
+    /// The C request; its strings point into self.
+    pub(crate) fn as_raw(&self) -> sys::dq_dequantize_request {
+        sys::dq_dequantize_request {
+            struct_size: std::mem::size_of::<sys::dq_dequantize_request>(),
+            src_type: self.src_type.0,
+            dst_type: self.dst_type.0,
+            src: self.src,
+            src_bytes: self.src_bytes,
+            n_elements: self.n_elements,
+            dst: self.dst,
+            dst_bytes: self.dst_bytes,
+            src_where: self.src_where.as_raw(),
+            dst_where: self.dst_where.as_raw(),
+            stream: self.stream,
+            backend: self.backend.map_or(ptr::null(), CStr::as_ptr),
+        }
+    }
+}
+
 /// Memory allocated with `dq_malloc` at a location; freed on drop.
 pub struct DeviceBuffer {
     ctx: Context,
