@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "devices.hpp"
+#include "dq_common/plugin_args.hpp"
 #include "dq_common/type_traits.hpp"
 #include "kernels/batch_launch.hpp"
 #include "kernels/launch.hpp"
@@ -20,15 +21,7 @@ namespace {
 constexpr uint64_t kChunkSourceBytes = 64ull << 20;
 constexpr uint64_t kChunkOutputBytes = 256ull << 20;
 
-std::string type_label(int32_t id) {
-  const dq::TypeTraits *t = dq::type_traits(id);
-  return "type id " + std::to_string(id) + (t ? std::string(" (") + t->name + ")" : "");
-}
-
-bool overlaps(const void *a, uint64_t a_bytes, const void *b, uint64_t b_bytes) {
-  const auto pa = reinterpret_cast<uintptr_t>(a), pb = reinterpret_cast<uintptr_t>(b);
-  return pa < pb + b_bytes && pb < pa + a_bytes;
-}
+using plugin_args::type_label;
 
 // A pointer the caller says is device memory must be memory this device can address:
 // a plain host pointer passed as device memory would fault inside the kernel and leave
@@ -165,39 +158,17 @@ namespace {
 // buffers, the device (made current) and that device pointers belong to it. `what` prefixes
 // the messages ("dequantize", "dequantize_batch: tensor 3").
 int32_t validate(const dq_plugin_dequantize_args &a, const std::string &what) {
-  const dq::TypeTraits *t = dq::type_traits(a.src_type);
-  if (!t) return fail(DQ_ERR_UNKNOWN_TYPE, what + ": " + type_label(a.src_type) + " is unknown");
-  if (t->retired) return fail(DQ_ERR_UNKNOWN_TYPE, what + ": " + type_label(a.src_type) + " is retired");
-  if (!t->dequantizable)
-    return fail(DQ_ERR_UNSUPPORTED, what + ": " + type_label(a.src_type) + " has no dequantization");
-  if (!dq::is_output_type(a.dst_type))
-    return fail(DQ_ERR_INVALID_ARGUMENT, what + ": output type id " + std::to_string(a.dst_type) +
-                                             " is not f32 (0), f16 (1) or bf16 (30)");
+  const std::string prefix = what + ": ";
+  if (int32_t st = plugin_args::check_request_types(a, prefix, fail); st != DQ_OK) return st;
   if (!supports(a.src_type, a.dst_type))
     return fail(DQ_ERR_UNSUPPORTED, what + ": cuda backend has no kernel for " + type_label(a.src_type));
-  if (a.n_elements <= 0)
-    return fail(DQ_ERR_INVALID_ARGUMENT,
-                what + ": element count " + std::to_string(a.n_elements) + " is not positive");
-  const auto src_needed = dq::type_nbytes(a.src_type, a.n_elements);
-  if (!src_needed)
-    return fail(DQ_ERR_SIZE, what + ": element count " + std::to_string(a.n_elements) +
-                                 " is not a multiple of " + t->name + "'s block of " +
-                                 std::to_string(t->block_elements));
-  if (a.src_bytes < *src_needed)
-    return fail(DQ_ERR_SIZE, what + ": source holds " + std::to_string(a.src_bytes) + " bytes, " +
-                                 std::to_string(a.n_elements) + " " + t->name + " elements need " +
-                                 std::to_string(*src_needed));
-  const size_t out_size = dq::output_type_size(a.dst_type);
-  uint64_t dst_needed = 0;
-  if (__builtin_mul_overflow(static_cast<uint64_t>(a.n_elements), static_cast<uint64_t>(out_size), &dst_needed) ||
-      a.dst_bytes < dst_needed)
-    return fail(DQ_ERR_SIZE, what + ": destination holds " + std::to_string(a.dst_bytes) + " bytes, " +
-                                 std::to_string(a.n_elements) + " outputs need " + std::to_string(dst_needed));
+  plugin_args::RequestBytes bytes;
+  if (int32_t st = plugin_args::check_request_sizes(a, prefix, &bytes, fail); st != DQ_OK) return st;
   if (!a.src || !a.dst) return fail(DQ_ERR_INVALID_ARGUMENT, what + ": null buffer");
-  if (reinterpret_cast<uintptr_t>(a.dst) % out_size != 0)
+  if (reinterpret_cast<uintptr_t>(a.dst) % bytes.out_size != 0)
     return fail(DQ_ERR_INVALID_ARGUMENT, what + ": destination is not aligned to its " +
-                                             std::to_string(out_size) + "-byte elements");
-  if (a.src_on_host == a.dst_on_host && overlaps(a.src, *src_needed, a.dst, dst_needed))
+                                             std::to_string(bytes.out_size) + "-byte elements");
+  if (a.src_on_host == a.dst_on_host && plugin_args::ranges_overlap(a.src, bytes.src, a.dst, bytes.dst))
     return fail(DQ_ERR_INVALID_ARGUMENT, what + ": source and destination overlap");
 
   // Capture-safe from here on: cudaSetDevice and cudaPointerGetAttributes queue no work.
@@ -234,11 +205,6 @@ int32_t run_one(const dq_plugin_dequantize_args &a) {
   return ok();
 }
 
-const dq_plugin_dequantize_args &element(const dq_plugin_dequantize_args *args, size_t stride, size_t i) {
-  return *reinterpret_cast<const dq_plugin_dequantize_args *>(reinterpret_cast<const uint8_t *>(args) +
-                                                              i * stride);
-}
-
 // Device-memory tensors that one batch launch can serve: same device, stream and pair.
 struct Group {
   int32_t device, src_type, dst_type;
@@ -249,33 +215,21 @@ struct Group {
 }  // namespace
 
 int32_t dequantize(const dq_plugin_dequantize_args *args) {
-  if (!args) return fail(DQ_ERR_INVALID_ARGUMENT, "dequantize: null arguments");
-  if (args->struct_size < offsetof(dq_plugin_dequantize_args, stream) + sizeof(void *))
-    return fail(DQ_ERR_INVALID_ARGUMENT, "dequantize: arguments struct too small");
+  if (int32_t st = plugin_args::check_args_struct(args, "dequantize", fail); st != DQ_OK) return st;
   if (int32_t st = validate(*args, "dequantize"); st != DQ_OK) return st;
   return run_one(*args);
 }
 
 int32_t dequantize_batch(const dq_plugin_dequantize_args *args, size_t n) {
   if (n == 0) return ok();
-  if (!args) return fail(DQ_ERR_INVALID_ARGUMENT, "dequantize_batch: null arguments");
-  const size_t stride = args->struct_size;  // the caller's element size (dq_plugin.h)
-  if (stride < offsetof(dq_plugin_dequantize_args, stream) + sizeof(void *))
-    return fail(DQ_ERR_INVALID_ARGUMENT, "dequantize_batch: arguments struct too small");
   // Everything is checked before anything is queued: a refusal writes nothing.
-  for (size_t i = 0; i < n; ++i) {
-    const dq_plugin_dequantize_args &a = element(args, stride, i);
-    const std::string what = "dequantize_batch: tensor " + std::to_string(i);
-    if (a.struct_size != stride)
-      return fail(DQ_ERR_INVALID_ARGUMENT, what + ": struct_size " + std::to_string(a.struct_size) +
-                                               " differs from the first's " + std::to_string(stride));
-    if (int32_t st = validate(a, what); st != DQ_OK) return st;
-  }
+  if (int32_t st = plugin_args::check_batch_args(args, n, fail, validate); st != DQ_OK) return st;
+  const size_t stride = args->struct_size;  // the caller's element size (dq_plugin.h)
   // Device-memory tensors grouped by (device, stream, pair), in order of first appearance:
   // one launch per group (per kMaxBatchTensors tensors), queued on the group's stream.
   std::vector<Group> groups;
   for (size_t i = 0; i < n; ++i) {
-    const dq_plugin_dequantize_args &a = element(args, stride, i);
+    const dq_plugin_dequantize_args &a = plugin_args::batch_element(args, stride, i);
     if (a.src_on_host || a.dst_on_host) continue;
     auto it = std::find_if(groups.begin(), groups.end(), [&](const Group &g) {
       return g.device == a.device && g.stream == a.stream && g.src_type == a.src_type &&
@@ -298,7 +252,7 @@ int32_t dequantize_batch(const dq_plugin_dequantize_args *args, size_t n) {
   // Host memory goes through the staged single path (which waits), after the device work
   // is queued.
   for (size_t i = 0; i < n; ++i) {
-    const dq_plugin_dequantize_args &a = element(args, stride, i);
+    const dq_plugin_dequantize_args &a = plugin_args::batch_element(args, stride, i);
     if (a.src_on_host || a.dst_on_host)
       if (int32_t st = run_one(a); st != DQ_OK) return st;
   }
