@@ -7,6 +7,7 @@
 
 #include "denormal_probe.hpp"
 #include "devices.hpp"
+#include "dq_common/plugin_args.hpp"
 #include "dq_common/type_traits.hpp"
 #include "loader.hpp"
 #include "memory.hpp"
@@ -20,10 +21,7 @@ namespace {
 constexpr uint32_t kGroupSize = 256;       // local_size_x of the shaders
 constexpr uint32_t kMaxGroups = 65535;     // the minimum maxComputeWorkGroupCount[0]
 
-std::string type_label(int32_t id) {
-  const dq::TypeTraits *t = dq::type_traits(id);
-  return "type id " + std::to_string(id) + (t ? std::string(" (") + t->name + ")" : "");
-}
+using plugin_args::type_label;
 
 uint64_t round4(uint64_t n) { return (n + 3) & ~uint64_t{3}; }
 
@@ -327,11 +325,6 @@ int32_t run_staged(DeviceContext &c, Stream &s, const Shader &pipeline, const Re
   return DQ_OK;
 }
 
-bool overlaps(const void *a, uint64_t a_bytes, const void *b, uint64_t b_bytes) {
-  const auto pa = reinterpret_cast<uintptr_t>(a), pb = reinterpret_cast<uintptr_t>(b);
-  return pa < pb + b_bytes && pb < pa + a_bytes;
-}
-
 }  // namespace
 
 // Only pairs whose shaders are verified bit-exact against the goldens on lavapipe, less the
@@ -343,50 +336,31 @@ int32_t supports(int32_t src_type, int32_t dst_type) {
 }
 
 int32_t dequantize(const dq_plugin_dequantize_args *args) {
-  if (!args) return fail(DQ_ERR_INVALID_ARGUMENT, "dequantize: null arguments");
-  if (args->struct_size < offsetof(dq_plugin_dequantize_args, stream) + sizeof(void *))
-    return fail(DQ_ERR_INVALID_ARGUMENT, "dequantize: arguments struct too small");
+  if (int32_t st = plugin_args::check_args_struct(args, "dequantize", fail); st != DQ_OK) return st;
   const dq_plugin_dequantize_args &a = *args;
 
+  // Prefix "": this entry has always reported type and size refusals without a call name.
+  if (int32_t st = plugin_args::check_request_types(a, "", fail); st != DQ_OK) return st;
   const dq::TypeTraits *t = dq::type_traits(a.src_type);
-  if (!t) return fail(DQ_ERR_UNKNOWN_TYPE, type_label(a.src_type) + " is unknown");
-  if (t->retired) return fail(DQ_ERR_UNKNOWN_TYPE, type_label(a.src_type) + " is retired");
-  if (!t->dequantizable) return fail(DQ_ERR_UNSUPPORTED, type_label(a.src_type) + " has no dequantization");
-  if (!dq::is_output_type(a.dst_type))
-    return fail(DQ_ERR_INVALID_ARGUMENT, "output type id " + std::to_string(a.dst_type) +
-                                             " is not f32 (0), f16 (1) or bf16 (30)");
   if (denormal_refused(a.src_type))
     return fail(DQ_ERR_UNSUPPORTED, "vulkan backend refuses " + type_label(a.src_type) + ": " + denormal_note());
   if (!supports(a.src_type, a.dst_type))
     return fail(DQ_ERR_UNSUPPORTED, "vulkan backend has no shader for " + type_label(a.src_type) + " yet");
   DeviceContext *ctx = nullptr;
   if (int32_t st = device_context(a.device, "dequantize", &ctx); st != DQ_OK) return st;
-  if (a.n_elements <= 0)
-    return fail(DQ_ERR_INVALID_ARGUMENT, "element count " + std::to_string(a.n_elements) + " is not positive");
-  const auto src_needed = dq::type_nbytes(a.src_type, a.n_elements);
-  if (!src_needed)
-    return fail(DQ_ERR_SIZE, "element count " + std::to_string(a.n_elements) + " is not a multiple of " + t->name +
-                                 "'s block of " + std::to_string(t->block_elements));
-  if (a.src_bytes < *src_needed)
-    return fail(DQ_ERR_SIZE, "source holds " + std::to_string(a.src_bytes) + " bytes, " +
-                                 std::to_string(a.n_elements) + " " + t->name + " elements need " +
-                                 std::to_string(*src_needed));
-  const size_t out_size = dq::output_type_size(a.dst_type);
-  uint64_t dst_needed = 0;
-  if (__builtin_mul_overflow(static_cast<uint64_t>(a.n_elements), static_cast<uint64_t>(out_size), &dst_needed) ||
-      a.dst_bytes < dst_needed)
-    return fail(DQ_ERR_SIZE, "destination holds " + std::to_string(a.dst_bytes) + " bytes, " +
-                                 std::to_string(a.n_elements) + " outputs need " + std::to_string(dst_needed));
+  plugin_args::RequestBytes bytes;
+  if (int32_t st = plugin_args::check_request_sizes(a, "", &bytes, fail); st != DQ_OK) return st;
+  const size_t out_size = bytes.out_size;
   if (!a.src || !a.dst) return fail(DQ_ERR_INVALID_ARGUMENT, "dequantize: null buffer");
-  if (a.src_on_host == a.dst_on_host && overlaps(a.src, *src_needed, a.dst, dst_needed))
+  if (a.src_on_host == a.dst_on_host && plugin_args::ranges_overlap(a.src, bytes.src, a.dst, bytes.dst))
     return fail(DQ_ERR_INVALID_ARGUMENT, "dequantize: source and destination overlap");
   if (!a.dst_on_host && reinterpret_cast<uintptr_t>(a.dst) % out_size != 0)
     return fail(DQ_ERR_INVALID_ARGUMENT, "dequantize: device destination is not aligned to its element size");
   std::vector<BufferSpan> src_spans, dst_spans;
   if (!a.src_on_host)
-    if (int32_t st = resolve_device(*ctx, a.src, *src_needed, "dequantize source", &src_spans); st != DQ_OK) return st;
+    if (int32_t st = resolve_device(*ctx, a.src, bytes.src, "dequantize source", &src_spans); st != DQ_OK) return st;
   if (!a.dst_on_host)
-    if (int32_t st = resolve_device(*ctx, a.dst, dst_needed, "dequantize destination", &dst_spans); st != DQ_OK)
+    if (int32_t st = resolve_device(*ctx, a.dst, bytes.dst, "dequantize destination", &dst_spans); st != DQ_OK)
       return st;
   Stream *stream = stream_of(*ctx, a.stream);
   if (!stream) return fail(DQ_ERR_INVALID_ARGUMENT, "dequantize: not a stream of vulkan device " + std::to_string(a.device));
@@ -399,7 +373,7 @@ int32_t dequantize(const dq_plugin_dequantize_args *args) {
       st != DQ_OK)
     return st;
   const uint64_t errors_before = validation_error_count();
-  const Request q{a, *t, out_size, *src_needed};
+  const Request q{a, *t, out_size, bytes.src};
   int32_t st = DQ_OK;
   if (!a.src_on_host && !a.dst_on_host) {
     st = run_on_device(*ctx, *stream, pipeline, q, src_spans, dst_spans);
