@@ -14,6 +14,7 @@
 #include "pipelines.hpp"
 #include "streams.hpp"
 #include "status.hpp"
+#include "vk_objects.hpp"
 
 namespace dq::vulkan {
 namespace {
@@ -81,13 +82,7 @@ std::vector<Chunk> plan_chunks(const dq::TypeTraits &t, int64_t n, size_t out_si
 
 // The descriptor pool of one submission: `sets` sets of three storage buffers.
 int32_t make_pool(DeviceContext &c, uint32_t sets, VkDescriptorPool *out) {
-  VkDescriptorPoolSize ps{VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, 3 * sets};
-  VkDescriptorPoolCreateInfo dp{};
-  dp.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO;
-  dp.maxSets = sets;
-  dp.poolSizeCount = 1;
-  dp.pPoolSizes = &ps;
-  if (VkResult r = vk().vkCreateDescriptorPool(c.device, &dp, nullptr, out); r != VK_SUCCESS)
+  if (VkResult r = create_storage_pool(c.device, sets, 3, 0, out); r != VK_SUCCESS)
     return fail_vk(r, "vkCreateDescriptorPool");
   return DQ_OK;
 }
@@ -133,25 +128,10 @@ uint64_t dispatch_items(ShaderPath path, const DispatchParams &p, size_t out_siz
 int32_t record_dispatch(DeviceContext &c, VkCommandBuffer cb, VkDescriptorPool pool, const Shader &shader,
                         const Binding &src, const Binding &dst, uint32_t count, uint32_t first_in_block,
                         size_t out_size) {
-  VkDescriptorSetAllocateInfo da{};
-  da.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_SET_ALLOCATE_INFO;
-  da.descriptorPool = pool;
-  da.descriptorSetCount = 1;
-  da.pSetLayouts = &c.set_layout;
-  VkDescriptorSet set = VK_NULL_HANDLE;
-  if (VkResult r = vk().vkAllocateDescriptorSets(c.device, &da, &set); r != VK_SUCCESS)
-    return fail_vk(r, "vkAllocateDescriptorSets");
   const VkDescriptorBufferInfo infos[3] = {src.info, dst.info, {c.grids.buffer, 0, VK_WHOLE_SIZE}};
-  VkWriteDescriptorSet w[3]{};
-  for (uint32_t i = 0; i < 3; ++i) {
-    w[i].sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET;
-    w[i].dstSet = set;
-    w[i].dstBinding = i;
-    w[i].descriptorCount = 1;
-    w[i].descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
-    w[i].pBufferInfo = &infos[i];
-  }
-  vk().vkUpdateDescriptorSets(c.device, 3, w, 0, nullptr);
+  VkDescriptorSet set = VK_NULL_HANDLE;
+  if (VkResult r = allocate_storage_set(c.device, pool, c.set_layout, infos, 3, &set); r != VK_SUCCESS)
+    return fail_vk(r, "vkAllocateDescriptorSets");
   DispatchParams p{};
   p.n_elements = count;
   p.first_in_block = first_in_block;

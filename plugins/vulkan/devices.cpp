@@ -14,6 +14,7 @@
 #include "shader_copy.hpp"
 #include "status.hpp"
 #include "streams.hpp"
+#include "vk_objects.hpp"
 
 namespace dq::vulkan {
 namespace {
@@ -275,27 +276,11 @@ std::string create_context(DeviceContext &c) {
     c.host_import = c.get_host_pointer_props != nullptr;
   }
 
-  VkDescriptorSetLayoutBinding b[3]{};  // source, output, i-quant grids
-  for (uint32_t i = 0; i < 3; ++i) {
-    b[i].binding = i;
-    b[i].descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
-    b[i].descriptorCount = 1;
-    b[i].stageFlags = VK_SHADER_STAGE_COMPUTE_BIT;
-  }
-  VkDescriptorSetLayoutCreateInfo sl{};
-  sl.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_SET_LAYOUT_CREATE_INFO;
-  sl.bindingCount = 3;
-  sl.pBindings = b;
-  if ((r = vk().vkCreateDescriptorSetLayout(c.device, &sl, nullptr, &c.set_layout)) != VK_SUCCESS)
+  // Bindings: source, output, i-quant grids.
+  if ((r = create_storage_set_layout(c.device, 3, &c.set_layout)) != VK_SUCCESS)
     return std::string("vkCreateDescriptorSetLayout: ") + vk_result_name(r);
-  VkPushConstantRange pc{VK_SHADER_STAGE_COMPUTE_BIT, 0, sizeof(DispatchParams)};
-  VkPipelineLayoutCreateInfo pl{};
-  pl.sType = VK_STRUCTURE_TYPE_PIPELINE_LAYOUT_CREATE_INFO;
-  pl.setLayoutCount = 1;
-  pl.pSetLayouts = &c.set_layout;
-  pl.pushConstantRangeCount = 1;
-  pl.pPushConstantRanges = &pc;
-  if ((r = vk().vkCreatePipelineLayout(c.device, &pl, nullptr, &c.pipeline_layout)) != VK_SUCCESS)
+  if ((r = create_compute_pipeline_layout(c.device, c.set_layout, sizeof(DispatchParams), &c.pipeline_layout)) !=
+      VK_SUCCESS)
     return std::string("vkCreatePipelineLayout: ") + vk_result_name(r);
   c.default_stream = std::make_unique<Stream>(c, true);
   if (c.default_stream->create() != DQ_OK) return last_error_text();
@@ -319,43 +304,33 @@ void destroy_context(DeviceContext &c) {
 }  // namespace
 
 void free_buffer(DeviceContext &c, MappedBuffer &b) {
-  if (b.buffer) vk().vkDestroyBuffer(c.device, b.buffer, nullptr);
-  if (b.memory) vk().vkFreeMemory(c.device, b.memory, nullptr);  // unmaps implicitly
+  BoundBuffer bound{b.buffer, b.memory, b.mapped};
+  destroy_bound_buffer(c.device, &bound);
   b = MappedBuffer{};
 }
 
 int32_t alloc_buffer(DeviceContext &c, MappedBuffer &b, VkDeviceSize bytes, uint32_t memory_type, const char *what) {
   b = MappedBuffer{};
-  VkBufferCreateInfo bi{};
-  bi.sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO;
-  bi.size = bytes;
-  bi.usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_TRANSFER_SRC_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT;
-  bi.sharingMode = VK_SHARING_MODE_EXCLUSIVE;
-  VkResult r = vk().vkCreateBuffer(c.device, &bi, nullptr, &b.buffer);
-  if (r != VK_SUCCESS) return fail_vk(r, std::string("vkCreateBuffer for the ") + what);
-  VkMemoryRequirements req{};
-  vk().vkGetBufferMemoryRequirements(c.device, b.buffer, &req);
-  if (!(req.memoryTypeBits & (1u << memory_type))) {
-    free_buffer(c, b);
-    return fail(DQ_ERR_BACKEND, std::string("the ") + what + " buffer cannot live in memory type " +
-                                    std::to_string(memory_type));
-  }
-  VkMemoryAllocateInfo ai{};
-  ai.sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO;
-  ai.allocationSize = req.size;
-  ai.memoryTypeIndex = memory_type;
-  if ((r = vk().vkAllocateMemory(c.device, &ai, nullptr, &b.memory)) != VK_SUCCESS) {
-    free_buffer(c, b);
-    return fail_vk(r, std::string("vkAllocateMemory for the ") + what + " (" + std::to_string(bytes) + " bytes)");
-  }
   const bool visible = memory_type == c.host_memory_type || memory_type == c.pinned_memory_type;
-  if ((r = vk().vkBindBufferMemory(c.device, b.buffer, b.memory, 0)) != VK_SUCCESS ||
-      (visible && (r = vk().vkMapMemory(c.device, b.memory, 0, VK_WHOLE_SIZE, 0, &b.mapped)) != VK_SUCCESS)) {
-    free_buffer(c, b);
-    return fail_vk(r, std::string("binding or mapping the ") + what);
+  BoundBuffer bound;
+  BufferStep failed{};
+  const VkResult r = create_bound_buffer(c.device, bytes, memory_type, visible, nullptr, 0, &bound, &failed);
+  if (r == VK_SUCCESS) {
+    b = MappedBuffer{bound.buffer, bound.memory, bound.mapped, bytes};
+    return DQ_OK;
   }
-  b.capacity = bytes;
-  return DQ_OK;
+  switch (failed) {
+    case BufferStep::create:
+      return fail_vk(r, std::string("vkCreateBuffer for the ") + what);
+    case BufferStep::memory_type:
+      return fail(DQ_ERR_BACKEND, std::string("the ") + what + " buffer cannot live in memory type " +
+                                      std::to_string(memory_type));
+    case BufferStep::allocate:
+      return fail_vk(r, std::string("vkAllocateMemory for the ") + what + " (" + std::to_string(bytes) + " bytes)");
+    case BufferStep::bind_or_map:
+      break;
+  }
+  return fail_vk(r, std::string("binding or mapping the ") + what);
 }
 
 const char *shader_family(int32_t t) {

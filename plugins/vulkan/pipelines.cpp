@@ -6,6 +6,7 @@
 
 #include "loader.hpp"
 #include "status.hpp"
+#include "vk_objects.hpp"
 
 namespace dq::vulkan {
 namespace shaders {
@@ -90,29 +91,17 @@ int32_t dequantize_pipeline(DeviceContext &c, int32_t src_type, int32_t dst_type
     if (family && std::strcmp(family, x.family) == 0) m = &x;
   if (!m) return fail(DQ_ERR_UNSUPPORTED, "vulkan backend has no shader for type id " + std::to_string(src_type));
   const std::string what = std::string(family) + (preserve ? ", DenormPreserve" : "");
-  VkShaderModuleCreateInfo mi{};
-  mi.sType = VK_STRUCTURE_TYPE_SHADER_MODULE_CREATE_INFO;
-  mi.codeSize = (preserve ? *m->preserve_words : *m->plain_words) * 4;
-  mi.pCode = preserve ? m->preserve : m->plain;
-  VkShaderModule module = VK_NULL_HANDLE;
-  VkResult r = vk().vkCreateShaderModule(c.device, &mi, nullptr, &module);
-  if (r != VK_SUCCESS) return fail_vk(r, "vkCreateShaderModule (" + what + ")");
   const uint32_t spec_values[3] = {static_cast<uint32_t>(src_type), static_cast<uint32_t>(dst_type),
                                    static_cast<uint32_t>(path)};
   const VkSpecializationMapEntry entries[3] = {{0, 0, 4}, {1, 4, 4}, {2, 8, 4}};
   VkSpecializationInfo si{3, entries, sizeof spec_values, spec_values};
-  VkComputePipelineCreateInfo pi{};
-  pi.sType = VK_STRUCTURE_TYPE_COMPUTE_PIPELINE_CREATE_INFO;
-  pi.stage.sType = VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_CREATE_INFO;
-  pi.stage.stage = VK_SHADER_STAGE_COMPUTE_BIT;
-  pi.stage.module = module;
-  pi.stage.pName = "main";
-  pi.stage.pSpecializationInfo = &si;
-  pi.layout = c.pipeline_layout;
   VkPipeline p = VK_NULL_HANDLE;
-  r = vk().vkCreateComputePipelines(c.device, VK_NULL_HANDLE, 1, &pi, nullptr, &p);
-  vk().vkDestroyShaderModule(c.device, module, nullptr);
-  if (r != VK_SUCCESS) return fail_vk(r, "vkCreateComputePipelines (" + what + ")");
+  const char *failed_call = nullptr;
+  if (VkResult r = create_compute_pipeline(c.device, preserve ? m->preserve : m->plain,
+                                           preserve ? *m->preserve_words : *m->plain_words, c.pipeline_layout, &si,
+                                           &p, &failed_call);
+      r != VK_SUCCESS)
+    return fail_vk(r, std::string(failed_call) + " (" + what + ")");
   c.pipelines.emplace(key, p);
   *out = p;
   return DQ_OK;

@@ -9,6 +9,7 @@
 
 #include "loader.hpp"
 #include "status.hpp"
+#include "vk_objects.hpp"
 
 namespace dq::vulkan::shaders {
 extern const uint32_t copy_words_spv[];
@@ -50,51 +51,18 @@ int32_t pipeline_for(DeviceContext &c, CopyPipeline *out) {
     return DQ_OK;
   }
   CopyPipeline p;
-  VkDescriptorSetLayoutBinding b[2]{};
-  for (uint32_t i = 0; i < 2; ++i) {
-    b[i].binding = i;
-    b[i].descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
-    b[i].descriptorCount = 1;
-    b[i].stageFlags = VK_SHADER_STAGE_COMPUTE_BIT;
-  }
-  VkDescriptorSetLayoutCreateInfo sl{};
-  sl.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_SET_LAYOUT_CREATE_INFO;
-  sl.bindingCount = 2;
-  sl.pBindings = b;
-  VkResult r = vk().vkCreateDescriptorSetLayout(c.device, &sl, nullptr, &p.set_layout);
+  VkResult r = create_storage_set_layout(c.device, 2, &p.set_layout);
   if (r != VK_SUCCESS) return fail_vk(r, "vkCreateDescriptorSetLayout (copy)");
-  VkPushConstantRange pc{VK_SHADER_STAGE_COMPUTE_BIT, 0, sizeof(Push)};
-  VkPipelineLayoutCreateInfo pl{};
-  pl.sType = VK_STRUCTURE_TYPE_PIPELINE_LAYOUT_CREATE_INFO;
-  pl.setLayoutCount = 1;
-  pl.pSetLayouts = &p.set_layout;
-  pl.pushConstantRangeCount = 1;
-  pl.pPushConstantRanges = &pc;
-  if ((r = vk().vkCreatePipelineLayout(c.device, &pl, nullptr, &p.layout)) != VK_SUCCESS) {
+  if ((r = create_compute_pipeline_layout(c.device, p.set_layout, sizeof(Push), &p.layout)) != VK_SUCCESS) {
     destroy(c, p);
     return fail_vk(r, "vkCreatePipelineLayout (copy)");
   }
-  VkShaderModuleCreateInfo mi{};
-  mi.sType = VK_STRUCTURE_TYPE_SHADER_MODULE_CREATE_INFO;
-  mi.codeSize = shaders::copy_words_spv_words * 4;
-  mi.pCode = shaders::copy_words_spv;
-  VkShaderModule module = VK_NULL_HANDLE;
-  if ((r = vk().vkCreateShaderModule(c.device, &mi, nullptr, &module)) != VK_SUCCESS) {
-    destroy(c, p);
-    return fail_vk(r, "vkCreateShaderModule (copy)");
-  }
-  VkComputePipelineCreateInfo ci{};
-  ci.sType = VK_STRUCTURE_TYPE_COMPUTE_PIPELINE_CREATE_INFO;
-  ci.stage.sType = VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_CREATE_INFO;
-  ci.stage.stage = VK_SHADER_STAGE_COMPUTE_BIT;
-  ci.stage.module = module;
-  ci.stage.pName = "main";
-  ci.layout = p.layout;
-  r = vk().vkCreateComputePipelines(c.device, VK_NULL_HANDLE, 1, &ci, nullptr, &p.pipeline);
-  vk().vkDestroyShaderModule(c.device, module, nullptr);
+  const char *failed_call = nullptr;
+  r = create_compute_pipeline(c.device, shaders::copy_words_spv, shaders::copy_words_spv_words, p.layout, nullptr,
+                              &p.pipeline, &failed_call);
   if (r != VK_SUCCESS) {
     destroy(c, p);
-    return fail_vk(r, "vkCreateComputePipelines (copy)");
+    return fail_vk(r, std::string(failed_call) + " (copy)");
   }
   g_pipelines.emplace(&c, p);
   *out = p;
@@ -125,13 +93,7 @@ uint32_t shader_copy_sets(const DeviceContext &c, uint64_t bytes) {
 }
 
 int32_t make_copy_pool(DeviceContext &c, uint32_t sets, VkDescriptorPool *out) {
-  VkDescriptorPoolSize ps{VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, 2 * sets};
-  VkDescriptorPoolCreateInfo dp{};
-  dp.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO;
-  dp.maxSets = sets;
-  dp.poolSizeCount = 1;
-  dp.pPoolSizes = &ps;
-  if (VkResult r = vk().vkCreateDescriptorPool(c.device, &dp, nullptr, out); r != VK_SUCCESS)
+  if (VkResult r = create_storage_pool(c.device, sets, 2, 0, out); r != VK_SUCCESS)
     return fail_vk(r, "vkCreateDescriptorPool (copy)");
   return DQ_OK;
 }
@@ -148,25 +110,10 @@ int32_t record_device_copy(DeviceContext &c, VkCommandBuffer cb, VkBuffer src, u
       const uint64_t n = std::min(most, words - at);
       const uint64_t s = src_offset + at, d = dst_offset + at;
       const uint64_t s_base = s / align * align, d_base = d / align * align;
-      VkDescriptorSetAllocateInfo da{};
-      da.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_SET_ALLOCATE_INFO;
-      da.descriptorPool = pool;
-      da.descriptorSetCount = 1;
-      da.pSetLayouts = &p.set_layout;
-      VkDescriptorSet set = VK_NULL_HANDLE;
-      if (VkResult r = vk().vkAllocateDescriptorSets(c.device, &da, &set); r != VK_SUCCESS)
-        return fail_vk(r, "vkAllocateDescriptorSets (copy)");
       const VkDescriptorBufferInfo infos[2] = {{src, s_base, s - s_base + n}, {dst, d_base, d - d_base + n}};
-      VkWriteDescriptorSet w[2]{};
-      for (uint32_t i = 0; i < 2; ++i) {
-        w[i].sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET;
-        w[i].dstSet = set;
-        w[i].dstBinding = i;
-        w[i].descriptorCount = 1;
-        w[i].descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
-        w[i].pBufferInfo = &infos[i];
-      }
-      vk().vkUpdateDescriptorSets(c.device, 2, w, 0, nullptr);
+      VkDescriptorSet set = VK_NULL_HANDLE;
+      if (VkResult r = allocate_storage_set(c.device, pool, p.set_layout, infos, 2, &set); r != VK_SUCCESS)
+        return fail_vk(r, "vkAllocateDescriptorSets (copy)");
       vk().vkCmdBindDescriptorSets(cb, VK_PIPELINE_BIND_POINT_COMPUTE, p.layout, 0, 1, &set, 0, nullptr);
       const Push push{static_cast<uint32_t>(n / 16), static_cast<uint32_t>((s - s_base) / 16),
                       static_cast<uint32_t>((d - d_base) / 16)};

@@ -30,6 +30,7 @@
 
 #include "dq/dq_plugin.h"
 #include "loader.hpp"
+#include "vk_objects.hpp"
 
 namespace dq::vulkan::shaders {
 extern const uint32_t copy_probe_spv[];
@@ -82,11 +83,7 @@ std::string family_flags(VkQueueFlags f) {
   return s;
 }
 
-struct Buffer {
-  VkBuffer buffer = VK_NULL_HANDLE;
-  VkDeviceMemory memory = VK_NULL_HANDLE;
-  void *mapped = nullptr;
-};
+using Buffer = dq::vulkan::BoundBuffer;
 
 struct Probe {
   VkInstance instance = VK_NULL_HANDLE;
@@ -121,41 +118,15 @@ struct Probe {
     return families[f].queueFlags & (VK_QUEUE_TRANSFER_BIT | VK_QUEUE_COMPUTE_BIT | VK_QUEUE_GRAPHICS_BIT);
   }
 
-  void free(Buffer &b) {
-    if (b.buffer) vk().vkDestroyBuffer(device, b.buffer, nullptr);
-    if (b.memory) vk().vkFreeMemory(device, b.memory, nullptr);
-    b = Buffer{};
-  }
+  void free(Buffer &b) { dq::vulkan::destroy_bound_buffer(device, &b); }
 
   bool alloc(Buffer &b, uint64_t bytes, uint32_t type) {
-    VkBufferCreateInfo bi{};
-    bi.sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO;
-    bi.size = bytes;
-    bi.usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | VK_BUFFER_USAGE_TRANSFER_SRC_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT;
-    bi.sharingMode = VK_SHARING_MODE_CONCURRENT;  // every family uses it
-    std::vector<uint32_t> fams;
+    std::vector<uint32_t> fams;  // every family that copies uses it
     for (uint32_t i = 0; i < families.size(); ++i)
       if (copies(i)) fams.push_back(i);
-    if (fams.size() < 2) bi.sharingMode = VK_SHARING_MODE_EXCLUSIVE;
-    bi.queueFamilyIndexCount = static_cast<uint32_t>(fams.size());
-    bi.pQueueFamilyIndices = fams.data();
-    if (vk().vkCreateBuffer(device, &bi, nullptr, &b.buffer) != VK_SUCCESS) return false;
-    VkMemoryRequirements req{};
-    vk().vkGetBufferMemoryRequirements(device, b.buffer, &req);
-    VkMemoryAllocateInfo ai{};
-    ai.sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO;
-    ai.allocationSize = req.size;
-    ai.memoryTypeIndex = type;
-    if (!(req.memoryTypeBits & (1u << type)) || vk().vkAllocateMemory(device, &ai, nullptr, &b.memory) != VK_SUCCESS ||
-        vk().vkBindBufferMemory(device, b.buffer, b.memory, 0) != VK_SUCCESS) {
-      free(b);
-      return false;
-    }
-    if (type == host_type && vk().vkMapMemory(device, b.memory, 0, VK_WHOLE_SIZE, 0, &b.mapped) != VK_SUCCESS) {
-      free(b);
-      return false;
-    }
-    return true;
+    dq::vulkan::BufferStep failed{};
+    return dq::vulkan::create_bound_buffer(device, bytes, type, type == host_type, fams.data(),
+                                           static_cast<uint32_t>(fams.size()), &b, &failed) == VK_SUCCESS;
   }
 
   bool init() {
@@ -241,50 +212,14 @@ struct Probe {
   }
 
   bool create_pipeline() {
-    VkDescriptorSetLayoutBinding b[2]{};
-    for (uint32_t i = 0; i < 2; ++i) {
-      b[i].binding = i;
-      b[i].descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
-      b[i].descriptorCount = 1;
-      b[i].stageFlags = VK_SHADER_STAGE_COMPUTE_BIT;
-    }
-    VkDescriptorSetLayoutCreateInfo sl{};
-    sl.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_SET_LAYOUT_CREATE_INFO;
-    sl.bindingCount = 2;
-    sl.pBindings = b;
-    CHECK_VK(vk().vkCreateDescriptorSetLayout(device, &sl, nullptr, &set_layout));
-    VkPushConstantRange pc{VK_SHADER_STAGE_COMPUTE_BIT, 0, 4};
-    VkPipelineLayoutCreateInfo pl{};
-    pl.sType = VK_STRUCTURE_TYPE_PIPELINE_LAYOUT_CREATE_INFO;
-    pl.setLayoutCount = 1;
-    pl.pSetLayouts = &set_layout;
-    pl.pushConstantRangeCount = 1;
-    pl.pPushConstantRanges = &pc;
-    CHECK_VK(vk().vkCreatePipelineLayout(device, &pl, nullptr, &pipeline_layout));
-    VkShaderModuleCreateInfo mi{};
-    mi.sType = VK_STRUCTURE_TYPE_SHADER_MODULE_CREATE_INFO;
-    mi.codeSize = dq::vulkan::shaders::copy_probe_spv_words * 4;
-    mi.pCode = dq::vulkan::shaders::copy_probe_spv;
-    VkShaderModule module = VK_NULL_HANDLE;
-    CHECK_VK(vk().vkCreateShaderModule(device, &mi, nullptr, &module));
-    VkComputePipelineCreateInfo pi{};
-    pi.sType = VK_STRUCTURE_TYPE_COMPUTE_PIPELINE_CREATE_INFO;
-    pi.stage.sType = VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_CREATE_INFO;
-    pi.stage.stage = VK_SHADER_STAGE_COMPUTE_BIT;
-    pi.stage.module = module;
-    pi.stage.pName = "main";
-    pi.layout = pipeline_layout;
-    const VkResult r = vk().vkCreateComputePipelines(device, VK_NULL_HANDLE, 1, &pi, nullptr, &pipeline);
-    vk().vkDestroyShaderModule(device, module, nullptr);
-    CHECK_VK(r);
-    VkDescriptorPoolSize ps{VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, 512};
-    VkDescriptorPoolCreateInfo dp{};
-    dp.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO;
-    dp.flags = VK_DESCRIPTOR_POOL_CREATE_FREE_DESCRIPTOR_SET_BIT;
-    dp.maxSets = 256;
-    dp.poolSizeCount = 1;
-    dp.pPoolSizes = &ps;
-    CHECK_VK(vk().vkCreateDescriptorPool(device, &dp, nullptr, &descriptor_pool));
+    CHECK_VK(dq::vulkan::create_storage_set_layout(device, 2, &set_layout));
+    CHECK_VK(dq::vulkan::create_compute_pipeline_layout(device, set_layout, 4, &pipeline_layout));
+    const char *failed_call = nullptr;
+    CHECK_VK(dq::vulkan::create_compute_pipeline(device, dq::vulkan::shaders::copy_probe_spv,
+                                                 dq::vulkan::shaders::copy_probe_spv_words, pipeline_layout, nullptr,
+                                                 &pipeline, &failed_call));
+    CHECK_VK(dq::vulkan::create_storage_pool(device, 256, 2, VK_DESCRIPTOR_POOL_CREATE_FREE_DESCRIPTOR_SET_BIT,
+                                             &descriptor_pool));
     return true;
   }
 
@@ -295,25 +230,10 @@ struct Probe {
     vk().vkCmdBindPipeline(cb, VK_PIPELINE_BIND_POINT_COMPUTE, pipeline);
     for (uint64_t at = 0; at < bytes; at += range) {
       const uint64_t n = std::min(range, bytes - at);
-      VkDescriptorSetAllocateInfo ai{};
-      ai.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_SET_ALLOCATE_INFO;
-      ai.descriptorPool = descriptor_pool;
-      ai.descriptorSetCount = 1;
-      ai.pSetLayouts = &set_layout;
+      const VkDescriptorBufferInfo info[2] = {{a.buffer, at, n}, {b.buffer, at, n}};
       VkDescriptorSet set = VK_NULL_HANDLE;
-      CHECK_VK(vk().vkAllocateDescriptorSets(device, &ai, &set));
+      CHECK_VK(dq::vulkan::allocate_storage_set(device, descriptor_pool, set_layout, info, 2, &set));
       sets->push_back(set);
-      VkDescriptorBufferInfo info[2] = {{a.buffer, at, n}, {b.buffer, at, n}};
-      VkWriteDescriptorSet w[2]{};
-      for (int i = 0; i < 2; ++i) {
-        w[i].sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET;
-        w[i].dstSet = set;
-        w[i].dstBinding = static_cast<uint32_t>(i);
-        w[i].descriptorCount = 1;
-        w[i].descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
-        w[i].pBufferInfo = &info[i];
-      }
-      vk().vkUpdateDescriptorSets(device, 2, w, 0, nullptr);
       vk().vkCmdBindDescriptorSets(cb, VK_PIPELINE_BIND_POINT_COMPUTE, pipeline_layout, 0, 1, &set, 0, nullptr);
       const uint32_t n_vec4 = static_cast<uint32_t>(n / 16);
       vk().vkCmdPushConstants(cb, pipeline_layout, VK_SHADER_STAGE_COMPUTE_BIT, 0, 4, &n_vec4);
