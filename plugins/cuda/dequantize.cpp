@@ -163,12 +163,14 @@ int32_t validate(const dq_plugin_dequantize_args &a, const std::string &what) {
   if (!supports(a.src_type, a.dst_type))
     return fail(DQ_ERR_UNSUPPORTED, what + ": cuda backend has no kernel for " + type_label(a.src_type));
   plugin_args::RequestBytes bytes;
-  if (int32_t st = plugin_args::check_request_sizes(a, prefix, &bytes, fail); st != DQ_OK) return st;
+  if (int32_t st = plugin_args::check_request_sizes(a, prefix, &bytes, fail); st != DQ_OK)
+    return st;
   if (!a.src || !a.dst) return fail(DQ_ERR_INVALID_ARGUMENT, what + ": null buffer");
   if (reinterpret_cast<uintptr_t>(a.dst) % bytes.out_size != 0)
     return fail(DQ_ERR_INVALID_ARGUMENT, what + ": destination is not aligned to its " +
                                              std::to_string(bytes.out_size) + "-byte elements");
-  if (a.src_on_host == a.dst_on_host && plugin_args::ranges_overlap(a.src, bytes.src, a.dst, bytes.dst))
+  if (a.src_on_host == a.dst_on_host &&
+      plugin_args::ranges_overlap(a.src, bytes.src, a.dst, bytes.dst))
     return fail(DQ_ERR_INVALID_ARGUMENT, what + ": source and destination overlap");
 
   // Capture-safe from here on: cudaSetDevice and cudaPointerGetAttributes queue no work.

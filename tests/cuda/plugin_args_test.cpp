@@ -1,12 +1,12 @@
 // common/dq_common/plugin_args.hpp on the host: the argument checks the cuda, hip and vulkan
 // plugins share. Their messages are part of the plugins' behaviour, so they are checked word
 // for word, as is the batch walk stopping at the first bad element.
+#include "dq_common/plugin_args.hpp"
+
 #include <gtest/gtest.h>
 
 #include <string>
 #include <vector>
-
-#include "dq_common/plugin_args.hpp"
 
 namespace {
 
@@ -63,26 +63,30 @@ TEST(PluginArgs, BatchValidatesEveryElementWithItsIndex) {
   for (auto &w : batch) w.a.struct_size = sizeof(WiderArgs);
   std::vector<std::string> whats;
   std::vector<const void *> elements;
-  const int32_t st = pa::check_batch_args(&batch[0].a, 3, f.fn(), [&](const dq_plugin_dequantize_args &a, const std::string &what) {
-    whats.push_back(what);
-    elements.push_back(&a);
-    return DQ_OK;
-  });
+  const int32_t st = pa::check_batch_args(
+      &batch[0].a, 3, f.fn(), [&](const dq_plugin_dequantize_args &a, const std::string &what) {
+        whats.push_back(what);
+        elements.push_back(&a);
+        return DQ_OK;
+      });
   EXPECT_EQ(st, DQ_OK);
   EXPECT_TRUE(f.seen.empty());
-  EXPECT_EQ(whats, (std::vector<std::string>{"dequantize_batch: tensor 0", "dequantize_batch: tensor 1",
-                                             "dequantize_batch: tensor 2"}));
+  EXPECT_EQ(whats,
+            (std::vector<std::string>{"dequantize_batch: tensor 0", "dequantize_batch: tensor 1",
+                                      "dequantize_batch: tensor 2"}));
   EXPECT_EQ(elements, (std::vector<const void *>{&batch[0].a, &batch[1].a, &batch[2].a}));
 }
 
 TEST(PluginArgs, BatchStopsAtTheFirstRefusal) {
   Failures f;
-  dq_plugin_dequantize_args batch[4] = {valid_request(), valid_request(), valid_request(), valid_request()};
+  dq_plugin_dequantize_args batch[4] = {valid_request(), valid_request(), valid_request(),
+                                        valid_request()};
   int validated = 0;
-  const int32_t st = pa::check_batch_args(batch, 4, f.fn(), [&](const dq_plugin_dequantize_args &, const std::string &what) {
-    ++validated;
-    return validated == 2 ? f.fn()(DQ_ERR_SIZE, what + ": too small") : DQ_OK;
-  });
+  const int32_t st = pa::check_batch_args(
+      batch, 4, f.fn(), [&](const dq_plugin_dequantize_args &, const std::string &what) {
+        ++validated;
+        return validated == 2 ? f.fn()(DQ_ERR_SIZE, what + ": too small") : DQ_OK;
+      });
   EXPECT_EQ(st, DQ_ERR_SIZE);
   EXPECT_EQ(validated, 2);  // tensors 2 and 3 never reached
   ASSERT_EQ(f.seen.size(), 1u);
@@ -94,21 +98,25 @@ TEST(PluginArgs, BatchRefusesAnElementOfAnotherSizeBeforeValidatingIt) {
   dq_plugin_dequantize_args batch[3] = {valid_request(), valid_request(), valid_request()};
   batch[1].struct_size = sizeof batch[1] + 8;
   int validated = 0;
-  const int32_t st = pa::check_batch_args(batch, 3, f.fn(), [&](const dq_plugin_dequantize_args &, const std::string &) {
-    ++validated;
-    return DQ_OK;
-  });
+  const int32_t st = pa::check_batch_args(
+      batch, 3, f.fn(), [&](const dq_plugin_dequantize_args &, const std::string &) {
+        ++validated;
+        return DQ_OK;
+      });
   EXPECT_EQ(st, DQ_ERR_INVALID_ARGUMENT);
   EXPECT_EQ(validated, 1);
   ASSERT_EQ(f.seen.size(), 1u);
-  EXPECT_EQ(f.seen[0].second, "dequantize_batch: tensor 1: struct_size " + std::to_string(sizeof batch[1] + 8) +
+  EXPECT_EQ(f.seen[0].second, "dequantize_batch: tensor 1: struct_size " +
+                                  std::to_string(sizeof batch[1] + 8) +
                                   " differs from the first's " + std::to_string(sizeof batch[0]));
 }
 
 TEST(PluginArgs, BatchRefusesNullAndTooSmallWithoutValidating) {
   Failures f;
   int validated = 0;
-  auto count = [&](const dq_plugin_dequantize_args &, const std::string &) { return ++validated, DQ_OK; };
+  auto count = [&](const dq_plugin_dequantize_args &, const std::string &) {
+    return ++validated, DQ_OK;
+  };
   EXPECT_EQ(pa::check_batch_args(nullptr, 1, f.fn(), count), DQ_ERR_INVALID_ARGUMENT);
   dq_plugin_dequantize_args small = valid_request();
   small.struct_size = 8;
@@ -132,7 +140,8 @@ TEST(PluginArgs, TypeRefusalsCarryThePrefix) {
   Failures f;
   dq_plugin_dequantize_args a = valid_request();
   a.src_type = 99;
-  EXPECT_EQ(pa::check_request_types(a, "dequantize_batch: tensor 4: ", f.fn()), DQ_ERR_UNKNOWN_TYPE);
+  EXPECT_EQ(pa::check_request_types(a, "dequantize_batch: tensor 4: ", f.fn()),
+            DQ_ERR_UNKNOWN_TYPE);
   a.src_type = 4;  // q4_2
   EXPECT_EQ(pa::check_request_types(a, "", f.fn()), DQ_ERR_UNKNOWN_TYPE);
   a.src_type = 24;  // i8
