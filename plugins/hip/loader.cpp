@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <mutex>
 #include <string>
+#include <tuple>
 
 #include "dq/dq.h"
 #include "dq/dq_plugin.h"
@@ -153,21 +154,24 @@ struct Forward<Field, kOffset, int32_t (*)(Args...)> {
 #define DQ_HIP_FORWARD(name) \
   Forward<&dq_plugin_api::name, offsetof(dq_plugin_api, name), decltype(dq_plugin_api::name)>::call
 
-// Releasing nothing succeeds with or without the device half, as in the cuda plugin.
-int32_t ok_here() {
-  t_error.clear();
-  t_failed_here = true;
-  return DQ_OK;
-}
-int32_t mem_free(int32_t device, void *ptr) { return ptr ? DQ_HIP_FORWARD(mem_free)(device, ptr) : ok_here(); }
-int32_t host_free_pinned(void *ptr) { return ptr ? DQ_HIP_FORWARD(host_free_pinned)(ptr) : ok_here(); }
-int32_t host_unregister(void *handle) { return handle ? DQ_HIP_FORWARD(host_unregister)(handle) : ok_here(); }
-int32_t stream_destroy(int32_t device, void *stream) {
-  return stream ? DQ_HIP_FORWARD(stream_destroy)(device, stream) : ok_here();
-}
-int32_t event_destroy(int32_t device, void *event) {
-  return event ? DQ_HIP_FORWARD(event_destroy)(device, event) : ok_here();
-}
+// A release entry, its handle the last argument: releasing null succeeds with or without the
+// device half, as in the cuda plugin; any other handle is forwarded.
+template <auto Field, size_t kOffset, typename Fn>
+struct ForwardRelease;
+template <auto Field, size_t kOffset, typename... Args>
+struct ForwardRelease<Field, kOffset, int32_t (*)(Args...)> {
+  static int32_t call(Args... args) {
+    if (std::get<sizeof...(Args) - 1>(std::tie(args...)) == nullptr) {
+      t_error.clear();
+      t_failed_here = true;
+      return DQ_OK;
+    }
+    return Forward<Field, kOffset, int32_t (*)(Args...)>::call(args...);
+  }
+};
+#define DQ_HIP_RELEASE(name)                                          \
+  ForwardRelease<&dq_plugin_api::name, offsetof(dq_plugin_api, name), \
+                 decltype(dq_plugin_api::name)>::call
 
 dq_plugin_api make_api() {
   dq_plugin_api api{};
@@ -185,23 +189,23 @@ dq_plugin_api make_api() {
   api.supports = supports;
   api.dequantize = DQ_HIP_FORWARD(dequantize);
   api.mem_alloc = DQ_HIP_FORWARD(mem_alloc);
-  api.mem_free = mem_free;
+  api.mem_free = DQ_HIP_RELEASE(mem_free);
   api.mem_copy = DQ_HIP_FORWARD(mem_copy);
   api.mem_in_use = DQ_HIP_FORWARD(mem_in_use);
   api.synchronize = DQ_HIP_FORWARD(synchronize);
   api.host_alloc_pinned = DQ_HIP_FORWARD(host_alloc_pinned);
-  api.host_free_pinned = host_free_pinned;
+  api.host_free_pinned = DQ_HIP_RELEASE(host_free_pinned);
   api.stream_create = DQ_HIP_FORWARD(stream_create);
-  api.stream_destroy = stream_destroy;
+  api.stream_destroy = DQ_HIP_RELEASE(stream_destroy);
   api.event_create = DQ_HIP_FORWARD(event_create);
-  api.event_destroy = event_destroy;
+  api.event_destroy = DQ_HIP_RELEASE(event_destroy);
   api.event_record = DQ_HIP_FORWARD(event_record);
   api.event_synchronize = DQ_HIP_FORWARD(event_synchronize);
   api.stream_wait_event = DQ_HIP_FORWARD(stream_wait_event);
   api.event_elapsed_ms = DQ_HIP_FORWARD(event_elapsed_ms);
   api.last_error = last_error;
   api.host_register = DQ_HIP_FORWARD(host_register);
-  api.host_unregister = host_unregister;
+  api.host_unregister = DQ_HIP_RELEASE(host_unregister);
   api.dequantize_batch = DQ_HIP_FORWARD(dequantize_batch);
   return api;
 }
