@@ -14,7 +14,8 @@
 #     the cuda plugin of an earlier commit, when BASE_TAR (.devrun/base-src.tar.gz) exists, is
 #     the variant "base" (make it with `git archive COMMIT | gzip > .devrun/base-src.tar.gz`);
 #     KERNEL_VARIANT_TESTS=1 also runs each variant's golden tests and conformance (step 2),
-#     KERNEL_VARIANT_TESTS="name ..." only those variants';
+#     KERNEL_VARIANT_TESTS="name ..." only those variants'; each variant's test and bench
+#     commands end after VARIANT_TIMEOUT (300) s, so a variant that hangs leaves the others time;
 #  4. SHAPES=f16,f32: `dq bench --shapes default` rows (sizes, batch) against their bound, of
 #     SHAPE_TYPES (all); SHAPE_ROWS=1 adds `dq bench`'s 256M rows of the same types;
 #  5. fresh `dq load FILE` processes of the 2 GB bench model, interleaved over VARIANTS
@@ -112,15 +113,16 @@ if [[ -z ${NO_TESTS:-} ]]; then
     run_or_print mkdir -p "$dir" && run_or_print ln -sf "$PWD/$so" "$dir/libdq-cuda.so" &&
       run_or_print ln -sf "$PWD/$BUILD/lib/dq/libdq-cpu.so" "$dir/"
     log "kernel variant $name: CUDA tests and conformance (${envs[*]:-no env})"
-    run_or_print env "${envs[@]}" DQ_TEST_PLUGIN_DIR="$dir" "$BUILD/bin/dq_cuda_tests" >"$OUT/kv-$name-cuda-tests.log" 2>&1
+    run_or_print env "${envs[@]}" DQ_TEST_PLUGIN_DIR="$dir" timeout "${VARIANT_TIMEOUT:-300}" "$BUILD/bin/dq_cuda_tests" \
+      >"$OUT/kv-$name-cuda-tests.log" 2>&1
     note_test "variant $name dq_cuda_tests" $?
     grep -E "^\[  (PASSED|FAILED) \]|tests ran|SKIPPED \]" "$OUT/kv-$name-cuda-tests.log" | sort | uniq -c | head -8 >>"$S"
-    run_or_print env "${envs[@]}" DQ_CUDA_BLOCKS_PER_SM=1 DQ_TEST_PLUGIN_DIR="$dir" "$BUILD/bin/dq_cuda_tests" \
+    run_or_print env "${envs[@]}" DQ_CUDA_BLOCKS_PER_SM=1 DQ_TEST_PLUGIN_DIR="$dir" timeout "${VARIANT_TIMEOUT:-300}" "$BUILD/bin/dq_cuda_tests" \
       --gtest_filter='*MillionsOfElements*:*OddBlockCounts*:*Unaligned*:*MatchesEveryGoldenFile*' \
       >"$OUT/kv-$name-cuda-tests-1block.log" 2>&1
     note_test "variant $name dq_cuda_tests (1 block per SM)" $?
     grep -E "^\[  (PASSED|FAILED) \]|tests ran" "$OUT/kv-$name-cuda-tests-1block.log" | sort | uniq -c | head -4 >>"$S"
-    run_or_print env "${envs[@]}" timeout 300 "$BUILD/bin/dq-conformance" --plugin "$so" --reference "$BUILD/lib/dq/libdq-cpu.so" \
+    run_or_print env "${envs[@]}" timeout "${VARIANT_TIMEOUT:-300}" "$BUILD/bin/dq-conformance" --plugin "$so" --reference "$BUILD/lib/dq/libdq-cpu.so" \
       >"$OUT/kv-$name-conformance.log" 2>&1
     note_test "variant $name dq-conformance" $?
     tail -3 "$OUT/kv-$name-conformance.log" >>"$S"
@@ -142,8 +144,8 @@ if [[ -z ${NO_BENCH:-} ]]; then
     name=$(variant_name "$kv"); read -ra envs <<<"$(variant_envs "$kv")"
     dev_have "build-kv-$name/lib/dq/libdq-cuda.so" || continue
     log "kernel variant $name ${envs[*]}"
-    run_or_print env "${envs[@]}" "$BUILD/bin/dq-cuda-bench" --no-cpu --elements "$BENCH_ELEMENTS" --outs "${BENCH_OUTS:-f16,f32,bf16}" \
-      --runs 9 --plugin-dir "build-kv-$name/lib/dq" --csv "$OUT/bench-kv-$name.csv" >"$OUT/bench-kv-$name.log" 2>&1
+    run_or_print env "${envs[@]}" timeout "${VARIANT_TIMEOUT:-300}" "$BUILD/bin/dq-cuda-bench" --no-cpu --elements "$BENCH_ELEMENTS" \
+      --outs "${BENCH_OUTS:-f16,f32,bf16}" --runs 9 --plugin-dir "build-kv-$name/lib/dq" --csv "$OUT/bench-kv-$name.csv" >"$OUT/bench-kv-$name.log" 2>&1
     echo "variant $name bench exit $?" >>"$S"
   done
   for v in ${TUNE:-}; do

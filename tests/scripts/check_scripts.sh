@@ -63,7 +63,7 @@ dry-run)
   # device-speed.sh as the coordinator calls it (.devrun/callB.sh): kernel variants (b has a's
   # flags, so it reuses a's build), tuning runs, first-load variants, and a base tarball.
   : >"$WORK/base.tgz"
-  BASE_TAR=$WORK/base.tgz OLD_TAR=$WORK/none ROUNDS=2 \
+  BASE_TAR=$WORK/base.tgz OLD_TAR=$WORK/none ROUNDS=2 KERNEL_VARIANT_TESTS=a VARIANT_TIMEOUT=77 \
     KERNEL_VARIANTS="a:-DDQ_GPU_BULK_COPY=0 b:-DDQ_GPU_BULK_COPY=0,DQ_CUDA_BLOCKS_PER_SM=3 c:-DDQ_GPU_TILE_STAGES=4,-DDQ_GPU_BULK_COPY=1" \
     TUNE="DQ_CUDA_BLOCKS_PER_SM=4 DQ_CUDA_BLOCKS_PER_SM=2" EXTRA_TARGETS=dq_loader_gpu_tests EXTRA_TESTS=dq_loader_gpu_tests \
     VARIANTS="register:DQ_LOAD_RING_PIN=register,DQ_LOAD_TRACE=1 populate:DQ_LOAD_RING_PIN=populate,DQ_LOAD_TRACE=1" \
@@ -76,7 +76,10 @@ dry-run)
   expect 1 '^\+ cmake -S \. -B build-kv-c .*-DCMAKE_CUDA_FLAGS=-DDQ_GPU_TILE_STAGES=4\\ -DDQ_GPU_BULK_COPY=1$' "variant c's build"
   expect 1 '^\+ cmake -S /tmp/dq-base -B build-kv-base ' "the base build"
   expect 5 '^\+ .*dq-cuda-bench --no-cpu --elements 268435456 --outs f16,f32,bf16 --runs 9' "default + 4 variant benches"
-  expect 1 '^\+ env DQ_CUDA_BLOCKS_PER_SM=3 build-device/bin/dq-cuda-bench .*--plugin-dir build-kv-b/lib/dq' "b's env"
+  expect 1 '^\+ env DQ_CUDA_BLOCKS_PER_SM=3 timeout 77 build-device/bin/dq-cuda-bench .*--plugin-dir build-kv-b/lib/dq' "b's env, within VARIANT_TIMEOUT"
+  expect 2 '^\+ env .*DQ_TEST_PLUGIN_DIR=build-kv-a/test-plugins timeout 77 build-device/bin/dq_cuda_tests' "a's goldens (and at 1 block/SM), within VARIANT_TIMEOUT"
+  expect 1 '^\+ env timeout 77 build-device/bin/dq-conformance --plugin build-kv-a/lib/dq/libdq-cuda\.so' "a's conformance"
+  expect 0 'build-kv-[bc]/test-plugins' "no variant but a tested"
   expect 1 '^\+ env DQ_CUDA_BLOCKS_PER_SM=4 build-device/bin/dq-cuda-bench .*--outs f16 --runs 7' "tune 4"
   expect 1 '^\+ env DQ_CUDA_BLOCKS_PER_SM=2 build-device/bin/dq-cuda-bench .*--outs f16 --runs 7' "tune 2"
   expect 1 '^\+ timeout 300 build-device/bin/dq_loader_gpu_tests$' "the extra test"
@@ -106,7 +109,7 @@ dry-run)
   BASE_TAR=$WORK/base.tgz OLD_TAR=$WORK/none BENCH_OUTS=f16,f32 EXTRA_TARGETS=dq_cuda_decode_host_tests \
     EXTRA_TESTS=dq_cuda_decode_host_tests dry device-speed.sh
   expect 1 '^\+ timeout 300 build-device/bin/dq_cuda_decode_host_tests$' "decode host tests"
-  expect 1 '^\+ env build-device/bin/dq-cuda-bench .*--outs f16,f32 .*--plugin-dir build-kv-base/lib/dq' "base bench"
+  expect 1 '^\+ env timeout 300 build-device/bin/dq-cuda-bench .*--outs f16,f32 .*--plugin-dir build-kv-base/lib/dq' "base bench"
 
   dry device-cuda.sh quick
   expect 0 '^\+ ninja -C build-device -j[0-9]+ dq$' "no dq tool in quick mode"
