@@ -3,7 +3,8 @@
 # a prefix, builds bindings/rust against it through pkg-config (dq.pc), runs `cargo test
 # --offline` for dq-sys and dq (the multi-device tests again on the fake device of the C++
 # tests), the load example on the CPU (and on cuda:0, which says it is skipped without a GPU),
-# the split example, then valgrind over the dq test binaries: no leak, no invalid access.
+# the split example, clippy and rustdoc with warnings as errors, then valgrind over the dq test
+# binaries: no leak, no invalid access.
 # Writes a JUnit report (one case per Rust test, plus the valgrind runs) to $1/rust.xml.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -52,6 +53,24 @@ while IFS=$'\t' read -r result name; do
 done < <(sed -n 's/^test \(.*\) \.\.\. \([A-Za-z]*\)$/\2\t\1/p' "$log")
 [ "$cargo_rc" = 0 ] || case_xml "cargo test" fail "cargo test exited $cargo_rc (see $log)"
 cargo build --offline -q -p dq || case_xml "dq without features" fail "cargo build -p dq failed"
+
+# Lints: clippy with warnings as errors, and the API docs (private items too) without a
+# broken link or bad markup. Skipped, saying so, where the toolchain has no clippy.
+if cargo clippy --version >/dev/null 2>&1; then
+  if out=$(cargo clippy --offline -q --all-features --all-targets -p dq-sys -p dq -- -D warnings 2>&1); then
+    case_xml "clippy" ok
+  else
+    echo "$out" | tail -30; case_xml "clippy" fail "cargo clippy -D warnings: see the output above"
+  fi
+else
+  case_xml "clippy" skip "cargo clippy is not installed"
+fi
+if out=$(RUSTDOCFLAGS="-D warnings" cargo doc --offline -q --no-deps --all-features --document-private-items \
+           -p dq-sys -p dq 2>&1); then
+  case_xml "cargo doc" ok
+else
+  echo "$out" | tail -30; case_xml "cargo doc" fail "cargo doc -D warnings: see the output above"
+fi
 
 # The multi-device tests again on the fake asynchronous device of the C++ tests (2 devices,
 # its own streams and memory) instead of host memory twice, when the build tree has it.

@@ -48,7 +48,7 @@ pub struct LoadOptions {
 }
 
 /// One piece of a placement (`dq_load_part`): rows `[row_begin, row_end)` (rows over
-/// ne[1..3]) and columns `[col_begin, col_end)` (elements of ne[0]) of tensor `name`, to
+/// `ne[1..3]`) and columns `[col_begin, col_end)` (elements of `ne[0]`) of tensor `name`, to
 /// `devices[device]` (device 0 of a one-device load). An end < 0 means "to the last".
 /// Columns cut at whole blocks of the tensor's type; the part is stored row-major,
 /// shape {columns, rows}.
@@ -346,7 +346,7 @@ pub struct LoadedTensor<'l> {
     pub n_bytes: u64,
     pub row_begin: i64,
     pub row_end: i64,
-    /// Columns loaded (all of ne[0] unless a part cut them).
+    /// Columns loaded (all of `ne[0]` unless a part cut them).
     pub col_begin: i64,
     pub col_end: i64,
     /// Index of its device in [`LoadOptions::devices`] (0 for one device).

@@ -32,7 +32,7 @@ pub struct TensorInfo<'m> {
     pub index: i64,
     pub name: &'m str,
     pub ty: Type,
-    /// ne[0..n_dims], ne[0] fastest.
+    /// `ne[0..n_dims]`, `ne[0]` fastest.
     pub shape: Vec<i64>,
     pub n_elements: i64,
     pub n_bytes: u64,
