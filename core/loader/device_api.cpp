@@ -3,6 +3,7 @@
 
 #include <cstddef>
 
+#include "dq_common/dequantize_args.hpp"
 #include "loader/load_error.hpp"
 
 namespace dq::loader {
@@ -125,18 +126,9 @@ void DeviceApi::copy_d2d(void *dst, const void *src, uint64_t bytes, void *strea
 void DeviceApi::dequantize(int32_t src_type, int32_t dst_type, const void *src, uint64_t src_bytes,
                            int64_t n_elements, void *dst, uint64_t dst_bytes, void *stream,
                            const std::string &tensor) const {
-  dq_plugin_dequantize_args a{};
-  a.struct_size = sizeof a;
-  a.src_type = src_type;
-  a.dst_type = dst_type;
-  a.src = src;
-  a.src_bytes = src_bytes;
-  a.n_elements = n_elements;
-  a.dst = dst;
-  a.dst_bytes = dst_bytes;
+  dq_plugin_dequantize_args a = make_dequantize_args(src_type, dst_type, src, src_bytes, n_elements,
+                                                     dst, dst_bytes, /*on_host=*/false);
   a.device = device_;
-  a.src_on_host = 0;
-  a.dst_on_host = 0;
   a.stream = stream;
   check(api_->dequantize(&a), "dequantizing tensor " + tensor);
 }

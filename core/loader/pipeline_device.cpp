@@ -13,6 +13,7 @@
 #include <memory>
 #include <optional>
 
+#include "dq_common/dequantize_args.hpp"
 #include "dq_common/type_traits.hpp"
 #include "loader/chunking.hpp"
 #include "loader/load_error.hpp"
@@ -130,18 +131,8 @@ void cpu_dequantize(const dq_plugin_api *cpu, int32_t src_type, int32_t dst_type
                     const std::string &tensor) {
   if (!cpu)
     throw LoadError(DQ_ERR_NO_BACKEND, "tensor " + tensor + ": the cpu plugin is not loaded");
-  dq_plugin_dequantize_args a{};
-  a.struct_size = sizeof a;
-  a.src_type = src_type;
-  a.dst_type = dst_type;
-  a.src = src;
-  a.src_bytes = src_bytes;
-  a.n_elements = n_elements;
-  a.dst = dst;
-  a.dst_bytes = dst_bytes;
-  a.device = 0;
-  a.src_on_host = 1;
-  a.dst_on_host = 1;
+  const dq_plugin_dequantize_args a = make_dequantize_args(
+      src_type, dst_type, src, src_bytes, n_elements, dst, dst_bytes, /*on_host=*/true);
   const int32_t st = cpu->dequantize(&a);
   if (st != DQ_OK) {
     const char *m = cpu->last_error ? cpu->last_error() : "";

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "dq/dq_plugin.h"
+#include "dq_common/dequantize_args.hpp"
 
 #ifndef DQ_PLUGIN_DIR
 #error "DQ_PLUGIN_DIR must name the build's plugin folder"
@@ -51,19 +52,8 @@ inline LoadedPlugin load_cpu_plugin(const char *isa = "scalar") {
 inline dq_plugin_dequantize_args host_args(int32_t src_type, int32_t dst_type, const void *src,
                                            size_t src_bytes, int64_t n, void *dst,
                                            size_t dst_bytes) {
-  dq_plugin_dequantize_args a{};
-  a.struct_size = sizeof a;
-  a.src_type = src_type;
-  a.dst_type = dst_type;
-  a.src = src;
-  a.src_bytes = src_bytes;
-  a.n_elements = n;
-  a.dst = dst;
-  a.dst_bytes = dst_bytes;
-  a.device = 0;
-  a.src_on_host = 1;
-  a.dst_on_host = 1;
-  return a;
+  return make_dequantize_args(src_type, dst_type, src, src_bytes, n, dst, dst_bytes,
+                              /*on_host=*/true);
 }
 
 }  // namespace dq::test

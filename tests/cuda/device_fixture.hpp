@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "dq_common/dequantize_args.hpp"
 #include "dq_common/type_traits.hpp"
 #include "plugin_loader.hpp"
 
@@ -71,17 +72,7 @@ inline std::vector<uint8_t> random_bytes(size_t n, uint64_t seed) {
 
 inline dq_plugin_dequantize_args make_args(int32_t type, int32_t out, const void *src, size_t src_bytes,
                                            int64_t n, void *dst, size_t dst_bytes) {
-  dq_plugin_dequantize_args a{};
-  a.struct_size = sizeof a;
-  a.src_type = type;
-  a.dst_type = out;
-  a.src = src;
-  a.src_bytes = src_bytes;
-  a.n_elements = n;
-  a.dst = dst;
-  a.dst_bytes = dst_bytes;
-  a.device = 0;
-  return a;
+  return make_dequantize_args(type, out, src, src_bytes, n, dst, dst_bytes, /*on_host=*/false);
 }
 
 // The cpu plugin's output for host bytes, or an empty vector with *why set.

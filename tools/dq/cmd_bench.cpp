@@ -30,6 +30,7 @@
 #include "context.hpp"
 #include "dq/dq.h"
 #include "dq/dq_plugin.h"
+#include "dq_common/dequantize_args.hpp"
 #include "dq_common/type_traits.hpp"
 #include "number_option.hpp"
 #include "registry/registry.hpp"
@@ -327,18 +328,8 @@ struct Bench {
 
   bool dequantize(int32_t type, const void *src, size_t src_bytes, void *dst, size_t dst_bytes,
                   int64_t n, bool on_host, void *stream) const {
-    dq_plugin_dequantize_args a{};
-    a.struct_size = sizeof a;
-    a.src_type = type;
-    a.dst_type = dst_type;
-    a.src = src;
-    a.src_bytes = src_bytes;
-    a.n_elements = n;
-    a.dst = dst;
-    a.dst_bytes = dst_bytes;
-    a.device = 0;
-    a.src_on_host = on_host;
-    a.dst_on_host = on_host;
+    dq_plugin_dequantize_args a =
+        make_dequantize_args(type, dst_type, src, src_bytes, n, dst, dst_bytes, on_host);
     a.stream = stream;
     return api.dequantize(&a) == DQ_OK;
   }
