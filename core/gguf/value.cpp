@@ -12,25 +12,6 @@ dq_value::~dq_value() = default;
 
 namespace dq::gguf {
 
-const char *value_type_name(uint32_t type) {
-  switch (type) {
-    case DQ_VALUE_UINT8: return "u8";
-    case DQ_VALUE_INT8: return "i8";
-    case DQ_VALUE_UINT16: return "u16";
-    case DQ_VALUE_INT16: return "i16";
-    case DQ_VALUE_UINT32: return "u32";
-    case DQ_VALUE_INT32: return "i32";
-    case DQ_VALUE_FLOAT32: return "f32";
-    case DQ_VALUE_BOOL: return "bool";
-    case DQ_VALUE_STRING: return "string";
-    case DQ_VALUE_ARRAY: return "array";
-    case DQ_VALUE_UINT64: return "u64";
-    case DQ_VALUE_INT64: return "i64";
-    case DQ_VALUE_FLOAT64: return "f64";
-    default: return "?";
-  }
-}
-
 namespace {
 
 // An integer or bool value as a sign flag plus magnitude bits, so both getters can range-check.

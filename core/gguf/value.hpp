@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "dq/dq.h"
+#include "dq_common/value_type_name.hpp"  // value_type_name, shared with `dq info`
 
 namespace dq::gguf {
 struct LazyElements;
@@ -49,9 +50,6 @@ constexpr uint64_t value_type_size(uint32_t type) {
 }
 
 constexpr bool value_type_known(uint32_t type) { return type <= DQ_VALUE_FLOAT64; }
-
-// "u8", "i32", "f64", "bool", "string", "array"; "?" for unknown ids.
-const char *value_type_name(uint32_t type);
 
 // Typed reads behind the dq_value_get_* getters (see dq.h for the rules).
 dq_status value_to_i64(const dq_value &v, int64_t *out);

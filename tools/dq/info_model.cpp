@@ -23,25 +23,6 @@ std::string shortest(F x) {
 
 }  // namespace
 
-const char *value_type_name(dq_value_type t) {
-  switch (t) {
-    case DQ_VALUE_UINT8: return "u8";
-    case DQ_VALUE_INT8: return "i8";
-    case DQ_VALUE_UINT16: return "u16";
-    case DQ_VALUE_INT16: return "i16";
-    case DQ_VALUE_UINT32: return "u32";
-    case DQ_VALUE_INT32: return "i32";
-    case DQ_VALUE_FLOAT32: return "f32";
-    case DQ_VALUE_BOOL: return "bool";
-    case DQ_VALUE_STRING: return "string";
-    case DQ_VALUE_ARRAY: return "array";
-    case DQ_VALUE_UINT64: return "u64";
-    case DQ_VALUE_INT64: return "i64";
-    case DQ_VALUE_FLOAT64: return "f64";
-  }
-  return "?";
-}
-
 Scalar scalar_of(const dq_value *v) {
   Scalar s;
   s.type = dq_value_get_type(v);

@@ -10,11 +10,9 @@
 #include <vector>
 
 #include "dq/dq.h"
+#include "dq_common/value_type_name.hpp"  // value_type_name, shared with the core's messages
 
 namespace dq::tool {
-
-// "u8", "i32", "f64", "bool", "string", "array"; "?" for unknown ids.
-const char *value_type_name(dq_value_type t);
 
 // One non-array metadata value.
 struct Scalar {
