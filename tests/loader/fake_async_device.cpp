@@ -25,21 +25,14 @@
 #include <unordered_map>
 
 #include "dq/dq_plugin.h"
+#include "dq_common/plugin_error.hpp"
+#include "dq_common/plugin_glue.hpp"
 
 namespace {
 
-// initial-exec: no __tls_get_addr. GCC 12's ThreadSanitizer dies in its __tls_get_addr
-// interceptor ("failed to allocate 0x1f... bytes") when a thread it did not see the plugin
-// loaded on (the loader's background pinning) first touches a dlopen'd module's TLS.
-__attribute__((tls_model("initial-exec"))) thread_local std::string t_error;
-int32_t fail(int32_t st, std::string msg) {
-  t_error = std::move(msg);
-  return st;
-}
-int32_t ok() {
-  t_error.clear();
-  return DQ_OK;
-}
+// The last-error message in initial-exec TLS (plugin_error.hpp says why: GCC 12's TSan).
+using dq::plugin_error::fail;
+using dq::plugin_error::ok;
 
 const dq_plugin_api *g_cpu = nullptr;
 void *g_cpu_lib = nullptr;
@@ -400,49 +393,42 @@ int32_t fa_stream_wait_event(int32_t, void *stream, void *ev) {
   stream_of(stream).push([e, gen] { e->wait_for(gen); });
   return ok();
 }
-const char *fa_last_error() { return t_error.c_str(); }
 const char *fa_describe() { return "fake asynchronous device (loader tests)"; }
 const char *fa_no_device_reason() { return ""; }
 
-dq_plugin_api make_api() {
-  dq_plugin_api a{};
-  a.abi_major = DQ_PLUGIN_ABI_MAJOR;
-  a.abi_minor = DQ_PLUGIN_ABI_MINOR;
-  a.struct_size = sizeof a;
-  a.name = "fakeasync";
-  a.version = "1";
-  a.describe = fa_describe;
-  a.init = fa_init;
-  a.shutdown = fa_shutdown;
-  a.device_count = fa_device_count;
-  a.no_device_reason = fa_no_device_reason;
-  a.device_props = fa_device_props;
-  a.supports = fa_supports;
-  a.dequantize = fa_dequantize;
-  a.mem_alloc = fa_mem_alloc;
-  a.mem_free = fa_mem_free;
-  a.mem_copy = fa_mem_copy;
-  a.mem_in_use = fa_mem_in_use;
-  a.synchronize = fa_synchronize;
-  a.host_alloc_pinned = fa_host_alloc_pinned;
-  a.host_free_pinned = fa_host_free_pinned;
-  a.stream_create = fa_stream_create;
-  a.stream_destroy = fa_stream_destroy;
-  a.event_create = fa_event_create;
-  a.event_destroy = fa_event_destroy;
-  a.event_record = fa_event_record;
-  a.event_synchronize = fa_event_synchronize;
-  a.stream_wait_event = fa_stream_wait_event;
-  a.last_error = fa_last_error;
-  a.host_register = fa_host_register;
-  a.host_unregister = fa_host_unregister;
-  return a;
-}
+// The ABI entries, named as the fields of dq_plugin_api (dq_common/plugin_glue.hpp).
+struct FakeAsyncEntries {
+  static constexpr auto describe = fa_describe;
+  static constexpr auto init = fa_init;
+  static constexpr auto shutdown = fa_shutdown;
+  static constexpr auto device_count = fa_device_count;
+  static constexpr auto no_device_reason = fa_no_device_reason;
+  static constexpr auto device_props = fa_device_props;
+  static constexpr auto supports = fa_supports;
+  static constexpr auto dequantize = fa_dequantize;
+  static constexpr auto mem_alloc = fa_mem_alloc;
+  static constexpr auto mem_free = fa_mem_free;
+  static constexpr auto mem_copy = fa_mem_copy;
+  static constexpr auto mem_in_use = fa_mem_in_use;
+  static constexpr auto synchronize = fa_synchronize;
+  static constexpr auto host_alloc_pinned = fa_host_alloc_pinned;
+  static constexpr auto host_free_pinned = fa_host_free_pinned;
+  static constexpr auto stream_create = fa_stream_create;
+  static constexpr auto stream_destroy = fa_stream_destroy;
+  static constexpr auto event_create = fa_event_create;
+  static constexpr auto event_destroy = fa_event_destroy;
+  static constexpr auto event_record = fa_event_record;
+  static constexpr auto event_synchronize = fa_event_synchronize;
+  static constexpr auto stream_wait_event = fa_stream_wait_event;
+  static constexpr auto last_error = dq::plugin_error::last_error;
+  static constexpr auto host_register = fa_host_register;
+  static constexpr auto host_unregister = fa_host_unregister;
+};
 
-const dq_plugin_api g_api = make_api();
+const dq_plugin_api g_api = dq::plugin_glue::make_api<FakeAsyncEntries>("fakeasync", "1");
 
 }  // namespace
 
 extern "C" DQ_PLUGIN_EXPORT const dq_plugin_api *dq_plugin_entry(uint32_t major, uint32_t) {
-  return major == DQ_PLUGIN_ABI_MAJOR ? &g_api : nullptr;
+  return dq::plugin_glue::entry(g_api, major);
 }
