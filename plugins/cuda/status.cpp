@@ -4,8 +4,6 @@
 
 namespace dq::cuda {
 namespace {
-thread_local std::string t_last_error;
-
 int32_t map_cuda_error(cudaError_t e) {
   switch (e) {
     case cudaErrorMemoryAllocation: return DQ_ERR_OUT_OF_MEMORY;
@@ -22,22 +20,10 @@ int32_t map_cuda_error(cudaError_t e) {
 }
 }  // namespace
 
-int32_t fail(int32_t status, std::string message) {
-  t_last_error = std::move(message);
-  return status;
-}
-
 int32_t fail_cuda(cudaError_t error, const std::string &what) {
   (void)cudaGetLastError();  // clear a non-sticky error so the device stays usable
   return fail(map_cuda_error(error), what + ": " + cudaGetErrorString(error) + " (" +
                                          cudaGetErrorName(error) + ")");
 }
-
-int32_t ok() {
-  t_last_error.clear();
-  return DQ_OK;
-}
-
-const char *last_error_text() { return t_last_error.c_str(); }
 
 }  // namespace dq::cuda

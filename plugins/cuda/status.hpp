@@ -7,19 +7,18 @@
 #include <cstdint>
 #include <string>
 
+#include "dq_common/plugin_error.hpp"
+
 namespace dq::cuda {
 
-// Records `message` for the calling thread and returns `status`.
-int32_t fail(int32_t status, std::string message);
+// fail(status, message) records the calling thread's message, ok() clears it (shared by
+// every plugin: dq_common/plugin_error.hpp).
+using dq::plugin_error::fail;
+using dq::plugin_error::ok;
 
 // Records "<what>: <CUDA error text> (<CUDA error name>)", clears the runtime's last error
 // (so a non-sticky failure does not leak into later calls), and returns the mapped status:
 // out of memory, no device, invalid argument, or DQ_ERR_BACKEND for the rest.
 int32_t fail_cuda(cudaError_t error, const std::string &what);
-
-// Clears the calling thread's message and returns DQ_OK.
-int32_t ok();
-
-const char *last_error_text();
 
 }  // namespace dq::cuda
