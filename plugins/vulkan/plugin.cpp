@@ -9,6 +9,7 @@
 #include "dequantize.hpp"
 #include "devices.hpp"
 #include "dq/dq_plugin.h"
+#include "dq_common/plugin_glue.hpp"
 #include "memory.hpp"
 #include "shader_copy.hpp"
 #include "streams.hpp"
@@ -34,26 +35,6 @@ class FpEnvGuard {
 constexpr const char *kDescription = "Vulkan (every type, exact; device memory, streams, events)";
 std::string g_description = kDescription;
 
-const char *describe() { return g_description.c_str(); }
-
-int32_t init() {
-  FpEnvGuard guard;
-  devices_init();
-  shader_copy_configure();
-  denormal_probe_run();
-  g_description = kDescription;
-  if (!denormal_note().empty()) g_description += "; " + denormal_note();
-  return ok();
-}
-
-void shutdown() {
-  FpEnvGuard guard;
-  denormal_probe_reset();
-  devices_shutdown();
-}
-
-int32_t get_device_props(int32_t device, dq_plugin_device_props *out) { return fill_device_props(device, out); }
-
 int32_t guarded_dequantize(const dq_plugin_dequantize_args *args) {
   FpEnvGuard guard;
   return dequantize(args);
@@ -68,7 +49,7 @@ int32_t guarded_dequantize_batch(const dq_plugin_dequantize_args *args, size_t n
   return st;
 }
 
-// Each ABI entry below, with the floating-point environment kept; with DQ_VULKAN_VALIDATION,
+// Each ABI entry it wraps (VulkanEntries), with the floating-point environment kept; with DQ_VULKAN_VALIDATION,
 // a validation message of error severity during the call makes it fail with that message.
 template <auto F, class... A>
 int32_t guarded(A... args) {
@@ -80,52 +61,62 @@ int32_t guarded(A... args) {
   return st;
 }
 
-const char *last_error() { return last_error_text(); }
+// The ABI entries, named as the fields of dq_plugin_api (dq_common/plugin_glue.hpp).
+struct VulkanEntries {
+  static const char *describe() { return g_description.c_str(); }
 
-dq_plugin_api make_api() {
-  dq_plugin_api api{};
-  api.abi_major = DQ_PLUGIN_ABI_MAJOR;
-  api.abi_minor = DQ_PLUGIN_ABI_MINOR;
-  api.struct_size = sizeof(dq_plugin_api);
-  api.name = "vulkan";
-  api.version = "0.2.0";
-  api.describe = describe;
-  api.init = init;
-  api.shutdown = shutdown;
-  api.device_count = device_count;
-  api.no_device_reason = no_device_reason;
-  api.device_props = get_device_props;
-  api.supports = supports;
-  api.dequantize = guarded_dequantize;
-  api.mem_alloc = guarded<mem_alloc, int32_t, size_t, void **>;
-  api.mem_free = guarded<mem_free, int32_t, void *>;
-  api.mem_copy = guarded<mem_copy, int32_t, void *, const void *, size_t, int32_t, void *>;
-  api.mem_in_use = guarded<mem_in_use, int32_t, uint64_t *, uint64_t *>;
-  api.synchronize = guarded<synchronize, int32_t, void *>;
-  api.host_alloc_pinned = guarded<host_alloc_pinned, size_t, void **>;
-  api.host_free_pinned = guarded<host_free_pinned, void *>;
-  api.stream_create = guarded<stream_create, int32_t, void **>;
-  api.stream_destroy = guarded<stream_destroy, int32_t, void *>;
-  api.event_create = guarded<event_create, int32_t, void **>;
-  api.event_destroy = guarded<event_destroy, int32_t, void *>;
-  api.event_record = guarded<event_record, int32_t, void *, void *>;
-  api.event_synchronize = guarded<event_synchronize, int32_t, void *>;
-  api.stream_wait_event = guarded<stream_wait_event, int32_t, void *, void *>;
-  api.event_elapsed_ms = guarded<event_elapsed_ms, int32_t, void *, void *, float *>;
-  api.last_error = last_error;
-  api.host_register = guarded<host_register, void *, size_t, uint32_t, void **>;
-  api.host_unregister = guarded<host_unregister, void *>;
-  api.dequantize_batch = guarded_dequantize_batch;
-  return api;
-}
+  static int32_t init() {
+    FpEnvGuard guard;
+    devices_init();
+    shader_copy_configure();
+    denormal_probe_run();
+    g_description = kDescription;
+    if (!denormal_note().empty()) g_description += "; " + denormal_note();
+    return ok();
+  }
 
-const dq_plugin_api kApi = make_api();
+  static void shutdown() {
+    FpEnvGuard guard;
+    denormal_probe_reset();
+    devices_shutdown();
+  }
+
+  static constexpr auto device_count = vulkan::device_count;
+  static constexpr auto no_device_reason = vulkan::no_device_reason;
+  static constexpr auto device_props = fill_device_props;
+  static constexpr auto supports = vulkan::supports;
+  static constexpr auto dequantize = guarded_dequantize;
+  static constexpr auto mem_alloc = guarded<vulkan::mem_alloc, int32_t, size_t, void **>;
+  static constexpr auto mem_free = guarded<vulkan::mem_free, int32_t, void *>;
+  static constexpr auto mem_copy =
+      guarded<vulkan::mem_copy, int32_t, void *, const void *, size_t, int32_t, void *>;
+  static constexpr auto mem_in_use = guarded<vulkan::mem_in_use, int32_t, uint64_t *, uint64_t *>;
+  static constexpr auto synchronize = guarded<vulkan::synchronize, int32_t, void *>;
+  static constexpr auto host_alloc_pinned = guarded<vulkan::host_alloc_pinned, size_t, void **>;
+  static constexpr auto host_free_pinned = guarded<vulkan::host_free_pinned, void *>;
+  static constexpr auto stream_create = guarded<vulkan::stream_create, int32_t, void **>;
+  static constexpr auto stream_destroy = guarded<vulkan::stream_destroy, int32_t, void *>;
+  static constexpr auto event_create = guarded<vulkan::event_create, int32_t, void **>;
+  static constexpr auto event_destroy = guarded<vulkan::event_destroy, int32_t, void *>;
+  static constexpr auto event_record = guarded<vulkan::event_record, int32_t, void *, void *>;
+  static constexpr auto event_synchronize = guarded<vulkan::event_synchronize, int32_t, void *>;
+  static constexpr auto stream_wait_event =
+      guarded<vulkan::stream_wait_event, int32_t, void *, void *>;
+  static constexpr auto event_elapsed_ms =
+      guarded<vulkan::event_elapsed_ms, int32_t, void *, void *, float *>;
+  static constexpr auto last_error = last_error_text;
+  static constexpr auto host_register =
+      guarded<vulkan::host_register, void *, size_t, uint32_t, void **>;
+  static constexpr auto host_unregister = guarded<vulkan::host_unregister, void *>;
+  static constexpr auto dequantize_batch = guarded_dequantize_batch;
+};
+
+const dq_plugin_api kApi = plugin_glue::make_api<VulkanEntries>("vulkan", "0.2.0");
 
 }  // namespace
 }  // namespace dq::vulkan
 
 extern "C" DQ_PLUGIN_EXPORT const dq_plugin_api *dq_plugin_entry(uint32_t host_abi_major,
                                                                  uint32_t /*host_abi_minor*/) {
-  if (host_abi_major != DQ_PLUGIN_ABI_MAJOR) return nullptr;
-  return &dq::vulkan::kApi;
+  return dq::plugin_glue::entry(dq::vulkan::kApi, host_abi_major);
 }
