@@ -128,32 +128,45 @@ def load_file(path, *, device="cpu", dtype="float16", names=None, rows=None,
     backend, device_index = _parse_device(device)
     output_type = _output_type(dtype)
     model = _Model(path)
-    ctx = model.ctx
 
+    def allocate(nbytes: int):
+        # Caller-owned destinations: numpy arrays on the host, one allocation per tensor on a
+        # device, so each array owns (and frees) exactly its memory.
+        if backend is None:
+            buf = _aligned_host_bytes(nbytes)
+            return buf, buf.ctypes.data
+        dev = DeviceBuffer(backend, device_index, nbytes)
+        return dev, dev.address
+
+    return _load_into(path, model, backend, device_index, output_type, shard, names, rows,
+                      progress, allocate,
+                      lambda loaded, buffers: _collect(loaded, buffers, backend, device_index,
+                                                       model.ctx))
+
+
+def _load_into(path: str, model: _Model, backend, device_index: int, output_type: int, shard,
+               names, rows, progress: bool, allocate, collect, before_load=None):
+    """dq_load of `model` into destinations the caller allocates (load_file and
+    dq.torch.load_file): allocate(nbytes) -> (buffer, address) for each tensor, called from
+    dq_load's buffer callback; before_load(), if given, runs right before dq_load. Returns
+    collect(loaded, {name: buffer}), called before the loaded model is freed. Raises DQError
+    naming the file or tensor, or the first exception a callback raised."""
+    ctx = model.ctx
     opts = LoadOptions()
     init_load_options(opts)
-    backend_b = backend.encode() if backend else None
-    opts.device = Location(backend_b, device_index)
+    opts.device = Location(backend.encode() if backend else None, device_index)
     opts.output_type = output_type
-
     plan = set_shard(opts, ctx, model, path, shard, names, rows)
     keep_alive = [plan] if plan else _set_names_and_rows(opts, model, path, names, rows)
 
-    # Caller-owned destinations: numpy arrays on the host, one allocation per tensor on a
-    # device, so each array owns (and frees) exactly its memory.
     buffers: dict[str, object] = {}
     callback_errors: list[BaseException] = []
 
     def buffer_fn(_user, tensor, _out_type, _row_begin, _row_end, nbytes):
         try:
             name = text(tensor.contents.name)
-            if backend is None:
-                buf = _aligned_host_bytes(nbytes)
-                buffers[name] = buf
-                return buf.ctypes.data
-            dev = DeviceBuffer(backend, device_index, nbytes)
-            buffers[name] = dev
-            return dev.address
+            buffers[name], address = allocate(nbytes)
+            return address
         except BaseException as e:  # noqa: BLE001 - reported after dq_load returns
             callback_errors.append(e)
             return None
@@ -165,6 +178,8 @@ def load_file(path, *, device="cpu", dtype="float16", names=None, rows=None,
         c_progress = PROGRESS_FN(lambda _user, done, total: bar.update(done, total))
         opts.progress = c_progress
         keep_alive.append(c_progress)
+    if before_load is not None:
+        before_load()
 
     loaded = c_void_p()
     try:
@@ -176,7 +191,7 @@ def load_file(path, *, device="cpu", dtype="float16", names=None, rows=None,
         if callback_errors:
             raise callback_errors[0]
         check(status, ctx, path)
-        return _collect(loaded.value, buffers, backend, device_index, ctx)
+        return collect(loaded.value, buffers)
     finally:
         lib.dq_loaded_free(loaded.value)
         if plan:

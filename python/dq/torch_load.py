@@ -3,17 +3,14 @@ from __future__ import annotations
 
 import ctypes
 import os
-from ctypes import byref, c_void_p
+from ctypes import byref
 
 import numpy as np
 import torch
 
 from ._gguf_file import _Model
-from ._lib import (BUFFER_FN, DQ_LOAD_KEEP, PROGRESS_FN, DQError, LoadedTensor, LoadOptions,
-                   Location, check, init_load_options, lib, text)
-from ._load import _parse_device, _set_names_and_rows, _shape_of
-from ._progress import ProgressBar
-from ._shard import set_shard
+from ._lib import DQ_LOAD_KEEP, DQError, LoadedTensor, Location, check, lib, text
+from ._load import _load_into, _parse_device, _shape_of
 
 _TORCH_OF_NUMPY = {np.dtype(np.uint8): torch.uint8, np.dtype(np.int8): torch.int8,
                    np.dtype("<i2"): torch.int16, np.dtype("<i4"): torch.int32,
@@ -66,58 +63,25 @@ def load_file(path, device="cuda:0", dtype=torch.float16, names=None, rows=None,
                                                                              device_index)
     output_type = _output_type(dtype)
     model = _Model(path)
-    ctx = model.ctx
 
-    opts = LoadOptions()
-    init_load_options(opts)
-    opts.device = Location(backend.encode() if backend else None, device_index)
-    opts.output_type = output_type
-    plan = set_shard(opts, ctx, model, path, shard, names, rows)
-    keep_alive = [plan] if plan else _set_names_and_rows(opts, model, path, names, rows)
+    def allocate(nbytes: int):
+        # Every destination is a torch tensor of bytes on the target device, so torch's
+        # allocator owns it; the loader writes into it and nothing is copied afterwards.
+        # 64 spare bytes so the start can be moved to a 64-byte boundary (the cpu kernels'
+        # streaming stores want it; torch's allocators already give it).
+        raw = torch.empty(nbytes + 64, dtype=torch.uint8, device=torch_device)
+        skip = (-raw.data_ptr()) % 64
+        buf = raw[skip:skip + nbytes]
+        return buf, buf.data_ptr()
 
-    # Every destination is a torch tensor of bytes on the target device, so torch's
-    # allocator owns it; the loader writes into it and nothing is copied afterwards.
-    buffers: dict[str, torch.Tensor] = {}
-    callback_errors: list[BaseException] = []
+    def before_load():
+        if torch_device.type == "cuda":  # the buffers' allocation is ordered before dq's writes
+            torch.cuda.synchronize(torch_device)
 
-    def buffer_fn(_user, tensor, _out_type, _row_begin, _row_end, nbytes):
-        try:
-            # 64 spare bytes so the start can be moved to a 64-byte boundary (the cpu
-            # kernels' streaming stores want it; torch's allocators already give it).
-            raw = torch.empty(nbytes + 64, dtype=torch.uint8, device=torch_device)
-            skip = (-raw.data_ptr()) % 64
-            buf = raw[skip:skip + nbytes]
-            buffers[text(tensor.contents.name)] = buf
-            return buf.data_ptr()
-        except BaseException as e:  # noqa: BLE001 - reported after dq_load returns
-            callback_errors.append(e)
-            return None
-
-    c_buffer_fn = BUFFER_FN(buffer_fn)
-    opts.buffer_fn = c_buffer_fn
-    bar = ProgressBar(f"dq: {os.path.basename(path)}") if progress else None
-    if bar is not None and bar.enabled:
-        c_progress = PROGRESS_FN(lambda _user, done, total: bar.update(done, total))
-        opts.progress = c_progress
-        keep_alive.append(c_progress)
-    if torch_device.type == "cuda":
-        torch.cuda.synchronize(torch_device)  # the buffers' allocation is ordered before dq's writes
-
-    loaded = c_void_p()
-    try:
-        status = lib.dq_load(ctx, model.handle, byref(opts), byref(loaded))
-    finally:
-        if bar is not None:
-            bar.close()
-    try:
-        if callback_errors:
-            raise callback_errors[0]
-        check(status, ctx, path)
-        return _collect(loaded.value, buffers, torch_device, ctx)
-    finally:
-        lib.dq_loaded_free(loaded.value)
-        if plan:
-            plan.close()
+    return _load_into(path, model, backend, device_index, output_type, shard, names, rows,
+                      progress, allocate,
+                      lambda loaded, buffers: _collect(loaded, buffers, torch_device, model.ctx),
+                      before_load)
 
 
 def _collect(loaded: int, buffers: dict, torch_device, ctx) -> dict:
