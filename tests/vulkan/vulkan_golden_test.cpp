@@ -1,29 +1,14 @@
 // Every tensor of the shared test data whose type the vulkan plugin advertises, dequantized
 // on the first Vulkan device: f32 output bit-identical to ggml's golden, f16/bf16 equal to
 // the golden rounded to nearest-even.
-#include <cstring>
 #include <vector>
 
-#include "dq_common/half.hpp"
+#include "golden_output.hpp"
 #include "manifest.hpp"
 #include "vulkan_fixture.hpp"
 
 namespace dq::test {
 namespace {
-
-std::vector<uint8_t> expected_from_golden(const std::vector<float> &golden, int32_t out) {
-  if (out == 0) {
-    std::vector<uint8_t> e(golden.size() * 4);
-    std::memcpy(e.data(), golden.data(), e.size());
-    return e;
-  }
-  std::vector<uint8_t> e(golden.size() * 2);
-  for (size_t i = 0; i < golden.size(); ++i) {
-    const uint16_t h = out == 1 ? dq::f32_to_f16(golden[i]) : dq::f32_to_bf16(golden[i]);
-    std::memcpy(e.data() + 2 * i, &h, 2);
-  }
-  return e;
-}
 
 const char *out_name(int32_t out) { return out == 0 ? "f32" : out == 1 ? "f16" : "bf16"; }
 
