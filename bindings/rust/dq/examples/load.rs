@@ -6,6 +6,8 @@
 use dq::{Context, LoadOptions, Location, OutputType, Status, Type};
 use std::process::ExitCode;
 
+mod common;
+
 fn f16_to_f32(h: u16) -> f32 {
     let sign = if h & 0x8000 != 0 { -1.0 } else { 1.0 };
     let (e, m) = ((h >> 10) & 0x1f, (h & 0x3ff) as f32);
@@ -76,12 +78,5 @@ fn run(args: &[String]) -> Result<(), String> {
 }
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    match run(&args) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("load: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    common::main_of("load", run)
 }

@@ -6,6 +6,8 @@
 use dq::{Context, LoadOptions, Location, Model, OutputType, Status};
 use std::process::ExitCode;
 
+mod common;
+
 fn run(args: &[String]) -> Result<(), String> {
     let usage = "usage: split FILE.gguf [--devices host,host|cuda:0,cuda:1] [--split tensor|layer]";
     let (mut file, mut devices, mut split) = (None, "host,host".to_string(), "tensor".to_string());
@@ -51,12 +53,5 @@ fn run(args: &[String]) -> Result<(), String> {
 }
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    match run(&args) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("split: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    common::main_of("split", run)
 }
