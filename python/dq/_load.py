@@ -208,20 +208,26 @@ def _tensor_names(model: _Model) -> list[bytes]:
     return out
 
 
-def _collect(loaded: int, buffers: dict, backend, device_index: int, ctx) -> dict:
-    result = {}
+def _loaded_tensors(loaded: int, buffers: dict, ctx):
+    """(name, tensor, buffer) for each tensor of a load, in file order: buffer is the caller's
+    from `buffers`, or None where the tensor is in the loader's own memory (to be copied out
+    before dq_loaded_free releases it)."""
     for i in range(lib.dq_loaded_count(loaded)):
         t = LoadedTensor(struct_size=ctypes.sizeof(LoadedTensor))
         check(lib.dq_loaded_get_tensor(loaded, i, byref(t)), ctx, "loaded tensors")
         name = text(t.name)
+        yield name, t, buffers[name] if t.caller_owned and name in buffers else None
+
+
+def _collect(loaded: int, buffers: dict, backend, device_index: int, ctx) -> dict:
+    result = {}
+    for name, t, buf in _loaded_tensors(loaded, buffers, ctx):
         shape, dtype = _shape_of(t)
         nbytes = int(t.n_bytes)
-        if t.caller_owned and name in buffers:
-            buf = buffers[name]
-        elif backend is None:  # the loader's own memory: copy out before it is freed
+        if buf is None and backend is None:  # the loader's own memory: copy out before it is freed
             buf = np.empty(nbytes, dtype=np.uint8)
             ctypes.memmove(buf.ctypes.data, t.data, nbytes)
-        else:
+        elif buf is None:
             buf = DeviceBuffer(backend, device_index, nbytes)
             check(lib.dq_memcpy(ctx, buf.address, buf.where, t.data, t.where, nbytes), ctx, name)
         if backend is None:

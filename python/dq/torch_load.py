@@ -1,16 +1,14 @@
 """dq.torch.load_file: dq_load writing straight into torch-allocated tensors."""
 from __future__ import annotations
 
-import ctypes
 import os
-from ctypes import byref
 
 import numpy as np
 import torch
 
 from ._gguf_file import _Model
-from ._lib import DQ_LOAD_KEEP, DQError, LoadedTensor, Location, check, lib, text
-from ._load import _load_into, _parse_device, _shape_of
+from ._lib import DQ_LOAD_KEEP, DQError, LoadedTensor, Location, check, lib
+from ._load import _load_into, _loaded_tensors, _parse_device, _shape_of
 
 _TORCH_OF_NUMPY = {np.dtype(np.uint8): torch.uint8, np.dtype(np.int8): torch.int8,
                    np.dtype("<i2"): torch.int16, np.dtype("<i4"): torch.int32,
@@ -86,15 +84,10 @@ def load_file(path, device="cuda:0", dtype=torch.float16, names=None, rows=None,
 
 def _collect(loaded: int, buffers: dict, torch_device, ctx) -> dict:
     result = {}
-    for i in range(lib.dq_loaded_count(loaded)):
-        t = LoadedTensor(struct_size=ctypes.sizeof(LoadedTensor))
-        check(lib.dq_loaded_get_tensor(loaded, i, byref(t)), ctx, "loaded tensors")
-        name = text(t.name)
+    for name, t, buf in _loaded_tensors(loaded, buffers, ctx):
         shape, dtype = _shape_and_dtype(t)
         nbytes = int(t.n_bytes)
-        if t.caller_owned and name in buffers:
-            buf = buffers[name]
-        else:  # the loader's own memory: copy out before dq_loaded_free releases it
+        if buf is None:  # the loader's own memory: copy out before dq_loaded_free releases it
             buf = torch.empty(nbytes, dtype=torch.uint8, device=torch_device)
             if nbytes:
                 where = Location(None, 0) if torch_device.type == "cpu" else \
