@@ -13,9 +13,12 @@
 #include <mutex>
 #include <string>
 #include <tuple>
+#include <type_traits>
 
 #include "dq/dq.h"
 #include "dq/dq_plugin.h"
+#include "dq_common/plugin_error.hpp"
+#include "dq_common/plugin_glue.hpp"
 #include "kernels/formats.cuh"
 
 #ifndef DQ_HIP_ARCHS
@@ -38,13 +41,11 @@ DeviceHalf g_half;                             // written once, under g_mutex
 std::atomic<const dq_plugin_api *> g_api{nullptr};  // published after g_half is complete
 std::string g_reason = "no HIP device: init() was not called";
 
-thread_local std::string t_error;
 thread_local bool t_failed_here = false;  // the last failure is this file's, not the device half's
 
 int32_t fail(int32_t status, std::string message) {
-  t_error = std::move(message);
   t_failed_here = true;
-  return status;
+  return plugin_error::fail(status, std::move(message));
 }
 
 // Folder of this library (the device half lives below it).
@@ -94,48 +95,6 @@ int32_t open_device_half() {
 
 const dq_plugin_api *device_api() { return g_api.load(std::memory_order_acquire); }
 
-int32_t init() {
-  std::lock_guard<std::mutex> lock(g_mutex);
-  t_failed_here = false;
-  if (device_api()) return g_half.api->init();  // again after shutdown
-  return open_device_half();
-}
-
-void shutdown() {
-  if (const dq_plugin_api *a = device_api()) a->shutdown();
-}
-
-const char *describe() {
-  if (device_api()) return g_half.description();
-  return "HIP runtime not loaded, kernels for " DQ_HIP_ARCHS;
-}
-
-int32_t device_count() {
-  const dq_plugin_api *a = device_api();
-  return a ? a->device_count() : 0;
-}
-
-const char *no_device_reason() {
-  const dq_plugin_api *a = device_api();
-  if (!a) return g_reason.c_str();
-  return a->device_count() > 0 ? "" : g_half.no_device_reason();
-}
-
-// Without the device half, the kernels it would have: the element formats and every block
-// format of the shared kernels (the rule of kernels/dispatch.cu), to f32, f16 or bf16.
-int32_t supports(int32_t src_type, int32_t dst_type) {
-  if (const dq_plugin_api *a = device_api()) return a->supports(src_type, dst_type);
-  const bool element = src_type == 0 || src_type == 1 || src_type == 30;
-  const bool block = dq::gpu::visit_block_format(src_type, [](auto) {});
-  const bool output = dst_type == 0 || dst_type == 1 || dst_type == 30;
-  return (element || block) && output ? 1 : 0;
-}
-
-const char *last_error() {
-  const dq_plugin_api *a = device_api();
-  return (t_failed_here || !a) ? t_error.c_str() : a->last_error();
-}
-
 // Every other entry: forwarded when the device half is loaded and its table has the entry,
 // else refused with the reason there is no device.
 template <auto Field, size_t kOffset, typename Fn>
@@ -151,8 +110,6 @@ struct Forward<Field, kOffset, int32_t (*)(Args...)> {
     return (a->*Field)(args...);
   }
 };
-#define DQ_HIP_FORWARD(name) \
-  Forward<&dq_plugin_api::name, offsetof(dq_plugin_api, name), decltype(dq_plugin_api::name)>::call
 
 // A release entry, its handle the last argument: releasing null succeeds with or without the
 // device half, as in the cuda plugin; any other handle is forwarded.
@@ -162,9 +119,8 @@ template <auto Field, size_t kOffset, typename... Args>
 struct ForwardRelease<Field, kOffset, int32_t (*)(Args...)> {
   static int32_t call(Args... args) {
     if (std::get<sizeof...(Args) - 1>(std::tie(args...)) == nullptr) {
-      t_error.clear();
       t_failed_here = true;
-      return DQ_OK;
+      return plugin_error::ok();
     }
     return Forward<Field, kOffset, int32_t (*)(Args...)>::call(args...);
   }
@@ -173,50 +129,68 @@ struct ForwardRelease<Field, kOffset, int32_t (*)(Args...)> {
   ForwardRelease<&dq_plugin_api::name, offsetof(dq_plugin_api, name), \
                  decltype(dq_plugin_api::name)>::call
 
-dq_plugin_api make_api() {
-  dq_plugin_api api{};
-  api.abi_major = DQ_PLUGIN_ABI_MAJOR;
-  api.abi_minor = DQ_PLUGIN_ABI_MINOR;
-  api.struct_size = sizeof(dq_plugin_api);
-  api.name = "hip";
-  api.version = "0.1.0";
-  api.describe = describe;
-  api.init = init;
-  api.shutdown = shutdown;
-  api.device_count = device_count;
-  api.no_device_reason = no_device_reason;
-  api.device_props = DQ_HIP_FORWARD(device_props);
-  api.supports = supports;
-  api.dequantize = DQ_HIP_FORWARD(dequantize);
-  api.mem_alloc = DQ_HIP_FORWARD(mem_alloc);
-  api.mem_free = DQ_HIP_RELEASE(mem_free);
-  api.mem_copy = DQ_HIP_FORWARD(mem_copy);
-  api.mem_in_use = DQ_HIP_FORWARD(mem_in_use);
-  api.synchronize = DQ_HIP_FORWARD(synchronize);
-  api.host_alloc_pinned = DQ_HIP_FORWARD(host_alloc_pinned);
-  api.host_free_pinned = DQ_HIP_RELEASE(host_free_pinned);
-  api.stream_create = DQ_HIP_FORWARD(stream_create);
-  api.stream_destroy = DQ_HIP_RELEASE(stream_destroy);
-  api.event_create = DQ_HIP_FORWARD(event_create);
-  api.event_destroy = DQ_HIP_RELEASE(event_destroy);
-  api.event_record = DQ_HIP_FORWARD(event_record);
-  api.event_synchronize = DQ_HIP_FORWARD(event_synchronize);
-  api.stream_wait_event = DQ_HIP_FORWARD(stream_wait_event);
-  api.event_elapsed_ms = DQ_HIP_FORWARD(event_elapsed_ms);
-  api.last_error = last_error;
-  api.host_register = DQ_HIP_FORWARD(host_register);
-  api.host_unregister = DQ_HIP_RELEASE(host_unregister);
-  api.dequantize_batch = DQ_HIP_FORWARD(dequantize_batch);
-  return api;
-}
+// The ABI entries, named as the fields of dq_plugin_api (dq_common/plugin_glue.hpp): these
+// of the loader's own, the release entries, and every other one forwarded.
+struct HipEntries {
+  static int32_t init() {
+    std::lock_guard<std::mutex> lock(g_mutex);
+    t_failed_here = false;
+    if (device_api()) return g_half.api->init();  // again after shutdown
+    return open_device_half();
+  }
 
-const dq_plugin_api kApi = make_api();
+  static void shutdown() {
+    if (const dq_plugin_api *a = device_api()) a->shutdown();
+  }
+
+  static const char *describe() {
+    if (device_api()) return g_half.description();
+    return "HIP runtime not loaded, kernels for " DQ_HIP_ARCHS;
+  }
+
+  static int32_t device_count() {
+    const dq_plugin_api *a = device_api();
+    return a ? a->device_count() : 0;
+  }
+
+  static const char *no_device_reason() {
+    const dq_plugin_api *a = device_api();
+    if (!a) return g_reason.c_str();
+    return a->device_count() > 0 ? "" : g_half.no_device_reason();
+  }
+
+  // Without the device half, the kernels it would have: the element formats and every block
+  // format of the shared kernels (the rule of kernels/dispatch.cu), to f32, f16 or bf16.
+  static int32_t supports(int32_t src_type, int32_t dst_type) {
+    if (const dq_plugin_api *a = device_api()) return a->supports(src_type, dst_type);
+    const bool element = src_type == 0 || src_type == 1 || src_type == 30;
+    const bool block = dq::gpu::visit_block_format(src_type, [](auto) {});
+    const bool output = dst_type == 0 || dst_type == 1 || dst_type == 30;
+    return (element || block) && output ? 1 : 0;
+  }
+
+  static const char *last_error() {
+    const dq_plugin_api *a = device_api();
+    return (t_failed_here || !a) ? plugin_error::last_error() : a->last_error();
+  }
+
+  static constexpr auto mem_free = DQ_HIP_RELEASE(mem_free);
+  static constexpr auto host_free_pinned = DQ_HIP_RELEASE(host_free_pinned);
+  static constexpr auto stream_destroy = DQ_HIP_RELEASE(stream_destroy);
+  static constexpr auto event_destroy = DQ_HIP_RELEASE(event_destroy);
+  static constexpr auto host_unregister = DQ_HIP_RELEASE(host_unregister);
+
+  template <auto Field, size_t kOffset>
+  static constexpr auto forward =
+      Forward<Field, kOffset, std::remove_reference_t<decltype(dq_plugin_api{}.*Field)>>::call;
+};
+
+const dq_plugin_api kApi = plugin_glue::make_api<HipEntries>("hip", "0.1.0");
 
 }  // namespace
 }  // namespace dq::hip
 
 extern "C" DQ_PLUGIN_EXPORT const dq_plugin_api *dq_plugin_entry(uint32_t host_abi_major,
                                                                  uint32_t /*host_abi_minor*/) {
-  if (host_abi_major != DQ_PLUGIN_ABI_MAJOR) return nullptr;
-  return &dq::hip::kApi;
+  return dq::plugin_glue::entry(dq::hip::kApi, host_abi_major);
 }
