@@ -11,11 +11,20 @@
 
 namespace dq::plugin_error {
 
-// initial-exec: no __tls_get_addr. GCC 12's ThreadSanitizer dies in its __tls_get_addr
-// interceptor ("failed to allocate 0x1f... bytes") when a thread it did not see the plugin
-// loaded on (the loader's background pinning) first touches a dlopen'd module's TLS.
+// The default TLS model for the plugins: a dlopen'd library in initial-exec TLS takes from
+// glibc's small static-TLS surplus, which a process that has loaded much already (Python with
+// torch) can lack ("cannot allocate memory in static TLS block"). A test plugin run under
+// GCC 12's ThreadSanitizer defines DQ_PLUGIN_ERROR_INITIAL_EXEC: initial-exec needs no
+// __tls_get_addr, whose TSan interceptor dies ("failed to allocate 0x1f... bytes") when a
+// thread it did not see the plugin loaded on first touches a dlopen'd module's TLS.
+#if defined(DQ_PLUGIN_ERROR_INITIAL_EXEC)
+#define DQ_PLUGIN_ERROR_TLS_MODEL __attribute__((tls_model("initial-exec")))
+#else
+#define DQ_PLUGIN_ERROR_TLS_MODEL
+#endif
+
 inline std::string &message() {
-  __attribute__((tls_model("initial-exec"))) static thread_local std::string t_message;
+  DQ_PLUGIN_ERROR_TLS_MODEL static thread_local std::string t_message;
   return t_message;
 }
 
