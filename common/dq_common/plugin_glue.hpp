@@ -65,6 +65,11 @@ dq_plugin_api make_api(const char *name, const char *version) {
   DQ_PLUGIN_GLUE_SET(dequantize_batch, false)
 #undef DQ_PLUGIN_GLUE_SET
 #undef DQ_PLUGIN_GLUE_FORWARD
+  // An entry appended to dq_plugin_api (a minor version) needs its line above, or every
+  // plugin would leave it null without a word.
+  static_assert(offsetof(dq_plugin_api, dequantize_batch) + sizeof(api.dequantize_batch) ==
+                    sizeof(dq_plugin_api),
+                "dq_plugin_api gained an entry: add it to make_api's list");
   return api;
 }
 
