@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import ctypes
 import os
+from collections.abc import Callable, Iterator
 from ctypes import POINTER, byref, c_char_p, c_int64, c_void_p
+from typing import TypeVar
 
 import numpy as np
 
@@ -16,6 +18,9 @@ from ._progress import ProgressBar
 from ._shard import set_shard
 
 _HOST_ALIGNMENT = 64  # the cpu kernels stream (non-temporal stores) into 64-byte-aligned output
+
+
+_Collected = TypeVar("_Collected")
 
 
 def _parse_device(device) -> tuple[str | None, int]:
@@ -144,8 +149,11 @@ def load_file(path, *, device="cpu", dtype="float16", names=None, rows=None,
                                                        model.ctx))
 
 
-def _load_into(path: str, model: _Model, backend, device_index: int, output_type: int, shard,
-               names, rows, progress: bool, allocate, collect, before_load=None):
+def _load_into(path: str, model: _Model, backend: str | None, device_index: int,
+               output_type: int, shard: object, names: object, rows: object, progress: bool,
+               allocate: Callable[[int], tuple[object, int]],
+               collect: Callable[[int, dict[str, object]], _Collected],
+               before_load: Callable[[], None] | None = None) -> _Collected:
     """dq_load of `model` into destinations the caller allocates (load_file and
     dq.torch.load_file): allocate(nbytes) -> (buffer, address) for each tensor, called from
     dq_load's buffer callback; before_load(), if given, runs right before dq_load. Returns
@@ -208,7 +216,8 @@ def _tensor_names(model: _Model) -> list[bytes]:
     return out
 
 
-def _loaded_tensors(loaded: int, buffers: dict, ctx):
+def _loaded_tensors(loaded: int, buffers: dict,
+                    ctx: object) -> Iterator[tuple[str, LoadedTensor, object]]:
     """(name, tensor, buffer) for each tensor of a load, in file order: buffer is the caller's
     from `buffers`, or None where the tensor is in the loader's own memory (to be copied out
     before dq_loaded_free releases it)."""
