@@ -105,13 +105,8 @@ inline ModelSpec llama_like_of_size(double gigabytes) {
 
 // The built-in model of `dq load` with no file: small (about 12 MB), same layout.
 inline ModelSpec default_model() {
-  LlamaShape s;
-  s.n_embd = 512;
-  s.n_ff = 1536;
-  s.n_vocab = 4096;
-  s.n_layers = 4;
-  s.n_head = 8;
-  s.n_head_kv = 2;
+  const LlamaShape s{
+      .n_embd = 512, .n_ff = 1536, .n_vocab = 4096, .n_layers = 4, .n_head = 8, .n_head_kv = 2};
   ModelSpec m = llama_like(s);
   m.name = "dq-builtin-llama";
   return m;

@@ -18,13 +18,8 @@ const Location kFake{"fakeasync", 0};
 struct GeneratedModelFile {
   std::string path;
   static loader::synth::LlamaShape small_shape() {
-    loader::synth::LlamaShape s;
-    s.n_embd = 512;
-    s.n_ff = 1024;
-    s.n_vocab = 2048;
-    s.n_layers = 2;
-    s.n_head = 4;
-    s.n_head_kv = 2;
+    const loader::synth::LlamaShape s{
+        .n_embd = 512, .n_ff = 1024, .n_vocab = 2048, .n_layers = 2, .n_head = 4, .n_head_kv = 2};
     return s;
   }
   explicit GeneratedModelFile(const char *tag, const loader::synth::LlamaShape &s = small_shape()) {
@@ -91,13 +86,8 @@ TEST(LoaderFakeDevice, GeneratedModelAcrossManySlots) {
 TEST(LoaderFakeDevice, EveryCopyMethodAndAReplacedFile) {
   Context ctx;
   REQUIRE_FAKE(ctx);
-  loader::synth::LlamaShape s;
-  s.n_embd = 256;
-  s.n_ff = 512;
-  s.n_vocab = 1024;
-  s.n_layers = 2;
-  s.n_head = 4;
-  s.n_head_kv = 2;
+  const loader::synth::LlamaShape s{
+      .n_embd = 256, .n_ff = 512, .n_vocab = 1024, .n_layers = 2, .n_head = 4, .n_head_kv = 2};
   const auto dir = std::filesystem::temp_directory_path();
   const std::string tag = std::to_string(::getpid());
   const std::string path = (dir / ("dq-loader-copy-" + tag + ".gguf")).string();

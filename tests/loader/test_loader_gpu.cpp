@@ -22,13 +22,8 @@ const Location kCuda{"cuda", 0};
 // Writes the generated llama-like model of the tests below (tens of MB, tensors larger than the
 // staging slots) to `file_name` in the temporary directory; returns its path.
 std::string write_generated_llama(const char *file_name) {
-  loader::synth::LlamaShape s;
-  s.n_embd = 1024;
-  s.n_ff = 2816;
-  s.n_vocab = 8192;
-  s.n_layers = 2;
-  s.n_head = 8;
-  s.n_head_kv = 2;
+  const loader::synth::LlamaShape s{
+      .n_embd = 1024, .n_ff = 2816, .n_vocab = 8192, .n_layers = 2, .n_head = 8, .n_head_kv = 2};
   const std::string path = (std::filesystem::temp_directory_path() / file_name).string();
   loader::synth::write_gguf(loader::synth::llama_like(s), path);
   return path;

@@ -501,13 +501,8 @@ namespace {
 TEST(LoaderMultiDevice, PipelinesRunAtOnceOnAGeneratedModel) {
   Context ctx;
   REQUIRE_FAKE_DEVICES(ctx, 2);
-  loader::synth::LlamaShape shape;
-  shape.n_embd = 1024;
-  shape.n_ff = 2048;
-  shape.n_vocab = 2048;
-  shape.n_layers = 2;
-  shape.n_head = 8;
-  shape.n_head_kv = 4;
+  const loader::synth::LlamaShape shape{
+      .n_embd = 1024, .n_ff = 2048, .n_vocab = 2048, .n_layers = 2, .n_head = 8, .n_head_kv = 4};
   const TempGguf file("dq-multi-", loader::synth::llama_like(shape));
   Model model(ctx, file.path);
   dq_load_plan *plan = nullptr;

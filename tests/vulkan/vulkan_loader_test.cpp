@@ -61,13 +61,8 @@ TEST(LoaderVulkan, EveryModelWithOneMebibyteBudget) {
 }
 
 loader::synth::LlamaShape small_llama() {
-  loader::synth::LlamaShape s;
-  s.n_embd = 512;
-  s.n_ff = 1536;
-  s.n_vocab = 4096;
-  s.n_layers = 2;
-  s.n_head = 8;
-  s.n_head_kv = 2;
+  const loader::synth::LlamaShape s{
+      .n_embd = 512, .n_ff = 1536, .n_vocab = 4096, .n_layers = 2, .n_head = 8, .n_head_kv = 2};
   return s;
 }
 
