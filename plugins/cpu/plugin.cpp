@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "dq/dq_plugin.h"
+#include "dq_common/plugin_args.hpp"
 #include "dq_common/plugin_error.hpp"
 #include "dq_common/plugin_glue.hpp"
 #include "dq_common/type_traits.hpp"
@@ -20,10 +21,7 @@ namespace {
 using dq::plugin_error::fail;
 using dq::plugin_error::ok;
 
-std::string type_label(int32_t id) {
-  const dq::TypeTraits *t = dq::type_traits(id);
-  return "type id " + std::to_string(id) + (t ? std::string(" (") + t->name + ")" : "");
-}
+using dq::plugin_args::type_label;
 
 // DQ_OK when `id` is a type this plugin dequantizes; else the status and message why not.
 int32_t check_source_type(int32_t id) {
@@ -34,11 +32,6 @@ int32_t check_source_type(int32_t id) {
   if (!dq::cpu::scalar_kernels().fn[id][dq::cpu::kOutF32])
     return fail(DQ_ERR_UNSUPPORTED, "cpu backend has no kernel for " + type_label(id));
   return DQ_OK;
-}
-
-bool overlaps(const void *a, size_t a_bytes, const void *b, size_t b_bytes) {
-  const auto pa = reinterpret_cast<uintptr_t>(a), pb = reinterpret_cast<uintptr_t>(b);
-  return pa < pb + b_bytes && pb < pa + a_bytes;
 }
 
 // DQ_OK when `a` is a request this plugin can run; else the status, with the message set.
@@ -78,7 +71,7 @@ int32_t check_args(const dq_plugin_dequantize_args *a) {
     return fail(DQ_ERR_SIZE, "destination holds " + std::to_string(a->dst_bytes) + " bytes, " +
                                  std::to_string(a->n_elements) + " outputs need more");
   if (!a->src || !a->dst) return fail(DQ_ERR_INVALID_ARGUMENT, "dequantize: null buffer");
-  if (overlaps(a->src, *src_needed, a->dst, dst_needed))
+  if (dq::plugin_args::ranges_overlap(a->src, *src_needed, a->dst, dst_needed))
     return fail(DQ_ERR_INVALID_ARGUMENT, "dequantize: source and destination overlap");
   return DQ_OK;
 }
