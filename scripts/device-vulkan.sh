@@ -66,7 +66,7 @@ echo "commit packed: $(cat $PACK/commit 2>/dev/null)" >>"$S"
 dev_header name,driver_version,memory.total
 
 log "0. Vulkan loader from .gl"
-if dev_dry || ! ldconfig -p | grep -q libvulkan.so.1; then
+if dev_dry || ! ldconfig -p | grep libvulkan.so.1 >/dev/null; then
   for f in .gl/*.deb; do run_or_print dpkg -x "$f" / || log "dpkg -x $f failed"; done
   run_or_print ldconfig
 fi

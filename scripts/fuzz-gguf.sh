@@ -37,7 +37,8 @@ mkdir -p "$artifacts"
 "$build/bin/gguf_seed_corpus" "$seeds" "$testdata"
 [ -d "$testdata" ] && export DQ_TESTDATA="$testdata"  # recipe bases
 
-export ASAN_OPTIONS="detect_leaks=1:${ASAN_OPTIONS:-}"
+# intercept_tls_get_addr=0: see scripts/test.sh (GCC 12 LeakSanitizer tracer crash at exit).
+export ASAN_OPTIONS="detect_leaks=1:intercept_tls_get_addr=0:${ASAN_OPTIONS:-}"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:${UBSAN_OPTIONS:-}"
 
 share() {  # share PERCENT: this target's whole seconds of the total (at least 1)
