@@ -1,7 +1,8 @@
-// Checks of dq_plugin_dequantize_args that the GPU plugins make word for word alike (cuda,
-// vulkan; hip compiles the cuda plugin's glue): one copy, so a message changed here changes
-// for every backend. Header-only. A helper reports a refusal through the plugin's own
-// fail(status, message), passed in, and returns its status; DQ_OK when the check passes.
+// Checks of dq_plugin_dequantize_args that every in-tree plugin makes word for word alike
+// (cpu, cuda, vulkan; hip compiles the cuda plugin's glue): one copy, so a message changed
+// here changes for every backend. Header-only. A helper reports a refusal through the
+// plugin's own fail(status, message), passed in, and returns its status; DQ_OK when the
+// check passes.
 #pragma once
 
 #include <algorithm>
@@ -100,7 +101,8 @@ struct RequestBytes {
 };
 
 // The request's sizes, after check_request_types: a positive element count of whole blocks,
-// and source and destination buffers that hold them. Fills *bytes when they pass.
+// byte sizes that fit 64 bits, and source and destination buffers that hold them. Fills
+// *bytes when they pass.
 template <typename Fail>
 int32_t check_request_sizes(const dq_plugin_dequantize_args &a, const std::string &prefix,
                             RequestBytes *bytes, Fail &&fail) {
@@ -108,11 +110,15 @@ int32_t check_request_sizes(const dq_plugin_dequantize_args &a, const std::strin
   if (a.n_elements <= 0)
     return fail(DQ_ERR_INVALID_ARGUMENT,
                 prefix + "element count " + std::to_string(a.n_elements) + " is not positive");
-  const auto src_needed = dq::type_nbytes(a.src_type, a.n_elements);
-  if (!src_needed)
+  if (a.n_elements % t.block_elements != 0)
     return fail(DQ_ERR_SIZE, prefix + "element count " + std::to_string(a.n_elements) +
                                  " is not a multiple of " + t.name + "'s block of " +
                                  std::to_string(t.block_elements));
+  // Whole blocks, so no size means the byte count does not fit 64 bits.
+  const auto src_needed = dq::type_nbytes(a.src_type, a.n_elements);
+  if (!src_needed)
+    return fail(DQ_ERR_SIZE, prefix + "element count " + std::to_string(a.n_elements) + " of " +
+                                 t.name + " overflows the byte size");
   if (a.src_bytes < *src_needed)
     return fail(DQ_ERR_SIZE, prefix + "source holds " + std::to_string(a.src_bytes) + " bytes, " +
                                  std::to_string(a.n_elements) + " " + t.name + " elements need " +
@@ -120,8 +126,11 @@ int32_t check_request_sizes(const dq_plugin_dequantize_args &a, const std::strin
   const size_t out_size = dq::output_type_size(a.dst_type);
   uint64_t dst_needed = 0;
   if (__builtin_mul_overflow(static_cast<uint64_t>(a.n_elements), static_cast<uint64_t>(out_size),
-                             &dst_needed) ||
-      a.dst_bytes < dst_needed)
+                             &dst_needed))
+    return fail(DQ_ERR_SIZE, prefix + "element count " + std::to_string(a.n_elements) + " of " +
+                                 dq::type_traits(a.dst_type)->name +
+                                 " outputs overflows the byte size");
+  if (a.dst_bytes < dst_needed)
     return fail(DQ_ERR_SIZE, prefix + "destination holds " + std::to_string(a.dst_bytes) +
                                  " bytes, " + std::to_string(a.n_elements) + " outputs need " +
                                  std::to_string(dst_needed));

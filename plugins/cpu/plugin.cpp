@@ -21,58 +21,35 @@ namespace {
 using dq::plugin_error::fail;
 using dq::plugin_error::ok;
 
-using dq::plugin_args::type_label;
+namespace plugin_args = dq::plugin_args;
+using plugin_args::type_label;
 
-// DQ_OK when `id` is a type this plugin dequantizes; else the status and message why not.
-int32_t check_source_type(int32_t id) {
-  const dq::TypeTraits *t = dq::type_traits(id);
-  if (!t) return fail(DQ_ERR_UNKNOWN_TYPE, type_label(id) + " is unknown");
-  if (t->retired) return fail(DQ_ERR_UNKNOWN_TYPE, type_label(id) + " is retired");
-  if (!t->dequantizable) return fail(DQ_ERR_UNSUPPORTED, type_label(id) + " has no dequantization");
-  if (!dq::cpu::scalar_kernels().fn[id][dq::cpu::kOutF32])
-    return fail(DQ_ERR_UNSUPPORTED, "cpu backend has no kernel for " + type_label(id));
-  return DQ_OK;
+bool has_kernel(int32_t src_type, int32_t dst_type) {
+  return dq::cpu::scalar_kernels().fn[src_type][dq::cpu::out_index(dst_type)] != nullptr;
 }
 
-// DQ_OK when `a` is a request this plugin can run; else the status, with the message set.
-int32_t check_args(const dq_plugin_dequantize_args *a) {
-  if (!a) return fail(DQ_ERR_INVALID_ARGUMENT, "dequantize: null arguments");
-  if (a->struct_size < offsetof(dq_plugin_dequantize_args, stream) + sizeof(void *))
-    return fail(DQ_ERR_INVALID_ARGUMENT, "dequantize: arguments struct too small");
-  if (int32_t st = check_source_type(a->src_type); st != DQ_OK) return st;
-  if (!dq::is_output_type(a->dst_type))
-    return fail(DQ_ERR_INVALID_ARGUMENT, "output type id " + std::to_string(a->dst_type) +
-                                             " is not f32 (0), f16 (1) or bf16 (30)");
-  if (a->device != 0)
+// Every check of one request before any work, in the order the other plugins use: the shared
+// type checks, this backend's kernel, its device and memory, then the shared size checks and
+// buffers. `what` names the call ("dequantize", "dequantize_batch: tensor 3"); `prefix` starts
+// the type, size and backend messages ("" for dequantize, which has always reported those
+// without a call name).
+int32_t check_request(const dq_plugin_dequantize_args &a, const std::string &what,
+                      const std::string &prefix) {
+  if (int32_t st = plugin_args::check_request_types(a, prefix, fail); st != DQ_OK) return st;
+  if (!has_kernel(a.src_type, a.dst_type))
+    return fail(DQ_ERR_UNSUPPORTED,
+                prefix + "cpu backend has no kernel for " + type_label(a.src_type));
+  if (a.device != 0)
     return fail(DQ_ERR_INVALID_ARGUMENT,
-                "cpu backend has only device 0, not " + std::to_string(a->device));
-  if (!a->src_on_host || !a->dst_on_host)
-    return fail(DQ_ERR_INVALID_ARGUMENT, "cpu backend works on host memory only");
-  const dq::TypeTraits &t = *dq::type_traits(a->src_type);
-  if (a->n_elements <= 0)
-    return fail(DQ_ERR_INVALID_ARGUMENT,
-                "element count " + std::to_string(a->n_elements) + " is not positive");
-  const auto src_needed = dq::type_nbytes(a->src_type, a->n_elements);
-  if (!src_needed)
-    return fail(DQ_ERR_SIZE, "element count " + std::to_string(a->n_elements) +
-                                 (a->n_elements % t.block_elements != 0
-                                      ? std::string(" is not a multiple of ") + t.name +
-                                            "'s block of " + std::to_string(t.block_elements)
-                                      : std::string(" of ") + t.name + " overflows the byte size"));
-  if (a->src_bytes < *src_needed)
-    return fail(DQ_ERR_SIZE, "source holds " + std::to_string(a->src_bytes) + " bytes, " +
-                                 std::to_string(a->n_elements) + " " + t.name + " elements need " +
-                                 std::to_string(*src_needed));
-  uint64_t dst_needed = 0;
-  if (__builtin_mul_overflow(static_cast<uint64_t>(a->n_elements),
-                             static_cast<uint64_t>(dq::output_type_size(a->dst_type)),
-                             &dst_needed) ||
-      a->dst_bytes < dst_needed)
-    return fail(DQ_ERR_SIZE, "destination holds " + std::to_string(a->dst_bytes) + " bytes, " +
-                                 std::to_string(a->n_elements) + " outputs need more");
-  if (!a->src || !a->dst) return fail(DQ_ERR_INVALID_ARGUMENT, "dequantize: null buffer");
-  if (dq::plugin_args::ranges_overlap(a->src, *src_needed, a->dst, dst_needed))
-    return fail(DQ_ERR_INVALID_ARGUMENT, "dequantize: source and destination overlap");
+                prefix + "cpu backend has only device 0, not " + std::to_string(a.device));
+  if (!a.src_on_host || !a.dst_on_host)
+    return fail(DQ_ERR_INVALID_ARGUMENT, prefix + "cpu backend works on host memory only");
+  plugin_args::RequestBytes bytes;
+  if (int32_t st = plugin_args::check_request_sizes(a, prefix, &bytes, fail); st != DQ_OK)
+    return st;
+  if (!a.src || !a.dst) return fail(DQ_ERR_INVALID_ARGUMENT, what + ": null buffer");
+  if (plugin_args::ranges_overlap(a.src, bytes.src, a.dst, bytes.dst))
+    return fail(DQ_ERR_INVALID_ARGUMENT, what + ": source and destination overlap");
   return DQ_OK;
 }
 
@@ -114,11 +91,12 @@ struct CpuEntries {
   static int32_t supports(int32_t src_type, int32_t dst_type) {
     const dq::TypeTraits *t = dq::type_traits(src_type);
     if (!t || t->retired || !t->dequantizable || !dq::is_output_type(dst_type)) return 0;
-    return dq::cpu::scalar_kernels().fn[src_type][dq::cpu::out_index(dst_type)] != nullptr;
+    return has_kernel(src_type, dst_type);
   }
 
   static int32_t dequantize(const dq_plugin_dequantize_args *a) {
-    if (int32_t st = check_args(a); st != DQ_OK) return st;
+    if (int32_t st = plugin_args::check_args_struct(a, "dequantize", fail); st != DQ_OK) return st;
+    if (int32_t st = check_request(*a, "dequantize", ""); st != DQ_OK) return st;
     const int32_t st =
         dq::cpu::run_dequantize(a->src_type, a->dst_type, a->src, a->dst, blocks_of(*a));
     if (st != DQ_OK) return fail(st, dq::cpu::dispatch_last_error());
@@ -128,22 +106,16 @@ struct CpuEntries {
   // Every element checked before any runs; then one thread-pool dispatch for all of them.
   static int32_t dequantize_batch(const dq_plugin_dequantize_args *args, size_t n) {
     if (n == 0) return ok();
-    if (!args) return fail(DQ_ERR_INVALID_ARGUMENT, "dequantize_batch: null arguments");
+    auto validate = [](const dq_plugin_dequantize_args &a, const std::string &what) {
+      return check_request(a, what, what + ": ");
+    };
+    if (int32_t st = plugin_args::check_batch_args(args, n, fail, validate); st != DQ_OK) return st;
     const size_t stride = args->struct_size;  // the caller's element size (dq_plugin.h)
     std::vector<dq::cpu::BatchItem> items;
     items.reserve(n);
     for (size_t i = 0; i < n; ++i) {
-      const auto *a = reinterpret_cast<const dq_plugin_dequantize_args *>(
-          reinterpret_cast<const unsigned char *>(args) + i * stride);
-      if (a->struct_size != stride)
-        return fail(DQ_ERR_INVALID_ARGUMENT, "dequantize_batch: tensor " + std::to_string(i) +
-                                                 ": struct_size " + std::to_string(a->struct_size) +
-                                                 " differs from the first's " +
-                                                 std::to_string(stride));
-      if (int32_t st = check_args(a); st != DQ_OK)
-        return fail(st, "dequantize_batch: tensor " + std::to_string(i) + ": " +
-                            dq::plugin_error::message());
-      items.push_back({a->src_type, a->dst_type, a->src, a->dst, blocks_of(*a)});
+      const dq_plugin_dequantize_args &a = plugin_args::batch_element(args, stride, i);
+      items.push_back({a.src_type, a.dst_type, a.src, a.dst, blocks_of(a)});
     }
     const int32_t st = dq::cpu::run_dequantize_batch(items.data(), items.size());
     if (st != DQ_OK) return fail(st, dq::cpu::dispatch_last_error());

@@ -118,8 +118,9 @@ TEST_F(CpuPluginAbi, ValidatesSizesAndBuffers) {
   a.n_elements = 64;  // source too short for two blocks
   EXPECT_EQ(api->dequantize(&a), DQ_ERR_SIZE);
   a = good;
-  a.dst_bytes = 31 * 4;  // destination too small
+  a.dst_bytes = 31 * 4;  // destination too small: the shared wording names the bytes needed
   EXPECT_EQ(api->dequantize(&a), DQ_ERR_SIZE);
+  EXPECT_STREQ(api->last_error(), "destination holds 124 bytes, 32 outputs need 128");
   a = good;
   a.n_elements = 0;
   EXPECT_EQ(api->dequantize(&a), DQ_ERR_INVALID_ARGUMENT);
@@ -152,8 +153,14 @@ TEST_F(CpuPluginAbi, ValidatesSizesAndBuffers) {
   a.src_type = DQ_TYPE_F32;  // INT64_MAX f32 elements: 4 * n overflows 64 bits
   a.n_elements = INT64_MAX;
   EXPECT_EQ(api->dequantize(&a), DQ_ERR_SIZE);
-  EXPECT_NE(std::string(api->last_error()).find("overflow"), std::string::npos)
-      << api->last_error();
+  EXPECT_STREQ(api->last_error(),
+               "element count 9223372036854775807 of f32 overflows the byte size");
+  a.src_type = DQ_TYPE_Q8_0;  // 2^62 q8_0 elements: the source fits, 4 * n f32 outputs do not
+  a.n_elements = INT64_C(1) << 62;
+  a.src_bytes = a.dst_bytes = UINT64_MAX;
+  EXPECT_EQ(api->dequantize(&a), DQ_ERR_SIZE);
+  EXPECT_STREQ(api->last_error(),
+               "element count 4611686018427387904 of f32 outputs overflows the byte size");
   // In place (overlapping source and destination) would read already-written output.
   std::vector<unsigned char> buf(34 + 128);
   std::memcpy(buf.data(), block.data(), 34);
@@ -162,6 +169,40 @@ TEST_F(CpuPluginAbi, ValidatesSizesAndBuffers) {
   // A success clears the previous message.
   EXPECT_EQ(api->dequantize(&good), DQ_OK);
   EXPECT_STREQ(api->last_error(), "");
+}
+
+// The batch makes the same checks (dq_common/plugin_args.hpp), each refusal prefixed once
+// with the tensor's index, and refuses before any tensor is written.
+TEST_F(CpuPluginAbi, BatchNamesTheRefusedTensorOnce) {
+  ASSERT_NE(api->dequantize_batch, nullptr);
+  auto block = q8_block();
+  std::vector<float> dst0(32, -1.0f), dst1(32, -1.0f);
+  dq_plugin_dequantize_args batch[2] = {
+      dq::test::host_args(DQ_TYPE_Q8_0, DQ_TYPE_F32, block.data(), block.size(), 32, dst0.data(),
+                          dst0.size() * 4),
+      dq::test::host_args(DQ_TYPE_Q8_0, DQ_TYPE_F32, block.data(), block.size(), 32, dst1.data(),
+                          dst1.size() * 4)};
+  batch[1].dst = nullptr;
+  EXPECT_EQ(api->dequantize_batch(batch, 2), DQ_ERR_INVALID_ARGUMENT);
+  EXPECT_STREQ(api->last_error(), "dequantize_batch: tensor 1: null buffer");
+  EXPECT_EQ(dst0[0], -1.0f) << "tensor 0 was written before the batch was refused";
+  batch[1].dst = dst1.data();
+  batch[1].dst_bytes = 31 * 4;
+  EXPECT_EQ(api->dequantize_batch(batch, 2), DQ_ERR_SIZE);
+  EXPECT_STREQ(api->last_error(),
+               "dequantize_batch: tensor 1: destination holds 124 bytes, 32 outputs need 128");
+  batch[1].dst_bytes = 32 * 4;
+  batch[1].device = 2;
+  EXPECT_EQ(api->dequantize_batch(batch, 2), DQ_ERR_INVALID_ARGUMENT);
+  EXPECT_STREQ(api->last_error(),
+               "dequantize_batch: tensor 1: cpu backend has only device 0, not 2");
+  batch[1].device = 0;
+  batch[0].struct_size = 8;
+  EXPECT_EQ(api->dequantize_batch(batch, 2), DQ_ERR_INVALID_ARGUMENT);
+  EXPECT_STREQ(api->last_error(), "dequantize_batch: arguments struct too small");
+  batch[0].struct_size = sizeof batch[0];
+  ASSERT_EQ(api->dequantize_batch(batch, 2), DQ_OK) << api->last_error();
+  EXPECT_EQ(dst1[31], 31.0f);
 }
 
 }  // namespace

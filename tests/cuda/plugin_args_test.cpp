@@ -1,6 +1,6 @@
-// common/dq_common/plugin_args.hpp on the host: the argument checks the cuda, hip and vulkan
-// plugins share. Their messages are part of the plugins' behaviour, so they are checked word
-// for word, as is the batch walk stopping at the first bad element.
+// common/dq_common/plugin_args.hpp on the host: the argument checks the cpu, cuda, hip and
+// vulkan plugins share. Their messages are part of the plugins' behaviour, so they are checked
+// word for word, as is the batch walk stopping at the first bad element.
 #include "dq_common/plugin_args.hpp"
 
 #include <gtest/gtest.h>
@@ -185,6 +185,25 @@ TEST(PluginArgs, SizeRefusalsAndTheBytesOfAGoodRequest) {
   EXPECT_EQ(f.seen[1].second, "p: element count 100 is not a multiple of q4_K's block of 256");
   EXPECT_EQ(f.seen[2].second, "p: source holds 287 bytes, 512 q4_K elements need 288");
   EXPECT_EQ(f.seen[3].second, "p: destination holds 1023 bytes, 512 outputs need 1024");
+}
+
+// Sizes past 64 bits are named as overflows, not as a bad block multiple (f32's block is 1)
+// nor as a destination that "needs" the wrapped product.
+TEST(PluginArgs, SizeOverflowsAreNamedAsSuch) {
+  Failures f;
+  pa::RequestBytes bytes;
+  dq_plugin_dequantize_args a = valid_request();
+  a.src_bytes = a.dst_bytes = UINT64_MAX;
+  a.n_elements = INT64_MAX;  // f32: 4 * n source bytes overflow
+  EXPECT_EQ(pa::check_request_sizes(a, "p: ", &bytes, f.fn()), DQ_ERR_SIZE);
+  a.src_type = 2;                   // q4_0: 18 bytes per 32 elements fit...
+  a.n_elements = INT64_C(1) << 62;  // ...but 4 * n f32 output bytes do not
+  EXPECT_EQ(pa::check_request_sizes(a, "p: ", &bytes, f.fn()), DQ_ERR_SIZE);
+  ASSERT_EQ(f.seen.size(), 2u);
+  EXPECT_EQ(f.seen[0].second,
+            "p: element count 9223372036854775807 of f32 overflows the byte size");
+  EXPECT_EQ(f.seen[1].second,
+            "p: element count 4611686018427387904 of f32 outputs overflows the byte size");
 }
 
 TEST(PluginArgs, RangesOverlapOnlyWhenTheyShareAByte) {
