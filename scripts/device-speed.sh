@@ -66,6 +66,7 @@ log "built"
 # Kernel variants: builds of the cuda plugin alone with the variant's compiler flags
 # (tile_kernel.cuh's DQ_GPU_* knobs), timed beside the default build in the same run.
 declare -A kv_built=()  # compiler flags -> the variant that builds them (others only differ in env)
+kv_pids=()  # the variant builds only: a bare `wait` would also reap the old build, whose own wait then fails
 for kv in ${KERNEL_VARIANTS:-}; do
   name=$(variant_name "$kv"); flags=$(variant_flags "$kv")
   [[ $name == base ]] && continue
@@ -76,15 +77,17 @@ for kv in ${KERNEL_VARIANTS:-}; do
   kv_built["x$flags"]=$name
   ( dev_build . "build-kv-$name" "$OUT/kv-$name-build.log" -DDQ_BUILD_TESTS=OFF -DCMAKE_CUDA_FLAGS="$flags" -- dq-cuda ||
       echo "variant $name did not build" ) &
+  kv_pids+=($!)
 done
 # The cuda plugin of an earlier commit, timed as the variant "base".
 if [[ -f $BASE_TAR ]]; then
   ( run_or_print mkdir -p /tmp/dq-base && run_or_print tar xzf "$BASE_TAR" -C /tmp/dq-base &&
     dev_build /tmp/dq-base build-kv-base "$OUT/kv-base-build.log" -DDQ_BUILD_TESTS=OFF -- dq-cuda ||
       echo "base plugin did not build" ) &
+  kv_pids+=($!)
   KERNEL_VARIANTS="base:${KERNEL_VARIANTS:+ }${KERNEL_VARIANTS:-}"
 fi
-wait
+((${#kv_pids[@]})) && wait "${kv_pids[@]}"
 [[ -n ${KERNEL_VARIANTS:-} ]] && log "kernel variants built"
 run_or_print "$BUILD/bin/dq" backends >>"$S" 2>&1
 
