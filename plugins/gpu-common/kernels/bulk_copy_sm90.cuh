@@ -1,5 +1,5 @@
 // Hopper (sm_90) bulk copies for the tile kernel, behind the build knob DQ_GPU_BULK_COPY
-// (default 0): one elected thread moves a whole tile global -> shared with the TMA engine
+// (default 1): one elected thread moves a whole tile global -> shared with the TMA engine
 // (cp.async.bulk, completion counted in bytes on an mbarrier) and a warp's decoded output
 // shared -> global (cp.async.bulk bulk_group), so the other threads spend no issue slots on
 // copies and more bytes are in flight per multiprocessor than 16-byte cp.async allows.
@@ -107,48 +107,6 @@ DQ_DEVICE_INLINE void mbarrier_wait_parity(uint64_t *bar, uint32_t parity) {
   } while (!done);
 #else
   (void)bar, (void)parity;
-#endif
-}
-
-// ---- named barriers among some of the block's warps (id 1..15; 0 is __syncthreads), for
-// -DDQ_GPU_BULK_STORE=2: `threads` (a multiple of 32) arrive per phase. arrive does not wait
-// (release); sync waits for the phase (acquire).
-
-DQ_DEVICE_INLINE void named_barrier_sync(uint32_t id, uint32_t threads) {
-#if DQ_GPU_BULK_PATH
-  asm volatile("bar.sync %0, %1;\n" ::"r"(id), "r"(threads) : "memory");
-#else
-  (void)id, (void)threads;
-#endif
-}
-
-DQ_DEVICE_INLINE void named_barrier_arrive(uint32_t id, uint32_t threads) {
-#if DQ_GPU_BULK_PATH
-  asm volatile("bar.arrive %0, %1;\n" ::"r"(id), "r"(threads) : "memory");
-#else
-  (void)id, (void)threads;
-#endif
-}
-
-// ---- direct stores (-DDQ_GPU_BULK_STORE=0)
-
-// 16 bytes at byte offset kOffset from p, st.global.cs when `streaming`. The offset is an
-// immediate of the instruction: __stcs at p + i makes the compiler keep one address (two
-// registers) per chunk of a lane live across the tile loop (f32 output went 60 -> 90
-// registers, 2 blocks per SM instead of 3).
-template <int kOffset>
-DQ_DEVICE_INLINE void store16_at(uint4 *p, uint4 v, bool streaming) {
-  static_assert(kOffset % 16 == 0, "16-byte chunks");
-#if DQ_GPU_BULK_PATH
-  if (streaming) {
-    asm volatile("st.global.cs.v4.u32 [%0+%1], {%2, %3, %4, %5};\n" ::"l"(p), "n"(kOffset), "r"(v.x), "r"(v.y), "r"(v.z),
-                 "r"(v.w)
-                 : "memory");
-  } else {
-    p[kOffset / 16] = v;
-  }
-#else
-  store16(p + kOffset / 16, v, streaming);
 #endif
 }
 

@@ -2,8 +2,6 @@
 // exactly, then narrow with round-to-nearest-even. Same-type requests are plain copies.
 // Each thread converts 8 elements with 16-byte loads and stores when both buffers are
 // 16-byte aligned; any count and any alignment works (scalar path and tail).
-#include <type_traits>
-
 #include "tile_kernel.cuh"
 
 namespace dq::gpu {
@@ -62,16 +60,6 @@ struct ConvertShape {
   static constexpr int kVec = 16 / (kIn > kOutSize ? kIn : kOutSize);  // 4 or 8
 };
 
-// Vectors per thread and loop step (-DDQ_GPU_CONVERT_UNROLL=N, a variant for a device run to
-// time): the step's N loads are all issued before its first store, so a thread keeps N
-// loads in flight instead of one (F16/BF16 -> F32 reads 8 bytes a thread and step: at most
-// 16 KiB per multiprocessor in flight with one). The element order of the output is the same.
-#ifndef DQ_GPU_CONVERT_UNROLL
-#define DQ_GPU_CONVERT_UNROLL 1
-#endif
-inline constexpr int kConvertUnroll = DQ_GPU_CONVERT_UNROLL;
-static_assert(kConvertUnroll >= 1 && kConvertUnroll <= 8, "DQ_GPU_CONVERT_UNROLL: 1..8");
-
 template <int kSrc, int kOut>
 __global__ void DQ_LAUNCH_BOUNDS(kThreads)
     convert_elements(const uint8_t *__restrict__ src, typename OutPack<kOut>::Elem *__restrict__ dst,
@@ -80,47 +68,39 @@ __global__ void DQ_LAUNCH_BOUNDS(kThreads)
   using Raw = typename In::Raw;
   using Shape = ConvertShape<kSrc, kOut>;
   constexpr int kVec = Shape::kVec;
-  // The raw bytes of one vector: kVec * kIn bytes, 16 (f32 x4, 16-bit x8) or 8 (16-bit x4).
-  using Load = std::conditional_t<kSrc == 0, float4, std::conditional_t<kVec == 8, uint4, uint2>>;
   const int64_t stride = static_cast<int64_t>(gridDim.x) * kThreads;
   const int64_t first = static_cast<int64_t>(blockIdx.x) * kThreads + threadIdx.x;
   const int64_t nv = vec16 ? n / kVec : 0;
-  for (int64_t c0 = first; c0 < nv; c0 += stride * kConvertUnroll) {
-    Load raw[kConvertUnroll];
+  // One vector a thread and step: 4 loads in flight a thread measured no faster on the H100
+  // (2026-12-05, docs/PERFORMANCE.md).
+  for (int64_t c = first; c < nv; c += stride) {
+    float v[kVec];
+    // kVec * kIn bytes in: 16 (f32 x4, 16-bit x8) or 8 (16-bit x4).
+    if constexpr (kSrc == 0) {
+      const float4 a = load_readonly(reinterpret_cast<const float4 *>(src) + c);
+      v[0] = a.x; v[1] = a.y; v[2] = a.z; v[3] = a.w;
+    } else if constexpr (kVec == 8) {
+      const uint4 a = load_readonly(reinterpret_cast<const uint4 *>(src) + c);
+      const uint32_t w[4] = {a.x, a.y, a.z, a.w};
 #pragma unroll
-    for (int u = 0; u < kConvertUnroll; ++u) {
-      const int64_t c = c0 + u * stride;
-      if (c < nv) raw[u] = load_readonly(reinterpret_cast<const Load *>(src) + c);
+      for (int k = 0; k < 4; ++k) {
+        v[2 * k] = In::widen(static_cast<uint16_t>(w[k]));
+        v[2 * k + 1] = In::widen(static_cast<uint16_t>(w[k] >> 16));
+      }
+    } else {
+      const uint2 a = load_readonly(reinterpret_cast<const uint2 *>(src) + c);
+      v[0] = In::widen(static_cast<uint16_t>(a.x));
+      v[1] = In::widen(static_cast<uint16_t>(a.x >> 16));
+      v[2] = In::widen(static_cast<uint16_t>(a.y));
+      v[3] = In::widen(static_cast<uint16_t>(a.y >> 16));
     }
-#pragma unroll
-    for (int u = 0; u < kConvertUnroll; ++u) {
-      const int64_t c = c0 + u * stride;
-      if (c >= nv) break;
-      const Load a = raw[u];
-      float v[kVec];
-      if constexpr (kSrc == 0) {
-        v[0] = a.x; v[1] = a.y; v[2] = a.z; v[3] = a.w;
-      } else if constexpr (kVec == 8) {
-        const uint32_t w[4] = {a.x, a.y, a.z, a.w};
-#pragma unroll
-        for (int k = 0; k < 4; ++k) {
-          v[2 * k] = In::widen(static_cast<uint16_t>(w[k]));
-          v[2 * k + 1] = In::widen(static_cast<uint16_t>(w[k] >> 16));
-        }
-      } else {
-        v[0] = In::widen(static_cast<uint16_t>(a.x));
-        v[1] = In::widen(static_cast<uint16_t>(a.x >> 16));
-        v[2] = In::widen(static_cast<uint16_t>(a.y));
-        v[3] = In::widen(static_cast<uint16_t>(a.y >> 16));
-      }
-      if constexpr (kOut == 0) {
-        reinterpret_cast<float4 *>(dst)[c] = make_float4(v[0], v[1], v[2], v[3]);
-      } else if constexpr (kVec == 8) {
-        reinterpret_cast<uint4 *>(dst)[c] = make_uint4(OutPack<kOut>::pack2(v[0], v[1]), OutPack<kOut>::pack2(v[2], v[3]),
-                                                       OutPack<kOut>::pack2(v[4], v[5]), OutPack<kOut>::pack2(v[6], v[7]));
-      } else {
-        reinterpret_cast<uint2 *>(dst)[c] = make_uint2(OutPack<kOut>::pack2(v[0], v[1]), OutPack<kOut>::pack2(v[2], v[3]));
-      }
+    if constexpr (kOut == 0) {
+      reinterpret_cast<float4 *>(dst)[c] = make_float4(v[0], v[1], v[2], v[3]);
+    } else if constexpr (kVec == 8) {
+      reinterpret_cast<uint4 *>(dst)[c] = make_uint4(OutPack<kOut>::pack2(v[0], v[1]), OutPack<kOut>::pack2(v[2], v[3]),
+                                                     OutPack<kOut>::pack2(v[4], v[5]), OutPack<kOut>::pack2(v[6], v[7]));
+    } else {
+      reinterpret_cast<uint2 *>(dst)[c] = make_uint2(OutPack<kOut>::pack2(v[0], v[1]), OutPack<kOut>::pack2(v[2], v[3]));
     }
   }
   for (int64_t i = kVec * nv + first; i < n; i += stride) {

@@ -6,15 +6,14 @@
 // of 8) into its row of a per-warp staging area, and the warp stores the area in order with
 // 16-byte stores, 512 contiguous bytes per store instruction. Formats without a per-32 part
 // store 16-bit output directly from consecutive lanes (already 512 contiguous bytes).
-// A build with -DDQ_GPU_BULK_COPY=1 runs bulk_tile_loop instead on sm_90 (TMA bulk copies in
-// and out, see the knobs below); the batch kernel and every other build keep tile_loop.
+// CUDA code for sm_90+ runs bulk_tile_loop instead (TMA bulk copies in and out, see below;
+// DQ_GPU_BULK_COPY, on by default); the batch kernel and every other build keep tile_loop.
 //
 // Tile counts are 32-bit, element and byte offsets 64-bit: tensors may exceed 2^31 elements.
 #pragma once
 
 #include <cstdint>
 #include <type_traits>
-#include <utility>
 
 #include "bulk_copy_sm90.cuh"
 #include "decode_common.cuh"
@@ -60,37 +59,20 @@ inline constexpr int kStages = DQ_GPU_TILE_STAGES;  // tiles in the shared-memor
 // RDNA, half a wavefront on wave64 GPUs (gpu_port.hpp). Nothing relies on lockstep execution.
 inline constexpr int kWarpElems = kTileElems / (kThreads / kGroupLanes);  // 1024: a warp's share
 
-// Hopper bulk copies (bulk_copy_sm90.cuh, bulk_tile_loop below; -DDQ_GPU_BULK_COPY=1, CUDA
+// Hopper bulk copies (bulk_copy_sm90.cuh, bulk_tile_loop below; DQ_GPU_BULK_COPY=1, CUDA
 // sm_90+ only): each tile arrives by one TMA copy on an mbarrier, and each warp's decoded
-// kWarpElems outputs leave by one TMA store from its staging area. A staging area is
-// rewritten only after its store has read it; -DDQ_GPU_BULK_OUT_AREAS=2 alternates two, so a
-// warp decodes the next tile while the last store still reads (twice the staging memory).
+// kWarpElems outputs leave by one TMA store from its staging area, which is rewritten only
+// after that store has read it. (Per-tile stores from two staging areas, and direct stores
+// from registers, measured slower or no faster on the H100, 2026-12-05, docs/PERFORMANCE.md.)
 // -DDQ_GPU_BULK_PRODUCER_WARP=1 adds a warp that only fills the ring (no block-wide barrier
 // per tile). kBulkKnob sizes shared memory and the block alike in the host and device
 // passes; kBulkPath is true only in the device code that runs the bulk path.
-#ifndef DQ_GPU_BULK_OUT_AREAS
-#define DQ_GPU_BULK_OUT_AREAS 1
-#endif
 #ifndef DQ_GPU_BULK_PRODUCER_WARP
 #define DQ_GPU_BULK_PRODUCER_WARP 1
 #endif
-// Where the bulk path's decoded outputs go (-DDQ_GPU_BULK_STORE=N; write-path variants for a
-// device run to time, docs/PERFORMANCE.md; the loads, the ring and the producer warp are the
-// same in each): 1 (default) each warp sends its staging area with one TMA bulk store; 2 the
-// warps' areas, adjacent in shared memory, are sent as one TMA store per tile by thread 0
-// after a named barrier of the decoding warps (long sequential writes); 0 no TMA store: the
-// lanes write their 16-byte chunks from registers in output order (st.global, .cs while
-// streaming stores are on), 512 contiguous bytes per warp store instruction.
-#ifndef DQ_GPU_BULK_STORE
-#define DQ_GPU_BULK_STORE 1
-#endif
-inline constexpr int kBulkStore = DQ_GPU_BULK_STORE;
-static_assert(kBulkStore >= 0 && kBulkStore <= 2, "DQ_GPU_BULK_STORE: 0 (st.global), 1 (per warp), 2 (per tile)");
 inline constexpr bool kBulkKnob = DQ_GPU_BULK_KNOB != 0;
 inline constexpr bool kBulkPath = DQ_GPU_BULK_PATH != 0;
-inline constexpr int kOutAreas = kBulkKnob ? DQ_GPU_BULK_OUT_AREAS : 1;
 inline constexpr int kProducerThreads = kBulkKnob && DQ_GPU_BULK_PRODUCER_WARP ? kGroupLanes : 0;
-static_assert(kOutAreas == 1 || kOutAreas == 2, "DQ_GPU_BULK_OUT_AREAS: 1 or 2");
 
 // Shape of a tile's shared memory for Fmt with output elements of kElemBytes bytes.
 template <typename Fmt, int kElemBytes>
@@ -99,7 +81,7 @@ struct TileShape {
   static constexpr int kBytes = kBlocks * Fmt::kBlockBytes;
   static constexpr int kBufBytes = kBytes + kPad;  // a multiple of 16
   static constexpr int kStageBytes = kThreads * 32 * kElemBytes;  // the warps' output areas
-  static constexpr int kSmemBytes = Fmt::kTableBytes + kStages * kBufBytes + kOutAreas * kStageBytes;
+  static constexpr int kSmemBytes = Fmt::kTableBytes + kStages * kBufBytes + kStageBytes;
   static_assert(kTileElems % Fmt::kBlockElems == 0, "tile must hold whole blocks");
   static_assert(Fmt::kBlockElems % 32 == 0, "a lane's 32 elements must lie in one block");
   static_assert(kBytes % 16 == 0, "tile bytes must keep 16-byte alignment");
@@ -371,48 +353,34 @@ DQ_DEVICE_INLINE void tile_loop(const Tiles &tiles, int n_tiles, const uint8_t *
 
 // ---- The Hopper bulk-copy path (kBulkPath; see kBulkKnob). The batch kernel keeps tile_loop.
 
-// A lane's in-order chunks v[r] (the warp's chunk lane + kGroupLanes * r; `lane_out` points
-// at its chunk `lane`), the first n of them, by st.global with immediate offsets (store16_at).
-template <int... kR>
-DQ_DEVICE_INLINE void store_lane_chunks(uint4 *lane_out, const uint4 *v, int n, bool streaming,
-                                        std::integer_sequence<int, kR...>) {
-  ((kR < n ? store16_at<kR * kGroupLanes * 16>(lane_out, v[kR], streaming) : void()), ...);
-}
-
 // One warp: decodes its share of the tile in `buf` (tile_elems valid elements) into its
 // staging area in output order (element o of the warp's kWarpElems at area element o).
 // Formats with a per-32 part decode into the bank-spread layout of stage_chunk first
 // (conflict-free row writes) and the warp then reorders the area in place; 16-bit output of
 // formats without one is in order as decoded (lane-consecutive 16-byte groups). The caller
 // synchronizes the warp before reading the area.
-// kDirect (DQ_GPU_BULK_STORE=0): the in-order chunks go from registers to `direct` (the
-// warp's output, 16-byte aligned) instead, only the valid ones; the area then only holds the
-// per-32 formats' rows, and no lane reads it after this returns.
-template <typename Fmt, int kOut, bool kDirect = false>
+template <typename Fmt, int kOut>
 DQ_DEVICE_INLINE void decode_warp_in_order(const uint8_t *buf, int tile_elems, const uint8_t *table, uint4 *area,
-                                           int warp, int lane, uint4 *direct = nullptr, bool streaming = false) {
+                                           int warp, int lane) {
   using Elem = typename OutPack<kOut>::Elem;
   constexpr int kElemsPerChunk = 16 / static_cast<int>(sizeof(Elem));
   constexpr int kChunksPerRow = 4 * (8 / kElemsPerChunk);
   if constexpr (kOut != 0 && !HasSub<Fmt>::value) {
-    uint4 *const to = kDirect ? direct : area;
 #pragma unroll
     for (int k = 0; k < 4; ++k) {
       const int c = lane + k * kGroupLanes;  // the warp's 16-byte chunk c: outputs 8c..8c+7
       const int e = kWarpElems * warp + 8 * c;
       if (e >= tile_elems) continue;
       const uint8_t *blk = buf + (e / Fmt::kBlockElems) * Fmt::kBlockBytes;
-      uint4 chunk;
       if constexpr (kOut == 1 && HasF16<Fmt>::value) {
         uint32_t h[4];
         Fmt::decode8_f16(blk, e % Fmt::kBlockElems, h, table);
-        chunk = make_uint4(h[0], h[1], h[2], h[3]);
+        area[c] = make_uint4(h[0], h[1], h[2], h[3]);
       } else {
         float v[8];
         Fmt::decode8(blk, e % Fmt::kBlockElems, v, table);
-        OutPack<kOut>::pack(v, &chunk);
+        OutPack<kOut>::pack(v, &area[c]);
       }
-      if constexpr (kDirect) store16(to + c, chunk, streaming); else to[c] = chunk;
     }
   } else {
     const int e0 = kWarpElems * warp + 32 * lane;
@@ -427,16 +395,9 @@ DQ_DEVICE_INLINE void decode_warp_in_order(const uint8_t *buf, int tile_elems, c
       const int c = lane + kGroupLanes * r;
       v[r] = area[stage_chunk<kChunksPerRow>(c / kChunksPerRow, c % kChunksPerRow)];
     }
-    if constexpr (kDirect) {
-      // Whole chunks (blocks hold 32+ elements): this lane's valid ones are v[0..mine-1].
-      const int valid_chunks = (tile_elems - kWarpElems * warp) / kElemsPerChunk;
-      const int mine = valid_chunks > lane ? (valid_chunks - lane + kGroupLanes - 1) / kGroupLanes : 0;
-      store_lane_chunks(direct + lane, v, mine, streaming, std::make_integer_sequence<int, kChunksPerRow>{});
-    } else {
-      sync_group();
+    sync_group();
 #pragma unroll
-      for (int r = 0; r < kChunksPerRow; ++r) area[lane + kGroupLanes * r] = v[r];
-    }
+    for (int r = 0; r < kChunksPerRow; ++r) area[lane + kGroupLanes * r] = v[r];
   }
 }
 
@@ -501,76 +462,29 @@ DQ_DEVICE_INLINE void bulk_tile_loop(const Tiles &tiles, int n_tiles, const uint
   };
 
   // Decodes and stores this warp's share of the block's i-th tile (tile t).
-  uint4 *const areas = reinterpret_cast<uint4 *>(ring + kStages * Shape::kBufBytes);  // kOutAreas tiles' outputs
-  uint4 *const area0 = areas + warp * (kWarpElems * static_cast<int>(sizeof(Elem)) / 16);
-  // DQ_GPU_BULK_STORE=2: named barriers of the kThreads decoding threads (the producer warp
-  // never joins): warp 0 arrives on kAreaFree once the area may be rewritten and waits on
-  // kAreaFull, where the others arrive once their part is written; no warp waits on both.
-  constexpr uint32_t kAreaFree = 1, kAreaFull = 2;
+  uint4 *const area = reinterpret_cast<uint4 *>(ring + kStages * Shape::kBufBytes) +
+                      warp * (kWarpElems * static_cast<int>(sizeof(Elem)) / 16);
   auto decode_and_store = [&](int i, int t) {
     const uint8_t *buf = ring + (i % kStages) * Shape::kBufBytes;
     const auto tile = tiles(t);
     const int tile_elems = tile.blocks * Fmt::kBlockElems;
     const int warp_elems = min(tile_elems - kWarpElems * warp, kWarpElems);
     Elem *const out = tile.dst + kWarpElems * warp;
-    uint4 *const area = area0 + (i % kOutAreas) * (Shape::kStageBytes / 16);
-    // The area is rewritten now: the store of kOutAreas tiles ago must have read it.
-    if constexpr (kBulkStore == 2) {
-      if (warp == 0) {
-        if (lane == 0) bulk_wait_group_read<kOutAreas - 1>();
-        sync_group();
-        named_barrier_arrive(kAreaFree, kThreads);
-      } else {
-        named_barrier_sync(kAreaFree, kThreads);
-      }
-    } else {
-      if constexpr (kBulkStore == 1) {
-        if (lane == 0) bulk_wait_group_read<kOutAreas - 1>();
-      }
-      sync_group();  // (kBulkStore 0: every lane's reads of the area for the last tile are done)
-    }
-    if constexpr (kBulkStore == 0) {
-      if (tile.dst_vec16) {
-        decode_warp_in_order<Fmt, kOut, true>(buf, tile_elems, table, area, warp, lane, reinterpret_cast<uint4 *>(out),
-                                              streaming);
-        return;
-      }
-    }
+    // The area is rewritten now: the last tile's store must have read it.
+    if (lane == 0) bulk_wait_group_read<0>();
+    sync_group();
     decode_warp_in_order<Fmt, kOut>(buf, tile_elems, table, area, warp, lane);
-    if constexpr (kBulkStore == 2) {
-      // Every tile passes both barriers, stored in bulk or not: warp 0 never runs a phase ahead.
-      if (tile.dst_vec16) fence_proxy_async_shared();  // the area's writes, before the async proxy reads them
-      if (warp == 0) {
-        named_barrier_sync(kAreaFull, kThreads);
-        if (lane == 0 && tile.dst_vec16) {
-          bulk_copy_s2g(tile.dst, areas + (i % kOutAreas) * (Shape::kStageBytes / 16),
-                        static_cast<uint32_t>(tile_elems) * sizeof(Elem), streaming);
-          bulk_commit_group();
-        }
-      } else {
-        named_barrier_arrive(kAreaFull, kThreads);
-      }
-    }
     if (tile.dst_vec16) {
-      if constexpr (kBulkStore == 1) {
-        fence_proxy_async_shared();  // the area's writes, before the async proxy reads them
-        sync_group();
-        if (lane == 0 && warp_elems > 0) {
-          bulk_copy_s2g(out, area, static_cast<uint32_t>(warp_elems) * sizeof(Elem), streaming);
-          bulk_commit_group();
-        }
+      fence_proxy_async_shared();  // the area's writes, before the async proxy reads them
+      sync_group();
+      if (lane == 0 && warp_elems > 0) {
+        bulk_copy_s2g(out, area, static_cast<uint32_t>(warp_elems) * sizeof(Elem), streaming);
+        bulk_commit_group();
       }
     } else {
       sync_group();
       const Elem *a = reinterpret_cast<const Elem *>(area);
-      if constexpr (kBulkStore == 0) {
-        // Not unrolled: an unrolled copy of this rare path (an unaligned destination) set
-        // the register count of the direct-store kernels (f32 output: 88-96).
-#pragma unroll 1
-        for (int o = lane; o < warp_elems; o += kGroupLanes) out[o] = a[o];
-      } else {
-        for (int o = lane; o < warp_elems; o += kGroupLanes) out[o] = a[o];
-      }
+      for (int o = lane; o < warp_elems; o += kGroupLanes) out[o] = a[o];
     }
   };
 
