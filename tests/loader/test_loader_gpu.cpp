@@ -4,6 +4,7 @@
 // the reusable loader, the bandwidth probe and every way of pinning the staging ring. Skipped with the reason when there is no GPU.
 #include <algorithm>
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include "loader/synthetic_model.hpp"
 #include "model_checks.hpp"
@@ -20,11 +21,15 @@ const Location kCuda{"cuda", 0};
   } while (0)
 
 // Writes the generated llama-like model of the tests below (tens of MB, tensors larger than the
-// staging slots) to `file_name` in the temporary directory; returns its path.
-std::string write_generated_llama(const char *file_name) {
+// staging slots) to `<name>-<pid>.gguf` in the temporary directory; returns its path. The pid:
+// another process of this binary (ctest -j, a script's run beside it) must not rewrite the
+// file while this one loads it.
+std::string write_generated_llama(const char *name) {
   const loader::synth::LlamaShape s{
       .n_embd = 1024, .n_ff = 2816, .n_vocab = 8192, .n_layers = 2, .n_head = 8, .n_head_kv = 2};
-  const std::string path = (std::filesystem::temp_directory_path() / file_name).string();
+  const std::string path = (std::filesystem::temp_directory_path() /
+                            (std::string(name) + "-" + std::to_string(::getpid()) + ".gguf"))
+                               .string();
   loader::synth::write_gguf(loader::synth::llama_like(s), path);
   return path;
 }
@@ -62,7 +67,7 @@ TEST(LoaderCuda, EveryModelWithOneMebibyteBudget) {
 TEST(LoaderCuda, GeneratedModelAcrossManySlots) {
   Context ctx;
   REQUIRE_CUDA(ctx);
-  const std::string path = write_generated_llama("dq-loader-gpu-test.gguf");
+  const std::string path = write_generated_llama("dq-loader-gpu-test");
   {
     Model model(ctx, path);
     for (uint64_t budget : {2ull << 20, 64ull << 20}) {
@@ -92,7 +97,7 @@ TEST(LoaderCuda, GeneratedModelAcrossManySlots) {
 TEST(LoaderCuda, EveryWayOfPinningTheRing) {
   Context ctx;
   REQUIRE_CUDA(ctx);
-  const std::string path = write_generated_llama("dq-loader-gpu-ringpin.gguf");
+  const std::string path = write_generated_llama("dq-loader-gpu-ringpin");
   {
     Model model(ctx, path);
     for (const char *way : {"register", "populate", "block", "overlap", "background", "grow"}) {
@@ -121,7 +126,7 @@ TEST(LoaderCuda, HybridUploadsFromRegisteredWindows) {
   if (!std::getenv("DQ_TEST_HYBRID")) GTEST_SKIP() << "hybrid path hung on the H100; set DQ_TEST_HYBRID=1 to run";
   Context ctx;
   REQUIRE_CUDA(ctx);
-  const std::string path = write_generated_llama("dq-loader-gpu-hybrid.gguf");
+  const std::string path = write_generated_llama("dq-loader-gpu-hybrid");
   ScopedEnv copy("DQ_LOAD_COPY", "hybrid"), trace("DQ_LOAD_HYBRID_TRACE", "1"),
       window("DQ_LOAD_REGISTER_WINDOW_MIB", "2");
   {

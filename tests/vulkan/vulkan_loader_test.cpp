@@ -8,6 +8,10 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
+#include <string>
+
+#include <unistd.h>
 
 #include "loader/synthetic_model.hpp"
 #include "model_checks.hpp"
@@ -60,6 +64,15 @@ TEST(LoaderVulkan, EveryModelWithOneMebibyteBudget) {
   check_every_model(c);
 }
 
+// A generated model's path in the temp folder, unique to this process: ctest -j runs this
+// binary whole (vulkan.loader-async-alloc) beside its single tests, and a shared name let one
+// process rewrite the file another was loading ("the file ends early").
+std::string scratch_model_path(const std::string &name) {
+  return (std::filesystem::temp_directory_path() /
+          (name + "-" + std::to_string(::getpid()) + ".gguf"))
+      .string();
+}
+
 loader::synth::LlamaShape small_llama() {
   const loader::synth::LlamaShape s{
       .n_embd = 512, .n_ff = 1536, .n_vocab = 4096, .n_layers = 2, .n_head = 8, .n_head_kv = 2};
@@ -69,7 +82,7 @@ loader::synth::LlamaShape small_llama() {
 TEST(LoaderVulkan, GeneratedModelAcrossManySlots) {
   Context ctx;
   REQUIRE_VULKAN(ctx);
-  const std::string path = (std::filesystem::temp_directory_path() / "dq-loader-vulkan-test.gguf").string();
+  const std::string path = scratch_model_path("dq-loader-vulkan-test");
   loader::synth::write_gguf(loader::synth::llama_like(small_llama()), path);
   {
     Model model(ctx, path);
@@ -95,7 +108,7 @@ TEST(LoaderVulkan, GeneratedModelAcrossManySlots) {
 TEST(LoaderVulkan, HybridUploadsFromRegisteredWindows) {
   Context ctx;
   REQUIRE_VULKAN(ctx);
-  const std::string path = (std::filesystem::temp_directory_path() / "dq-loader-vulkan-hybrid.gguf").string();
+  const std::string path = scratch_model_path("dq-loader-vulkan-hybrid");
   loader::synth::write_gguf(loader::synth::llama_like(small_llama()), path);
   ScopedEnv copy("DQ_LOAD_COPY", "hybrid"), trace("DQ_LOAD_HYBRID_TRACE", "1"),
       window("DQ_LOAD_REGISTER_WINDOW_MIB", "2"), wait("DQ_LOAD_HYBRID_WAIT", "1");
