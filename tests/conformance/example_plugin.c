@@ -32,7 +32,7 @@
  *   BROKEN_FLUSH_IN_SUPPORTS    the same, inside supports() (Q8_0 values stay
  *                               exact, so only the environment shows it)     (P9)
  *   BROKEN_DEFERRED_CRASH       a success after a failure hands clean-up to a
- *                               thread that crashes 1 ms later                (P15)
+ *                               thread that crashes 100 ms later              (P15)
  * and, not broken, EXAMPLE_ABI_1_0: the same plugin as an ABI 1.0 table (no host_register),
  * which hosts of a newer minor must accept.
  */
@@ -46,6 +46,10 @@
 #if defined(BROKEN_THREAD_LEFT_RUNNING) || defined(BROKEN_DEFERRED_CRASH)
 #include <pthread.h>
 #include <unistd.h>
+#endif
+#ifdef BROKEN_SHARED_SCRATCH
+#include <pthread.h>
+#include <time.h>
 #endif
 
 #include "dq/dq_plugin.h" /* the only header a plugin needs (it includes dq.h) */
@@ -165,10 +169,37 @@ static void dequantize_q8_0(const uint8_t *src, float *dst, int64_t n_blocks) {
 #define SCRATCH_BLOCKS 2048
 static float g_scratch[SCRATCH_BLOCKS * QK8_0];
 
+/* The clash needs calls that overlap, which a loaded machine running each thread's call within
+ * one time slice may never give: pinned to one busy core, this plugin passed
+ * threads/concurrent in 1 run of 10. So the clash is made certain: a call from a thread other
+ * than init()'s (the host's threads) waits after its first fill, at most 2 s, until another
+ * call has filled the buffer too. init()'s thread never waits: single-threaded checks keep
+ * their speed. */
+static pthread_mutex_t g_scratch_mutex = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t g_scratch_filled = PTHREAD_COND_INITIALIZER;
+static unsigned long g_scratch_fills;
+static pthread_t g_init_thread;
+
+static void count_fill_and_wait_for_another(int wait) {
+  pthread_mutex_lock(&g_scratch_mutex);
+  const unsigned long mine = ++g_scratch_fills;
+  pthread_cond_broadcast(&g_scratch_filled);
+  if (wait && !pthread_equal(pthread_self(), g_init_thread)) {
+    struct timespec deadline;
+    clock_gettime(CLOCK_REALTIME, &deadline);
+    deadline.tv_sec += 2;
+    while (g_scratch_fills == mine &&
+           pthread_cond_timedwait(&g_scratch_filled, &g_scratch_mutex, &deadline) == 0) {
+    }
+  }
+  pthread_mutex_unlock(&g_scratch_mutex);
+}
+
 static void dequantize_via_scratch(const uint8_t *src, float *dst, int64_t n_blocks) {
   for (int64_t b = 0; b < n_blocks; b += SCRATCH_BLOCKS) {
     const int64_t chunk = n_blocks - b < SCRATCH_BLOCKS ? n_blocks - b : SCRATCH_BLOCKS;
     dequantize_q8_0(src + b * Q8_0_BLOCK_BYTES, g_scratch, chunk);
+    count_fill_and_wait_for_another(b == 0);
     memcpy(dst + b * QK8_0, g_scratch, (size_t)chunk * QK8_0 * sizeof(float));
   }
 }
@@ -212,11 +243,12 @@ static void *example_housekeeping(void *unused) {
 
 #ifdef BROKEN_DEFERRED_CRASH
 /* Clean-up done later on a thread of its own, which dereferences a pointer already gone: the
- * process dies a few milliseconds after the call that scheduled it returned. */
+ * process dies 100 ms after the call that scheduled it returned. 100 ms, not 1: the check
+ * must have reported its result first, even when a loaded machine preempts the caller. */
 static int *volatile example_freed_cache; /* already gone: NULL */
 static void *example_deferred_cleanup(void *unused) {
   (void)unused;
-  usleep(1000);
+  usleep(100000);
   *example_freed_cache = 0;
   return NULL;
 }
@@ -232,6 +264,9 @@ static const char *example_describe(void) { return "portable C, Q8_0 -> f32 only
 /* init must succeed also where there is no device (rule P6); this plugin has nothing to set
  * up. A GPU plugin would query its runtime here and remember why there is no device. */
 static int32_t example_init(void) {
+#ifdef BROKEN_SHARED_SCRATCH
+  g_init_thread = pthread_self();
+#endif
 #ifdef BROKEN_THREAD_LEFT_RUNNING
   pthread_t thread;
   if (pthread_create(&thread, NULL, example_housekeeping, NULL) == 0) pthread_detach(thread);

@@ -65,10 +65,9 @@ class PipeFactSink : public FactSink {
   int fd_;
 };
 
-// How long a group's child lives on after its last check. Work a plugin defers to a thread of
-// its own (a timer, a deferred free) would otherwise die with the process unseen; a death in
-// this time fails the group as "<last check>+after". Short: it is paid once per group.
-constexpr auto kLingerAfterLastCheck = std::chrono::milliseconds(50);
+// A group's child lives on --linger-ms (50) after its last check. Work a plugin defers to a
+// thread of its own (a timer, a deferred free) would otherwise die with the process unseen; a
+// death in this time fails the group as "<last check>+after". Short: it is paid once per group.
 
 [[noreturn]] void child_main(int fd, const RunContext &ctx, const std::string &path,
                              const PluginFacts &facts, const Group &group,
@@ -122,7 +121,8 @@ constexpr auto kLingerAfterLastCheck = std::chrono::milliseconds(50);
     write_line(fd, {"R", std::to_string(i), verdict_name(o.verdict), o.message});
   }
   // The probe has unloaded the plugin and waited in handshake/shutdown already.
-  if (!group.probe && setup_error.empty()) std::this_thread::sleep_for(kLingerAfterLastCheck);
+  if (!group.probe && setup_error.empty())
+    std::this_thread::sleep_for(std::chrono::milliseconds(ctx.opts.linger_ms));
   write_line(fd, {"E"});  // all done: a death after this line is not the plugin's
   _exit(0);  // no static destructors of the parent's copy, no plugin unloading races
 }

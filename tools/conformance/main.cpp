@@ -61,6 +61,10 @@ int main(int argc, char **argv) {
   app.add_option("--seed", opts.seed, "seed of the random inputs");
   app.add_option("--timeout", opts.check_timeout_s, "seconds one check may run")
       ->check(CLI::PositiveNumber);
+  app.add_option("--linger-ms", opts.linger_ms,
+                 "milliseconds each group's child lives on after its last check, so that a "
+                 "plugin thread dying later fails the group (default 50)")
+      ->check(CLI::NonNegativeNumber);
   app.add_option("--large-elements", opts.large_elements, "elements of the large-tensor checks")
       ->check(CLI::PositiveNumber);
   app.add_flag("-v,--verbose", opts.verbose, "print details of passing checks too");

@@ -17,6 +17,7 @@ struct Options {
   bool verbose = false;              // --verbose: print PASS lines' details too
   uint64_t seed = 0x64712d636f6e66ULL;  // --seed
   int check_timeout_s = 300;         // --timeout: per check, in seconds
+  int linger_ms = 50;                // --linger-ms: a group's child lives on after its last check
   int64_t large_elements = int64_t{1} << 22;  // --large-elements (4M)
 };
 
