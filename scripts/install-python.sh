@@ -25,9 +25,11 @@ py="$venv/bin/python"
 "$py" -m pip install -q --upgrade pip
 CMAKE_BUILD_PARALLEL_LEVEL="${DQ_JOBS:-$(nproc)}" "$py" -m pip install -q ./python
 if [ $test = 1 ]; then
-  "$py" -m pip install -q pytest gguf ml_dtypes
+  # Pinned to the versions CI last passed with (python/test-constraints.txt says why).
+  constraints=(-c "$(dirname "$0")/../python/test-constraints.txt")
+  "$py" -m pip install -q "${constraints[@]}" pytest gguf ml_dtypes
   if [ "${DQ_TEST_TORCH:-1}" != 0 ]; then
-    "$py" -m pip install -q torch transformers accelerate diffusers
+    "$py" -m pip install -q "${constraints[@]}" torch transformers accelerate diffusers
   fi
 fi
 "$py" -c "import dq; print('install-python: dq', dq.__version__, 'in $venv, backends:', dq.backends())"

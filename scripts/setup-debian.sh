@@ -28,8 +28,9 @@ fi
 # gguf (PyPI) is the independent dequantizer the cross-check test compares against.
 if ! python3 -c "import gguf, numpy" >/dev/null 2>&1; then
   echo "setup: installing the gguf Python package"
-  python3 -m pip install -q gguf numpy 2>/dev/null ||
-    python3 -m pip install -q --break-system-packages gguf numpy
+  pins=(-c "$(dirname "$0")/../python/test-constraints.txt")  # CI's last green versions
+  python3 -m pip install -q "${pins[@]}" gguf numpy 2>/dev/null ||
+    python3 -m pip install -q --break-system-packages "${pins[@]}" gguf numpy
 fi
 # The Python package's tests (scripts/test.sh) build and install it into a virtual
 # environment: Debian ships venv's pip bootstrap in python3-venv.
