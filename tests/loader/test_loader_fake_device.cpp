@@ -7,14 +7,15 @@
 
 #include "loader/synthetic_model.hpp"
 #include "model_checks.hpp"
+#include "scratch_model_path.hpp"
 
 namespace dq::test {
 namespace {
 
 const Location kFake{"fakeasync", 0};
 
-// A small generated llama-like model (about 3 MB, tensors larger than small slots) in the temp
-// folder, removed at the end of the scope.
+// A small generated llama-like model (about 3 MB, tensors larger than small slots) at this
+// process's scratch_model_path, removed at the end of the scope.
 struct GeneratedModelFile {
   std::string path;
   static loader::synth::LlamaShape small_shape() {
@@ -23,9 +24,7 @@ struct GeneratedModelFile {
     return s;
   }
   explicit GeneratedModelFile(const char *tag, const loader::synth::LlamaShape &s = small_shape()) {
-    path = (std::filesystem::temp_directory_path() /
-            ("dq-loader-" + std::string(tag) + "-" + std::to_string(::getpid()) + ".gguf"))
-               .string();
+    path = scratch_model_path("dq-loader-" + std::string(tag));
     loader::synth::write_gguf(loader::synth::llama_like(s), path);
   }
   ~GeneratedModelFile() {
@@ -88,10 +87,8 @@ TEST(LoaderFakeDevice, EveryCopyMethodAndAReplacedFile) {
   REQUIRE_FAKE(ctx);
   const loader::synth::LlamaShape s{
       .n_embd = 256, .n_ff = 512, .n_vocab = 1024, .n_layers = 2, .n_head = 4, .n_head_kv = 2};
-  const auto dir = std::filesystem::temp_directory_path();
-  const std::string tag = std::to_string(::getpid());
-  const std::string path = (dir / ("dq-loader-copy-" + tag + ".gguf")).string();
-  const std::string other = (dir / ("dq-loader-copy-other-" + tag + ".gguf")).string();
+  const std::string path = scratch_model_path("dq-loader-copy");
+  const std::string other = scratch_model_path("dq-loader-copy-other");  // same folder: rename()
   auto spec = loader::synth::llama_like(s);
   loader::synth::write_gguf(spec, path);
   const char *prev = std::getenv("DQ_LOAD_COPY");
@@ -333,6 +330,20 @@ TEST(LoaderFakeDevice, UnknownRingPinWarnsAndLoads) {
   EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << err;
   EXPECT_STREQ(lm.stats().staging_pinned, "registered");
   expect_equal_to_cpu_reference(ctx, model, lm, "unknown DQ_LOAD_RING_PIN");
+}
+
+// The generated models' names: this process's own, in the folder CTest gives this build tree
+// (TEST_TMPDIR), so neither a second process of this binary nor a second build tree testing
+// at once can rewrite a model while it loads.
+TEST(ScratchModelPath, ThisProcessNameInTheBuildTreeFolder) {
+  const std::filesystem::path path = scratch_model_path("dq-loader-name-check");
+  EXPECT_EQ(path.filename().string(), "dq-loader-name-check-" + std::to_string(::getpid()) + ".gguf");
+  EXPECT_EQ(path.parent_path(), std::filesystem::path(::testing::TempDir()).parent_path());
+  EXPECT_TRUE(std::filesystem::is_directory(path.parent_path())) << path;
+  if (std::getenv("TEST_TMPDIR") == nullptr)
+    GTEST_SKIP() << "TEST_TMPDIR unset (run outside ctest): the models go to " << ::testing::TempDir();
+  EXPECT_EQ(path.string().rfind(std::string(DQ_BUILD_DIR) + "/", 0), 0u)
+      << path << " is outside the build tree " << DQ_BUILD_DIR;
 }
 
 }  // namespace

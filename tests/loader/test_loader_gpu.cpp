@@ -4,10 +4,10 @@
 // the reusable loader, the bandwidth probe and every way of pinning the staging ring. Skipped with the reason when there is no GPU.
 #include <algorithm>
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include "loader/synthetic_model.hpp"
 #include "model_checks.hpp"
+#include "scratch_model_path.hpp"
 
 namespace dq::test {
 namespace {
@@ -21,15 +21,11 @@ const Location kCuda{"cuda", 0};
   } while (0)
 
 // Writes the generated llama-like model of the tests below (tens of MB, tensors larger than the
-// staging slots) to `<name>-<pid>.gguf` in the temporary directory; returns its path. The pid:
-// another process of this binary (ctest -j, a script's run beside it) must not rewrite the
-// file while this one loads it.
+// staging slots) to this process's scratch_model_path(name); returns its path.
 std::string write_generated_llama(const char *name) {
   const loader::synth::LlamaShape s{
       .n_embd = 1024, .n_ff = 2816, .n_vocab = 8192, .n_layers = 2, .n_head = 8, .n_head_kv = 2};
-  const std::string path = (std::filesystem::temp_directory_path() /
-                            (std::string(name) + "-" + std::to_string(::getpid()) + ".gguf"))
-                               .string();
+  const std::string path = scratch_model_path(name);
   loader::synth::write_gguf(loader::synth::llama_like(s), path);
   return path;
 }

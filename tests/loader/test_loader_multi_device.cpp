@@ -9,6 +9,7 @@
 
 #include "loader/synthetic_model.hpp"
 #include "loader_test_util.hpp"
+#include "scratch_model_path.hpp"
 
 namespace dq::test {
 namespace {
@@ -101,13 +102,11 @@ std::vector<Part> from_plan(const dq_load_plan *plan) {
   return out;
 }
 
-// A generated model in the temporary directory (this process's own name), removed when this
-// goes out of scope, failed assertion or not.
+// A generated model at this process's scratch_model_path(name), removed when this goes out of
+// scope, failed assertion or not.
 struct TempGguf {
-  TempGguf(const std::string &prefix, const loader::synth::ModelSpec &spec)
-      : path((std::filesystem::temp_directory_path() /
-              (prefix + std::to_string(::getpid()) + ".gguf"))
-                 .string()) {
+  TempGguf(const std::string &name, const loader::synth::ModelSpec &spec)
+      : path(scratch_model_path(name)) {
     loader::synth::write_gguf(spec, path);
   }
   ~TempGguf() { std::filesystem::remove(path); }
@@ -503,7 +502,7 @@ TEST(LoaderMultiDevice, PipelinesRunAtOnceOnAGeneratedModel) {
   REQUIRE_FAKE_DEVICES(ctx, 2);
   const loader::synth::LlamaShape shape{
       .n_embd = 1024, .n_ff = 2048, .n_vocab = 2048, .n_layers = 2, .n_head = 8, .n_head_kv = 4};
-  const TempGguf file("dq-multi-", loader::synth::llama_like(shape));
+  const TempGguf file("dq-multi", loader::synth::llama_like(shape));
   Model model(ctx, file.path);
   dq_load_plan *plan = nullptr;
   ASSERT_EQ(dq_plan_tensor_parallel(ctx.get(), model.get(), 2, -1, &plan), DQ_OK)
@@ -554,7 +553,7 @@ TEST(LoaderMultiDevice, PlansOfOddNames) {
       {"blk.3.ffn_down.weight", DQ_TYPE_Q8_0, {64, 8}},
       {"output.weight", DQ_TYPE_F32, {64, 8}},
   };
-  const TempGguf file("dq-multi-names-", spec);
+  const TempGguf file("dq-multi-names", spec);
   Model model(ctx, file.path);
   dq_load_plan *plan = nullptr;
   ASSERT_EQ(dq_plan_layers(ctx.get(), model.get(), 2, &plan), DQ_OK) << dq_last_error(ctx.get());

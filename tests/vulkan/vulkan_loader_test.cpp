@@ -11,10 +11,9 @@
 #include <filesystem>
 #include <string>
 
-#include <unistd.h>
-
 #include "loader/synthetic_model.hpp"
 #include "model_checks.hpp"
+#include "scratch_model_path.hpp"
 
 namespace dq::test {
 namespace {
@@ -62,15 +61,6 @@ TEST(LoaderVulkan, EveryModelWithOneMebibyteBudget) {
   c.gpu_min_bytes = 0;
   c.budget = 1ull << 20;
   check_every_model(c);
-}
-
-// A generated model's path in the temp folder, unique to this process: ctest -j runs this
-// binary whole (vulkan.loader-async-alloc) beside its single tests, and a shared name let one
-// process rewrite the file another was loading ("the file ends early").
-std::string scratch_model_path(const std::string &name) {
-  return (std::filesystem::temp_directory_path() /
-          (name + "-" + std::to_string(::getpid()) + ".gguf"))
-      .string();
 }
 
 loader::synth::LlamaShape small_llama() {
