@@ -16,6 +16,9 @@
 #     KERNEL_VARIANT_TESTS=1 also runs each variant's golden tests and conformance (step 2),
 #     KERNEL_VARIANT_TESTS="name ..." only those variants'; each variant's test and bench
 #     commands end after VARIANT_TIMEOUT (300) s, so a variant that hangs leaves the others time;
+#  3b. STREAM_MIX=1: dq-cuda-stream-mix (plugins/cuda/bench/stream_mix.cu), the bandwidth ceiling
+#     of each dequantizer read:write byte mix and the kernel styles that reach it, against a
+#     copy in the same run; its table goes into the summary, its CSV to $OUT/stream-mix.csv;
 #  4. SHAPES=f16,f32: `dq bench --shapes default` rows (sizes, batch) against their bound, of
 #     SHAPE_TYPES (all); SHAPE_ROWS=1 adds `dq bench`'s 256M rows of the same types;
 #  5. fresh `dq load FILE` processes of the 2 GB bench model, interleaved over VARIANTS
@@ -55,10 +58,12 @@ if [[ -f $OLD_TAR ]]; then
   OLD_PID=$!
 fi
 
+STREAM_MIX_TARGET=
+[[ ${STREAM_MIX:-0} != 0 ]] && STREAM_MIX_TARGET="dq-cuda-stream-mix"
 log "build ($BUILD)"
 # shellcheck disable=SC2086  # CMAKE_EXTRA and EXTRA_TARGETS are lists
 dev_build . "$BUILD" "$OUT/build.log" -DDQ_TESTDATA_DIR="$DQ_TESTDATA" ${CMAKE_EXTRA:-} -- \
-  dq dq-cpu dq-cuda dq-cuda-bench dq-conformance ${EXTRA_TARGETS:-} || dev_build_failed "$OUT/build.log"
+  dq dq-cpu dq-cuda dq-cuda-bench dq-conformance ${STREAM_MIX_TARGET:-} ${EXTRA_TARGETS:-} || dev_build_failed "$OUT/build.log"
 if [[ -z ${NO_TESTS:-} ]]; then
   run_or_print ninja -C "$BUILD" -j"$JOBS" dq_cuda_tests >>"$OUT/build.log" 2>&1 || log "WARNING: dq_cuda_tests did not build"
 fi
@@ -156,6 +161,13 @@ if [[ -z ${NO_BENCH:-} ]]; then
     run_or_print env "$v" "$BUILD/bin/dq-cuda-bench" --no-cpu --elements "$BENCH_ELEMENTS" --outs f16 --runs 7 \
       --types "${TUNE_TYPES:-q8_0,q4_K,q6_K,iq2_xxs,bf16}" >"$OUT/tune-${v//=/-}.log" 2>&1
   done
+fi
+
+if [[ -n ${STREAM_MIX_TARGET:-} ]]; then
+  log "dq-cuda-stream-mix (read:write mixes and kernel styles against a same-run copy)"
+  run_or_print timeout 300 "$BUILD/bin/dq-cuda-stream-mix" --csv "$OUT/stream-mix.csv" >"$OUT/stream-mix.log" 2>&1
+  echo "stream-mix exit $?" >>"$S"
+  [[ -f $OUT/stream-mix.log ]] && cat "$OUT/stream-mix.log" >>"$S"
 fi
 
 if [[ -n ${SHAPES:-} ]]; then
