@@ -328,10 +328,16 @@ std::vector<Style> synthetic_styles(Context &c, int64_t n) {
   styles.push_back({"a128-w4", 128, g128, [=](int i) { style_a<M, 128, 4><<<g128, 128, 0, s>>>(src(i), dst(i)); }});
   styles.push_back({"a128-w8", 128, g128, [=](int i) { style_a<M, 128, 8><<<g128, 128, 0, s>>>(src(i), dst(i)); }});
   styles.push_back({"a128-w16", 128, g128, [=](int i) { style_a<M, 128, 16><<<g128, 128, 0, s>>>(src(i), dst(i)); }});
+  const int64_t g256 = n / (256 * 32);
+  styles.push_back({"a256-w16", 256, g256, [=](int i) { style_a<M, 256, 16, 32><<<g256, 256, 0, s>>>(src(i), dst(i)); }});
   const int64_t tiles = n / kTileElems<M>;
   constexpr int T = kStyleBThreads;
   styles.push_back({"b", T, tiles, [=](int i) {
                       style_b<M, LoadHint::nc, StoreHint::plain, false><<<tiles, T, 0, s>>>(src(i), dst(i), tiles);
+                    }});
+  const int64_t tiles64 = n / kTileElems<M, 64>;
+  styles.push_back({"b-t64", 64, tiles64, [=](int i) {
+                      style_b<M, LoadHint::nc, StoreHint::plain, false, 64><<<tiles64, 64, 0, s>>>(src(i), dst(i), tiles64);
                     }});
   const int sms = c.prop.multiProcessorCount;
   const int resident =

@@ -1,10 +1,10 @@
 // dq-cuda-stream-mix: the kernel styles (each a template over a mix of stream_mix_layouts.cuh)
 // and the helper kernels (fill, naive reference, compare, read-only, write-only, clock).
-//   style a  ggml-like: a one-shot grid of small blocks (T threads, T*64 elements each), the
-//            block's source staged in shared memory with W-byte loads, then coalesced W-byte
-//            stores (ggml's Q8_0->f16: T=32, W=4, a grid of 131072 blocks at 256M elements)
+//   style a  ggml-like: a one-shot grid of small blocks (T threads, T*64 elements each; a256:
+//            T*32), the block's source staged in shared memory with W-byte loads, then
+//            coalesced W-byte stores (a32-w4 is ggml's Q8_0->f16 shape: 131072 blocks at 256M)
 //   style b  a one-shot grid of 256-thread blocks, registers only: each thread loads its
-//            groups with 16-byte ld.global.nc and stores 16-byte words
+//            groups with 16-byte ld.global.nc and stores 16-byte words (b-t64: 64 threads)
 //   style c  style b as a persistent grid (k blocks per SM, a grid-stride loop over tiles)
 //   style d  style b with cache hints: streaming stores (st.global.cs), L2 evict-first
 //            policies on loads and/or stores, L1 no-allocate loads
@@ -26,6 +26,12 @@ template <> struct WordOf<4> { using type = uint32_t; };
 template <> struct WordOf<8> { using type = uint2; };
 template <> struct WordOf<16> { using type = uint4; };
 
+// The two halves as one word, low half first (as they lie in memory).
+__host__ __device__ inline uint32_t half2_bits(__half2 h) {
+  const __half2_raw r = h;
+  return uint32_t(r.x) | (uint32_t(r.y) << 16);
+}
+
 // K values packed into W bytes of Out (half pairs rounded to nearest even).
 template <class Out, int W>
 __device__ inline typename WordOf<W>::type pack(const float *v) {
@@ -33,8 +39,7 @@ __device__ inline typename WordOf<W>::type pack(const float *v) {
   if constexpr (sizeof(Out) == 2) {
 #pragma unroll
     for (int i = 0; i < W / 4; ++i) {
-      const __half2 h = __floats2half2_rn(v[2 * i], v[2 * i + 1]);
-      w[i] = *reinterpret_cast<const uint32_t *>(&h);
+      w[i] = half2_bits(__floats2half2_rn(v[2 * i], v[2 * i + 1]));
     }
   } else {
 #pragma unroll
@@ -93,11 +98,13 @@ __device__ inline void store16(uint4 *p, uint4 v, uint64_t policy) {
 }
 
 // ---- style a: shared-memory staging, small blocks --------------------------------------
-template <class M, int T, int W>
+// P outputs a thread: a block's chunk is T * P elements (64 for ggml's shape; 32 at 256
+// threads keeps an f32 chunk within 48 KiB of static shared memory).
+template <class M, int T, int W, int P = 64>
 __global__ void __launch_bounds__(T) style_a(const uint8_t *__restrict__ src, typename M::Out *__restrict__ dst) {
   using Out = typename M::Out;
   using Word = typename WordOf<W>::type;
-  constexpr int kChunkElems = T * 64;
+  constexpr int kChunkElems = T * P;
   constexpr int kChunkBytes = kChunkElems / M::kBlockElems * M::kBlockBytes;
   static_assert(kChunkBytes % (16) == 0, "the chunk's source must stay 16-byte aligned");
   constexpr int kWords = kChunkBytes / W;
@@ -120,15 +127,17 @@ __global__ void __launch_bounds__(T) style_a(const uint8_t *__restrict__ src, ty
 
 // ---- styles b, c, d: registers only, 256-thread blocks -----------------------------------
 // A tile is T * kThreadGroups groups; group (tile, u, thread) = (tile * U + u) * T + thread,
-// so the float mixes (8-element groups) load and store fully coalesced.
+// so the float mixes (8-element groups) load and store fully coalesced. T is 256 but for
+// one finer-grained variant (a q8_0 tile of 256 threads is 65536 elements: 4096 blocks at
+// 256M, under 4 waves on 132 SMs, so the last wave's tail may show).
 constexpr int kStyleBThreads = 256;
-template <class M> constexpr int64_t kTileElems = int64_t(kStyleBThreads) * M::kThreadGroups * M::kGroupElems;
+template <class M, int T = kStyleBThreads> constexpr int64_t kTileElems = int64_t(T) * M::kThreadGroups * M::kGroupElems;
 
-template <class M, LoadHint LH, StoreHint SH, bool kPersistent>
-__global__ void __launch_bounds__(kStyleBThreads)
+template <class M, LoadHint LH, StoreHint SH, bool kPersistent, int T = kStyleBThreads>
+__global__ void __launch_bounds__(T)
     style_b(const uint8_t *__restrict__ src, typename M::Out *__restrict__ dst, int64_t tiles) {
   using Out = typename M::Out;
-  constexpr int T = kStyleBThreads, U = M::kThreadGroups;
+  constexpr int U = M::kThreadGroups;
   constexpr int kInBytes = M::kGroupElems / M::kBlockElems * M::kBlockBytes;
   static_assert(kInBytes % 16 == 0 && (M::kGroupElems * sizeof(Out)) % 16 == 0, "groups of 16-byte words");
   constexpr int kInVec = kInBytes / 16;

@@ -20,8 +20,7 @@ namespace stream_mix {
 constexpr int kQ8Bytes = 34;
 
 __device__ inline uint32_t q8_pair_to_half2(int8_t a, int8_t b, float d) {
-  const __half2 h = __floats2half2_rn(float(a) * d, float(b) * d);
-  return *reinterpret_cast<const uint32_t *>(&h);
+  return half2_bits(__floats2half2_rn(float(a) * d, float(b) * d));
 }
 
 __global__ void __launch_bounds__(32) q8_0_f16_a32(const uint8_t *__restrict__ src, __half *__restrict__ dst,
