@@ -10,7 +10,10 @@
 //   read-only    a reduction kernel reading the mix's source bytes
 //   write-memset / write-kernel   cudaMemset / a store-only kernel writing its output bytes
 //   model        read-only and write-only back to back: (R + W) / (t_read + t_write)
-//   then each kernel style (stream_mix_kernels.cuh: a, b, c, d), and for q8_0->f16 the real
+//   then each kernel style (stream_mix_kernels.cuh): a32-w4 (ggml's Q8_0->f16 shape), a32-w16,
+//   a128-w4/w8/w16, a256-w16 (shared memory, one-shot); b, b-t64 (registers, one-shot);
+//   c-kK (persistent, K blocks per SM), c-kK-cs; d-cs, d-ef, d-efload-cs, d-nol1-cs (cache
+//   hints); a summary gives each mix's best style per family. For q8_0->f16 also the real
 //   bit-exact dequantizers of stream_mix_q8_0.cuh (checked first against a host reference on
 //   random blocks with odd counts and special scales).
 // Every styled kernel's whole output is first compared with a one-thread-per-element
@@ -308,7 +311,6 @@ double reference_rows(Context &c, const std::string &mix, int64_t rd, int64_t wr
   return copy_gbps;
 }
 
-template <class M>
 int persistent_blocks_per_sm(const void *kernel) {
   int blocks = 0;
   ck(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&blocks, kernel, kStyleBThreads, 0), "occupancy");
@@ -341,7 +343,7 @@ std::vector<Style> synthetic_styles(Context &c, int64_t n) {
                     }});
   const int sms = c.prop.multiProcessorCount;
   const int resident =
-      persistent_blocks_per_sm<M>(reinterpret_cast<const void *>(style_b<M, LoadHint::nc, StoreHint::plain, true>));
+      persistent_blocks_per_sm(reinterpret_cast<const void *>(style_b<M, LoadHint::nc, StoreHint::plain, true>));
   for (int k : {1, 2, 4, 8}) {
     if (k > resident) break;  // more would not be a persistent grid
     const int64_t grid = std::min<int64_t>(int64_t(k) * sms, tiles);
