@@ -3,6 +3,8 @@
 // same decode8 functions, so this pins their arithmetic before any device time is spent.
 #include <gtest/gtest.h>
 
+#include <cstddef>
+#include <cstdio>
 #include <cstring>
 #include <random>
 #include <set>
@@ -65,13 +67,26 @@ bool host_decode(int32_t type, const std::vector<uint8_t> &src, int64_t n, std::
   });
 }
 
-// For formats with an f16 path: decode8_f16 must equal decode8 rounded to f16, bit for bit.
-// Returns the number of mismatching elements (NaN matches NaN), or -1 without an f16 path.
-int64_t f16_path_mismatches(int32_t type, const std::vector<uint8_t> &src, int64_t n, std::string *first) {
+std::string hex16(uint16_t v) {
+  char buf[8];
+  std::snprintf(buf, sizeof buf, "0x%04x", v);
+  return buf;
+}
+
+// The 16-bit output types with direct paths: f16 (decode8_f16) and bf16 (decode8_bf16).
+enum class Out16 { kF16, kBF16 };
+
+// For formats with a direct 16-bit path: decode8_f16 / decode8_bf16 must equal decode8
+// rounded (to nearest even) to f16 / bf16, bit for bit, over the blocks of `src`. Returns
+// the number of mismatching elements (NaN matches NaN: the device's f32 path gives the
+// canonical NaN, so NaN bits never match the CPU's), or -1 without such a path.
+template <Out16 kOut>
+int64_t path16_mismatches(int32_t type, const std::vector<uint8_t> &src, int64_t n, std::string *first) {
   int64_t bad = -1;
   dq::gpu::visit_block_format(type, [&](auto fmt) {
     using Fmt = decltype(fmt);
-    if constexpr (dq::gpu::HasF16<Fmt>::value) {
+    constexpr bool has = kOut == Out16::kF16 ? dq::gpu::HasF16<Fmt>::value : dq::gpu::HasBF16<Fmt>::value;
+    if constexpr (has) {
       bad = 0;
       for (int64_t b = 0; b < n / Fmt::kBlockElems; ++b) {
         alignas(16) uint8_t blk[Fmt::kBlockBytes + 16] = {};
@@ -80,15 +95,20 @@ int64_t f16_path_mismatches(int32_t type, const std::vector<uint8_t> &src, int64
           float v[8];
           uint32_t h[4];
           Fmt::decode8(blk, j0, v, host_grid(type));
-          Fmt::decode8_f16(blk, j0, h, host_grid(type));
+          if constexpr (kOut == Out16::kF16) {
+            Fmt::decode8_f16(blk, j0, h, host_grid(type));
+          } else {
+            Fmt::decode8_bf16(blk, j0, h, host_grid(type));
+          }
           for (int k = 0; k < 8; ++k) {
-            const uint16_t want = dq::f32_to_f16(v[k]);
+            const uint16_t want = kOut == Out16::kF16 ? dq::f32_to_f16(v[k]) : dq::f32_to_bf16(v[k]);
             const uint16_t got = static_cast<uint16_t>(h[k / 2] >> (16 * (k % 2)));
-            const bool both_nan = (want & 0x7fff) > 0x7c00 && (got & 0x7fff) > 0x7c00;
+            const uint16_t inf = kOut == Out16::kF16 ? 0x7c00 : 0x7f80;
+            const bool both_nan = (want & 0x7fff) > inf && (got & 0x7fff) > inf;
             if (got != want && !both_nan) {
               if (bad++ == 0)
-                *first = "element " + std::to_string(b * Fmt::kBlockElems + j0 + k) + ": got 0x" +
-                         std::to_string(got) + " want 0x" + std::to_string(want);
+                *first = "element " + std::to_string(b * Fmt::kBlockElems + j0 + k) + ": got " + hex16(got) +
+                         " want " + hex16(want);
             }
           }
         }
@@ -96,6 +116,10 @@ int64_t f16_path_mismatches(int32_t type, const std::vector<uint8_t> &src, int64
     }
   });
   return bad;
+}
+
+int64_t f16_path_mismatches(int32_t type, const std::vector<uint8_t> &src, int64_t n, std::string *first) {
+  return path16_mismatches<Out16::kF16>(type, src, n, first);
 }
 
 TEST(CudaDecodeHost, HalfPathsEqualRoundedFloatPath) {
@@ -121,6 +145,53 @@ TEST(CudaDecodeHost, HalfPathsEqualRoundedFloatPath) {
     EXPECT_EQ(bad, 0) << "random " << dq::type_traits(type)->name << ": " << first;
   }
   EXPECT_GT(formats, 7);
+}
+
+// The formats with a bf16 table path (decode8_bf16).
+constexpr int32_t kBF16PathTypes[] = {35};
+
+TEST(CudaDecodeHost, BFloatPathsEqualRoundedFloatPath) {
+  DQ_REQUIRE_TESTDATA(dir);
+  std::set<int32_t> covered;
+  for (const ManifestRow &r : dq::test::golden_rows(dir)) {
+    const auto bytes = dq::test::read_tensor_bytes(dir, r);
+    ASSERT_EQ(bytes.size(), r.nbytes) << r.file << " " << r.tensor;
+    std::string first;
+    const int64_t bad = path16_mismatches<Out16::kBF16>(r.type_id, bytes, r.n_elements, &first);
+    if (bad < 0) continue;
+    EXPECT_EQ(bad, 0) << r.file << " " << r.tensor << ": " << first;
+    covered.insert(r.type_id);
+  }
+  for (int32_t type : kBF16PathTypes) {
+    EXPECT_TRUE(covered.count(type)) << "no golden covers the bf16 path of type " << type;
+    std::mt19937_64 rng(42);
+    std::vector<uint8_t> src(static_cast<size_t>(*dq::type_nbytes(type, 1 << 16)));
+    for (auto &x : src) x = static_cast<uint8_t>(rng());
+    std::string first;
+    const int64_t bad = path16_mismatches<Out16::kBF16>(type, src, 1 << 16, &first);
+    ASSERT_GE(bad, 0) << "type " << type << " lost its bf16 path";
+    EXPECT_EQ(bad, 0) << "random " << dq::type_traits(type)->name << ": " << first;
+  }
+}
+
+// TQ2_0's value depends only on (2-bit code, f16 scale d): blocks with every f16 bit pattern
+// as d (subnormals, negatives, infinities and NaNs included) and, 64 bytes per block, all
+// 256 byte values, each decoded at all 4 of its code positions, cover every input.
+TEST(CudaDecodeHost, Tq2BFloatPathExhaustive) {
+  constexpr int32_t kTq2 = 35;
+  constexpr size_t kBlockBytes = 66, kQsBytes = 64;
+  constexpr int64_t kBlocks = 65536 * 4;
+  std::vector<uint8_t> src(kBlocks * kBlockBytes);
+  for (int64_t b = 0; b < kBlocks; ++b) {
+    uint8_t *blk = src.data() + b * kBlockBytes;
+    for (size_t j = 0; j < kQsBytes; ++j) blk[j] = static_cast<uint8_t>((b >> 16) * kQsBytes + j);
+    blk[kQsBytes] = static_cast<uint8_t>(b);  // block_tq2_0: qs[64], then d (little-endian)
+    blk[kQsBytes + 1] = static_cast<uint8_t>(b >> 8);
+  }
+  static_assert(offsetof(dq::blocks::block_tq2_0, d) == kQsBytes);
+  std::string first;
+  EXPECT_EQ(path16_mismatches<Out16::kBF16>(kTq2, src, kBlocks * 256, &first), 0) << first;
+  EXPECT_EQ(f16_path_mismatches(kTq2, src, kBlocks * 256, &first), 0) << first;
 }
 
 TEST(CudaDecodeHost, MatchesEveryGoldenBitForBit) {

@@ -229,9 +229,21 @@ DQ_DEV_INLINE uint32_t h2_pack_rn(float lo, float hi) {
 #endif
 }
 
-// 2-bit codes to f16 through a 4-entry table: t01/t23 hold the f16 outputs for codes 0,1
-// and 2,3. Pair p of the 8 codes in x (one per byte): one byte permute whose selector,
-// nibbles 2c and 2c + 1 per code c, is (codes * 0x22 + 0x10) per byte.
+// Two floats to bf16, round to nearest even (lo in the low lane): the conversion the bf16
+// kernels apply to the f32 path's values (OutPack<30>), so a table built with it holds
+// exactly the bits that path would store.
+DQ_DEV_INLINE uint32_t bf162_pack_rn(float lo, float hi) {
+#if DQ_GPU_DEVICE_CODE
+  return gpu::pack_bf162_rn(lo, hi);
+#else
+  return dq::f32_to_bf16(lo) | (static_cast<uint32_t>(dq::f32_to_bf16(hi)) << 16);
+#endif
+}
+
+// 2-bit codes to f16 (or bf16: the lookup only moves 16-bit words) through a 4-entry table:
+// t01/t23 hold the outputs for codes 0,1 and 2,3. Pair p of the 8 codes in x (one per byte):
+// one byte permute whose selector, nibbles 2c and 2c + 1 per code c, is (codes * 0x22 + 0x10)
+// per byte.
 DQ_DEV_INLINE void h2_codes8(uint64_t x, uint32_t t01, uint32_t t23, uint32_t *h) {
   DQ_UNROLL
   for (int p = 0; p < 4; ++p) {
@@ -292,6 +304,10 @@ struct Bytes8 {
   DQ_DEV_INLINE static void decode8_f16(const uint8_t *b, int j0, uint32_t *h, const uint8_t *t) { \
     group_f16(sub(b, j0 & ~31, t), (j0 >> 3) & 3, h, t);                                     \
   }
+#define DQ_DECODE8_BF16_FROM_SUB                                                          \
+  DQ_DEV_INLINE static void decode8_bf16(const uint8_t *b, int j0, uint32_t *h, const uint8_t *t) { \
+    group_bf16(sub(b, j0 & ~31, t), (j0 >> 3) & 3, h, t);                                     \
+  }
 
 // Formats that split decoding into a per-32-element part (scales, pointers: `sub`) and a
 // per-8-element part (`group`) let the kernels decode a lane's 32 elements with one `sub`.
@@ -306,6 +322,18 @@ template <typename Fmt, typename = void>
 struct HasF16 : std::false_type {};
 template <typename Fmt>
 struct HasF16<Fmt, std::void_t<decltype(&Fmt::decode8_f16)>> : std::true_type {};
+
+// Formats whose bf16 output can be looked up in a table of bf16 values, each the f32
+// path's value rounded once (so the same bits), provide decode8_bf16 (4 bf16x2 words); the
+// bf16 kernels use it instead of decoding to f32 and rounding every element.
+template <typename Fmt, typename = void>
+struct HasBF16 : std::false_type {};
+template <typename Fmt>
+struct HasBF16<Fmt, std::void_t<decltype(&Fmt::decode8_bf16)>> : std::true_type {};
+
+// Whether output type kOut (0 f32, 1 f16, 30 bf16) of Fmt has a direct 16-bit path.
+template <typename Fmt, int kOut>
+inline constexpr bool kHas16BitPath = (kOut == 1 && HasF16<Fmt>::value) || (kOut == 30 && HasBF16<Fmt>::value);
 
 // Field offset inside a block, from the shared layout structs.
 #define DQ_OFF(block, field) static_cast<int>(offsetof(dq::blocks::block, field))

@@ -82,20 +82,27 @@ struct FmtTQ1_0 {
   DQ_DECODE8_F16_FROM_SUB
 };
 
-// TQ2_0: chunks of 128; value l*32 + m of a chunk is bits 2l of qs[32c + m]. f16 output
-// goes through the 4-entry table of (code - 1) * d, each rounded as the f32 path's value.
+// TQ2_0: chunks of 128; value l*32 + m of a chunk is bits 2l of qs[32c + m]. f16 and bf16
+// output go through the 4-entry table of (code - 1) * d, each value computed as the f32
+// path computes it and rounded once (only the table of the output type is kept).
 struct FmtTQ2_0 {
   static constexpr int kType = 35, kBlockElems = 256, kBlockBytes = 66, kTableBytes = 0;
   struct Sub {
     float d;
-    uint32_t t01, t23;
+    uint32_t t01, t23, b01, b23;
     Bytes8 qs;
     int shift;
   };
   DQ_DEV_INLINE static Sub sub(const uint8_t *b, int j0, const uint8_t *) {
     const float d = ld_half(b + DQ_OFF(block_tq2_0, d));
-    return Sub{d, h2_pack_rn(-1.0f * d, 0.0f * d), h2_pack_rn(1.0f * d, 2.0f * d),
-               Bytes8(b + DQ_OFF(block_tq2_0, qs) + 32 * (j0 >> 7)), 2 * ((j0 >> 5) & 3)};
+    const float v0 = -1.0f * d, v1 = 0.0f * d, v2 = 1.0f * d, v3 = 2.0f * d;
+    return Sub{d,
+               h2_pack_rn(v0, v1),
+               h2_pack_rn(v2, v3),
+               bf162_pack_rn(v0, v1),
+               bf162_pack_rn(v2, v3),
+               Bytes8(b + DQ_OFF(block_tq2_0, qs) + 32 * (j0 >> 7)),
+               2 * ((j0 >> 5) & 3)};
   }
   DQ_DEV_INLINE static uint64_t codes(const Sub &s, int k) { return (s.qs.at(8 * k) >> s.shift) & (3 * kBytes01); }
   DQ_DEV_INLINE static void group(const Sub &s, int k, float *y, const uint8_t *) {
@@ -106,8 +113,12 @@ struct FmtTQ2_0 {
   DQ_DEV_INLINE static void group_f16(const Sub &s, int k, uint32_t *h, const uint8_t *) {
     h2_codes8(codes(s, k), s.t01, s.t23, h);
   }
+  DQ_DEV_INLINE static void group_bf16(const Sub &s, int k, uint32_t *h, const uint8_t *) {
+    h2_codes8(codes(s, k), s.b01, s.b23, h);
+  }
   DQ_DECODE8_FROM_SUB
   DQ_DECODE8_F16_FROM_SUB
+  DQ_DECODE8_BF16_FROM_SUB
 };
 
 }  // namespace dq::gpu

@@ -126,16 +126,29 @@ __device__ __forceinline__ int stage_chunk(int row, int q) {
   return row * kChunks + (q ^ ((row * kChunks >> 3) & (kChunks - 1)));
 }
 
-// Decodes group k (8 elements) of a lane's 32 through `f32` (8 floats) or, for f16 output
-// of a format with an exact half-precision path, `f16` (4 half2 words), and writes it to
-// row `lane` of the staging area.
-template <typename Fmt, int kOut, int kChunksPerRow, typename F32, typename F16>
-__device__ __forceinline__ void stage_group(uint4 *area, int lane, int k, F32 &&f32, F16 &&f16) {
+// The direct 16-bit paths (kHas16BitPath): 8 outputs of type kOut as 4 words, from a
+// format's per-8-element decoder or, with a `sub`, its group decoder.
+template <typename Fmt, int kOut>
+__device__ __forceinline__ void decode8_16bit(const uint8_t *blk, int j, uint32_t *h, const uint8_t *table) {
+  if constexpr (kOut == 1 && HasF16<Fmt>::value) Fmt::decode8_f16(blk, j, h, table);
+  if constexpr (kOut == 30 && HasBF16<Fmt>::value) Fmt::decode8_bf16(blk, j, h, table);
+}
+template <typename Fmt, int kOut, typename Sub>
+__device__ __forceinline__ void group_16bit(const Sub &s, int k, uint32_t *h, const uint8_t *table) {
+  if constexpr (kOut == 1 && HasF16<Fmt>::value) Fmt::group_f16(s, k, h, table);
+  if constexpr (kOut == 30 && HasBF16<Fmt>::value) Fmt::group_bf16(s, k, h, table);
+}
+
+// Decodes group k (8 elements) of a lane's 32 through `f32` (8 floats) or, for 16-bit
+// output of a format with a direct path for it (kHas16BitPath), `w16` (4 words), and writes
+// it to row `lane` of the staging area.
+template <typename Fmt, int kOut, int kChunksPerRow, typename F32, typename W16>
+__device__ __forceinline__ void stage_group(uint4 *area, int lane, int k, F32 &&f32, W16 &&w16) {
   constexpr int kChunksPerGroup = kChunksPerRow / 4;
   uint4 c[kChunksPerGroup];
-  if constexpr (kOut == 1 && HasF16<Fmt>::value) {
+  if constexpr (kHas16BitPath<Fmt, kOut>) {
     uint32_t h[4];
-    f16(h);
+    w16(h);
     c[0] = make_uint4(h[0], h[1], h[2], h[3]);
   } else {
     float v[8];
@@ -155,17 +168,13 @@ __device__ __forceinline__ void decode_lane32(const uint8_t *blk, int j0, const 
 #pragma unroll
     for (int k = 0; k < 4; ++k)
       stage_group<Fmt, kOut, kChunksPerRow>(area, lane, k, [&](float *v) { Fmt::group(s, k, v, table); },
-                                            [&](uint32_t *h) {
-                                              if constexpr (HasF16<Fmt>::value) Fmt::group_f16(s, k, h, table);
-                                            });
+                                            [&](uint32_t *h) { group_16bit<Fmt, kOut>(s, k, h, table); });
   } else {
 #pragma unroll
     for (int k = 0; k < 4; ++k)
       stage_group<Fmt, kOut, kChunksPerRow>(
           area, lane, k, [&](float *v) { Fmt::decode8(blk, j0 + 8 * k, v, table); },
-          [&](uint32_t *h) {
-            if constexpr (HasF16<Fmt>::value) Fmt::decode8_f16(blk, j0 + 8 * k, h, table);
-          });
+          [&](uint32_t *h) { decode8_16bit<Fmt, kOut>(blk, j0 + 8 * k, h, table); });
   }
 }
 
@@ -296,9 +305,9 @@ DQ_DEVICE_INLINE void tile_loop(const Tiles &tiles, int n_tiles, const uint8_t *
         if (e >= tile_elems) continue;
         const uint8_t *blk = buf + (e / Fmt::kBlockElems) * Fmt::kBlockBytes;
         uint4 c[1];
-        if constexpr (kOut == 1 && HasF16<Fmt>::value) {
+        if constexpr (kHas16BitPath<Fmt, kOut>) {
           uint32_t h[4];
-          Fmt::decode8_f16(blk, e % Fmt::kBlockElems, h, table);
+          decode8_16bit<Fmt, kOut>(blk, e % Fmt::kBlockElems, h, table);
           c[0] = make_uint4(h[0], h[1], h[2], h[3]);
         } else {
           float v[8];
@@ -372,9 +381,9 @@ DQ_DEVICE_INLINE void decode_warp_in_order(const uint8_t *buf, int tile_elems, c
       const int e = kWarpElems * warp + 8 * c;
       if (e >= tile_elems) continue;
       const uint8_t *blk = buf + (e / Fmt::kBlockElems) * Fmt::kBlockBytes;
-      if constexpr (kOut == 1 && HasF16<Fmt>::value) {
+      if constexpr (kHas16BitPath<Fmt, kOut>) {
         uint32_t h[4];
-        Fmt::decode8_f16(blk, e % Fmt::kBlockElems, h, table);
+        decode8_16bit<Fmt, kOut>(blk, e % Fmt::kBlockElems, h, table);
         area[c] = make_uint4(h[0], h[1], h[2], h[3]);
       } else {
         float v[8];
