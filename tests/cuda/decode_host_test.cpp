@@ -148,7 +148,7 @@ TEST(CudaDecodeHost, HalfPathsEqualRoundedFloatPath) {
 }
 
 // The formats with a bf16 table path (decode8_bf16).
-constexpr int32_t kBF16PathTypes[] = {35};
+constexpr int32_t kBF16PathTypes[] = {34, 35};
 
 TEST(CudaDecodeHost, BFloatPathsEqualRoundedFloatPath) {
   DQ_REQUIRE_TESTDATA(dir);
@@ -192,6 +192,29 @@ TEST(CudaDecodeHost, Tq2BFloatPathExhaustive) {
   std::string first;
   EXPECT_EQ(path16_mismatches<Out16::kBF16>(kTq2, src, kBlocks * 256, &first), 0) << first;
   EXPECT_EQ(f16_path_mismatches(kTq2, src, kBlocks * 256, &first), 0) << first;
+}
+
+// TQ1_0's value depends only on (trit, f16 scale d), and the trit extraction is the f32
+// path's own (trits8): every f16 bit pattern as d with every byte value at some position of
+// qs/qh, then every byte value at every position (blocks of one repeated byte) with every
+// 64th bit pattern as d (subnormals, +-0, +-inf and NaNs among them).
+TEST(CudaDecodeHost, Tq1BFloatPathExhaustive) {
+  constexpr int32_t kTq1 = 34;
+  constexpr size_t kBlockBytes = 54, kTritBytes = 52;  // qs[48], qh[4], then d
+  static_assert(offsetof(dq::blocks::block_tq1_0, d) == kTritBytes);
+  std::vector<uint8_t> src;
+  auto add_block = [&](auto byte_at, uint16_t d) {
+    for (size_t j = 0; j < kTritBytes; ++j) src.push_back(static_cast<uint8_t>(byte_at(j)));
+    src.push_back(static_cast<uint8_t>(d));
+    src.push_back(static_cast<uint8_t>(d >> 8));
+  };
+  for (int round = 0; round < 5; ++round)  // 5 * 52 >= 256 byte values per scale
+    for (uint32_t d = 0; d < 65536; ++d) add_block([&](size_t j) { return round * kTritBytes + j; }, d);
+  for (uint32_t byte = 0; byte < 256; ++byte)
+    for (uint32_t d = 0; d < 65536; d += 64) add_block([&](size_t) { return byte; }, d);
+  const int64_t n = static_cast<int64_t>(src.size() / kBlockBytes) * 256;
+  std::string first;
+  EXPECT_EQ(path16_mismatches<Out16::kBF16>(kTq1, src, n, &first), 0) << first;
 }
 
 TEST(CudaDecodeHost, MatchesEveryGoldenBitForBit) {

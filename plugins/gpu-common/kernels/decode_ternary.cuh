@@ -30,6 +30,14 @@ DQ_DEV_INLINE uint32_t tq1_pair(uint32_t w, uint32_t sel, uint32_t pow3) {
   return h2_fma(((q * 3u) & 0x03000300u) | 0x64006400u, 0x1c001c00u, 0xc500c500u);
 }
 
+// For bf16: the h2_codes8 selector (nibbles 2t, 2t + 1 per trit t) that looks up the trits
+// of the two bytes of w that `sel` moves into 16-bit lanes. Each lane's q * 3 is below 1024,
+// so its byte 1 is the trit alone: one byte permute gathers both.
+DQ_DEV_INLINE uint32_t tq1_pair_selector(uint32_t w, uint32_t sel, uint32_t pow3) {
+  const uint32_t q = (perm_bytes(w, 0, sel) * pow3) & 0x00ff00ffu;
+  return perm_bytes(q * 3u, 0, 0x4431u) * 0x22u + 0x1010u;
+}
+
 DQ_DEV_INLINE uint32_t pow3_of(int n) { return static_cast<uint32_t>((0x511b090301ull >> (8 * n)) & 0xffu); }
 
 // TQ1_0 elements [0,160): trit n of qs[m] at n*32 + m; [160,240): trit n of qs[32 + m] at
@@ -40,16 +48,27 @@ struct FmtTQ1_0 {
   // Per 32 elements (j0 a multiple of 32): j0 < 160 takes trit j0 / 32 of qs[8k..], the
   // 32-element runs at 160 and 192 trits n0 and n0 + 1 of qs[32 + 8 (k & 1)..], and the one
   // at 224 trit 4 for groups 0-1 and qh for groups 2-3 (elements 240..255).
+  // b01, b2: the bf16 table of (trit - 1) * d, each value computed as the f32 path does
+  // and rounded once (trit 2 in both lanes of b2; trit 3 never occurs).
   struct Sub {
-    uint32_t dbits, qh, p0, p1;
+    uint32_t dbits, qh, p0, p1, b01, b2;
     Bytes8 qs;
     bool mid, last;
   };
   DQ_DEV_INLINE static Sub sub(const uint8_t *b, int j0, const uint8_t *) {
     const bool mid = j0 >= 160;
     const int n0 = mid ? (j0 - 160) >> 4 : j0 >> 5;
-    return Sub{ld_u16(b + DQ_OFF(block_tq1_0, d)), ld_u32(b + DQ_OFF(block_tq1_0, qh)), pow3_of(n0), pow3_of(n0 + 1),
-               Bytes8(b + DQ_OFF(block_tq1_0, qs)), mid, j0 == 224};
+    const uint32_t dbits = ld_u16(b + DQ_OFF(block_tq1_0, d));
+    const float d = half_to_float(dbits);
+    return Sub{dbits,
+               ld_u32(b + DQ_OFF(block_tq1_0, qh)),
+               pow3_of(n0),
+               pow3_of(n0 + 1),
+               bf162_pack_rn(-1.0f * d, 0.0f * d),
+               bf162_pack_rn(1.0f * d, 1.0f * d),
+               Bytes8(b + DQ_OFF(block_tq1_0, qs)),
+               mid,
+               j0 == 224};
   }
   DQ_DEV_INLINE static void group_sources(const Sub &s, int k, uint32_t *lo, uint32_t *hi, uint32_t *p_lo,
                                           uint32_t *p_hi) {
@@ -78,8 +97,17 @@ struct FmtTQ1_0 {
     h[2] = h2_mul(tq1_pair(hi, 0x4140u, p_hi), d2);
     h[3] = h2_mul(tq1_pair(hi, 0x4342u, p_hi), d2);
   }
+  DQ_DEV_INLINE static void group_bf16(const Sub &s, int k, uint32_t *h, const uint8_t *) {
+    uint32_t lo, hi, p_lo, p_hi;
+    group_sources(s, k, &lo, &hi, &p_lo, &p_hi);
+    h[0] = perm_bytes_clear(s.b01, s.b2, tq1_pair_selector(lo, 0x4140u, p_lo));
+    h[1] = perm_bytes_clear(s.b01, s.b2, tq1_pair_selector(lo, 0x4342u, p_lo));
+    h[2] = perm_bytes_clear(s.b01, s.b2, tq1_pair_selector(hi, 0x4140u, p_hi));
+    h[3] = perm_bytes_clear(s.b01, s.b2, tq1_pair_selector(hi, 0x4342u, p_hi));
+  }
   DQ_DECODE8_FROM_SUB
   DQ_DECODE8_F16_FROM_SUB
+  DQ_DECODE8_BF16_FROM_SUB
 };
 
 // TQ2_0: chunks of 128; value l*32 + m of a chunk is bits 2l of qs[32c + m]. f16 and bf16
