@@ -148,7 +148,7 @@ TEST(CudaDecodeHost, HalfPathsEqualRoundedFloatPath) {
 }
 
 // The formats with a bf16 table path (decode8_bf16).
-constexpr int32_t kBF16PathTypes[] = {34, 35};
+constexpr int32_t kBF16PathTypes[] = {10, 34, 35, 42};
 
 TEST(CudaDecodeHost, BFloatPathsEqualRoundedFloatPath) {
   DQ_REQUIRE_TESTDATA(dir);
@@ -215,6 +215,59 @@ TEST(CudaDecodeHost, Tq1BFloatPathExhaustive) {
   const int64_t n = static_cast<int64_t>(src.size() / kBlockBytes) * 256;
   std::string first;
   EXPECT_EQ(path16_mismatches<Out16::kBF16>(kTq1, src, n, &first), 0) << first;
+}
+
+// Q2_0's value depends only on (2-bit code, f16 scale d): every f16 bit pattern as d with,
+// 16 bytes per block over 16 blocks, all 256 byte values, each decoded at all 4 of its code
+// positions, covers every input.
+TEST(CudaDecodeHost, Q20BFloatPathExhaustive) {
+  constexpr int32_t kQ2 = 42;
+  constexpr size_t kBlockBytes = 18, kQsBytes = 16;  // d, then qs[16]
+  static_assert(offsetof(dq::blocks::block_q2_0, qs) == 2 && sizeof(dq::blocks::block_q2_0) == kBlockBytes);
+  constexpr int64_t kBlocks = 65536 * 16;
+  std::vector<uint8_t> src(kBlocks * kBlockBytes);
+  for (int64_t b = 0; b < kBlocks; ++b) {
+    uint8_t *blk = src.data() + b * kBlockBytes;
+    blk[0] = static_cast<uint8_t>(b);  // d (little-endian): every pattern, 16 times
+    blk[1] = static_cast<uint8_t>(b >> 8);
+    for (size_t j = 0; j < kQsBytes; ++j) blk[2 + j] = static_cast<uint8_t>((b >> 16) * kQsBytes + j);
+  }
+  std::string first;
+  EXPECT_EQ(path16_mismatches<Out16::kBF16>(kQ2, src, kBlocks * 64, &first), 0) << first;
+}
+
+// Q2_K's value is fma(d * (sc & 15), q, -(dmin * (sc >> 4))): too many inputs for all of
+// them, so a wide sweep. Every f16 bit pattern as d, each paired with every f16 pattern as
+// dmin once (an odd multiplier permutes them) and with special dmin values (+-0, smallest
+// subnormal, largest finite, +-inf, NaN); every scale byte and every 2-bit code at every
+// shift in each run of 16 blocks.
+TEST(CudaDecodeHost, Q2KBFloatPathWideSweep) {
+  constexpr int32_t kQ2K = 10;
+  using Block = dq::blocks::block_q2_K;
+  constexpr size_t kBlockBytes = sizeof(Block);
+  static_assert(kBlockBytes == 84);
+  const uint16_t specials[] = {0x0000, 0x8000, 0x0001, 0x7bff, 0x7c00, 0xfc00, 0x7e00};
+  std::vector<uint8_t> src;
+  auto add_block = [&](uint32_t d, uint32_t dmin) {
+    const size_t at = src.size();
+    const uint32_t b = static_cast<uint32_t>(at / kBlockBytes);
+    src.resize(at + kBlockBytes);
+    uint8_t *blk = src.data() + at;
+    for (int j = 0; j < 16; ++j) blk[offsetof(Block, scales) + j] = static_cast<uint8_t>(b * 16 + j);
+    for (int j = 0; j < 64; ++j) blk[offsetof(Block, qs) + j] = static_cast<uint8_t>(b * 64 + j);
+    blk[offsetof(Block, d)] = static_cast<uint8_t>(d);
+    blk[offsetof(Block, d) + 1] = static_cast<uint8_t>(d >> 8);
+    blk[offsetof(Block, dmin)] = static_cast<uint8_t>(dmin);
+    blk[offsetof(Block, dmin) + 1] = static_cast<uint8_t>(dmin >> 8);
+  };
+  for (uint32_t d = 0; d < 65536; ++d) {
+    add_block(d, (d * 40503u) & 0xffffu);
+    add_block(d, specials[d % std::size(specials)]);
+    add_block(specials[d % std::size(specials)], d);
+  }
+  const int64_t n = static_cast<int64_t>(src.size() / kBlockBytes) * 256;
+  std::string first;
+  EXPECT_EQ(path16_mismatches<Out16::kBF16>(kQ2K, src, n, &first), 0) << first;
 }
 
 TEST(CudaDecodeHost, MatchesEveryGoldenBitForBit) {

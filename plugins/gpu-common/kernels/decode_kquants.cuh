@@ -48,8 +48,17 @@ struct FmtQ2_K {
     const uint32_t t23 = h2_pack_rn(fma_exact_product(dl, 2.0f, nml), fma_exact_product(dl, 3.0f, nml));
     h2_codes8(x, t01, t23, h);
   }
+  // bf16: the same 4 outputs rounded to bf16 instead.
+  DQ_DEV_INLINE static void group_bf16(const Sub &s, int k, uint32_t *h, const uint8_t *) {
+    const uint64_t x = (ld_u64_a4(s.q + 8 * k) >> s.shift) & (3 * kBytes01);
+    const float dl = s.dl[k >> 1], nml = s.nml[k >> 1];
+    const uint32_t t01 = bf162_pack_rn(fma_exact_product(dl, 0.0f, nml), fma_exact_product(dl, 1.0f, nml));
+    const uint32_t t23 = bf162_pack_rn(fma_exact_product(dl, 2.0f, nml), fma_exact_product(dl, 3.0f, nml));
+    h2_codes8(x, t01, t23, h);
+  }
   DQ_DECODE8_FROM_SUB
   DQ_DECODE8_F16_FROM_SUB
+  DQ_DECODE8_BF16_FROM_SUB
 };
 
 // Q3_K 6-bit scale k (0..15), unpacked as ggml's kmask shuffle does.

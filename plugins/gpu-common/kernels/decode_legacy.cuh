@@ -344,6 +344,11 @@ struct FmtQ2_0 {
   DQ_DEV_INLINE static void decode8_f16(const uint8_t *b, int j0, uint32_t *h, const uint8_t *) {
     h2_scale8(codes(b, j0), 1, h2_splat(ld_u16(b + DQ_OFF(block_q2_0, d))), h);
   }
+  // bf16: the 4-entry table of (code - 1) * d, each the f32 path's product rounded once.
+  DQ_DEV_INLINE static void decode8_bf16(const uint8_t *b, int j0, uint32_t *h, const uint8_t *) {
+    const float d = ld_half(b + DQ_OFF(block_q2_0, d));
+    h2_codes8(codes(b, j0), bf162_pack_rn(-1.0f * d, 0.0f * d), bf162_pack_rn(1.0f * d, 2.0f * d), h);
+  }
   // The 8 two-bit codes, one per byte (4 codes per source byte, lowest bits first).
   DQ_DEV_INLINE static uint64_t codes(const uint8_t *b, int j0) {
     const uint32_t q = ld_u16(b + DQ_OFF(block_q2_0, qs) + (j0 >> 2));
