@@ -148,7 +148,7 @@ TEST(CudaDecodeHost, HalfPathsEqualRoundedFloatPath) {
 }
 
 // The formats with a bf16 table path (decode8_bf16).
-constexpr int32_t kBF16PathTypes[] = {10, 34, 35, 42};
+constexpr int32_t kBF16PathTypes[] = {10, 19, 29, 34, 35, 42};
 
 TEST(CudaDecodeHost, BFloatPathsEqualRoundedFloatPath) {
   DQ_REQUIRE_TESTDATA(dir);
@@ -268,6 +268,47 @@ TEST(CudaDecodeHost, Q2KBFloatPathWideSweep) {
   const int64_t n = static_cast<int64_t>(src.size() / kBlockBytes) * 256;
   std::string first;
   EXPECT_EQ(path16_mismatches<Out16::kBF16>(kQ2K, src, n, &first), 0) << first;
+}
+
+// The IQ1 bf16 table has entries only for grid bytes -1, 0 and 1 (int8).
+TEST(CudaDecodeHost, Iq1GridBytesAreTernary) {
+  for (uint64_t entry : dq::grids::iq1s_grid)
+    for (int i = 0; i < 8; ++i) {
+      const uint8_t g = static_cast<uint8_t>(entry >> (8 * i));
+      ASSERT_TRUE(g == 0xff || g == 0x00 || g == 0x01) << "grid byte " << int{g};
+    }
+}
+
+// IQ1_S / IQ1_M values depend on (grid byte, f16 d, 3-bit sub-scale, delta sign): every f16
+// bit pattern as d, each in blocks of random bytes (grid indices, sub-scales and delta signs
+// vary per 8 or 32 elements), 4 blocks per d.
+TEST(CudaDecodeHost, Iq1BFloatPathWideSweep) {
+  std::mt19937_64 rng(7);
+  {
+    using Block = dq::blocks::block_iq1_s;
+    std::vector<uint8_t> src(65536 * 4 * sizeof(Block));
+    for (auto &x : src) x = static_cast<uint8_t>(rng());
+    for (size_t b = 0; b < src.size() / sizeof(Block); ++b) {
+      uint8_t *blk = src.data() + b * sizeof(Block) + offsetof(Block, d);
+      blk[0] = static_cast<uint8_t>(b);
+      blk[1] = static_cast<uint8_t>(b >> 8);
+    }
+    std::string first;
+    EXPECT_EQ(path16_mismatches<Out16::kBF16>(19, src, static_cast<int64_t>(src.size() / sizeof(Block)) * 256, &first), 0)
+        << "iq1_s " << first;
+  }
+  {
+    using Block = dq::blocks::block_iq1_m;  // d: the top nibbles of the 4 scale words
+    std::vector<uint8_t> src(65536 * 4 * sizeof(Block));
+    for (auto &x : src) x = static_cast<uint8_t>(rng());
+    for (size_t b = 0; b < src.size() / sizeof(Block); ++b) {
+      uint8_t *sc = src.data() + b * sizeof(Block) + offsetof(Block, scales);
+      for (int w = 0; w < 4; ++w) sc[2 * w + 1] = static_cast<uint8_t>((sc[2 * w + 1] & 0x0f) | (((b >> (4 * w)) & 0xf) << 4));
+    }
+    std::string first;
+    EXPECT_EQ(path16_mismatches<Out16::kBF16>(29, src, static_cast<int64_t>(src.size() / sizeof(Block)) * 256, &first), 0)
+        << "iq1_m " << first;
+  }
 }
 
 TEST(CudaDecodeHost, MatchesEveryGoldenBitForBit) {

@@ -220,6 +220,19 @@ DQ_DEV_INLINE void iq1_grid8(float dl, float delta, uint64_t g, float *y) {
   for (int i = 0; i < 8; ++i) y[i] = dl * (byte_minus64(g, i, 128) + delta);
 }
 
+// bf16 output: a group's 8 values take 3 distinct values, dl * (g + delta) for grid byte
+// g in {-1, 0, 1}, each computed as iq1_grid8 does (the float of g is exact) and rounded
+// once. g & 3 (3, 0, 1) is the h2_codes8 code: b01 holds g = 0, 1 and b3 g = -1 (code 2 never
+// occurs, so b3 has it in both lanes).
+struct Iq1BF16Table {
+  uint32_t b01, b3;
+};
+DQ_DEV_INLINE Iq1BF16Table iq1_bf16_table(float dl, float delta) {
+  return Iq1BF16Table{bf162_pack_rn(dl * (0.0f + delta), dl * (1.0f + delta)),
+                      bf162_pack_rn(dl * (-1.0f + delta), dl * (-1.0f + delta))};
+}
+DQ_DEV_INLINE void iq1_grid8_bf16(const Iq1BF16Table &t, uint64_t g, uint32_t *h) { h2_codes8(g, t.b01, t.b3, h); }
+
 // d2: d in both lanes; s2: 2s + 1; sd2: (2s + 1) * delta (exact).
 DQ_DEV_INLINE void iq1_grid8_f16(uint32_t d2, uint32_t s2, uint32_t sd2, uint64_t g, uint32_t *h) {
   g ^= kSignBits;
@@ -240,6 +253,7 @@ struct FmtIQ1_S {
     uint32_t d2, s2, sd2;
     const uint8_t *qs;
     uint32_t qh;
+    Iq1BF16Table bt;
   };
   DQ_DEV_INLINE static Sub sub(const uint8_t *b, int j0, const uint8_t *) {
     const int ib = j0 >> 5;
@@ -251,7 +265,8 @@ struct FmtIQ1_S {
     const float delta = neg ? -kIq1sDelta : kIq1sDelta;
     // (2s + 1) * delta = odd / 8 with delta's sign: 0x3000 is 2^-3 in f16.
     const uint32_t sd = h2_mul(h2_int(odd), 0x30003000u) | (neg ? 0x80008000u : 0u);
-    return Sub{dl, delta, h2_splat(dbits), h2_int(odd), sd, b + DQ_OFF(block_iq1_s, qs) + 4 * ib, qh};
+    return Sub{dl, delta, h2_splat(dbits), h2_int(odd), sd, b + DQ_OFF(block_iq1_s, qs) + 4 * ib, qh,
+               iq1_bf16_table(dl, delta)};
   }
   DQ_DEV_INLINE static uint64_t grid_values(const Sub &s, int l, const uint8_t *grid) {
     return grid8(grid, ld_u8(s.qs + l) | (((s.qh >> (3 * l)) & 7u) << 8));
@@ -262,8 +277,13 @@ struct FmtIQ1_S {
   DQ_DEV_INLINE static void group_f16(const Sub &s, int l, uint32_t *h, const uint8_t *grid) {
     iq1_grid8_f16(s.d2, s.s2, s.sd2, grid_values(s, l, grid), h);
   }
+  // dl and delta are per 32 elements, so the bf16 table is built once per sub.
+  DQ_DEV_INLINE static void group_bf16(const Sub &s, int l, uint32_t *h, const uint8_t *grid) {
+    iq1_grid8_bf16(s.bt, grid_values(s, l, grid), h);
+  }
   DQ_DECODE8_FROM_SUB
   DQ_DECODE8_F16_FROM_SUB
+  DQ_DECODE8_BF16_FROM_SUB
 };
 
 struct FmtIQ1_M {
@@ -303,8 +323,14 @@ struct FmtIQ1_M {
     const uint32_t sd = h2_mul(h2_int(o), 0x30003000u) | (neg(s, l) ? 0x80008000u : 0u);
     iq1_grid8_f16(h2_splat(s.dbits), h2_int(o), sd, grid_values(s, l, grid), h);
   }
+  DQ_DEV_INLINE static void group_bf16(const Sub &s, int l, uint32_t *h, const uint8_t *grid) {
+    const float dl = half_to_float(s.dbits) * static_cast<float>(static_cast<int>(odd(s, l)));
+    const float delta = neg(s, l) ? -kIq1sDelta : kIq1sDelta;
+    iq1_grid8_bf16(iq1_bf16_table(dl, delta), grid_values(s, l, grid), h);
+  }
   DQ_DECODE8_FROM_SUB
   DQ_DECODE8_F16_FROM_SUB
+  DQ_DECODE8_BF16_FROM_SUB
 };
 
 struct FmtIQ4_XS {
