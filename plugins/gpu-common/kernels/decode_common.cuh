@@ -243,12 +243,14 @@ DQ_DEV_INLINE uint32_t bf162_pack_rn(float lo, float hi) {
 // 2-bit codes to f16 (or bf16: the lookup only moves 16-bit words) through a 4-entry table:
 // t01/t23 hold the outputs for codes 0,1 and 2,3. Pair p of the 8 codes in x (one per byte):
 // one byte permute whose selector, nibbles 2c and 2c + 1 per code c, is (codes * 0x22 + 0x10)
-// per byte.
+// per byte. One multiply makes the selectors of 4 codes (bytes stay below 0x77: no carries);
+// the permute reads only the low 16 bits, so pair 2w takes them as they are, pair 2w + 1 shifted.
 DQ_DEV_INLINE void h2_codes8(uint64_t x, uint32_t t01, uint32_t t23, uint32_t *h) {
   DQ_UNROLL
-  for (int p = 0; p < 4; ++p) {
-    const uint32_t c2 = static_cast<uint32_t>(x >> (16 * p)) & 0x0303u;
-    h[p] = perm_bytes_clear(t01, t23, c2 * 0x22u + 0x1010u);
+  for (int w = 0; w < 2; ++w) {
+    const uint32_t sel = (static_cast<uint32_t>(x >> (32 * w)) & 0x03030303u) * 0x22u + 0x10101010u;
+    h[2 * w] = perm_bytes_clear(t01, t23, sel);
+    h[2 * w + 1] = perm_bytes_clear(t01, t23, sel >> 16);
   }
 }
 
