@@ -148,7 +148,7 @@ TEST(CudaDecodeHost, HalfPathsEqualRoundedFloatPath) {
 }
 
 // The formats with a bf16 table path (decode8_bf16).
-constexpr int32_t kBF16PathTypes[] = {10, 19, 29, 34, 35, 42};
+constexpr int32_t kBF16PathTypes[] = {10, 19, 29, 34, 35, 41, 42};
 
 TEST(CudaDecodeHost, BFloatPathsEqualRoundedFloatPath) {
   DQ_REQUIRE_TESTDATA(dir);
@@ -234,6 +234,25 @@ TEST(CudaDecodeHost, Q20BFloatPathExhaustive) {
   }
   std::string first;
   EXPECT_EQ(path16_mismatches<Out16::kBF16>(kQ2, src, kBlocks * 64, &first), 0) << first;
+}
+
+// Q1_0's value depends only on (bit, f16 scale d): every f16 bit pattern as d with, 16 bytes
+// per block over 16 blocks, all 256 byte values (each byte holds 8 elements' bits) covers
+// every input.
+TEST(CudaDecodeHost, Q10BFloatPathExhaustive) {
+  constexpr int32_t kQ1 = 41;
+  constexpr size_t kBlockBytes = 18, kQsBytes = 16;  // d, then qs[16]
+  static_assert(offsetof(dq::blocks::block_q1_0, qs) == 2 && sizeof(dq::blocks::block_q1_0) == kBlockBytes);
+  constexpr int64_t kBlocks = 65536 * 16;
+  std::vector<uint8_t> src(kBlocks * kBlockBytes);
+  for (int64_t b = 0; b < kBlocks; ++b) {
+    uint8_t *blk = src.data() + b * kBlockBytes;
+    blk[0] = static_cast<uint8_t>(b);  // d (little-endian): every pattern, 16 times
+    blk[1] = static_cast<uint8_t>(b >> 8);
+    for (size_t j = 0; j < kQsBytes; ++j) blk[2 + j] = static_cast<uint8_t>((b >> 16) * kQsBytes + j);
+  }
+  std::string first;
+  EXPECT_EQ(path16_mismatches<Out16::kBF16>(kQ1, src, kBlocks * 128, &first), 0) << first;
 }
 
 // Q2_K's value is fma(d * (sc & 15), q, -(dmin * (sc >> 4))): too many inputs for all of

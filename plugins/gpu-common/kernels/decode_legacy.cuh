@@ -330,6 +330,18 @@ struct FmtQ1_0 {
     for (int i = 0; i < 4; ++i)
       h[i] = d2 ^ (((neg >> (2 * i)) & 1u) << 15) ^ (((neg >> (2 * i + 1)) & 1u) << 31);
   }
+  // bf16: rounding is symmetric, so bf16(d) = -bf16(-d): a set bit k flips the sign of
+  // element k's bf16(-d), the f32 path's -d rounded once. One multiply per pair moves bits
+  // 2i and 2i + 1 of the byte to bits 15 and 31 (its two shifted copies of the byte do not
+  // overlap, so no carries reach them).
+  DQ_DEV_INLINE static void decode8_bf16(const uint8_t *b, int j0, uint32_t *h, const uint8_t *) {
+    const float neg_d = -ld_half(b + DQ_OFF(block_q1_0, d));
+    const uint32_t neg2 = bf162_pack_rn(neg_d, neg_d);
+    const uint32_t bits = ld_u8(b + DQ_OFF(block_q1_0, qs) + (j0 >> 3));
+    DQ_UNROLL
+    for (int i = 0; i < 4; ++i)
+      h[i] = neg2 ^ ((bits * ((1u << (15 - 2 * i)) + (1u << (30 - 2 * i)))) & 0x80008000u);
+  }
 };
 
 // Q2_0: element j is bits 2*(j%4) of byte j/4; code c gives (c - 1) * d.
