@@ -148,7 +148,7 @@ TEST(CudaDecodeHost, HalfPathsEqualRoundedFloatPath) {
 }
 
 // The formats with a bf16 table path (decode8_bf16).
-constexpr int32_t kBF16PathTypes[] = {10, 19, 29, 34, 35, 41, 42};
+constexpr int32_t kBF16PathTypes[] = {10, 16, 17, 19, 22, 29, 34, 35, 41, 42};
 
 TEST(CudaDecodeHost, BFloatPathsEqualRoundedFloatPath) {
   DQ_REQUIRE_TESTDATA(dir);
@@ -328,6 +328,41 @@ TEST(CudaDecodeHost, Iq1BFloatPathWideSweep) {
     EXPECT_EQ(path16_mismatches<Out16::kBF16>(29, src, static_cast<int64_t>(src.size() / sizeof(Block)) * 256, &first), 0)
         << "iq1_m " << first;
   }
+}
+
+// The IQ2 bf16 table has entries only for grid bytes 8, 25 and 43 (codes 0, 1 and 3).
+TEST(CudaDecodeHost, Iq2GridBytes) {
+  auto check = [](const auto &grid) {
+    for (uint64_t entry : grid)
+      for (int i = 0; i < 8; ++i) {
+        const uint8_t g = static_cast<uint8_t>(entry >> (8 * i));
+        ASSERT_TRUE(g == 8 || g == 25 || g == 43) << "grid byte " << int{g};
+      }
+  };
+  check(dq::grids::iq2xxs_grid);
+  check(dq::grids::iq2xs_grid);
+  check(dq::grids::iq2s_grid);
+}
+
+// IQ2 values depend on (grid byte, sign, f16 d, 4-bit sub-scale): every f16 bit pattern as
+// d, each in 4 blocks of random bytes (grid indices, signs and sub-scales), per format.
+TEST(CudaDecodeHost, Iq2BFloatPathWideSweep) {
+  std::mt19937_64 rng(11);
+  auto sweep = [&](int32_t type, size_t block_bytes, size_t d_offset) {
+    std::vector<uint8_t> src(65536 * 4 * block_bytes);
+    for (auto &x : src) x = static_cast<uint8_t>(rng());
+    for (size_t b = 0; b < src.size() / block_bytes; ++b) {
+      uint8_t *d = src.data() + b * block_bytes + d_offset;
+      d[0] = static_cast<uint8_t>(b);
+      d[1] = static_cast<uint8_t>(b >> 8);
+    }
+    std::string first;
+    EXPECT_EQ(path16_mismatches<Out16::kBF16>(type, src, static_cast<int64_t>(src.size() / block_bytes) * 256, &first), 0)
+        << dq::type_traits(type)->name << " " << first;
+  };
+  sweep(16, sizeof(dq::blocks::block_iq2_xxs), offsetof(dq::blocks::block_iq2_xxs, d));
+  sweep(17, sizeof(dq::blocks::block_iq2_xs), offsetof(dq::blocks::block_iq2_xs, d));
+  sweep(22, sizeof(dq::blocks::block_iq2_s), offsetof(dq::blocks::block_iq2_s, d));
 }
 
 TEST(CudaDecodeHost, MatchesEveryGoldenBitForBit) {

@@ -56,6 +56,16 @@ DQ_DEV_INLINE void signed_grid8_f16(uint32_t d2, uint32_t s2, uint32_t c2, uint6
   }
 }
 
+// bf16 output of the IQ2 formats: their grid bytes are 8, 25 and 43 (Iq2GridBytes test),
+// whose low 2 bits (0, 1, 3) index a 3-entry table of the f32 path's db * grid, each rounded
+// once (bf162_pack_rn). The f32 path's db * -grid is -(db * grid) (rounding is symmetric),
+// and so is its bf16, so the sign bits flip the looked-up values as in signed_grid8_f16.
+DQ_DEV_INLINE void signed_grid8_bf16(float db, uint64_t g, uint32_t signs, uint32_t *h) {
+  h2_codes8(g, bf162_pack_rn(db * 8.0f, db * 25.0f), bf162_pack_rn(db * 43.0f, db * 43.0f), h);
+  DQ_UNROLL
+  for (int p = 0; p < 4; ++p) h[p] ^= ((signs << (15 - 2 * p)) * 0x8001u) & 0x80008000u;
+}
+
 // -1024 * s for f16 bits s2 (both lanes): the exponent field grows by 10, the sign flips.
 DQ_DEV_INLINE uint32_t h2_neg1024x(uint32_t s2) { return (s2 + 0x28002800u) ^ 0x80008000u; }
 
@@ -88,8 +98,12 @@ struct FmtIQ2_XXS {
   DQ_DEV_INLINE static void group_f16(const GridSub &s, int l, uint32_t *h, const uint8_t *grid) {
     signed_grid8_f16(s.d2, s.s2, h2_neg1024x(s.s2), grid8(grid, ld_u8(s.q + l)), ksigns((s.aux >> (7 * l)) & 127u), h);
   }
+  DQ_DEV_INLINE static void group_bf16(const GridSub &s, int l, uint32_t *h, const uint8_t *grid) {
+    signed_grid8_bf16(s.db, grid8(grid, ld_u8(s.q + l)), ksigns((s.aux >> (7 * l)) & 127u), h);
+  }
   DQ_DECODE8_FROM_SUB
   DQ_DECODE8_F16_FROM_SUB
+  DQ_DECODE8_BF16_FROM_SUB
 };
 
 // IQ2_XS / IQ2_S: 4-bit scales, low nibble for groups 0-1 of a sub-block, high for 2-3.
@@ -124,8 +138,13 @@ struct FmtIQ2_XS {
     const uint32_t q = ld_u16(s.q + 2 * l);
     signed_grid8_f16(s.d2, s.s2[l >> 1], h2_neg1024x(s.s2[l >> 1]), grid8(grid, q & 511u), ksigns(q >> 9), h);
   }
+  DQ_DEV_INLINE static void group_bf16(const Iq2Sub &s, int l, uint32_t *h, const uint8_t *grid) {
+    const uint32_t q = ld_u16(s.q + 2 * l);
+    signed_grid8_bf16(s.db[l >> 1], grid8(grid, q & 511u), ksigns(q >> 9), h);
+  }
   DQ_DECODE8_FROM_SUB
   DQ_DECODE8_F16_FROM_SUB
+  DQ_DECODE8_BF16_FROM_SUB
 };
 
 struct FmtIQ2_S {
@@ -145,8 +164,12 @@ struct FmtIQ2_S {
   DQ_DEV_INLINE static void group_f16(const Iq2Sub &s, int l, uint32_t *h, const uint8_t *grid) {
     signed_grid8_f16(s.d2, s.s2[l >> 1], h2_neg1024x(s.s2[l >> 1]), grid8(grid, index(s, l)), ld_u8(s.q + 32 + l), h);
   }
+  DQ_DEV_INLINE static void group_bf16(const Iq2Sub &s, int l, uint32_t *h, const uint8_t *grid) {
+    signed_grid8_bf16(s.db[l >> 1], grid8(grid, index(s, l)), ld_u8(s.q + 32 + l), h);
+  }
   DQ_DECODE8_FROM_SUB
   DQ_DECODE8_F16_FROM_SUB
+  DQ_DECODE8_BF16_FROM_SUB
 };
 
 struct FmtIQ3_XXS {
