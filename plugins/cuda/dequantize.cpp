@@ -129,10 +129,12 @@ int32_t run_staged(const dq_plugin_dequantize_args &a, int64_t block_elems, size
 // output stores (on by default: 1-3% faster on the H100, and nothing reads the output back
 // in the kernel). DQ_CUDA_BLOCKS_PER_SM=N sets the persistent grid to N blocks per
 // multiprocessor (0: as many as fit); unset, each kernel takes its measured default (3 for the
-// Hopper producer-warp kernel, 2 otherwise: docs/PERFORMANCE.md).
+// Hopper producer-warp kernel, 2 otherwise: docs/PERFORMANCE.md). DQ_CUDA_ONE_SHOT=1 launches
+// one block per tile instead of the persistent grid (launch.hpp).
 struct Tuning {
   bool streaming_stores = true;
   int blocks_per_sm_cap = -1;  // -1: the kernel's default
+  bool one_shot = false;
 };
 
 const Tuning &tuning() {
@@ -140,6 +142,7 @@ const Tuning &tuning() {
     Tuning r;
     if (const char *s = std::getenv("DQ_CUDA_STREAMING_STORES")) r.streaming_stores = std::atoi(s) != 0;
     if (const char *s = std::getenv("DQ_CUDA_BLOCKS_PER_SM")) r.blocks_per_sm_cap = std::max(0, std::atoi(s));
+    if (const char *s = std::getenv("DQ_CUDA_ONE_SHOT")) r.one_shot = std::atoi(s) != 0;
     return r;
   }();
   return t;
@@ -188,6 +191,7 @@ int32_t launch_env(int32_t device, void *stream, LaunchEnv *env) {
   env->sm_count = sm_count(device);  // cached at probe time: no device query per call
   env->streaming_stores = tuning().streaming_stores;
   env->blocks_per_sm_cap = tuning().blocks_per_sm_cap;
+  env->one_shot = tuning().one_shot;
   return resolve_stream(device, stream, &env->stream);
 }
 

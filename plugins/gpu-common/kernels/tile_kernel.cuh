@@ -592,7 +592,8 @@ Error launch_tiles(const void *src, void *dst, int64_t n_blocks, const uint8_t *
   }
   const int64_t n_tiles = (n_blocks + Shape::kBlocks - 1) / Shape::kBlocks;
   const int64_t max_grid = static_cast<int64_t>(env.sm_count) * blocks_per_sm;
-  const unsigned grid = static_cast<unsigned>(n_tiles < max_grid ? n_tiles : max_grid);
+  // Tile counts fit 32 bits (dequant_tiles counts them in an int), so one block per tile does too.
+  const unsigned grid = static_cast<unsigned>(n_tiles < max_grid || env.one_shot ? n_tiles : max_grid);
   const bool src_vec16 = (reinterpret_cast<uintptr_t>(src) & 15) == 0;
   const bool dst_vec16 = (reinterpret_cast<uintptr_t>(dst) & 15) == 0;
   kernel<<<grid, threads, Shape::kSmemBytes, env.stream>>>(
