@@ -135,7 +135,7 @@ void store_half_pair(uint at, uint lo, uint hi, bool has_lo, bool has_hi) {
 // decode8(e0, a, b) those of elements e0..e0+7 (e0 a multiple of 8), counted from the start
 // of the chunk's first block. `prenarrowed` (a constant expression): decode8 already returns
 // 16-bit output values (F16 -> f16, BF16 -> bf16), so the run path does not narrow them.
-#define DQ_MAIN(decode, decode8, prenarrowed)                                                        \
+#define DQ_MAIN_PER_ELEMENT(decode)                                                     \
   void main_per_element() {                                                             \
     const uint n = params.n_elements;                                                   \
     const uint fib = params.first_in_block;                                             \
@@ -157,7 +157,8 @@ void store_half_pair(uint at, uint lo, uint hi, bool has_lo, bool has_hi) {
       const uint hi = has_hi ? narrow(decode(lo_e + 1u + fib)) : 0u;                    \
       store_half_pair(params.dst_word_offset + w, lo, hi, has_lo, has_hi);              \
     }                                                                                   \
-  }                                                                                     \
+  }
+#define DQ_MAIN_RUN(decode8, prenarrowed)                                               \
   /* Group g: elements 8g..8g+7 from the first block's start; output i = element - fib. */ \
   /* 16-bit outputs need (2 * dst_word_offset + dst_half_shift - fib) even (the host */ \
   /* checks), so element pairs (8g+2k, 8g+2k+1) share one output word. */               \
@@ -210,10 +211,17 @@ void store_half_pair(uint at, uint lo, uint hi, bool has_lo, bool has_hi) {
         store_half_pair((base + e0 + k) >> 1, v[k], v[k + 1u], has_lo, has_hi);         \
       }                                                                                 \
     }                                                                                   \
-  }                                                                                     \
+  }
+/* The entry point: the per-element path or the run path (RUN_PATH). float.comp has its own */
+/* run path (whole 16-byte pieces of any length) and uses the two pieces separately. */
+#define DQ_MAIN_ENTRY()                                                                 \
   void main() {                                                                         \
     if (RUN_PATH == 0u)                                                                 \
       main_per_element();                                                               \
     else                                                                                \
       main_run();                                                                       \
   }
+#define DQ_MAIN(decode, decode8, prenarrowed) \
+  DQ_MAIN_PER_ELEMENT(decode)                 \
+  DQ_MAIN_RUN(decode8, prenarrowed)           \
+  DQ_MAIN_ENTRY()

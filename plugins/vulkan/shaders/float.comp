@@ -1,6 +1,16 @@
 #version 450
 // F32, F16 and BF16 inputs: widening is exact, done on the bits (no float operation, so a
 // device that flushes denormals still passes subnormals through).
+//
+// The run path streams 4-element units: a unit is one 16-byte (f32) or 8-byte (16-bit) load
+// and one 16- or 8-byte store, and consecutive invocations take consecutive units, so every
+// load and store instruction of a warp covers one contiguous range (whole 32-byte sectors).
+// The earlier run path gave each invocation 8 elements, so an F32 source was read as two
+// 16-byte loads 32 bytes apart per invocation (half of each warp request wasted). Units start
+// where the output is 4-element aligned; the at most 3 elements before (head) and after
+// (tail) are stored one by one by invocation 0. A source that is not unit-aligned where the
+// output is gets word loads (src_u32) instead of vector loads: correct, slower, rare.
+// F32 -> f32 on device memory does not come here: dequantize.cpp copies it (shader_copy.cpp).
 #extension GL_GOOGLE_include_directive : require
 #include "common.glsl"
 
@@ -16,61 +26,91 @@ uint decode(uint e) {
   return h << 16;  // bf16
 }
 
-// Elements e0..e0+7: eight source words (F32) or four (F16, BF16: two halves each), as
-// 16-byte loads where the source binding is 16-byte aligned. Block of 1 element, so the chunk
-// starts at element 0 (first_in_block is 0) and ends at n_elements, possibly inside the
-// group: nothing past it is read (the binding ends there).
+DQ_MAIN_PER_ELEMENT(decode)
+
 layout(std430, set = 0, binding = 0) readonly buffer SrcVec { uvec4 src_vec[]; };
+layout(std430, set = 0, binding = 0) readonly buffer SrcVec2 { uvec2 src_vec2[]; };
+layout(std430, set = 0, binding = 1) buffer DstVec2 { uvec2 dst_vec2[]; };
 
 // F16 -> f16 and BF16 -> bf16: narrow(widen(h)) of the reference helpers is h itself, but for
-// a NaN, which comes back quieted (f16: 0x0200 set, bf16: 0x0040 set); so the run path takes
-// that directly instead of 20-odd integer operations per element.
+// a NaN, which comes back quieted (f16: 0x0200 set, bf16: 0x0040 set); so that is computed
+// directly instead of 20-odd integer operations per element. Not a plain copy for that reason.
 bool same_width_output() { return (SRC_TYPE == kF16 && OUT_TYPE == 1u) || (SRC_TYPE == kBF16 && OUT_TYPE == 30u); }
 uint same_width(uint h) {
   if (SRC_TYPE == kF16) return (h & 0x7fffu) > 0x7c00u ? h | 0x0200u : h;
   return (h & 0x7fffu) > 0x7f80u ? h | 0x0040u : h;
 }
 
-void decode8(uint e0, out uvec4 lo4, out uvec4 hi4) {
-  const uint n = params.n_elements;
-  const bool aligned = (params.src_byte_offset & 15u) == 0u && e0 + 8u <= n;
-  uint v[8];
-  if (SRC_TYPE == kF32) {
-    if (aligned) {
-      const uint at = (params.src_byte_offset >> 4) + e0 / 4u;
-      lo4 = src_vec[at];
-      hi4 = src_vec[at + 1u];
-      return;
-    }
-    [[unroll]] for (uint k = 0u; k < 8u; ++k) v[k] = e0 + k < n ? src_u32(4u * (e0 + k)) : 0u;
-  } else {
-    uvec4 w4 = uvec4(0u);
-    if (aligned) {
-      w4 = src_vec[(params.src_byte_offset >> 4) + e0 / 8u];
-    } else {
-      [[unroll]] for (uint k = 0u; k < 8u; k += 2u) {
-        if (e0 + k + 1u < n)
-          w4[k / 2u] = src_u32(2u * (e0 + k));
-        else if (e0 + k < n)
-          w4[k / 2u] = src_u16(2u * (e0 + k));
-      }
-    }
-    [[unroll]] for (uint k = 0u; k < 8u; k += 2u) {
-      const uint w = w4[k / 2u];
-      if (same_width_output()) {
-        v[k] = same_width(w & 0xffffu);
-        v[k + 1u] = same_width(w >> 16);
-      } else if (SRC_TYPE == kF16) {
-        v[k] = floatBitsToUint(half_to_float(w & 0xffffu));
-        v[k + 1u] = floatBitsToUint(half_to_float(w >> 16));
-      } else {
-        v[k] = w << 16;
-        v[k + 1u] = w & 0xffff0000u;
-      }
-    }
-  }
-  lo4 = uvec4(v[0], v[1], v[2], v[3]);
-  hi4 = uvec4(v[4], v[5], v[6], v[7]);
+// The output value (f32 bits, or 16 bits) of a source element's bits (f32, or 16 bits).
+uint convert(uint x) {
+  if (same_width_output()) return same_width(x);
+  const uint f = SRC_TYPE == kF32 ? x : SRC_TYPE == kF16 ? floatBitsToUint(half_to_float(x)) : x << 16;
+  return OUT_TYPE == 0u ? f : narrow(f);
 }
 
-DQ_MAIN(decode, decode8, same_width_output())
+const uint kInBytes = SRC_TYPE == kF32 ? 4u : 2u;
+
+uint load_element(uint e) { return SRC_TYPE == kF32 ? src_u32(4u * e) : src_u16(2u * e); }
+
+// Source bits of elements e..e+3 (vector: their first byte is unit-aligned in the binding).
+uvec4 load_unit(uint e, bool vector) {
+  const uint at = params.src_byte_offset + kInBytes * e;
+  if (SRC_TYPE == kF32) {
+    if (vector) return src_vec[at >> 4];
+    return uvec4(src_u32(4u * e), src_u32(4u * e + 4u), src_u32(4u * e + 8u), src_u32(4u * e + 12u));
+  }
+  uvec2 w;
+  if (vector)
+    w = src_vec2[at >> 3];
+  else
+    w = uvec2(src_u32(2u * e), src_u32(2u * e + 4u));
+  return uvec4(w.x & 0xffffu, w.x >> 16, w.y & 0xffffu, w.y >> 16);
+}
+
+// Output position (f32 word or 16-bit half in the output binding) of element 0.
+uint out_pos0() { return OUT_TYPE == 0u ? params.dst_word_offset : 2u * params.dst_word_offset + params.dst_half_shift; }
+
+// Stores elements e..e+3 (converted) at a 4-element aligned output position.
+void store_unit(uint e, uvec4 v) {
+  const uint at = out_pos0() + e;
+  if (OUT_TYPE == 0u) {
+    dst_vec[at >> 2] = uvec4(convert(v.x), convert(v.y), convert(v.z), convert(v.w));
+  } else {
+    dst_vec2[at >> 2] = uvec2(convert(v.x) | (convert(v.y) << 16), convert(v.z) | (convert(v.w) << 16));
+  }
+}
+
+// One element of the head or tail; a 16-bit output word may be shared with a neighbouring
+// tensor or chunk, so its half is written with atomics (store_half_pair).
+void store_single(uint e) {
+  const uint value = convert(load_element(e));
+  const uint at = out_pos0() + e;
+  if (OUT_TYPE == 0u)
+    dst_words[at] = value;
+  else
+    store_half_pair(at >> 1, value, value, (at & 1u) == 0u, (at & 1u) != 0u);
+}
+
+void main_run() {
+  const uint n = params.n_elements;
+  const uint head = min(n, (4u - (out_pos0() & 3u)) & 3u);
+  const uint units = (n - head) / 4u;
+  const uint tail = head + 4u * units;
+  const bool vector = ((params.src_byte_offset + kInBytes * head) & (4u * kInBytes - 1u)) == 0u;
+  if (gl_GlobalInvocationID.x == 0u) {
+    for (uint e = 0u; e < head; ++e) store_single(e);
+    for (uint e = tail; e < n; ++e) store_single(e);
+  }
+  // Each group takes 512 units per step, two per invocation (both loads issued before the
+  // stores): unit u and u + 256, so each warp instruction stays contiguous.
+  const uint step = 512u * gl_NumWorkGroups.x;
+  for (uint u = 512u * gl_WorkGroupID.x + gl_LocalInvocationID.x; u < units; u += step) {
+    const bool second = u + 256u < units;
+    const uvec4 a = load_unit(head + 4u * u, vector);
+    const uvec4 b = second ? load_unit(head + 4u * (u + 256u), vector) : uvec4(0u);
+    store_unit(head + 4u * u, a);
+    if (second) store_unit(head + 4u * (u + 256u), b);
+  }
+}
+
+DQ_MAIN_ENTRY()
