@@ -2,10 +2,13 @@
 // created on first use and kept in the device context. The path (run of 8 per invocation or
 // per element, shaders/common.glsl) is a specialization constant; the module is the family's
 // plain SPIR-V, or its DenormPreserve variant on devices that report
-// shaderDenormPreserveFloat32 (NVIDIA otherwise flushes f32 subnormal products).
+// shaderDenormPreserveFloat32 (NVIDIA otherwise flushes f32 subnormal products). Q8_K and
+// MXFP4 pipelines also carry the DENORM_MODE specialization constant (exact products for
+// subnormal scales where the device flushes anyway).
 #pragma once
 
 #include <cstdint>
+#include <string>
 
 #include "devices.hpp"
 
@@ -22,6 +25,23 @@ bool per_element_forced();
 // uses them on any device (tests of the module on lavapipe, without validation: the
 // capability is not allowed where the property is false).
 bool uses_denorm_preserve(const DeviceContext &c);
+
+// The device's VkPhysicalDeviceFloatControlsProperties for f32 denormals, as
+// "shaderDenormPreserveFloat32=1, shaderDenormFlushToZeroFloat32=1, denormBehaviorIndependence=ALL"
+// ("float controls not queried" without vkGetPhysicalDeviceProperties2).
+std::string float_controls_text(const DeviceContext &c);
+
+// common.glsl's DENORM_MODE bits for Q8_K and MXFP4 (0 for every other type):
+// kDenormModeExact where uses_denorm_exact, kDenormModeSimulateFlush with
+// DQ_VULKAN_ASSUME_DENORM_FLUSH=1 (the float products flush f32 subnormals in the shader, as
+// NVIDIA does: tests of the fallback on devices that keep them, such as lavapipe).
+constexpr uint32_t kDenormModeExact = 1, kDenormModeSimulateFlush = 2;
+uint32_t denorm_mode(const DeviceContext &c, int32_t src_type);
+// Whether Q8_K and MXFP4 take the exact integer product for zero/subnormal scales on `c`:
+// DQ_VULKAN_DENORM_EXACT=1 on every device, =0 never, unset: where the denormal probe found
+// the float product flushing (denormal_probe.hpp).
+bool uses_denorm_exact(const DeviceContext &c);
+bool simulates_denorm_flush();
 
 // The pipeline for the pair on this path, created on first use.
 int32_t dequantize_pipeline(DeviceContext &c, int32_t src_type, int32_t dst_type, ShaderPath path,

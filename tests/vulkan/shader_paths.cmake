@@ -22,6 +22,24 @@ add_test(NAME vulkan.denorm-preserve-modules
 set_tests_properties(vulkan.denorm-preserve-modules PROPERTIES TIMEOUT 600
   ENVIRONMENT "DQ_VULKAN_DENORM_PRESERVE=force;DQ_VULKAN_VALIDATION=0;DQ_VULKAN_CPU=1;${dq_sanitizer_env}")
 
+# The exact integer products for subnormal Q8_K/MXFP4 scales (common.glsl DENORM_MODE):
+# forced (DQ_VULKAN_DENORM_EXACT=1), and chosen by the probe where the float products flush
+# (DQ_VULKAN_ASSUME_DENORM_FLUSH=1 flushes them in the shader as NVIDIA does, so only the exact
+# products can pass), both paths: the goldens to f32/f16/bf16, odd counts and offsets, and the
+# subnormal-scale blocks of both types must match the cpu plugin bit for bit.
+set(dq_denorm_exact_filter
+    "VulkanDevice.MatchesEveryGolden*:VulkanDevice.Q8K*:VulkanDevice.Mxfp4*:VulkanDevice.OddCounts*:VulkanDevice.TensorsAtOddOffsets*")
+add_test(NAME vulkan.denorm-exact COMMAND dq_vulkan_tests --gtest_filter=${dq_denorm_exact_filter})
+set_tests_properties(vulkan.denorm-exact PROPERTIES TIMEOUT 600
+  ENVIRONMENT "DQ_VULKAN_DENORM_EXACT=1;DQ_VULKAN_CPU=1;${dq_sanitizer_env}")
+add_test(NAME vulkan.denorm-exact-simulated-flush COMMAND dq_vulkan_tests --gtest_filter=${dq_denorm_exact_filter})
+set_tests_properties(vulkan.denorm-exact-simulated-flush PROPERTIES TIMEOUT 600
+  ENVIRONMENT "DQ_VULKAN_ASSUME_DENORM_FLUSH=1;DQ_VULKAN_CPU=1;${dq_sanitizer_env}")
+add_test(NAME vulkan.denorm-exact-simulated-flush-per-element
+         COMMAND dq_vulkan_tests --gtest_filter=VulkanDevice.MatchesEveryGolden*:VulkanDevice.Q8K*:VulkanDevice.Mxfp4*)
+set_tests_properties(vulkan.denorm-exact-simulated-flush-per-element PROPERTIES TIMEOUT 600
+  ENVIRONMENT "DQ_VULKAN_ASSUME_DENORM_FLUSH=1;DQ_VULKAN_PATH=per-element;DQ_VULKAN_CPU=1;${dq_sanitizer_env}")
+
 # Each family's preserve module carries OpCapability DenormPreserve and OpExecutionMode
 # DenormPreserve 32; the plain module neither (glslc's disassembly, the build's flags).
 if(DQ_VULKAN_GLSLC AND DQ_VULKAN_SHADER_DIR)

@@ -105,10 +105,23 @@ TEST_F(VulkanDevice, OddCountsAndMultiChunkTensorsMatchTheCpuPlugin) {
 
 // Q8_K's scale is an f32: subnormal scales and subnormal products must survive (devices may
 // flush denormals in float arithmetic: lavapipe reports shaderDenormPreserveFloat32 false).
+// With the exact products forced (DQ_VULKAN_DENORM_EXACT=1) or the flush simulated
+// (DQ_VULKAN_ASSUME_DENORM_FLUSH=1: the probe must pick the exact products), Q8_K and MXFP4
+// must stay advertised: a refusal there would let the checks below skip.
+bool exact_products_expected() {
+  for (const char *name : {"DQ_VULKAN_DENORM_EXACT", "DQ_VULKAN_ASSUME_DENORM_FLUSH"})
+    if (const char *v = std::getenv(name); v && std::strcmp(v, "1") == 0) return true;
+  return false;
+}
+
 TEST_F(VulkanDevice, Q8KSubnormalScalesAreNotFlushed) {
+  if (exact_products_expected()) {
+    ASSERT_TRUE(vk->supports(15, 0)) << "Q8_K refused with the exact products";
+  }
   if (!vk->supports(15, 0)) GTEST_SKIP() << "Q8_K not advertised";
   constexpr size_t kBlock = 292;
-  const uint32_t scales[] = {0x00000001u, 0x00400000u, 0x807fffffu, 0x00800000u, 0x00ffffffu, 0x01000000u};
+  const uint32_t scales[] = {0x00000001u, 0x00400000u, 0x807fffffu, 0x00800000u, 0x00ffffffu, 0x01000000u,
+                             0x00000000u, 0x80000000u, 0x00012345u};
   std::vector<uint8_t> src(kBlock * std::size(scales), 0);
   for (size_t b = 0; b < std::size(scales); ++b) {
     std::memcpy(src.data() + b * kBlock, &scales[b], 4);
@@ -122,6 +135,32 @@ TEST_F(VulkanDevice, Q8KSubnormalScalesAreNotFlushed) {
     std::vector<uint8_t> got;
     ASSERT_EQ(dequantize_host(vk, 15, out, src, n, &got), DQ_OK) << vk->last_error();
     EXPECT_EQ(compare_outputs(got, want, out), "") << "Q8_K out " << out;
+  }
+}
+
+// MXFP4's E8M0 bytes 0 and 1 are subnormal scales (2^-128, 2^-127 after ggml's halving); the
+// neighbours 2, 3 and the top bytes (254: 2^126 * 12 overflows to inf) check the float path
+// around them. Every code in both nibbles of every block.
+TEST_F(VulkanDevice, Mxfp4SubnormalScalesAreNotFlushed) {
+  if (exact_products_expected()) {
+    ASSERT_TRUE(vk->supports(39, 0)) << "MXFP4 refused with the exact products";
+  }
+  if (!vk->supports(39, 0)) GTEST_SKIP() << "MXFP4 not advertised";
+  constexpr size_t kBlock = 17;
+  const uint8_t scales[] = {0, 1, 2, 3, 127, 254, 255, 1, 0};
+  std::vector<uint8_t> src(kBlock * std::size(scales), 0);
+  for (size_t b = 0; b < std::size(scales); ++b) {
+    src[b * kBlock] = scales[b];
+    for (int j = 0; j < 16; ++j) src[b * kBlock + 1 + j] = static_cast<uint8_t>((j + b) % 16 | ((15 - j) << 4));
+  }
+  const int64_t n = 32 * static_cast<int64_t>(std::size(scales));
+  for (int32_t out : {0, 1, 30}) {
+    std::string why;
+    const auto want = cpu_reference(39, out, src, n, &why);
+    if (want.empty()) GTEST_SKIP() << why;
+    std::vector<uint8_t> got;
+    ASSERT_EQ(dequantize_host(vk, 39, out, src, n, &got), DQ_OK) << vk->last_error();
+    EXPECT_EQ(compare_outputs(got, want, out), "") << "MXFP4 out " << out;
   }
 }
 

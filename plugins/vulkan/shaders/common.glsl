@@ -225,3 +225,49 @@ void store_half_pair(uint at, uint lo, uint hi, bool has_lo, bool has_hi) {
   DQ_MAIN_PER_ELEMENT(decode)                 \
   DQ_MAIN_RUN(decode8, prenarrowed)           \
   DQ_MAIN_ENTRY()
+
+// ---- f32 subnormals on devices that flush them (denormal_probe.cpp, pipelines.cpp) ----
+// Q8_K's f32 scale and MXFP4's E8M0 bytes 0 and 1 are subnormal; a device that flushes f32
+// subnormals in float arithmetic (NVIDIA, even with DenormPreserve requested) writes zeros.
+// DENORM_MODE bits (specialization constant 3, set per pipeline by pipelines.cpp):
+// - kDenormExact: a product whose scale is zero or subnormal is computed from the integer
+//   mantissa and rounded to nearest even in integer bits, so no float op sees a subnormal;
+//   normal scales keep the float multiply (|q| >= 1 then keeps the result normal).
+// - kDenormSimulateFlush: the float multiply flushes subnormal operands and results to a
+//   signed zero as NVIDIA does (DQ_VULKAN_ASSUME_DENORM_FLUSH=1: tests on lavapipe).
+const uint kDenormExact = 1u, kDenormSimulateFlush = 2u;
+layout(constant_id = 3) const uint DENORM_MODE = 0;
+
+float simulated_flush(float x) {
+  const uint b = floatBitsToUint(x);
+  if ((DENORM_MODE & kDenormSimulateFlush) == 0u || (b & 0x7f800000u) != 0u) return x;
+  return uintBitsToFloat(b & 0x80000000u);
+}
+
+// f32 bits of a * b as the device multiplies (flushing only where simulated).
+uint device_mul_bits(float a, float b) {
+  precise float y = simulated_flush(a) * simulated_flush(b);
+  return floatBitsToUint(simulated_flush(y));
+}
+
+// f32 bits of +-m * 2^-149 (m < 2^31), rounded to nearest, ties to even. With the top bit
+// of m at 23 + s (s > 0) the result is normal: exponent field s + 1 and mantissa m >> s, so
+// the bits are (s << 23) + (m >> s) rounded (a carry moves into the exponent correctly);
+// below that, m itself (a subnormal, or 2^-126 times 1.x).
+uint f32_bits_from_tiny(uint m, bool negative) {
+  const int top = findMSB(m);
+  uint bits = m;
+  if (top > 23) {
+    const uint s = uint(top - 23);
+    const uint q = m >> s, rem = m & ((1u << s) - 1u), half_ulp = 1u << (s - 1u);
+    bits = (s << 23) + q + ((rem > half_ulp || (rem == half_ulp && (q & 1u) != 0u)) ? 1u : 0u);
+  }
+  return bits | (negative ? 0x80000000u : 0u);
+}
+
+// f32 bits of d * q for an f32 d whose exponent field is 0 (zero or subnormal: d = +-mant *
+// 2^-149) and |q| < 512 (mant * |q| < 2^32), exact as the host's multiply.
+uint subnormal_times_int_bits(uint dbits, int q) {
+  const uint m = (dbits & 0x7fffffu) * uint(abs(q));
+  return f32_bits_from_tiny(m, ((dbits >> 31) != 0u) != (q < 0));
+}

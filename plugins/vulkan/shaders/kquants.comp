@@ -97,6 +97,14 @@ uint decode_q6(uint b, uint j) {
   return floatBitsToUint(y);
 }
 
+// Q8_K: y = d * q for the f32 d (bits `dbits`), which may be subnormal (common.glsl,
+// DENORM_MODE): with kDenormExact a zero exponent field takes the integer product, so a
+// device that flushes f32 subnormals still writes the host's value.
+uint q8_k_value(uint dbits, int q) {
+  if ((DENORM_MODE & kDenormExact) != 0u && (dbits & 0x7f800000u) == 0u) return subnormal_times_int_bits(dbits, q);
+  return device_mul_bits(uintBitsToFloat(dbits), float(q));
+}
+
 uint decode(uint e) {
   const uint b = (e / 256u) * block_bytes();
   const uint j = e % 256u;
@@ -104,10 +112,8 @@ uint decode(uint e) {
   if (SRC_TYPE == kQ4_K || SRC_TYPE == kQ5_K) return decode_q4_q5(b, j);
   if (SRC_TYPE == kQ6_K) return decode_q6(b, j);
   // Q8_K: an f32 scale.
-  const float d = uintBitsToFloat(src_u32(b));
   const int q = int(src_byte(b + 4u + j) << 24) >> 24;
-  precise float y = d * float(q);
-  return floatBitsToUint(y);
+  return q8_k_value(src_u32(b), q);
 }
 
 // Elements e0..e0+7 (e0 a multiple of 8: one sub-block's run, one scale): the super-block's
@@ -190,13 +196,9 @@ void decode8(uint e0, out uvec4 lo4, out uvec4 hi4) {
     }
   } else {
     // Q8_K: an f32 scale.
-    const float d = uintBitsToFloat(src_u32(b));
+    const uint dbits = src_u32(b);
     const uint w0 = src_u32(b + 4u + j0), w1 = src_u32(b + 8u + j0);
-    [[unroll]] for (uint k = 0u; k < 8u; ++k) {
-      const int q = int(byte8(w0, w1, k) << 24) >> 24;
-      precise float y = d * float(q);
-      v[k] = floatBitsToUint(y);
-    }
+    [[unroll]] for (uint k = 0u; k < 8u; ++k) v[k] = q8_k_value(dbits, int(byte8(w0, w1, k) << 24) >> 24);
   }
   lo4 = uvec4(v[0], v[1], v[2], v[3]);
   hi4 = uvec4(v[4], v[5], v[6], v[7]);

@@ -43,6 +43,14 @@ uint nibble32(uint q, uint j) {
 // E8M0 byte -> 2^(e-128) (ggml_e8m0_to_fp32_half): bytes 0 and 1 are f32 subnormals.
 float e8m0_half(uint e) { return uintBitsToFloat(e < 2u ? (0x00200000u << e) : ((e - 1u) << 23)); }
 
+// MXFP4: y = value * 2^(e-128). E8M0 bytes 0 and 1 give subnormal scales (common.glsl,
+// DENORM_MODE): with kDenormExact those take the integer product, so a device that flushes
+// f32 subnormals still writes the host's value.
+uint mxfp4_value(uint e, int value) {
+  if ((DENORM_MODE & kDenormExact) != 0u && e < 2u) return subnormal_times_int_bits(0x00200000u << e, value);
+  return device_mul_bits(float(value), e8m0_half(e));
+}
+
 // UE4M3 byte -> half its value (ggml_ue4m3_to_fp32); 0x00 and 0x7F are zero.
 float ue4m3_half(uint x) {
   if (x == 0u || x == 0x7fu) return 0.0;
@@ -73,7 +81,7 @@ uint decode(uint e) {
     precise float dl = half_to_float(src_u16(b)) * float(int(ls) - 32);
     return mul_bits(dl, float(kValuesIQ4NL[nibble32(b + 8u + 16u * ib, j % 32u)]));
   }
-  if (SRC_TYPE == kMXFP4) return mul_bits(float(kValuesMXFP4[nibble32(b + 1u, j)]), e8m0_half(src_byte(b)));
+  if (SRC_TYPE == kMXFP4) return mxfp4_value(src_byte(b), kValuesMXFP4[nibble32(b + 1u, j)]);
   if (SRC_TYPE == kNVFP4) {
     const uint s = j / 16u, jj = j % 16u;
     const uint byte_ = src_byte(b + 4u + 8u * s + (jj & 7u));
@@ -116,12 +124,13 @@ void decode8(uint e0, out uvec4 lo4, out uvec4 hi4) {
   const uint j0 = e0 % block_elements();
   uint v[8];
   if (SRC_TYPE == kIQ4_NL || SRC_TYPE == kIQ4_XS || SRC_TYPE == kMXFP4 || SRC_TYPE == kNVFP4) {
-    uint q, nibble;
+    uint q, nibble, e8m0 = 0u;
     float scale;
     if (SRC_TYPE == kIQ4_NL || SRC_TYPE == kMXFP4) {
       q = b + (SRC_TYPE == kIQ4_NL ? 2u : 1u) + (j0 & 15u);
       nibble = j0 < 16u ? 0u : 4u;
-      scale = SRC_TYPE == kIQ4_NL ? half_to_float(src_u16(b)) : e8m0_half(src_byte(b));
+      if (SRC_TYPE == kMXFP4) e8m0 = src_byte(b);
+      scale = SRC_TYPE == kIQ4_NL ? half_to_float(src_u16(b)) : e8m0_half(e8m0);
     } else if (SRC_TYPE == kIQ4_XS) {
       const uint ib = j0 / 32u, j = j0 % 32u;
       const uint ls = ((src_byte(b + 4u + ib / 2u) >> (4u * (ib % 2u))) & 0xfu) | (((src_u16(b + 2u) >> (2u * ib)) & 3u) << 4);
@@ -140,6 +149,8 @@ void decode8(uint e0, out uvec4 lo4, out uvec4 hi4) {
       const uint code = (byte8(w0, w1, k) >> nibble) & 0xfu;
       if (SRC_TYPE == kIQ4_NL || SRC_TYPE == kIQ4_XS)
         v[k] = mul_bits(scale, float(kValuesIQ4NL[code]));
+      else if (SRC_TYPE == kMXFP4)
+        v[k] = mxfp4_value(e8m0, kValuesMXFP4[code]);
       else
         v[k] = mul_bits(float(kValuesMXFP4[code]), scale);
     }
