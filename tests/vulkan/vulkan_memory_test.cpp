@@ -42,9 +42,11 @@ struct Case {
   int64_t n;
 };
 
-// Blocks of 18, 34, 66, 144 and 210 bytes, f16 sources, > 64 KiB each so that with 64 KiB
-// segments a source block straddles a boundary at some odd offset.
-const Case kCases[] = {{2, 32 * 4001}, {8, 32 * 2999}, {16, 256 * 1111}, {12, 256 * 701}, {14, 256 * 523}, {1, 77777}};
+// Blocks of 18, 34, 66, 144 and 210 bytes, f16, bf16 and f32 sources (float.comp's head and
+// tail, word loads where the source is misaligned, F32 -> f32 as a copy), > 64 KiB each so
+// that with 64 KiB segments a source block straddles a boundary at some odd offset.
+const Case kCases[] = {{2, 32 * 4001}, {8, 32 * 2999}, {16, 256 * 1111}, {12, 256 * 701},
+                       {14, 256 * 523}, {1, 77777},    {30, 77779},    {0, 40003}};
 
 TEST_F(VulkanDevice, TensorsAtOddOffsetsInDeviceMemoryMatchTheCpuPlugin) {
   uint64_t allocs0 = 0, bytes0 = 0;
