@@ -2,7 +2,9 @@
 
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
+#include <cstring>
 
 #include <algorithm>
 #include <atomic>
@@ -20,6 +22,24 @@
 #include "streams.hpp"
 
 namespace dq::vulkan {
+
+// Copies holding a lease on a host range (HostLease).
+struct HostGuard {
+  std::mutex mutex;
+  std::condition_variable idle;
+  int leases = 0;
+};
+
+void HostLease::release() {
+  if (!guard_) return;
+  {
+    std::lock_guard<std::mutex> lock(guard_->mutex);
+    --guard_->leases;
+  }
+  guard_->idle.notify_all();
+  guard_.reset();
+}
+
 namespace {
 
 // Device addresses: bit 62 set, never reused (2^62 bytes outlast any process).
@@ -69,6 +89,7 @@ struct HostRange {
   uint64_t bytes = 0;
   MappedBuffer buffer;  // VK_NULL_HANDLE buffer: remembered only (no import)
   bool owned = false;   // host_alloc_pinned: the memory is ours
+  std::shared_ptr<HostGuard> guard = std::make_shared<HostGuard>();  // shared by the copies
 };
 
 std::mutex g_mutex;  // guards everything below
@@ -185,8 +206,147 @@ void free_host_range(HostRange &r) {
   if (r.buffer.memory) free_buffer(*r.ctx, r.buffer);
 }
 
-// Imports [ptr, ptr + bytes) as a transfer/storage buffer; DQ_OK or the failure.
-int32_t import_host(DeviceContext &c, void *ptr, uint64_t bytes, MappedBuffer *out) {
+// Waits until no copy holds a lease on `r` (the range is out of the maps: no new ones come).
+void wait_for_leases(HostRange &r) {
+  std::unique_lock<std::mutex> lock(r.guard->mutex);
+  r.guard->idle.wait(lock, [&] { return r.guard->leases == 0; });
+}
+
+bool env_on(const char *name) {
+  const char *v = std::getenv(name);
+  return v && *v && std::strcmp(v, "0") != 0;
+}
+
+// DQ_VULKAN_IMPORT_TRACE=1: one stderr line per host_register saying how the range is served.
+bool import_trace() { return env_on("DQ_VULKAN_IMPORT_TRACE"); }
+
+// The /proc/self/maps line holding `addr` (permissions, file or anonymous), for the trace.
+std::string mapping_of(uintptr_t addr) {
+  FILE *f = std::fopen("/proc/self/maps", "r");
+  if (!f) return "maps unreadable";
+  char line[512];
+  std::string found = "not mapped";
+  while (std::fgets(line, sizeof line, f)) {
+    unsigned long lo = 0, hi = 0;
+    if (std::sscanf(line, "%lx-%lx", &lo, &hi) == 2 && addr >= lo && addr < hi) {
+      found = line;
+      while (!found.empty() && (found.back() == '\n' || found.back() == ' ')) found.pop_back();
+      break;
+    }
+  }
+  std::fclose(f);
+  return found;
+}
+
+std::string memory_flags(VkMemoryPropertyFlags f) {
+  std::string s;
+  const std::pair<VkMemoryPropertyFlags, const char *> names[] = {{VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT, "device-local"},
+                                                                  {VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT, "host-visible"},
+                                                                  {VK_MEMORY_PROPERTY_HOST_COHERENT_BIT, "coherent"},
+                                                                  {VK_MEMORY_PROPERTY_HOST_CACHED_BIT, "cached"}};
+  for (const auto &[bit, name] : names)
+    if (f & bit) s += s.empty() ? name : std::string("|") + name;
+  return s.empty() ? "no flags" : s;
+}
+
+// The memory type to import host pages into among `bits`: host-visible and coherent (the host
+// writes the pages without vkFlushMappedMemoryRanges, and vkQueueSubmit makes host writes
+// visible to the device only for coherent memory), cached where offered (the pages are
+// ordinary cached host memory), off device-local heaps; -1 when `bits` has no such type.
+int import_memory_type(const DeviceContext &c, uint32_t bits, VkMemoryPropertyFlags *flags) {
+  VkPhysicalDeviceMemoryProperties mp{};
+  vk().vkGetPhysicalDeviceMemoryProperties(c.physical, &mp);
+  const VkMemoryPropertyFlags want = VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT;
+  int best = -1, best_score = -1;
+  for (uint32_t t = 0; t < mp.memoryTypeCount; ++t) {
+    const VkMemoryPropertyFlags f = mp.memoryTypes[t].propertyFlags;
+    if (!(bits & (1u << t)) || (f & want) != want) continue;
+    const int score = ((f & VK_MEMORY_PROPERTY_HOST_CACHED_BIT) ? 2 : 0) + ((f & VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT) ? 0 : 1);
+    if (score > best_score) best = static_cast<int>(t), best_score = score, *flags = f;
+  }
+  return best;
+}
+
+// Copies three samples of the import (its first, middle and last 4 KiB) into staging memory on
+// the device's queue 0 and compares them with the pages: "" when they match, else what
+// differed. An import that reads other bytes than the pages hold (a driver that cannot pin
+// these pages faithfully, a wrong offset) would load silently wrong tensors; this turns it
+// into staged copies. DQ_VULKAN_TEST_IMPORT_MISMATCH=1 (tests) reports a mismatch.
+std::string check_import(DeviceContext &c, const uint8_t *ptr, uint64_t bytes, VkBuffer imported) {
+  const uint64_t sample = std::min<uint64_t>(4096, bytes);
+  std::vector<uint64_t> at = {0, (bytes / 2) / sample * sample, bytes - sample};
+  std::sort(at.begin(), at.end());
+  at.erase(std::unique(at.begin(), at.end()), at.end());
+  MappedBuffer staging;
+  if (alloc_buffer(c, staging, sample * at.size(), c.host_memory_type, "import check") != DQ_OK)
+    return std::string("could not check it: ") + last_error_text();
+  std::string why;
+  VkCommandPool pool = VK_NULL_HANDLE;
+  VkFence fence = VK_NULL_HANDLE;
+  VkCommandBuffer cb = VK_NULL_HANDLE;
+  VkCommandPoolCreateInfo cp{};
+  cp.sType = VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO;
+  cp.queueFamilyIndex = c.queue_family;
+  VkCommandBufferAllocateInfo ca{};
+  ca.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO;
+  ca.level = VK_COMMAND_BUFFER_LEVEL_PRIMARY;
+  ca.commandBufferCount = 1;
+  VkCommandBufferBeginInfo bi{};
+  bi.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO;
+  bi.flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT;
+  VkFenceCreateInfo fi{};
+  fi.sType = VK_STRUCTURE_TYPE_FENCE_CREATE_INFO;
+  VkResult r = vk().vkCreateCommandPool(c.device, &cp, nullptr, &pool);
+  if (r == VK_SUCCESS) ca.commandPool = pool, r = vk().vkAllocateCommandBuffers(c.device, &ca, &cb);
+  if (r == VK_SUCCESS) r = vk().vkBeginCommandBuffer(cb, &bi);
+  if (r == VK_SUCCESS) {
+    std::vector<VkBufferCopy> regions;
+    for (size_t i = 0; i < at.size(); ++i) regions.push_back({at[i], i * sample, sample});
+    vk().vkCmdCopyBuffer(cb, imported, staging.buffer, static_cast<uint32_t>(regions.size()), regions.data());
+    VkMemoryBarrier mb{};
+    mb.sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER;
+    mb.srcAccessMask = VK_ACCESS_TRANSFER_WRITE_BIT;
+    mb.dstAccessMask = VK_ACCESS_HOST_READ_BIT;
+    vk().vkCmdPipelineBarrier(cb, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_PIPELINE_STAGE_HOST_BIT, 0, 1, &mb, 0, nullptr, 0,
+                              nullptr);
+    r = vk().vkEndCommandBuffer(cb);
+  }
+  if (r == VK_SUCCESS) r = vk().vkCreateFence(c.device, &fi, nullptr, &fence);
+  if (r == VK_SUCCESS) {
+    VkSubmitInfo si{};
+    si.sType = VK_STRUCTURE_TYPE_SUBMIT_INFO;
+    si.commandBufferCount = 1;
+    si.pCommandBuffers = &cb;
+    std::lock_guard<std::mutex> q(c.queue_mutexes[0]);
+    r = vk().vkQueueSubmit(c.queues[0], 1, &si, fence);
+  }
+  if (r == VK_SUCCESS) r = vk().vkWaitForFences(c.device, 1, &fence, VK_TRUE, UINT64_MAX);
+  if (r != VK_SUCCESS) {
+    why = std::string("could not check it: ") + vk_result_name(r);
+  } else {
+    const bool simulate = env_on("DQ_VULKAN_TEST_IMPORT_MISMATCH");
+    for (size_t i = 0; i < at.size() && why.empty(); ++i) {
+      const auto *got = static_cast<const uint8_t *>(staging.mapped) + i * sample;
+      for (uint64_t k = 0; k < sample; ++k)
+        if (got[k] != ptr[at[i] + k] || simulate) {
+          char b[160];
+          std::snprintf(b, sizeof b, "byte %llu of the range read back as 0x%02x, the pages hold 0x%02x%s",
+                        static_cast<unsigned long long>(at[i] + k), got[k], ptr[at[i] + k],
+                        simulate ? " (simulated by DQ_VULKAN_TEST_IMPORT_MISMATCH)" : "");
+          why = b;
+          break;
+        }
+    }
+  }
+  if (fence) vk().vkDestroyFence(c.device, fence, nullptr);
+  if (pool) vk().vkDestroyCommandPool(c.device, pool, nullptr);
+  free_buffer(c, staging);
+  return why;
+}
+
+// Imports [ptr, ptr + bytes) as a transfer/storage buffer and checks it. DQ_OK with out->buffer
+// set (imported) or null (not importable: copies staged; *how says why), or the failure.
+int32_t import_host(DeviceContext &c, void *ptr, uint64_t bytes, MappedBuffer *out, std::string *how) {
   const auto type = VK_EXTERNAL_MEMORY_HANDLE_TYPE_HOST_ALLOCATION_BIT_EXT;
   VkMemoryHostPointerPropertiesEXT hp{};
   hp.sType = VK_STRUCTURE_TYPE_MEMORY_HOST_POINTER_PROPERTIES_EXT;
@@ -206,10 +366,19 @@ int32_t import_host(DeviceContext &c, void *ptr, uint64_t bytes, MappedBuffer *o
     return fail_vk(r, "vkCreateBuffer for registered host memory");
   VkMemoryRequirements req{};
   vk().vkGetBufferMemoryRequirements(c.device, b.buffer, &req);
-  const uint32_t bits = req.memoryTypeBits & hp.memoryTypeBits;
-  if (!bits || req.size > bytes) {
+  if (req.size > bytes) {
     free_buffer(c, b);
     return fail(DQ_ERR_BACKEND, "host_register: no memory type can import these pages");
+  }
+  VkMemoryPropertyFlags flags = 0;
+  const int memory_type = import_memory_type(c, req.memoryTypeBits & hp.memoryTypeBits, &flags);
+  if (memory_type < 0) {
+    free_buffer(c, b);
+    char m[128];
+    std::snprintf(m, sizeof m, "no host-visible coherent memory type can import these pages (types 0x%x)",
+                  req.memoryTypeBits & hp.memoryTypeBits);
+    *how = m;
+    return DQ_OK;
   }
   VkImportMemoryHostPointerInfoEXT ii{};
   ii.sType = VK_STRUCTURE_TYPE_IMPORT_MEMORY_HOST_POINTER_INFO_EXT;
@@ -219,7 +388,7 @@ int32_t import_host(DeviceContext &c, void *ptr, uint64_t bytes, MappedBuffer *o
   ai.sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO;
   ai.pNext = &ii;
   ai.allocationSize = bytes;
-  ai.memoryTypeIndex = static_cast<uint32_t>(__builtin_ctz(bits));
+  ai.memoryTypeIndex = static_cast<uint32_t>(memory_type);
   if ((r = vk().vkAllocateMemory(c.device, &ai, nullptr, &b.memory)) != VK_SUCCESS) {
     free_buffer(c, b);
     return fail_vk(r, "importing host memory (VK_EXT_external_memory_host)");
@@ -229,6 +398,22 @@ int32_t import_host(DeviceContext &c, void *ptr, uint64_t bytes, MappedBuffer *o
     return fail_vk(r, "binding imported host memory");
   }
   b.capacity = bytes;
+  *how = "imported into memory type " + std::to_string(memory_type) + " (" + memory_flags(flags) + ")";
+  if (!env_on("DQ_VULKAN_IMPORT_NO_CHECK")) {
+    if (std::string bad = check_import(c, static_cast<const uint8_t *>(ptr), bytes, b.buffer); !bad.empty()) {
+      free_buffer(c, b);
+      static std::once_flag warned;
+      std::call_once(warned, [&] {
+        std::fprintf(stderr,
+                     "dq-vulkan: warning: %s: host memory imported through VK_EXT_external_memory_host read back "
+                     "wrong (%s); copies from such registrations are staged\n",
+                     c.driver.c_str(), bad.c_str());
+      });
+      *how += ", which failed its check (" + bad + ")";
+      return DQ_OK;
+    }
+    *how += ", checked";
+  }
   *out = b;
   return DQ_OK;
 }
@@ -430,6 +615,7 @@ int32_t host_free_pinned(void *ptr) {
     r = it->second;
     g_host.erase(it);
   }
+  wait_for_leases(r);
   const int32_t st = drain_streams(*r.ctx);
   free_host_range(r);
   return st == DQ_OK ? ok() : st;
@@ -446,10 +632,22 @@ int32_t host_register(void *ptr, size_t bytes, uint32_t, void **handle) {
   r.ctx = c;
   r.bytes = bytes;
   // Imported where the device can; elsewhere copies from the range are staged.
-  if (c->host_import && addr % c->import_alignment == 0 && bytes % c->import_alignment == 0 &&
-      bytes <= c->max_allocation) {
-    if (int32_t st = import_host(*c, ptr, bytes, &r.buffer); st != DQ_OK) return st;
+  std::string how;
+  if (!c->host_import)
+    how = "no VK_EXT_external_memory_host";
+  else if (addr % c->import_alignment != 0 || bytes % c->import_alignment != 0)
+    how = "not aligned to minImportedHostPointerAlignment " + std::to_string(c->import_alignment);
+  else if (bytes > c->max_allocation)
+    how = "larger than maxMemoryAllocationSize";
+  else if (int32_t st = import_host(*c, ptr, bytes, &r.buffer, &how); st != DQ_OK) {
+    if (import_trace())
+      std::fprintf(stderr, "dq-vulkan: host_register %p + %zu bytes [%s]: import failed: %s\n", ptr, bytes,
+                   mapping_of(addr).c_str(), last_error_text());
+    return st;
   }
+  if (import_trace())
+    std::fprintf(stderr, "dq-vulkan: host_register %p + %zu bytes [%s]: %s%s\n", ptr, bytes, mapping_of(addr).c_str(),
+                 r.buffer.buffer ? "" : "copies staged: ", how.c_str());
   std::lock_guard<std::mutex> lock(g_mutex);
   if (containing(g_host, addr) != g_host.end() || containing(g_host, addr + bytes - 1) != g_host.end()) {
     free_host_range(r);
@@ -470,6 +668,8 @@ int32_t host_unregister(void *handle) {
     r = it->second;
     g_host.erase(it);
   }
+  // Copies resolved before the erase are queued before the drain, so the drain covers them.
+  wait_for_leases(r);
   const int32_t st = drain_streams(*r.ctx);
   free_host_range(r);
   return st == DQ_OK ? ok() : st;
@@ -528,7 +728,7 @@ int32_t resolve_device(DeviceContext &c, const void *p, uint64_t bytes, const ch
   }
 }
 
-bool resolve_host(DeviceContext &c, const void *p, uint64_t bytes, BufferSpan *out) {
+bool resolve_host(DeviceContext &c, const void *p, uint64_t bytes, BufferSpan *out, HostLease *lease) {
   const auto addr = reinterpret_cast<uintptr_t>(p);
   std::lock_guard<std::mutex> lock(g_mutex);
   auto it = containing(g_host, addr);
@@ -536,6 +736,12 @@ bool resolve_host(DeviceContext &c, const void *p, uint64_t bytes, BufferSpan *o
   const uint64_t off = addr - it->first;
   if (bytes > it->second.bytes - off) return false;
   *out = {it->second.buffer.buffer, off, bytes};
+  if (lease) {
+    lease->release();
+    std::lock_guard<std::mutex> guard_lock(it->second.guard->mutex);
+    ++it->second.guard->leases;
+    lease->guard_ = it->second.guard;
+  }
   return true;
 }
 

@@ -10,10 +10,14 @@
 // Pinned memory (host_alloc_pinned) is host-visible Vulkan memory of device 0 (Vulkan
 // memory belongs to one VkDevice), so copies from it are vkCmdCopyBuffer on the stream.
 // host_register imports the caller's pages with VK_EXT_external_memory_host where the device
-// offers it; elsewhere the range is only remembered, and copies from it are staged.
+// offers it, into a host-visible coherent memory type, and checks a sample of the import
+// against the pages (one small copy) before trusting it; elsewhere (no such type, a range
+// not aligned for import, a check that failed) the range is only remembered, and copies from
+// it are staged. DQ_VULKAN_IMPORT_TRACE=1 prints one line per registration saying which.
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "devices.hpp"
@@ -41,8 +45,28 @@ bool is_device_address(const void *p);
 // allocation of that device; DQ_ERR_INVALID_ARGUMENT with a message naming `what` else.
 int32_t resolve_device(DeviceContext &c, const void *p, uint64_t bytes, const char *what,
                        std::vector<BufferSpan> *out);
-// When [p, p + bytes) lies inside pinned or imported host memory of `c`: its buffer span.
-bool resolve_host(DeviceContext &c, const void *p, uint64_t bytes, BufferSpan *out);
+struct HostGuard;
+
+// Held from resolve_host until the copy that reads the span is submitted: host_unregister and
+// host_free_pinned wait for the leases of their range before draining the streams and freeing
+// it (else a copy resolved on one thread just before another unregisters would be recorded
+// against a destroyed buffer, or queued after the drain and read freed pages).
+class HostLease {
+ public:
+  HostLease() = default;
+  ~HostLease() { release(); }
+  HostLease(const HostLease &) = delete;
+  HostLease &operator=(const HostLease &) = delete;
+  void release();
+
+ private:
+  friend bool resolve_host(DeviceContext &, const void *, uint64_t, BufferSpan *, HostLease *);
+  std::shared_ptr<HostGuard> guard_;
+};
+
+// When [p, p + bytes) lies inside pinned or imported host memory of `c`: its buffer span (and
+// the lease that keeps it alive until released).
+bool resolve_host(DeviceContext &c, const void *p, uint64_t bytes, BufferSpan *out, HostLease *lease);
 
 // Frees everything left (shutdown), after the streams are drained.
 void memory_shutdown();

@@ -1,6 +1,8 @@
 #include "streams.hpp"
 
 #include <algorithm>
+#include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <set>
 #include <string>
@@ -481,6 +483,15 @@ int32_t event_elapsed_ms(int32_t device, void *start, void *end, float *ms) {
 
 namespace {
 
+// Tests: DQ_VULKAN_TEST_COPY_DELAY_MS sleeps between resolving a copy's pinned or registered
+// source and submitting the copy, widening the window in which another thread may unregister
+// it (the copy must still read the registration's pages).
+void test_copy_delay() {
+  const char *e = std::getenv("DQ_VULKAN_TEST_COPY_DELAY_MS");
+  const long ms = e && *e ? std::strtol(e, nullptr, 10) : 0L;
+  if (ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(std::min(ms, 10000L)));
+}
+
 // A host-visible buffer for staging `bytes`.
 int32_t staging(DeviceContext &c, uint64_t bytes, MappedBuffer *out) {
   return alloc_buffer(c, *out, std::max<uint64_t>(4, (bytes + 3) & ~uint64_t{3}), c.host_memory_type,
@@ -519,14 +530,17 @@ int32_t mem_copy(int32_t device, void *dst, const void *src, size_t bytes, int32
     case DQ_COPY_HOST_TO_DEVICE: {
       if (int32_t st = resolve_device(*c, dst, bytes, "mem_copy destination", &dev_dst); st != DQ_OK) return st;
       BufferSpan host;
+      HostLease lease;  // the registration stays until the copy is queued
       std::vector<MappedBuffer> keep;
-      if (!resolve_host(*c, src, bytes, &host)) {
+      if (!resolve_host(*c, src, bytes, &host, &lease)) {
         // Pageable memory: read now into staging (as cudaMemcpyAsync does), copied in stream order.
         MappedBuffer b;
         if (int32_t st = staging(*c, bytes, &b); st != DQ_OK) return st;
         std::memcpy(b.mapped, src, bytes);
         host = {b.buffer, 0, bytes};
         keep.push_back(b);
+      } else {
+        test_copy_delay();
       }
       const int32_t st = s->submit(
           [&](VkCommandBuffer cb) {
@@ -540,7 +554,8 @@ int32_t mem_copy(int32_t device, void *dst, const void *src, size_t bytes, int32
     case DQ_COPY_DEVICE_TO_HOST: {
       if (int32_t st = resolve_device(*c, src, bytes, "mem_copy source", &dev_src); st != DQ_OK) return st;
       BufferSpan host;
-      if (stream && resolve_host(*c, dst, bytes, &host)) {  // pinned: asynchronous
+      HostLease lease;
+      if (stream && resolve_host(*c, dst, bytes, &host, &lease)) {  // pinned: asynchronous
         return s->submit(
                    [&](VkCommandBuffer cb) {
                      record_copies(cb, dev_src, host);

@@ -6,7 +6,10 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <chrono>
+#include <cstdlib>
 #include <cstring>
+#include <thread>
 #include <vector>
 
 #include "vulkan_fixture.hpp"
@@ -156,6 +159,44 @@ TEST_F(VulkanDevice, StreamsOrderedByEventsWithPinnedAndRegisteredMemory) {
   EXPECT_EQ(vk->host_free_pinned(pinned_out), DQ_OK);
   EXPECT_EQ(vk->host_unregister(handle), DQ_OK);
   munmap(reg, reg_bytes);
+}
+
+// host_unregister on one thread while another thread's copy from the registration has been
+// resolved but not yet queued (DQ_VULKAN_TEST_COPY_DELAY_MS widens that window): the
+// unregister waits for the copy, so the copy reads the pages as they were before the caller
+// reused them. It used to free the import at once: the copy then read a destroyed buffer.
+TEST_F(VulkanDevice, UnregisterWaitsForACopyFromTheRegistrationBeingQueued) {
+  const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+  const size_t bytes = 16 * page;
+  void *reg = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  ASSERT_NE(reg, MAP_FAILED);
+  std::memset(reg, 0xA5, bytes);
+  void *handle = nullptr, *stream = nullptr;
+  ASSERT_EQ(vk->host_register(reg, bytes, DQ_HOST_REGISTER_READ_ONLY, &handle), DQ_OK) << vk->last_error();
+  ASSERT_EQ(vk->stream_create(0, &stream), DQ_OK);
+  {
+    DeviceBuffer d(vk, bytes);
+    ASSERT_EQ(d.status(), DQ_OK);
+    setenv("DQ_VULKAN_TEST_COPY_DELAY_MS", "400", 1);
+    int32_t copy_status = -1;
+    std::thread copier([&] {
+      copy_status = vk->mem_copy(0, d.get(), reg, bytes, DQ_COPY_HOST_TO_DEVICE, stream);
+    });
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));  // the copier is in its delay
+    EXPECT_EQ(vk->host_unregister(handle), DQ_OK) << vk->last_error();
+    std::memset(reg, 0x5A, bytes);  // the caller's pages again once unregistered
+    copier.join();
+    unsetenv("DQ_VULKAN_TEST_COPY_DELAY_MS");
+    EXPECT_EQ(copy_status, DQ_OK) << vk->last_error();
+    ASSERT_EQ(vk->synchronize(0, stream), DQ_OK);
+    std::vector<uint8_t> got(bytes);
+    ASSERT_EQ(vk->mem_copy(0, got.data(), d.get(), bytes, DQ_COPY_DEVICE_TO_HOST, nullptr), DQ_OK);
+    size_t wrong = 0;
+    for (uint8_t b : got) wrong += b != 0xA5;
+    EXPECT_EQ(wrong, 0u) << "bytes copied from the registration after host_unregister returned";
+  }
+  EXPECT_EQ(vk->stream_destroy(0, stream), DQ_OK);
+  munmap(reg, bytes);
 }
 
 TEST_F(VulkanDevice, BadDevicePointersAreRefusedWithTheirProblem) {
