@@ -133,6 +133,14 @@ void expect_exact_hybrid_load(Context &ctx, Model &model, int32_t to, const std:
   LoadedModel lm = load(ctx, model, o);
   const std::string err = testing::internal::GetCapturedStderr();
   if (stderr_out) *stderr_out = err;
+  // Always shown: how each window was served (imported and checked, or staged and why), so a
+  // device run that passes still says whether its imports were trusted.
+  for (size_t at = 0, end; at < err.size(); at = end + 1) {
+    end = std::min(err.find('\n', at), err.size());
+    const std::string line = err.substr(at, end - at);
+    if (line.rfind("dq-vulkan:", 0) == 0 || line.rfind("dq: hybrid:", 0) == 0)
+      std::printf("[%s] %s\n", label.c_str(), line.c_str());
+  }
   size_t direct = 0, fills = 0;
   ASSERT_EQ(std::sscanf(err.c_str() + std::min(err.size(), err.find("dq: hybrid: ")),
                         "dq: hybrid: %zu of %zu fills direct", &direct, &fills),
