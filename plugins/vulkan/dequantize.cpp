@@ -130,6 +130,13 @@ uint64_t dispatch_items(ShaderPath path, const DispatchParams &p, size_t out_siz
   return out_size == 4 ? (p.n_elements + 1ull) / 2 : (p.n_elements + 2ull) / 2;
 }
 
+// DQ_VULKAN_NARROW=branches: f32 -> f16 with the branching f32_bits_to_f16 instead of the
+// branch-free one (shaders/common.glsl kFlagNarrowBranches), to compare the two on a device.
+uint32_t shader_flags() {
+  const char *e = std::getenv("DQ_VULKAN_NARROW");
+  return e && std::strcmp(e, "branches") == 0 ? 1u : 0u;
+}
+
 // Records one chunk's dispatch; its descriptor set comes from `pool`.
 int32_t record_dispatch(DeviceContext &c, VkCommandBuffer cb, VkDescriptorPool pool, const Shader &shader,
                         const Binding &src, const Binding &dst, uint32_t count, uint32_t first_in_block,
@@ -144,6 +151,7 @@ int32_t record_dispatch(DeviceContext &c, VkCommandBuffer cb, VkDescriptorPool p
   p.src_byte_offset = src.skew;
   p.dst_word_offset = dst.skew / 4;
   p.dst_half_shift = out_size == 2 ? (dst.skew % 4) / 2 : 0;
+  p.flags = shader_flags();
   const ShaderPath path = pick_path(shader, p, out_size);
   VkPipeline pipeline = VK_NULL_HANDLE;
   if (int32_t st = dequantize_pipeline(c, shader.src_type, shader.dst_type, path, &pipeline); st != DQ_OK)

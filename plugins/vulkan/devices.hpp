@@ -82,6 +82,7 @@ struct DispatchParams {
   uint32_t src_byte_offset;   // of the first block inside the source binding
   uint32_t dst_word_offset;   // of the first output word inside the output binding
   uint32_t dst_half_shift;    // 16-bit outputs: 1 when the first output is a word's high half
+  uint32_t flags;             // shaders/common.glsl kFlag* (dequantize.cpp)
 };
 
 // Opens the loader, creates the instance and a context per usable device. Failures leave

@@ -44,7 +44,9 @@ layout(push_constant) uniform Params {
   uint src_byte_offset;
   uint dst_word_offset;
   uint dst_half_shift;
+  uint flags;  // kFlagNarrowBranches: narrow() to f16 with f32_bits_to_f16 (DQ_VULKAN_NARROW=branches)
 } params;
+const uint kFlagNarrowBranches = 1u;
 
 uint src_byte(uint i) {
   i += params.src_byte_offset;
@@ -102,7 +104,28 @@ uint f32_bits_to_bf16(uint x) {
   return ((x + 0x7fffu + ((x >> 16) & 1u)) >> 16) & 0xffffu;
 }
 
-uint narrow(uint bits) { return OUT_TYPE == 1u ? f32_bits_to_f16(bits) : f32_bits_to_bf16(bits); }
+// f32_bits_to_f16 without a branch (selects only; checked against dq_common/half.hpp for all
+// 2^32 inputs): the subnormal/zero case as (mant + half - 1 + odd) >> shift, shift clamped to
+// 14..31 (31: zero). The branches of f32_bits_to_f16 diverge in nearly every warp of quantized
+// data (zeros take the early return, normals the rounding add): suspected as why quantized
+// rows to f16 ran at 1/2 to 1/13 of their f32 rate on an H100 (docs/VULKAN.md).
+uint f32_bits_to_f16_select(uint x) {
+  const uint sgn = (x >> 16) & 0x8000u;
+  const uint a = x & 0x7fffffffu;
+  const uint normal = (a + 0xfffu + ((a >> 13) & 1u) - 0x38000000u) >> 13;  // wraps below 2^-14: unused
+  const uint shift = min(126u - min(a >> 23, 112u), 31u);
+  const uint mant = (a & 0x7fffffu) | 0x800000u;
+  const uint sub = (mant + ((1u << shift) >> 1) - 1u + ((mant >> shift) & 1u)) >> shift;
+  uint r = mix(sub, normal, a >= 0x38800000u);
+  r = mix(r, 0x7c00u, a >= 0x477ff000u);
+  r = mix(r, 0x7e00u | ((a >> 13) & 0x3ffu), a > 0x7f800000u);
+  return sgn | r;
+}
+
+uint narrow(uint bits) {
+  if (OUT_TYPE != 1u) return f32_bits_to_bf16(bits);
+  return (params.flags & kFlagNarrowBranches) != 0u ? f32_bits_to_f16(bits) : f32_bits_to_f16_select(bits);
+}
 
 // The store of one 16-bit output word: both halves, or (the chunk's first output in a high
 // half, its last in a low half) one half with atomics, since the other half belongs to a
