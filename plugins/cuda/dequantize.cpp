@@ -129,12 +129,13 @@ int32_t run_staged(const dq_plugin_dequantize_args &a, int64_t block_elems, size
 // output stores (on by default: 1-3% faster on the H100, and nothing reads the output back
 // in the kernel). DQ_CUDA_BLOCKS_PER_SM=N sets the persistent grid to N blocks per
 // multiprocessor (0: as many as fit); unset, each kernel takes its measured default (3 for the
-// Hopper producer-warp kernel, 2 otherwise: docs/PERFORMANCE.md). DQ_CUDA_ONE_SHOT=1 launches
-// one block per tile instead of the persistent grid (launch.hpp).
+// Hopper producer-warp kernel, 2 otherwise: docs/PERFORMANCE.md); it applies to the persistent
+// grid only. DQ_CUDA_ONE_SHOT=0 runs the single-tensor kernel on a persistent grid, =1 one block
+// per tile; unset, the build's kind (one block per tile by default, launch.hpp).
 struct Tuning {
   bool streaming_stores = true;
   int blocks_per_sm_cap = -1;  // -1: the kernel's default
-  bool one_shot = false;
+  int one_shot = -1;  // -1: the build's kind
 };
 
 const Tuning &tuning() {
@@ -142,7 +143,7 @@ const Tuning &tuning() {
     Tuning r;
     if (const char *s = std::getenv("DQ_CUDA_STREAMING_STORES")) r.streaming_stores = std::atoi(s) != 0;
     if (const char *s = std::getenv("DQ_CUDA_BLOCKS_PER_SM")) r.blocks_per_sm_cap = std::max(0, std::atoi(s));
-    if (const char *s = std::getenv("DQ_CUDA_ONE_SHOT")) r.one_shot = std::atoi(s) != 0;
+    if (const char *s = std::getenv("DQ_CUDA_ONE_SHOT")) r.one_shot = std::atoi(s) != 0 ? 1 : 0;
     return r;
   }();
   return t;

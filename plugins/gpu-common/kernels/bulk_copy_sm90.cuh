@@ -17,11 +17,16 @@
 
 #include "gpu_port.hpp"
 
-// On by default since 2026-12-05: with the producer warp and 3 blocks per multiprocessor it
-// moved the H200's 256M-element median from 86.9% to 89.7% of the same-run copy, every type
-// bit-exact (docs/PERFORMANCE.md). -DDQ_GPU_BULK_COPY=0 builds the cp.async tile loop alone.
+// The default of the persistent grid (DQ_GPU_ONE_SHOT=0) since 2026-12-05: with the producer
+// warp and 3 blocks per multiprocessor it moved the H200's 256M-element median from 86.9% to
+// 89.7% of the same-run copy, every type bit-exact (docs/PERFORMANCE.md). The one-shot kernel
+// (tile_kernel.cuh, the default) does without it. -DDQ_GPU_BULK_COPY=0 builds the cp.async
+// tile loop alone.
+#ifndef DQ_GPU_ONE_SHOT
+#define DQ_GPU_ONE_SHOT 1
+#endif
 #ifndef DQ_GPU_BULK_COPY
-#define DQ_GPU_BULK_COPY 1
+#define DQ_GPU_BULK_COPY (DQ_GPU_ONE_SHOT ? 0 : 1)
 #endif
 
 // The knob as the CUDA build sees it (host and device passes alike); HIP ignores it.

@@ -17,10 +17,9 @@ struct LaunchEnv {
   // kernel's measured default, tile_kernel.cuh).
   bool streaming_stores = true;
   int blocks_per_sm_cap = -1;
-  // One thread block per tile (grid = tile count) instead of the persistent grid: each block
-  // then runs its loop once, and the hardware's block scheduler keeps the SMs full
-  // (DQ_CUDA_ONE_SHOT=1; an experiment for issue 17, timed against the persistent grid).
-  bool one_shot = false;
+  // The single-tensor kernel's grid: one thread block per tile (1) or the persistent grid (0);
+  // -1: the build's kind (tile_kernel.cuh's kOneShot). DQ_CUDA_ONE_SHOT=0|1.
+  int one_shot = -1;
 };
 
 // Block formats, by family (each in its own translation unit). `type` must belong to the

@@ -1,13 +1,14 @@
-// The one kernel shape every block format uses: a persistent grid of thread blocks, each
-// walking tiles of 8192 elements. A tile's source bytes are contiguous (blocks are packed),
-// so they are staged into shared memory with 16-byte cp.async copies in a ring of kStages
-// buffers: the next tiles' bytes are in flight while this tile decodes. Each lane then
+// The one kernel shape every block format uses: thread blocks walking tiles of 8192 elements,
+// one block per tile for a single tensor in CUDA builds (kOneShot, below), a persistent grid
+// for batches and HIP. A tile's source bytes are contiguous (blocks are packed), so they are
+// staged into shared memory with 16-byte cp.async copies in a ring of buffers (kStages for
+// the persistent grid: the next tiles' bytes are in flight while this tile decodes). Each lane then
 // decodes 32 consecutive elements (one block's: a format's per-32 part once, then 4 groups
 // of 8) into its row of a per-warp staging area, and the warp stores the area in order with
 // 16-byte stores, 512 contiguous bytes per store instruction. Formats without a per-32 part
 // store 16-bit output directly from consecutive lanes (already 512 contiguous bytes).
-// CUDA code for sm_90+ runs bulk_tile_loop instead (TMA bulk copies in and out, see below;
-// DQ_GPU_BULK_COPY, on by default); the batch kernel and every other build keep tile_loop.
+// With DQ_GPU_ONE_SHOT=0, CUDA code for sm_90+ runs bulk_tile_loop instead for single tensors
+// (TMA bulk copies in and out, see below; DQ_GPU_BULK_COPY); the batch kernel keeps tile_loop.
 //
 // Tile counts are 32-bit, element and byte offsets 64-bit: tensors may exceed 2^31 elements.
 #pragma once
@@ -59,6 +60,27 @@ inline constexpr int kStages = DQ_GPU_TILE_STAGES;  // tiles in the shared-memor
 // RDNA, half a wavefront on wave64 GPUs (gpu_port.hpp). Nothing relies on lockstep execution.
 inline constexpr int kWarpElems = kTileElems / (kThreads / kGroupLanes);  // 1024: a warp's share
 
+// One-shot kernel (DQ_GPU_ONE_SHOT=1, the default of CUDA builds; bulk_copy_sm90.cuh): the
+// single-tensor kernel launches one block per tile (grid = tile count), stages that tile alone
+// (a ring of 1: no prefetch in the block) and asks for registers that let
+// kOneShotMinBlocksPerSm blocks share a multiprocessor, so the hardware's block scheduler,
+// not a persistent loop, keeps the memory system busy. Measured on an H100 (2026-12-05,
+// docs/PERFORMANCE.md): median 96.3% of the same-run copy over the 87 rows against 93.2% for
+// the persistent bulk kernel; 6 blocks beat 4 and 2. HIP keeps the persistent grid (unmeasured
+// there). The batch kernel keeps its persistent grid and ring either way.
+#ifndef DQ_GPU_ONE_SHOT_MIN_BLOCKS_PER_SM
+#define DQ_GPU_ONE_SHOT_MIN_BLOCKS_PER_SM 6
+#endif
+#if DQ_GPU_ONE_SHOT && !defined(DQ_GPU_HIP) && !defined(__HIPCC__)
+inline constexpr bool kOneShot = true;
+#else
+inline constexpr bool kOneShot = false;
+#endif
+inline constexpr int kOneShotMinBlocksPerSm = DQ_GPU_ONE_SHOT_MIN_BLOCKS_PER_SM;
+// The single-tensor kernel's ring and launch bounds.
+inline constexpr int kSingleRing = kOneShot ? 1 : kStages;
+inline constexpr int kSingleMinBlocksPerSm = kOneShot ? kOneShotMinBlocksPerSm : kMinBlocksPerSm;
+
 // Hopper bulk copies (bulk_copy_sm90.cuh, bulk_tile_loop below; DQ_GPU_BULK_COPY=1, CUDA
 // sm_90+ only): each tile arrives by one TMA copy on an mbarrier, and each warp's decoded
 // kWarpElems outputs leave by one TMA store from its staging area, which is rewritten only
@@ -74,14 +96,15 @@ inline constexpr bool kBulkKnob = DQ_GPU_BULK_KNOB != 0;
 inline constexpr bool kBulkPath = DQ_GPU_BULK_PATH != 0;
 inline constexpr int kProducerThreads = kBulkKnob && DQ_GPU_BULK_PRODUCER_WARP ? kGroupLanes : 0;
 
-// Shape of a tile's shared memory for Fmt with output elements of kElemBytes bytes.
-template <typename Fmt, int kElemBytes>
+// Shape of a tile's shared memory for Fmt with output elements of kElemBytes bytes, with a
+// ring of kRing tile buffers.
+template <typename Fmt, int kElemBytes, int kRing = kStages>
 struct TileShape {
   static constexpr int kBlocks = kTileElems / Fmt::kBlockElems;
   static constexpr int kBytes = kBlocks * Fmt::kBlockBytes;
   static constexpr int kBufBytes = kBytes + kPad;  // a multiple of 16
   static constexpr int kStageBytes = kThreads * 32 * kElemBytes;  // the warps' output areas
-  static constexpr int kSmemBytes = Fmt::kTableBytes + kStages * kBufBytes + kStageBytes;
+  static constexpr int kSmemBytes = Fmt::kTableBytes + kRing * kBufBytes + kStageBytes;
   static_assert(kTileElems % Fmt::kBlockElems == 0, "tile must hold whole blocks");
   static_assert(Fmt::kBlockElems % 32 == 0, "a lane's 32 elements must lie in one block");
   static_assert(kBytes % 16 == 0, "tile bytes must keep 16-byte alignment");
@@ -234,23 +257,23 @@ DQ_DEVICE_INLINE void stage_range(uint8_t *buf, const uint8_t *__restrict__ src,
   for (int i = b + lane; i < end; i += kGroupLanes) buf[i] = load_readonly(src + i);
 }
 
-template <typename Fmt, int kOut, typename Tiles>
+template <typename Fmt, int kOut, typename Tiles, int kRing = kStages>
 DQ_DEVICE_INLINE void tile_loop(const Tiles &tiles, int n_tiles, const uint8_t *__restrict__ table_global,
                                 bool streaming) {
-  using Shape = TileShape<Fmt, sizeof(typename OutPack<kOut>::Elem)>;
+  using Shape = TileShape<Fmt, sizeof(typename OutPack<kOut>::Elem), kRing>;
   extern __shared__ DQ_ALIGN16 uint8_t smem[];
   uint8_t *const table = smem;
-  uint8_t *const ring = smem + Fmt::kTableBytes;  // kStages tile buffers
+  uint8_t *const ring = smem + Fmt::kTableBytes;  // kRing tile buffers
 
   // Tile counts fit 32 bits (a tile is 8192 elements); byte and element offsets are 64-bit.
   const int first = static_cast<int>(blockIdx.x), step = static_cast<int>(gridDim.x);
   if (first >= n_tiles) return;
-  // This block's i-th tile is first + i * step; it lives in ring buffer i % kStages.
+  // This block's i-th tile is first + i * step; it lives in ring buffer i % kRing.
   auto stage = [&](int i) {
     const int t = first + i * step;
     if (t < n_tiles) {
       const auto r = tiles(t);
-      uint8_t *const buf = ring + (i % kStages) * Shape::kBufBytes;
+      uint8_t *const buf = ring + (i % kRing) * Shape::kBufBytes;
       if constexpr (kWarpPipeline) {
         // This group's blocks only: the ones holding its kWarpElems outputs.
         constexpr int kGroupBlocks = kWarpElems / Fmt::kBlockElems;
@@ -264,8 +287,8 @@ DQ_DEVICE_INLINE void tile_loop(const Tiles &tiles, int n_tiles, const uint8_t *
     cp_async_commit();  // one group per tile slot, empty past the end, so wait counts stay exact
   };
 
-  // Keep kStages - 1 tiles in flight ahead of the one being decoded.
-  for (int i = 0; i < kStages - 1; ++i) stage(i);
+  // Keep kRing - 1 tiles in flight ahead of the one being decoded.
+  for (int i = 0; i < kRing - 1; ++i) stage(i);
 
   if constexpr (Fmt::kTableBytes > 0) {
     // The lookup grid is gathered with data-dependent indices: keep it in shared memory.
@@ -282,14 +305,14 @@ DQ_DEVICE_INLINE void tile_loop(const Tiles &tiles, int n_tiles, const uint8_t *
   constexpr int kWarpChunks = kGroupLanes * kChunksPerRow;
   // Unsigned division and remainder (threadIdx.x is unsigned): a shift and a mask.
   const int warp = static_cast<int>(threadIdx.x / kGroupLanes), lane = static_cast<int>(threadIdx.x % kGroupLanes);
-  uint4 *const area = reinterpret_cast<uint4 *>(ring + kStages * Shape::kBufBytes) + warp * kWarpChunks;
+  uint4 *const area = reinterpret_cast<uint4 *>(ring + kRing * Shape::kBufBytes) + warp * kWarpChunks;
 
   for (int i = 0, t = first; t < n_tiles; ++i, t += step) {
-    stage(i + kStages - 1);
-    cp_async_wait<kStages - 1>();
+    stage(i + kRing - 1);
+    cp_async_wait<kRing - 1>();
     if constexpr (kWarpPipeline) sync_group(); else __syncthreads();
 
-    const uint8_t *buf = ring + (i % kStages) * Shape::kBufBytes;
+    const uint8_t *buf = ring + (i % kRing) * Shape::kBufBytes;
     const auto tile = tiles(t);
     const int tile_elems = tile.blocks * Fmt::kBlockElems;
     const bool dst_vec16 = tile.dst_vec16;
@@ -537,7 +560,7 @@ DQ_DEVICE_INLINE void bulk_tile_loop(const Tiles &tiles, int n_tiles, const uint
 }
 
 template <typename Fmt, int kOut>
-__global__ void DQ_LAUNCH_BOUNDS(kThreads + kProducerThreads, kMinBlocksPerSm)
+__global__ void DQ_LAUNCH_BOUNDS(kThreads + kProducerThreads, kSingleMinBlocksPerSm)
     dequant_tiles(const uint8_t *__restrict__ src, typename OutPack<kOut>::Elem *__restrict__ dst,
                   int64_t n_blocks, const uint8_t *__restrict__ table_global, bool src_vec16,
                   bool dst_vec16, bool streaming) {
@@ -548,7 +571,7 @@ __global__ void DQ_LAUNCH_BOUNDS(kThreads + kProducerThreads, kMinBlocksPerSm)
   if constexpr (kBulkPath) {
     bulk_tile_loop<Fmt, kOut, kProducerThreads != 0>(tiles, n_tiles, table_global, src_vec16, streaming);
   } else {
-    tile_loop<Fmt, kOut>(tiles, n_tiles, table_global, streaming);
+    tile_loop<Fmt, kOut, SingleTiles<Fmt, Elem>, kSingleRing>(tiles, n_tiles, table_global, streaming);
   }
 }
 
@@ -575,7 +598,7 @@ Error tile_block_threads(Kernel kernel, int *threads) {
 template <typename Fmt, int kOut>
 Error launch_tiles(const void *src, void *dst, int64_t n_blocks, const uint8_t *table,
                          const LaunchEnv &env) {
-  using Shape = TileShape<Fmt, sizeof(typename OutPack<kOut>::Elem)>;
+  using Shape = TileShape<Fmt, sizeof(typename OutPack<kOut>::Elem), kSingleRing>;
   auto kernel = dequant_tiles<Fmt, kOut>;
   static thread_local int blocks_per_sm = 0;  // per instantiation; same on every device we target
   static thread_local int threads = 0;
@@ -593,7 +616,8 @@ Error launch_tiles(const void *src, void *dst, int64_t n_blocks, const uint8_t *
   const int64_t n_tiles = (n_blocks + Shape::kBlocks - 1) / Shape::kBlocks;
   const int64_t max_grid = static_cast<int64_t>(env.sm_count) * blocks_per_sm;
   // Tile counts fit 32 bits (dequant_tiles counts them in an int), so one block per tile does too.
-  const unsigned grid = static_cast<unsigned>(n_tiles < max_grid || env.one_shot ? n_tiles : max_grid);
+  const bool one_shot = env.one_shot < 0 ? kOneShot : env.one_shot != 0;
+  const unsigned grid = static_cast<unsigned>(n_tiles < max_grid || one_shot ? n_tiles : max_grid);
   const bool src_vec16 = (reinterpret_cast<uintptr_t>(src) & 15) == 0;
   const bool dst_vec16 = (reinterpret_cast<uintptr_t>(dst) & 15) == 0;
   kernel<<<grid, threads, Shape::kSmemBytes, env.stream>>>(
