@@ -508,6 +508,33 @@ int32_t alloc_segments(DeviceContext &c, DeviceAllocation &a) {
   return DQ_OK;
 }
 
+// DQ_LOG=debug: where a device allocation landed (memory type, heap, flags, block or
+// segments), so a slow buffer in a benchmark can be traced to its memory.
+void log_allocation(const DeviceContext &c, const DeviceAllocation &a, uintptr_t address) {
+  const char *level = std::getenv("DQ_LOG");
+  if (!level || std::strcmp(level, "debug") != 0) return;
+  VkPhysicalDeviceMemoryProperties mp{};
+  vk().vkGetPhysicalDeviceMemoryProperties(c.physical, &mp);
+  const uint32_t type = c.device_memory_type;
+  const bool known = type < mp.memoryTypeCount;
+  const uint32_t heap = known ? mp.memoryTypes[type].heapIndex : 0;
+  const VkMemoryPropertyFlags flags = known ? mp.memoryTypes[type].propertyFlags : 0;
+  const VkMemoryHeapFlags heap_flags = heap < mp.memoryHeapCount ? mp.memoryHeaps[heap].flags : 0;
+  char where[160];
+  if (a.block)
+    std::snprintf(where, sizeof where, "block %p (%llu B) at offset %llu", static_cast<const void *>(a.block),
+                  static_cast<unsigned long long>(a.block->bytes), static_cast<unsigned long long>(a.block_offset));
+  else
+    std::snprintf(where, sizeof where, "own memory, %zu segment(s) of up to %llu B%s", a.segments.size(),
+                  static_cast<unsigned long long>(c.segment_bytes), a.pending ? ", allocated in the background" : "");
+  std::fprintf(stderr,
+               "dq-vulkan: debug: mem_alloc %zu B at 0x%llx: memory type %u (%s), heap %u (%llu B%s), %s\n",
+               static_cast<size_t>(a.bytes), static_cast<unsigned long long>(address), type,
+               memory_flags(flags).c_str(), heap,
+               static_cast<unsigned long long>(heap < mp.memoryHeapCount ? mp.memoryHeaps[heap].size : 0),
+               (heap_flags & VK_MEMORY_HEAP_DEVICE_LOCAL_BIT) ? ", device-local" : ", not device-local", where);
+}
+
 }  // namespace
 
 bool is_device_address(const void *p) { return reinterpret_cast<uintptr_t>(p) >= kDeviceBase; }
@@ -544,6 +571,7 @@ int32_t mem_alloc(int32_t device, size_t bytes, void **out) {
   std::lock_guard<std::mutex> lock(g_mutex);
   const uintptr_t base = g_next_address;
   g_next_address += (bytes + 2 * kDeviceAlignment - 1) & ~(kDeviceAlignment - 1);
+  log_allocation(*c, a, base);
   g_device.emplace(base, std::move(a));
   *out = reinterpret_cast<void *>(base);
   return ok();

@@ -56,5 +56,12 @@ if(TARGET dq)
     set_tests_properties(cpu_fast.dq_bench_device_path PROPERTIES LABELS "cpu_fast;slow" TIMEOUT 300
       ENVIRONMENT "DQ_PLUGIN_PATH=$<TARGET_FILE_DIR:dq-fakeasync>"
       PASS_REGULAR_EXPRESSION "on device 0.*q4_0 +[0-9.]+ +[0-9.]+ +[0-9.]+ +[0-9]+% +[0-9.]+ +[0-9.]+x")
+    # --verbose: each buffer set timed alone under the row; --min-sample-ms 1000 lengthens the
+    # copy's samples (a call of ~30 ms here) past the 4 calls a sample has by default.
+    add_test(NAME cpu_fast.dq_bench_device_sets
+      COMMAND $<TARGET_FILE:dq> bench --backend fakeasync --types q4_0 --repeat 1 --verbose --min-sample-ms 1000)
+    set_tests_properties(cpu_fast.dq_bench_device_sets PROPERTIES LABELS "cpu_fast;slow" TIMEOUT 300
+      ENVIRONMENT "DQ_PLUGIN_PATH=$<TARGET_FILE_DIR:dq-fakeasync>"
+      PASS_REGULAR_EXPRESSION "as many as make it last 1000 ms.*q4_0 row: set0 [0-9.]+ set1 [0-9.]+ min [0-9.]+ max [0-9.]+ GB/s; [0-9]+ calls/sample; events/wall n/a\n  q4_0 copy: set0 [0-9.]+ set1 [0-9.]+ min [0-9.]+ max [0-9.]+ GB/s; ([6-9]|[1-9][0-9]+) calls/sample")
   endif()
 endif()

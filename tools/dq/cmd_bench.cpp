@@ -28,6 +28,7 @@
 #include "bench_shapes.hpp"
 #include "commands.hpp"
 #include "context.hpp"
+#include "device_timing.hpp"
 #include "dq/dq.h"
 #include "dq/dq_plugin.h"
 #include "dq_common/dequantize_args.hpp"
@@ -47,7 +48,16 @@ struct BenchOptions {
   int repeat = 7;
   bool no_gguf = false;
   std::string shapes;  // --shapes: the shape and batch rows instead of the type rows
+  int min_sample_ms = -1;  // device backends; -1: the backend's default (min_sample_ms_for)
+  bool verbose = false;    // device backends: each buffer set's median and the sample range
 };
+
+// Device samples last at least this long. On vulkan 50 ms by default: four calls of a few
+// hundred microseconds let an H100's clocks drop between bursts (rows moved 3x run to run,
+// 2026-12-05); elsewhere 0, the four calls per sample the CUDA numbers were measured with.
+int min_sample_ms_for(const BenchOptions &o, const std::string &backend) {
+  return o.min_sample_ms >= 0 ? o.min_sample_ms : backend == "vulkan" ? 50 : 0;
+}
 
 // ------------------------------------------------------------------ small helpers
 using Clock = std::chrono::steady_clock;
@@ -361,17 +371,28 @@ struct Row {
 // bimodal (~410 or ~840 GB/s from row to row on an H100, 2026-12-05).
 bool two_copy_columns(const core::Backend &b) { return b.name == "vulkan"; }
 
-void print_header(const BenchOptions &o, const core::Backend &b, int threads, int64_t n, bool device) {
+void print_header(const BenchOptions &o, const core::Backend &b, int threads, int64_t n, bool device,
+                  int min_sample_ms = 0) {
   const bool two_copies = device && two_copy_columns(b);
   std::printf("dq bench: backend %s (%s) | CPU: %s | threads: %d | %s\n", b.name.c_str(),
               b.description.c_str(), cpu_model().c_str(), threads, utc_now().c_str());
-  if (device)
+  if (device && min_sample_ms > 0)
+    std::printf("%" PRId64 " elements -> %s on device 0 (%s), %s, median of %d after warm-up; "
+                "at least %d calls back to back per sample, as many as make it last %d ms, two buffer sets "
+                "alternating;\n"
+                "copy = device-to-device mem_copy moving the same bytes (src + out), timed the same way; "
+                "ref = cpu plugin, 1 thread\n",
+                n, o.to.c_str(), b.device_names.empty() ? "?" : b.device_names[0].c_str(),
+                has_timing_events(*b.api) ? "device events" : "steady clock + synchronize", o.repeat,
+                kMinCallsPerSample, min_sample_ms);
+  else if (device)
     std::printf("%" PRId64 " elements -> %s on device 0 (%s), %s, median of %d after warm-up; "
                 "%d calls back to back per sample, two buffer sets alternating;\n"
                 "copy = device-to-device mem_copy moving the same bytes (src + out), timed the same way; "
                 "ref = cpu plugin, 1 thread\n",
                 n, o.to.c_str(), b.device_names.empty() ? "?" : b.device_names[0].c_str(),
-                has_timing_events(*b.api) ? "device events" : "steady clock + synchronize", o.repeat, 4);
+                has_timing_events(*b.api) ? "device events" : "steady clock + synchronize", o.repeat,
+                kMinCallsPerSample);
   else
     std::printf("%" PRId64 " elements -> %s, steady clock, median of %d after warm-up; copy = memcpy "
                 "of the output size on %d thread%s; ref = PyPI gguf (gguf.quants.dequantize, f32, best of 2)\n",
@@ -388,6 +409,10 @@ void print_header(const BenchOptions &o, const core::Backend &b, int threads, in
                     ? "F32 -> f32 dequantize on float.comp (DQ_VULKAN_F32_IDENTITY=shader), not a copy"
                     : "the plugin's compute-shader copy (its F32 -> f32 dequantize on device memory)");
   }
+  if (device && o.verbose)
+    std::printf("--verbose: under each row, per measurement (row, copy%s), the median of buffer set 0 alone and "
+                "set 1 alone, the slowest and fastest sample, the calls per sample, and event time / host wall "
+                "time\n", two_copies ? ", shader" : "");
   std::printf("GB/s count bytes read + bytes written (1 GB = 1e9 B); copy GB/s counts 2 x size.\n\n");
   if (two_copies) {
     std::printf("%-8s %10s %9s %10s %8s %11s %9s %10s %9s\n", "type", "Melem/s", "GB/s", "copy GB/s", "vs copy",
@@ -479,7 +504,8 @@ int bench_device(const BenchOptions &o, const Bench &bench, const core::Backend 
   // Several times the largest L2 (50 MiB on H100): at least 256 MiB of output.
   int64_t n = o.elements;
   while (static_cast<uint64_t>(n) * out_size < (uint64_t{256} << 20)) n *= 2;
-  print_header(o, bench.backend, 1, n, true);
+  const int min_sample_ms = min_sample_ms_for(o, bench.backend.name);
+  print_header(o, bench.backend, 1, n, true, min_sample_ms);
   void *stream = nullptr, *ev0 = nullptr, *ev1 = nullptr;
   if (api.stream_create && api.stream_create(0, &stream) != DQ_OK) stream = nullptr;
   const bool events = has_timing_events(api);
@@ -494,34 +520,16 @@ int bench_device(const BenchOptions &o, const Bench &bench, const core::Backend 
     std::fprintf(stderr, "dq bench: %s: %s failed: %s\n", bench.backend.name.c_str(), what, api.last_error());
     rc = kExitFailure;
   };
-  // Seconds per call of `launch(i)`, median of `repeat` samples after a warm-up. Each sample
-  // queues kCallsPerSample calls back to back behind one untimed call, so host-side work
-  // (argument checks, the launch itself) never leaves the device idle inside the timed
-  // window; calls alternate between two buffer sets so none reads what the last left in L2.
-  constexpr int kCallsPerSample = 4;
+  // Seconds per call of `launch(i)`, median of `repeat` samples after a warm-up (device_timing:
+  // calls queued back to back between two events, alternating two buffer sets so none reads
+  // what the last left in L2; --verbose also times each set alone).
   // best: the fastest sample instead of the median (the copy references of two_copy_columns).
-  auto time_events = [&](const std::function<bool(int)> &launch, double *seconds, bool best = false) {
-    std::vector<double> runs;
-    if (!launch(0) || !launch(1) || api.synchronize(0, stream) != DQ_OK) return false;
-    for (int r = 0; r < o.repeat; ++r) {
-      if (!events) {
-        auto t0 = Clock::now();
-        for (int c = 0; c < kCallsPerSample; ++c)
-          if (!launch(c)) return false;
-        if (api.synchronize(0, stream) != DQ_OK) return false;
-        runs.push_back(std::chrono::duration<double>(Clock::now() - t0).count() / kCallsPerSample);
-        continue;
-      }
-      float ms = 0;
-      if (!launch(1) || api.event_record(0, ev0, stream) != DQ_OK) return false;
-      for (int c = 0; c < kCallsPerSample; ++c)
-        if (!launch(c)) return false;
-      if (api.event_record(0, ev1, stream) != DQ_OK || api.event_synchronize(0, ev1) != DQ_OK ||
-          api.event_elapsed_ms(0, ev0, ev1, &ms) != DQ_OK)
-        return false;
-      runs.push_back(ms / 1e3 / kCallsPerSample);
-    }
-    *seconds = best ? *std::min_element(runs.begin(), runs.end()) : median(runs);
+  const DeviceTimer timer{api, stream, events ? ev0 : nullptr, events ? ev1 : nullptr, o.repeat, min_sample_ms,
+                          o.verbose};
+  auto time_events = [&](const std::function<bool(int)> &launch, double *seconds, DeviceTiming *timing,
+                         bool best = false) {
+    if (!time_device(timer, launch, timing)) return false;
+    *seconds = best ? timing->best() : timing->median();
     return true;
   };
   if (api.mem_alloc(0, out_bytes, &d_out) != DQ_OK || api.mem_alloc(0, out_bytes, &d_copy) != DQ_OK) {
@@ -541,9 +549,10 @@ int bench_device(const BenchOptions &o, const Bench &bench, const core::Backend 
           api.synchronize(0, nullptr) != DQ_OK) { fail("mem_copy"); break; }
       void *const srcs[2] = {d_src, d_src2};
       void *const outs[2] = {d_out, d_copy};
+      DeviceTiming row_timing, copy_timing, shader_timing;
       if (!time_events([&](int i) {
             return bench.dequantize(type, srcs[i & 1], src.size(), outs[i & 1], out_bytes, n, false, stream);
-          }, &r.seconds)) { fail("dequantize"); break; }
+          }, &r.seconds, &row_timing)) { fail("dequantize"); break; }
       // The copy reference moves the same bytes as the dequantization (src + out, half read
       // and half written), between the two output buffers, timed the same way.
       const size_t copy_bytes = std::min(out_bytes, (src.size() + out_bytes) / 2 / 256 * 256);
@@ -552,14 +561,14 @@ int bench_device(const BenchOptions &o, const Bench &bench, const core::Backend 
       if (!time_events([&](int i) {
             return api.mem_copy(0, outs[(i + 1) & 1], outs[i & 1], copy_bytes, DQ_COPY_DEVICE_TO_DEVICE,
                                 stream) == DQ_OK;
-          }, &r.copy_seconds, two_copies)) { fail("mem_copy (device to device)"); break; }
+          }, &r.copy_seconds, &copy_timing, two_copies)) { fail("mem_copy (device to device)"); break; }
       if (two_copies) {
         const Bench identity{bench.backend, api, DQ_TYPE_F32};
         const int64_t words = static_cast<int64_t>(copy_bytes / 4);
         if (!time_events([&](int i) {
               return identity.dequantize(DQ_TYPE_F32, outs[i & 1], copy_bytes, outs[(i + 1) & 1], copy_bytes, words,
                                          false, stream);
-            }, &r.shader_copy_seconds, true)) { fail("dequantize f32 -> f32 (shader copy)"); break; }
+            }, &r.shader_copy_seconds, &shader_timing, true)) { fail("dequantize f32 -> f32 (shader copy)"); break; }
       }
       api.mem_free(0, d_src);
       api.mem_free(0, d_src2);
@@ -575,6 +584,14 @@ int bench_device(const BenchOptions &o, const Bench &bench, const core::Backend 
         if (ok) r.ref_seconds = s;
       }
       print_row(r, n);
+      if (o.verbose) {
+        const char *name = t->name;
+        std::printf("%s\n", describe_sets(name, "row", row_timing, double(r.src_bytes + r.dst_bytes)).c_str());
+        std::printf("%s\n", describe_sets(name, "copy", copy_timing, 2.0 * copy_bytes).c_str());
+        if (two_copies)
+          std::printf("%s\n", describe_sets(name, "shader", shader_timing, 2.0 * copy_bytes).c_str());
+        std::fflush(stdout);
+      }
     }
   }
   if (d_src) api.mem_free(0, d_src);
@@ -662,6 +679,12 @@ Action register_bench(CLI::App &app) {
   add_count_option(*sub, "--repeat", opts->repeat, 1, 1000,
                    "Timed runs per measurement (median, default 7)");
   sub->add_flag("--no-gguf", opts->no_gguf, "Do not time the PyPI gguf package");
+  add_count_option(*sub, "--min-sample-ms", opts->min_sample_ms, 0, 10000,
+                   "Device backends: repeat the calls of a sample until it lasts this long, so clocks "
+                   "cannot drop between short bursts (default: 50 on vulkan, 0 = 4 calls elsewhere)");
+  sub->add_flag("--verbose", opts->verbose,
+                "Device backends: under each row, each buffer set's median timed alone, the slowest and "
+                "fastest sample, the calls per sample and event time / wall time");
   sub->add_option("--shapes", opts->shapes,
                   "Instead of the type rows: shapes RxC, 'layer' (llama-3-8B's seven matrices in "
                   "one dq_dequantize_batch call) or 'layer/N' (each side / N), comma-separated, or "
