@@ -412,7 +412,8 @@ void print_header(const BenchOptions &o, const core::Backend &b, int threads, in
   if (device && o.verbose)
     std::printf("--verbose: under each row, per measurement (row, copy%s), the median of buffer set 0 alone and "
                 "set 1 alone, the slowest and fastest sample, the calls per sample, and event time / host wall "
-                "time\n", two_copies ? ", shader" : "");
+                "time (about calls / (calls + 1) or more when the events time the work: the wall time "
+                "may include the untimed lead-in call)\n", two_copies ? ", shader" : "");
   std::printf("GB/s count bytes read + bytes written (1 GB = 1e9 B); copy GB/s counts 2 x size.\n\n");
   if (two_copies) {
     std::printf("%-8s %10s %9s %10s %8s %11s %9s %10s %9s\n", "type", "Melem/s", "GB/s", "copy GB/s", "vs copy",

@@ -58,10 +58,12 @@ bool time_device(const DeviceTimer &t, const std::function<bool(int)> &launch, D
   *out = DeviceTiming{};
   if (!launch(0) || !launch(1) || t.api.synchronize(0, t.stream) != DQ_OK) return false;
   int calls = kMinCallsPerSample;
-  if (t.min_sample_ms > 0) {
-    // One short sample says how long a call takes; an even count keeps both sets equal.
+  // Two calibration samples say how long a call takes: a short one, then one of the count it
+  // gives, run with the clocks already up (a first estimate taken at idle clocks would give
+  // samples too short once they rise). An even count keeps both sets equal.
+  for (int round = 0; round < 2 && t.min_sample_ms > 0; ++round) {
     double per_call = 0;
-    if (!sample(t, launch, kMinCallsPerSample, -1, &per_call, nullptr)) return false;
+    if (!sample(t, launch, calls, -1, &per_call, nullptr)) return false;
     const double wanted = t.min_sample_ms / 1e3 / std::max(per_call, 1e-9);
     calls = static_cast<int>(std::min(65536.0, std::max<double>(kMinCallsPerSample, std::ceil(wanted))));
     calls += calls & 1;
