@@ -26,7 +26,8 @@
 #        output arena allocated in the background (DQ_VULKAN_ASYNC_ALLOC=1, 4 and 8 threads).
 # Logs go to $OUT (./device-out), packed into logs.tgz at the end; a summary (summary.log) is
 # printed last. DRY_RUN=1 prints the device steps without running them. Skip steps: NO_TESTS=1,
-# NO_BENCH=1, NO_LOAD=1; BENCH_OUTS (f16,f32), BENCH_ELEMENTS (268435456); BENCH_PER_ELEMENT=1
+# NO_BENCH=1, NO_LOAD=1; BENCH_OUTS (f16,f32), BENCH_ELEMENTS (268435456), BENCH_ARGS (more dq bench
+# options, e.g. "--verbose --min-sample-ms 50"); BENCH_PER_ELEMENT=1
 # also times the per-element shader path (DQ_VULKAN_PATH=per-element) after each bench.
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
@@ -127,7 +128,8 @@ if [[ -z ${NO_BENCH:-} ]]; then
   for to in ${BENCH_OUTS:-f16 f32}; do
     to=${to//,/ }
     log "4. dq bench --backend vulkan --to $to --elements ${BENCH_ELEMENTS:=268435456} (copy GB/s = vkCmdCopyBuffer, same run)"
-    run_or_print "$BIN/dq" bench --backend vulkan --to "$to" --elements "$BENCH_ELEMENTS" --repeat 5 \
+    # shellcheck disable=SC2086  # BENCH_ARGS is a list (e.g. "--verbose --min-sample-ms 50")
+    run_or_print "$BIN/dq" bench --backend vulkan --to "$to" --elements "$BENCH_ELEMENTS" --repeat 5 ${BENCH_ARGS:-} \
       >"$OUT/bench-$to.log" 2>&1
     log "bench $to rc=$?"
     tee -a "$S" <"$OUT/bench-$to.log"
