@@ -2,6 +2,8 @@
 // concatenated tiles of up to kMaxBatchTensors tensors of one format. Tensor descriptors come
 // by value in the kernel parameter and are copied to shared memory once per thread block; a
 // global tile index finds its tensor by binary search over the tensors' first tiles.
+// Grid: persistent by default (kStages ring, kMinBlocksPerSm); -DDQ_GPU_BATCH_ONE_SHOT=1
+// gives it the single-tensor kernel's one-shot shape (kBatchOneShot, below).
 #pragma once
 
 #include <climits>
@@ -10,6 +12,24 @@
 #include "tile_kernel.cuh"
 
 namespace dq::gpu {
+
+// One-shot batch kernel (-DDQ_GPU_BATCH_ONE_SHOT=1, CUDA only; default 0 until a device run
+// times it against the persistent grid): one block per tile of the launch's concatenated
+// tiles, a ring of one tile buffer and launch bounds for kOneShotMinBlocksPerSm blocks per
+// multiprocessor, as tile_kernel.cuh's kOneShot gives the single-tensor kernel. With 0 the
+// kernel is the persistent grid over a ring of kStages, as before the knob.
+#ifndef DQ_GPU_BATCH_ONE_SHOT
+#define DQ_GPU_BATCH_ONE_SHOT 0
+#endif
+#if DQ_GPU_BATCH_ONE_SHOT && !defined(DQ_GPU_HIP) && !defined(__HIPCC__)
+inline constexpr bool kBatchOneShot = true;
+#else
+inline constexpr bool kBatchOneShot = false;
+#endif
+// The batch kernel's ring and launch bounds (host and device passes alike: the host sizes
+// shared memory with the same ring).
+inline constexpr int kBatchRing = kBatchOneShot ? 1 : kStages;
+inline constexpr int kBatchMinBlocksPerSm = kBatchOneShot ? kOneShotMinBlocksPerSm : kMinBlocksPerSm;
 
 struct BatchDesc {
   const uint8_t *src;
@@ -50,13 +70,23 @@ struct BatchTiles {
 };
 
 template <typename Fmt, int kOut>
-__global__ void DQ_LAUNCH_BOUNDS(kThreads, kMinBlocksPerSm)
+__global__ void DQ_LAUNCH_BOUNDS(kThreads, kBatchMinBlocksPerSm)
     dequant_tiles_batch(const BatchParams p, const uint8_t *__restrict__ table_global, bool streaming) {
   using Elem = typename OutPack<kOut>::Elem;
   __shared__ BatchDesc descs[kMaxBatchTensors];
   for (int i = threadIdx.x; i < p.count; i += kThreads) descs[i] = p.d[i];
   __syncthreads();
-  tile_loop<Fmt, kOut>(BatchTiles<Fmt, Elem>{descs, p.count}, p.n_tiles, table_global, streaming);
+  tile_loop<Fmt, kOut, BatchTiles<Fmt, Elem>, kBatchRing>(BatchTiles<Fmt, Elem>{descs, p.count}, p.n_tiles,
+                                                          table_global, streaming);
+}
+
+// Thread blocks for one launch of `tiles` tiles (at most INT_MAX: the kernel counts them in an
+// int). One-shot: a block per tile, which gridDim.x (up to 2^31 - 1) holds; past that, or in
+// the persistent build, at most max_grid blocks that walk the tiles (tile_loop strides by
+// gridDim.x, so any grid is correct, whatever the ring).
+inline unsigned batch_grid(int64_t tiles, int64_t max_grid) {
+  if (kBatchOneShot && tiles <= INT_MAX) return static_cast<unsigned>(tiles);
+  return static_cast<unsigned>(tiles < max_grid ? tiles : max_grid);
 }
 
 // Launches Fmt -> kOut over `count` tensors, kMaxBatchTensors per launch. `table`: Fmt's
@@ -65,7 +95,7 @@ template <typename Fmt, int kOut>
 Error launch_tiles_batch(const BatchTensor *tensors, size_t count, const uint8_t *table,
                                const LaunchEnv &env) {
   using Elem = typename OutPack<kOut>::Elem;
-  using Shape = TileShape<Fmt, sizeof(Elem)>;
+  using Shape = TileShape<Fmt, sizeof(Elem), kBatchRing>;  // the kernel's ring: its shared memory
   auto kernel = dequant_tiles_batch<Fmt, kOut>;
   static thread_local int blocks_per_sm = 0;  // per instantiation, as in launch_tiles
   if (blocks_per_sm == 0) {
@@ -85,6 +115,9 @@ Error launch_tiles_batch(const BatchTensor *tensors, size_t count, const uint8_t
       const int64_t n_blocks = t.n_elements / Fmt::kBlockElems;
       const int64_t n_tiles = (n_blocks + Shape::kBlocks - 1) / Shape::kBlocks;
       if (p.count > 0 && tiles + n_tiles > INT_MAX) break;  // tile indices are 32-bit
+      // A lone tensor of more than INT_MAX tiles (2^44 elements at 8192 a tile) cannot be
+      // indexed by the kernel: an error rather than wrong output.
+      if (n_tiles > INT_MAX) return kErrorInvalidValue;
       const int32_t flags = ((reinterpret_cast<uintptr_t>(t.src) & 15) == 0 ? 1 : 0) |
                             ((reinterpret_cast<uintptr_t>(t.dst) & 15) == 0 ? 2 : 0);
       p.d[p.count++] = {static_cast<const uint8_t *>(t.src), t.dst, n_blocks,
@@ -92,7 +125,7 @@ Error launch_tiles_batch(const BatchTensor *tensors, size_t count, const uint8_t
       tiles += n_tiles;
     }
     p.n_tiles = static_cast<int32_t>(tiles);
-    const unsigned grid = static_cast<unsigned>(tiles < max_grid ? tiles : max_grid);
+    const unsigned grid = batch_grid(tiles, max_grid);
     kernel<<<grid, kThreads, Shape::kSmemBytes, env.stream>>>(p, table, env.streaming_stores);
     if (const Error e = last_error(); e != kSuccess) return e;
   }

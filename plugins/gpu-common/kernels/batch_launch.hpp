@@ -1,5 +1,6 @@
 // Host-side entry points of the batch kernels: many tensors of one (type, output) pair in one
-// launch of a persistent grid that walks their concatenated tiles. Asynchronous on
+// launch over their concatenated tiles (a persistent grid, or one block per tile with
+// -DDQ_GPU_BATCH_ONE_SHOT=1, batch_kernel.cuh). Asynchronous on
 // env.stream; no allocation, no synchronization (legal during stream capture).
 #pragma once
 
