@@ -21,6 +21,8 @@
 #     copy in the same run; its table goes into the summary, its CSV to $OUT/stream-mix.csv;
 #  4. SHAPES=f16,f32: `dq bench --shapes default` rows (sizes, batch) against their bound, of
 #     SHAPE_TYPES (all); SHAPE_ROWS=1 adds `dq bench`'s 256M rows of the same types;
+#     SHAPE_VARIANTS=1 (or "name ...") the same rows through each kernel variant's plugin
+#     (the batch kernel's build knobs: KERNEL_VARIANTS="bo:-DDQ_GPU_BATCH_ONE_SHOT=1");
 #  5. fresh `dq load FILE` processes of the 2 GB bench model, interleaved over VARIANTS
 #     ("name:ENV=V,ENV=V"; a name starting with "old" runs the older commit's dq), ROUNDS (7).
 #     Staging ring pinning (DQ_LOAD_RING_PIN; register = the old default; DQ_LOAD_TRACE's
@@ -177,6 +179,20 @@ if [[ -n ${SHAPES:-} ]]; then
       >"$OUT/shapes-$to.log" 2>&1
     echo "shapes $to exit $?" >>"$S"
     grep -E "bound|batch|x[0-9]" "$OUT/shapes-$to.log" | tail -12 >>"$S"
+    # SHAPE_VARIANTS=1 (or "name ..."): the same rows through each kernel variant's plugin
+    # (DQ_PLUGIN_PATH puts its folder first), e.g. the batch kernel's knobs, which only these
+    # rows' layer batch reaches (dq-cuda-bench times single tensors).
+    for kv in ${SHAPE_VARIANTS:+${KERNEL_VARIANTS:-}}; do
+      name=$(variant_name "$kv"); read -ra envs <<<"$(variant_envs "$kv")"
+      [[ $SHAPE_VARIANTS == 1 || " $SHAPE_VARIANTS " == *" $name "* ]] || continue
+      dev_have "build-kv-$name/lib/dq/libdq-cuda.so" || continue
+      log "kernel variant $name: dq bench --shapes default --to $to ${envs[*]}"
+      run_or_print env "${envs[@]}" DQ_PLUGIN_PATH="$PWD/build-kv-$name/lib/dq" timeout "${VARIANT_TIMEOUT:-300}" \
+        "$BUILD/bin/dq" bench --backend cuda --shapes default --types "${SHAPE_TYPES:-all}" --to "$to" \
+        >"$OUT/shapes-$to-kv-$name.log" 2>&1
+      echo "variant $name shapes $to exit $?" >>"$S"
+      grep -E "bound|batch|x[0-9]" "$OUT/shapes-$to-kv-$name.log" | tail -12 >>"$S"
+    done
     if [[ -n ${SHAPE_ROWS:-} ]]; then
       log "dq bench 256M rows --to $to"
       run_or_print "$BUILD/bin/dq" bench --backend cuda --types "${SHAPE_TYPES:-all}" --to "$to" >"$OUT/types-$to.log" 2>&1
