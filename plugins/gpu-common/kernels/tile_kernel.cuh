@@ -67,7 +67,8 @@ inline constexpr int kWarpElems = kTileElems / (kThreads / kGroupLanes);  // 102
 // not a persistent loop, keeps the memory system busy. Measured on an H100 (2026-12-05,
 // docs/PERFORMANCE.md): median 96.3% of the same-run copy over the 87 rows against 93.2% for
 // the persistent bulk kernel; 6 blocks beat 4 and 2. HIP keeps the persistent grid (unmeasured
-// there). The batch kernel keeps its persistent grid and ring either way.
+// there). The batch kernel keeps its persistent grid and ring unless built with
+// -DDQ_GPU_BATCH_ONE_SHOT=1 (batch_kernel.cuh; not yet timed).
 #ifndef DQ_GPU_ONE_SHOT_MIN_BLOCKS_PER_SM
 #define DQ_GPU_ONE_SHOT_MIN_BLOCKS_PER_SM 6
 #endif
