@@ -2,7 +2,14 @@
 // exactly, then narrow with round-to-nearest-even. Same-type requests are plain copies.
 // Each thread converts 8 elements with 16-byte loads and stores when both buffers are
 // 16-byte aligned; any count and any alignment works (scalar path and tail).
+#include "convert_staged_plan.hpp"
 #include "tile_kernel.cuh"
+
+// -DDQ_GPU_CONVERT_STAGED=1: aligned conversions run convert_elements_staged (one block per
+// 8192-element chunk staged in shared memory) instead of the grid-stride convert_elements.
+#ifndef DQ_GPU_CONVERT_STAGED
+#define DQ_GPU_CONVERT_STAGED 0
+#endif
 
 namespace dq::gpu {
 namespace {
@@ -110,11 +117,97 @@ __global__ void DQ_LAUNCH_BOUNDS(kThreads)
   }
 }
 
+#if DQ_GPU_CONVERT_STAGED
+// Stages the source of a whole chunk (kWhole) or of its first `partial_count` elements (a
+// multiple of staged::kWholeWordElems) in shared memory with 16-byte loads, then thread t
+// converts 16-byte output vectors t, t + kThreads, ... with the same widen/pack2 calls as
+// convert_elements (bit-identical results). Both pointers are 16-byte aligned.
+template <int kSrc, int kOut, bool kWhole>
+__device__ __forceinline__ void stage_and_convert(uint4 *stage, const uint8_t *__restrict__ src,
+                                                  typename OutPack<kOut>::Elem *__restrict__ dst, int partial_count) {
+  using In = SrcElem<kSrc>;
+  using Raw = typename In::Raw;
+  constexpr int kInBytes = static_cast<int>(sizeof(Raw));
+  constexpr int kVec = 16 / static_cast<int>(sizeof(typename OutPack<kOut>::Elem));  // outputs a vector: 4 or 8
+  constexpr int kWholeWords = staged::kChunkElems * kInBytes / 16;
+  constexpr int kWholeVecs = staged::kChunkElems / kVec;
+  const int thread = static_cast<int>(threadIdx.x);
+  const uint4 *in = reinterpret_cast<const uint4 *>(src);
+  staged::for_each_mine<kThreads, kWhole, kWholeWords>(thread, partial_count * kInBytes / 16,
+                                                      [&](int w) { stage[w] = load_readonly(in + w); });
+  __syncthreads();
+  const uint8_t *staged_bytes = reinterpret_cast<const uint8_t *>(stage);
+  staged::for_each_mine<kThreads, kWhole, kWholeVecs>(thread, partial_count / kVec, [&](int c) {
+    const uint8_t *s = staged_bytes + c * kVec * kInBytes;
+    float v[kVec];
+    if constexpr (kSrc == 0) {  // f32 -> 16-bit: 32 bytes in (f32 -> f32, never launched: 16)
+#pragma unroll
+      for (int k = 0; k < kVec / 4; ++k) {
+        const float4 a = reinterpret_cast<const float4 *>(s)[k];
+        v[4 * k] = a.x; v[4 * k + 1] = a.y; v[4 * k + 2] = a.z; v[4 * k + 3] = a.w;
+      }
+    } else if constexpr (kVec == 8) {  // 16-bit -> 16-bit: 16 bytes in
+      const uint4 a = *reinterpret_cast<const uint4 *>(s);
+      const uint32_t w[4] = {a.x, a.y, a.z, a.w};
+#pragma unroll
+      for (int k = 0; k < 4; ++k) {
+        v[2 * k] = In::widen(static_cast<uint16_t>(w[k]));
+        v[2 * k + 1] = In::widen(static_cast<uint16_t>(w[k] >> 16));
+      }
+    } else {  // 16-bit -> f32: 8 bytes in
+      const uint2 a = *reinterpret_cast<const uint2 *>(s);
+      v[0] = In::widen(static_cast<uint16_t>(a.x));
+      v[1] = In::widen(static_cast<uint16_t>(a.x >> 16));
+      v[2] = In::widen(static_cast<uint16_t>(a.y));
+      v[3] = In::widen(static_cast<uint16_t>(a.y >> 16));
+    }
+    if constexpr (kOut == 0) {
+      reinterpret_cast<float4 *>(dst)[c] = make_float4(v[0], v[1], v[2], v[3]);
+    } else {
+      reinterpret_cast<uint4 *>(dst)[c] = make_uint4(OutPack<kOut>::pack2(v[0], v[1]), OutPack<kOut>::pack2(v[2], v[3]),
+                                                     OutPack<kOut>::pack2(v[4], v[5]), OutPack<kOut>::pack2(v[6], v[7]));
+    }
+  });
+}
+
+// One block per chunk (staged::chunk_plan); src and dst 16-byte aligned. The last chunk's
+// elements past its whole 16-byte words are converted one at a time, as convert_elements' tail.
+template <int kSrc, int kOut>
+__global__ void DQ_LAUNCH_BOUNDS(kThreads)
+    convert_elements_staged(const uint8_t *__restrict__ src, typename OutPack<kOut>::Elem *__restrict__ dst,
+                            int64_t n) {
+  using In = SrcElem<kSrc>;
+  using Raw = typename In::Raw;
+  constexpr int kInBytes = static_cast<int>(sizeof(Raw));
+  __shared__ uint4 stage[staged::kChunkElems * kInBytes / 16];
+  const staged::ChunkPlan plan = staged::chunk_plan(blockIdx.x, n);
+  const uint8_t *chunk_src = src + plan.first * kInBytes;
+  typename OutPack<kOut>::Elem *chunk_dst = dst + plan.first;
+  if (plan.staged == staged::kChunkElems) {
+    stage_and_convert<kSrc, kOut, true>(stage, chunk_src, chunk_dst, 0);
+    return;
+  }
+  stage_and_convert<kSrc, kOut, false>(stage, chunk_src, chunk_dst, plan.staged);
+  for (int i = plan.staged + static_cast<int>(threadIdx.x); i < plan.staged + plan.tail; i += kThreads) {
+    store1<kOut>(chunk_dst + i, In::widen(*reinterpret_cast<const Raw *>(chunk_src + i * kInBytes)));
+  }
+}
+#endif  // DQ_GPU_CONVERT_STAGED
+
 template <int kSrc, int kOut>
 Error launch_convert(const void *src, void *dst, int64_t n, const LaunchEnv &env) {
   using Raw = typename SrcElem<kSrc>::Raw;
   const bool vec16 = ((reinterpret_cast<uintptr_t>(src) | reinterpret_cast<uintptr_t>(dst)) & 15) == 0;
   const bool src_elem_aligned = reinterpret_cast<uintptr_t>(src) % sizeof(Raw) == 0;
+#if DQ_GPU_CONVERT_STAGED
+  // Unaligned buffers (and grids past the launch limit) keep the grid-stride kernel.
+  const int64_t chunks = staged::chunk_count(n);
+  if (vec16 && chunks >= 1 && chunks <= INT32_MAX) {
+    convert_elements_staged<kSrc, kOut><<<static_cast<unsigned>(chunks), kThreads, 0, env.stream>>>(
+        static_cast<const uint8_t *>(src), static_cast<typename OutPack<kOut>::Elem *>(dst), n);
+    return last_error();
+  }
+#endif
   const int64_t work = vec16 ? (n + ConvertShape<kSrc, kOut>::kVec - 1) / ConvertShape<kSrc, kOut>::kVec : n;
   const int64_t max_grid = static_cast<int64_t>(env.sm_count) * (2048 / kThreads);
   int64_t grid = (work + kThreads - 1) / kThreads;
