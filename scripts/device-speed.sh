@@ -25,8 +25,10 @@
 #     (the batch kernel's build knobs: KERNEL_VARIANTS="bo:-DDQ_GPU_BATCH_ONE_SHOT=1");
 #  5. fresh `dq load FILE` processes of the 2 GB bench model, interleaved over VARIANTS
 #     ("name:ENV=V,ENV=V"; a name starting with "old" runs the older commit's dq), ROUNDS (7).
-#     Staging ring pinning (DQ_LOAD_RING_PIN; register = the old default; DQ_LOAD_TRACE's
-#     "set-up time:" line lands in first-load.log): VARIANTS="register:DQ_LOAD_RING_PIN=register,DQ_LOAD_TRACE=1 populate:DQ_LOAD_RING_PIN=populate,DQ_LOAD_TRACE=1 block:DQ_LOAD_RING_PIN=block,DQ_LOAD_TRACE=1 overlap:DQ_LOAD_RING_PIN=overlap,DQ_LOAD_TRACE=1 background:DQ_LOAD_RING_PIN=background,DQ_LOAD_TRACE=1 grow:DQ_LOAD_RING_PIN=grow,DQ_LOAD_TRACE=1 small:DQ_LOAD_RING_PIN=populate,DQ_LOAD_RING_THP=0,DQ_LOAD_TRACE=1"
+#     With DQ_LOAD_TRACE=1 in a variant, the "set-up time:" line lands in first-load.log, e.g.
+#     VARIANTS="ring32:DQ_LOAD_TRACE=1 ring16:DQ_LOAD_RING_MIB=16,DQ_LOAD_TRACE=1". (The
+#     ring-pinning variants, DQ_LOAD_RING_PIN=populate|block|overlap|background|grow, were
+#     timed on 2026-12-05 and removed; docs/PERFORMANCE.md.)
 #  6. NCU="q8_0:f16 ...": Nsight Compute sections of one kernel launch each.
 # Issue 17 (batched and capture-safe calls; was scripts/issue17-batch-device.sh):
 #   NO_BENCH=1 SHAPES=f16 SHAPE_TYPES=q4_K,q6_K,q8_0,q4_0,iq4_xs SHAPE_ROWS=1 \

@@ -72,8 +72,7 @@ void setup_loader(dq_loader &l, const dq_load_options &o, uint64_t ring_bytes) {
   l.where = b->name;
   l.device = o.device.device;
   l.dev = std::make_unique<dq::loader::DeviceApi>(b->api, l.device, b->name);
-  // The copy threads are idle until the first fill: as many threads fault the ring in.
-  l.ring = std::make_unique<dq::loader::StagingRing>(*l.dev, ring_bytes, l.pool->threads());
+  l.ring = std::make_unique<dq::loader::StagingRing>(*l.dev, ring_bytes);
   l.setup_seconds = seconds_since(t0);
 }
 

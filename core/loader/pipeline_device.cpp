@@ -170,7 +170,7 @@ int64_t run_device_pipeline(const DeviceApi &dev, const dq_plugin_api *cpu, Stag
   auto submit_due = [&] {
     if (!due) return;
     const auto t = trace.now();
-    // The slot's pinning may still be finishing (DQ_LOAD_RING_PIN=overlap|background).
+    // Every slot is pinned before the load; the trace still times the (now empty) wait.
     ring.upload_source(due->slot, fills[due->k].used);
     trace.wait_pinned(t);
     submit_slot(dev, ring, ring.slot(due->slot), jobs, fills[due->k], nullptr);
@@ -181,8 +181,7 @@ int64_t run_device_pipeline(const DeviceApi &dev, const dq_plugin_api *cpu, Stag
     due.reset();
   };
   try {
-    // Slots in turn; with DQ_LOAD_RING_PIN=grow only those pinned so far (at least 2, so
-    // consecutive fills never share a slot).
+    // Slots in turn (at least 2, so consecutive fills never share a slot).
     int next_slot = 0;
     for (size_t k = 0; k < fills.size(); ++k) {
       const int slot_index = next_slot;

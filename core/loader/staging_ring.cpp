@@ -46,7 +46,7 @@ SlotLayout layout_for_budget(uint64_t budget, uint64_t ring_bytes) {
   return {slots, slot};
 }
 
-StagingRing::StagingRing(const DeviceApi &dev, uint64_t budget, int fault_threads)
+StagingRing::StagingRing(const DeviceApi &dev, uint64_t budget)
     : dev_(dev), layout_(layout_for_budget(budget, default_ring_bytes())), ledger_(budget) {
   try {
     auto t = std::chrono::steady_clock::now();
@@ -56,8 +56,8 @@ StagingRing::StagingRing(const DeviceApi &dev, uint64_t budget, int fault_thread
     for (int i = 0; i < layout_.slots; ++i) ledger_.take(layout_.slot_bytes);
     device_setup_ms_ = ms_since(t);
     t = std::chrono::steady_clock::now();
-    pinned_ = std::make_unique<PinnedSlots>(dev_, layout_.slots, layout_.slot_bytes,
-                                            ring_pin_from_env(), fault_threads);
+    warn_if_ring_pin_set();
+    pinned_ = std::make_unique<PinnedSlots>(dev_, layout_.slots, layout_.slot_bytes);
     pin_setup_ms_ = ms_since(t);
     t = std::chrono::steady_clock::now();
     for (int i = 0; i < layout_.slots; ++i) {
@@ -76,20 +76,6 @@ StagingRing::StagingRing(const DeviceApi &dev, uint64_t budget, int fault_thread
 
 StagingRing::~StagingRing() {
   release();
-}
-
-uint8_t *StagingRing::upload_source(int i, uint64_t used) {
-  Slot &s = slots_[static_cast<size_t>(i)];
-  s.host = pinned_->upload_ready(i, used);
-  return s.host;
-}
-
-int StagingRing::usable_slots() {
-  if (usable_ == size()) return usable_;
-  const int n = pinned_->usable();
-  // A slot whose registration was refused became usable in new pinned memory.
-  for (; usable_ < n; ++usable_) slots_[static_cast<size_t>(usable_)].host = pinned_->host(usable_);
-  return n;
 }
 
 std::string StagingRing::setup_trace() const {

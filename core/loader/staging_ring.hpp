@@ -56,8 +56,7 @@ class StagingRing {
     bool in_flight = false;    // events recorded at least once
   };
 
-  // `fault_threads`: threads that fault the pinned slots in (PinnedSlots).
-  StagingRing(const DeviceApi &dev, uint64_t budget, int fault_threads = 1);
+  StagingRing(const DeviceApi &dev, uint64_t budget);
   ~StagingRing();  // waits for both streams, then frees
   StagingRing(const StagingRing &) = delete;
   StagingRing &operator=(const StagingRing &) = delete;
@@ -66,14 +65,12 @@ class StagingRing {
   Slot &slot(int i) { return slots_[static_cast<size_t>(i)]; }
   // How the host slots were pinned: "registered", "allocated" or "mixed" (PinnedSlots::how).
   const char *pinned_how() const { return pinned_ ? pinned_->how() : "none"; }
-  // Slot i's host memory once it may be uploaded from (its pinning can finish in the
-  // background, PinnedSlots::upload_ready); `used`: the bytes filled so far. Updates
-  // slot(i).host when the slot had to move. Loading thread only.
-  uint8_t *upload_source(int i, uint64_t used);
-  // How many slots (0 .. n-1) the pipeline may use now: size() but for DQ_LOAD_RING_PIN=grow,
-  // where it grows as the background registrations end (PinnedSlots::usable). At least 2
-  // when size() is. Loading thread only.
-  int usable_slots();
+  // Slot i's host memory to upload from. Every slot is pinned before the load starts (the
+  // ways of pinning in the background were removed), so it is slot(i).host; the pipeline still
+  // asks here.
+  uint8_t *upload_source(int i, uint64_t /*used*/) { return slot(i).host; }
+  // How many slots (0 .. n-1) the pipeline may use: all of them.
+  int usable_slots() const { return size(); }
   // DQ_LOAD_TRACE's account of the ring's set-up: streams, events and device slots, then the
   // pinning (PinnedSlots::trace).
   std::string setup_trace() const;
@@ -94,7 +91,6 @@ class StagingRing {
   std::vector<Slot> slots_;
   std::unique_ptr<PinnedSlots> pinned_;
   double device_setup_ms_ = 0, pin_setup_ms_ = 0;
-  int usable_ = 0;  // slots whose host pointer is final (usable_slots)
   void *copy_stream_ = nullptr;
   void *compute_stream_ = nullptr;
 };

@@ -204,12 +204,10 @@ TEST(LoaderFakeDevice, HybridUploadsFromRegisteredWindows) {
   }
 }
 
-// Every way of pinning the staging ring (DQ_LOAD_RING_PIN) loads every model byte for byte, on
-// the fake device and on the host path. DQ_FAKEASYNC_STRICT_PINNED=1 fails any upload from
-// memory that is not pinned at that moment, and a slow registration (DQ_FAKEASYNC_REGISTER_
-// DELAY_MS) keeps background pinning running while the pipeline starts: an upload from a slot
-// still being registered fails the load.
-class RingPin : public testing::TestWithParam<const char *> {};
+// The staging ring (registered slot by slot before the load) loads every model byte for byte,
+// on the fake device and on the host path. DQ_FAKEASYNC_STRICT_PINNED=1 fails any upload from
+// memory that is not pinned at that moment; a slow registration (DQ_FAKEASYNC_REGISTER_DELAY_MS)
+// must not let the pipeline start before it ends.
 
 // About 20 MB: more fills than the 4 slots of a 16 MiB ring.
 loader::synth::LlamaShape ring_filling_shape() {
@@ -220,20 +218,13 @@ loader::synth::LlamaShape ring_filling_shape() {
   return shape;
 }
 
-INSTANTIATE_TEST_SUITE_P(LoaderFakeDevice, RingPin,
-                         testing::Values("register", "populate", "block", "overlap", "background",
-                                         "grow"),
-                         [](const testing::TestParamInfo<const char *> &i) {
-                           return std::string(i.param);
-                         });
-
-TEST_P(RingPin, EveryModelOnTheFakeDeviceAndTheHost) {
+TEST(RingPin, EveryModelOnTheFakeDeviceAndTheHost) {
   {
     Context ctx;
     REQUIRE_FAKE(ctx);
   }
-  ScopedEnv pin("DQ_LOAD_RING_PIN", GetParam()), reg("DQ_FAKEASYNC_HOST_REGISTER", "1"),
-      strict("DQ_FAKEASYNC_STRICT_PINNED", "1"), slow("DQ_FAKEASYNC_REGISTER_DELAY_MS", "2");
+  ScopedEnv reg("DQ_FAKEASYNC_HOST_REGISTER", "1"), strict("DQ_FAKEASYNC_STRICT_PINNED", "1"),
+      slow("DQ_FAKEASYNC_REGISTER_DELAY_MS", "2");
   LoadCase small{kFake};
   small.gpu_min_bytes = 0;
   small.budget = 1ull << 20;
@@ -242,63 +233,50 @@ TEST_P(RingPin, EveryModelOnTheFakeDeviceAndTheHost) {
   check_every_model({Location::host()});
 }
 
-TEST_P(RingPin, ManySlotsWithSlowRegistrationAndAReusedLoader) {
+TEST(RingPin, ManySlotsWithSlowRegistrationAndAReusedLoader) {
   Context ctx;
   REQUIRE_FAKE(ctx);
   const GeneratedModelFile file("ringpin", ring_filling_shape());
-  ScopedEnv pin("DQ_LOAD_RING_PIN", GetParam()), reg("DQ_FAKEASYNC_HOST_REGISTER", "1"),
-      strict("DQ_FAKEASYNC_STRICT_PINNED", "1"), slow("DQ_FAKEASYNC_REGISTER_DELAY_MS", "20"),
-      trace("DQ_LOAD_TRACE", "1");
+  ScopedEnv reg("DQ_FAKEASYNC_HOST_REGISTER", "1"), strict("DQ_FAKEASYNC_STRICT_PINNED", "1"),
+      slow("DQ_FAKEASYNC_REGISTER_DELAY_MS", "20"), trace("DQ_LOAD_TRACE", "1");
   Model model(ctx, file.path);
-  for (const char *thp : {"1", "0"})
-    for (uint64_t budget : {1ull << 20, 16ull << 20}) {  // 2 slots of 512 KiB, 4 of 4 MiB
-      if (*thp == '0' && budget < (16ull << 20)) continue;  // 4 KiB pages: one ring is enough
-      SCOPED_TRACE(std::string("DQ_LOAD_RING_THP=") + thp + ", budget " +
-                   std::to_string(budget >> 20) + " MiB");
-      ScopedEnv huge("DQ_LOAD_RING_THP", thp);
-      LoadOptions o;
-      o.device(kFake).output(DQ_TYPE_F16).staging_budget(budget).copy_threads(3).gpu_min_bytes(0);
-      testing::internal::CaptureStderr();
-      {
-        Loader loader(ctx, o);
-        for (int round = 0; round < 2; ++round) {
-          LoadedModel lm = loader.load(model, o);
-          EXPECT_STREQ(lm.stats().staging_pinned, "registered");
-          EXPECT_GT(lm.stats().chunks, 4);
-          expect_equal_to_cpu_reference(ctx, model, lm, "round " + std::to_string(round));
-        }
-      }
-      const std::string err = testing::internal::GetCapturedStderr();
-      // The set-up pieces, for the device runs (DQ_LOAD_TRACE=1).
-      EXPECT_NE(err.find("dq: load set-up time:"), std::string::npos) << err;
-      EXPECT_NE(err.find(std::string("pin=") + GetParam() + ":"), std::string::npos) << err;
-      EXPECT_NE(err.find("fault-in"), std::string::npos) << err;
-      EXPECT_NE(err.find("outputs"), std::string::npos) << err;
-      // grow never waits for a registration: it uses the slots pinned so far.
-      if (std::string(GetParam()) == "grow") {
-        EXPECT_NE(err.find("uploads waited 0.00 ms"), std::string::npos) << err;
+  for (uint64_t budget : {1ull << 20, 16ull << 20}) {  // 2 slots of 512 KiB, 4 of 4 MiB
+    SCOPED_TRACE("budget " + std::to_string(budget >> 20) + " MiB");
+    LoadOptions o;
+    o.device(kFake).output(DQ_TYPE_F16).staging_budget(budget).copy_threads(3).gpu_min_bytes(0);
+    testing::internal::CaptureStderr();
+    {
+      Loader loader(ctx, o);
+      for (int round = 0; round < 2; ++round) {
+        LoadedModel lm = loader.load(model, o);
+        EXPECT_STREQ(lm.stats().staging_pinned, "registered");
+        EXPECT_GT(lm.stats().chunks, 4);
+        expect_equal_to_cpu_reference(ctx, model, lm, "round " + std::to_string(round));
       }
     }
+    const std::string err = testing::internal::GetCapturedStderr();
+    // The set-up pieces, for the device runs (DQ_LOAD_TRACE=1).
+    EXPECT_NE(err.find("dq: load set-up time:"), std::string::npos) << err;
+    EXPECT_NE(err.find("pin=register:"), std::string::npos) << err;
+    EXPECT_NE(err.find("fault-in"), std::string::npos) << err;
+    EXPECT_NE(err.find("outputs"), std::string::npos) << err;
+  }
 }
 
 // A device that refuses registration: every slot falls back to host_alloc_pinned, as before.
-// One that takes only one registration: the other slots move to host_alloc_pinned memory
-// (for overlap/background after fills went into them: the bytes go along).
-TEST_P(RingPin, RefusedRegistrationFallsBackToAllocation) {
+// One that takes only one registration: the other slots get host_alloc_pinned memory.
+TEST(RingPin, RefusedRegistrationFallsBackToAllocation) {
   Context ctx;
   REQUIRE_FAKE(ctx);
   const GeneratedModelFile file("ringpin-refused", ring_filling_shape());
-  const bool one_registration = std::string(GetParam()) == "block";
   struct Case {
     const char *reg, *max, *expect;
   };
   Model model(ctx, file.path);
-  for (const Case &c : {Case{"0", "", "allocated"},
-                        Case{"1", "1", one_registration ? "registered" : "mixed"}}) {
+  for (const Case &c : {Case{"0", "", "allocated"}, Case{"1", "1", "mixed"}}) {
     SCOPED_TRACE(std::string("register ") + c.reg + ", at most " + c.max);
-    ScopedEnv pin("DQ_LOAD_RING_PIN", GetParam()), reg("DQ_FAKEASYNC_HOST_REGISTER", c.reg),
-        max("DQ_FAKEASYNC_REGISTER_MAX", c.max), strict("DQ_FAKEASYNC_STRICT_PINNED", "1"),
-        slow("DQ_FAKEASYNC_REGISTER_DELAY_MS", "10");
+    ScopedEnv reg("DQ_FAKEASYNC_HOST_REGISTER", c.reg), max("DQ_FAKEASYNC_REGISTER_MAX", c.max),
+        strict("DQ_FAKEASYNC_STRICT_PINNED", "1"), slow("DQ_FAKEASYNC_REGISTER_DELAY_MS", "10");
     LoadOptions o;
     o.device(kFake).output(DQ_TYPE_F16).staging_budget(16ull << 20).copy_threads(3).gpu_min_bytes(0);
     Loader loader(ctx, o);
@@ -310,26 +288,35 @@ TEST_P(RingPin, RefusedRegistrationFallsBackToAllocation) {
   }
 }
 
-// An unknown DQ_LOAD_RING_PIN: one warning line naming it and the accepted values, then the
-// default way.
+// DQ_LOAD_RING_PIN once picked one of six ways of pinning; only the default (register) remains.
+// "register" loads silently; any other value (a removed way, or nonsense) gets one warning line
+// naming the variable, then the default way.
 TEST(LoaderFakeDevice, UnknownRingPinWarnsAndLoads) {
   Context ctx;
   REQUIRE_FAKE(ctx);
   const GeneratedModelFile file("ringpin-unknown");
-  ScopedEnv pin("DQ_LOAD_RING_PIN", "sideways"), reg("DQ_FAKEASYNC_HOST_REGISTER", "1");
+  ScopedEnv reg("DQ_FAKEASYNC_HOST_REGISTER", "1");
   Model model(ctx, file.path);
   LoadOptions o;
   o.device(kFake).output(DQ_TYPE_F16).staging_budget(2ull << 20).gpu_min_bytes(0);
+  {
+    ScopedEnv pin("DQ_LOAD_RING_PIN", "register");
+    testing::internal::CaptureStderr();
+    LoadedModel lm = load(ctx, model, o);
+    EXPECT_EQ(testing::internal::GetCapturedStderr(), "");
+    EXPECT_STREQ(lm.stats().staging_pinned, "registered");
+  }
+  ScopedEnv pin("DQ_LOAD_RING_PIN", "populate");
   testing::internal::CaptureStderr();
   LoadedModel lm = load(ctx, model, o);
   const std::string err = testing::internal::GetCapturedStderr();
-  EXPECT_NE(err.find("DQ_LOAD_RING_PIN=sideways is not one of "
-                     "register|populate|block|overlap|background|grow"),
+  EXPECT_NE(err.find("DQ_LOAD_RING_PIN=populate is ignored: only the default way of pinning "
+                     "the staging ring (register) remains"),
             std::string::npos)
       << err;
   EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << err;
   EXPECT_STREQ(lm.stats().staging_pinned, "registered");
-  expect_equal_to_cpu_reference(ctx, model, lm, "unknown DQ_LOAD_RING_PIN");
+  expect_equal_to_cpu_reference(ctx, model, lm, "removed DQ_LOAD_RING_PIN");
 }
 
 // The generated models' names: this process's own, in the folder CTest gives this build tree
