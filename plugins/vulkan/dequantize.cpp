@@ -242,44 +242,12 @@ int32_t run_on_device(DeviceContext &c, Stream &s, const Shader &pipeline, const
 
 // F32 -> f32 with both sides in device memory is a copy of the bytes: the compute-shader copy
 // (shader_copy.cpp, 16 bytes per invocation, copy rate) instead of a float.comp dispatch.
-// Cut at every span boundary of either side, as mem_copy does. DQ_VULKAN_F32_IDENTITY=shader
+// submit_span_copy (streams.hpp), the piece-cutting mem_copy uses too. DQ_VULKAN_F32_IDENTITY=shader
 // keeps it on float.comp (to compare the two on a device).
 bool identity_copy(int32_t src_type, int32_t dst_type) {
   if (src_type != DQ_TYPE_F32 || dst_type != DQ_TYPE_F32) return false;
   const char *e = std::getenv("DQ_VULKAN_F32_IDENTITY");
   return !(e && std::strcmp(e, "shader") == 0);
-}
-
-int32_t copy_on_device(DeviceContext &c, Stream &s, uint64_t bytes, const std::vector<BufferSpan> &src,
-                       const std::vector<BufferSpan> &dst) {
-  struct Piece {
-    VkBuffer src;
-    uint64_t src_offset;
-    VkBuffer dst;
-    uint64_t dst_offset, bytes;
-  };
-  std::vector<Piece> pieces;
-  uint32_t sets = 0;
-  uint64_t done = 0;
-  for (size_t i = 0, j = 0, ai = 0, aj = 0; done < bytes && i < src.size() && j < dst.size();) {
-    const uint64_t n = std::min({src[i].bytes - ai, dst[j].bytes - aj, bytes - done});
-    pieces.push_back({src[i].buffer, src[i].offset + ai, dst[j].buffer, dst[j].offset + aj, n});
-    sets += shader_copy_sets(c, n);
-    ai += n, aj += n, done += n;
-    if (ai == src[i].bytes) ++i, ai = 0;
-    if (aj == dst[j].bytes) ++j, aj = 0;
-  }
-  VkDescriptorPool pool = VK_NULL_HANDLE;
-  if (int32_t st = make_copy_pool(c, std::max<uint32_t>(sets, 1), &pool); st != DQ_OK) return st;
-  return s.submit(
-      [&](VkCommandBuffer cb) -> int32_t {
-        for (const Piece &p : pieces)
-          if (int32_t st = record_device_copy(c, cb, p.src, p.src_offset, p.dst, p.dst_offset, p.bytes, pool);
-              st != DQ_OK)
-            return st;
-        return DQ_OK;
-      },
-      {}, pool, nullptr);
 }
 
 // A host side: one chunk at a time through staging, waiting for each (the call returns with
@@ -412,7 +380,7 @@ int32_t dequantize(const dq_plugin_dequantize_args *args) {
   const Request q{a, *t, out_size, bytes.src};
   int32_t st = DQ_OK;
   if (!a.src_on_host && !a.dst_on_host) {
-    st = identity_copy(a.src_type, a.dst_type) ? copy_on_device(*ctx, *stream, bytes.dst, src_spans, dst_spans)
+    st = identity_copy(a.src_type, a.dst_type) ? submit_span_copy(*ctx, *stream, bytes.dst, src_spans, dst_spans, true)
                                                : run_on_device(*ctx, *stream, pipeline, q, src_spans, dst_spans);
     // With the NULL stream the call is synchronous, as the host calls are.
     if (st == DQ_OK && !a.stream) st = stream->wait();

@@ -585,36 +585,8 @@ int32_t mem_copy(int32_t device, void *dst, const void *src, size_t bytes, int32
     case DQ_COPY_DEVICE_TO_DEVICE: {
       if (int32_t st = resolve_device(*c, src, bytes, "mem_copy source", &dev_src); st != DQ_OK) return st;
       if (int32_t st = resolve_device(*c, dst, bytes, "mem_copy destination", &dev_dst); st != DQ_OK) return st;
-      // Both lists cover the same bytes; cut at every boundary of either.
-      struct Piece {
-        VkBuffer src;
-        uint64_t src_offset;
-        VkBuffer dst;
-        uint64_t dst_offset, bytes;
-      };
-      std::vector<Piece> pieces;
-      uint32_t sets = 0;
-      for (size_t i = 0, j = 0, ai = 0, aj = 0; i < dev_src.size() && j < dev_dst.size();) {
-        const uint64_t n = std::min(dev_src[i].bytes - ai, dev_dst[j].bytes - aj);
-        pieces.push_back({dev_src[i].buffer, dev_src[i].offset + ai, dev_dst[j].buffer, dev_dst[j].offset + aj, n});
-        sets += shader_copy_sets(*c, n);
-        ai += n, aj += n;
-        if (ai == dev_src[i].bytes) ++i, ai = 0;
-        if (aj == dev_dst[j].bytes) ++j, aj = 0;
-      }
       // DQ_VULKAN_COPY=shader: on the compute units (shader_copy.hpp); else vkCmdCopyBuffer.
-      VkDescriptorPool pool = VK_NULL_HANDLE;
-      if (shader_copy_enabled())
-        if (int32_t st = make_copy_pool(*c, sets, &pool); st != DQ_OK) return st;
-      const int32_t st = s->submit(
-          [&](VkCommandBuffer cb) -> int32_t {
-            for (const Piece &p : pieces)
-              if (int32_t rs = record_device_copy(*c, cb, p.src, p.src_offset, p.dst, p.dst_offset, p.bytes, pool);
-                  rs != DQ_OK)
-                return rs;
-            return DQ_OK;
-          },
-          {}, pool, nullptr);
+      const int32_t st = submit_span_copy(*c, *s, bytes, dev_src, dev_dst, shader_copy_enabled());
       if (st != DQ_OK) return st;
       return stream ? ok() : (s->wait() == DQ_OK ? ok() : DQ_ERR_BACKEND);
     }
@@ -622,5 +594,39 @@ int32_t mem_copy(int32_t device, void *dst, const void *src, size_t bytes, int32
       return fail(DQ_ERR_INVALID_ARGUMENT, "mem_copy: copy kind " + std::to_string(kind) + " is not 1, 2 or 3");
   }
 }
+
+int32_t submit_span_copy(DeviceContext &c, Stream &s, uint64_t bytes, const std::vector<BufferSpan> &src,
+                         const std::vector<BufferSpan> &dst, bool shader) {
+  struct Piece {
+    VkBuffer src;
+    uint64_t src_offset;
+    VkBuffer dst;
+    uint64_t dst_offset, bytes;
+  };
+  std::vector<Piece> pieces;
+  uint32_t sets = 0;
+  uint64_t done = 0;
+  for (size_t i = 0, j = 0, ai = 0, aj = 0; done < bytes && i < src.size() && j < dst.size();) {
+    const uint64_t n = std::min({src[i].bytes - ai, dst[j].bytes - aj, bytes - done});
+    pieces.push_back({src[i].buffer, src[i].offset + ai, dst[j].buffer, dst[j].offset + aj, n});
+    sets += shader_copy_sets(c, n);
+    ai += n, aj += n, done += n;
+    if (ai == src[i].bytes) ++i, ai = 0;
+    if (aj == dst[j].bytes) ++j, aj = 0;
+  }
+  VkDescriptorPool pool = VK_NULL_HANDLE;  // none: record_device_copy uses vkCmdCopyBuffer
+  if (shader)
+    if (int32_t st = make_copy_pool(c, std::max<uint32_t>(sets, 1), &pool); st != DQ_OK) return st;
+  return s.submit(
+      [&](VkCommandBuffer cb) -> int32_t {
+        for (const Piece &p : pieces)
+          if (int32_t st = record_device_copy(c, cb, p.src, p.src_offset, p.dst, p.dst_offset, p.bytes, pool);
+              st != DQ_OK)
+            return st;
+        return DQ_OK;
+      },
+      {}, pool, nullptr);
+}
+
 
 }  // namespace dq::vulkan

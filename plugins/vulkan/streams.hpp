@@ -120,4 +120,13 @@ int32_t stream_wait_event(int32_t device, void *stream, void *event);
 int32_t event_elapsed_ms(int32_t device, void *start, void *end, float *ms);
 int32_t mem_copy(int32_t device, void *dst, const void *src, size_t bytes, int32_t kind, void *stream);
 
+struct BufferSpan;  // memory.hpp
+
+// Submits on `s` a copy of the first `bytes` that both span lists cover, cut at every boundary
+// of either: on the compute units when `shader` (shader_copy.hpp), else by vkCmdCopyBuffer.
+// Asynchronous; DQ_OK or the failure (mem_copy's device-to-device copies, and dequantize's
+// F32 -> f32 identity).
+int32_t submit_span_copy(DeviceContext &c, Stream &s, uint64_t bytes, const std::vector<BufferSpan> &src,
+                         const std::vector<BufferSpan> &dst, bool shader);
+
 }  // namespace dq::vulkan

@@ -217,42 +217,39 @@ TEST(CudaDecodeHost, Tq1BFloatPathExhaustive) {
   EXPECT_EQ(path16_mismatches<Out16::kBF16>(kTq1, src, n, &first), 0) << first;
 }
 
-// Q2_0's value depends only on (2-bit code, f16 scale d): every f16 bit pattern as d with,
-// 16 bytes per block over 16 blocks, all 256 byte values, each decoded at all 4 of its code
-// positions, covers every input.
-TEST(CudaDecodeHost, Q20BFloatPathExhaustive) {
-  constexpr int32_t kQ2 = 42;
+// Blocks of an f16 scale d and 16 code bytes (Q2_0, Q1_0: 18 bytes): every f16 bit pattern as
+// d, 16 times, the 16 blocks of each run holding all 256 byte values between them.
+constexpr int64_t kEveryScaleBlocks = 65536 * 16;
+std::vector<uint8_t> every_scale_and_code_byte() {
   constexpr size_t kBlockBytes = 18, kQsBytes = 16;  // d, then qs[16]
-  static_assert(offsetof(dq::blocks::block_q2_0, qs) == 2 && sizeof(dq::blocks::block_q2_0) == kBlockBytes);
-  constexpr int64_t kBlocks = 65536 * 16;
-  std::vector<uint8_t> src(kBlocks * kBlockBytes);
-  for (int64_t b = 0; b < kBlocks; ++b) {
+  std::vector<uint8_t> src(kEveryScaleBlocks * kBlockBytes);
+  for (int64_t b = 0; b < kEveryScaleBlocks; ++b) {
     uint8_t *blk = src.data() + b * kBlockBytes;
     blk[0] = static_cast<uint8_t>(b);  // d (little-endian): every pattern, 16 times
     blk[1] = static_cast<uint8_t>(b >> 8);
     for (size_t j = 0; j < kQsBytes; ++j) blk[2 + j] = static_cast<uint8_t>((b >> 16) * kQsBytes + j);
   }
+  return src;
+}
+
+// Q2_0's value depends only on (2-bit code, f16 scale d): every f16 bit pattern as d with,
+// 16 bytes per block over 16 blocks, all 256 byte values, each decoded at all 4 of its code
+// positions, covers every input.
+TEST(CudaDecodeHost, Q20BFloatPathExhaustive) {
+  static_assert(offsetof(dq::blocks::block_q2_0, qs) == 2 && sizeof(dq::blocks::block_q2_0) == 18);
+  const std::vector<uint8_t> src = every_scale_and_code_byte();
   std::string first;
-  EXPECT_EQ(path16_mismatches<Out16::kBF16>(kQ2, src, kBlocks * 64, &first), 0) << first;
+  EXPECT_EQ(path16_mismatches<Out16::kBF16>(42, src, kEveryScaleBlocks * 64, &first), 0) << first;
 }
 
 // Q1_0's value depends only on (bit, f16 scale d): every f16 bit pattern as d with, 16 bytes
 // per block over 16 blocks, all 256 byte values (each byte holds 8 elements' bits) covers
 // every input.
 TEST(CudaDecodeHost, Q10BFloatPathExhaustive) {
-  constexpr int32_t kQ1 = 41;
-  constexpr size_t kBlockBytes = 18, kQsBytes = 16;  // d, then qs[16]
-  static_assert(offsetof(dq::blocks::block_q1_0, qs) == 2 && sizeof(dq::blocks::block_q1_0) == kBlockBytes);
-  constexpr int64_t kBlocks = 65536 * 16;
-  std::vector<uint8_t> src(kBlocks * kBlockBytes);
-  for (int64_t b = 0; b < kBlocks; ++b) {
-    uint8_t *blk = src.data() + b * kBlockBytes;
-    blk[0] = static_cast<uint8_t>(b);  // d (little-endian): every pattern, 16 times
-    blk[1] = static_cast<uint8_t>(b >> 8);
-    for (size_t j = 0; j < kQsBytes; ++j) blk[2 + j] = static_cast<uint8_t>((b >> 16) * kQsBytes + j);
-  }
+  static_assert(offsetof(dq::blocks::block_q1_0, qs) == 2 && sizeof(dq::blocks::block_q1_0) == 18);
+  const std::vector<uint8_t> src = every_scale_and_code_byte();
   std::string first;
-  EXPECT_EQ(path16_mismatches<Out16::kBF16>(kQ1, src, kBlocks * 128, &first), 0) << first;
+  EXPECT_EQ(path16_mismatches<Out16::kBF16>(41, src, kEveryScaleBlocks * 128, &first), 0) << first;
 }
 
 // Q2_K's value is fma(d * (sc & 15), q, -(dmin * (sc >> 4))): too many inputs for all of
