@@ -49,6 +49,7 @@ struct BenchOptions {
   bool no_gguf = false;
   std::string shapes;  // --shapes: the shape and batch rows instead of the type rows
   int min_sample_ms = -1;  // device backends; -1: the backend's default (min_sample_ms_for)
+  int warmup_ms = -1;      // device backends; -1: 4 x the minimum sample (warmup_ms_for)
   bool verbose = false;    // device backends: each buffer set's median and the sample range
 };
 
@@ -57,6 +58,13 @@ struct BenchOptions {
 // 2026-12-05); elsewhere 0, the four calls per sample the CUDA numbers were measured with.
 int min_sample_ms_for(const BenchOptions &o, const std::string &backend) {
   return o.min_sample_ms >= 0 ? o.min_sample_ms : backend == "vulkan" ? 50 : 0;
+}
+
+// Untimed load before each measurement's samples: with minimum samples, 4 of them (an H100's
+// clocks take ~200 ms of load to climb back from idle; 2026-12-05 17:16, a vulkan run's first
+// row came out at a quarter of the same row later in another run).
+int warmup_ms_for(const BenchOptions &o, int min_sample_ms) {
+  return o.warmup_ms >= 0 ? o.warmup_ms : 4 * min_sample_ms;
 }
 
 // ------------------------------------------------------------------ small helpers
@@ -379,12 +387,12 @@ void print_header(const BenchOptions &o, const core::Backend &b, int threads, in
   if (device && min_sample_ms > 0)
     std::printf("%" PRId64 " elements -> %s on device 0 (%s), %s, median of %d after warm-up; "
                 "at least %d calls back to back per sample, as many as make it last %d ms, two buffer sets "
-                "alternating;\n"
+                "alternating, %d ms of untimed calls first;\n"
                 "copy = device-to-device mem_copy moving the same bytes (src + out), timed the same way; "
                 "ref = cpu plugin, 1 thread\n",
                 n, o.to.c_str(), b.device_names.empty() ? "?" : b.device_names[0].c_str(),
                 has_timing_events(*b.api) ? "device events" : "steady clock + synchronize", o.repeat,
-                kMinCallsPerSample, min_sample_ms);
+                kMinCallsPerSample, min_sample_ms, warmup_ms_for(o, min_sample_ms));
   else if (device)
     std::printf("%" PRId64 " elements -> %s on device 0 (%s), %s, median of %d after warm-up; "
                 "%d calls back to back per sample, two buffer sets alternating;\n"
@@ -525,8 +533,9 @@ int bench_device(const BenchOptions &o, const Bench &bench, const core::Backend 
   // calls queued back to back between two events, alternating two buffer sets so none reads
   // what the last left in L2; --verbose also times each set alone).
   // best: the fastest sample instead of the median (the copy references of two_copy_columns).
-  const DeviceTimer timer{api, stream, events ? ev0 : nullptr, events ? ev1 : nullptr, o.repeat, min_sample_ms,
-                          o.verbose};
+  const DeviceTimer timer{api,          stream,        events ? ev0 : nullptr,
+                          events ? ev1 : nullptr, o.repeat, min_sample_ms,
+                          warmup_ms_for(o, min_sample_ms), o.verbose};
   auto time_events = [&](const std::function<bool(int)> &launch, double *seconds, DeviceTiming *timing,
                          bool best = false) {
     if (!time_device(timer, launch, timing)) return false;
@@ -683,6 +692,9 @@ Action register_bench(CLI::App &app) {
   add_count_option(*sub, "--min-sample-ms", opts->min_sample_ms, 0, 10000,
                    "Device backends: repeat the calls of a sample until it lasts this long, so clocks "
                    "cannot drop between short bursts (default: 50 on vulkan, 0 = 4 calls elsewhere)");
+  add_count_option(*sub, "--warmup-ms", opts->warmup_ms, 0, 60000,
+                   "Device backends with --min-sample-ms: untimed calls for this long before each "
+                   "measurement's samples (default: 4 x --min-sample-ms)");
   sub->add_flag("--verbose", opts->verbose,
                 "Device backends: under each row, each buffer set's median timed alone, the slowest and "
                 "fastest sample, the calls per sample and event time / wall time");

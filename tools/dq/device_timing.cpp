@@ -64,6 +64,13 @@ bool time_device(const DeviceTimer &t, const std::function<bool(int)> &launch, D
   for (int round = 0; round < 2 && t.min_sample_ms > 0; ++round) {
     double per_call = 0;
     if (!sample(t, launch, calls, -1, &per_call, nullptr)) return false;
+    if (round == 0 && t.warmup_ms > 0) {
+      const double n = std::ceil(t.warmup_ms / 1e3 / std::max(per_call, 1e-9));
+      const int warm_calls = static_cast<int>(std::min(1e6, n));
+      for (int c = 0; c < warm_calls; ++c)
+        if (!launch(c)) return false;
+      if (t.api.synchronize(0, t.stream) != DQ_OK) return false;
+    }
     const double wanted = t.min_sample_ms / 1e3 / std::max(per_call, 1e-9);
     calls = static_cast<int>(std::min(65536.0, std::max<double>(kMinCallsPerSample, std::ceil(wanted))));
     calls += calls & 1;

@@ -18,6 +18,10 @@ struct DeviceTimer {
   void *ev0 = nullptr, *ev1 = nullptr;  // null: steady clock around launch + synchronize
   int repeat = 1;
   int min_sample_ms = 0;  // 0: kMinCallsPerSample calls per sample, however short
+  // Untimed calls for this long before the samples (after a first estimate of a call's time):
+  // NVIDIA's clocks fall to ~345 MHz while the host prepares the next row and take ~200 ms of
+  // load to come back, which a row's first samples otherwise pay.
+  int warmup_ms = 0;
   bool per_set = false;   // also time each buffer set on its own
 };
 
