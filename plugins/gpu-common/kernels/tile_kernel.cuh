@@ -1,14 +1,12 @@
 // The one kernel shape every block format uses: thread blocks walking tiles of 8192 elements,
-// one block per tile for a single tensor in CUDA builds (kOneShot, below), a persistent grid
-// for batches and HIP. A tile's source bytes are contiguous (blocks are packed), so they are
+// one block per tile in CUDA builds (kOneShot, below), a persistent grid in HIP builds. A tile's source bytes are contiguous (blocks are packed), so they are
 // staged into shared memory with 16-byte cp.async copies in a ring of buffers (kStages for
 // the persistent grid: the next tiles' bytes are in flight while this tile decodes). Each lane then
 // decodes 32 consecutive elements (one block's: a format's per-32 part once, then 4 groups
 // of 8) into its row of a per-warp staging area, and the warp stores the area in order with
 // 16-byte stores, 512 contiguous bytes per store instruction. Formats without a per-32 part
 // store 16-bit output directly from consecutive lanes (already 512 contiguous bytes).
-// With DQ_GPU_ONE_SHOT=0, CUDA code for sm_90+ runs bulk_tile_loop instead for single tensors
-// (TMA bulk copies in and out, see below; DQ_GPU_BULK_COPY); the batch kernel keeps tile_loop.
+// The batch kernel (batch_kernel.cuh) runs the same tile_loop over several tensors' tiles.
 //
 // Tile counts are 32-bit, element and byte offsets 64-bit: tensors may exceed 2^31 elements.
 #pragma once
@@ -16,7 +14,6 @@
 #include <cstdint>
 #include <type_traits>
 
-#include "bulk_copy_sm90.cuh"
 #include "decode_common.cuh"
 #include "gpu_port.hpp"
 #include "gpu_runtime.hpp"
@@ -39,8 +36,10 @@ inline constexpr int kPad = 16;  // read-past slack for ld_u64's word loads
 // 2 blocks of 256 threads per multiprocessor leave up to 128 registers a thread: enough to
 // keep a lane's loop-invariant index work out of the tile loop (a 48-register cap made the
 // loop body 25-35% longer in SASS), and 2 blocks measured faster than 3-5 on the H100.
-// Build-time overrides (-DDQ_GPU_MIN_BLOCKS_PER_SM=N, -DDQ_GPU_TILE_STAGES=N) exist so a
-// device run can time variants of one source side by side (scripts/device-speed.sh).
+// These two shape the persistent grid (HIP builds). Build-time overrides
+// (-DDQ_GPU_MIN_BLOCKS_PER_SM=N, -DDQ_GPU_TILE_STAGES=N, -DDQ_GPU_ONE_SHOT_MIN_BLOCKS_PER_SM=N
+// below) exist so a device run can time variants of one source side by side
+// (scripts/device-speed.sh).
 #ifndef DQ_GPU_MIN_BLOCKS_PER_SM
 #define DQ_GPU_MIN_BLOCKS_PER_SM 2
 #endif
@@ -60,42 +59,28 @@ inline constexpr int kStages = DQ_GPU_TILE_STAGES;  // tiles in the shared-memor
 // RDNA, half a wavefront on wave64 GPUs (gpu_port.hpp). Nothing relies on lockstep execution.
 inline constexpr int kWarpElems = kTileElems / (kThreads / kGroupLanes);  // 1024: a warp's share
 
-// One-shot kernel (DQ_GPU_ONE_SHOT=1, the default of CUDA builds; bulk_copy_sm90.cuh): the
-// single-tensor kernel launches one block per tile (grid = tile count), stages that tile alone
-// (a ring of 1: no prefetch in the block) and asks for registers that let
-// kOneShotMinBlocksPerSm blocks share a multiprocessor, so the hardware's block scheduler,
-// not a persistent loop, keeps the memory system busy. Measured on an H100 (2026-12-05,
-// docs/PERFORMANCE.md): median 96.3% of the same-run copy over the 87 rows against 93.2% for
-// the persistent bulk kernel; 6 blocks beat 4 and 2. HIP keeps the persistent grid (unmeasured
-// there). The batch kernel keeps its persistent grid and ring unless built with
-// -DDQ_GPU_BATCH_ONE_SHOT=1 (batch_kernel.cuh; not yet timed).
+// One-shot kernels (CUDA builds): the single-tensor and the batch kernel launch one block per
+// tile (grid = tile count), stage that tile alone (a ring of 1: no prefetch in the block) and
+// ask for registers that let kOneShotMinBlocksPerSm blocks share a multiprocessor, so the
+// hardware's block scheduler, not a persistent loop, keeps the memory system busy. Measured
+// on an H100 (2026-12-05, docs/PERFORMANCE.md): the single-tensor kernel's median 96.3% of the
+// same-run copy over the 87 rows against 93.1% for the persistent Hopper bulk-copy kernel and
+// 78% for this kernel on a persistent grid (both removed); 6 blocks beat 4 and 2; the batch
+// kernel's llama-3-8B layer rows 1.02x of their bound against 1.07-1.09x persistent. HIP keeps
+// the persistent grid over a ring of kStages (unmeasured there).
 #ifndef DQ_GPU_ONE_SHOT_MIN_BLOCKS_PER_SM
 #define DQ_GPU_ONE_SHOT_MIN_BLOCKS_PER_SM 6
 #endif
-#if DQ_GPU_ONE_SHOT && !defined(DQ_GPU_HIP) && !defined(__HIPCC__)
+#if !defined(DQ_GPU_HIP) && !defined(__HIPCC__)
 inline constexpr bool kOneShot = true;
 #else
 inline constexpr bool kOneShot = false;
 #endif
 inline constexpr int kOneShotMinBlocksPerSm = DQ_GPU_ONE_SHOT_MIN_BLOCKS_PER_SM;
-// The single-tensor kernel's ring and launch bounds.
-inline constexpr int kSingleRing = kOneShot ? 1 : kStages;
-inline constexpr int kSingleMinBlocksPerSm = kOneShot ? kOneShotMinBlocksPerSm : kMinBlocksPerSm;
-
-// Hopper bulk copies (bulk_copy_sm90.cuh, bulk_tile_loop below; DQ_GPU_BULK_COPY=1, CUDA
-// sm_90+ only): each tile arrives by one TMA copy on an mbarrier, and each warp's decoded
-// kWarpElems outputs leave by one TMA store from its staging area, which is rewritten only
-// after that store has read it. (Per-tile stores from two staging areas, and direct stores
-// from registers, measured slower or no faster on the H100, 2026-12-05, docs/PERFORMANCE.md.)
-// -DDQ_GPU_BULK_PRODUCER_WARP=1 adds a warp that only fills the ring (no block-wide barrier
-// per tile). kBulkKnob sizes shared memory and the block alike in the host and device
-// passes; kBulkPath is true only in the device code that runs the bulk path.
-#ifndef DQ_GPU_BULK_PRODUCER_WARP
-#define DQ_GPU_BULK_PRODUCER_WARP 1
-#endif
-inline constexpr bool kBulkKnob = DQ_GPU_BULK_KNOB != 0;
-inline constexpr bool kBulkPath = DQ_GPU_BULK_PATH != 0;
-inline constexpr int kProducerThreads = kBulkKnob && DQ_GPU_BULK_PRODUCER_WARP ? kGroupLanes : 0;
+// Both tile kernels' ring and launch bounds (host and device passes alike: the host sizes
+// shared memory with the same ring).
+inline constexpr int kTileRing = kOneShot ? 1 : kStages;
+inline constexpr int kTileMinBlocksPerSm = kOneShot ? kOneShotMinBlocksPerSm : kMinBlocksPerSm;
 
 // Shape of a tile's shared memory for Fmt with output elements of kElemBytes bytes, with a
 // ring of kRing tile buffers.
@@ -384,184 +369,8 @@ DQ_DEVICE_INLINE void tile_loop(const Tiles &tiles, int n_tiles, const uint8_t *
   cp_async_wait<0>();
 }
 
-// ---- The Hopper bulk-copy path (kBulkPath; see kBulkKnob). The batch kernel keeps tile_loop.
-
-// One warp: decodes its share of the tile in `buf` (tile_elems valid elements) into its
-// staging area in output order (element o of the warp's kWarpElems at area element o).
-// Formats with a per-32 part decode into the bank-spread layout of stage_chunk first
-// (conflict-free row writes) and the warp then reorders the area in place; 16-bit output of
-// formats without one is in order as decoded (lane-consecutive 16-byte groups). The caller
-// synchronizes the warp before reading the area.
 template <typename Fmt, int kOut>
-DQ_DEVICE_INLINE void decode_warp_in_order(const uint8_t *buf, int tile_elems, const uint8_t *table, uint4 *area,
-                                           int warp, int lane) {
-  using Elem = typename OutPack<kOut>::Elem;
-  constexpr int kElemsPerChunk = 16 / static_cast<int>(sizeof(Elem));
-  constexpr int kChunksPerRow = 4 * (8 / kElemsPerChunk);
-  if constexpr (kOut != 0 && !HasSub<Fmt>::value) {
-#pragma unroll
-    for (int k = 0; k < 4; ++k) {
-      const int c = lane + k * kGroupLanes;  // the warp's 16-byte chunk c: outputs 8c..8c+7
-      const int e = kWarpElems * warp + 8 * c;
-      if (e >= tile_elems) continue;
-      const uint8_t *blk = buf + (e / Fmt::kBlockElems) * Fmt::kBlockBytes;
-      if constexpr (kHas16BitPath<Fmt, kOut>) {
-        uint32_t h[4];
-        decode8_16bit<Fmt, kOut>(blk, e % Fmt::kBlockElems, h, table);
-        area[c] = make_uint4(h[0], h[1], h[2], h[3]);
-      } else {
-        float v[8];
-        Fmt::decode8(blk, e % Fmt::kBlockElems, v, table);
-        OutPack<kOut>::pack(v, &area[c]);
-      }
-    }
-  } else {
-    const int e0 = kWarpElems * warp + 32 * lane;
-    if (e0 < tile_elems) {
-      const uint8_t *blk = buf + (e0 / Fmt::kBlockElems) * Fmt::kBlockBytes;
-      decode_lane32<Fmt, kOut, kChunksPerRow>(blk, e0 % Fmt::kBlockElems, table, area, lane);
-    }
-    sync_group();
-    uint4 v[kChunksPerRow];  // the warp's chunks lane, lane + 32, ... in output order
-#pragma unroll
-    for (int r = 0; r < kChunksPerRow; ++r) {
-      const int c = lane + kGroupLanes * r;
-      v[r] = area[stage_chunk<kChunksPerRow>(c / kChunksPerRow, c % kChunksPerRow)];
-    }
-    sync_group();
-#pragma unroll
-    for (int r = 0; r < kChunksPerRow; ++r) area[lane + kGroupLanes * r] = v[r];
-  }
-}
-
-// kProducer: an extra warp (threads kThreads..kThreads + 31) only fills the ring, and every
-// ring buffer has a second mbarrier, `empty`, on which the kThreads / 32 decoding warps
-// arrive once done with it: no block-wide barrier per tile, so the warps drift apart and a
-// fast warp decodes the next tile while a slow one finishes. Otherwise, or when a source tile
-// is not 16-byte aligned (`src_vec16` false: every byte by plain loads, which need all the
-// block's threads), thread 0 fills the ring between two block-wide barriers per tile, as
-// tile_loop does; the extra warp then only helps with those loads.
-template <typename Fmt, int kOut, bool kProducer, typename Tiles>
-DQ_DEVICE_INLINE void bulk_tile_loop(const Tiles &tiles, int n_tiles, const uint8_t *__restrict__ table_global,
-                                     bool src_vec16, bool streaming) {
-  using Elem = typename OutPack<kOut>::Elem;
-  using Shape = TileShape<Fmt, sizeof(Elem)>;
-  constexpr int kDecodeWarps = kThreads / kGroupLanes;
-  extern __shared__ DQ_ALIGN16 uint8_t smem[];
-  __shared__ uint64_t full[kStages];   // phase k of full[s]: tile s + k * kStages has landed
-  __shared__ uint64_t empty[kStages];  // phase k of empty[s]: every warp is done with that tile
-  uint8_t *const table = smem;
-  uint8_t *const ring = smem + Fmt::kTableBytes;
-  const int first = static_cast<int>(blockIdx.x), step = static_cast<int>(gridDim.x);
-  if (first >= n_tiles) return;
-  const int warp = static_cast<int>(threadIdx.x / kGroupLanes), lane = static_cast<int>(threadIdx.x % kGroupLanes);
-
-  if (threadIdx.x == 0) {
-    for (int s = 0; s < kStages; ++s) {
-      mbarrier_init(&full[s], 1);
-      if constexpr (kProducer) mbarrier_init(&empty[s], kDecodeWarps);
-    }
-    mbarrier_init_fence();
-  }
-  if constexpr (Fmt::kTableBytes > 0) {
-    // The lookup grid is gathered with data-dependent indices: keep it in shared memory.
-    const uint4 *g = reinterpret_cast<const uint4 *>(table_global);
-    uint4 *s = reinterpret_cast<uint4 *>(table);
-    for (int i = threadIdx.x; i < Fmt::kTableBytes / 16; i += blockDim.x) s[i] = load_readonly(g + i);
-  }
-  __syncthreads();
-
-  const bool producer = kProducer && src_vec16;  // the same in every thread of the launch
-
-  // Fills ring buffer i % kStages with this block's i-th tile, by `n` threads (`id` 0..n-1):
-  // one TMA copy of the 16-byte aligned bulk (every tile but a tensor's last is a multiple
-  // of 16 bytes), the tail or all of an unaligned source by plain loads. The producer warp's
-  // loads precede its arrival (release) in warp order, so a waiter (acquire) sees them; in
-  // the other loop a block-wide barrier follows the wait.
-  auto fill = [&](int i, int id, int n) {
-    const int t = first + i * step;
-    if (t >= n_tiles) return;
-    const auto r = tiles(t);
-    uint8_t *const buf = ring + (i % kStages) * Shape::kBufBytes;
-    const int bytes = r.blocks * Fmt::kBlockBytes;
-    const int bulk = r.src_vec16 ? (bytes & ~15) : 0;
-    for (int k = bulk + id; k < bytes; k += n) buf[k] = load_readonly(r.src + k);
-    if (producer) sync_group();
-    if (id == 0) {
-      uint64_t *const bar = &full[i % kStages];
-      mbarrier_arrive_expect_tx(bar, static_cast<uint32_t>(bulk));
-      if (bulk > 0) bulk_copy_g2s(buf, r.src, static_cast<uint32_t>(bulk), bar);
-    }
-  };
-
-  // Decodes and stores this warp's share of the block's i-th tile (tile t).
-  uint4 *const area = reinterpret_cast<uint4 *>(ring + kStages * Shape::kBufBytes) +
-                      warp * (kWarpElems * static_cast<int>(sizeof(Elem)) / 16);
-  auto decode_and_store = [&](int i, int t) {
-    const uint8_t *buf = ring + (i % kStages) * Shape::kBufBytes;
-    const auto tile = tiles(t);
-    const int tile_elems = tile.blocks * Fmt::kBlockElems;
-    const int warp_elems = min(tile_elems - kWarpElems * warp, kWarpElems);
-    Elem *const out = tile.dst + kWarpElems * warp;
-    // The area is rewritten now: the last tile's store must have read it.
-    if (lane == 0) bulk_wait_group_read<0>();
-    sync_group();
-    decode_warp_in_order<Fmt, kOut>(buf, tile_elems, table, area, warp, lane);
-    if (tile.dst_vec16) {
-      fence_proxy_async_shared();  // the area's writes, before the async proxy reads them
-      sync_group();
-      if (lane == 0 && warp_elems > 0) {
-        bulk_copy_s2g(out, area, static_cast<uint32_t>(warp_elems) * sizeof(Elem), streaming);
-        bulk_commit_group();
-      }
-    } else {
-      sync_group();
-      const Elem *a = reinterpret_cast<const Elem *>(area);
-      for (int o = lane; o < warp_elems; o += kGroupLanes) out[o] = a[o];
-    }
-  };
-
-  if (producer) {
-    if (threadIdx.x >= kThreads) {
-      // The producer warp: tile i may refill its buffer once every warp is done with tile
-      // i - kStages (phase i / kStages - 1 of that buffer's `empty`).
-      for (int i = 0, t = first; t < n_tiles; ++i, t += step) {
-        if (i >= kStages) mbarrier_wait_parity(&empty[i % kStages], static_cast<uint32_t>((i / kStages - 1) & 1));
-        fill(i, lane, kGroupLanes);
-      }
-    } else {
-      for (int i = 0, t = first; t < n_tiles; ++i, t += step) {
-        mbarrier_wait_parity(&full[i % kStages], static_cast<uint32_t>((i / kStages) & 1));
-        decode_and_store(i, t);
-        sync_group();  // every lane's reads of the buffer are done
-        if (lane == 0) mbarrier_arrive(&empty[i % kStages]);
-      }
-    }
-  } else {
-    const int id = static_cast<int>(threadIdx.x), n = static_cast<int>(blockDim.x);
-    for (int i = 0; i < kStages - 1; ++i) fill(i, id, n);
-    for (int i = 0, t = first; t < n_tiles; ++i, t += step) {
-      fill(i + kStages - 1, id, n);
-      mbarrier_wait_parity(&full[i % kStages], static_cast<uint32_t>((i / kStages) & 1));
-      __syncthreads();  // the plain-loaded bytes come from other threads
-      if (warp < kDecodeWarps) decode_and_store(i, t);
-      __syncthreads();  // the buffer is refilled next iteration
-    }
-  }
-  // A warp's stores complete before its lane 0 leaves; no thread waits on the mbarriers
-  // past the last barrier below, so they may end.
-  if (lane == 0) bulk_wait_group<0>();
-  __syncthreads();
-  if (threadIdx.x == 0) {
-    for (int s = 0; s < kStages; ++s) {
-      mbarrier_inval(&full[s]);
-      if constexpr (kProducer) mbarrier_inval(&empty[s]);
-    }
-  }
-}
-
-template <typename Fmt, int kOut>
-__global__ void DQ_LAUNCH_BOUNDS(kThreads + kProducerThreads, kSingleMinBlocksPerSm)
+__global__ void DQ_LAUNCH_BOUNDS(kThreads, kTileMinBlocksPerSm)
     dequant_tiles(const uint8_t *__restrict__ src, typename OutPack<kOut>::Elem *__restrict__ dst,
                   int64_t n_blocks, const uint8_t *__restrict__ table_global, bool src_vec16,
                   bool dst_vec16, bool streaming) {
@@ -569,28 +378,29 @@ __global__ void DQ_LAUNCH_BOUNDS(kThreads + kProducerThreads, kSingleMinBlocksPe
   using Shape = TileShape<Fmt, sizeof(Elem)>;
   const int n_tiles = static_cast<int>((n_blocks + Shape::kBlocks - 1) / Shape::kBlocks);
   const SingleTiles<Fmt, Elem> tiles{src, dst, n_blocks, src_vec16, dst_vec16};
-  if constexpr (kBulkPath) {
-    bulk_tile_loop<Fmt, kOut, kProducerThreads != 0>(tiles, n_tiles, table_global, src_vec16, streaming);
-  } else {
-    tile_loop<Fmt, kOut, SingleTiles<Fmt, Elem>, kSingleRing>(tiles, n_tiles, table_global, streaming);
-  }
+  tile_loop<Fmt, kOut, SingleTiles<Fmt, Elem>, kTileRing>(tiles, n_tiles, table_global, streaming);
 }
 
-// Threads per block of `kernel` (a dequant_tiles): kThreads, plus the producer warp where its
-// device code is the bulk path built with the producer knob (compiled for sm_90 or later:
-// the code's PTX target decides, as __CUDA_ARCH__ did when it was compiled).
+// Thread blocks for one launch of a tile kernel over n_tiles tiles (at most INT_MAX: the
+// kernels count tiles in an int, and gridDim.x holds that many). One-shot: a block per tile.
+// HIP: the persistent grid, at most *blocks_per_sm blocks a multiprocessor walking the tiles
+// (tile_loop strides by gridDim.x), capped by env.blocks_per_sm_cap (-1: 2, measured best for
+// the cp.async loop on the H100). *blocks_per_sm is the caller's cache for its kernel (0 until
+// the first launch); filling it also prepares the kernel for smem_bytes of dynamic shared
+// memory (gpu_runtime.hpp), which the one-shot launch needs as well.
 template <typename Kernel>
-Error tile_block_threads(Kernel kernel, int *threads) {
-  *threads = kThreads;
-#if !defined(DQ_GPU_HIP)
-  if constexpr (kProducerThreads != 0) {
-    cudaFuncAttributes a;
-    const Error e = cudaFuncGetAttributes(&a, kernel);
+Error tile_grid(Kernel kernel, int smem_bytes, int64_t n_tiles, const LaunchEnv &env, int *blocks_per_sm,
+                unsigned *grid) {
+  if (*blocks_per_sm == 0) {
+    int fit = 0;
+    const Error e = max_blocks_per_multiprocessor(kernel, kThreads, smem_bytes, &fit);
     if (e != kSuccess) return e;
-    if (a.ptxVersion >= 90) *threads += kProducerThreads;
+    const int cap = env.blocks_per_sm_cap >= 0 ? env.blocks_per_sm_cap : 2;
+    if (cap > 0 && fit > cap) fit = cap;
+    *blocks_per_sm = fit < 1 ? 1 : fit;
   }
-#endif
-  (void)kernel;
+  const int64_t max_grid = static_cast<int64_t>(env.sm_count) * *blocks_per_sm;
+  *grid = static_cast<unsigned>(kOneShot || n_tiles < max_grid ? n_tiles : max_grid);
   return kSuccess;
 }
 
@@ -599,29 +409,17 @@ Error tile_block_threads(Kernel kernel, int *threads) {
 template <typename Fmt, int kOut>
 Error launch_tiles(const void *src, void *dst, int64_t n_blocks, const uint8_t *table,
                          const LaunchEnv &env) {
-  using Shape = TileShape<Fmt, sizeof(typename OutPack<kOut>::Elem), kSingleRing>;
+  using Shape = TileShape<Fmt, sizeof(typename OutPack<kOut>::Elem), kTileRing>;
   auto kernel = dequant_tiles<Fmt, kOut>;
   static thread_local int blocks_per_sm = 0;  // per instantiation; same on every device we target
-  static thread_local int threads = 0;
-  if (blocks_per_sm == 0) {
-    Error e = tile_block_threads(kernel, &threads);
-    if (e != kSuccess) return e;
-    e = max_blocks_per_multiprocessor(kernel, threads, Shape::kSmemBytes, &blocks_per_sm);
-    if (e != kSuccess) return e;
-    // The producer-warp kernel (threads > kThreads) measured best at 3 blocks (2026-12-05,
-    // H200: median 89.7% against 89.6% at 2), the cp.async loop at 2.
-    const int cap = env.blocks_per_sm_cap >= 0 ? env.blocks_per_sm_cap : threads > kThreads ? 3 : 2;
-    if (cap > 0 && blocks_per_sm > cap) blocks_per_sm = cap;
-    if (blocks_per_sm < 1) blocks_per_sm = 1;
-  }
+  // Tile counts fit 32 bits (dequant_tiles counts them in an int).
   const int64_t n_tiles = (n_blocks + Shape::kBlocks - 1) / Shape::kBlocks;
-  const int64_t max_grid = static_cast<int64_t>(env.sm_count) * blocks_per_sm;
-  // Tile counts fit 32 bits (dequant_tiles counts them in an int), so one block per tile does too.
-  const bool one_shot = env.one_shot < 0 ? kOneShot : env.one_shot != 0;
-  const unsigned grid = static_cast<unsigned>(n_tiles < max_grid || one_shot ? n_tiles : max_grid);
+  unsigned grid = 0;
+  if (const Error e = tile_grid(kernel, Shape::kSmemBytes, n_tiles, env, &blocks_per_sm, &grid); e != kSuccess)
+    return e;
   const bool src_vec16 = (reinterpret_cast<uintptr_t>(src) & 15) == 0;
   const bool dst_vec16 = (reinterpret_cast<uintptr_t>(dst) & 15) == 0;
-  kernel<<<grid, threads, Shape::kSmemBytes, env.stream>>>(
+  kernel<<<grid, kThreads, Shape::kSmemBytes, env.stream>>>(
       static_cast<const uint8_t *>(src), static_cast<typename OutPack<kOut>::Elem *>(dst), n_blocks,
       table, src_vec16, dst_vec16, env.streaming_stores);
   return last_error();
