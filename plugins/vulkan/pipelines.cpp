@@ -1,11 +1,13 @@
 #include "pipelines.hpp"
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <string>
 
 #include "denormal_probe.hpp"
 #include "dq/dq.h"
+#include "dq_common/type_traits.hpp"
 #include "loader.hpp"
 #include "status.hpp"
 #include "vk_objects.hpp"
@@ -25,31 +27,46 @@ DQ_SHADER_MODULE(lowbit_spv)
 DQ_SHADER_MODULE(lowbit_preserve_spv)
 DQ_SHADER_MODULE(iquants_spv)
 DQ_SHADER_MODULE(iquants_preserve_spv)
+DQ_SHADER_MODULE(legacy_staged_spv)
+DQ_SHADER_MODULE(legacy_staged_preserve_spv)
+DQ_SHADER_MODULE(kquants_staged_spv)
+DQ_SHADER_MODULE(kquants_staged_preserve_spv)
+DQ_SHADER_MODULE(lowbit_staged_spv)
+DQ_SHADER_MODULE(lowbit_staged_preserve_spv)
+DQ_SHADER_MODULE(iquants_staged_spv)
+DQ_SHADER_MODULE(iquants_staged_preserve_spv)
 #undef DQ_SHADER_MODULE
 }  // namespace shaders
 
 namespace {
 
-struct Module {
-  const char *family;
-  const uint32_t *plain;
-  const size_t *plain_words;
-  const uint32_t *preserve;
-  const size_t *preserve_words;
+struct Spirv {
+  const uint32_t *words;
+  const size_t *count;
 };
 
-const Module kModules[] = {
-    {"legacy", shaders::legacy_spv, &shaders::legacy_spv_words, shaders::legacy_preserve_spv,
-     &shaders::legacy_preserve_spv_words},
-    {"float", shaders::float_spv, &shaders::float_spv_words, shaders::float_preserve_spv,
-     &shaders::float_preserve_spv_words},
-    {"kquants", shaders::kquants_spv, &shaders::kquants_spv_words, shaders::kquants_preserve_spv,
-     &shaders::kquants_preserve_spv_words},
-    {"lowbit", shaders::lowbit_spv, &shaders::lowbit_spv_words, shaders::lowbit_preserve_spv,
-     &shaders::lowbit_preserve_spv_words},
-    {"iquants", shaders::iquants_spv, &shaders::iquants_spv_words, shaders::iquants_preserve_spv,
-     &shaders::iquants_preserve_spv_words},
+// A family's modules: plain and DenormPreserve, and the same two with the staged run path
+// (none for float, whose run path is its own).
+struct Module {
+  const char *family;
+  Spirv plain, preserve, staged, staged_preserve;
 };
+
+#define DQ_MODULES(f)                                                                               \
+  {#f,                                                                                              \
+   {shaders::f##_spv, &shaders::f##_spv_words},                                                     \
+   {shaders::f##_preserve_spv, &shaders::f##_preserve_spv_words},                                   \
+   {shaders::f##_staged_spv, &shaders::f##_staged_spv_words},                                       \
+   {shaders::f##_staged_preserve_spv, &shaders::f##_staged_preserve_spv_words}}
+const Module kModules[] = {
+    DQ_MODULES(legacy),
+    {"float", {shaders::float_spv, &shaders::float_spv_words},
+     {shaders::float_preserve_spv, &shaders::float_preserve_spv_words}, {}, {}},
+    DQ_MODULES(kquants),
+    DQ_MODULES(lowbit),
+    DQ_MODULES(iquants),
+};
+#undef DQ_MODULES
 
 // VkPhysicalDeviceFloatControlsProperties (Vulkan 1.2 core); false when it cannot be read.
 bool float_controls(const DeviceContext &c, VkPhysicalDeviceFloatControlsProperties *fc) {
@@ -82,7 +99,42 @@ bool env_is(const char *name, const char *value) {
   return v && std::strcmp(v, value) == 0;
 }
 
+// DQ_VULKAN_STAGE_ELEMENTS: elements per staged tile (default 8192, the CUDA kernels' tile).
+uint32_t stage_elements() {
+  const char *v = std::getenv("DQ_VULKAN_STAGE_ELEMENTS");
+  const long n = v ? std::strtol(v, nullptr, 10) : 0;
+  return n > 0 && n <= (1 << 20) ? static_cast<uint32_t>(n) : 8192;
+}
+
 }  // namespace
+
+int32_t shader_variant(ShaderVariant *out) {
+  const char *v = std::getenv("DQ_VULKAN_SHADER");
+  if (!v || !*v || std::strcmp(v, "default") == 0) {
+    *out = ShaderVariant::Default;
+  } else if (std::strcmp(v, "staged") == 0) {
+    *out = ShaderVariant::Staged;
+  } else {
+    return fail(DQ_ERR_INVALID_ARGUMENT,
+                std::string("DQ_VULKAN_SHADER=") + v + " is not a shader variant (default, staged)");
+  }
+  return DQ_OK;
+}
+
+bool staged_run(int32_t src_type, ShaderPath path) {
+  ShaderVariant v = ShaderVariant::Default;
+  const char *family = shader_family(src_type);
+  return path == ShaderPath::Run && shader_variant(&v) == DQ_OK && v == ShaderVariant::Staged && family &&
+         std::strcmp(family, "float") != 0;
+}
+
+StageShape stage_shape(const DeviceContext &c, uint32_t block_elements, uint32_t block_bytes) {
+  auto words_for = [&](uint32_t blocks) { return (blocks * block_bytes + 15) / 16 * 4 + 12; };
+  uint32_t blocks = std::max<uint32_t>(1, stage_elements() / block_elements);
+  const uint32_t limit = std::max<uint32_t>(c.props.limits.maxComputeSharedMemorySize, 16384);
+  while (blocks > 1 && words_for(blocks) * 4 > limit) blocks /= 2;
+  return {blocks, words_for(blocks)};
+}
 
 bool per_element_forced() {
   const char *v = std::getenv("DQ_VULKAN_PATH");
@@ -119,9 +171,13 @@ bool uses_denorm_preserve(const DeviceContext &c) {
 
 int32_t dequantize_pipeline(DeviceContext &c, int32_t src_type, int32_t dst_type, ShaderPath path,
                             VkPipeline *out) {
+  ShaderVariant shader = ShaderVariant::Default;
+  if (int32_t st = shader_variant(&shader); st != DQ_OK) return st;
+  const bool staged = staged_run(src_type, path);
   const bool preserve = uses_denorm_preserve(c);
   const uint32_t mode = denorm_mode(c, src_type);
-  const uint64_t variant = (1 + static_cast<uint64_t>(path) + (preserve ? 2 : 0)) | (uint64_t{mode} << 3);
+  const uint64_t variant =
+      (1 + static_cast<uint64_t>(path) + (preserve ? 2 : 0)) | (uint64_t{mode} << 3) | (staged ? 1u << 5 : 0u);
   const uint64_t key = (static_cast<uint64_t>(static_cast<uint32_t>(src_type)) << 32) | (variant << 16) |
                        static_cast<uint16_t>(dst_type);
   std::lock_guard<std::mutex> lock(c.pipeline_mutex);
@@ -135,16 +191,28 @@ int32_t dequantize_pipeline(DeviceContext &c, int32_t src_type, int32_t dst_type
     if (family && std::strcmp(family, x.family) == 0) m = &x;
   if (!m) return fail(DQ_ERR_UNSUPPORTED, "vulkan backend has no shader for type id " + std::to_string(src_type));
   const std::string what = std::string(family) + (preserve ? ", DenormPreserve" : "") +
-                           (mode & kDenormModeExact ? ", exact subnormal products" : "");
-  const uint32_t spec_values[4] = {static_cast<uint32_t>(src_type), static_cast<uint32_t>(dst_type),
-                                   static_cast<uint32_t>(path), mode};
-  const VkSpecializationMapEntry entries[4] = {{0, 0, 4}, {1, 4, 4}, {2, 8, 4}, {3, 12, 4}};
-  VkSpecializationInfo si{4, entries, sizeof spec_values, spec_values};
+                           (mode & kDenormModeExact ? ", exact subnormal products" : "") + (staged ? ", staged" : "");
+  // Constants 4..7 only for the staged modules (the block shape and the tile, common.glsl).
+  const dq::TypeTraits *t = dq::type_traits(src_type);
+  const StageShape shape =
+      staged ? stage_shape(c, static_cast<uint32_t>(t->block_elements), static_cast<uint32_t>(t->block_bytes))
+             : StageShape{};
+  const uint32_t spec_values[8] = {static_cast<uint32_t>(src_type),
+                                   static_cast<uint32_t>(dst_type),
+                                   static_cast<uint32_t>(path),
+                                   mode,
+                                   staged ? static_cast<uint32_t>(t->block_elements) : 0,
+                                   staged ? static_cast<uint32_t>(t->block_bytes) : 0,
+                                   shape.tile_blocks,
+                                   shape.words};
+  const VkSpecializationMapEntry entries[8] = {{0, 0, 4},  {1, 4, 4},   {2, 8, 4},   {3, 12, 4},
+                                               {4, 16, 4}, {5, 20, 4}, {6, 24, 4}, {7, 28, 4}};
+  VkSpecializationInfo si{staged ? 8u : 4u, entries, staged ? sizeof spec_values : 16, spec_values};
+  const Spirv &spirv = staged ? (preserve ? m->staged_preserve : m->staged) : (preserve ? m->preserve : m->plain);
   VkPipeline p = VK_NULL_HANDLE;
   const char *failed_call = nullptr;
-  if (VkResult r = create_compute_pipeline(c.device, preserve ? m->preserve : m->plain,
-                                           preserve ? *m->preserve_words : *m->plain_words, c.pipeline_layout, &si,
-                                           &p, &failed_call);
+  if (VkResult r = create_compute_pipeline(c.device, spirv.words, *spirv.count, c.pipeline_layout, &si, &p,
+                                           &failed_call);
       r != VK_SUCCESS)
     return fail_vk(r, std::string(failed_call) + " (" + what + ")");
   c.pipelines.emplace(key, p);
