@@ -13,6 +13,7 @@
 #include "loader/loaded_model.hpp"
 #include "loader/loader_steps.hpp"
 #include "loader/pipeline.hpp"
+#include "loader/prepared_staging.hpp"
 #include "loader/route.hpp"
 #include "request_check.hpp"
 
@@ -86,6 +87,17 @@ std::vector<dq_tensor_info> tensor_table(const dq_model *model) {
       throw LoadError(st, "reading tensor " + std::to_string(i) + " of the model failed");
   }
   return infos;
+}
+
+// The pinned bytes a one-shot dq_load of `model` asks for: no more than the model needs, as
+// pinning costs about 0.4 ms per MiB. Upper bound from the tensor table (no callbacks run
+// twice): f32 output of everything.
+uint64_t one_shot_ring_bytes(const dq_model *model, const dq_load_options &o) {
+  uint64_t needed = 0;
+  for (const dq_tensor_info &t : tensor_table(model))
+    needed += std::max<uint64_t>(t.n_bytes, static_cast<uint64_t>(t.n_elements) * 4) +
+              kPieceAlignment;
+  return ring_bytes_for(o, needed);
 }
 
 uint64_t ring_bytes_for(const dq_load_options &o, uint64_t needed) {
@@ -334,18 +346,39 @@ DQ_API dq_status dq_load(dq_context *ctx, const dq_model *model, const dq_load_o
       *out = dq::loader::load_on_devices(ctx, model, o, t0);
       return DQ_OK;
     }
-    // A one-shot load pins no more than the model needs: pinning costs about 0.4 ms per MiB.
-    // Upper bound from the tensor table (no callbacks run twice): f32 output of everything.
-    uint64_t needed = 0;
-    for (const dq_tensor_info &t : tensor_table(model))
-      needed += std::max<uint64_t>(t.n_bytes, static_cast<uint64_t>(t.n_elements) * 4) +
-                dq::loader::kPieceAlignment;
     dq_load_options one = o;
     if (o.n_devices == 1) one.device = o.devices[0];  // one device: the usual path
     dq_loader l;
     l.ctx = ctx;
-    setup_loader(l, one, dq::loader::ring_bytes_for(o, needed));
+    setup_loader(l, one, dq::loader::one_shot_ring_bytes(model, o));
     return load_with(l, model, one, out, t0, l.setup_seconds);
+  });
+}
+
+DQ_API dq_status dq_load_prepare(dq_context *ctx, const dq_model *model,
+                                 const dq_load_options *options) {
+  if (!ctx) return DQ_ERR_INVALID_ARGUMENT;
+  if (!model)
+    return dq::core::set_error(ctx, DQ_ERR_INVALID_ARGUMENT, "dq_load_prepare: model is NULL");
+  return guarded(ctx, [&] {
+    const dq_load_options o = dq::loader::read_load_options(options);
+    dq::loader::check_staging_budget(o.staging_budget);
+    if (!dq::loader::staging_prepare_enabled() || o.n_devices >= 2) return DQ_OK;
+    if (o.n_devices == 1 && !o.devices)
+      throw LoadError(DQ_ERR_INVALID_ARGUMENT, "n_devices > 0 but devices is NULL");
+    const dq_location where = o.n_devices == 1 ? o.devices[0] : o.device;
+    // A hint: a destination the load would refuse is the load's error to report, not this one's.
+    if (!dq::core::location_problem(where).empty() || dq::core::is_host(where)) return DQ_OK;
+    const dq::core::Backend *b = dq::core::registry(ctx).find(where.backend);
+    if (!b || !b->loaded() || where.device < 0 || where.device >= b->device_count ||
+        !b->has_device_memory || !dq::loader::DeviceApi::can_pipeline(b->api))
+      return DQ_OK;
+    const dq::loader::DeviceApi dev(b->api, where.device, b->name);
+    const dq::loader::SlotLayout layout = dq::loader::layout_for_budget(
+        dq::loader::one_shot_ring_bytes(model, o), dq::loader::default_ring_bytes());
+    if (dq::loader::PinnedSlots::will_register(dev, layout.slot_bytes))
+      dq::loader::prepare_staging(layout.slot_bytes * static_cast<uint64_t>(layout.slots));
+    return DQ_OK;
   });
 }
 

@@ -23,6 +23,8 @@ void setup_loader(dq_loader &l, const dq_load_options &o, uint64_t ring_bytes);
 
 // Pinned staging one load of `jobs_bytes` needs at most: min(budget, that, 1 MiB granules).
 uint64_t ring_bytes_for(const dq_load_options &o, uint64_t needed_bytes);
+// The same for a one-shot dq_load of `model` (its tensor table's f32 upper bound).
+uint64_t one_shot_ring_bytes(const dq_model *model, const dq_load_options &o);
 
 // Destination memory of `jobs`: the caller's buffers (buffer_fn, when `use_buffer_fn`) where
 // given, one arena at l's destination for the rest (returned; null when none was needed).

@@ -14,6 +14,7 @@
 #include <sstream>
 
 #include "loader/load_trace.hpp"
+#include "loader/prepared_staging.hpp"
 
 namespace dq::loader {
 
@@ -73,9 +74,13 @@ PinnedSlots::PinnedSlots(const DeviceApi &dev, int slots, uint64_t slot_bytes)
       slots_(static_cast<size_t>(slots)),
       register_ms_(static_cast<size_t>(slots), -1.0) {
   try {
-    const uint64_t page = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
-    if (!forced_alloc() && DeviceApi::can_register(dev.api()) && slot_bytes % page == 0)
-      map_block();
+    if (will_register(dev, slot_bytes)) {
+      // A block faulted in ahead (prepared_staging.hpp), else one mapped here.
+      if (auto p = take_prepared_staging(slot_bytes * static_cast<uint64_t>(slots)))
+        adopt(*p);
+      else
+        map_block();
+    }
     for (int i = 0; i < slots; ++i) {
       if (block_) fault_in_and_register(i);
       if (!slots_[static_cast<size_t>(i)].registered) allocate(i);
@@ -88,6 +93,20 @@ PinnedSlots::PinnedSlots(const DeviceApi &dev, int slots, uint64_t slot_bytes)
 
 PinnedSlots::~PinnedSlots() {
   release();
+}
+
+bool PinnedSlots::will_register(const DeviceApi &dev, uint64_t slot_bytes) {
+  const uint64_t page = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+  return !forced_alloc() && DeviceApi::can_register(dev.api()) && slot_bytes % page == 0;
+}
+
+// The prepared block's pages are faulted in already: only the registrations are left.
+void PinnedSlots::adopt(const PreparedBlock &p) {
+  block_ = p.block;
+  block_bytes_ = p.block_bytes;
+  ring_ = p.ring;
+  for (size_t i = 0; i < slots_.size(); ++i) slots_[i].block = ring_ + i * slot_bytes_;
+  prepared_ = std::make_unique<PreparedBlock>(p);
 }
 
 // One block at a 2 MiB boundary (2 MiB pages where the kernel gives them: fewer pages to fault
@@ -116,8 +135,10 @@ void PinnedSlots::map_block() {
 void PinnedSlots::fault_in_and_register(int i) {
   Slot &s = slots_[static_cast<size_t>(i)];
   auto t = Clock::now();
-  for (uint64_t off = 0; off < slot_bytes_; off += 4096) s.block[off] = 0;
-  fault_ms_ += ms_since(t);
+  if (!prepared_) {
+    for (uint64_t off = 0; off < slot_bytes_; off += 4096) s.block[off] = 0;
+    fault_ms_ += ms_since(t);
+  }
   t = Clock::now();
   void *handle = nullptr;
   const int32_t st = dev_.api()->host_register(s.block, slot_bytes_, DQ_HOST_REGISTER_READ_ONLY, &handle);
@@ -153,8 +174,12 @@ std::string PinnedSlots::trace() const {
     return o.str();
   }
   const uint64_t bytes = slot_bytes_ * slots_.size();
-  o << ": map " << map_ms_ << " ms, fault-in " << (bytes >> 20) << " MiB " << fault_ms_
-    << " ms (1 thread, touch; THP " << thp_mode() << ", "
+  if (prepared_)
+    o << ": " << prepared_->trace() << " (THP " << thp_mode() << ", ";
+  else
+    o << ": map " << map_ms_ << " ms, fault-in " << (bytes >> 20) << " MiB " << fault_ms_
+      << " ms (1 thread, touch; THP " << thp_mode() << ", ";
+  o
     << huge_kib(reinterpret_cast<uintptr_t>(ring_), reinterpret_cast<uintptr_t>(ring_) + bytes) /
            2048
     << " of " << (bytes + kHugePage - 1) / kHugePage << " 2 MiB pages huge), register";

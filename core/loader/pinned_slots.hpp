@@ -8,17 +8,21 @@
 // or a registration that fails, get host_alloc_pinned for that slot; DQ_LOAD_PIN=alloc forces it
 // for all (to compare).
 //
-// The loading thread faults each slot in (4 KiB touches), then registers it. Five other ways
+// The loading thread registers each slot, after faulting it in (4 KiB touches) unless the
+// ring came from prepare_staging (a background thread faulted it in while the process did
+// something else; prepared_staging.hpp, DQ_LOAD_PREPARE=0 turns it off). Five other ways
 // (DQ_LOAD_RING_PIN=populate|block|overlap|background|grow, and DQ_LOAD_RING_THP=0) were timed
 // on an H100 on 2026-12-05 and none was reliably ahead of this one, so they were removed
 // (docs/PERFORMANCE.md). DQ_LOAD_TRACE=1 prints the set-up pieces (trace()).
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "loader/device_api.hpp"
+#include "loader/prepared_staging.hpp"
 
 namespace dq::loader {
 
@@ -39,8 +43,12 @@ class PinnedSlots {
   // "registered" when every slot was pinned by host_register, "allocated" when none, else
   // "mixed".
   const char *how() const;
-  // DQ_LOAD_TRACE's account of the set-up: map, fault-in, each registration.
+  // DQ_LOAD_TRACE's account of the set-up: map, fault-in (or the prepared block's), each
+  // registration.
   std::string trace() const;
+  // Whether slots of this size on this device are pinned by registering anonymous memory (the
+  // memory prepare_staging() can fault in ahead) rather than by host_alloc_pinned.
+  static bool will_register(const DeviceApi &dev, uint64_t slot_bytes);
 
  private:
   struct Slot {
@@ -50,6 +58,7 @@ class PinnedSlots {
     bool allocated = false;    // `host` is from host_alloc_pinned
   };
   void map_block();
+  void adopt(const PreparedBlock &p);
   void fault_in_and_register(int i);
   void allocate(int i);
   void release() noexcept;
@@ -63,6 +72,7 @@ class PinnedSlots {
 
   // Set-up times for the trace.
   double map_ms_ = 0, fault_ms_ = 0;
+  std::unique_ptr<PreparedBlock> prepared_;  // the adopted block's account (null: mapped here)
   std::vector<double> register_ms_;
 };
 

@@ -601,6 +601,11 @@ inline LoadedModel load(const Context &ctx, const Model &model, LoadOptions &opt
   return LoadedModel(out);
 }
 
+// dq_load_prepare: the host staging of a coming load(ctx, model, options), faulted in ahead.
+inline void prepare_load(const Context &ctx, const Model &model, LoadOptions &options) {
+  ctx.check(dq_load_prepare(ctx.get(), model.get(), options.c()));
+}
+
 inline LoadedModel load_file(const Context &ctx, const std::string &path, LoadOptions &options) {
   dq_loaded_model *out = nullptr;
   ctx.check(dq_load_file(ctx.get(), path.c_str(), options.c(), &out));

@@ -213,6 +213,15 @@ typedef struct dq_load_stats {
  * DQ_ERR_NO_BACKEND / DQ_ERR_NO_DEVICE (destination not available), device errors. */
 DQ_API dq_status dq_load(dq_context *ctx, const dq_model *model, const dq_load_options *options,
                          dq_loaded_model **out);
+/* Optional hint, before dq_load(ctx, model, options): starts faulting in the host staging
+ * memory that load will pin (no device calls) on a background thread, so that it overlaps what
+ * the caller does before the load, e.g. the device's start-up (in a fresh process it is most of
+ * the load's set-up: docs/PERFORMANCE.md). The next load in this process that needs no more
+ * adopts it, waiting for it if not ready yet; one left unused is freed at exit or by a load that
+ * needs more. DQ_OK and nothing done for host destinations, loads over several devices, devices
+ * that cannot register host memory, or DQ_LOAD_PREPARE=0; errors only for bad arguments. */
+DQ_API dq_status dq_load_prepare(dq_context *ctx, const dq_model *model,
+                                 const dq_load_options *options);
 /* Opens `path`, loads, closes. */
 DQ_API dq_status dq_load_file(dq_context *ctx, const char *path, const dq_load_options *options,
                               dq_loaded_model **out);

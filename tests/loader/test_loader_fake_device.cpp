@@ -4,6 +4,12 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <thread>
 
 #include "loader/synthetic_model.hpp"
 #include "model_checks.hpp"
@@ -317,6 +323,136 @@ TEST(LoaderFakeDevice, UnknownRingPinWarnsAndLoads) {
   EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << err;
   EXPECT_STREQ(lm.stats().staging_pinned, "registered");
   expect_equal_to_cpu_reference(ctx, model, lm, "removed DQ_LOAD_RING_PIN");
+}
+
+// The ring faulted in ahead (dq_load_prepare, and the ring's own start before its device
+// calls; core/loader/prepared_staging.hpp). Strict pinning on the fake: an upload from memory
+// not registered at that moment fails the load, so an adopted block must be registered before
+// the pipeline runs, as a block mapped by the loading thread is.
+
+// The loader's staging-preparing threads of this process now (by their name, in /proc).
+size_t thread_count() {
+  size_t n = 0;
+  for (const auto &e : std::filesystem::directory_iterator("/proc/self/task")) {
+    std::ifstream comm(e.path() / "comm");
+    std::string name;
+    n += std::getline(comm, name) && name == "dq-prep-staging";
+  }
+  return n;
+}
+
+// The trace's "the load waited X ms" for the prepared ring, or -1 when the ring was not
+// prepared ahead.
+double prepared_wait_ms(const std::string &err) {
+  const size_t at = err.find("the load waited ");
+  if (at == std::string::npos) return -1;
+  return std::atof(err.c_str() + at + std::strlen("the load waited "));
+}
+
+// A hinted load whose block is still held back (DQ_LOAD_PREPARE_DELAY_MS) waits for it, then
+// loads every byte from it; the preparing thread is gone after the load.
+TEST(Prepare, ALoadWaitsForAPreparedRingNotReadyYet) {
+  Context ctx;
+  REQUIRE_FAKE(ctx);
+  const GeneratedModelFile file("prepare-wait", ring_filling_shape());
+  ScopedEnv reg("DQ_FAKEASYNC_HOST_REGISTER", "1"), strict("DQ_FAKEASYNC_STRICT_PINNED", "1"),
+      on("DQ_LOAD_PREPARE", "1"), delay("DQ_LOAD_PREPARE_DELAY_MS", "300"),
+      trace("DQ_LOAD_TRACE", "1");
+  Model model(ctx, file.path);
+  LoadOptions o;
+  o.device(kFake).output(DQ_TYPE_F16).staging_budget(16ull << 20).copy_threads(3).gpu_min_bytes(0);
+  prepare_load(ctx, model, o);
+  EXPECT_EQ(thread_count(), 1u) << "no preparing thread";
+  testing::internal::CaptureStderr();
+  LoadedModel lm = load(ctx, model, o);
+  const std::string err = testing::internal::GetCapturedStderr();
+  // A joined thread can stay listed in /proc for a moment after pthread_join returned.
+  for (int i = 0; i < 100 && thread_count() > 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  EXPECT_EQ(thread_count(), 0u) << "the preparing thread was not joined";
+  EXPECT_NE(err.find("prepared on a background thread"), std::string::npos) << err;
+  EXPECT_GE(prepared_wait_ms(err), 100.0) << err;
+  EXPECT_STREQ(lm.stats().staging_pinned, "registered");
+  EXPECT_GT(lm.stats().chunks, 4);
+  expect_equal_to_cpu_reference(ctx, model, lm, "prepared ring, waited for");
+}
+
+// Without a hint the ring still faults itself in on a background thread while its device
+// calls run; DQ_LOAD_PREPARE=0 leaves it to the loading thread (the trace says which). Same
+// bytes each way, through a reused loader too; a hint for a model that needs less than the
+// loader's ring is not adopted by it.
+TEST(Prepare, DefaultAndOffLoadTheSameBytes) {
+  Context ctx;
+  REQUIRE_FAKE(ctx);
+  const GeneratedModelFile file("prepare-off", ring_filling_shape());
+  ScopedEnv reg("DQ_FAKEASYNC_HOST_REGISTER", "1"), strict("DQ_FAKEASYNC_STRICT_PINNED", "1"),
+      trace("DQ_LOAD_TRACE", "1"), slow("DQ_FAKEASYNC_REGISTER_DELAY_MS", "5");
+  Model model(ctx, file.path);
+  for (const char *prepare : {"1", "0"}) {
+    SCOPED_TRACE(std::string("DQ_LOAD_PREPARE=") + prepare);
+    ScopedEnv on("DQ_LOAD_PREPARE", prepare);
+    LoadOptions o;
+    o.device(kFake).output(DQ_TYPE_F16).staging_budget(16ull << 20).copy_threads(3).gpu_min_bytes(0);
+    testing::internal::CaptureStderr();
+    {
+      LoadedModel lm = load(ctx, model, o);
+      EXPECT_STREQ(lm.stats().staging_pinned, "registered");
+      expect_equal_to_cpu_reference(ctx, model, lm, "one-shot");
+      Loader loader(ctx, o);
+      LoadedModel again = loader.load(model, o);
+      expect_equal_to_cpu_reference(ctx, model, again, "reused loader");
+    }
+    const std::string err = testing::internal::GetCapturedStderr();
+    if (*prepare == '1') {
+      EXPECT_GE(prepared_wait_ms(err), 0.0) << err;
+      EXPECT_EQ(err.find("(1 thread, touch"), std::string::npos) << err;
+    } else {
+      EXPECT_LT(prepared_wait_ms(err), 0.0) << err;
+      EXPECT_NE(err.find("(1 thread, touch"), std::string::npos) << err;
+    }
+  }
+}
+
+// A hint needs a context and a model; for the host it does nothing.
+TEST(Prepare, ArgumentsAndTheHost) {
+  Context ctx;
+  const GeneratedModelFile file("prepare-args");
+  Model model(ctx, file.path);
+  dq_load_options o;
+  dq_load_options_init(&o);
+  EXPECT_EQ(dq_load_prepare(nullptr, model.get(), &o), DQ_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(dq_load_prepare(ctx.get(), nullptr, &o), DQ_ERR_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(dq_last_error(ctx.get())).find("dq_load_prepare"), std::string::npos);
+  EXPECT_EQ(dq_load_prepare(ctx.get(), model.get(), &o), DQ_OK);  // host: nothing to prepare
+  EXPECT_EQ(thread_count(), 0u);
+}
+
+// A process that prepares and never loads: exit cancels the preparing thread (here still in a
+// 60 s hold-back) and joins it, so the process neither hangs nor dies (a joinable std::thread
+// destroyed would abort it).
+TEST(Prepare, AProcessThatNeverLoadsExitsAtOnce) {
+  {
+    Context ctx;
+    REQUIRE_FAKE(ctx);
+  }
+  const GeneratedModelFile file("prepare-exit");
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  const auto t = std::chrono::steady_clock::now();
+  EXPECT_EXIT(
+      {
+        ::setenv("DQ_FAKEASYNC_HOST_REGISTER", "1", 1);
+        ::setenv("DQ_LOAD_PREPARE", "1", 1);
+        ::setenv("DQ_LOAD_PREPARE_DELAY_MS", "60000", 1);
+        Context ctx;
+        Model model(ctx, file.path);
+        LoadOptions o;
+        o.device(kFake).output(DQ_TYPE_F16).staging_budget(16ull << 20);
+        prepare_load(ctx, model, o);
+        std::fprintf(stderr, "preparing threads: %zu\n", thread_count());
+        std::exit(0);
+      },
+      testing::ExitedWithCode(0), "preparing threads: 1");
+  EXPECT_LT(std::chrono::steady_clock::now() - t, std::chrono::seconds(20));
 }
 
 // The generated models' names: this process's own, in the folder CTest gives this build tree
