@@ -128,14 +128,12 @@ int32_t run_staged(const dq_plugin_dequantize_args &a, int64_t block_elems, size
 // Tuning knobs, read once. DQ_CUDA_STREAMING_STORES=0 drops the evict-first hint from the
 // output stores (on by default: 1-3% faster on the H100, and nothing reads the output back
 // in the kernel). DQ_CUDA_BLOCKS_PER_SM=N sets the persistent grid to N blocks per
-// multiprocessor (0: as many as fit); unset, each kernel takes its measured default (3 for the
-// Hopper producer-warp kernel, 2 otherwise: docs/PERFORMANCE.md); it applies to the persistent
-// grid only. DQ_CUDA_ONE_SHOT=0 runs the single-tensor kernel on a persistent grid, =1 one block
-// per tile; unset, the build's kind (one block per tile by default, launch.hpp).
+// multiprocessor (0: as many as fit; unset: 2, docs/PERFORMANCE.md). Only the HIP build, which
+// compiles this file too, has a persistent grid: the CUDA build's tile kernels launch one block
+// per tile (tile_kernel.cuh's kOneShot), so there the knob changes nothing.
 struct Tuning {
   bool streaming_stores = true;
   int blocks_per_sm_cap = -1;  // -1: the kernel's default
-  int one_shot = -1;  // -1: the build's kind
 };
 
 const Tuning &tuning() {
@@ -143,7 +141,6 @@ const Tuning &tuning() {
     Tuning r;
     if (const char *s = std::getenv("DQ_CUDA_STREAMING_STORES")) r.streaming_stores = std::atoi(s) != 0;
     if (const char *s = std::getenv("DQ_CUDA_BLOCKS_PER_SM")) r.blocks_per_sm_cap = std::max(0, std::atoi(s));
-    if (const char *s = std::getenv("DQ_CUDA_ONE_SHOT")) r.one_shot = std::atoi(s) != 0 ? 1 : 0;
     return r;
   }();
   return t;
@@ -192,7 +189,6 @@ int32_t launch_env(int32_t device, void *stream, LaunchEnv *env) {
   env->sm_count = sm_count(device);  // cached at probe time: no device query per call
   env->streaming_stores = tuning().streaming_stores;
   env->blocks_per_sm_cap = tuning().blocks_per_sm_cap;
-  env->one_shot = tuning().one_shot;
   return resolve_stream(device, stream, &env->stream);
 }
 

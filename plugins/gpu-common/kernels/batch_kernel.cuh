@@ -2,8 +2,8 @@
 // concatenated tiles of up to kMaxBatchTensors tensors of one format. Tensor descriptors come
 // by value in the kernel parameter and are copied to shared memory once per thread block; a
 // global tile index finds its tensor by binary search over the tensors' first tiles.
-// Grid: persistent by default (kStages ring, kMinBlocksPerSm); -DDQ_GPU_BATCH_ONE_SHOT=1
-// gives it the single-tensor kernel's one-shot shape (kBatchOneShot, below).
+// Grid, ring and launch bounds as the single-tensor kernel's (tile_kernel.cuh): one block per
+// tile in CUDA builds (kOneShot), the persistent grid in HIP builds.
 #pragma once
 
 #include <climits>
@@ -12,24 +12,6 @@
 #include "tile_kernel.cuh"
 
 namespace dq::gpu {
-
-// One-shot batch kernel (-DDQ_GPU_BATCH_ONE_SHOT=1, CUDA only; default 0 until a device run
-// times it against the persistent grid): one block per tile of the launch's concatenated
-// tiles, a ring of one tile buffer and launch bounds for kOneShotMinBlocksPerSm blocks per
-// multiprocessor, as tile_kernel.cuh's kOneShot gives the single-tensor kernel. With 0 the
-// kernel is the persistent grid over a ring of kStages, as before the knob.
-#ifndef DQ_GPU_BATCH_ONE_SHOT
-#define DQ_GPU_BATCH_ONE_SHOT 0
-#endif
-#if DQ_GPU_BATCH_ONE_SHOT && !defined(DQ_GPU_HIP) && !defined(__HIPCC__)
-inline constexpr bool kBatchOneShot = true;
-#else
-inline constexpr bool kBatchOneShot = false;
-#endif
-// The batch kernel's ring and launch bounds (host and device passes alike: the host sizes
-// shared memory with the same ring).
-inline constexpr int kBatchRing = kBatchOneShot ? 1 : kStages;
-inline constexpr int kBatchMinBlocksPerSm = kBatchOneShot ? kOneShotMinBlocksPerSm : kMinBlocksPerSm;
 
 struct BatchDesc {
   const uint8_t *src;
@@ -70,23 +52,14 @@ struct BatchTiles {
 };
 
 template <typename Fmt, int kOut>
-__global__ void DQ_LAUNCH_BOUNDS(kThreads, kBatchMinBlocksPerSm)
+__global__ void DQ_LAUNCH_BOUNDS(kThreads, kTileMinBlocksPerSm)
     dequant_tiles_batch(const BatchParams p, const uint8_t *__restrict__ table_global, bool streaming) {
   using Elem = typename OutPack<kOut>::Elem;
   __shared__ BatchDesc descs[kMaxBatchTensors];
   for (int i = threadIdx.x; i < p.count; i += kThreads) descs[i] = p.d[i];
   __syncthreads();
-  tile_loop<Fmt, kOut, BatchTiles<Fmt, Elem>, kBatchRing>(BatchTiles<Fmt, Elem>{descs, p.count}, p.n_tiles,
-                                                          table_global, streaming);
-}
-
-// Thread blocks for one launch of `tiles` tiles (at most INT_MAX: the kernel counts them in an
-// int). One-shot: a block per tile, which gridDim.x (up to 2^31 - 1) holds; past that, or in
-// the persistent build, at most max_grid blocks that walk the tiles (tile_loop strides by
-// gridDim.x, so any grid is correct, whatever the ring).
-inline unsigned batch_grid(int64_t tiles, int64_t max_grid) {
-  if (kBatchOneShot && tiles <= INT_MAX) return static_cast<unsigned>(tiles);
-  return static_cast<unsigned>(tiles < max_grid ? tiles : max_grid);
+  tile_loop<Fmt, kOut, BatchTiles<Fmt, Elem>, kTileRing>(BatchTiles<Fmt, Elem>{descs, p.count}, p.n_tiles,
+                                                         table_global, streaming);
 }
 
 // Launches Fmt -> kOut over `count` tensors, kMaxBatchTensors per launch. `table`: Fmt's
@@ -95,17 +68,9 @@ template <typename Fmt, int kOut>
 Error launch_tiles_batch(const BatchTensor *tensors, size_t count, const uint8_t *table,
                                const LaunchEnv &env) {
   using Elem = typename OutPack<kOut>::Elem;
-  using Shape = TileShape<Fmt, sizeof(Elem), kBatchRing>;  // the kernel's ring: its shared memory
+  using Shape = TileShape<Fmt, sizeof(Elem), kTileRing>;  // the kernel's ring: its shared memory
   auto kernel = dequant_tiles_batch<Fmt, kOut>;
   static thread_local int blocks_per_sm = 0;  // per instantiation, as in launch_tiles
-  if (blocks_per_sm == 0) {
-    const Error e = max_blocks_per_multiprocessor(kernel, kThreads, Shape::kSmemBytes, &blocks_per_sm);
-    if (e != kSuccess) return e;
-    const int cap = env.blocks_per_sm_cap >= 0 ? env.blocks_per_sm_cap : 2;  // -1: the default
-    if (cap > 0 && blocks_per_sm > cap) blocks_per_sm = cap;
-    if (blocks_per_sm < 1) blocks_per_sm = 1;
-  }
-  const int64_t max_grid = static_cast<int64_t>(env.sm_count) * blocks_per_sm;
   BatchParams p;
   for (size_t i = 0; i < count;) {
     p.count = 0;
@@ -125,7 +90,9 @@ Error launch_tiles_batch(const BatchTensor *tensors, size_t count, const uint8_t
       tiles += n_tiles;
     }
     p.n_tiles = static_cast<int32_t>(tiles);
-    const unsigned grid = batch_grid(tiles, max_grid);
+    unsigned grid = 0;
+    if (const Error e = tile_grid(kernel, Shape::kSmemBytes, tiles, env, &blocks_per_sm, &grid); e != kSuccess)
+      return e;
     kernel<<<grid, kThreads, Shape::kSmemBytes, env.stream>>>(p, table, env.streaming_stores);
     if (const Error e = last_error(); e != kSuccess) return e;
   }

@@ -1,7 +1,7 @@
 // Host-side entry points of the batch kernels: many tensors of one (type, output) pair in one
-// launch over their concatenated tiles (a persistent grid, or one block per tile with
-// -DDQ_GPU_BATCH_ONE_SHOT=1, batch_kernel.cuh). Asynchronous on
-// env.stream; no allocation, no synchronization (legal during stream capture).
+// launch over their concatenated tiles (one block per tile in CUDA builds, a persistent grid
+// in HIP builds: batch_kernel.cuh). Asynchronous on env.stream; no allocation, no
+// synchronization (legal during stream capture).
 #pragma once
 
 #include <cstddef>

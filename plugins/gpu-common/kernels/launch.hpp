@@ -13,13 +13,10 @@ struct LaunchEnv {
   int sm_count = 1;              // multiprocessors of the current device
   Stream stream = nullptr;
   // Tuning knobs (environment, read once; see dequantize.cpp): evict-first output stores,
-  // and a cap on the persistent grid's blocks per multiprocessor (0: as many as fit; -1: each
-  // kernel's measured default, tile_kernel.cuh).
+  // and a cap on the persistent grid's blocks per multiprocessor (HIP builds; 0: as many as
+  // fit; -1: the measured default, tile_kernel.cuh's tile_grid).
   bool streaming_stores = true;
   int blocks_per_sm_cap = -1;
-  // The single-tensor kernel's grid: one thread block per tile (1) or the persistent grid (0);
-  // -1: the build's kind (tile_kernel.cuh's kOneShot). DQ_CUDA_ONE_SHOT=0|1.
-  int one_shot = -1;
 };
 
 // Block formats, by family (each in its own translation unit). `type` must belong to the
