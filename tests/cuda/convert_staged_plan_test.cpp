@@ -1,8 +1,9 @@
-// The staged element-conversion kernel's index arithmetic (kernels_float.cu with
-// -DDQ_GPU_CONVERT_STAGED=1; plugins/gpu-common/kernels/convert_staged_plan.hpp), emulated on
-// the host: every block and thread of a launch over n elements, for sizes around the chunk and
-// 16-byte word boundaries. Each output must be written exactly once, each staged word loaded
-// once, and no read may pass the source's end. No GPU needed.
+// The staged element-conversion kernel's index arithmetic (kernels_float.cu's
+// convert_elements_staged, which runs every F32/F16/BF16 conversion between 16-byte aligned
+// buffers; plugins/gpu-common/kernels/convert_staged_plan.hpp), emulated on the host: every
+// block and thread of a launch over n elements, for sizes around the chunk and 16-byte word
+// boundaries. Each output must be written exactly once, each staged word loaded once, and no
+// read may pass the source's end. Also which launches take it (runs_staged). No GPU needed.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -98,6 +99,22 @@ TEST(ConvertStagedPlan, EveryElementOnceAt256Threads) { emulate_every_pair<256>(
 TEST(ConvertStagedPlan, EveryElementOnceAt96Threads) { emulate_every_pair<96>(); }
 
 TEST(ConvertStagedPlan, EveryElementOnceAt1024Threads) { emulate_every_pair<1024>(); }
+
+// launch_convert's choice: the staged kernel needs both buffers 16-byte aligned (its 16-byte
+// loads and stores) and a grid that fits gridDim.x; the rest goes to convert_elements.
+TEST(ConvertStagedPlan, RunsStagedOnlyForAlignedBuffersAndLaunchableGrids) {
+  constexpr uintptr_t kBase = 0x7f0000000000;  // any 256-byte aligned device address
+  EXPECT_TRUE(staged::runs_staged(kBase, kBase + 4096, 1));
+  EXPECT_TRUE(staged::runs_staged(kBase + 16, kBase + 48, 8193));
+  // An f16 buffer 2 bytes in, an f32 buffer 4 or 8 bytes in: element-aligned, not 16-byte.
+  EXPECT_FALSE(staged::runs_staged(kBase + 2, kBase + 4096, 8192));
+  EXPECT_FALSE(staged::runs_staged(kBase, kBase + 4, 8192));
+  EXPECT_FALSE(staged::runs_staged(kBase + 8, kBase + 8, 8192));
+  EXPECT_FALSE(staged::runs_staged(kBase, kBase + 4096, 0));
+  const int64_t max_staged = int64_t{INT32_MAX} * staged::kChunkElems;
+  EXPECT_TRUE(staged::runs_staged(kBase, kBase + 4096, max_staged));
+  EXPECT_FALSE(staged::runs_staged(kBase, kBase + 4096, max_staged + 1)) << "a grid past INT32_MAX blocks";
+}
 
 TEST(ConvertStagedPlan, GridIsTheChunkCount) {
   EXPECT_EQ(staged::chunk_count(1), 1);

@@ -1,5 +1,6 @@
-// Index arithmetic of the staged element-conversion kernel (kernels_float.cu, built with
-// -DDQ_GPU_CONVERT_STAGED=1): one thread block per fixed chunk of elements, the chunk's source
+// Index arithmetic of the staged element-conversion kernel (kernels_float.cu's
+// convert_elements_staged, which converts every pair of 16-byte aligned buffers): one thread
+// block per fixed chunk of elements, the chunk's source
 // staged in shared memory with 16-byte loads, then 16-byte output stores. Kept apart from the
 // kernel so the host test (tests/cuda/convert_staged_plan_test.cpp) checks the same code.
 #pragma once
@@ -26,6 +27,15 @@ struct ChunkPlan {
 
 // Thread blocks the kernel needs for n elements (its grid).
 DQ_DEV_INLINE int64_t chunk_count(int64_t n) { return (n + kChunkElems - 1) / kChunkElems; }
+
+// Whether a conversion of n elements from `src` to `dst` runs the staged kernel: both buffers
+// 16-byte aligned (its loads and stores are 16-byte vectors) and at least one and at most
+// INT32_MAX chunks (the grid). Anything else runs the grid-stride convert_elements, which
+// reads any address.
+DQ_DEV_INLINE bool runs_staged(uintptr_t src, uintptr_t dst, int64_t n) {
+  const int64_t chunks = chunk_count(n);
+  return ((src | dst) & 15) == 0 && chunks >= 1 && chunks <= INT32_MAX;
+}
 
 // What block `chunk` of a launch over n elements converts (chunk < chunk_count(n)).
 DQ_DEV_INLINE ChunkPlan chunk_plan(int64_t chunk, int64_t n) {

@@ -1,15 +1,12 @@
 // Kernels for the element formats F32, F16 and BF16 (one element per "block"): widen to f32
 // exactly, then narrow with round-to-nearest-even. Same-type requests are plain copies.
-// Each thread converts 8 elements with 16-byte loads and stores when both buffers are
-// 16-byte aligned; any count and any alignment works (scalar path and tail).
+// 16-byte aligned buffers: convert_elements_staged, one block per 8192-element chunk staged
+// in shared memory, 16-byte stores (measured on an H100, 2026-12-05, docs/PERFORMANCE.md:
+// every row at least 94.8% of the same-run copy, where the grid-stride vector kernel it
+// replaced had f16 -> f32 at 91.2%). Buffers that are not both 16-byte aligned: the
+// grid-stride convert_elements, one element at a time from any address.
 #include "convert_staged_plan.hpp"
 #include "tile_kernel.cuh"
-
-// -DDQ_GPU_CONVERT_STAGED=1: aligned conversions run convert_elements_staged (one block per
-// 8192-element chunk staged in shared memory) instead of the grid-stride convert_elements.
-#ifndef DQ_GPU_CONVERT_STAGED
-#define DQ_GPU_CONVERT_STAGED 0
-#endif
 
 namespace dq::gpu {
 namespace {
@@ -58,70 +55,28 @@ __device__ __forceinline__ Raw load_unaligned(const uint8_t *p) {
   }
 }
 
-// kVec elements per thread and step: as many as fit 16 bytes of the wider side, so both the
-// loads and the stores of a warp cover contiguous, whole sectors.
-template <int kSrc, int kOut>
-struct ConvertShape {
-  static constexpr int kIn = kSrc == 0 ? 4 : 2;
-  static constexpr int kOutSize = kOut == 0 ? 4 : 2;
-  static constexpr int kVec = 16 / (kIn > kOutSize ? kIn : kOutSize);  // 4 or 8
-};
-
+// The fallback for buffers that are not both 16-byte aligned (and grids past the launch
+// limit of convert_elements_staged): one element a thread and step, from any address.
 template <int kSrc, int kOut>
 __global__ void DQ_LAUNCH_BOUNDS(kThreads)
     convert_elements(const uint8_t *__restrict__ src, typename OutPack<kOut>::Elem *__restrict__ dst,
-                     int64_t n, bool vec16, bool src_elem_aligned) {
+                     int64_t n, bool src_elem_aligned) {
   using In = SrcElem<kSrc>;
   using Raw = typename In::Raw;
-  using Shape = ConvertShape<kSrc, kOut>;
-  constexpr int kVec = Shape::kVec;
   const int64_t stride = static_cast<int64_t>(gridDim.x) * kThreads;
   const int64_t first = static_cast<int64_t>(blockIdx.x) * kThreads + threadIdx.x;
-  const int64_t nv = vec16 ? n / kVec : 0;
-  // One vector a thread and step: 4 loads in flight a thread measured no faster on the H100
-  // (2026-12-05, docs/PERFORMANCE.md).
-  for (int64_t c = first; c < nv; c += stride) {
-    float v[kVec];
-    // kVec * kIn bytes in: 16 (f32 x4, 16-bit x8) or 8 (16-bit x4).
-    if constexpr (kSrc == 0) {
-      const float4 a = load_readonly(reinterpret_cast<const float4 *>(src) + c);
-      v[0] = a.x; v[1] = a.y; v[2] = a.z; v[3] = a.w;
-    } else if constexpr (kVec == 8) {
-      const uint4 a = load_readonly(reinterpret_cast<const uint4 *>(src) + c);
-      const uint32_t w[4] = {a.x, a.y, a.z, a.w};
-#pragma unroll
-      for (int k = 0; k < 4; ++k) {
-        v[2 * k] = In::widen(static_cast<uint16_t>(w[k]));
-        v[2 * k + 1] = In::widen(static_cast<uint16_t>(w[k] >> 16));
-      }
-    } else {
-      const uint2 a = load_readonly(reinterpret_cast<const uint2 *>(src) + c);
-      v[0] = In::widen(static_cast<uint16_t>(a.x));
-      v[1] = In::widen(static_cast<uint16_t>(a.x >> 16));
-      v[2] = In::widen(static_cast<uint16_t>(a.y));
-      v[3] = In::widen(static_cast<uint16_t>(a.y >> 16));
-    }
-    if constexpr (kOut == 0) {
-      reinterpret_cast<float4 *>(dst)[c] = make_float4(v[0], v[1], v[2], v[3]);
-    } else if constexpr (kVec == 8) {
-      reinterpret_cast<uint4 *>(dst)[c] = make_uint4(OutPack<kOut>::pack2(v[0], v[1]), OutPack<kOut>::pack2(v[2], v[3]),
-                                                     OutPack<kOut>::pack2(v[4], v[5]), OutPack<kOut>::pack2(v[6], v[7]));
-    } else {
-      reinterpret_cast<uint2 *>(dst)[c] = make_uint2(OutPack<kOut>::pack2(v[0], v[1]), OutPack<kOut>::pack2(v[2], v[3]));
-    }
-  }
-  for (int64_t i = kVec * nv + first; i < n; i += stride) {
+  for (int64_t i = first; i < n; i += stride) {
     const uint8_t *p = src + i * static_cast<int64_t>(sizeof(Raw));
     const Raw r = src_elem_aligned ? *reinterpret_cast<const Raw *>(p) : load_unaligned<Raw>(p);
     store1<kOut>(dst + i, In::widen(r));
   }
 }
 
-#if DQ_GPU_CONVERT_STAGED
 // Stages the source of a whole chunk (kWhole) or of its first `partial_count` elements (a
 // multiple of staged::kWholeWordElems) in shared memory with 16-byte loads, then thread t
-// converts 16-byte output vectors t, t + kThreads, ... with the same widen/pack2 calls as
-// convert_elements (bit-identical results). Both pointers are 16-byte aligned.
+// converts 16-byte output vectors t, t + kThreads, ... (SrcElem's exact widening, OutPack's
+// round-to-nearest-even narrowing, as convert_elements' one-element path: bit-identical
+// results). Both pointers are 16-byte aligned.
 template <int kSrc, int kOut, bool kWhole>
 __device__ __forceinline__ void stage_and_convert(uint4 *stage, const uint8_t *__restrict__ src,
                                                   typename OutPack<kOut>::Elem *__restrict__ dst, int partial_count) {
@@ -192,30 +147,22 @@ __global__ void DQ_LAUNCH_BOUNDS(kThreads)
     store1<kOut>(chunk_dst + i, In::widen(*reinterpret_cast<const Raw *>(chunk_src + i * kInBytes)));
   }
 }
-#endif  // DQ_GPU_CONVERT_STAGED
 
 template <int kSrc, int kOut>
 Error launch_convert(const void *src, void *dst, int64_t n, const LaunchEnv &env) {
   using Raw = typename SrcElem<kSrc>::Raw;
-  const bool vec16 = ((reinterpret_cast<uintptr_t>(src) | reinterpret_cast<uintptr_t>(dst)) & 15) == 0;
-  const bool src_elem_aligned = reinterpret_cast<uintptr_t>(src) % sizeof(Raw) == 0;
-#if DQ_GPU_CONVERT_STAGED
-  // Unaligned buffers (and grids past the launch limit) keep the grid-stride kernel.
-  const int64_t chunks = staged::chunk_count(n);
-  if (vec16 && chunks >= 1 && chunks <= INT32_MAX) {
-    convert_elements_staged<kSrc, kOut><<<static_cast<unsigned>(chunks), kThreads, 0, env.stream>>>(
+  if (staged::runs_staged(reinterpret_cast<uintptr_t>(src), reinterpret_cast<uintptr_t>(dst), n)) {
+    convert_elements_staged<kSrc, kOut><<<static_cast<unsigned>(staged::chunk_count(n)), kThreads, 0, env.stream>>>(
         static_cast<const uint8_t *>(src), static_cast<typename OutPack<kOut>::Elem *>(dst), n);
     return last_error();
   }
-#endif
-  const int64_t work = vec16 ? (n + ConvertShape<kSrc, kOut>::kVec - 1) / ConvertShape<kSrc, kOut>::kVec : n;
+  const bool src_elem_aligned = reinterpret_cast<uintptr_t>(src) % sizeof(Raw) == 0;
   const int64_t max_grid = static_cast<int64_t>(env.sm_count) * (2048 / kThreads);
-  int64_t grid = (work + kThreads - 1) / kThreads;
+  int64_t grid = (n + kThreads - 1) / kThreads;
   if (grid > max_grid) grid = max_grid;
   if (grid < 1) grid = 1;
   convert_elements<kSrc, kOut><<<static_cast<unsigned>(grid), kThreads, 0, env.stream>>>(
-      static_cast<const uint8_t *>(src), static_cast<typename OutPack<kOut>::Elem *>(dst), n, vec16,
-      src_elem_aligned);
+      static_cast<const uint8_t *>(src), static_cast<typename OutPack<kOut>::Elem *>(dst), n, src_elem_aligned);
   return last_error();
 }
 
