@@ -93,8 +93,9 @@ TEST_P(CudaEveryType, OddBlockCounts) {
 
 TEST_P(CudaEveryType, MillionsOfElements) {
   const int64_t be = dq::type_traits(GetParam())->block_elements;
-  // ~9.4M elements = ~1150 tiles: more than the persistent grid has blocks (3 per SM), so
-  // blocks walk several tiles and the shared-memory ring wraps around.
+  // ~9.4M elements = ~1150 tiles: more blocks than a GPU holds at once (6 per SM), so the
+  // one-shot grid runs in waves (HIP: the persistent grid's blocks walk several tiles and the
+  // shared-memory ring wraps around).
   const int64_t target = quick_mode() ? (1 << 16) : (9 << 20) + 12345;
   check_blocks(std::max<int64_t>(1, target / be) | 1, {}, 7);
 }
@@ -108,8 +109,8 @@ TEST_P(CudaEveryType, UnalignedBuffers) {
   }
 }
 
-// The one mix UnalignedBuffers leaves out: a 16-byte aligned source (the kernels' bulk tile
-// copies) with a destination that is not (their element-wise stores), over ragged tiles.
+// The one mix UnalignedBuffers leaves out: a 16-byte aligned source (the kernels' cp.async
+// tile copies) with a destination that is not (their element-wise stores), over ragged tiles.
 TEST_P(CudaEveryType, AlignedSourceUnalignedDestination) {
   RunOptions o;
   for (size_t dst_off : {1, 3}) {
