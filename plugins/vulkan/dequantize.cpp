@@ -130,12 +130,14 @@ uint64_t dispatch_items(ShaderPath path, const DispatchParams &p, size_t out_siz
   return out_size == 4 ? (p.n_elements + 1ull) / 2 : (p.n_elements + 2ull) / 2;
 }
 
-// The staged run path (DQ_VULKAN_SHADER=staged): one workgroup per tile of blocks.
-uint64_t staged_tiles(const DeviceContext &c, int32_t src_type, const DispatchParams &p) {
-  const dq::TypeTraits &t = *dq::type_traits(src_type);
-  const uint64_t be = static_cast<uint64_t>(t.block_elements);
+// Workgroups of a staged dispatch (DQ_VULKAN_SHADER=staged): one per tile of blocks, or for
+// float sources one invocation per 8-element unit.
+uint64_t staged_groups(const DeviceContext &c, int32_t src_type, const DispatchParams &p) {
+  const StageShape shape = stage_shape(c, src_type);
+  // At least one: invocation 0 stores the head and tail even when there is no whole unit.
+  if (shape.tile_blocks == 0) return std::max<uint64_t>(1, (p.n_elements / 8 + shape.threads - 1) / shape.threads);
+  const uint64_t be = shape.block_elements;
   const uint64_t blocks = (uint64_t{p.first_in_block} + p.n_elements + be - 1) / be;
-  const StageShape shape = stage_shape(c, static_cast<uint32_t>(be), static_cast<uint32_t>(t.block_bytes));
   return (blocks + shape.tile_blocks - 1) / shape.tile_blocks;
 }
 
@@ -168,8 +170,8 @@ int32_t record_dispatch(DeviceContext &c, VkCommandBuffer cb, VkDescriptorPool p
   vk().vkCmdBindPipeline(cb, VK_PIPELINE_BIND_POINT_COMPUTE, pipeline);
   vk().vkCmdBindDescriptorSets(cb, VK_PIPELINE_BIND_POINT_COMPUTE, c.pipeline_layout, 0, 1, &set, 0, nullptr);
   vk().vkCmdPushConstants(cb, c.pipeline_layout, VK_SHADER_STAGE_COMPUTE_BIT, 0, sizeof p, &p);
-  const uint64_t groups_needed = staged_run(shader.src_type, path)
-                                    ? staged_tiles(c, shader.src_type, p)
+  const uint64_t groups_needed = staged_run(path)
+                                    ? staged_groups(c, shader.src_type, p)
                                     : (dispatch_items(path, p, out_size) + kGroupSize - 1) / kGroupSize;
   const uint32_t groups = static_cast<uint32_t>(std::min<uint64_t>(groups_needed, kMaxGroups));
   vk().vkCmdDispatch(cb, groups, 1, 1);

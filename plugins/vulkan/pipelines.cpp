@@ -27,6 +27,8 @@ DQ_SHADER_MODULE(lowbit_spv)
 DQ_SHADER_MODULE(lowbit_preserve_spv)
 DQ_SHADER_MODULE(iquants_spv)
 DQ_SHADER_MODULE(iquants_preserve_spv)
+DQ_SHADER_MODULE(float_staged_spv)
+DQ_SHADER_MODULE(float_staged_preserve_spv)
 DQ_SHADER_MODULE(legacy_staged_spv)
 DQ_SHADER_MODULE(legacy_staged_preserve_spv)
 DQ_SHADER_MODULE(kquants_staged_spv)
@@ -45,8 +47,7 @@ struct Spirv {
   const size_t *count;
 };
 
-// A family's modules: plain and DenormPreserve, and the same two with the staged run path
-// (none for float, whose run path is its own).
+// A family's modules: plain and DenormPreserve, and the same two with DQ_STAGED.
 struct Module {
   const char *family;
   Spirv plain, preserve, staged, staged_preserve;
@@ -59,10 +60,7 @@ struct Module {
    {shaders::f##_staged_spv, &shaders::f##_staged_spv_words},                                       \
    {shaders::f##_staged_preserve_spv, &shaders::f##_staged_preserve_spv_words}}
 const Module kModules[] = {
-    DQ_MODULES(legacy),
-    {"float", {shaders::float_spv, &shaders::float_spv_words},
-     {shaders::float_preserve_spv, &shaders::float_preserve_spv_words}, {}, {}},
-    DQ_MODULES(kquants),
+    DQ_MODULES(legacy), DQ_MODULES(float), DQ_MODULES(kquants),
     DQ_MODULES(lowbit),
     DQ_MODULES(iquants),
 };
@@ -99,11 +97,11 @@ bool env_is(const char *name, const char *value) {
   return v && std::strcmp(v, value) == 0;
 }
 
-// DQ_VULKAN_STAGE_ELEMENTS: elements per staged tile (default 8192, the CUDA kernels' tile).
-uint32_t stage_elements() {
-  const char *v = std::getenv("DQ_VULKAN_STAGE_ELEMENTS");
+// A positive number from the environment, `fallback` when unset or out of [1, max].
+uint32_t env_count(const char *name, uint32_t fallback, uint32_t max) {
+  const char *v = std::getenv(name);
   const long n = v ? std::strtol(v, nullptr, 10) : 0;
-  return n > 0 && n <= (1 << 20) ? static_cast<uint32_t>(n) : 8192;
+  return n > 0 && n <= static_cast<long>(max) ? static_cast<uint32_t>(n) : fallback;
 }
 
 }  // namespace
@@ -121,19 +119,28 @@ int32_t shader_variant(ShaderVariant *out) {
   return DQ_OK;
 }
 
-bool staged_run(int32_t src_type, ShaderPath path) {
+bool staged_run(ShaderPath path) {
   ShaderVariant v = ShaderVariant::Default;
-  const char *family = shader_family(src_type);
-  return path == ShaderPath::Run && shader_variant(&v) == DQ_OK && v == ShaderVariant::Staged && family &&
-         std::strcmp(family, "float") != 0;
+  return path == ShaderPath::Run && shader_variant(&v) == DQ_OK && v == ShaderVariant::Staged;
 }
 
-StageShape stage_shape(const DeviceContext &c, uint32_t block_elements, uint32_t block_bytes) {
-  auto words_for = [&](uint32_t blocks) { return (blocks * block_bytes + 15) / 16 * 4 + 12; };
-  uint32_t blocks = std::max<uint32_t>(1, stage_elements() / block_elements);
+StageShape stage_shape(const DeviceContext &c, int32_t src_type) {
+  StageShape shape;
+  // gl_WorkGroupSize.x: within the device's limits (128 at least by the spec).
+  const uint32_t max_threads = std::max<uint32_t>(
+      128, std::min(c.props.limits.maxComputeWorkGroupInvocations, c.props.limits.maxComputeWorkGroupSize[0]));
+  shape.threads = env_count("DQ_VULKAN_STAGE_THREADS", 256, std::min<uint32_t>(1024, max_threads));
+  const dq::TypeTraits *t = dq::type_traits(src_type);
+  if (!t || t->block_elements <= 1) return shape;  // float: no tile
+  shape.block_elements = static_cast<uint32_t>(t->block_elements);
+  shape.block_bytes = static_cast<uint32_t>(t->block_bytes);
+  auto words_for = [&](uint32_t blocks) { return (blocks * shape.block_bytes + 15) / 16 * 4 + 12; };
+  uint32_t blocks = std::max<uint32_t>(1, env_count("DQ_VULKAN_STAGE_ELEMENTS", 8192, 1 << 20) / shape.block_elements);
   const uint32_t limit = std::max<uint32_t>(c.props.limits.maxComputeSharedMemorySize, 16384);
   while (blocks > 1 && words_for(blocks) * 4 > limit) blocks /= 2;
-  return {blocks, words_for(blocks)};
+  shape.tile_blocks = blocks;
+  shape.words = words_for(blocks);
+  return shape;
 }
 
 bool per_element_forced() {
@@ -173,7 +180,7 @@ int32_t dequantize_pipeline(DeviceContext &c, int32_t src_type, int32_t dst_type
                             VkPipeline *out) {
   ShaderVariant shader = ShaderVariant::Default;
   if (int32_t st = shader_variant(&shader); st != DQ_OK) return st;
-  const bool staged = staged_run(src_type, path);
+  const bool staged = staged_run(path);
   const bool preserve = uses_denorm_preserve(c);
   const uint32_t mode = denorm_mode(c, src_type);
   const uint64_t variant =
@@ -192,22 +199,22 @@ int32_t dequantize_pipeline(DeviceContext &c, int32_t src_type, int32_t dst_type
   if (!m) return fail(DQ_ERR_UNSUPPORTED, "vulkan backend has no shader for type id " + std::to_string(src_type));
   const std::string what = std::string(family) + (preserve ? ", DenormPreserve" : "") +
                            (mode & kDenormModeExact ? ", exact subnormal products" : "") + (staged ? ", staged" : "");
-  // Constants 4..7 only for the staged modules (the block shape and the tile, common.glsl).
-  const dq::TypeTraits *t = dq::type_traits(src_type);
-  const StageShape shape =
-      staged ? stage_shape(c, static_cast<uint32_t>(t->block_elements), static_cast<uint32_t>(t->block_bytes))
-             : StageShape{};
-  const uint32_t spec_values[8] = {static_cast<uint32_t>(src_type),
+  // Constants 4..8 only for the staged modules (block shape, tile, workgroup size:
+  // common.glsl; float.comp uses only 8, the others are ignored there).
+  const StageShape shape = staged ? stage_shape(c, src_type) : StageShape{};
+  const uint32_t spec_values[9] = {static_cast<uint32_t>(src_type),
                                    static_cast<uint32_t>(dst_type),
                                    static_cast<uint32_t>(path),
                                    mode,
-                                   staged ? static_cast<uint32_t>(t->block_elements) : 0,
-                                   staged ? static_cast<uint32_t>(t->block_bytes) : 0,
+                                   shape.block_elements,
+                                   shape.block_bytes,
                                    shape.tile_blocks,
-                                   shape.words};
-  const VkSpecializationMapEntry entries[8] = {{0, 0, 4},  {1, 4, 4},   {2, 8, 4},   {3, 12, 4},
-                                               {4, 16, 4}, {5, 20, 4}, {6, 24, 4}, {7, 28, 4}};
-  VkSpecializationInfo si{staged ? 8u : 4u, entries, staged ? sizeof spec_values : 16, spec_values};
+                                   shape.words,
+                                   shape.threads};
+  const VkSpecializationMapEntry entries[9] = {{0, 0, 4},   {1, 4, 4},   {2, 8, 4},   {3, 12, 4}, {4, 16, 4},
+                                               {5, 20, 4}, {6, 24, 4}, {7, 28, 4}, {8, 32, 4}};
+  // Float modules have no constants 4..7: zero tile values never reach a shader that reads them.
+  VkSpecializationInfo si{staged ? 9u : 4u, entries, staged ? sizeof spec_values : 16, spec_values};
   const Spirv &spirv = staged ? (preserve ? m->staged_preserve : m->staged) : (preserve ? m->preserve : m->plain);
   VkPipeline p = VK_NULL_HANDLE;
   const char *failed_call = nullptr;

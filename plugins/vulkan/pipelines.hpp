@@ -43,23 +43,28 @@ uint32_t denorm_mode(const DeviceContext &c, int32_t src_type);
 bool uses_denorm_exact(const DeviceContext &c);
 bool simulates_denorm_flush();
 
-// DQ_VULKAN_SHADER: the modules the block families' run path uses. Default (unset or
-// "default"): the run of 8 per invocation reading the binding; Staged ("staged"): one
-// workgroup per tile of blocks copied to shared memory with 16-byte loads, then decoded
-// (shaders/common.glsl DQ_STAGED). Off by default until a device shows it faster. Any other
-// value: DQ_ERR_INVALID_ARGUMENT naming it.
+// DQ_VULKAN_SHADER: the modules the run path uses. Default (unset or "default"): block
+// families decode 8 elements per invocation from the binding; float streams 4-element units.
+// Staged ("staged"): block families take one workgroup per tile of blocks copied to shared
+// memory with 16-byte loads, then decoded (shaders/common.glsl DQ_STAGED); float takes
+// 8-element units, 16-byte loads and stores (float.comp). Off by default until a device shows
+// it faster. Any other value: DQ_ERR_INVALID_ARGUMENT naming it.
 enum class ShaderVariant { Default, Staged };
 int32_t shader_variant(ShaderVariant *out);
-// Whether a dispatch of `src_type` on `path` runs the staged modules.
-bool staged_run(int32_t src_type, ShaderPath path);
-// The staged tile: whole blocks per workgroup (DQ_VULKAN_STAGE_ELEMENTS, default 8192
-// elements, at least one block, halved until the shared array fits the device) and the
-// shared array's words (the tile's bytes from the 16-byte boundary below, plus slack).
+// Whether a dispatch on `path` runs the staged modules (the per-element path never does).
+bool staged_run(ShaderPath path);
+// The staged modules' shape: workgroup size (DQ_VULKAN_STAGE_THREADS, default 256) and, for
+// block types, whole blocks per tile (DQ_VULKAN_STAGE_ELEMENTS, default 8192 elements, at
+// least one block, halved until the shared array fits the device) and the shared array's
+// words (the tile's bytes from the 16-byte boundary below it, plus slack). Zeros for float.
 struct StageShape {
+  uint32_t threads = 256;
+  uint32_t block_elements = 0;
+  uint32_t block_bytes = 0;
   uint32_t tile_blocks = 0;
   uint32_t words = 0;
 };
-StageShape stage_shape(const DeviceContext &c, uint32_t block_elements, uint32_t block_bytes);
+StageShape stage_shape(const DeviceContext &c, int32_t src_type);
 
 // The pipeline for the pair on this path, created on first use.
 int32_t dequantize_pipeline(DeviceContext &c, int32_t src_type, int32_t dst_type, ShaderPath path,

@@ -21,14 +21,25 @@
 spirv_execution_mode(extensions = ["SPV_KHR_float_controls"], capabilities = [4464], 4459, 32);
 #endif
 
+#ifndef DQ_STAGED
 layout(local_size_x = 256) in;
+#else
+// The staged modules' workgroup size: DQ_VULKAN_STAGE_THREADS (pipelines.cpp), default 256.
+layout(local_size_x_id = 8) in;
+#endif
 layout(constant_id = 0) const uint SRC_TYPE = 0;  // ggml type id
 layout(constant_id = 1) const uint OUT_TYPE = 0;  // 0: f32, 1: f16, 30: bf16
 // 1: run of 8 per invocation, 0: per element. Default 0, correct for any alignment, so a
 // pipeline created without this constant (devices.cpp get_pipeline) stays exact.
 layout(constant_id = 2) const uint RUN_PATH = 0;
 
+#ifndef DQ_STAGED
 layout(std430, set = 0, binding = 0) readonly buffer Src { uint src_words[]; };
+#else
+// restrict: the source never overlaps the output (dequantize.cpp refuses overlap), so the
+// compiler may keep source loads in flight across the stores.
+layout(std430, set = 0, binding = 0) readonly restrict buffer Src { uint src_words[]; };
+#endif
 // Not writeonly: a 16-bit output word shared with a neighbour is updated with atomics.
 layout(std430, set = 0, binding = 1) buffer Dst { uint dst_words[]; };
 // The same binding as 16-byte pieces, for the run path's aligned stores.
@@ -48,7 +59,7 @@ layout(push_constant) uniform Params {
 } params;
 const uint kFlagNarrowBranches = 1u;
 
-#ifdef DQ_STAGED
+#if defined(DQ_STAGED) && !defined(DQ_FLOAT_FAMILY)
 // The staged variant (modules <family>_staged*, chosen with DQ_VULKAN_SHADER=staged,
 // pipelines.cpp): its run path (RUN_PATH 1) has a workgroup copy a tile of whole blocks into
 // shared memory with 16-byte loads, then decode from there (DQ_MAIN_STAGED below). Why: the
@@ -61,7 +72,7 @@ layout(constant_id = 4) const uint STAGE_BLOCK_ELEMENTS = 32;
 layout(constant_id = 5) const uint STAGE_BLOCK_BYTES = 18;
 layout(constant_id = 6) const uint STAGE_TILE_BLOCKS = 256;
 layout(constant_id = 7) const uint STAGE_WORDS = 1164;
-layout(std430, set = 0, binding = 0) readonly buffer SrcStage { uvec4 src_stage_vec[]; };
+layout(std430, set = 0, binding = 0) readonly restrict buffer SrcStage { uvec4 src_stage_vec[]; };
 shared uint stage_words[STAGE_WORDS];
 uint stage_base = 0u;  // binding byte held by stage_words[0], for the tile being decoded
 const bool kReadStaged = RUN_PATH == 1u;
@@ -69,7 +80,7 @@ const bool kReadStaged = RUN_PATH == 1u;
 
 uint src_byte(uint i) {
   i += params.src_byte_offset;
-#ifdef DQ_STAGED
+#if defined(DQ_STAGED) && !defined(DQ_FLOAT_FAMILY)
   if (kReadStaged) {
     i -= stage_base;
     return (stage_words[i >> 2] >> ((i & 3u) * 8u)) & 0xffu;
@@ -82,7 +93,7 @@ uint src_byte(uint i) {
 // word is clamped to the binding's last word, which only happens when it is not used.
 uint src_u32(uint i) {
   i += params.src_byte_offset;
-#ifdef DQ_STAGED
+#if defined(DQ_STAGED) && !defined(DQ_FLOAT_FAMILY)
   if (kReadStaged) {
     i -= stage_base;
     const uint w = i >> 2, s = (i & 3u) * 8u;

@@ -12,6 +12,9 @@
 // output is gets word loads (src_u32) instead of vector loads: correct, slower, rare.
 // F32 -> f32 on device memory does not come here: dequantize.cpp copies it (shader_copy.cpp).
 #extension GL_GOOGLE_include_directive : require
+#ifdef DQ_STAGED
+#define DQ_FLOAT_FAMILY  // common.glsl: no block tile for this family
+#endif
 #include "common.glsl"
 
 const uint kF32 = 0u, kF16 = 1u, kBF16 = 30u;
@@ -91,6 +94,56 @@ void store_single(uint e) {
     store_half_pair(at >> 1, value, value, (at & 1u) == 0u, (at & 1u) != 0u);
 }
 
+#ifdef DQ_STAGED
+// The wide run path of the staged modules (DQ_VULKAN_SHADER=staged): 8-element units, one
+// per invocation and grid-stride step, the shape of the shader copy (copy_words.comp): one
+// 16-byte load (two for F32) and one 16-byte store (two for f32 outputs) per unit. Units
+// start where the output is 16-byte aligned; head and tail (at most 7 + 7 elements) go one by
+// one from invocation 0. A source not 16-byte aligned there is read as words (src_u32).
+const uint kUnitAlign = OUT_TYPE == 0u ? 4u : 8u;  // output elements per 16 bytes
+
+void load8(uint e, bool vector, out uvec4 lo, out uvec4 hi) {
+  if (SRC_TYPE != kF32 && vector) {
+    const uvec4 w = src_vec[(params.src_byte_offset + 2u * e) >> 4];
+    lo = uvec4(w.x & 0xffffu, w.x >> 16, w.y & 0xffffu, w.y >> 16);
+    hi = uvec4(w.z & 0xffffu, w.z >> 16, w.w & 0xffffu, w.w >> 16);
+    return;
+  }
+  lo = load_unit(e, vector);
+  hi = load_unit(e + 4u, vector);
+}
+
+uvec4 convert4(uvec4 v) { return uvec4(convert(v.x), convert(v.y), convert(v.z), convert(v.w)); }
+
+void store8(uint e, uvec4 lo, uvec4 hi) {
+  const uint at = out_pos0() + e;
+  if (OUT_TYPE == 0u) {
+    dst_vec[at >> 2] = convert4(lo);
+    dst_vec[(at >> 2) + 1u] = convert4(hi);
+    return;
+  }
+  const uvec4 a = convert4(lo), b = convert4(hi);
+  dst_vec[at >> 3] = uvec4(a.x | (a.y << 16), a.z | (a.w << 16), b.x | (b.y << 16), b.z | (b.w << 16));
+}
+
+void main_run() {
+  const uint n = params.n_elements;
+  const uint head = min(n, (kUnitAlign - (out_pos0() % kUnitAlign)) % kUnitAlign);
+  const uint units = (n - head) / 8u;
+  const uint tail = head + 8u * units;
+  const bool vector = ((params.src_byte_offset + kInBytes * head) & 15u) == 0u;
+  if (gl_GlobalInvocationID.x == 0u) {
+    for (uint e = 0u; e < head; ++e) store_single(e);
+    for (uint e = tail; e < n; ++e) store_single(e);
+  }
+  const uint stride = gl_NumWorkGroups.x * gl_WorkGroupSize.x;
+  for (uint u = gl_GlobalInvocationID.x; u < units; u += stride) {
+    uvec4 lo, hi;
+    load8(head + 8u * u, vector, lo, hi);
+    store8(head + 8u * u, lo, hi);
+  }
+}
+#else
 void main_run() {
   const uint n = params.n_elements;
   const uint head = min(n, (4u - (out_pos0() & 3u)) & 3u);
@@ -112,5 +165,6 @@ void main_run() {
     if (second) store_unit(head + 4u * (u + 256u), b);
   }
 }
+#endif
 
 DQ_MAIN_ENTRY()
