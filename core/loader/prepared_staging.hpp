@@ -12,6 +12,7 @@
 // context. One left unused is freed by the next load that needs a larger one, or at exit (the
 // thread is cancelled and joined: a process that never loads neither leaks nor hangs).
 // DQ_LOAD_PREPARE=0 turns all of it off: the loading thread maps and faults the ring in itself.
+// DQ_LOAD_PREPARE_DELAY_MS (tests) holds the thread back that long first, cancellably.
 #pragma once
 
 #include <cstdint>
