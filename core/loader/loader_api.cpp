@@ -95,8 +95,8 @@ std::vector<dq_tensor_info> tensor_table(const dq_model *model) {
 uint64_t one_shot_ring_bytes(const dq_model *model, const dq_load_options &o) {
   uint64_t needed = 0;
   for (const dq_tensor_info &t : tensor_table(model))
-    needed += std::max<uint64_t>(t.n_bytes, static_cast<uint64_t>(t.n_elements) * 4) +
-              kPieceAlignment;
+    needed +=
+        std::max<uint64_t>(t.n_bytes, static_cast<uint64_t>(t.n_elements) * 4) + kPieceAlignment;
   return ring_bytes_for(o, needed);
 }
 

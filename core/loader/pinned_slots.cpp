@@ -179,8 +179,7 @@ std::string PinnedSlots::trace() const {
   else
     o << ": map " << map_ms_ << " ms, fault-in " << (bytes >> 20) << " MiB " << fault_ms_
       << " ms (1 thread, touch; THP " << thp_mode() << ", ";
-  o
-    << huge_kib(reinterpret_cast<uintptr_t>(ring_), reinterpret_cast<uintptr_t>(ring_) + bytes) /
+  o << huge_kib(reinterpret_cast<uintptr_t>(ring_), reinterpret_cast<uintptr_t>(ring_) + bytes) /
            2048
     << " of " << (bytes + kHugePage - 1) / kHugePage << " 2 MiB pages huge), register";
   for (size_t i = 0; i < slots_.size(); ++i) {

@@ -49,8 +49,7 @@ struct Job {
   void run() {
     if (delay_ms > 0) {
       std::unique_lock<std::mutex> lock(m);
-      if (cv.wait_for(lock, std::chrono::milliseconds(delay_ms), [&] { return cancelled; }))
-        return;
+      if (cv.wait_for(lock, std::chrono::milliseconds(delay_ms), [&] { return cancelled; })) return;
     }
     auto t = Clock::now();
     const uint64_t bytes = ring_bytes + kHugePage;
@@ -192,10 +191,10 @@ std::string PreparedBlock::trace() const {
   std::ostringstream o;
   o.setf(std::ios::fixed);
   o.precision(2);
-  o << "prepared on a background thread: map " << map_ms << " ms, fault-in "
-    << (ring_bytes >> 20) << " MiB " << fault_ms << " ms (" << fault_how << "), ready "
-    << ready_after_ms << " ms after it started, asked for " << lead_ms
-    << " ms after it started, the load waited " << waited_ms << " ms";
+  o << "prepared on a background thread: map " << map_ms << " ms, fault-in " << (ring_bytes >> 20)
+    << " MiB " << fault_ms << " ms (" << fault_how << "), ready " << ready_after_ms
+    << " ms after it started, asked for " << lead_ms << " ms after it started, the load waited "
+    << waited_ms << " ms";
   return o.str();
 }
 

@@ -28,7 +28,7 @@ bool staging_prepare_enabled();
 struct PreparedBlock {
   uint8_t *block = nullptr;  // munmap(block, block_bytes) frees it
   uint64_t block_bytes = 0;
-  uint8_t *ring = nullptr;   // ring_bytes from here are faulted in
+  uint8_t *ring = nullptr;  // ring_bytes from here are faulted in
   uint64_t ring_bytes = 0;
   // For DQ_LOAD_TRACE: on the preparing thread, then as the load saw it.
   double map_ms = 0, fault_ms = 0;

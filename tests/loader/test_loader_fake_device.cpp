@@ -360,7 +360,11 @@ TEST(Prepare, ALoadWaitsForAPreparedRingNotReadyYet) {
       trace("DQ_LOAD_TRACE", "1");
   Model model(ctx, file.path);
   LoadOptions o;
-  o.device(kFake).output(DQ_TYPE_F16).staging_budget(16ull << 20).copy_threads(3).gpu_min_bytes(0);
+  o.device(kFake)
+      .output(DQ_TYPE_F16)
+      .staging_budget(16ull << 20)
+      .copy_threads(3)
+      .gpu_min_bytes(0);
   prepare_load(ctx, model, o);
   EXPECT_EQ(thread_count(), 1u) << "no preparing thread";
   testing::internal::CaptureStderr();
@@ -392,7 +396,11 @@ TEST(Prepare, DefaultAndOffLoadTheSameBytes) {
     SCOPED_TRACE(std::string("DQ_LOAD_PREPARE=") + prepare);
     ScopedEnv on("DQ_LOAD_PREPARE", prepare);
     LoadOptions o;
-    o.device(kFake).output(DQ_TYPE_F16).staging_budget(16ull << 20).copy_threads(3).gpu_min_bytes(0);
+    o.device(kFake)
+        .output(DQ_TYPE_F16)
+        .staging_budget(16ull << 20)
+        .copy_threads(3)
+        .gpu_min_bytes(0);
     testing::internal::CaptureStderr();
     {
       LoadedModel lm = load(ctx, model, o);

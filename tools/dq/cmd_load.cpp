@@ -288,7 +288,8 @@ int run_load(const LoadArgs &a) {
           "  process time: %.1f ms from opening the model to loaded = open %.1f + prepare %.2f + "
           "device start-up %.1f + bus measurement %.1f + pause %.1f + load %.1f ms (%s)\n",
           ms(t_open, t_loaded), ms(t_open, t_prepare), ms(t_prepare, t_prepared),
-          ms(t_prepared, t_started), ms(t_started, t_measured), ms(t_measured, t_load), ms(t_load, t_loaded),
+          ms(t_prepared, t_started), ms(t_started, t_measured), ms(t_measured, t_load),
+          ms(t_load, t_loaded),
           prepare_off() ? "staging not prepared ahead: DQ_LOAD_PREPARE=0"
                         : "staging prepared ahead from the open on");
     }
