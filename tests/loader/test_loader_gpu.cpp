@@ -89,22 +89,36 @@ TEST(LoaderCuda, GeneratedModelAcrossManySlots) {
 }
 
 // The staging ring (pinned_slots.hpp) on a real device: registered, every slot used more than
-// once, every tensor equal to the CPU reference.
+// once, every tensor equal to the CPU reference; with the ring faulted in ahead
+// (prepared_staging.hpp) after a dq_load_prepare hint (its thread held back 200 ms, so the load
+// waits for it), by the ring's own start, and by the loading thread (DQ_LOAD_PREPARE=0).
 TEST(LoaderCuda, PinnedRingLoadsEveryTensor) {
   Context ctx;
   REQUIRE_CUDA(ctx);
   const std::string path = write_generated_llama("dq-loader-gpu-ringpin");
   {
     Model model(ctx, path);
-    LoadOptions o;
-    // 16 MiB: 4 slots of 4 MiB, each filled more than once.
-    o.device(kCuda).output(DQ_TYPE_F16).staging_budget(16ull << 20);
-    LoadedModel lm = load(ctx, model, o);
-    EXPECT_STREQ(lm.stats().staging_pinned, "registered");
-    EXPECT_GT(lm.stats().chunks, 4);
-    for (const auto &t : lm.tensors()) {
-      const auto info = *model.tensor(t.name.c_str());
-      EXPECT_EQ(first_difference(read_back(ctx, t), cpu_reference(ctx, info, DQ_TYPE_F16)), -1) << t.name;
+    for (const char *how : {"hint", "1", "0"}) {
+      SCOPED_TRACE(std::string("prepared: ") + how);
+      const bool hint = std::string(how) == "hint";
+      ScopedEnv prepare("DQ_LOAD_PREPARE", hint ? "1" : how),
+          delay("DQ_LOAD_PREPARE_DELAY_MS", hint ? "200" : "0"), trace("DQ_LOAD_TRACE", "1");
+      LoadOptions o;
+      // 16 MiB: 4 slots of 4 MiB, each filled more than once.
+      o.device(kCuda).output(DQ_TYPE_F16).staging_budget(16ull << 20);
+      if (hint) prepare_load(ctx, model, o);
+      testing::internal::CaptureStderr();
+      LoadedModel lm = load(ctx, model, o);
+      const std::string err = testing::internal::GetCapturedStderr();
+      EXPECT_EQ(err.find("prepared on a background thread") != std::string::npos, *how != '0')
+          << err;
+      EXPECT_STREQ(lm.stats().staging_pinned, "registered");
+      EXPECT_GT(lm.stats().chunks, 4);
+      for (const auto &t : lm.tensors()) {
+        const auto info = *model.tensor(t.name.c_str());
+        EXPECT_EQ(first_difference(read_back(ctx, t), cpu_reference(ctx, info, DQ_TYPE_F16)), -1)
+            << t.name;
+      }
     }
   }
   std::filesystem::remove(path);
