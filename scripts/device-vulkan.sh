@@ -29,6 +29,19 @@
 # NO_BENCH=1, NO_LOAD=1; BENCH_OUTS (f16,f32), BENCH_ELEMENTS (268435456), BENCH_ARGS (more dq bench
 # options, e.g. "--verbose --min-sample-ms 50"); BENCH_PER_ELEMENT=1
 # also times the per-element shader path (DQ_VULKAN_PATH=per-element) after each bench.
+#
+# Shader variants (issue 15; all in the one pack, chosen per process by environment, see
+# docs/VULKAN.md and plugins/vulkan/pipelines.hpp): VARIANTS="name:ENV=V,ENV=V ..." (or
+# VARIANTS=auto: "default" and "staged"; VARIANTS=tiles: staged's tile and workgroup sizes)
+# runs steps 0, 1 and 6 only:
+#     6a. per variant with settings: the golden gtests (every type to f32/f16/bf16, odd
+#         counts, odd offsets, batches) and dq-conformance; one that fails is not timed;
+#     6b. per output (VARIANT_OUTS, f16 f32), every passing variant in turn:
+#         dq bench --backend vulkan --elements $BENCH_ELEMENTS --repeat 3 --types $VARIANT_TYPES
+#         (all), then one table of GB/s per type and variant (variants-<out>.txt).
+#   VARIANT_TESTS=0 skips 6a (timing only). Examples (each step's seconds are logged):
+#     VARIANTS=auto scripts/device-vulkan.sh
+#     VARIANTS="default staged:DQ_VULKAN_SHADER=staged,DQ_VULKAN_STAGE_ELEMENTS=4096" scripts/device-vulkan.sh
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
 # shellcheck source-path=SCRIPTDIR source=lib/device-common.sh
@@ -91,6 +104,18 @@ if [[ "$(count_devices)" != [1-9]* ]]; then
   ls -l /usr/local/nvidia/share/vulkan/icd.d /usr/share/vulkan/icd.d /etc/vulkan/icd.d 2>&1 | tee -a "$S"
   ldconfig -p | grep -iE "GLX_nvidia|nvidia-glcore|libnvidia-gpucomp" | tee -a "$S"
   exit 1
+fi
+
+# VARIANTS: steps 0, 1 and 6 only. Presets: auto (the shipped path against staged), tiles
+# (the staged shape's knobs, for a second run once staged is exact there).
+if [[ -n ${VARIANTS:-} ]]; then
+  case $VARIANTS in
+    auto) VARIANTS="default staged:DQ_VULKAN_SHADER=staged" ;;
+    tiles) VARIANTS="staged:DQ_VULKAN_SHADER=staged staged-4k:DQ_VULKAN_SHADER=staged,DQ_VULKAN_STAGE_ELEMENTS=4096 \
+staged-16k:DQ_VULKAN_SHADER=staged,DQ_VULKAN_STAGE_ELEMENTS=16384 staged-t512:DQ_VULKAN_SHADER=staged,DQ_VULKAN_STAGE_THREADS=512 \
+staged-t128:DQ_VULKAN_SHADER=staged,DQ_VULKAN_STAGE_THREADS=128" ;;
+  esac
+  NO_TESTS=1 NO_PROBE=1 NO_BENCH=1 NO_LOAD=1
 fi
 
 if [[ -z ${NO_TESTS:-} ]]; then
@@ -156,6 +181,61 @@ if [[ -z ${NO_LOAD:-} ]]; then
     run_or_print env DQ_VULKAN_ASYNC_ALLOC=1 DQ_VULKAN_ALLOC_THREADS=$threads DQ_LOAD_TRACE=1 "$BIN/dq" load "$MODEL" \
       --device vulkan:0 --no-progress >"$OUT/load-$i.log" 2>&1
     log "load $i (DQ_VULKAN_ASYNC_ALLOC=1, $threads threads) rc=$? $(grep -E 'time:|throughput|load/bus|error' "$OUT/load-$i.log" | tr '\n' ' ')"
+  done
+fi
+if [[ -n ${VARIANTS:-} ]]; then
+  # shellcheck disable=SC2206  # VARIANTS is a list of words
+  specs=($VARIANTS)
+  passed=()
+  for spec in "${specs[@]}"; do
+    name=$(variant_name "$spec")
+    read -ra envs <<<"$(variant_envs "$spec")"
+    # No settings: the shipped path, which steps 2 and 3 check.
+    if [[ ${VARIANT_TESTS:-1} == 0 || ${#envs[@]} == 0 ]]; then passed+=("$spec"); continue; fi
+    log "6a. $name (${envs[*]:-no settings}): goldens and conformance"
+    t0=$SECONDS
+    run_or_print env ${envs[@]+"${envs[@]}"} "$BIN/dq_vulkan_tests" \
+      --gtest_filter='VulkanDevice.MatchesEveryGolden*:VulkanDevice.F32ToHalf*:VulkanDevice.OddCounts*:VulkanDevice.TensorsAtOdd*:VulkanBatch.*' \
+      >"$OUT/variant-$name-tests.log" 2>&1
+    tests_rc=$?
+    run_or_print env ${envs[@]+"${envs[@]}"} "$BIN/dq-conformance" --plugin "$PACK/lib/dq/libdq-vulkan.so" \
+      --reference "$PACK/lib/dq/libdq-cpu.so" --testdata "$DQ_TESTDATA" >"$OUT/variant-$name-conformance.log" 2>&1
+    conf_rc=$?
+    log "$name: gtests rc=$tests_rc $(grep -E '^\[  (PASSED|FAILED) ' "$OUT/variant-$name-tests.log" 2>/dev/null | tr '\n' ' ')conformance rc=$conf_rc $(grep -E '^dq-conformance:' "$OUT/variant-$name-conformance.log" 2>/dev/null) ($((SECONDS - t0)) s)"
+    if ((tests_rc == 0 && conf_rc == 0)); then
+      passed+=("$spec")
+    else
+      grep -hE "^\[  FAILED  \]|Failure|^FAIL|mismatch" "$OUT/variant-$name-tests.log" "$OUT/variant-$name-conformance.log" 2>/dev/null |
+        head -10 | tee -a "$S"
+      log "$name NOT EXACT: not timed"
+    fi
+  done
+  for to in ${VARIANT_OUTS:-f16 f32}; do
+    to=${to//,/ }
+    for spec in ${passed[@]+"${passed[@]}"}; do
+      name=$(variant_name "$spec")
+      read -ra envs <<<"$(variant_envs "$spec")"
+      log "6b. $name: dq bench --backend vulkan --to $to --elements ${BENCH_ELEMENTS:=268435456}"
+      t0=$SECONDS
+      run_or_print env ${envs[@]+"${envs[@]}"} "$BIN/dq" bench --backend vulkan --to "$to" --elements "$BENCH_ELEMENTS" \
+        --repeat 3 --types "${VARIANT_TYPES:-all}" >"$OUT/variant-$name-bench-$to.log" 2>&1
+      log "$name bench $to rc=$? ($((SECONDS - t0)) s)"
+    done
+    # One table: GB/s (third column of the bench rows) per type, a column per variant.
+    dev_dry || for spec in ${passed[@]+"${passed[@]}"}; do
+      name=$(variant_name "$spec")
+      awk -v v="$name" 'p && NF >= 3 && $3 ~ /^[0-9.]+$/ {print v, $1, $3} /^type /{p = 1}' "$OUT/variant-$name-bench-$to.log"
+    done | awk '
+      !($1 in seen_v) {seen_v[$1] = 1; vs[++nv] = $1}
+      !($2 in seen_t) {seen_t[$2] = 1; ts[++nt] = $2}
+      {g[$2, $1] = $3}
+      END {
+        if (nt == 0) exit
+        printf "%-8s", "type"; for (i = 1; i <= nv; i++) printf " %12s", vs[i]; printf "\n"
+        for (j = 1; j <= nt; j++) {
+          printf "%-8s", ts[j]; for (i = 1; i <= nv; i++) printf " %12s", ((ts[j], vs[i]) in g ? g[ts[j], vs[i]] : "-"); printf "\n"
+        }
+      }' | tee "$OUT/variants-$to.txt" | tee -a "$S"
   done
 fi
 log "done"

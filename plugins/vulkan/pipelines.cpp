@@ -183,10 +183,16 @@ int32_t dequantize_pipeline(DeviceContext &c, int32_t src_type, int32_t dst_type
   const bool staged = staged_run(path);
   const bool preserve = uses_denorm_preserve(c);
   const uint32_t mode = denorm_mode(c, src_type);
-  const uint64_t variant =
-      (1 + static_cast<uint64_t>(path) + (preserve ? 2 : 0)) | (uint64_t{mode} << 3) | (staged ? 1u << 5 : 0u);
-  const uint64_t key = (static_cast<uint64_t>(static_cast<uint32_t>(src_type)) << 32) | (variant << 16) |
-                       static_cast<uint16_t>(dst_type);
+  const uint64_t variant = (1 + static_cast<uint64_t>(path) + (preserve ? 2 : 0)) | (uint64_t{mode} << 3);
+  const StageShape shape = staged ? stage_shape(c, src_type) : StageShape{};
+  // Staged keys carry their shape (the environment may change it between calls) and bit 63,
+  // which no other key has (type ids are far below 2^31): tile < 2^20, threads <= 1024.
+  const uint64_t key =
+      staged ? (uint64_t{1} << 63) | (uint64_t{static_cast<uint8_t>(src_type)} << 48) |
+                   (uint64_t{shape.tile_blocks} << 28) | (uint64_t{shape.threads} << 17) | (variant << 8) |
+                   static_cast<uint8_t>(dst_type)
+             : (static_cast<uint64_t>(static_cast<uint32_t>(src_type)) << 32) | (variant << 16) |
+                   static_cast<uint16_t>(dst_type);
   std::lock_guard<std::mutex> lock(c.pipeline_mutex);
   if (auto it = c.pipelines.find(key); it != c.pipelines.end()) {
     *out = it->second;
@@ -201,7 +207,6 @@ int32_t dequantize_pipeline(DeviceContext &c, int32_t src_type, int32_t dst_type
                            (mode & kDenormModeExact ? ", exact subnormal products" : "") + (staged ? ", staged" : "");
   // Constants 4..8 only for the staged modules (block shape, tile, workgroup size:
   // common.glsl; float.comp uses only 8, the others are ignored there).
-  const StageShape shape = staged ? stage_shape(c, src_type) : StageShape{};
   const uint32_t spec_values[9] = {static_cast<uint32_t>(src_type),
                                    static_cast<uint32_t>(dst_type),
                                    static_cast<uint32_t>(path),

@@ -1,11 +1,13 @@
-// The vulkan plugin's two shader paths (plugins/vulkan/shaders/common.glsl): the run path
-// (8 outputs of one block per invocation, the default) and the per-element path
-// (DQ_VULKAN_PATH=per-element) give the cpu plugin's bytes, including where they differ in
+// The vulkan plugin's shader paths (plugins/vulkan/shaders/common.glsl): the run path
+// (8 outputs of one block per invocation, the default), the per-element path
+// (DQ_VULKAN_PATH=per-element) and the staged modules' run path (DQ_VULKAN_SHADER=staged)
+// give the cpu plugin's bytes, including where they differ in
 // code: every 16-bit pattern through F16 and BF16 (the run path's F16 -> f16 and BF16 -> bf16
 // skip the widen/narrow round trip and must still quiet NaNs as it does), and chunks whose
 // first or last 8-element group is cut, for every family.
 #include <cstdlib>
 #include <cstring>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -18,31 +20,55 @@ namespace {
 [[maybe_unused]] ::testing::Environment *const g_shutdown =
     ::testing::AddGlobalTestEnvironment(new VulkanShutdown);
 
-// Sets DQ_VULKAN_PATH for one scope (the plugin reads it at each call).
-class PathScope {
+// Sets (or with nullptr unsets) one environment variable for a scope; the plugin reads
+// DQ_VULKAN_PATH, DQ_VULKAN_SHADER and DQ_VULKAN_STAGE_ELEMENTS at each call.
+class EnvScope {
  public:
-  explicit PathScope(const char *path) {
-    if (const char *old = std::getenv("DQ_VULKAN_PATH")) old_ = old, had_ = true;
-    if (path)
-      setenv("DQ_VULKAN_PATH", path, 1);
+  EnvScope(const char *name, const char *value) : name_(name) {
+    if (const char *old = std::getenv(name)) old_ = old, had_ = true;
+    if (value)
+      setenv(name, value, 1);
     else
-      unsetenv("DQ_VULKAN_PATH");
+      unsetenv(name);
   }
-  ~PathScope() {
+  ~EnvScope() {
     if (had_)
-      setenv("DQ_VULKAN_PATH", old_.c_str(), 1);
+      setenv(name_, old_.c_str(), 1);
     else
-      unsetenv("DQ_VULKAN_PATH");
+      unsetenv(name_);
   }
 
  private:
+  const char *name_;
   std::string old_;
   bool had_ = false;
 };
 
-constexpr const char *kPaths[] = {"run", "per-element"};
+// The shader paths and variants: the run path as shipped, the per-element path, and the
+// staged modules' run path (DQ_VULKAN_SHADER=staged) with the default tile and with one block
+// per tile (every tile boundary a block boundary, the most tiles).
+struct Variant {
+  const char *name;
+  const char *path;            // DQ_VULKAN_PATH
+  const char *shader;          // DQ_VULKAN_SHADER
+  const char *stage_elements;  // DQ_VULKAN_STAGE_ELEMENTS
+};
+constexpr Variant kVariants[] = {{"run", "run", nullptr, nullptr},
+                                 {"per-element", "per-element", nullptr, nullptr},
+                                 {"staged", "run", "staged", nullptr},
+                                 {"staged, one block per tile", "run", "staged", "1"}};
 
-TEST_F(VulkanDevice, EveryHalfPatternThroughF16AndBF16MatchesTheCpuPluginOnBothPaths) {
+class VariantScope {
+ public:
+  explicit VariantScope(const Variant &v)
+      : path_("DQ_VULKAN_PATH", v.path), shader_("DQ_VULKAN_SHADER", v.shader),
+        elements_("DQ_VULKAN_STAGE_ELEMENTS", v.stage_elements) {}
+
+ private:
+  EnvScope path_, shader_, elements_;
+};
+
+TEST_F(VulkanDevice, EveryHalfPatternThroughF16AndBF16MatchesTheCpuPluginOnEveryPath) {
   // 65536 patterns and 5 more, so the last 8-element group is cut.
   const int64_t n = 65536 + 5;
   std::vector<uint8_t> src(static_cast<size_t>(n) * 2);
@@ -55,15 +81,18 @@ TEST_F(VulkanDevice, EveryHalfPatternThroughF16AndBF16MatchesTheCpuPluginOnBothP
       std::string why;
       const auto want = cpu_reference(type, out, src, n, &why);
       if (want.empty()) GTEST_SKIP() << why;
-      std::vector<uint8_t> by_path[2];
-      for (int p = 0; p < 2; ++p) {
-        PathScope scope(kPaths[p]);
+      std::vector<uint8_t> by_path[std::size(kVariants)];
+      for (size_t p = 0; p < std::size(kVariants); ++p) {
+        VariantScope scope(kVariants[p]);
         ASSERT_EQ(dequantize_host(vk, type, out, src, n, &by_path[p]), DQ_OK) << vk->last_error();
-        EXPECT_EQ(compare_outputs(by_path[p], want, out), "") << "type " << type << " out " << out << " path " << kPaths[p];
+        EXPECT_EQ(compare_outputs(by_path[p], want, out), "")
+            << "type " << type << " out " << out << " path " << kVariants[p].name;
       }
-      // compare_outputs lets any NaN match any NaN; the two paths must agree bit for bit, NaN
+      // compare_outputs lets any NaN match any NaN; the paths must agree bit for bit, NaN
       // payloads included, and same-width outputs must be half.hpp's round trip exactly.
-      EXPECT_TRUE(by_path[0] == by_path[1]) << "type " << type << " out " << out << ": run and per-element differ";
+      for (size_t p = 1; p < std::size(kVariants); ++p)
+        EXPECT_TRUE(by_path[0] == by_path[p])
+            << "type " << type << " out " << out << ": run and " << kVariants[p].name << " differ";
       if (type == out) {
         size_t bad = 0;
         for (int64_t i = 0; i < n; ++i) {
@@ -82,7 +111,7 @@ TEST_F(VulkanDevice, EveryHalfPatternThroughF16AndBF16MatchesTheCpuPluginOnBothP
 // One type per family and code branch of decode8; element counts that end inside an
 // 8-element group where the block allows (block of 1), and whole blocks otherwise; random
 // bytes with finite f16 scales.
-TEST_F(VulkanDevice, EveryFamilyMatchesTheCpuPluginOnBothPaths) {
+TEST_F(VulkanDevice, EveryFamilyMatchesTheCpuPluginOnEveryPath) {
   struct Case {
     int32_t type;
     int64_t n;
@@ -108,14 +137,24 @@ TEST_F(VulkanDevice, EveryFamilyMatchesTheCpuPluginOnBothPaths) {
       std::string why;
       const auto want = cpu_reference(c.type, out, src, c.n, &why);
       if (want.empty()) GTEST_SKIP() << why;
-      for (const char *path : kPaths) {
-        PathScope scope(path);
+      for (const Variant &v : kVariants) {
+        VariantScope scope(v);
         std::vector<uint8_t> got;
         ASSERT_EQ(dequantize_host(vk, c.type, out, src, c.n, &got), DQ_OK) << vk->last_error();
-        EXPECT_EQ(compare_outputs(got, want, out), "") << "type " << c.type << " out " << out << " path " << path;
+        EXPECT_EQ(compare_outputs(got, want, out), "") << "type " << c.type << " out " << out << " path " << v.name;
       }
     }
   }
+}
+
+// A misspelt variant is refused with its name, not silently run as the default.
+TEST_F(VulkanDevice, AnUnknownShaderVariantIsRefusedNamingIt) {
+  EnvScope scope("DQ_VULKAN_SHADER", "stagged");
+  const std::vector<uint8_t> src(18 * 4, 0);
+  std::vector<uint8_t> got;
+  EXPECT_NE(dequantize_host(vk, 2, 1, src, 128, &got), DQ_OK);
+  const std::string error = vk->last_error();
+  EXPECT_NE(error.find("DQ_VULKAN_SHADER=stagged is not a shader variant"), std::string::npos) << error;
 }
 
 }  // namespace
