@@ -32,7 +32,8 @@
 #
 # Shader variants (issue 15; all in the one pack, chosen per process by environment, see
 # docs/VULKAN.md and plugins/vulkan/pipelines.hpp): VARIANTS="name:ENV=V,ENV=V ..." (or
-# VARIANTS=auto: "default" and "staged"; VARIANTS=tiles: staged's tile and workgroup sizes)
+# VARIANTS=auto: "default", "staged" and "prefetch"; VARIANTS=tiles: their tile, workgroup
+# size and workgroup count knobs)
 # runs steps 0, 1 and 6 only:
 #     6a. per variant with settings: the golden gtests (every type to f32/f16/bf16, odd
 #         counts, odd offsets, batches) and dq-conformance; one that fails is not timed;
@@ -106,14 +107,15 @@ if [[ "$(count_devices)" != [1-9]* ]]; then
   exit 1
 fi
 
-# VARIANTS: steps 0, 1 and 6 only. Presets: auto (the shipped path against staged), tiles
-# (the staged shape's knobs, for a second run once staged is exact there).
+# VARIANTS: steps 0, 1 and 6 only. Presets: auto (the shipped path against staged and
+# prefetch), tiles (their knobs, for a second run once one of them is exact and faster there).
 if [[ -n ${VARIANTS:-} ]]; then
   case $VARIANTS in
-    auto) VARIANTS="default staged:DQ_VULKAN_SHADER=staged" ;;
+    auto) VARIANTS="default staged:DQ_VULKAN_SHADER=staged prefetch:DQ_VULKAN_SHADER=prefetch" ;;
     tiles) VARIANTS="staged:DQ_VULKAN_SHADER=staged staged-4k:DQ_VULKAN_SHADER=staged,DQ_VULKAN_STAGE_ELEMENTS=4096 \
 staged-16k:DQ_VULKAN_SHADER=staged,DQ_VULKAN_STAGE_ELEMENTS=16384 staged-t512:DQ_VULKAN_SHADER=staged,DQ_VULKAN_STAGE_THREADS=512 \
-staged-t128:DQ_VULKAN_SHADER=staged,DQ_VULKAN_STAGE_THREADS=128" ;;
+staged-t128:DQ_VULKAN_SHADER=staged,DQ_VULKAN_STAGE_THREADS=128 prefetch-g512:DQ_VULKAN_SHADER=prefetch,DQ_VULKAN_STAGE_GROUPS=512 \
+prefetch-g2048:DQ_VULKAN_SHADER=prefetch,DQ_VULKAN_STAGE_GROUPS=2048" ;;
   esac
   NO_TESTS=1 NO_PROBE=1 NO_BENCH=1 NO_LOAD=1
 fi

@@ -130,15 +130,17 @@ uint64_t dispatch_items(ShaderPath path, const DispatchParams &p, size_t out_siz
   return out_size == 4 ? (p.n_elements + 1ull) / 2 : (p.n_elements + 2ull) / 2;
 }
 
-// Workgroups of a staged dispatch (DQ_VULKAN_SHADER=staged): one per tile of blocks, or for
-// float sources one invocation per 8-element unit.
+// Workgroups of a staged dispatch (DQ_VULKAN_SHADER=staged|prefetch): one per tile of blocks
+// (prefetch: at most DQ_VULKAN_STAGE_GROUPS), or for float sources one invocation per
+// 8-element unit.
 uint64_t staged_groups(const DeviceContext &c, int32_t src_type, const DispatchParams &p) {
   const StageShape shape = stage_shape(c, src_type);
   // At least one: invocation 0 stores the head and tail even when there is no whole unit.
   if (shape.tile_blocks == 0) return std::max<uint64_t>(1, (p.n_elements / 8 + shape.threads - 1) / shape.threads);
   const uint64_t be = shape.block_elements;
   const uint64_t blocks = (uint64_t{p.first_in_block} + p.n_elements + be - 1) / be;
-  return (blocks + shape.tile_blocks - 1) / shape.tile_blocks;
+  const uint64_t tiles = (blocks + shape.tile_blocks - 1) / shape.tile_blocks;
+  return shape.groups ? std::min<uint64_t>(tiles, shape.groups) : tiles;
 }
 
 // DQ_VULKAN_NARROW=branches: f32 -> f16 with the branching f32_bits_to_f16 instead of the

@@ -48,8 +48,10 @@ bool simulates_denorm_flush();
 // Staged ("staged"): block families take one workgroup per tile of blocks copied to shared
 // memory with 16-byte loads, then decoded (shaders/common.glsl DQ_STAGED); float takes
 // 8-element units, 16-byte loads and stores (float.comp). Off by default until a device shows
-// it faster. Any other value: DQ_ERR_INVALID_ARGUMENT naming it.
-enum class ShaderVariant { Default, Staged };
+// it faster. Prefetch ("prefetch"): as staged, with DQ_VULKAN_STAGE_GROUPS (1024) workgroups
+// each taking several tiles, the next tile's loads issued before the current one is decoded.
+// Any other value: DQ_ERR_INVALID_ARGUMENT naming it.
+enum class ShaderVariant { Default, Staged, Prefetch };
 int32_t shader_variant(ShaderVariant *out);
 // Whether a dispatch on `path` runs the staged modules (the per-element path never does).
 bool staged_run(ShaderPath path);
@@ -57,12 +59,17 @@ bool staged_run(ShaderPath path);
 // block types, whole blocks per tile (DQ_VULKAN_STAGE_ELEMENTS, default 8192 elements, at
 // least one block, halved until the shared array fits the device) and the shared array's
 // words (the tile's bytes from the 16-byte boundary below it, plus slack). Zeros for float.
+// Prefetch: also uvec4 registers per invocation for the next tile (the tile halved until
+// kMaxPrefetch hold it) and the workgroups of a dispatch (at most one per tile).
+constexpr uint32_t kMaxPrefetch = 8;  // common.glsl kMaxPrefetch
 struct StageShape {
   uint32_t threads = 256;
   uint32_t block_elements = 0;
   uint32_t block_bytes = 0;
   uint32_t tile_blocks = 0;
   uint32_t words = 0;
+  uint32_t prefetch = 0;
+  uint32_t groups = 0;  // 0: one per tile
 };
 StageShape stage_shape(const DeviceContext &c, int32_t src_type);
 

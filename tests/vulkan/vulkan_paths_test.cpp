@@ -1,6 +1,7 @@
 // The vulkan plugin's shader paths (plugins/vulkan/shaders/common.glsl): the run path
 // (8 outputs of one block per invocation, the default), the per-element path
-// (DQ_VULKAN_PATH=per-element) and the staged modules' run path (DQ_VULKAN_SHADER=staged)
+// (DQ_VULKAN_PATH=per-element) and the staged modules' run path (DQ_VULKAN_SHADER=staged,
+// prefetch)
 // give the cpu plugin's bytes, including where they differ in
 // code: every 16-bit pattern through F16 and BF16 (the run path's F16 -> f16 and BF16 -> bf16
 // skip the widen/narrow round trip and must still quiet NaNs as it does), and chunks whose
@@ -21,7 +22,7 @@ namespace {
     ::testing::AddGlobalTestEnvironment(new VulkanShutdown);
 
 // Sets (or with nullptr unsets) one environment variable for a scope; the plugin reads
-// DQ_VULKAN_PATH, DQ_VULKAN_SHADER and DQ_VULKAN_STAGE_ELEMENTS at each call.
+// DQ_VULKAN_PATH, DQ_VULKAN_SHADER and DQ_VULKAN_STAGE_* at each call.
 class EnvScope {
  public:
   EnvScope(const char *name, const char *value) : name_(name) {
@@ -45,27 +46,30 @@ class EnvScope {
 };
 
 // The shader paths and variants: the run path as shipped, the per-element path, and the
-// staged modules' run path (DQ_VULKAN_SHADER=staged) with the default tile and with one block
-// per tile (every tile boundary a block boundary, the most tiles).
+// staged modules' run path (DQ_VULKAN_SHADER=staged / prefetch) with the default tile, with
+// one block per tile (every tile boundary a block boundary, the most tiles), and prefetch
+// with 3 workgroups (each takes many tiles, the next one loaded while one is decoded).
 struct Variant {
   const char *name;
   const char *path;            // DQ_VULKAN_PATH
   const char *shader;          // DQ_VULKAN_SHADER
   const char *stage_elements;  // DQ_VULKAN_STAGE_ELEMENTS
+  const char *stage_groups;    // DQ_VULKAN_STAGE_GROUPS
 };
-constexpr Variant kVariants[] = {{"run", "run", nullptr, nullptr},
-                                 {"per-element", "per-element", nullptr, nullptr},
-                                 {"staged", "run", "staged", nullptr},
-                                 {"staged, one block per tile", "run", "staged", "1"}};
+constexpr Variant kVariants[] = {{"run", "run", nullptr, nullptr, nullptr},
+                                 {"per-element", "per-element", nullptr, nullptr, nullptr},
+                                 {"staged", "run", "staged", nullptr, nullptr},
+                                 {"staged, one block per tile", "run", "staged", "1", nullptr},
+                                 {"prefetch, 3 workgroups", "run", "prefetch", "300", "3"}};
 
 class VariantScope {
  public:
   explicit VariantScope(const Variant &v)
       : path_("DQ_VULKAN_PATH", v.path), shader_("DQ_VULKAN_SHADER", v.shader),
-        elements_("DQ_VULKAN_STAGE_ELEMENTS", v.stage_elements) {}
+        elements_("DQ_VULKAN_STAGE_ELEMENTS", v.stage_elements), groups_("DQ_VULKAN_STAGE_GROUPS", v.stage_groups) {}
 
  private:
-  EnvScope path_, shader_, elements_;
+  EnvScope path_, shader_, elements_, groups_;
 };
 
 TEST_F(VulkanDevice, EveryHalfPatternThroughF16AndBF16MatchesTheCpuPluginOnEveryPath) {

@@ -60,18 +60,25 @@ layout(push_constant) uniform Params {
 const uint kFlagNarrowBranches = 1u;
 
 #if defined(DQ_STAGED) && !defined(DQ_FLOAT_FAMILY)
-// The staged variant (modules <family>_staged*, chosen with DQ_VULKAN_SHADER=staged,
-// pipelines.cpp): its run path (RUN_PATH 1) has a workgroup copy a tile of whole blocks into
-// shared memory with 16-byte loads, then decode from there (DQ_MAIN_STAGED below). Why: the
+// The staged variant (modules <family>_staged*, chosen with DQ_VULKAN_SHADER=staged or
+// prefetch, pipelines.cpp): its run path (RUN_PATH 1) has a workgroup copy a tile of whole
+// blocks into shared memory with 16-byte loads, then decode from there (DQ_MAIN_STAGED). Why: the
 // default run path reads 4.5 to 36 source bytes per invocation as 32-bit loads at byte
 // offsets, too few bytes in flight to keep HBM busy; the CUDA kernels' staged shape fixed
 // that there. The per-element path (RUN_PATH 0) still reads the binding. The host sets the
-// block shape and the tile (4..7); STAGE_WORDS >= tile bytes / 4 + 9 (the 16-byte aligned
+// block shape, the tile, the workgroup size and the prefetch (constants 4..9; STAGE_THREADS
+// is local_size_x_id 8 above); STAGE_WORDS >= tile bytes / 4 + 9 (the 16-byte aligned
 // start below the tile, and the word past its end that src_u32 reads).
 layout(constant_id = 4) const uint STAGE_BLOCK_ELEMENTS = 32;
 layout(constant_id = 5) const uint STAGE_BLOCK_BYTES = 18;
 layout(constant_id = 6) const uint STAGE_TILE_BLOCKS = 256;
 layout(constant_id = 7) const uint STAGE_WORDS = 1164;
+// DQ_VULKAN_SHADER=prefetch: uvec4s per invocation (1..kMaxPrefetch) that hold the workgroup's
+// next tile in registers, loaded before the current tile is decoded so its loads are in
+// flight meanwhile; the host gives fewer workgroups than tiles (DQ_VULKAN_STAGE_GROUPS).
+// 0 (staged): each tile is loaded, then decoded.
+layout(constant_id = 9) const uint STAGE_PREFETCH = 0;
+const uint kMaxPrefetch = 8u;
 layout(std430, set = 0, binding = 0) readonly restrict buffer SrcStage { uvec4 src_stage_vec[]; };
 shared uint stage_words[STAGE_WORDS];
 uint stage_base = 0u;  // binding byte held by stage_words[0], for the tile being decoded
@@ -300,94 +307,138 @@ void store_half_pair(uint at, uint lo, uint hi, bool has_lo, bool has_hi) {
 // groups of the tile with decode8 (reading stage_words through src_u32 / src_byte) and
 // stores them as DQ_MAIN_RUN does: consecutive invocations, consecutive 16-byte pieces.
 #define DQ_MAIN_STAGED(decode8, prenarrowed)                                            \
-  void stage_tile(uint v0, uint v1) {                                                   \
+  /* uvec4 v of the binding; words past its end read as zero. */                       \
+  uvec4 stage_load(uint v) {                                                            \
     const uint words = uint(src_words.length());                                        \
-    for (uint v = v0 + gl_LocalInvocationID.x; v < v1; v += gl_WorkGroupSize.x) {       \
-      const uint w = 4u * v;                                                            \
-      uvec4 x = uvec4(0u);                                                              \
-      if (w + 3u < words) {                                                             \
-        x = src_stage_vec[v];                                                           \
-      } else {                                                                          \
-        if (w < words) x.x = src_words[w];                                              \
-        if (w + 1u < words) x.y = src_words[w + 1u];                                    \
-        if (w + 2u < words) x.z = src_words[w + 2u];                                    \
-      }                                                                                 \
-      const uint at = 4u * (v - v0);                                                    \
-      stage_words[at] = x.x;                                                            \
-      stage_words[at + 1u] = x.y;                                                       \
-      stage_words[at + 2u] = x.z;                                                       \
-      stage_words[at + 3u] = x.w;                                                       \
+    const uint w = 4u * v;                                                              \
+    uvec4 x = uvec4(0u);                                                                \
+    if (w + 3u < words) {                                                               \
+      x = src_stage_vec[v];                                                             \
+    } else {                                                                            \
+      if (w < words) x.x = src_words[w];                                                \
+      if (w + 1u < words) x.y = src_words[w + 1u];                                      \
+      if (w + 2u < words) x.z = src_words[w + 2u];                                      \
     }                                                                                   \
+    return x;                                                                           \
   }                                                                                     \
-  void main_staged() {                                                                  \
+  void stage_store(uint i, uvec4 x) {                                                   \
+    stage_words[4u * i] = x.x;                                                          \
+    stage_words[4u * i + 1u] = x.y;                                                     \
+    stage_words[4u * i + 2u] = x.z;                                                     \
+    stage_words[4u * i + 3u] = x.w;                                                     \
+  }                                                                                     \
+  uint staged_blocks() {                                                                \
+    return (params.first_in_block + params.n_elements + STAGE_BLOCK_ELEMENTS - 1u) / STAGE_BLOCK_ELEMENTS; \
+  }                                                                                     \
+  /* Tile t: blocks [b0, b1) and the uvec4s [v0, v1) that hold them and one word more. */ \
+  void tile_range(uint t, out uint b0, out uint b1, out uint v0, out uint v1) {         \
+    b0 = t * STAGE_TILE_BLOCKS;                                                         \
+    b1 = min(b0 + STAGE_TILE_BLOCKS, staged_blocks());                                  \
+    v0 = (params.src_byte_offset + b0 * STAGE_BLOCK_BYTES) >> 4;                        \
+    v1 = (params.src_byte_offset + b1 * STAGE_BLOCK_BYTES + 4u + 15u) >> 4;             \
+  }                                                                                     \
+  /* Decodes the 8-element groups of blocks [b0, b1) from stage_words and stores them as */ \
+  /* DQ_MAIN_RUN does: consecutive invocations, consecutive 16-byte pieces. */          \
+  void decode_tile(uint b0, uint b1) {                                                  \
     const uint n = params.n_elements;                                                   \
     const uint fib = params.first_in_block;                                             \
-    const uint n_blocks = (fib + n + STAGE_BLOCK_ELEMENTS - 1u) / STAGE_BLOCK_ELEMENTS; \
-    const uint tiles = (n_blocks + STAGE_TILE_BLOCKS - 1u) / STAGE_TILE_BLOCKS;         \
-    const uint g_first = fib / 8u, g_end = (fib + n + 7u) / 8u;                         \
     const uint base = OUT_TYPE == 0u ? params.dst_word_offset - fib                     \
                                      : 2u * params.dst_word_offset + params.dst_half_shift - fib; \
     const bool vec = (base & (OUT_TYPE == 0u ? 3u : 7u)) == 0u;                         \
+    const uint g_lo = max(b0 * (STAGE_BLOCK_ELEMENTS / 8u), fib / 8u);                  \
+    const uint g_hi = min(b1 * (STAGE_BLOCK_ELEMENTS / 8u), (fib + n + 7u) / 8u);       \
+    for (uint g = g_lo + gl_LocalInvocationID.x; g < g_hi; g += gl_WorkGroupSize.x) {   \
+      const uint e0 = 8u * g;                                                           \
+      uvec4 a, b;                                                                       \
+      decode8(e0, a, b);                                                                \
+      const bool full = e0 >= fib && e0 + 8u - fib <= n;                                \
+      if (OUT_TYPE == 0u) {                                                             \
+        const uint at = base + e0;                                                      \
+        if (full && vec) {                                                              \
+          dst_vec[at >> 2] = a;                                                         \
+          dst_vec[(at >> 2) + 1u] = b;                                                  \
+          continue;                                                                     \
+        }                                                                               \
+        const uint v[8] = uint[8](a.x, a.y, a.z, a.w, b.x, b.y, b.z, b.w);               \
+        [[unroll]] for (uint k = 0u; k < 8u; ++k)                                       \
+          if (e0 + k >= fib && e0 + k - fib < n) dst_words[at + k] = v[k];              \
+        continue;                                                                       \
+      }                                                                                 \
+      const uvec4 na = (prenarrowed) ? a : uvec4(narrow(a.x), narrow(a.y), narrow(a.z), narrow(a.w)); \
+      const uvec4 nb = (prenarrowed) ? b : uvec4(narrow(b.x), narrow(b.y), narrow(b.z), narrow(b.w)); \
+      const uint at = (base + e0) >> 1;                                                 \
+      if (full) {                                                                       \
+        const uvec4 words = uvec4(na.x | (na.y << 16), na.z | (na.w << 16),             \
+                                  nb.x | (nb.y << 16), nb.z | (nb.w << 16));            \
+        if (vec) {                                                                      \
+          dst_vec[at >> 2] = words;                                                     \
+        } else {                                                                        \
+          dst_words[at] = words.x;                                                      \
+          dst_words[at + 1u] = words.y;                                                 \
+          dst_words[at + 2u] = words.z;                                                 \
+          dst_words[at + 3u] = words.w;                                                 \
+        }                                                                               \
+        continue;                                                                       \
+      }                                                                                 \
+      const uint v[8] = uint[8](na.x, na.y, na.z, na.w, nb.x, nb.y, nb.z, nb.w);         \
+      [[unroll]] for (uint k = 0u; k < 8u; k += 2u) {                                   \
+        const bool has_lo = e0 + k >= fib && e0 + k - fib < n;                          \
+        const bool has_hi = e0 + k + 1u >= fib && e0 + k + 1u - fib < n;                \
+        store_half_pair((base + e0 + k) >> 1, v[k], v[k + 1u], has_lo, has_hi);         \
+      }                                                                                 \
+    }                                                                                   \
+  }                                                                                     \
+  /* staged: one tile at a time, loaded to stage_words, then decoded (grid-stride). */  \
+  void main_staged() {                                                                  \
+    const uint tiles = (staged_blocks() + STAGE_TILE_BLOCKS - 1u) / STAGE_TILE_BLOCKS;  \
     for (uint t = gl_WorkGroupID.x; t < tiles; t += gl_NumWorkGroups.x) {               \
-      const uint b0 = t * STAGE_TILE_BLOCKS;                                            \
-      const uint b1 = min(b0 + STAGE_TILE_BLOCKS, n_blocks);                            \
-      const uint v0 = (params.src_byte_offset + b0 * STAGE_BLOCK_BYTES) >> 4;           \
-      const uint v1 = (params.src_byte_offset + b1 * STAGE_BLOCK_BYTES + 4u + 15u) >> 4; \
-      stage_tile(v0, v1);                                                               \
+      uint b0, b1, v0, v1;                                                              \
+      tile_range(t, b0, b1, v0, v1);                                                    \
+      for (uint v = v0 + gl_LocalInvocationID.x; v < v1; v += gl_WorkGroupSize.x)       \
+        stage_store(v - v0, stage_load(v));                                             \
       stage_base = 16u * v0;                                                            \
       memoryBarrierShared();                                                            \
       barrier();                                                                        \
-      const uint g_lo = max(b0 * (STAGE_BLOCK_ELEMENTS / 8u), g_first);                 \
-      const uint g_hi = min(b1 * (STAGE_BLOCK_ELEMENTS / 8u), g_end);                   \
-      for (uint g = g_lo + gl_LocalInvocationID.x; g < g_hi; g += gl_WorkGroupSize.x) { \
-        const uint e0 = 8u * g;                                                         \
-        uvec4 a, b;                                                                     \
-        decode8(e0, a, b);                                                              \
-        const bool full = e0 >= fib && e0 + 8u - fib <= n;                              \
-        if (OUT_TYPE == 0u) {                                                           \
-          const uint at = base + e0;                                                    \
-          if (full && vec) {                                                            \
-            dst_vec[at >> 2] = a;                                                       \
-            dst_vec[(at >> 2) + 1u] = b;                                                \
-            continue;                                                                   \
-          }                                                                             \
-          const uint v[8] = uint[8](a.x, a.y, a.z, a.w, b.x, b.y, b.z, b.w);             \
-          [[unroll]] for (uint k = 0u; k < 8u; ++k)                                     \
-            if (e0 + k >= fib && e0 + k - fib < n) dst_words[at + k] = v[k];            \
-          continue;                                                                     \
-        }                                                                               \
-        const uvec4 na = (prenarrowed) ? a : uvec4(narrow(a.x), narrow(a.y), narrow(a.z), narrow(a.w)); \
-        const uvec4 nb = (prenarrowed) ? b : uvec4(narrow(b.x), narrow(b.y), narrow(b.z), narrow(b.w)); \
-        const uint at = (base + e0) >> 1;                                               \
-        if (full) {                                                                     \
-          const uvec4 words = uvec4(na.x | (na.y << 16), na.z | (na.w << 16),           \
-                                    nb.x | (nb.y << 16), nb.z | (nb.w << 16));          \
-          if (vec) {                                                                    \
-            dst_vec[at >> 2] = words;                                                   \
-          } else {                                                                      \
-            dst_words[at] = words.x;                                                    \
-            dst_words[at + 1u] = words.y;                                               \
-            dst_words[at + 2u] = words.z;                                               \
-            dst_words[at + 3u] = words.w;                                               \
-          }                                                                             \
-          continue;                                                                     \
-        }                                                                               \
-        const uint v[8] = uint[8](na.x, na.y, na.z, na.w, nb.x, nb.y, nb.z, nb.w);       \
-        [[unroll]] for (uint k = 0u; k < 8u; k += 2u) {                                 \
-          const bool has_lo = e0 + k >= fib && e0 + k - fib < n;                        \
-          const bool has_hi = e0 + k + 1u >= fib && e0 + k + 1u - fib < n;              \
-          store_half_pair((base + e0 + k) >> 1, v[k], v[k + 1u], has_lo, has_hi);       \
-        }                                                                               \
-      }                                                                                 \
+      decode_tile(b0, b1);                                                              \
       /* The next tile overwrites stage_words: every invocation done with this one. */  \
+      barrier();                                                                        \
+    }                                                                                   \
+  }                                                                                     \
+  /* prefetch: the next tile's uvec4s (at most STAGE_PREFETCH per invocation, the host */ \
+  /* sees to that) wait in registers while the current one is decoded. */               \
+  void main_prefetch() {                                                                \
+    const uint tiles = (staged_blocks() + STAGE_TILE_BLOCKS - 1u) / STAGE_TILE_BLOCKS;  \
+    const uint lid = gl_LocalInvocationID.x, size = gl_WorkGroupSize.x;                 \
+    uvec4 next[kMaxPrefetch];                                                           \
+    uint t = gl_WorkGroupID.x;                                                          \
+    uint b0, b1, v0, v1;                                                                \
+    tile_range(t, b0, b1, v0, v1);                                                      \
+    [[unroll]] for (uint r = 0u; r < kMaxPrefetch; ++r)                                 \
+      if (r < STAGE_PREFETCH && t < tiles && v0 + lid + r * size < v1) next[r] = stage_load(v0 + lid + r * size); \
+    for (; t < tiles; t += gl_NumWorkGroups.x) {                                        \
+      [[unroll]] for (uint r = 0u; r < kMaxPrefetch; ++r)                               \
+        if (r < STAGE_PREFETCH && v0 + lid + r * size < v1) stage_store(lid + r * size, next[r]); \
+      stage_base = 16u * v0;                                                            \
+      memoryBarrierShared();                                                            \
+      barrier();                                                                        \
+      const uint db0 = b0, db1 = b1;                                                    \
+      const uint tn = t + gl_NumWorkGroups.x;                                           \
+      if (tn < tiles) {                                                                 \
+        tile_range(tn, b0, b1, v0, v1);                                                 \
+        [[unroll]] for (uint r = 0u; r < kMaxPrefetch; ++r)                             \
+          if (r < STAGE_PREFETCH && v0 + lid + r * size < v1) next[r] = stage_load(v0 + lid + r * size); \
+      }                                                                                 \
+      decode_tile(db0, db1);                                                            \
       barrier();                                                                        \
     }                                                                                   \
   }                                                                                     \
   void main() {                                                                         \
     if (RUN_PATH == 0u)                                                                 \
       main_per_element();                                                               \
-    else                                                                                \
+    else if (STAGE_PREFETCH == 0u)                                                      \
       main_staged();                                                                    \
+    else                                                                                \
+      main_prefetch();                                                                  \
   }
 #define DQ_MAIN(decode, decode8, prenarrowed) \
   DQ_MAIN_PER_ELEMENT(decode)                 \
