@@ -60,9 +60,7 @@ struct Module {
    {shaders::f##_staged_spv, &shaders::f##_staged_spv_words},                                       \
    {shaders::f##_staged_preserve_spv, &shaders::f##_staged_preserve_spv_words}}
 const Module kModules[] = {
-    DQ_MODULES(legacy), DQ_MODULES(float), DQ_MODULES(kquants),
-    DQ_MODULES(lowbit),
-    DQ_MODULES(iquants),
+    DQ_MODULES(legacy), DQ_MODULES(float), DQ_MODULES(kquants), DQ_MODULES(lowbit), DQ_MODULES(iquants),
 };
 #undef DQ_MODULES
 
