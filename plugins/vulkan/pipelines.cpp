@@ -137,15 +137,15 @@ StageShape stage_shape(const DeviceContext &c, int32_t src_type) {
   auto words_for = [&](uint32_t blocks) { return (blocks * shape.block_bytes + 15) / 16 * 4 + 12; };
   ShaderVariant variant = ShaderVariant::Default;
   const bool prefetch = shader_variant(&variant) == DQ_OK && variant == ShaderVariant::Prefetch;
-  // uvec4s per invocation to hold a tile (prefetch): at most kMaxPrefetch (common.glsl).
+  // uvec4s per invocation to hold a tile: at most kMaxPrefetch (common.glsl).
   auto regs_for = [&](uint32_t words) { return (words / 4 + shape.threads - 1) / shape.threads; };
   uint32_t blocks = std::max<uint32_t>(1, env_count("DQ_VULKAN_STAGE_ELEMENTS", 8192, 1 << 20) / shape.block_elements);
   const uint32_t limit = std::max<uint32_t>(c.props.limits.maxComputeSharedMemorySize, 16384);
-  while (blocks > 1 && (words_for(blocks) * 4 > limit || (prefetch && regs_for(words_for(blocks)) > kMaxPrefetch)))
-    blocks /= 2;
+  while (blocks > 1 && (words_for(blocks) * 4 > limit || regs_for(words_for(blocks)) > kMaxPrefetch)) blocks /= 2;
   shape.tile_blocks = blocks;
   shape.words = words_for(blocks);
-  if (prefetch) shape.prefetch = regs_for(shape.words);
+  shape.regs = regs_for(shape.words);
+  shape.pipelined = prefetch ? 1 : 0;
   shape.groups = env_count("DQ_VULKAN_STAGE_GROUPS", prefetch ? 1024 : 0, 65535);
   return shape;
 }
@@ -193,10 +193,10 @@ int32_t dequantize_pipeline(DeviceContext &c, int32_t src_type, int32_t dst_type
   const uint64_t variant = (1 + static_cast<uint64_t>(path) + (preserve ? 2 : 0)) | (uint64_t{mode} << 3);
   const StageShape shape = staged ? stage_shape(c, src_type) : StageShape{};
   // Staged keys carry their shape (the environment may change it between calls) and bit 63,
-  // which no other key has (type ids are far below 2^31): tile < 2^20, threads <= 1024,
-  // prefetch <= 8.
+  // which no other key has (type ids are far below 2^31): tile < 2^20, threads <= 1024 (the
+  // registers follow from them).
   const uint64_t key =
-      staged ? (uint64_t{1} << 63) | (uint64_t{shape.prefetch} << 58) | (uint64_t{static_cast<uint8_t>(src_type)} << 48) |
+      staged ? (uint64_t{1} << 63) | (uint64_t{shape.pipelined} << 62) | (uint64_t{static_cast<uint8_t>(src_type)} << 48) |
                    (uint64_t{shape.tile_blocks} << 28) | (uint64_t{shape.threads} << 17) | (variant << 8) |
                    static_cast<uint8_t>(dst_type)
              : (static_cast<uint64_t>(static_cast<uint32_t>(src_type)) << 32) | (variant << 16) |
@@ -213,9 +213,9 @@ int32_t dequantize_pipeline(DeviceContext &c, int32_t src_type, int32_t dst_type
   if (!m) return fail(DQ_ERR_UNSUPPORTED, "vulkan backend has no shader for type id " + std::to_string(src_type));
   const std::string what = std::string(family) + (preserve ? ", DenormPreserve" : "") +
                            (mode & kDenormModeExact ? ", exact subnormal products" : "") + (staged ? ", staged" : "");
-  // Constants 4..9 only for the staged modules (block shape, tile, workgroup size, prefetch:
-  // common.glsl; float.comp uses only 8, the others are ignored there).
-  const uint32_t spec_values[10] = {static_cast<uint32_t>(src_type),
+  // Constants 4..10 only for the staged modules (block shape, tile, workgroup size,
+  // registers, pipelining: common.glsl; float.comp uses only 8, the others are ignored there).
+  const uint32_t spec_values[11] = {static_cast<uint32_t>(src_type),
                                    static_cast<uint32_t>(dst_type),
                                    static_cast<uint32_t>(path),
                                    mode,
@@ -224,12 +224,14 @@ int32_t dequantize_pipeline(DeviceContext &c, int32_t src_type, int32_t dst_type
                                    shape.tile_blocks,
                                    shape.words,
                                    shape.threads,
-                                   shape.prefetch};
-  const VkSpecializationMapEntry entries[10] = {{0, 0, 4},   {1, 4, 4},   {2, 8, 4},   {3, 12, 4}, {4, 16, 4},
-                                                {5, 20, 4}, {6, 24, 4}, {7, 28, 4}, {8, 32, 4}, {9, 36, 4}};
-  // Float modules have no constants 4..7 and 9: zero tile values never reach a shader that
+                                   shape.regs,
+                                   shape.pipelined};
+  const VkSpecializationMapEntry entries[11] = {{0, 0, 4},   {1, 4, 4},   {2, 8, 4},   {3, 12, 4},
+                                                {4, 16, 4},  {5, 20, 4},  {6, 24, 4},  {7, 28, 4},
+                                                {8, 32, 4},  {9, 36, 4},  {10, 40, 4}};
+  // Float modules have only constant 8 of these: zero tile values never reach a shader that
   // reads them.
-  VkSpecializationInfo si{staged ? 10u : 4u, entries, staged ? sizeof spec_values : 16, spec_values};
+  VkSpecializationInfo si{staged ? 11u : 4u, entries, staged ? sizeof spec_values : 16, spec_values};
   const Spirv &spirv = staged ? (preserve ? m->staged_preserve : m->staged) : (preserve ? m->preserve : m->plain);
   VkPipeline p = VK_NULL_HANDLE;
   const char *failed_call = nullptr;

@@ -59,8 +59,9 @@ bool staged_run(ShaderPath path);
 // block types, whole blocks per tile (DQ_VULKAN_STAGE_ELEMENTS, default 8192 elements, at
 // least one block, halved until the shared array fits the device) and the shared array's
 // words (the tile's bytes from the 16-byte boundary below it, plus slack). Zeros for float.
-// Prefetch: also uvec4 registers per invocation for the next tile (the tile halved until
-// kMaxPrefetch hold it) and the workgroups of a dispatch (at most one per tile).
+// Also the uvec4 registers per invocation that hold a tile (the tile halved until
+// kMaxPrefetch hold it), whether they hold the next tile (prefetch), and the workgroups of a
+// dispatch (DQ_VULKAN_STAGE_GROUPS; prefetch 1024, staged one per tile).
 constexpr uint32_t kMaxPrefetch = 8;  // common.glsl kMaxPrefetch
 struct StageShape {
   uint32_t threads = 256;
@@ -68,7 +69,8 @@ struct StageShape {
   uint32_t block_bytes = 0;
   uint32_t tile_blocks = 0;
   uint32_t words = 0;
-  uint32_t prefetch = 0;
+  uint32_t regs = 0;
+  uint32_t pipelined = 0;
   uint32_t groups = 0;  // 0: one per tile
 };
 StageShape stage_shape(const DeviceContext &c, int32_t src_type);

@@ -66,18 +66,20 @@ const uint kFlagNarrowBranches = 1u;
 // default run path reads 4.5 to 36 source bytes per invocation as 32-bit loads at byte
 // offsets, too few bytes in flight to keep HBM busy; the CUDA kernels' staged shape fixed
 // that there. The per-element path (RUN_PATH 0) still reads the binding. The host sets the
-// block shape, the tile, the workgroup size and the prefetch (constants 4..9; STAGE_THREADS
-// is local_size_x_id 8 above); STAGE_WORDS >= tile bytes / 4 + 9 (the 16-byte aligned
+// block shape, the tile, the workgroup size and the registers (constants 4..10; the
+// workgroup size is local_size_x_id 8 above); STAGE_WORDS >= tile bytes / 4 + 9 (the 16-byte aligned
 // start below the tile, and the word past its end that src_u32 reads).
 layout(constant_id = 4) const uint STAGE_BLOCK_ELEMENTS = 32;
 layout(constant_id = 5) const uint STAGE_BLOCK_BYTES = 18;
 layout(constant_id = 6) const uint STAGE_TILE_BLOCKS = 256;
 layout(constant_id = 7) const uint STAGE_WORDS = 1164;
-// DQ_VULKAN_SHADER=prefetch: uvec4s per invocation (1..kMaxPrefetch) that hold the workgroup's
-// next tile in registers, loaded before the current tile is decoded so its loads are in
-// flight meanwhile; the host gives fewer workgroups than tiles (DQ_VULKAN_STAGE_GROUPS).
+// uvec4s per invocation (1..kMaxPrefetch) that hold a tile in registers: every load of a
+// tile is issued before any is waited for. STAGE_PIPELINED (DQ_VULKAN_SHADER=prefetch): they
+// hold the workgroup's next tile, loaded before the current one is decoded so its loads are
+// in flight meanwhile (the host gives fewer workgroups than tiles, DQ_VULKAN_STAGE_GROUPS);
 // 0 (staged): each tile is loaded, then decoded.
-layout(constant_id = 9) const uint STAGE_PREFETCH = 0;
+layout(constant_id = 9) const uint STAGE_REGS = 1;
+layout(constant_id = 10) const uint STAGE_PIPELINED = 0;
 const uint kMaxPrefetch = 8u;
 layout(std430, set = 0, binding = 0) readonly restrict buffer SrcStage { uvec4 src_stage_vec[]; };
 shared uint stage_words[STAGE_WORDS];
@@ -388,14 +390,19 @@ void store_half_pair(uint at, uint lo, uint hi, bool has_lo, bool has_hi) {
       }                                                                                 \
     }                                                                                   \
   }                                                                                     \
-  /* staged: one tile at a time, loaded to stage_words, then decoded (grid-stride). */  \
+  /* staged: one tile at a time, loaded (all of its loads issued first) to stage_words, */ \
+  /* then decoded (grid-stride over tiles). */                                           \
   void main_staged() {                                                                  \
     const uint tiles = (staged_blocks() + STAGE_TILE_BLOCKS - 1u) / STAGE_TILE_BLOCKS;  \
     for (uint t = gl_WorkGroupID.x; t < tiles; t += gl_NumWorkGroups.x) {               \
       uint b0, b1, v0, v1;                                                              \
       tile_range(t, b0, b1, v0, v1);                                                    \
-      for (uint v = v0 + gl_LocalInvocationID.x; v < v1; v += gl_WorkGroupSize.x)       \
-        stage_store(v - v0, stage_load(v));                                             \
+      const uint lid = gl_LocalInvocationID.x, size = gl_WorkGroupSize.x;               \
+      uvec4 held[kMaxPrefetch];                                                         \
+      [[unroll]] for (uint r = 0u; r < kMaxPrefetch; ++r)                               \
+        if (r < STAGE_REGS && v0 + lid + r * size < v1) held[r] = stage_load(v0 + lid + r * size); \
+      [[unroll]] for (uint r = 0u; r < kMaxPrefetch; ++r)                               \
+        if (r < STAGE_REGS && v0 + lid + r * size < v1) stage_store(lid + r * size, held[r]); \
       stage_base = 16u * v0;                                                            \
       memoryBarrierShared();                                                            \
       barrier();                                                                        \
@@ -404,7 +411,7 @@ void store_half_pair(uint at, uint lo, uint hi, bool has_lo, bool has_hi) {
       barrier();                                                                        \
     }                                                                                   \
   }                                                                                     \
-  /* prefetch: the next tile's uvec4s (at most STAGE_PREFETCH per invocation, the host */ \
+  /* prefetch: the next tile's uvec4s (at most STAGE_REGS per invocation, the host */    \
   /* sees to that) wait in registers while the current one is decoded. */               \
   void main_prefetch() {                                                                \
     const uint tiles = (staged_blocks() + STAGE_TILE_BLOCKS - 1u) / STAGE_TILE_BLOCKS;  \
@@ -414,10 +421,10 @@ void store_half_pair(uint at, uint lo, uint hi, bool has_lo, bool has_hi) {
     uint b0, b1, v0, v1;                                                                \
     tile_range(t, b0, b1, v0, v1);                                                      \
     [[unroll]] for (uint r = 0u; r < kMaxPrefetch; ++r)                                 \
-      if (r < STAGE_PREFETCH && t < tiles && v0 + lid + r * size < v1) next[r] = stage_load(v0 + lid + r * size); \
+      if (r < STAGE_REGS && t < tiles && v0 + lid + r * size < v1) next[r] = stage_load(v0 + lid + r * size); \
     for (; t < tiles; t += gl_NumWorkGroups.x) {                                        \
       [[unroll]] for (uint r = 0u; r < kMaxPrefetch; ++r)                               \
-        if (r < STAGE_PREFETCH && v0 + lid + r * size < v1) stage_store(lid + r * size, next[r]); \
+        if (r < STAGE_REGS && v0 + lid + r * size < v1) stage_store(lid + r * size, next[r]); \
       stage_base = 16u * v0;                                                            \
       memoryBarrierShared();                                                            \
       barrier();                                                                        \
@@ -426,7 +433,7 @@ void store_half_pair(uint at, uint lo, uint hi, bool has_lo, bool has_hi) {
       if (tn < tiles) {                                                                 \
         tile_range(tn, b0, b1, v0, v1);                                                 \
         [[unroll]] for (uint r = 0u; r < kMaxPrefetch; ++r)                             \
-          if (r < STAGE_PREFETCH && v0 + lid + r * size < v1) next[r] = stage_load(v0 + lid + r * size); \
+          if (r < STAGE_REGS && v0 + lid + r * size < v1) next[r] = stage_load(v0 + lid + r * size); \
       }                                                                                 \
       decode_tile(db0, db1);                                                            \
       barrier();                                                                        \
@@ -435,7 +442,7 @@ void store_half_pair(uint at, uint lo, uint hi, bool has_lo, bool has_hi) {
   void main() {                                                                         \
     if (RUN_PATH == 0u)                                                                 \
       main_per_element();                                                               \
-    else if (STAGE_PREFETCH == 0u)                                                      \
+    else if (STAGE_PIPELINED == 0u)                                                     \
       main_staged();                                                                    \
     else                                                                                \
       main_prefetch();                                                                  \
