@@ -11,6 +11,7 @@
 #include "grids.hpp"
 #include "loader.hpp"
 #include "memory.hpp"
+#include "narrow_probe.hpp"
 #include "shader_copy.hpp"
 #include "status.hpp"
 #include "streams.hpp"
@@ -159,6 +160,7 @@ std::string inspect_device(DeviceContext &c) {
   f2.pNext = &f12;
   vk().vkGetPhysicalDeviceFeatures2(c.physical, &f2);
   if (!f12.timelineSemaphore) return "no timelineSemaphore feature";
+  c.float16_offered = f12.shaderFloat16 == VK_TRUE;
 
   VkPhysicalDeviceDriverProperties drv{};
   drv.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_DRIVER_PROPERTIES;
@@ -258,6 +260,9 @@ std::string create_context(DeviceContext &c) {
   VkPhysicalDeviceVulkan12Features f12{};
   f12.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_2_FEATURES;
   f12.timelineSemaphore = VK_TRUE;
+  // The hw narrowing modules declare Float16; the default ones never do (narrow_probe.hpp).
+  c.float16_enabled = c.float16_offered && hw_narrow_requested();
+  f12.shaderFloat16 = c.float16_enabled ? VK_TRUE : VK_FALSE;
   const char *ext = VK_EXT_EXTERNAL_MEMORY_HOST_EXTENSION_NAME;
   VkDeviceCreateInfo di{};
   di.sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO;

@@ -58,6 +58,8 @@ struct DeviceContext {
   bool host_import = false;  // VK_EXT_external_memory_host enabled
   VkDeviceSize import_alignment = 4096;
   PFN_vkGetMemoryHostPointerPropertiesEXT get_host_pointer_props = nullptr;
+  bool float16_offered = false;  // shaderFloat16
+  bool float16_enabled = false;  // enabled at vkCreateDevice: only for DQ_VULKAN_NARROW=hw
   bool timestamps = false;
   float timestamp_period_ns = 1.0f;
   VkDevice device = VK_NULL_HANDLE;

@@ -9,6 +9,7 @@
 #include "dq/dq.h"
 #include "dq_common/type_traits.hpp"
 #include "loader.hpp"
+#include "narrow_probe.hpp"
 #include "status.hpp"
 #include "vk_objects.hpp"
 
@@ -37,6 +38,17 @@ DQ_SHADER_MODULE(lowbit_staged_spv)
 DQ_SHADER_MODULE(lowbit_staged_preserve_spv)
 DQ_SHADER_MODULE(iquants_staged_spv)
 DQ_SHADER_MODULE(iquants_staged_preserve_spv)
+#define DQ_HW_MODULES(f)             \
+  DQ_SHADER_MODULE(f##_hw_spv)       \
+  DQ_SHADER_MODULE(f##_preserve_hw_spv) \
+  DQ_SHADER_MODULE(f##_staged_hw_spv) \
+  DQ_SHADER_MODULE(f##_staged_preserve_hw_spv)
+DQ_HW_MODULES(legacy)
+DQ_HW_MODULES(float)
+DQ_HW_MODULES(kquants)
+DQ_HW_MODULES(lowbit)
+DQ_HW_MODULES(iquants)
+#undef DQ_HW_MODULES
 #undef DQ_SHADER_MODULE
 }  // namespace shaders
 
@@ -47,10 +59,12 @@ struct Spirv {
   const size_t *count;
 };
 
-// A family's modules: plain and DenormPreserve, and the same two with DQ_STAGED.
+// A family's modules: plain and DenormPreserve, and the same two with DQ_STAGED; all four
+// again with DQ_NARROW_HW (hw[0..3]: the hardware f16 narrowing, narrow_probe.hpp).
 struct Module {
   const char *family;
   Spirv plain, preserve, staged, staged_preserve;
+  Spirv hw[4];
 };
 
 #define DQ_MODULES(f)                                                                               \
@@ -58,7 +72,11 @@ struct Module {
    {shaders::f##_spv, &shaders::f##_spv_words},                                                     \
    {shaders::f##_preserve_spv, &shaders::f##_preserve_spv_words},                                   \
    {shaders::f##_staged_spv, &shaders::f##_staged_spv_words},                                       \
-   {shaders::f##_staged_preserve_spv, &shaders::f##_staged_preserve_spv_words}}
+   {shaders::f##_staged_preserve_spv, &shaders::f##_staged_preserve_spv_words},                     \
+   {{shaders::f##_hw_spv, &shaders::f##_hw_spv_words},                                              \
+    {shaders::f##_preserve_hw_spv, &shaders::f##_preserve_hw_spv_words},                            \
+    {shaders::f##_staged_hw_spv, &shaders::f##_staged_hw_spv_words},                                \
+    {shaders::f##_staged_preserve_hw_spv, &shaders::f##_staged_preserve_hw_spv_words}}}
 const Module kModules[] = {
     DQ_MODULES(legacy), DQ_MODULES(float), DQ_MODULES(kquants), DQ_MODULES(lowbit), DQ_MODULES(iquants),
 };
@@ -150,9 +168,20 @@ StageShape stage_shape(const DeviceContext &c, int32_t src_type) {
   return shape;
 }
 
+namespace {
+thread_local bool t_per_element = false;
+}
+
+void force_per_element_on_this_thread(bool on) { t_per_element = on; }
+
 bool per_element_forced() {
+  if (t_per_element) return true;
   const char *v = std::getenv("DQ_VULKAN_PATH");
   return v && std::strcmp(v, "per-element") == 0;
+}
+
+bool float_controls_properties(const DeviceContext &c, VkPhysicalDeviceFloatControlsProperties *fc) {
+  return float_controls(c, fc);
 }
 
 std::string float_controls_text(const DeviceContext &c) {
@@ -190,7 +219,9 @@ int32_t dequantize_pipeline(DeviceContext &c, int32_t src_type, int32_t dst_type
   const bool staged = staged_run(path);
   const bool preserve = uses_denorm_preserve(c);
   const uint32_t mode = denorm_mode(c, src_type);
-  const uint64_t variant = (1 + static_cast<uint64_t>(path) + (preserve ? 2 : 0)) | (uint64_t{mode} << 3);
+  const bool hw = dst_type == DQ_TYPE_F16 && hw_narrow_active(c.index);
+  const uint64_t variant =
+      (1 + static_cast<uint64_t>(path) + (preserve ? 2 : 0)) | (uint64_t{mode} << 3) | (uint64_t{hw} << 5);
   const StageShape shape = staged ? stage_shape(c, src_type) : StageShape{};
   // Staged keys carry their shape (the environment may change it between calls) and bit 63,
   // which no other key has (type ids are far below 2^31): tile < 2^20, threads <= 1024 (the
@@ -212,7 +243,8 @@ int32_t dequantize_pipeline(DeviceContext &c, int32_t src_type, int32_t dst_type
     if (family && std::strcmp(family, x.family) == 0) m = &x;
   if (!m) return fail(DQ_ERR_UNSUPPORTED, "vulkan backend has no shader for type id " + std::to_string(src_type));
   const std::string what = std::string(family) + (preserve ? ", DenormPreserve" : "") +
-                           (mode & kDenormModeExact ? ", exact subnormal products" : "") + (staged ? ", staged" : "");
+                           (mode & kDenormModeExact ? ", exact subnormal products" : "") + (staged ? ", staged" : "") +
+                           (hw ? ", hardware f16 narrowing" : "");
   // Constants 4..10 only for the staged modules (block shape, tile, workgroup size,
   // registers, pipelining: common.glsl; float.comp uses only 8, the others are ignored there).
   const uint32_t spec_values[11] = {static_cast<uint32_t>(src_type),
@@ -232,7 +264,9 @@ int32_t dequantize_pipeline(DeviceContext &c, int32_t src_type, int32_t dst_type
   // Float modules have only constant 8 of these: zero tile values never reach a shader that
   // reads them.
   VkSpecializationInfo si{staged ? 11u : 4u, entries, staged ? sizeof spec_values : 16, spec_values};
-  const Spirv &spirv = staged ? (preserve ? m->staged_preserve : m->staged) : (preserve ? m->preserve : m->plain);
+  const Spirv &spirv = hw       ? m->hw[(staged ? 2 : 0) + (preserve ? 1 : 0)]
+                       : staged ? (preserve ? m->staged_preserve : m->staged)
+                                : (preserve ? m->preserve : m->plain);
   VkPipeline p = VK_NULL_HANDLE;
   const char *failed_call = nullptr;
   if (VkResult r = create_compute_pipeline(c.device, spirv.words, *spirv.count, c.pipeline_layout, &si, &p,

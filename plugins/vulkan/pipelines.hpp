@@ -2,7 +2,8 @@
 // created on first use and kept in the device context. The path (run of 8 per invocation or
 // per element, shaders/common.glsl) is a specialization constant; the module is the family's
 // plain SPIR-V, or its DenormPreserve variant on devices that report
-// shaderDenormPreserveFloat32 (NVIDIA otherwise flushes f32 subnormal products). Q8_K and
+// shaderDenormPreserveFloat32 (NVIDIA otherwise flushes f32 subnormal products); f16 outputs
+// take the *_hw modules where DQ_VULKAN_NARROW=hw and the narrow probe chose them. Q8_K and
 // MXFP4 pipelines also carry the DENORM_MODE specialization constant (exact products for
 // subnormal scales where the device flushes anyway).
 #pragma once
@@ -19,6 +20,8 @@ enum class ShaderPath : uint32_t { PerElement = 0, Run = 1 };
 // DQ_VULKAN_PATH=per-element forces the per-element path everywhere (tests run the goldens
 // through both); unset or "run": the run path wherever the output alignment allows it.
 bool per_element_forced();
+// The same for requests made by this thread until called with false (the narrow probe).
+void force_per_element_on_this_thread(bool on);
 
 // Whether `c` gets the DenormPreserve modules: where the device reports
 // shaderDenormPreserveFloat32, unless DQ_VULKAN_DENORM_PRESERVE=0; DQ_VULKAN_DENORM_PRESERVE=force
@@ -30,6 +33,8 @@ bool uses_denorm_preserve(const DeviceContext &c);
 // "shaderDenormPreserveFloat32=1, shaderDenormFlushToZeroFloat32=1, denormBehaviorIndependence=ALL"
 // ("float controls not queried" without vkGetPhysicalDeviceProperties2).
 std::string float_controls_text(const DeviceContext &c);
+// VkPhysicalDeviceFloatControlsProperties (Vulkan 1.2 core); false when it cannot be read.
+bool float_controls_properties(const DeviceContext &c, VkPhysicalDeviceFloatControlsProperties *fc);
 
 // common.glsl's DENORM_MODE bits for Q8_K and MXFP4 (0 for every other type):
 // kDenormModeExact where uses_denorm_exact, kDenormModeSimulateFlush with

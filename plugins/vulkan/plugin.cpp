@@ -11,6 +11,7 @@
 #include "dq/dq_plugin.h"
 #include "dq_common/plugin_glue.hpp"
 #include "memory.hpp"
+#include "narrow_probe.hpp"
 #include "shader_copy.hpp"
 #include "streams.hpp"
 #include "status.hpp"
@@ -70,14 +71,17 @@ struct VulkanEntries {
     devices_init();
     shader_copy_configure();
     denormal_probe_run();
+    narrow_probe_run();
     g_description = kDescription;
     if (!denormal_note().empty()) g_description += "; " + denormal_note();
+    if (!narrow_note().empty()) g_description += "; " + narrow_note();
     return ok();
   }
 
   static void shutdown() {
     FpEnvGuard guard;
     denormal_probe_reset();
+    narrow_probe_reset();
     devices_shutdown();
   }
 

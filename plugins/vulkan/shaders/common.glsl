@@ -15,10 +15,21 @@
 // NVIDIA's compiler flushes f32 subnormal products (Q8_K, MXFP4) otherwise.
 
 #extension GL_EXT_control_flow_attributes : require
+// -DDQ_NARROW_HW (extra modules, DQ_VULKAN_NARROW=hw, narrow_probe.hpp): f32 -> f16 by the
+// device's conversion under SPIR-V RoundingModeRTE 16, used only where the device offers
+// shaderFloat16 and shaderRoundingModeRTEFloat16 and the init probe finds it bit-exact.
+#ifdef DQ_NARROW_HW
+#extension GL_EXT_spirv_intrinsics : require
+#extension GL_EXT_shader_explicit_arithmetic_types_float16 : require
+#endif
 #ifdef DQ_DENORM_PRESERVE
 #extension GL_EXT_spirv_intrinsics : require
 // Capability DenormPreserve = 4464, execution mode DenormPreserve = 4459, width 32 (SPIR-V spec).
 spirv_execution_mode(extensions = ["SPV_KHR_float_controls"], capabilities = [4464], 4459, 32);
+#endif
+#ifdef DQ_NARROW_HW
+// Capability RoundingModeRTE = 4467, execution mode RoundingModeRTE = 4462, width 16.
+spirv_execution_mode(extensions = ["SPV_KHR_float_controls"], capabilities = [4467], 4462, 16);
 #endif
 
 #ifndef DQ_STAGED
@@ -174,9 +185,25 @@ uint f32_bits_to_f16_select(uint x) {
   return sgn | r;
 }
 
+#ifdef DQ_NARROW_HW
+// The device's f32 -> f16 conversion (RoundingModeRTE 16 above); a NaN takes the reference's
+// result (sign and top payload bits kept, quieted: half.hpp), which hardware may canonicalise.
+// f32 subnormal inputs give the reference's signed zero only if the device keeps the sign
+// when it flushes them: the probe checks that too.
+uint f32_bits_to_f16_hw(uint x) {
+  const uint h = packFloat2x16(f16vec2(float16_t(uintBitsToFloat(x)), float16_t(0.0)));
+  const uint a = x & 0x7fffffffu;
+  return a > 0x7f800000u ? ((x >> 16) & 0x8000u) | 0x7e00u | ((a >> 13) & 0x3ffu) : h;
+}
+#endif
+
 uint narrow(uint bits) {
   if (OUT_TYPE != 1u) return f32_bits_to_bf16(bits);
+#ifdef DQ_NARROW_HW
+  return f32_bits_to_f16_hw(bits);
+#else
   return (params.flags & kFlagNarrowBranches) != 0u ? f32_bits_to_f16(bits) : f32_bits_to_f16_select(bits);
+#endif
 }
 
 // The store of one 16-bit output word: both halves, or (the chunk's first output in a high

@@ -1,0 +1,128 @@
+#include "narrow_probe.hpp"
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <strings.h>
+#include <vector>
+
+#include "dequantize.hpp"
+#include "dq/dq.h"
+#include "narrow_check.hpp"
+#include "pipelines.hpp"
+#include "status.hpp"
+
+namespace dq::vulkan {
+namespace {
+
+std::vector<bool> g_hw;       // per device: the probe passed, f16 outputs take the hw modules
+std::vector<bool> g_probing;  // per device: the probe is running there (hw modules forced)
+std::string g_note;
+
+bool env_is(const char *name, const char *value) {
+  const char *v = std::getenv(name);
+  return v && strcasecmp(v, value) == 0;
+}
+
+void log_debug(const std::string &line) {
+  if (!env_is("DQ_LOG", "debug")) return;
+  const std::string text = "dq: vulkan narrow probe: " + line + "\n";
+  std::fputs(text.c_str(), stderr);
+}
+
+// The inputs as an F32 tensor to F16 on `device` (host memory both ways: staged through the
+// device like any request); "" when every result equals the reference.
+std::string probe(int32_t device, const std::vector<uint32_t> &in, bool per_element) {
+  std::vector<uint16_t> got(in.size(), 0xdeadu);
+  dq_plugin_dequantize_args a{};
+  a.struct_size = sizeof a;
+  a.src_type = DQ_TYPE_F32;
+  a.dst_type = DQ_TYPE_F16;
+  a.src = in.data();
+  a.src_bytes = in.size() * sizeof(uint32_t);
+  a.n_elements = static_cast<int64_t>(in.size());
+  a.dst = got.data();
+  a.dst_bytes = got.size() * sizeof(uint16_t);
+  a.device = device;
+  a.src_on_host = a.dst_on_host = 1;
+  force_per_element_on_this_thread(per_element);
+  const int32_t st = dequantize(&a);
+  force_per_element_on_this_thread(false);
+  const char *path = per_element ? "per-element path: " : "run path: ";
+  if (st != DQ_OK) return std::string(path) + "dequantize failed: " + last_error_text();
+  if (env_is("DQ_VULKAN_NARROW_PROBE_FAULT", "1"))
+    for (size_t i = 0; i < in.size(); ++i)
+      if (in[i] == 0x80000001u) got[i] = 0x0000u;  // a flushed -2^-149 that lost its sign
+  const std::string why = narrow_mismatch(in, got.data(), got.size());
+  return why.empty() ? why : std::string(path) + why;
+}
+
+}  // namespace
+
+bool hw_narrow_requested() { return env_is("DQ_VULKAN_NARROW", "hw"); }
+
+std::string hw_narrow_missing(const DeviceContext &c) {
+  std::string missing;
+  auto add = [&](const char *what) { missing += (missing.empty() ? "" : ", ") + std::string(what); };
+  if (!c.float16_enabled) add(c.float16_offered ? "shaderFloat16 not enabled" : "no shaderFloat16");
+  VkPhysicalDeviceFloatControlsProperties fc;
+  if (!float_controls_properties(c, &fc)) {
+    add("float controls not queried");
+  } else {
+    if (!fc.shaderRoundingModeRTEFloat16) add("no shaderRoundingModeRTEFloat16");
+    // NONE: every width would need the same rounding mode; the modules set only 16.
+    if (fc.roundingModeIndependence == VK_SHADER_FLOAT_CONTROLS_INDEPENDENCE_NONE) add("roundingModeIndependence=NONE");
+  }
+  return missing;
+}
+
+void narrow_probe_run() {
+  narrow_probe_reset();
+  const int32_t n = device_count();
+  if (!hw_narrow_requested() || n < 1) return;
+  g_hw.assign(static_cast<size_t>(n), false);
+  g_probing.assign(static_cast<size_t>(n), false);
+  const std::vector<uint32_t> in = narrow_probe_inputs();
+  std::string hw_devices, sw_devices;
+  for (int32_t i = 0; i < n; ++i) {
+    DeviceContext *c = nullptr;
+    if (device_context(i, "narrow probe", &c) != DQ_OK) c = nullptr;
+    const std::string name = c ? std::string(c->props.deviceName) : "vulkan device " + std::to_string(i);
+    std::string why = c ? hw_narrow_missing(*c) : "no device context";
+    if (why.empty()) {
+      g_probing[static_cast<size_t>(i)] = true;
+      why = probe(i, in, false);
+      if (why.empty()) why = probe(i, in, true);
+      g_probing[static_cast<size_t>(i)] = false;
+    }
+    const std::string count = std::to_string(in.size()) + " inputs";
+    if (why.empty()) {
+      g_hw[static_cast<size_t>(i)] = true;
+      log_debug(name + ": hardware f16 narrowing chosen (RoundingModeRTE 16, " + count + " bit-exact)");
+      hw_devices += (hw_devices.empty() ? "" : ", ") + name;
+    } else {
+      log_debug(name + ": software f16 narrowing kept: " + why);
+      sw_devices += (sw_devices.empty() ? "" : "; ") + name + ": " + why;
+    }
+  }
+  if (!hw_devices.empty())
+    g_note = "f16 narrowing: hardware RoundingModeRTE on " + hw_devices + " (probed bit-exact, " +
+             std::to_string(in.size()) + " inputs)";
+  if (!sw_devices.empty())
+    g_note += std::string(g_note.empty() ? "" : "; ") + "f16 narrowing: software on " + sw_devices;
+}
+
+void narrow_probe_reset() {
+  g_hw.clear();
+  g_probing.clear();
+  g_note.clear();
+}
+
+bool hw_narrow_active(int32_t device) {
+  if (device < 0 || static_cast<size_t>(device) >= g_hw.size() || !hw_narrow_requested()) return false;
+  return g_hw[static_cast<size_t>(device)] || g_probing[static_cast<size_t>(device)];
+}
+
+const std::string &narrow_note() { return g_note; }
+
+}  // namespace dq::vulkan
