@@ -32,8 +32,10 @@
 #
 # Shader variants (issue 15; all in the one pack, chosen per process by environment, see
 # docs/VULKAN.md and plugins/vulkan/pipelines.hpp): VARIANTS="name:ENV=V,ENV=V ..." (or
-# VARIANTS=auto: "default", "staged" and "prefetch"; VARIANTS=tiles: their tile, workgroup
-# size and workgroup count knobs)
+# VARIANTS=auto: "default", "staged", "prefetch", "hw" and "staged-hw" (DQ_VULKAN_NARROW=hw:
+# f16 by the device's RoundingModeRTE conversion where its init probe is bit-exact; the
+# variant logs the probe's verdict); VARIANTS=tiles: their tile, workgroup size and workgroup
+# count knobs; VARIANTS=narrow: f16 narrowing variants only)
 # runs steps 0, 1 and 6 only:
 #     6a. per variant with settings: the golden gtests (every type to f32/f16/bf16, odd
 #         counts, odd offsets, batches) and dq-conformance; one that fails is not timed;
@@ -107,11 +109,17 @@ if [[ "$(count_devices)" != [1-9]* ]]; then
   exit 1
 fi
 
-# VARIANTS: steps 0, 1 and 6 only. Presets: auto (the shipped path against staged and
-# prefetch), tiles (their knobs, for a second run once one of them is exact and faster there).
+# VARIANTS: steps 0, 1 and 6 only. Presets: auto (the shipped path against staged, prefetch
+# and the hardware f16 narrowing DQ_VULKAN_NARROW=hw, alone and staged), tiles (their knobs,
+# for a second run once one of them is exact and faster there), narrow (f16 only: software,
+# branches and hw narrowing on the default, staged and prefetch shaders).
 if [[ -n ${VARIANTS:-} ]]; then
   case $VARIANTS in
-    auto) VARIANTS="default staged:DQ_VULKAN_SHADER=staged prefetch:DQ_VULKAN_SHADER=prefetch" ;;
+    auto) VARIANTS="default staged:DQ_VULKAN_SHADER=staged prefetch:DQ_VULKAN_SHADER=prefetch hw:DQ_VULKAN_NARROW=hw \
+staged-hw:DQ_VULKAN_SHADER=staged,DQ_VULKAN_NARROW=hw" ;;
+    narrow) VARIANTS="default hw:DQ_VULKAN_NARROW=hw branches:DQ_VULKAN_NARROW=branches staged:DQ_VULKAN_SHADER=staged \
+staged-hw:DQ_VULKAN_SHADER=staged,DQ_VULKAN_NARROW=hw prefetch-hw:DQ_VULKAN_SHADER=prefetch,DQ_VULKAN_NARROW=hw"
+      VARIANT_OUTS=${VARIANT_OUTS:-f16} ;;
     tiles) VARIANTS="staged:DQ_VULKAN_SHADER=staged staged-4k:DQ_VULKAN_SHADER=staged,DQ_VULKAN_STAGE_ELEMENTS=4096 \
 staged-16k:DQ_VULKAN_SHADER=staged,DQ_VULKAN_STAGE_ELEMENTS=16384 staged-t512:DQ_VULKAN_SHADER=staged,DQ_VULKAN_STAGE_THREADS=512 \
 staged-t128:DQ_VULKAN_SHADER=staged,DQ_VULKAN_STAGE_THREADS=128 prefetch-g512:DQ_VULKAN_SHADER=prefetch,DQ_VULKAN_STAGE_GROUPS=512 \
@@ -196,6 +204,12 @@ if [[ -n ${VARIANTS:-} ]]; then
     if [[ ${VARIANT_TESTS:-1} == 0 || ${#envs[@]} == 0 ]]; then passed+=("$spec"); continue; fi
     log "6a. $name (${envs[*]:-no settings}): goldens and conformance"
     t0=$SECONDS
+    # DQ_VULKAN_NARROW=hw: whether the init probe chose the hardware narrowing (else the
+    # variant times the software one), and why not (plugins/vulkan/narrow_probe.hpp).
+    if [[ " ${envs[*]} " == *" DQ_VULKAN_NARROW=hw "* ]]; then
+      run_or_print env ${envs[@]+"${envs[@]}"} DQ_LOG=debug "$BIN/dq" backends >"$OUT/variant-$name-backends.log" 2>&1
+      dev_dry || grep -ohE "vulkan narrow probe: .*|f16 narrowing: [^;]*" "$OUT/variant-$name-backends.log" | sort -u | tee -a "$S"
+    fi
     run_or_print env ${envs[@]+"${envs[@]}"} "$BIN/dq_vulkan_tests" \
       --gtest_filter='VulkanDevice.MatchesEveryGolden*:VulkanDevice.F32ToHalf*:VulkanDevice.OddCounts*:VulkanDevice.TensorsAtOdd*:VulkanBatch.*' \
       >"$OUT/variant-$name-tests.log" 2>&1
