@@ -1,5 +1,6 @@
 #include "narrow_probe.hpp"
 
+#include <cstddef>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -8,6 +9,7 @@
 
 #include "dequantize.hpp"
 #include "dq/dq.h"
+#include "dq_common/blocks.hpp"
 #include "narrow_check.hpp"
 #include "pipelines.hpp"
 #include "status.hpp"
@@ -57,6 +59,46 @@ std::string probe(int32_t device, const std::vector<uint32_t> &in, bool per_elem
   return why.empty() ? why : std::string(path) + why;
 }
 
+// The same through a block family's module (legacy.comp): Q8_0 blocks whose products d * q
+// (exact in f32) are f16 ties at several exponents, overflow to inf, f16 subnormals and
+// signed zeros; "" when every result is the reference's f32_to_f16(d * q).
+std::string probe_q8_0(int32_t device, bool per_element) {
+  static const uint16_t kScales[] = {0x3c01u, 0x4401u, 0x7bffu, 0x5bffu, 0x0001u, 0x8001u, 0x0201u, 0x3555u, 0x0000u};
+  constexpr size_t kBytes = sizeof(dq::blocks::block_q8_0);
+  std::vector<uint8_t> src;
+  std::vector<uint32_t> products;  // the f32 values the shader narrows
+  for (uint16_t d : kScales)
+    for (int b = 0; b < 8; ++b) {  // q = -128..127 over 8 blocks
+      uint8_t blk[kBytes];
+      std::memcpy(blk + offsetof(dq::blocks::block_q8_0, d), &d, sizeof d);
+      for (int j = 0; j < 32; ++j) {
+        const auto q = static_cast<int8_t>(b * 32 + j - 128);
+        blk[offsetof(dq::blocks::block_q8_0, qs) + j] = static_cast<uint8_t>(q);
+        products.push_back(dq::f32_bits(dq::f16_to_f32(d) * static_cast<float>(q)));
+      }
+      src.insert(src.end(), blk, blk + kBytes);
+    }
+  std::vector<uint16_t> got(products.size(), 0xdeadu);
+  dq_plugin_dequantize_args a{};
+  a.struct_size = sizeof a;
+  a.src_type = DQ_TYPE_Q8_0;
+  a.dst_type = DQ_TYPE_F16;
+  a.src = src.data();
+  a.src_bytes = src.size();
+  a.n_elements = static_cast<int64_t>(products.size());
+  a.dst = got.data();
+  a.dst_bytes = got.size() * sizeof(uint16_t);
+  a.device = device;
+  a.src_on_host = a.dst_on_host = 1;
+  force_per_element_on_this_thread(per_element);
+  const int32_t st = dequantize(&a);
+  force_per_element_on_this_thread(false);
+  const std::string path = per_element ? "Q8_0 per-element path: " : "Q8_0 run path: ";
+  if (st != DQ_OK) return path + "dequantize failed: " + last_error_text();
+  const std::string why = narrow_mismatch(products, got.data(), got.size());
+  return why.empty() ? why : path + why;
+}
+
 }  // namespace
 
 bool hw_narrow_requested() { return env_is("DQ_VULKAN_NARROW", "hw"); }
@@ -93,9 +135,11 @@ void narrow_probe_run() {
       g_probing[static_cast<size_t>(i)] = true;
       why = probe(i, in, false);
       if (why.empty()) why = probe(i, in, true);
+      if (why.empty()) why = probe_q8_0(i, false);
+      if (why.empty()) why = probe_q8_0(i, true);
       g_probing[static_cast<size_t>(i)] = false;
     }
-    const std::string count = std::to_string(in.size()) + " inputs";
+    const std::string count = std::to_string(in.size()) + " f32 inputs and Q8_0 products";
     if (why.empty()) {
       g_hw[static_cast<size_t>(i)] = true;
       log_debug(name + ": hardware f16 narrowing chosen (RoundingModeRTE 16, " + count + " bit-exact)");
@@ -106,8 +150,8 @@ void narrow_probe_run() {
     }
   }
   if (!hw_devices.empty())
-    g_note = "f16 narrowing: hardware RoundingModeRTE on " + hw_devices + " (probed bit-exact, " +
-             std::to_string(in.size()) + " inputs)";
+    g_note = "f16 narrowing: hardware RoundingModeRTE on " + hw_devices + " (probed bit-exact: " +
+             std::to_string(in.size()) + " f32 inputs and Q8_0 products, run and per-element paths)";
   if (!sw_devices.empty())
     g_note += std::string(g_note.empty() ? "" : "; ") + "f16 narrowing: software on " + sw_devices;
 }

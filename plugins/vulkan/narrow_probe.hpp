@@ -2,8 +2,9 @@
 // f32 -> f16 conversion under SPIR-V RoundingModeRTE 16 (the *_hw modules, common.glsl
 // DQ_NARROW_HW) instead of ~20 integer operations per element. Only on a device that offers
 // shaderFloat16 and shaderRoundingModeRTEFloat16, and where an init-time probe converts
-// narrow_probe_inputs() (narrow_check.hpp) through those modules, on the run path and the
-// per-element path, bit for bit equal to dq_common/half.hpp. Any other device keeps the
+// narrow_probe_inputs() (narrow_check.hpp) as an F32 tensor, and Q8_0 blocks whose products
+// are ties, overflows and f16 subnormals (a block family's module), through those modules on
+// the run path and the per-element path, bit for bit equal to dq_common/half.hpp. Any other device keeps the
 // software narrowing, and the backend description (and DQ_LOG=debug) says why.
 // DQ_VULKAN_NARROW_PROBE_FAULT=1 (tests): the probe sees -2^-149 come back as +0 (a device
 // that drops the sign of flushed f32 subnormals) and must refuse.
