@@ -132,11 +132,14 @@ class VulkanNarrow : public ::testing::Test {
 TEST_F(VulkanNarrow, HardwareChosenWhereOfferedAndExact) {
   if (!env_is("DQ_VULKAN_NARROW", "hw") || env_is("DQ_VULKAN_NARROW_PROBE_FAULT", "1"))
     GTEST_SKIP() << "run by vulkan.narrow-probe-hw";
-  // A device without the features says which is missing; lavapipe offers them.
+  // A device that keeps the software narrowing says why: a missing feature, or the probe's
+  // first difference (a valid outcome on a GPU); lavapipe offers the features and passes.
   if (description.find("f16 narrowing: software") != std::string::npos) {
     EXPECT_TRUE(description.find("shaderFloat16") != std::string::npos ||
                 description.find("shaderRoundingModeRTEFloat16") != std::string::npos ||
-                description.find("roundingModeIndependence") != std::string::npos)
+                description.find("roundingModeIndependence") != std::string::npos ||
+                description.find(" differ)") != std::string::npos ||
+                description.find("dequantize failed") != std::string::npos)
         << description;
     if (description.find("llvmpipe") != std::string::npos) ADD_FAILURE() << "lavapipe offers both: " << description;
   } else {

@@ -1,7 +1,8 @@
 // Shared by every dequantize shader: buffers, byte reads, exact f16/bf16 conversions done
 // with integer operations (never the GPU's float->half conversion, whose rounding mode is
 // not ours to choose), and the two main loops. Needs no optional Vulkan feature: the buffers
-// are 32-bit words, so neither 8/16-bit storage nor shaderFloat16 is used.
+// are 32-bit words, so neither 8/16-bit storage nor shaderFloat16 is used. (The extra
+// DQ_NARROW_HW modules alone use the GPU's conversion, with the rounding mode set and probed.)
 //
 // Two paths, picked by the RUN_PATH specialization constant (docs/VULKAN.md):
 // - run (1): each invocation decodes 8 consecutive elements of one block with the family's
@@ -206,6 +207,26 @@ uint narrow(uint bits) {
 #endif
 }
 
+#ifdef DQ_NARROW_HW
+// Two outputs per conversion, f16vec2(vec2): one paired f32x2 -> f16x2 instruction where the
+// device has one (NVIDIA since Ampere); a pair holding a NaN takes the per-element fix-up (rare,
+// so the branch seldom diverges).
+uint narrow_pair_hw(uint x, uint y) {
+  if (max(x & 0x7fffffffu, y & 0x7fffffffu) > 0x7f800000u)
+    return f32_bits_to_f16_hw(x) | (f32_bits_to_f16_hw(y) << 16);
+  return packFloat2x16(f16vec2(vec2(uintBitsToFloat(x), uintBitsToFloat(y))));
+}
+// The run path's four narrowed outputs, 16 bits each (the stores pack them again).
+uvec4 narrow4(uvec4 v) {
+  if (OUT_TYPE != 1u) return uvec4(narrow(v.x), narrow(v.y), narrow(v.z), narrow(v.w));
+  const uint p = narrow_pair_hw(v.x, v.y), q = narrow_pair_hw(v.z, v.w);
+  return uvec4(p & 0xffffu, p >> 16, q & 0xffffu, q >> 16);
+}
+#else
+// Expands to the same code as before narrow4 existed: the default modules' SPIR-V is unchanged.
+#define narrow4(v) uvec4(narrow((v).x), narrow((v).y), narrow((v).z), narrow((v).w))
+#endif
+
 // The store of one 16-bit output word: both halves, or (the chunk's first output in a high
 // half, its last in a low half) one half with atomics, since the other half belongs to a
 // neighbouring tensor or chunk that may be written at the same time.
@@ -290,8 +311,8 @@ void store_half_pair(uint at, uint lo, uint hi, bool has_lo, bool has_hi) {
           if (e0 + k >= fib && e0 + k - fib < n) dst_words[at + k] = v[k];              \
         continue;                                                                       \
       }                                                                                 \
-      const uvec4 na = (prenarrowed) ? a : uvec4(narrow(a.x), narrow(a.y), narrow(a.z), narrow(a.w)); \
-      const uvec4 nb = (prenarrowed) ? b : uvec4(narrow(b.x), narrow(b.y), narrow(b.z), narrow(b.w)); \
+      const uvec4 na = (prenarrowed) ? a : narrow4(a); \
+      const uvec4 nb = (prenarrowed) ? b : narrow4(b); \
       const uint at = (base + e0) >> 1;                                                 \
       if (full) {                                                                       \
         const uvec4 words = uvec4(na.x | (na.y << 16), na.z | (na.w << 16),             \
@@ -393,8 +414,8 @@ void store_half_pair(uint at, uint lo, uint hi, bool has_lo, bool has_hi) {
           if (e0 + k >= fib && e0 + k - fib < n) dst_words[at + k] = v[k];              \
         continue;                                                                       \
       }                                                                                 \
-      const uvec4 na = (prenarrowed) ? a : uvec4(narrow(a.x), narrow(a.y), narrow(a.z), narrow(a.w)); \
-      const uvec4 nb = (prenarrowed) ? b : uvec4(narrow(b.x), narrow(b.y), narrow(b.z), narrow(b.w)); \
+      const uvec4 na = (prenarrowed) ? a : narrow4(a); \
+      const uvec4 nb = (prenarrowed) ? b : narrow4(b); \
       const uint at = (base + e0) >> 1;                                                 \
       if (full) {                                                                       \
         const uvec4 words = uvec4(na.x | (na.y << 16), na.z | (na.w << 16),             \

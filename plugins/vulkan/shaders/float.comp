@@ -51,6 +51,18 @@ uint convert(uint x) {
   return OUT_TYPE == 0u ? f : narrow(f);
 }
 
+#ifdef DQ_NARROW_HW
+// Four elements at once: f16 outputs narrowed in pairs (common.glsl narrow4).
+uvec4 convert4_hw(uvec4 v) {
+  if (OUT_TYPE != 1u || same_width_output()) return uvec4(convert(v.x), convert(v.y), convert(v.z), convert(v.w));
+  if (SRC_TYPE == kF32) return narrow4(v);
+  if (SRC_TYPE == kF16)
+    return narrow4(uvec4(floatBitsToUint(half_to_float(v.x)), floatBitsToUint(half_to_float(v.y)),
+                         floatBitsToUint(half_to_float(v.z)), floatBitsToUint(half_to_float(v.w))));
+  return narrow4(v << 16);
+}
+#endif
+
 const uint kInBytes = SRC_TYPE == kF32 ? 4u : 2u;
 
 uint load_element(uint e) { return SRC_TYPE == kF32 ? src_u32(4u * e) : src_u16(2u * e); }
@@ -79,7 +91,12 @@ void store_unit(uint e, uvec4 v) {
   if (OUT_TYPE == 0u) {
     dst_vec[at >> 2] = uvec4(convert(v.x), convert(v.y), convert(v.z), convert(v.w));
   } else {
+#ifdef DQ_NARROW_HW
+    const uvec4 c = convert4_hw(v);
+    dst_vec2[at >> 2] = uvec2(c.x | (c.y << 16), c.z | (c.w << 16));
+#else
     dst_vec2[at >> 2] = uvec2(convert(v.x) | (convert(v.y) << 16), convert(v.z) | (convert(v.w) << 16));
+#endif
   }
 }
 
@@ -113,7 +130,11 @@ void load8(uint e, bool vector, out uvec4 lo, out uvec4 hi) {
   hi = load_unit(e + 4u, vector);
 }
 
+#ifdef DQ_NARROW_HW
+uvec4 convert4(uvec4 v) { return convert4_hw(v); }
+#else
 uvec4 convert4(uvec4 v) { return uvec4(convert(v.x), convert(v.y), convert(v.z), convert(v.w)); }
+#endif
 
 void store8(uint e, uvec4 lo, uvec4 hi) {
   const uint at = out_pos0() + e;
