@@ -13,7 +13,8 @@
 #     1. device listing: `dq backends` (device, driver name and version) and the loader's
 #        driver log (VK_LOADER_DEBUG=driver), the evidence when no device comes up;
 #     2. the vulkan gtests (goldens of every type to f32/f16/bf16, device memory, streams,
-#        events, loader models) with the Khronos validation layer when installed;
+#        events, loader models) with the Khronos validation layer when installed, and the
+#        hardware f16 narrowing probe's verdict (DQ_VULKAN_NARROW=hw, dq_vulkan_narrow_tests);
 #     3. dq-conformance --plugin libdq-vulkan.so against the cpu plugin;
 #     3b. dq_vulkan_copy_probe: vkCmdCopyBuffer of 256 MiB and 1 GiB on every queue family
 #        (timestamps inside the command buffer), 4 copies in one command buffer, 4 submissions
@@ -56,10 +57,11 @@ if [[ ${1:-} == pack ]]; then
   cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDQ_ENABLE_CUDA=OFF \
     -DDQ_ENABLE_VULKAN=ON >/dev/null || exit 1
   nice ninja -C "$BUILD" -j2 dq dq-cpu dq-vulkan dq-conformance dq_vulkan_tests dq_vulkan_loader_tests \
-    dq_vulkan_copy_probe dq_vulkan_path_tests || exit 1
+    dq_vulkan_copy_probe dq_vulkan_path_tests dq_vulkan_narrow_tests || exit 1
   rm -rf "$PACK"
   mkdir -p "$PACK/bin" "$PACK/lib/dq"
-  for f in dq dq-conformance dq_vulkan_tests dq_vulkan_loader_tests dq_vulkan_copy_probe dq_vulkan_path_tests; do
+  for f in dq dq-conformance dq_vulkan_tests dq_vulkan_loader_tests dq_vulkan_copy_probe dq_vulkan_path_tests \
+    dq_vulkan_narrow_tests; do
     strip -o "$PACK/bin/$f" "$BUILD/bin/$f" || exit 1
   done
   # The soname the binaries ask for.
@@ -143,6 +145,11 @@ if [[ -z ${NO_TESTS:-} ]]; then
   log "dq_vulkan_path_tests rc=$? $(grep -E '^\[  (PASSED|FAILED) ' "$OUT/vulkan-paths.log" | tr '\n' ' ')"
   run_or_print "$BIN/dq_vulkan_loader_tests" >"$OUT/vulkan-loader-tests.log" 2>&1
   log "dq_vulkan_loader_tests rc=$? $(grep -E '^\[  (PASSED|FAILED) ' "$OUT/vulkan-loader-tests.log" | tr '\n' ' ')"
+  # DQ_VULKAN_NARROW=hw: the probe's verdict on this device and its inputs exact either way
+  # (plugins/vulkan/narrow_probe.hpp); a refusal is a valid outcome, its reason is logged.
+  run_or_print env DQ_VULKAN_NARROW=hw DQ_LOG=debug "$BIN/dq_vulkan_narrow_tests" >"$OUT/vulkan-narrow-tests.log" 2>&1
+  log "dq_vulkan_narrow_tests (DQ_VULKAN_NARROW=hw) rc=$? $(grep -E '^\[  (PASSED|FAILED) ' "$OUT/vulkan-narrow-tests.log" | tr '\n' ' ')"
+  dev_dry || grep -ohE "vulkan narrow probe: .*" "$OUT/vulkan-narrow-tests.log" | sort -u | tee -a "$S"
   grep -E "^\[  FAILED  \]|Failure" "$OUT"/vulkan-*.log | head -20 | tee -a "$S"
   log "3. dq-conformance --plugin libdq-vulkan.so"
   run_or_print "$BIN/dq-conformance" --plugin "$PACK/lib/dq/libdq-vulkan.so" --reference "$PACK/lib/dq/libdq-cpu.so" \
