@@ -145,6 +145,7 @@ uint64_t staged_groups(const DeviceContext &c, int32_t src_type, const DispatchP
 
 // DQ_VULKAN_NARROW=branches: f32 -> f16 with the branching f32_bits_to_f16 instead of the
 // branch-free one (shaders/common.glsl kFlagNarrowBranches), to compare the two on a device.
+// (DQ_VULKAN_NARROW=hw picks other modules instead, not a flag: narrow_probe.hpp.)
 uint32_t shader_flags() {
   const char *e = std::getenv("DQ_VULKAN_NARROW");
   return e && std::strcmp(e, "branches") == 0 ? 1u : 0u;
