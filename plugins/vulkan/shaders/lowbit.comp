@@ -71,6 +71,40 @@ float ternary_digit(uint byte_, uint pow3) {
 
 uint pow3(uint n) { return n == 0u ? 1u : n == 1u ? 3u : n == 2u ? 9u : n == 3u ? 27u : 81u; }
 
+// IQ4_XS's table lookup without an indexed array (a dynamically indexed local array spills to
+// local memory on NVIDIA): kvalues_iq4nl[c] + 128 is 16c + r(c) for c < 8 and 16c - 11 + r(c)
+// for c >= 8, r(c) a nibble of kIQ4Residue (codes 0-7, 8-15). Returns the f32 bits of
+// 2^23 + 128 + kvalues_iq4nl[c] (exact), so one subtraction gives the value as a float with
+// no int->float conversion (a quarter-rate instruction on NVIDIA).
+const uint kIQ4Residue[2] = uint[2](0x6adffd81u, 0xc400148cu);
+uint iq4nl_biased_bits(uint c) {
+  const bool high = c >= 8u;
+  const uint r = ((high ? kIQ4Residue[1] : kIQ4Residue[0]) >> ((c << 2) & 28u)) & 0xfu;
+  return 16u * c + r + (high ? 0x4b000000u - 11u : 0x4b000000u);
+}
+// value * dl for the biased bits above; the subtraction is exact.
+uint iq4nl_times(uint biased_bits, float dl) {
+  precise float value = uintBitsToFloat(biased_bits) - 8388736.0;  // 2^23 + 128
+  return mul_bits(dl, value);
+}
+
+// TQ1_0, 8 elements: trit n of byte x is (uint8(x * 3^n) * 3) >> 8, which is 0 below 86, 1
+// below 171 and 2 from there, so two compares pick trit - 1 and one multiply by d gives
+// ggml's product. (The multiply stays per element: a compiler may fold a constant 0.0 * d to
+// +0.0 where ggml writes -0.0 for negative d, as lavapipe does.) Bytes 0, 2 and 1, 3 of a
+// word are multiplied in 16-bit lanes (255 * 81 < 2^16: no carry between lanes); the compares
+// read a lane's low byte at the top of the word (bits below it do not change them).
+void tq1_word(uint w, uint p, float d, out uint v0, out uint v1, out uint v2, out uint v3) {
+  const uint even = (w & 0x00ff00ffu) * p, odd = ((w >> 8) & 0x00ff00ffu) * p;
+  const uint t[4] = uint[4](even << 24, odd << 24, even << 8, odd << 8);
+  uint v[4];
+  [[unroll]] for (uint k = 0u; k < 4u; ++k) {
+    const float upper = t[k] < (171u << 24) ? 0.0 : 1.0;  // two selects, no branch
+    v[k] = mul_bits(t[k] < (86u << 24) ? -1.0 : upper, d);
+  }
+  v0 = v[0]; v1 = v[1]; v2 = v[2]; v3 = v[3];
+}
+
 uint decode(uint e) {
   const uint b = (e / block_elements()) * block_bytes();
   const uint j = e % block_elements();
@@ -79,7 +113,7 @@ uint decode(uint e) {
     const uint ib = j / 32u;
     const uint ls = ((src_byte(b + 4u + ib / 2u) >> (4u * (ib % 2u))) & 0xfu) | (((src_u16(b + 2u) >> (2u * ib)) & 3u) << 4);
     precise float dl = half_to_float(src_u16(b)) * float(int(ls) - 32);
-    return mul_bits(dl, float(kValuesIQ4NL[nibble32(b + 8u + 16u * ib, j % 32u)]));
+    return iq4nl_times(iq4nl_biased_bits(nibble32(b + 8u + 16u * ib, j % 32u)), dl);
   }
   if (SRC_TYPE == kMXFP4) return mxfp4_value(src_byte(b), kValuesMXFP4[nibble32(b + 1u, j)]);
   if (SRC_TYPE == kNVFP4) {
@@ -117,8 +151,7 @@ uint decode(uint e) {
 }
 
 // Elements e0..e0+7 (e0 a multiple of 8: one scale, 8 codes in 1-8 consecutive bytes): the
-// scale read once, the codes as words; the products as in decode. TQ1_0 (base-3 digits over
-// three regions) keeps the per-element decode.
+// scale read once, the codes as words; the products as in decode.
 void decode8(uint e0, out uvec4 lo4, out uvec4 hi4) {
   const uint b = (e0 / block_elements()) * block_bytes();
   const uint j0 = e0 % block_elements();
@@ -145,14 +178,23 @@ void decode8(uint e0, out uvec4 lo4, out uvec4 hi4) {
       scale = ue4m3_half(src_byte(b + sb));
     }
     const uint w0 = src_u32(q), w1 = src_u32(q + 4u);
+    if (SRC_TYPE == kIQ4_XS) {
+      // The 8 codes, one a byte: shifted and masked once per word, not per element.
+      const uint c0 = (w0 >> nibble) & 0x0f0f0f0fu, c1 = (w1 >> nibble) & 0x0f0f0f0fu;
+      [[unroll]] for (uint k = 0u; k < 8u; ++k) {
+        const uint code = ((k < 4u ? c0 : c1) >> (8u * (k & 3u))) & 0xffu;
+        v[k] = iq4nl_times(iq4nl_biased_bits(code), scale);
+      }
+    } else {
     [[unroll]] for (uint k = 0u; k < 8u; ++k) {
       const uint code = (byte8(w0, w1, k) >> nibble) & 0xfu;
-      if (SRC_TYPE == kIQ4_NL || SRC_TYPE == kIQ4_XS)
+      if (SRC_TYPE == kIQ4_NL)
         v[k] = mul_bits(scale, float(kValuesIQ4NL[code]));
       else if (SRC_TYPE == kMXFP4)
         v[k] = mxfp4_value(e8m0, kValuesMXFP4[code]);
       else
         v[k] = mul_bits(float(kValuesMXFP4[code]), scale);
+    }
     }
   } else if (SRC_TYPE == kQ1_0) {
     const uint dbits = floatBitsToUint(half_to_float(src_u16(b)));
@@ -177,8 +219,26 @@ void decode8(uint e0, out uvec4 lo4, out uvec4 hi4) {
       const uint q = SRC_TYPE == kQ2_0 ? (w0 >> (2u * k)) & 3u : (byte8(w0, w1, k) >> shift) & 3u;
       v[k] = mul_bits(float(int(q) - 1), d);
     }
-  } else {
-    for (uint k = 0u; k < 8u; ++k) v[k] = decode(e0 + k);
+  } else {  // TQ1_0
+    // The group's 8 bytes and trit n: j0 < 160: qs[j0 % 32..], n = j0 / 32; j0 < 240:
+    // qs[32 + j0 % 16..], n = (j0 - 160) / 16; else qh[0..3] twice, trits n and n + 1 (n =
+    // 0 at 240, 2 at 248). Selects, not branches: one warp's groups span all three regions.
+    const bool in_qs32 = j0 < 160u, in_qh = j0 >= 240u;
+    // (Operands named first: glslang makes a select of a ternary only when both are plain.)
+    const uint at_qs32 = j0 & 31u, at_qs16 = 32u + (j0 & 15u);
+    const uint n_qs32 = j0 >> 5, n_qs16 = (j0 - 160u) >> 4, n_qh = (j0 - 240u) >> 2;
+    const uint at_rest = in_qh ? 48u : at_qs16, n_rest = in_qh ? n_qh : n_qs16;
+    const uint at = in_qs32 ? at_qs32 : at_rest, n = in_qs32 ? n_qs32 : n_rest;
+    const uint p_small = (0x1b090301u >> (8u * (n & 3u))) & 0xffu;
+    const uint p_lo = n < 4u ? p_small : 81u;  // 3^n
+    const uint p_lo3 = 3u * p_lo;
+    const uint p_hi = in_qh ? p_lo3 : p_lo;
+    const uint at_next = at + 4u;
+    const uint w1_at = in_qh ? at : at_next;
+    const uint w0 = src_u32(b + at), w1 = src_u32(b + w1_at);
+    const float d = half_to_float(src_u16(b + 52u));
+    tq1_word(w0, p_lo, d, v[0], v[1], v[2], v[3]);
+    tq1_word(w1, p_hi, d, v[4], v[5], v[6], v[7]);
   }
   lo4 = uvec4(v[0], v[1], v[2], v[3]);
   hi4 = uvec4(v[4], v[5], v[6], v[7]);
