@@ -13,8 +13,10 @@
 #     1. device listing: `dq backends` (device, driver name and version) and the loader's
 #        driver log (VK_LOADER_DEBUG=driver), the evidence when no device comes up;
 #     2. the vulkan gtests (goldens of every type to f32/f16/bf16, device memory, streams,
-#        events, loader models) with the Khronos validation layer when installed, and the
-#        hardware f16 narrowing probe's verdict (DQ_VULKAN_NARROW=hw, dq_vulkan_narrow_tests);
+#        events, loader models) with the Khronos validation layer when installed, on the
+#        shipped defaults (DQ_VULKAN_SHADER=prefetch, hardware f16 narrowing where its init
+#        probe passes) and the goldens on the earlier ones (DQ_VULKAN_SHADER=run,
+#        DQ_VULKAN_NARROW=sw), and the narrow probe's verdict (dq_vulkan_narrow_tests);
 #     3. dq-conformance --plugin libdq-vulkan.so against the cpu plugin;
 #     3b. dq_vulkan_copy_probe: vkCmdCopyBuffer of 256 MiB and 1 GiB on every queue family
 #        (timestamps inside the command buffer), 4 copies in one command buffer, 4 submissions
@@ -32,14 +34,18 @@
 # also times the per-element shader path (DQ_VULKAN_PATH=per-element) after each bench.
 #
 # Shader variants (issue 15; all in the one pack, chosen per process by environment, see
-# docs/VULKAN.md and plugins/vulkan/pipelines.hpp): VARIANTS="name:ENV=V,ENV=V ..." (or
-# VARIANTS=auto: "default", "staged", "prefetch", "hw" and "staged-hw" (DQ_VULKAN_NARROW=hw:
-# f16 by the device's RoundingModeRTE conversion where its init probe is bit-exact; the
-# variant logs the probe's verdict); VARIANTS=tiles: their tile, workgroup size and workgroup
-# count knobs; VARIANTS=narrow: f16 narrowing variants only)
-# runs steps 0, 1 and 6 only:
-#     6a. per variant with settings: the golden gtests (every type to f32/f16/bf16, odd
-#         counts, odd offsets, batches) and dq-conformance; one that fails is not timed;
+# docs/VULKAN.md, plugins/vulkan/pipelines.hpp and narrow_probe.hpp). The defaults: prefetch
+# shaders (DQ_VULKAN_SHADER=prefetch; run: the earlier unstaged run path; staged) and f16 by
+# the device's RoundingModeRTE conversion where its init probe is bit-exact
+# (DQ_VULKAN_NARROW=hw; sw: the earlier software narrowing; branches).
+# VARIANTS="name:ENV=V,ENV=V ..." (or VARIANTS=auto: "default" (prefetch + hw) against "run"
+# (the earlier default: DQ_VULKAN_SHADER=run,DQ_VULKAN_NARROW=sw), "prefetch-sw" (prefetch
+# alone), "run-hw" (hw alone), "staged" and "staged-sw"; VARIANTS=tiles: the staged and
+# prefetch tile, workgroup size and workgroup count knobs; VARIANTS=narrow: f16 narrowing
+# variants only) runs steps 0, 1 and 6 only:
+#     6a. per variant, the default included: the narrow probe's verdict (dq backends), the
+#         golden gtests (every type to f32/f16/bf16, odd counts, odd offsets, batches) and
+#         dq-conformance; one that fails is not timed;
 #     6b. per output (VARIANT_OUTS, f16 f32), every passing variant in turn:
 #         dq bench --backend vulkan --elements $BENCH_ELEMENTS --repeat 3 --types $VARIANT_TYPES
 #         (all), then one table of GB/s per type and variant (variants-<out>.txt).
@@ -111,18 +117,18 @@ if [[ "$(count_devices)" != [1-9]* ]]; then
   exit 1
 fi
 
-# VARIANTS: steps 0, 1 and 6 only. Presets: auto (the shipped path against staged, prefetch
-# and the hardware f16 narrowing DQ_VULKAN_NARROW=hw, alone and staged), tiles (their knobs,
-# for a second run once one of them is exact and faster there), narrow (f16 only: software,
-# branches and hw narrowing on the default, staged and prefetch shaders).
+# VARIANTS: steps 0, 1 and 6 only. Presets: auto (the shipped defaults, prefetch + hw
+# narrowing, against the earlier default run + sw, each of the two alone, and staged with
+# either narrowing), tiles (the staged/prefetch knobs), narrow (f16 only: hw, sw and branches
+# narrowing on the prefetch, run and staged shaders).
 if [[ -n ${VARIANTS:-} ]]; then
   case $VARIANTS in
-    auto) VARIANTS="default staged:DQ_VULKAN_SHADER=staged prefetch:DQ_VULKAN_SHADER=prefetch hw:DQ_VULKAN_NARROW=hw \
-staged-hw:DQ_VULKAN_SHADER=staged,DQ_VULKAN_NARROW=hw" ;;
-    narrow) VARIANTS="default hw:DQ_VULKAN_NARROW=hw branches:DQ_VULKAN_NARROW=branches staged:DQ_VULKAN_SHADER=staged \
-staged-hw:DQ_VULKAN_SHADER=staged,DQ_VULKAN_NARROW=hw prefetch-hw:DQ_VULKAN_SHADER=prefetch,DQ_VULKAN_NARROW=hw"
+    auto) VARIANTS="default run:DQ_VULKAN_SHADER=run,DQ_VULKAN_NARROW=sw prefetch-sw:DQ_VULKAN_NARROW=sw \
+run-hw:DQ_VULKAN_SHADER=run staged:DQ_VULKAN_SHADER=staged staged-sw:DQ_VULKAN_SHADER=staged,DQ_VULKAN_NARROW=sw" ;;
+    narrow) VARIANTS="default sw:DQ_VULKAN_NARROW=sw branches:DQ_VULKAN_NARROW=branches run-hw:DQ_VULKAN_SHADER=run \
+run:DQ_VULKAN_SHADER=run,DQ_VULKAN_NARROW=sw staged:DQ_VULKAN_SHADER=staged staged-sw:DQ_VULKAN_SHADER=staged,DQ_VULKAN_NARROW=sw"
       VARIANT_OUTS=${VARIANT_OUTS:-f16} ;;
-    tiles) VARIANTS="staged:DQ_VULKAN_SHADER=staged staged-4k:DQ_VULKAN_SHADER=staged,DQ_VULKAN_STAGE_ELEMENTS=4096 \
+    tiles) VARIANTS="default staged:DQ_VULKAN_SHADER=staged staged-4k:DQ_VULKAN_SHADER=staged,DQ_VULKAN_STAGE_ELEMENTS=4096 \
 staged-16k:DQ_VULKAN_SHADER=staged,DQ_VULKAN_STAGE_ELEMENTS=16384 staged-t512:DQ_VULKAN_SHADER=staged,DQ_VULKAN_STAGE_THREADS=512 \
 staged-t128:DQ_VULKAN_SHADER=staged,DQ_VULKAN_STAGE_THREADS=128 prefetch-g512:DQ_VULKAN_SHADER=prefetch,DQ_VULKAN_STAGE_GROUPS=512 \
 prefetch-g2048:DQ_VULKAN_SHADER=prefetch,DQ_VULKAN_STAGE_GROUPS=2048" ;;
@@ -137,18 +143,23 @@ if [[ -z ${NO_TESTS:-} ]]; then
   run_or_print env DQ_VULKAN_SEGMENT_BYTES=65536 DQ_VULKAN_HOST_IMPORT=0 "$BIN/dq_vulkan_tests" \
     --gtest_filter='VulkanDevice.TensorsAtOddOffsets*:VulkanDevice.Streams*' >"$OUT/vulkan-segments.log" 2>&1
   log "segments rc=$? $(grep -E '^\[  (PASSED|FAILED) ' "$OUT/vulkan-segments.log" | tr '\n' ' ')"
-  # The per-element shader path forced (the run path is the default above), and both paths
-  # against the cpu plugin in one process (docs/VULKAN.md, "Device features each path needs").
+  # The earlier defaults (unstaged run path, software narrowing): the goldens.
+  run_or_print env DQ_VULKAN_SHADER=run DQ_VULKAN_NARROW=sw "$BIN/dq_vulkan_tests" \
+    --gtest_filter='VulkanDevice.MatchesEveryGolden*:VulkanDevice.F32ToHalf*:VulkanDevice.OddCounts*:VulkanDevice.TensorsAtOdd*:VulkanBatch.*' \
+    >"$OUT/vulkan-run-sw.log" 2>&1
+  log "run path + sw narrowing (DQ_VULKAN_SHADER=run DQ_VULKAN_NARROW=sw) rc=$? $(grep -E '^\[  (PASSED|FAILED) ' "$OUT/vulkan-run-sw.log" | tr '\n' ' ')"
+  # The per-element shader path forced (the prefetch run path is the default above), and all
+  # paths against the cpu plugin in one process (docs/VULKAN.md, "Device features each path needs").
   run_or_print env DQ_VULKAN_PATH=per-element "$BIN/dq_vulkan_tests" --gtest_filter='VulkanDevice.*' >"$OUT/vulkan-per-element.log" 2>&1
   log "per-element path rc=$? $(grep -E '^\[  (PASSED|FAILED) ' "$OUT/vulkan-per-element.log" | tr '\n' ' ')"
   run_or_print "$BIN/dq_vulkan_path_tests" >"$OUT/vulkan-paths.log" 2>&1
   log "dq_vulkan_path_tests rc=$? $(grep -E '^\[  (PASSED|FAILED) ' "$OUT/vulkan-paths.log" | tr '\n' ' ')"
   run_or_print "$BIN/dq_vulkan_loader_tests" >"$OUT/vulkan-loader-tests.log" 2>&1
   log "dq_vulkan_loader_tests rc=$? $(grep -E '^\[  (PASSED|FAILED) ' "$OUT/vulkan-loader-tests.log" | tr '\n' ' ')"
-  # DQ_VULKAN_NARROW=hw: the probe's verdict on this device and its inputs exact either way
+  # The default narrowing: the probe's verdict on this device and its inputs exact either way
   # (plugins/vulkan/narrow_probe.hpp); a refusal is a valid outcome, its reason is logged.
-  run_or_print env DQ_VULKAN_NARROW=hw DQ_LOG=debug "$BIN/dq_vulkan_narrow_tests" >"$OUT/vulkan-narrow-tests.log" 2>&1
-  log "dq_vulkan_narrow_tests (DQ_VULKAN_NARROW=hw) rc=$? $(grep -E '^\[  (PASSED|FAILED) ' "$OUT/vulkan-narrow-tests.log" | tr '\n' ' ')"
+  run_or_print env DQ_LOG=debug "$BIN/dq_vulkan_narrow_tests" >"$OUT/vulkan-narrow-tests.log" 2>&1
+  log "dq_vulkan_narrow_tests (default narrowing) rc=$? $(grep -E '^\[  (PASSED|FAILED) ' "$OUT/vulkan-narrow-tests.log" | tr '\n' ' ')"
   dev_dry || grep -ohE "vulkan narrow probe: .*" "$OUT/vulkan-narrow-tests.log" | sort -u | tee -a "$S"
   grep -E "^\[  FAILED  \]|Failure" "$OUT"/vulkan-*.log | head -20 | tee -a "$S"
   log "3. dq-conformance --plugin libdq-vulkan.so"
@@ -207,16 +218,15 @@ if [[ -n ${VARIANTS:-} ]]; then
   for spec in "${specs[@]}"; do
     name=$(variant_name "$spec")
     read -ra envs <<<"$(variant_envs "$spec")"
-    # No settings: the shipped path, which steps 2 and 3 check.
-    if [[ ${VARIANT_TESTS:-1} == 0 || ${#envs[@]} == 0 ]]; then passed+=("$spec"); continue; fi
+    # The shipped defaults (no settings) too: steps 2 and 3 do not run with VARIANTS.
+    if [[ ${VARIANT_TESTS:-1} == 0 ]]; then passed+=("$spec"); continue; fi
     log "6a. $name (${envs[*]:-no settings}): goldens and conformance"
     t0=$SECONDS
-    # DQ_VULKAN_NARROW=hw: whether the init probe chose the hardware narrowing (else the
+    # The shader variant, whether the init probe chose the hardware narrowing (else the
     # variant times the software one), and why not (plugins/vulkan/narrow_probe.hpp).
-    if [[ " ${envs[*]} " == *" DQ_VULKAN_NARROW=hw "* ]]; then
-      run_or_print env ${envs[@]+"${envs[@]}"} DQ_LOG=debug "$BIN/dq" backends >"$OUT/variant-$name-backends.log" 2>&1
-      dev_dry || grep -ohE "vulkan narrow probe: .*|f16 narrowing: [^;]*" "$OUT/variant-$name-backends.log" | sort -u | tee -a "$S"
-    fi
+    run_or_print env ${envs[@]+"${envs[@]}"} DQ_LOG=debug "$BIN/dq" backends >"$OUT/variant-$name-backends.log" 2>&1
+    dev_dry || grep -ohE "vulkan narrow probe: .*|shader variant: [a-z]+|f16 narrowing: [^;]*" "$OUT/variant-$name-backends.log" |
+      sort -u | sed "s/^/$name: /" | tee -a "$S"
     run_or_print env ${envs[@]+"${envs[@]}"} "$BIN/dq_vulkan_tests" \
       --gtest_filter='VulkanDevice.MatchesEveryGolden*:VulkanDevice.F32ToHalf*:VulkanDevice.OddCounts*:VulkanDevice.TensorsAtOdd*:VulkanBatch.*' \
       >"$OUT/variant-$name-tests.log" 2>&1

@@ -12,6 +12,7 @@
 #include "dq_common/type_traits.hpp"
 #include "loader.hpp"
 #include "memory.hpp"
+#include "narrow_probe.hpp"
 #include "pipelines.hpp"
 #include "shader_copy.hpp"
 #include "streams.hpp"
@@ -145,11 +146,8 @@ uint64_t staged_groups(const DeviceContext &c, int32_t src_type, const DispatchP
 
 // DQ_VULKAN_NARROW=branches: f32 -> f16 with the branching f32_bits_to_f16 instead of the
 // branch-free one (shaders/common.glsl kFlagNarrowBranches), to compare the two on a device.
-// (DQ_VULKAN_NARROW=hw picks other modules instead, not a flag: narrow_probe.hpp.)
-uint32_t shader_flags() {
-  const char *e = std::getenv("DQ_VULKAN_NARROW");
-  return e && std::strcmp(e, "branches") == 0 ? 1u : 0u;
-}
+// (The default hardware narrowing picks other modules instead, not a flag: narrow_probe.hpp.)
+uint32_t shader_flags() { return branching_narrow_requested() ? 1u : 0u; }
 
 // Records one chunk's dispatch; its descriptor set comes from `pool`.
 int32_t record_dispatch(DeviceContext &c, VkCommandBuffer cb, VkDescriptorPool pool, const Shader &shader,

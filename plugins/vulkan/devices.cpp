@@ -260,7 +260,8 @@ std::string create_context(DeviceContext &c) {
   VkPhysicalDeviceVulkan12Features f12{};
   f12.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_2_FEATURES;
   f12.timelineSemaphore = VK_TRUE;
-  // The hw narrowing modules declare Float16; the default ones never do (narrow_probe.hpp).
+  // The hw narrowing modules (the default where probed) declare Float16; the software ones
+  // never do, so DQ_VULKAN_NARROW=sw|branches leaves the feature off (narrow_probe.hpp).
   c.float16_enabled = c.float16_offered && hw_narrow_requested();
   f12.shaderFloat16 = c.float16_enabled ? VK_TRUE : VK_FALSE;
   const char *ext = VK_EXT_EXTERNAL_MEMORY_HOST_EXTENSION_NAME;

@@ -59,7 +59,7 @@ struct DeviceContext {
   VkDeviceSize import_alignment = 4096;
   PFN_vkGetMemoryHostPointerPropertiesEXT get_host_pointer_props = nullptr;
   bool float16_offered = false;  // shaderFloat16
-  bool float16_enabled = false;  // enabled at vkCreateDevice: only for DQ_VULKAN_NARROW=hw
+  bool float16_enabled = false;  // enabled at vkCreateDevice unless DQ_VULKAN_NARROW=sw|branches
   bool timestamps = false;
   float timestamp_period_ns = 1.0f;
   VkDevice device = VK_NULL_HANDLE;

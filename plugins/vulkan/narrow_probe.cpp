@@ -99,9 +99,38 @@ std::string probe_q8_0(int32_t device, bool per_element) {
   return why.empty() ? why : path + why;
 }
 
+// DQ_VULKAN_NARROW without reporting (init and the module choice read it too); false for an
+// unknown value, which the dequantize entries refuse (narrow_mode, plugin.cpp).
+bool parse_narrow_mode(NarrowMode *out) {
+  const char *v = std::getenv("DQ_VULKAN_NARROW");
+  if (!v || !*v || strcasecmp(v, "hw") == 0 || strcasecmp(v, "default") == 0)
+    *out = NarrowMode::Hardware;
+  else if (strcasecmp(v, "sw") == 0)
+    *out = NarrowMode::Software;
+  else if (strcasecmp(v, "branches") == 0)
+    *out = NarrowMode::Branches;
+  else
+    return false;
+  return true;
+}
+
 }  // namespace
 
-bool hw_narrow_requested() { return env_is("DQ_VULKAN_NARROW", "hw"); }
+int32_t narrow_mode(NarrowMode *out) {
+  if (parse_narrow_mode(out)) return DQ_OK;
+  return fail(DQ_ERR_INVALID_ARGUMENT, std::string("DQ_VULKAN_NARROW=") + std::getenv("DQ_VULKAN_NARROW") +
+                                           " is not an f16 narrowing (hw (default), sw, branches)");
+}
+
+bool hw_narrow_requested() {
+  NarrowMode mode = NarrowMode::Software;
+  return parse_narrow_mode(&mode) && mode == NarrowMode::Hardware;
+}
+
+bool branching_narrow_requested() {
+  NarrowMode mode = NarrowMode::Hardware;
+  return parse_narrow_mode(&mode) && mode == NarrowMode::Branches;
+}
 
 std::string hw_narrow_missing(const DeviceContext &c) {
   std::string missing;
@@ -121,7 +150,18 @@ std::string hw_narrow_missing(const DeviceContext &c) {
 void narrow_probe_run() {
   narrow_probe_reset();
   const int32_t n = device_count();
-  if (!hw_narrow_requested() || n < 1) return;
+  NarrowMode mode = NarrowMode::Hardware;
+  if (!parse_narrow_mode(&mode)) {
+    g_note = std::string("f16 narrowing: DQ_VULKAN_NARROW=") + std::getenv("DQ_VULKAN_NARROW") +
+             " is not an f16 narrowing (hw (default), sw, branches): every request refused";
+    return;
+  }
+  if (n < 1) return;
+  if (mode != NarrowMode::Hardware) {
+    g_note = std::string("f16 narrowing: software (DQ_VULKAN_NARROW=") + std::getenv("DQ_VULKAN_NARROW") +
+             ")";
+    return;
+  }
   g_hw.assign(static_cast<size_t>(n), false);
   g_probing.assign(static_cast<size_t>(n), false);
   const std::vector<uint32_t> in = narrow_probe_inputs();
@@ -151,7 +191,8 @@ void narrow_probe_run() {
   }
   if (!hw_devices.empty())
     g_note = "f16 narrowing: hardware RoundingModeRTE on " + hw_devices + " (probed bit-exact: " +
-             std::to_string(in.size()) + " f32 inputs and Q8_0 products, run and per-element paths)";
+             std::to_string(in.size()) +
+             " f32 inputs and Q8_0 products, run and per-element paths; DQ_VULKAN_NARROW=sw: software)";
   if (!sw_devices.empty())
     g_note += std::string(g_note.empty() ? "" : "; ") + "f16 narrowing: software on " + sw_devices;
 }

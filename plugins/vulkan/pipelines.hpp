@@ -3,8 +3,8 @@
 // per element, shaders/common.glsl) is a specialization constant; the module is the family's
 // plain SPIR-V, or its DenormPreserve variant on devices that report
 // shaderDenormPreserveFloat32 (NVIDIA otherwise flushes f32 subnormal products); f16 outputs
-// take the *_hw modules where DQ_VULKAN_NARROW=hw and the narrow probe chose them. Q8_K and
-// MXFP4 pipelines also carry the DENORM_MODE specialization constant (exact products for
+// take the *_hw modules where the narrow probe chose them (the default, narrow_probe.hpp).
+// Q8_K and MXFP4 pipelines also carry the DENORM_MODE specialization constant (exact products for
 // subnormal scales where the device flushes anyway).
 #pragma once
 
@@ -48,15 +48,16 @@ uint32_t denorm_mode(const DeviceContext &c, int32_t src_type);
 bool uses_denorm_exact(const DeviceContext &c);
 bool simulates_denorm_flush();
 
-// DQ_VULKAN_SHADER: the modules the run path uses. Default (unset or "default"): block
-// families decode 8 elements per invocation from the binding; float streams 4-element units.
-// Staged ("staged"): block families take one workgroup per tile of blocks copied to shared
-// memory with 16-byte loads, then decoded (shaders/common.glsl DQ_STAGED); float takes
-// 8-element units, 16-byte loads and stores (float.comp). Off by default until a device shows
-// it faster. Prefetch ("prefetch"): as staged, with DQ_VULKAN_STAGE_GROUPS (1024) workgroups
-// each taking several tiles, the next tile's loads issued before the current one is decoded.
-// Any other value: DQ_ERR_INVALID_ARGUMENT naming it.
-enum class ShaderVariant { Default, Staged, Prefetch };
+// DQ_VULKAN_SHADER: the modules the run path uses. Prefetch (the default since issue 15: on an
+// H100 it was the fastest on every row measured; unset, "default" or "prefetch"): block
+// families take DQ_VULKAN_STAGE_GROUPS (1024) workgroups, each taking several tiles of blocks
+// copied to shared memory with 16-byte loads (shaders/common.glsl DQ_STAGED), the next tile's
+// loads issued before the current one is decoded; float takes 8-element units, 16-byte loads
+// and stores (float.comp). Staged ("staged"): as prefetch, one workgroup per tile, no
+// prefetch. Run ("run", the earlier default): block families decode 8 elements per
+// invocation from the binding; float streams 4-element units. The per-element path always
+// takes the unstaged modules. Any other value: DQ_ERR_INVALID_ARGUMENT naming it.
+enum class ShaderVariant { Prefetch, Staged, Unstaged };
 int32_t shader_variant(ShaderVariant *out);
 // Whether a dispatch on `path` runs the staged modules (the per-element path never does).
 bool staged_run(ShaderPath path);

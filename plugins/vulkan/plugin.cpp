@@ -12,6 +12,7 @@
 #include "dq_common/plugin_glue.hpp"
 #include "memory.hpp"
 #include "narrow_probe.hpp"
+#include "pipelines.hpp"
 #include "shader_copy.hpp"
 #include "streams.hpp"
 #include "status.hpp"
@@ -32,17 +33,43 @@ class FpEnvGuard {
   fenv_t env_;
 };
 
-// With the types the denormal probe refused and why (set by init).
+// With the shader variant, the types the denormal probe refused and why, and the f16
+// narrowing chosen (set by init).
 constexpr const char *kDescription = "Vulkan (every type, exact; device memory, streams, events)";
 std::string g_description = kDescription;
 
+// The run path's modules as init found DQ_VULKAN_SHADER (read again at each request), and the
+// other values.
+std::string shader_note() {
+  ShaderVariant v = ShaderVariant::Prefetch;
+  if (shader_variant(&v) != DQ_OK)
+    return std::string("DQ_VULKAN_SHADER=") + std::getenv("DQ_VULKAN_SHADER") +
+           " is not a shader variant (prefetch (default), run, staged): every request refused";
+  const char *name = v == ShaderVariant::Prefetch ? "prefetch"
+                     : v == ShaderVariant::Staged ? "staged"
+                                                  : "run";
+  return std::string("shader variant: ") + name + " (DQ_VULKAN_SHADER=prefetch (default), run, staged)";
+}
+
+// A misspelt DQ_VULKAN_NARROW / DQ_VULKAN_SHADER refuses each dequantize naming it, instead of
+// running as the default. Checked at the ABI entries only: the init probes call dequantize()
+// directly, so the denormal probe still runs (with the software narrowing).
+int32_t check_settings() {
+  NarrowMode narrow = NarrowMode::Hardware;
+  if (int32_t st = narrow_mode(&narrow); st != DQ_OK) return st;
+  ShaderVariant variant = ShaderVariant::Prefetch;
+  return shader_variant(&variant);
+}
+
 int32_t guarded_dequantize(const dq_plugin_dequantize_args *args) {
   FpEnvGuard guard;
+  if (int32_t st = check_settings(); st != DQ_OK) return st;
   return dequantize(args);
 }
 
 int32_t guarded_dequantize_batch(const dq_plugin_dequantize_args *args, size_t n) {
   FpEnvGuard guard;
+  if (int32_t st = check_settings(); st != DQ_OK) return st;
   const uint64_t errors_before = validation_error_count();
   const int32_t st = dequantize_batch(args, n);
   if (st == DQ_OK && validation_error_count() != errors_before)
@@ -72,7 +99,7 @@ struct VulkanEntries {
     shader_copy_configure();
     denormal_probe_run();
     narrow_probe_run();
-    g_description = kDescription;
+    g_description = std::string(kDescription) + "; " + shader_note();
     if (!denormal_note().empty()) g_description += "; " + denormal_note();
     if (!narrow_note().empty()) g_description += "; " + narrow_note();
     return ok();

@@ -2,7 +2,7 @@
 # (plugins/vulkan/shaders/common.glsl, plugins/vulkan/pipelines.cpp); included by CMakeLists.txt.
 
 # The per-element path forced (DQ_VULKAN_PATH=per-element): the same device tests as the
-# default run path (every golden to f32/f16/bf16, odd counts, multi-chunk tensors, odd
+# default (prefetch) run path (every golden to f32/f16/bf16, odd counts, multi-chunk tensors, odd
 # offsets in device memory), and again over 64 KiB segments (chunks starting inside blocks).
 add_test(NAME vulkan.per-element-path
          COMMAND dq_vulkan_tests --gtest_filter=VulkanDevice.*)
@@ -54,5 +54,9 @@ add_executable(dq_vulkan_path_tests vulkan_paths_test.cpp)
 target_include_directories(dq_vulkan_path_tests PRIVATE ${CMAKE_SOURCE_DIR}/tests/cuda)
 target_link_libraries(dq_vulkan_path_tests PRIVATE dq_test_support ${CMAKE_DL_LIBS})
 add_dependencies(dq_vulkan_path_tests dq-vulkan dq-cpu)
+# With the default narrowing (hardware on lavapipe) and with the software one.
 add_test(NAME vulkan.paths COMMAND dq_vulkan_path_tests)
 set_tests_properties(vulkan.paths PROPERTIES TIMEOUT 600 ENVIRONMENT "DQ_VULKAN_CPU=1;${dq_sanitizer_env}")
+add_test(NAME vulkan.paths-narrow-sw COMMAND dq_vulkan_path_tests)
+set_tests_properties(vulkan.paths-narrow-sw PROPERTIES TIMEOUT 600
+  ENVIRONMENT "DQ_VULKAN_NARROW=sw;DQ_VULKAN_CPU=1;${dq_sanitizer_env}")

@@ -1,13 +1,16 @@
-// DQ_VULKAN_NARROW=hw (plugins/vulkan/narrow_probe.hpp): f16 outputs narrowed by the device's
-// f32 -> f16 conversion under RoundingModeRTE 16, only where the device offers the features
-// and the init probe matches dq_common/half.hpp bit for bit.
+// The hardware f16 narrowing (plugins/vulkan/narrow_probe.hpp, the default; DQ_VULKAN_NARROW=hw
+// names it): f16 outputs narrowed by the device's f32 -> f16 conversion under RoundingModeRTE
+// 16, only where the device offers the features and the init probe matches
+// dq_common/half.hpp bit for bit.
 // NarrowCheck: the probe's comparison (narrow_check.hpp) on the host with injected device
 // results: the reference passes, each plausible hardware departure is caught.
 // VulkanNarrow (through the registry, CTest sets the environment): hardware chosen on a
-// device that offers the features (lavapipe does) and the probe inputs come back exact
-// (vulkan.narrow-probe-hw); a device result that drops the sign of a flushed f32 subnormal
+// device that offers the features (lavapipe does) and the probe inputs come back exact, by
+// default and with DQ_VULKAN_NARROW=hw (vulkan.narrow-probe-default, vulkan.narrow-probe-hw);
+// a device result that drops the sign of a flushed f32 subnormal
 // (DQ_VULKAN_NARROW_PROBE_FAULT=1) keeps the software narrowing, said in the description
-// (vulkan.narrow-probe-refused); without DQ_VULKAN_NARROW=hw nothing is probed or said.
+// (vulkan.narrow-probe-refused); DQ_VULKAN_NARROW=sw probes nothing and says software
+// (vulkan.narrow-probe-sw); a misspelt value is refused naming it (vulkan.narrow-probe-unknown).
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -109,8 +112,15 @@ class VulkanNarrow : public ::testing::Test {
 
   // The probe inputs as an F32 tensor to F16 on vulkan equal the reference.
   void expect_inputs_exact() {
+    std::vector<uint16_t> got;
+    ASSERT_EQ(inputs_to_f16(&got), DQ_OK) << dq_last_error(ctx);
+    EXPECT_EQ(narrow_mismatch(narrow_probe_inputs(), got.data(), got.size()), "");
+  }
+
+  int32_t inputs_to_f16(std::vector<uint16_t> *out) {
     const std::vector<uint32_t> in = narrow_probe_inputs();
-    std::vector<uint16_t> got(in.size(), 0xdeadu);
+    std::vector<uint16_t> &got = *out;
+    got.assign(in.size(), 0xdeadu);
     dq_dequantize_request r{};
     r.struct_size = sizeof r;
     r.src_type = DQ_TYPE_F32;
@@ -121,17 +131,19 @@ class VulkanNarrow : public ::testing::Test {
     r.dst = got.data();
     r.dst_bytes = got.size() * 2;
     r.backend = "vulkan";
-    ASSERT_EQ(dq_dequantize(ctx, &r), DQ_OK) << dq_last_error(ctx);
-    EXPECT_EQ(narrow_mismatch(in, got.data(), got.size()), "");
+    return dq_dequantize(ctx, &r);
   }
 
   dq_context *ctx = nullptr;
   std::string description;
 };
 
+// DQ_VULKAN_NARROW unset or "hw": the hardware narrowing is asked for.
+bool hw_asked() { return !std::getenv("DQ_VULKAN_NARROW") || env_is("DQ_VULKAN_NARROW", "hw"); }
+
 TEST_F(VulkanNarrow, HardwareChosenWhereOfferedAndExact) {
-  if (!env_is("DQ_VULKAN_NARROW", "hw") || env_is("DQ_VULKAN_NARROW_PROBE_FAULT", "1"))
-    GTEST_SKIP() << "run by vulkan.narrow-probe-hw";
+  if (!hw_asked() || env_is("DQ_VULKAN_NARROW_PROBE_FAULT", "1"))
+    GTEST_SKIP() << "run by vulkan.narrow-probe-default and vulkan.narrow-probe-hw";
   // A device that keeps the software narrowing says why: a missing feature, or the probe's
   // first difference (a valid outcome on a GPU); lavapipe offers the features and passes.
   if (description.find("f16 narrowing: software") != std::string::npos) {
@@ -158,10 +170,33 @@ TEST_F(VulkanNarrow, FaultyProbeKeepsSoftwareNarrowing) {
   expect_inputs_exact();
 }
 
-TEST_F(VulkanNarrow, OffByDefault) {
-  if (std::getenv("DQ_VULKAN_NARROW")) GTEST_SKIP() << "DQ_VULKAN_NARROW is set";
-  EXPECT_EQ(description.find("f16 narrowing"), std::string::npos) << description;
+TEST_F(VulkanNarrow, SoftwareWhenAskedProbesNothing) {
+  if (!env_is("DQ_VULKAN_NARROW", "sw")) GTEST_SKIP() << "run by vulkan.narrow-probe-sw";
+  EXPECT_EQ(description.find("f16 narrowing: hardware"), std::string::npos) << description;
+  EXPECT_NE(description.find("f16 narrowing: software (DQ_VULKAN_NARROW=sw)"), std::string::npos) << description;
   expect_inputs_exact();
+}
+
+// `dq backends` says which shader variant runs and what the others are called.
+TEST_F(VulkanNarrow, DescriptionNamesTheShaderVariant) {
+  if (std::getenv("DQ_VULKAN_SHADER")) GTEST_SKIP() << "DQ_VULKAN_SHADER is set";
+  EXPECT_NE(description.find("shader variant: prefetch (DQ_VULKAN_SHADER=prefetch (default), run, staged)"),
+            std::string::npos)
+      << description;
+}
+
+// A misspelt value is refused naming it, not silently run as the default or as software.
+TEST_F(VulkanNarrow, AnUnknownValueIsRefusedNamingIt) {
+  if (!env_is("DQ_VULKAN_NARROW", "hardware")) GTEST_SKIP() << "run by vulkan.narrow-probe-unknown";
+  EXPECT_NE(description.find("f16 narrowing: DQ_VULKAN_NARROW=hardware is not an f16 narrowing"), std::string::npos)
+      << description;
+  EXPECT_EQ(description.find("probe failed"), std::string::npos) << description;  // the init probes unaffected
+  std::vector<uint16_t> got;
+  EXPECT_EQ(inputs_to_f16(&got), DQ_ERR_INVALID_ARGUMENT);
+  const std::string error = dq_last_error(ctx);
+  EXPECT_NE(error.find("DQ_VULKAN_NARROW=hardware is not an f16 narrowing (hw (default), sw, branches)"),
+            std::string::npos)
+      << error;
 }
 
 }  // namespace

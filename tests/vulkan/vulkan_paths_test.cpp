@@ -45,10 +45,11 @@ class EnvScope {
   bool had_ = false;
 };
 
-// The shader paths and variants: the run path as shipped, the per-element path, and the
-// staged modules' run path (DQ_VULKAN_SHADER=staged / prefetch) with the default tile, with
-// one block per tile (every tile boundary a block boundary, the most tiles), and prefetch
-// with 3 workgroups (each takes many tiles, the next one loaded while one is decoded).
+// The shader paths and variants: the unstaged run path (DQ_VULKAN_SHADER=run), the
+// per-element path, and the staged modules' run path (DQ_VULKAN_SHADER=staged / prefetch)
+// with the default tile, with one block per tile (every tile boundary a block boundary, the
+// most tiles), prefetch as shipped (nothing set), and prefetch with 3 workgroups (each takes
+// many tiles, the next one loaded while one is decoded).
 struct Variant {
   const char *name;
   const char *path;            // DQ_VULKAN_PATH
@@ -56,10 +57,11 @@ struct Variant {
   const char *stage_elements;  // DQ_VULKAN_STAGE_ELEMENTS
   const char *stage_groups;    // DQ_VULKAN_STAGE_GROUPS
 };
-constexpr Variant kVariants[] = {{"run", "run", nullptr, nullptr, nullptr},
+constexpr Variant kVariants[] = {{"run", "run", "run", nullptr, nullptr},
                                  {"per-element", "per-element", nullptr, nullptr, nullptr},
                                  {"staged", "run", "staged", nullptr, nullptr},
                                  {"staged, one block per tile", "run", "staged", "1", nullptr},
+                                 {"default (prefetch)", nullptr, nullptr, nullptr, nullptr},
                                  {"prefetch, 3 workgroups", "run", "prefetch", "300", "3"}};
 
 class VariantScope {
