@@ -71,6 +71,18 @@ float ternary_digit(uint byte_, uint pow3) {
 
 uint pow3(uint n) { return n == 0u ? 1u : n == 1u ? 3u : n == 2u ? 9u : n == 3u ? 27u : 81u; }
 
+// 32 bits at byte i of the source: one word load where i is word-aligned in the binding
+// (IQ4_XS's 136-byte blocks keep every header and code word aligned when the chunk starts
+// aligned; the branch is uniform then), else src_u32's two.
+uint src_u32_aligned_or_pair(uint i) {
+  const uint at = i + params.src_byte_offset;
+  if ((at & 3u) != 0u) return src_u32(i);
+#if defined(DQ_STAGED) && !defined(DQ_FLOAT_FAMILY)
+  if (kReadStaged) return stage_words[(at - stage_base) >> 2];
+#endif
+  return src_words[at >> 2];
+}
+
 // IQ4_XS's table lookup without an indexed array (a dynamically indexed local array spills to
 // local memory on NVIDIA): kvalues_iq4nl[c] + 128 is 16c + r(c) for c < 8 and 16c - 11 + r(c)
 // for c >= 8, r(c) a nibble of kIQ4Residue (codes 0-7, 8-15). Returns the f32 bits of
@@ -165,9 +177,11 @@ void decode8(uint e0, out uvec4 lo4, out uvec4 hi4) {
       if (SRC_TYPE == kMXFP4) e8m0 = src_byte(b);
       scale = SRC_TYPE == kIQ4_NL ? half_to_float(src_u16(b)) : e8m0_half(e8m0);
     } else if (SRC_TYPE == kIQ4_XS) {
+      // One word holds d and scales_h, the next the four scales_l bytes.
       const uint ib = j0 / 32u, j = j0 % 32u;
-      const uint ls = ((src_byte(b + 4u + ib / 2u) >> (4u * (ib % 2u))) & 0xfu) | (((src_u16(b + 2u) >> (2u * ib)) & 3u) << 4);
-      precise float dl = half_to_float(src_u16(b)) * float(int(ls) - 32);
+      const uint head = src_u32_aligned_or_pair(b), scales_l = src_u32_aligned_or_pair(b + 4u);
+      const uint ls = ((scales_l >> (4u * ib)) & 0xfu) | (((head >> (16u + 2u * ib)) & 3u) << 4);
+      precise float dl = half_to_float(head & 0xffffu) * float(int(ls) - 32);
       scale = dl;
       q = b + 8u + 16u * ib + (j & 15u);
       nibble = j < 16u ? 0u : 4u;
@@ -177,8 +191,8 @@ void decode8(uint e0, out uvec4 lo4, out uvec4 hi4) {
       nibble = jj < 8u ? 0u : 4u;
       scale = ue4m3_half(src_byte(b + sb));
     }
-    const uint w0 = src_u32(q), w1 = src_u32(q + 4u);
     if (SRC_TYPE == kIQ4_XS) {
+      const uint w0 = src_u32_aligned_or_pair(q), w1 = src_u32_aligned_or_pair(q + 4u);
       // The 8 codes, one a byte: shifted and masked once per word, not per element.
       const uint c0 = (w0 >> nibble) & 0x0f0f0f0fu, c1 = (w1 >> nibble) & 0x0f0f0f0fu;
       [[unroll]] for (uint k = 0u; k < 8u; ++k) {
@@ -186,6 +200,7 @@ void decode8(uint e0, out uvec4 lo4, out uvec4 hi4) {
         v[k] = iq4nl_times(iq4nl_biased_bits(code), scale);
       }
     } else {
+    const uint w0 = src_u32(q), w1 = src_u32(q + 4u);
     [[unroll]] for (uint k = 0u; k < 8u; ++k) {
       const uint code = (byte8(w0, w1, k) >> nibble) & 0xfu;
       if (SRC_TYPE == kIQ4_NL)
