@@ -200,16 +200,16 @@ void decode8(uint e0, out uvec4 lo4, out uvec4 hi4) {
         v[k] = iq4nl_times(iq4nl_biased_bits(code), scale);
       }
     } else {
-    const uint w0 = src_u32(q), w1 = src_u32(q + 4u);
-    [[unroll]] for (uint k = 0u; k < 8u; ++k) {
-      const uint code = (byte8(w0, w1, k) >> nibble) & 0xfu;
-      if (SRC_TYPE == kIQ4_NL)
-        v[k] = mul_bits(scale, float(kValuesIQ4NL[code]));
-      else if (SRC_TYPE == kMXFP4)
-        v[k] = mxfp4_value(e8m0, kValuesMXFP4[code]);
-      else
-        v[k] = mul_bits(float(kValuesMXFP4[code]), scale);
-    }
+      const uint w0 = src_u32(q), w1 = src_u32(q + 4u);
+      [[unroll]] for (uint k = 0u; k < 8u; ++k) {
+        const uint code = (byte8(w0, w1, k) >> nibble) & 0xfu;
+        if (SRC_TYPE == kIQ4_NL)
+          v[k] = mul_bits(scale, float(kValuesIQ4NL[code]));
+        else if (SRC_TYPE == kMXFP4)
+          v[k] = mxfp4_value(e8m0, kValuesMXFP4[code]);
+        else
+          v[k] = mul_bits(float(kValuesMXFP4[code]), scale);
+      }
     }
   } else if (SRC_TYPE == kQ1_0) {
     const uint dbits = floatBitsToUint(half_to_float(src_u16(b)));
