@@ -281,20 +281,12 @@ void store_half_pair(uint at, uint lo, uint hi, bool has_lo, bool has_hi) {
       store_half_pair(params.dst_word_offset + w, lo, hi, has_lo, has_hi);              \
     }                                                                                   \
   }
-#define DQ_MAIN_RUN(decode8, prenarrowed)                                               \
-  /* Group g: elements 8g..8g+7 from the first block's start; output i = element - fib. */ \
-  /* 16-bit outputs need (2 * dst_word_offset + dst_half_shift - fib) even (the host */ \
-  /* checks), so element pairs (8g+2k, 8g+2k+1) share one output word. */               \
-  void main_run() {                                                                     \
-    const uint n = params.n_elements;                                                   \
-    const uint fib = params.first_in_block;                                             \
-    const uint stride = gl_NumWorkGroups.x * gl_WorkGroupSize.x;                        \
-    const uint g_end = (fib + n + 7u) / 8u;                                             \
-    /* Output position (word for f32, half for 16-bit) of element 0, modulo 2^32. */    \
-    const uint base = OUT_TYPE == 0u ? params.dst_word_offset - fib                     \
-                                     : 2u * params.dst_word_offset + params.dst_half_shift - fib; \
-    const bool vec = (base & (OUT_TYPE == 0u ? 3u : 7u)) == 0u;                         \
-    for (uint g = fib / 8u + gl_GlobalInvocationID.x; g < g_end; g += stride) {         \
+/* Group g (elements 8g..8g+7) of a run: decoded by decode8, stored where it lies inside the */
+/* tensor [fib, fib + n) at `base` (16-byte stores when whole and aligned); needs fib, n, */
+/* base and vec in scope, and must be the whole body of the loop over g (it `continue`s). */
+/* Shared by the run path and the staged/prefetch tiles. */
+#define DQ_STORE_GROUP8(g, decode8, prenarrowed)                                        \
+    {                                                                                   \
       const uint e0 = 8u * g;                                                           \
       uvec4 a, b;                                                                       \
       decode8(e0, a, b);                                                                \
@@ -333,6 +325,22 @@ void store_half_pair(uint at, uint lo, uint hi, bool has_lo, bool has_hi) {
         const bool has_hi = e0 + k + 1u >= fib && e0 + k + 1u - fib < n;                \
         store_half_pair((base + e0 + k) >> 1, v[k], v[k + 1u], has_lo, has_hi);         \
       }                                                                                 \
+    }
+#define DQ_MAIN_RUN(decode8, prenarrowed)                                               \
+  /* Group g: elements 8g..8g+7 from the first block's start; output i = element - fib. */ \
+  /* 16-bit outputs need (2 * dst_word_offset + dst_half_shift - fib) even (the host */ \
+  /* checks), so element pairs (8g+2k, 8g+2k+1) share one output word. */               \
+  void main_run() {                                                                     \
+    const uint n = params.n_elements;                                                   \
+    const uint fib = params.first_in_block;                                             \
+    const uint stride = gl_NumWorkGroups.x * gl_WorkGroupSize.x;                        \
+    const uint g_end = (fib + n + 7u) / 8u;                                             \
+    /* Output position (word for f32, half for 16-bit) of element 0, modulo 2^32. */    \
+    const uint base = OUT_TYPE == 0u ? params.dst_word_offset - fib                     \
+                                     : 2u * params.dst_word_offset + params.dst_half_shift - fib; \
+    const bool vec = (base & (OUT_TYPE == 0u ? 3u : 7u)) == 0u;                         \
+    for (uint g = fib / 8u + gl_GlobalInvocationID.x; g < g_end; g += stride) {         \
+      DQ_STORE_GROUP8(g, decode8, prenarrowed)                                          \
     }                                                                                   \
   }
 /* The entry point: the per-element path or the run path (RUN_PATH). float.comp has its own */
@@ -398,44 +406,7 @@ void store_half_pair(uint at, uint lo, uint hi, bool has_lo, bool has_hi) {
     const uint g_lo = max(b0 * (STAGE_BLOCK_ELEMENTS / 8u), fib / 8u);                  \
     const uint g_hi = min(b1 * (STAGE_BLOCK_ELEMENTS / 8u), (fib + n + 7u) / 8u);       \
     for (uint g = g_lo + gl_LocalInvocationID.x; g < g_hi; g += gl_WorkGroupSize.x) {   \
-      const uint e0 = 8u * g;                                                           \
-      uvec4 a, b;                                                                       \
-      decode8(e0, a, b);                                                                \
-      const bool full = e0 >= fib && e0 + 8u - fib <= n;                                \
-      if (OUT_TYPE == 0u) {                                                             \
-        const uint at = base + e0;                                                      \
-        if (full && vec) {                                                              \
-          dst_vec[at >> 2] = a;                                                         \
-          dst_vec[(at >> 2) + 1u] = b;                                                  \
-          continue;                                                                     \
-        }                                                                               \
-        const uint v[8] = uint[8](a.x, a.y, a.z, a.w, b.x, b.y, b.z, b.w);               \
-        [[unroll]] for (uint k = 0u; k < 8u; ++k)                                       \
-          if (e0 + k >= fib && e0 + k - fib < n) dst_words[at + k] = v[k];              \
-        continue;                                                                       \
-      }                                                                                 \
-      const uvec4 na = (prenarrowed) ? a : narrow4(a); \
-      const uvec4 nb = (prenarrowed) ? b : narrow4(b); \
-      const uint at = (base + e0) >> 1;                                                 \
-      if (full) {                                                                       \
-        const uvec4 words = uvec4(na.x | (na.y << 16), na.z | (na.w << 16),             \
-                                  nb.x | (nb.y << 16), nb.z | (nb.w << 16));            \
-        if (vec) {                                                                      \
-          dst_vec[at >> 2] = words;                                                     \
-        } else {                                                                        \
-          dst_words[at] = words.x;                                                      \
-          dst_words[at + 1u] = words.y;                                                 \
-          dst_words[at + 2u] = words.z;                                                 \
-          dst_words[at + 3u] = words.w;                                                 \
-        }                                                                               \
-        continue;                                                                       \
-      }                                                                                 \
-      const uint v[8] = uint[8](na.x, na.y, na.z, na.w, nb.x, nb.y, nb.z, nb.w);         \
-      [[unroll]] for (uint k = 0u; k < 8u; k += 2u) {                                   \
-        const bool has_lo = e0 + k >= fib && e0 + k - fib < n;                          \
-        const bool has_hi = e0 + k + 1u >= fib && e0 + k + 1u - fib < n;                \
-        store_half_pair((base + e0 + k) >> 1, v[k], v[k + 1u], has_lo, has_hi);         \
-      }                                                                                 \
+      DQ_STORE_GROUP8(g, decode8, prenarrowed)                                          \
     }                                                                                   \
   }                                                                                     \
   /* staged: one tile at a time, loaded (all of its loads issued first) to stage_words, */ \
