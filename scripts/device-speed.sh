@@ -7,6 +7,8 @@
 #     ABI) for A/B first loads;
 #  2. the CUDA golden tests, `dq-conformance --plugin libdq-cuda.so` (CONFORMANCE_FILTERS="*/batch/* ..."
 #     keeps only those checks) and EXTRA_TESTS (binaries of EXTRA_TARGETS) (skip: NO_TESTS=1);
+#     MEMCHECK="bin ..." runs those binaries again under compute-sanitizer memcheck with leak
+#     checking (DQ_CUDA_TEST_QUICK=1, MEMCHECK_TIMEOUT 300 s each);
 #  3. dq-cuda-bench at 256M elements, every type to f16/f32/bf16, copy rate in the same run
 #     (BENCH_OUTS=f16,f32,bf16, BENCH_ELEMENTS; skip: NO_BENCH=1), and tuning variants (TUNE="ENV=V ...");
 #     KERNEL_VARIANTS="name:-DFLAG=V,ENV=V ..." builds the cuda plugin again with the -D flags
@@ -140,6 +142,14 @@ if [[ -z ${NO_TESTS:-} ]]; then
     run_or_print timeout 300 "$BUILD/bin/$t" >"$OUT/$t.log" 2>&1
     note_test "$t" $?
     grep -E "^\[  (PASSED|FAILED) \]|tests ran|SKIPPED \]|FAILED|Failure|Expected|Which is|actual" "$OUT/$t.log" | head -12 >>"$S"
+  done
+  # MEMCHECK="bin ...": those test binaries again under compute-sanitizer memcheck (quick sizes).
+  for t in ${MEMCHECK:-}; do
+    log "memcheck $t"
+    run_or_print env DQ_CUDA_TEST_QUICK=1 timeout "${MEMCHECK_TIMEOUT:-300}" compute-sanitizer --tool memcheck --report-api-errors no \
+      --leak-check full --error-exitcode 9 "$BUILD/bin/$t" >"$OUT/memcheck-$t.log" 2>&1
+    note_test "memcheck $t" $?
+    grep -E "ERROR SUMMARY|^\[  (PASSED|FAILED) \]|tests ran" "$OUT/memcheck-$t.log" | head -6 >>"$S"
   done
 fi
 

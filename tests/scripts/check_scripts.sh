@@ -51,7 +51,7 @@ dry-run)
     ((rc == 0)) || fail "$* exit $rc: $(tail -3 "$plan")"
     grep -E "No such file|unbound variable|command not found|syntax error" "$plan" && fail "$*: errors above"
     local left
-    left=$(cd "$out" && ls -A | grep -vE '^(logs\.tgz|[a-z-]*summary\.log)$')
+    left=$(cd "$out" && ls -A | grep -vE '^(logs(-[0-9]+)?\.tgz|[a-z-]*summary\.log)$')
     [[ -z $left ]] || fail "$*: \$OUT holds more than the summary and logs.tgz: $left"
   }
   expect() {  # expect COUNT REGEX WHAT: that many plan lines match
@@ -96,10 +96,11 @@ dry-run)
 
   # What scripts/issue17-batch-device.sh was.
   NO_BENCH=1 SHAPES=f16 SHAPE_TYPES=q4_K,q6_K,q8_0,q4_0,iq4_xs SHAPE_ROWS=1 EXTRA_TARGETS=dq_cuda_graph_tests \
-    EXTRA_TESTS=dq_cuda_graph_tests CONFORMANCE_FILTERS="*/batch/* */handshake/*" BASE_TAR=$WORK/none OLD_TAR=$WORK/none \
-    dry device-speed.sh
+    EXTRA_TESTS=dq_cuda_graph_tests MEMCHECK=dq_cuda_graph_tests CONFORMANCE_FILTERS="*/batch/* */handshake/*" \
+    BASE_TAR=$WORK/none OLD_TAR=$WORK/none dry device-speed.sh
   expect 1 'ninja -C build-device .* dq_cuda_graph_tests$' "graph tests built"
   expect 1 '^\+ timeout 300 build-device/bin/dq_cuda_graph_tests$' "graph tests run"
+  expect 1 '^\+ env DQ_CUDA_TEST_QUICK=1 timeout 300 compute-sanitizer --tool memcheck .*--leak-check full .*build-device/bin/dq_cuda_graph_tests$' "graph tests under memcheck"
   expect 1 'dq-conformance --plugin build-device/lib/dq/libdq-cuda\.so --filter \*/batch/\* --filter \*/handshake/\*$' "filtered conformance"
   expect 1 '^\+ build-device/bin/dq bench --backend cuda --shapes default --types q4_K,q6_K,q8_0,q4_0,iq4_xs --to f16$' "shapes"
   expect 1 '^\+ build-device/bin/dq bench --backend cuda --types q4_K,q6_K,q8_0,q4_0,iq4_xs --to f16$' "256M rows"
@@ -112,6 +113,16 @@ dry-run)
   expect 1 '^\+ timeout 300 build-device/bin/dq_cuda_decode_host_tests$' "decode host tests"
   expect 1 '^\+ env timeout 300 build-device/bin/dq-cuda-bench .*--outs f16,f32 .*--plugin-dir build-kv-base/lib/dq' "base bench"
 
+  # The open issues' two device calls (scripts/device-open-issues.sh).
+  DQ_TESTDATA=$WORK/none dry device-open-issues.sh cuda
+  expect 1 'compute-sanitizer --tool memcheck .*build-device/bin/dq_cuda_graph_tests$' "open issues: graph tests under memcheck"
+  expect 3 '^\+ build-device/bin/dq bench --backend cuda --shapes default --types all --to (f16|bf16|f32)$' "open issues: size rows"
+  expect 14 '^\+ env (DQ_LOAD_PREPARE=0 )?DQ_LOAD_TRACE=1 build-device/bin/dq load /tmp/dq-bench-model\.gguf --no-progress$' "open issues: 7 x 2 first loads"
+  dry device-open-issues.sh vulkan
+  expect 2 '^\+ .*/bin/dq bench --backend vulkan --to f(16|32) --elements 268435456 --repeat 5 --min-sample-ms 50$' "open issues: vulkan rows"
+  expect 2 '^\+ env DQ_VULKAN_SHADER=run DQ_VULKAN_NARROW=sw .*/bin/dq bench --backend vulkan --to f(16|32) ' "open issues: old default's rows"
+  expect 3 '^\+ env DQ_LOAD_TRACE=1 .*/bin/dq load /tmp/dq-bench-model\.gguf --device vulkan:0 --no-progress$' "open issues: vulkan loads"
+  [[ -f $out/defaults-summary.log ]] || fail "open issues vulkan: no defaults-summary.log"
   dry device-cuda.sh quick
   expect 0 '^\+ ninja -C build-device -j[0-9]+ dq$' "no dq tool in quick mode"
   expect 1 'racecheck .*OddBlockCounts/mxfp4' "quick racecheck"
