@@ -186,6 +186,9 @@ def _load_library() -> ctypes.CDLL:
         fn("dq_load_options_init_sized", c_int32, POINTER(LoadOptions), c_size_t)
     fn("dq_load_options_init", None, POINTER(LoadOptions))
     fn("dq_load", c_int32, ctx_p, model_p, POINTER(LoadOptions), POINTER(c_void_p))
+    # The staging hint (cores from dq_load_prepare on; without it the hint does nothing).
+    if hasattr(lib, "dq_load_prepare"):
+        fn("dq_load_prepare", c_int32, ctx_p, model_p, POINTER(LoadOptions))
     loaded_p = c_void_p
     fn("dq_loaded_count", c_int64, loaded_p)
     fn("dq_loaded_get_tensor", c_int32, loaded_p, c_int64, POINTER(LoadedTensor))

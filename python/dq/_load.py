@@ -11,7 +11,7 @@ import numpy as np
 
 from . import _types
 from ._cuda_array import CudaArray, DeviceBuffer
-from ._gguf_file import _Model
+from ._gguf_file import GGUFFile, _Model
 from ._lib import (BUFFER_FN, DQ_LOAD_KEEP, PROGRESS_FN, DQError, LoadedTensor, LoadOptions,
                    Location, check, init_load_options, lib, text)
 from ._progress import ProgressBar
@@ -113,6 +113,52 @@ def _set_names_and_rows(opts, model, path: str, names, rows) -> list:
     return keep_alive
 
 
+def _options_for(backend: str | None, device_index: int) -> LoadOptions:
+    """The library's default load options with the destination set."""
+    opts = LoadOptions()
+    init_load_options(opts)
+    opts.device = Location(backend.encode() if backend else None, device_index)
+    return opts
+
+
+def _prepare(model: _Model, opts: LoadOptions, what: str) -> None:
+    """dq_load_prepare(ctx, model, opts); nothing on a core without it (it is only a hint).
+    Raises DQError naming `what` for options dq_load would refuse as well."""
+    if hasattr(lib, "dq_load_prepare"):
+        check(lib.dq_load_prepare(model.ctx, model.handle, byref(opts)), model.ctx, what)
+
+
+def prepare_load(model: str | os.PathLike[str] | GGUFFile, *, device: object = "cuda:0") -> None:
+    """Hints that `model` is about to be loaded to `device` (dq_load_prepare): the loader's
+    host staging (up to 32 MiB of huge pages) starts being faulted in on a background thread,
+    so it overlaps what the caller does before the load, e.g. torch's CUDA start. No effect on
+    what any load returns; load_file and dq.torch.load_file already do this themselves right
+    after opening the file, so call it only to start earlier than that.
+
+    model: a dq.GGUFFile (open) or a path (opened and closed here).
+    device: as in load_file ("cuda:N", or a torch.device). Does nothing for "cpu", for a
+    device without a staging ring to prepare, or with DQ_LOAD_PREPARE=0 in the environment;
+    a device the load would refuse (no such backend) is the load's error, not this one's.
+    The next load in this process that needs no more staging adopts what was prepared;
+    a load that needs more (or none) leaves it to be freed.
+    Raises DQError for a closed file, a missing or bad file, or a bad device string.
+    """
+    backend, device_index = _parse_device(device)
+    if isinstance(model, GGUFFile):
+        opened, path = model._model, model.path
+        if opened is None:
+            raise DQError(f"prepare_load: {path}: file is closed")
+    else:
+        try:
+            path = os.fspath(model)
+        except TypeError:
+            raise DQError(f"prepare_load: expected a path or a dq.GGUFFile, not {model!r}") \
+                from None
+        opened = _Model(path)
+    if backend is not None:  # host memory has no staging ring
+        _prepare(opened, _options_for(backend, device_index), path)
+
+
 def load_file(path, *, device="cpu", dtype="float16", names=None, rows=None,
               progress: bool = True, shard=None) -> dict:
     """Loads tensors of a GGUF file, dequantized, in the spirit of safetensors.load_file.
@@ -160,10 +206,13 @@ def _load_into(path: str, model: _Model, backend: str | None, device_index: int,
     collect(loaded, {name: buffer}), called before the loaded model is freed. Raises DQError
     naming the file or tensor, or the first exception a callback raised."""
     ctx = model.ctx
-    opts = LoadOptions()
-    init_load_options(opts)
-    opts.device = Location(backend.encode() if backend else None, device_index)
+    opts = _options_for(backend, device_index)
     opts.output_type = output_type
+    if backend is not None:
+        # Start faulting in the staging ring now, on a background thread, so it overlaps
+        # what comes before dq_load needs it: the shard plan, before_load (torch's CUDA
+        # start), the destinations' allocation and the device's start inside dq_load.
+        _prepare(model, opts, path)
     plan = set_shard(opts, ctx, model, path, shard, names, rows)
     keep_alive = [plan] if plan else _set_names_and_rows(opts, model, path, names, rows)
 
