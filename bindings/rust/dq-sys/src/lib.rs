@@ -401,6 +401,10 @@ extern "C" {
         options: *const dq_load_options,
         out: *mut *mut dq_loaded_model,
     ) -> dq_status;
+    /// A hint before `dq_load(ctx, model, options)`: faults in the host staging that load will
+    /// pin on a background thread (DQ_OK and nothing done where there is none to prepare).
+    pub fn dq_load_prepare(ctx: *mut dq_context, model: *const dq_model, options: *const dq_load_options)
+        -> dq_status;
     pub fn dq_load_file(
         ctx: *mut dq_context,
         path: *const c_char,

@@ -201,6 +201,40 @@ impl Context {
         LoadedModel::wrap(self, out)
     }
 
+    /// Hints that `model` is about to be loaded with `options` (`dq_load_prepare`): the host
+    /// staging that load will pin (up to 32 MiB of huge pages) starts being faulted in on
+    /// a background thread, so that work overlaps what the caller does before
+    /// [`load`](Self::load), e.g. starting the device's context. A load returns the same
+    /// tensors with or without it.
+    ///
+    /// Of `options`, only the destination (`device`, `devices`) and `staging_budget` count.
+    /// The next load in this process that needs no more staging adopts what was prepared,
+    /// waiting for it if it is not ready yet; a load that needs more frees it and pins its own.
+    /// Returns `Ok` and does nothing for the host, loads over several devices, devices that
+    /// cannot register host memory, or with `DQ_LOAD_PREPARE=0` in the environment; a
+    /// destination the load would refuse (no such backend or device) is the load's error.
+    ///
+    /// ```no_run
+    /// let ctx = dq::Context::new()?;
+    /// let model = dq::Model::open(&ctx, "model.gguf")?;
+    /// let opts = dq::LoadOptions::default().device(dq::Location::parse("cuda:0")?);
+    /// ctx.prepare_load(&model, &opts)?; // staging faults in while the program goes on
+    /// // ... start the engine's device context, read its config ...
+    /// let loaded = ctx.load(&model, &opts)?;
+    /// # Ok::<(), dq::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// Only for options [`load`](Self::load) refuses as well, with the library's message:
+    /// [`Status::SIZE`] for a `staging_budget` under 1 MiB, [`Status::INVALID_ARGUMENT`] for
+    /// a negative `copy_threads` or a tensor name holding a NUL.
+    pub fn prepare_load(&self, model: &Model, options: &LoadOptions) -> Result<()> {
+        let o = RawOptions::new(options)?;
+        // SAFETY: live context and model handles; `o.raw` and what it points to live until the
+        // call returns, and the library keeps none of it (its thread gets only a byte count).
+        self.check(unsafe { sys::dq_load_prepare(self.as_raw(), model.as_raw(), &o.raw) })
+    }
+
     /// Opens `path`, loads, closes.
     pub fn load_file(&self, path: impl AsRef<Path>, options: &LoadOptions) -> Result<LoadedModel> {
         let path = path.as_ref();
