@@ -2,7 +2,8 @@
 # The Rust bindings' checks (run by scripts/test.sh after the main build): installs build/ into
 # a prefix, builds bindings/rust against it through pkg-config (dq.pc), runs `cargo test
 # --offline` for dq-sys and dq (the multi-device tests again on the fake device of the C++
-# tests), the load example on the CPU (and on cuda:0, which says it is skipped without a GPU),
+# tests, and prepare_load there with a staging ring to prepare), the load example on the CPU
+# (and on cuda:0, which says it is skipped without a GPU),
 # the split example, clippy and rustdoc with warnings as errors, then valgrind over the dq test
 # binaries: no leak, no invalid access.
 # Writes a JUnit report (one case per Rust test, plus the valgrind runs) to $1/rust.xml.
@@ -84,6 +85,18 @@ if [ -d "$fake" ]; then
   fi
 else
   case_xml "multi_device on fakeasync" skip "no $fake (the C++ tests were not built)"
+fi
+# prepare_load on the fake device with host registration, so there is a staging ring to
+# prepare (on host memory the hint does nothing).
+if [ -d "$fake" ]; then
+  if out=$(DQ_PLUGIN_PATH=$fake DQ_FAKEASYNC_HOST_REGISTER=1 cargo test --offline -q --all-features -p dq \
+             --test prepare -- --nocapture 2>&1) && grep -q "device: fakeasync:0" <<<"$out"; then
+    case_xml "prepare on fakeasync" ok
+  else
+    echo "$out" | tail -30; case_xml "prepare on fakeasync" fail "see the output above"
+  fi
+else
+  case_xml "prepare on fakeasync" skip "no $fake (the C++ tests were not built)"
 fi
 
 # The example on a real GGUF: CPU here; cuda:0 reports itself skipped when there is no GPU.
