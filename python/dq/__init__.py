@@ -17,10 +17,10 @@ from ._patch import patch_gguf, patched_gguf, unpatch_gguf
 from ._gguf_file import GGUFFile, GGUFTensor
 from ._load import load_file, prepare_load
 from ._shard import TensorParallel, tensor_parallel
-from ._cuda_array import CudaArray
+from ._cuda_array import CudaArray, DeviceArray
 
 __version__ = "0.1.0"
 
 __all__ = ["DQError", "dequantize", "dequantize_batch", "backends", "Backend", "Device", "version",
            "patch_gguf", "unpatch_gguf", "patched_gguf", "GGUFFile", "GGUFTensor", "load_file",
-           "prepare_load", "CudaArray", "tensor_parallel", "TensorParallel"]
+           "prepare_load", "DeviceArray", "CudaArray", "tensor_parallel", "TensorParallel"]

@@ -1,9 +1,14 @@
-"""Device arrays returned by dq.load_file(device="cuda:N").
+"""Device arrays returned by dq.load_file(device="cuda:N") (or "hip:N", "vulkan:N").
 
-Each CudaArray owns its own allocation (dq_malloc on the backend's device), freed with
+Each DeviceArray owns its own allocation (dq_malloc on the backend's device), freed with
 dq_free when the last reference goes: the array itself, or any torch / cupy / JAX tensor
 made from it with from_dlpack (zero-copy: same pointer), which holds the allocation through
 the DLPack deleter.
+
+Only memory that other libraries can address is exported: cuda memory as DLPack kDLCUDA and
+__cuda_array_interface__, hip memory as DLPack kDLROCM. A Vulkan backend's "pointer" is an
+address in dq's own scheme (a buffer and an offset), not one any CUDA or ROCm library can
+read, so those arrays export nothing: .numpy() copies them to the host.
 """
 from __future__ import annotations
 
@@ -34,10 +39,15 @@ class DeviceBuffer:
             lib.dq_free(self.ctx, self.where, address)
 
 
-class CudaArray:
-    """A C-contiguous array in device memory. Hand it to torch.from_dlpack,
+# The DLPack device type of each backend whose memory other libraries can address.
+_DLPACK_DEVICE_TYPES = {"cuda": _dlpack.KDL_CUDA, "hip": _dlpack.KDL_ROCM}
+
+
+class DeviceArray:
+    """A C-contiguous array in device memory. On cuda, hand it to torch.from_dlpack,
     cupy.from_dlpack, jax.dlpack.from_dlpack (or anything reading
-    __cuda_array_interface__); .numpy() copies it to the host."""
+    __cuda_array_interface__); on hip, to a ROCm build's from_dlpack; on any backend,
+    .numpy() copies it to the host."""
 
     def __init__(self, buffer: DeviceBuffer, shape: tuple[int, ...], dtype: np.dtype):
         self._buffer = buffer
@@ -45,7 +55,13 @@ class CudaArray:
         self.dtype = np.dtype(dtype)
 
     @property
+    def backend(self) -> str:
+        """The dq backend whose memory holds the array: "cuda", "hip", "vulkan", ..."""
+        return self._buffer._backend.decode()
+
+    @property
     def device(self) -> int:
+        """The device index within the backend."""
         return self._buffer.where.device
 
     @property
@@ -67,26 +83,39 @@ class CudaArray:
     def nbytes(self) -> int:
         return self.size * self.dtype.itemsize
 
+    def _not_shareable(self, what: str) -> str:
+        return (f"dq.DeviceArray on {self.backend}:{self.device}: {what}: {self.backend} memory "
+                f"is addressed through dq only (no CUDA or ROCm pointer); .numpy() copies it "
+                f"to the host")
+
     @property
     def __cuda_array_interface__(self) -> dict:
+        # An AttributeError, so that hasattr() (how consumers probe for it) answers False
+        # for memory that is not CUDA memory.
+        if self.backend != "cuda":
+            raise AttributeError(self._not_shareable("no __cuda_array_interface__"))
         # bfloat16 has no typestr consumers know ('<V2'): take bf16 through DLPack.
         return {"shape": self.shape, "typestr": self.dtype.str, "data": (self.data_ptr, False),
                 "version": 3, "strides": None, "stream": None}
 
     def __dlpack_device__(self) -> tuple[int, int]:
-        return (_dlpack.KDL_CUDA, self.device)
+        device_type = _DLPACK_DEVICE_TYPES.get(self.backend)
+        if device_type is None:
+            raise BufferError(self._not_shareable("no DLPack device"))
+        return (device_type, self.device)
 
     def __dlpack__(self, *, stream=None, max_version=None, dl_device=None, copy=None):
         # The data was complete when load_file returned (dq_load waits for its streams),
         # so any consumer stream may read it at once: nothing to order against `stream`.
+        device_type, device = self.__dlpack_device__()  # BufferError where nothing can read it
         if copy:
-            raise BufferError("dq.CudaArray: DLPack export never copies (copy=True asked)")
-        if dl_device is not None and tuple(dl_device) != self.__dlpack_device__():
-            raise BufferError(f"dq.CudaArray lives on {self.__dlpack_device__()}, "
+            raise BufferError("dq.DeviceArray: DLPack export never copies (copy=True asked)")
+        if dl_device is not None and tuple(dl_device) != (device_type, device):
+            raise BufferError(f"dq.DeviceArray lives on {(device_type, device)}, "
                               f"not {tuple(dl_device)}")
         versioned = max_version is not None and tuple(max_version) >= (1, 0)
-        return _dlpack.make_capsule(self.data_ptr, self.shape, self.dtype, _dlpack.KDL_CUDA,
-                                    self.device, self._buffer, versioned)
+        return _dlpack.make_capsule(self.data_ptr, self.shape, self.dtype, device_type,
+                                    device, self._buffer, versioned)
 
     def numpy(self) -> np.ndarray:
         """A host copy."""
@@ -101,7 +130,7 @@ class CudaArray:
 
     def __array__(self, dtype=None, copy=None):
         if copy is False:
-            raise ValueError("dq.CudaArray: a host array is always a copy")
+            raise ValueError("dq.DeviceArray: a host array is always a copy")
         out = self.numpy()
         return out if dtype is None else out.astype(dtype)
 
@@ -111,6 +140,10 @@ class CudaArray:
         return self.shape[0]
 
     def __repr__(self) -> str:
-        return (f"CudaArray(shape={self.shape}, dtype={self.dtype}, device='cuda:{self.device}', "
-                f"ptr=0x{self.data_ptr:x})")
+        return (f"DeviceArray(shape={self.shape}, dtype={self.dtype}, "
+                f"device='{self.backend}:{self.device}', ptr=0x{self.data_ptr:x})")
+
+
+# The name of releases before hip and vulkan arrays: isinstance(x, dq.CudaArray) still holds.
+CudaArray = DeviceArray
 

@@ -10,7 +10,7 @@ from typing import TypeVar
 import numpy as np
 
 from . import _types
-from ._cuda_array import CudaArray, DeviceBuffer
+from ._cuda_array import DeviceArray, DeviceBuffer
 from ._gguf_file import GGUFFile, _Model
 from ._lib import (BUFFER_FN, DQ_LOAD_KEEP, PROGRESS_FN, DQError, LoadedTensor, LoadOptions,
                    Location, check, init_load_options, lib, text)
@@ -163,8 +163,9 @@ def load_file(path, *, device="cpu", dtype="float16", names=None, rows=None,
               progress: bool = True, shard=None) -> dict:
     """Loads tensors of a GGUF file, dequantized, in the spirit of safetensors.load_file.
 
-    device: "cpu" (numpy arrays) or "cuda:N" (dq.CudaArray: __dlpack__ and
-    __cuda_array_interface__, freed when the last reference goes).
+    device: "cpu" (numpy arrays), or "cuda:N" (dq.DeviceArray: __dlpack__ and
+    __cuda_array_interface__, freed when the last reference goes), or another backend's
+    "name:N" ("hip:N": DLPack as ROCm memory; "vulkan:N": no export, .numpy() copies).
     dtype: "float16" (default), "float32", "bfloat16" (numpy dtypes too), or "keep" for the
     file's bytes (quantized tensors as uint8 rows). Integer tensors are always kept.
     names: tensor names to load (default: all, in file order).
@@ -291,5 +292,5 @@ def _collect(loaded: int, buffers: dict, backend, device_index: int, ctx) -> dic
         if backend is None:
             result[name] = buf[:nbytes].view(dtype).reshape(shape)
         else:
-            result[name] = CudaArray(buf, shape, dtype)
+            result[name] = DeviceArray(buf, shape, dtype)
     return result

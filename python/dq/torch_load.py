@@ -57,6 +57,12 @@ def load_file(path, device="cuda:0", dtype=torch.float16, names=None, rows=None,
     """
     path = os.fspath(path)
     backend, device_index = _parse_device(device)
+    if backend not in (None, "cuda"):
+        # torch's own "vulkan" (or any other) tensors are not dq memory: dq would write its
+        # own kind of address into them.
+        raise DQError(f"dq.torch.load_file: device '{device}': torch tensors are loaded on "
+                      f"'cpu' or 'cuda:N'; for {backend} memory use "
+                      f"dq.load_file(path, device='{backend}:{device_index}')")
     torch_device = torch.device("cpu") if backend is None else torch.device(backend,
                                                                              device_index)
     output_type = _output_type(dtype)

@@ -51,6 +51,14 @@ TENSOR_FILES = [pytest.param(name, id=name) for name in MODEL_FILES
     [pytest.param(None, marks=pytest.mark.skip(reason=NO_TESTDATA), id="no-testdata")]
 
 
+# The fake asynchronous device plugin (tests/loader) of a CMake build tree, if there is one:
+# $DQ_TEST_FAKEASYNC_DIR, else build/tests/loader/fakeplugins of this checkout. Tests use it
+# in subprocesses (DQ_PLUGIN_PATH is read when the library starts).
+FAKE_DIR = Path(os.environ.get("DQ_TEST_FAKEASYNC_DIR") or
+                REPO / "build" / "tests" / "loader" / "fakeplugins")
+HAVE_FAKE = (FAKE_DIR / "libdq-fakeasync.so").is_file()
+
+
 def cuda_devices() -> int:
     for backend in dq.backends():
         if backend.name == "cuda" and backend.loaded:

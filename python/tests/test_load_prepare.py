@@ -12,7 +12,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import HAVE_CUDA, NO_TESTDATA, REPO, TESTDATA, requires_cuda, same_bits
+from conftest import (FAKE_DIR, HAVE_CUDA, HAVE_FAKE, NO_TESTDATA, TESTDATA, requires_cuda,
+                      same_bits)
 
 import dq
 from dq import _lib, _load
@@ -155,12 +156,6 @@ def test_library_errors_carry_status_and_message(model_path):
         _load._prepare(model, opts, str(model_path))
     assert e.value.status == 4  # DQ_ERR_SIZE
 
-
-# The fake asynchronous device plugin (tests/loader) of a CMake build tree, if there is one:
-# $DQ_TEST_FAKEASYNC_DIR, else build/tests/loader/fakeplugins of this checkout.
-FAKE_DIR = Path(os.environ.get("DQ_TEST_FAKEASYNC_DIR") or
-                REPO / "build" / "tests" / "loader" / "fakeplugins")
-HAVE_FAKE = (FAKE_DIR / "libdq-fakeasync.so").is_file()
 
 # Loads MODEL to fakeasync:0 after a hint and compares it with a host load; prints how many
 # staging-preparing threads ran right after the hint.
