@@ -2,6 +2,8 @@
 // and registered host memory, streams and events (docs/VULKAN.md). Every entry keeps the
 // caller's floating-point environment.
 #include <cfenv>
+#include <deque>
+#include <mutex>
 #include <string>
 
 #include "batch.hpp"
@@ -9,6 +11,7 @@
 #include "dequantize.hpp"
 #include "devices.hpp"
 #include "dq/dq_plugin.h"
+#include "dq_common/plugin_args.hpp"
 #include "dq_common/plugin_glue.hpp"
 #include "memory.hpp"
 #include "narrow_probe.hpp"
@@ -33,10 +36,24 @@ class FpEnvGuard {
   fenv_t env_;
 };
 
-// With the shader variant, the types the denormal probe refused and why, and the f16
-// narrowing chosen (set by init).
+// With the shader variant and the types the denormal probe refused and why (set by init),
+// then the f16 narrowing, which changes when a device's lazy probe finishes (narrow_probe.hpp):
+// describe() returns the text as it is now. The core keeps what it read after init, so
+// `dq backends` shows the narrowing as init left it.
 constexpr const char *kDescription = "Vulkan (every type, exact; device memory, streams, events)";
-std::string g_description = kDescription;
+std::mutex g_description_mutex;
+std::string g_description_base = kDescription;
+// Every text describe() returned since init, so each pointer stays valid until the next init
+// (at most one more per device: its probe's verdict).
+std::deque<std::string> g_descriptions;
+
+const char *describe_now() {
+  const std::string note = narrow_note();
+  std::lock_guard<std::mutex> lock(g_description_mutex);
+  std::string text = g_description_base + (note.empty() ? "" : "; " + note);
+  if (g_descriptions.empty() || g_descriptions.back() != text) g_descriptions.push_back(std::move(text));
+  return g_descriptions.back().c_str();
+}
 
 // The run path's modules as init found DQ_VULKAN_SHADER (read again at each request), and the
 // other values.
@@ -52,7 +69,7 @@ std::string shader_note() {
 }
 
 // A misspelt DQ_VULKAN_NARROW / DQ_VULKAN_SHADER refuses each dequantize naming it, instead of
-// running as the default. Checked at the ABI entries only: the init probes call dequantize()
+// running as the default. Checked at the ABI entries only: the probes call dequantize()
 // directly, so the denormal probe still runs (with the software narrowing).
 int32_t check_settings() {
   NarrowMode narrow = NarrowMode::Hardware;
@@ -61,15 +78,32 @@ int32_t check_settings() {
   return shader_variant(&variant);
 }
 
+// The f16 narrowing probe of each device the requests' f16 outputs need, before any of them
+// runs (a batch's probe must not run while the batch records). Elements whose struct is
+// malformed are skipped: the call refuses them next.
+void probe_before(const dq_plugin_dequantize_args *args, size_t n) {
+  if (!args || args->struct_size < plugin_args::kMinArgsSize) return;
+  const size_t stride = args->struct_size;
+  for (size_t i = 0; i < n; ++i) {
+    const dq_plugin_dequantize_args &a = plugin_args::batch_element(args, stride, i);
+    if (a.struct_size != stride) return;
+    narrow_probe_before(plugin_args::own_copy(a, stride));
+  }
+}
+
 int32_t guarded_dequantize(const dq_plugin_dequantize_args *args) {
   FpEnvGuard guard;
   if (int32_t st = check_settings(); st != DQ_OK) return st;
+  probe_before(args, 1);
   return dequantize(args);
 }
 
 int32_t guarded_dequantize_batch(const dq_plugin_dequantize_args *args, size_t n) {
   FpEnvGuard guard;
   if (int32_t st = check_settings(); st != DQ_OK) return st;
+  // Before the count: a probe that fails on a validation error leaves the software narrowing
+  // and must not fail this batch (dequantize() checks only its own work likewise).
+  probe_before(args, n);
   const uint64_t errors_before = validation_error_count();
   const int32_t st = dequantize_batch(args, n);
   if (st == DQ_OK && validation_error_count() != errors_before)
@@ -91,17 +125,19 @@ int32_t guarded(A... args) {
 
 // The ABI entries, named as the fields of dq_plugin_api (dq_common/plugin_glue.hpp).
 struct VulkanEntries {
-  static const char *describe() { return g_description.c_str(); }
+  static const char *describe() { return describe_now(); }
 
   static int32_t init() {
     FpEnvGuard guard;
     devices_init();
     shader_copy_configure();
     denormal_probe_run();
-    narrow_probe_run();
-    g_description = std::string(kDescription) + "; " + shader_note();
-    if (!denormal_note().empty()) g_description += "; " + denormal_note();
-    if (!narrow_note().empty()) g_description += "; " + narrow_note();
+    narrow_probe_init();  // the probe itself waits for the first f16 request
+    std::string base = std::string(kDescription) + "; " + shader_note();
+    if (!denormal_note().empty()) base += "; " + denormal_note();
+    std::lock_guard<std::mutex> lock(g_description_mutex);
+    g_description_base = std::move(base);
+    g_descriptions.clear();
     return ok();
   }
 
