@@ -73,31 +73,26 @@ else
   echo "$out" | tail -30; case_xml "cargo doc" fail "cargo doc -D warnings: see the output above"
 fi
 
-# The multi-device tests again on the fake asynchronous device of the C++ tests (2 devices,
-# its own streams and memory) instead of host memory twice, when the build tree has it.
+# A test binary of dq again on the fake asynchronous device of the C++ tests (its own streams
+# and memory), when the build tree has it: fake_device_test CASE TEST EXPECTED-OUTPUT ENV...
 fake=$root/$build/tests/loader/fakeplugins
-if [ -d "$fake" ]; then
-  if out=$(DQ_PLUGIN_PATH=$fake DQ_FAKEASYNC_DEVICES=2 cargo test --offline -q --all-features -p dq \
-             --test multi_device -- --nocapture 2>&1) && grep -q "devices: fakeasync" <<<"$out"; then
-    case_xml "multi_device on fakeasync" ok
+fake_device_test() {
+  local name=$1 test=$2 expect=$3 out
+  shift 3
+  if [ ! -d "$fake" ]; then
+    case_xml "$name" skip "no $fake (the C++ tests were not built)"
+  elif out=$(env DQ_PLUGIN_PATH="$fake" "$@" cargo test --offline -q --all-features -p dq \
+               --test "$test" -- --nocapture 2>&1) && grep -q "$expect" <<<"$out"; then
+    case_xml "$name" ok
   else
-    echo "$out" | tail -30; case_xml "multi_device on fakeasync" fail "see the output above"
+    echo "$out" | tail -30; case_xml "$name" fail "see the output above"
   fi
-else
-  case_xml "multi_device on fakeasync" skip "no $fake (the C++ tests were not built)"
-fi
-# prepare_load on the fake device with host registration, so there is a staging ring to
-# prepare (on host memory the hint does nothing).
-if [ -d "$fake" ]; then
-  if out=$(DQ_PLUGIN_PATH=$fake DQ_FAKEASYNC_HOST_REGISTER=1 cargo test --offline -q --all-features -p dq \
-             --test prepare -- --nocapture 2>&1) && grep -q "device: fakeasync:0" <<<"$out"; then
-    case_xml "prepare on fakeasync" ok
-  else
-    echo "$out" | tail -30; case_xml "prepare on fakeasync" fail "see the output above"
-  fi
-else
-  case_xml "prepare on fakeasync" skip "no $fake (the C++ tests were not built)"
-fi
+}
+# The multi-device tests on 2 fake devices instead of host memory twice.
+fake_device_test "multi_device on fakeasync" multi_device "devices: fakeasync" DQ_FAKEASYNC_DEVICES=2
+# prepare_load with host registration, so there is a staging ring to prepare (on host memory
+# the hint does nothing).
+fake_device_test "prepare on fakeasync" prepare "device: fakeasync:0" DQ_FAKEASYNC_HOST_REGISTER=1
 
 # The example on a real GGUF: CPU here; cuda:0 reports itself skipped when there is no GPU.
 if [ -f "$data/stories260K-q4_k_m.gguf" ]; then
