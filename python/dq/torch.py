@@ -8,7 +8,8 @@
 The op is registered with torch.library.custom_op (no libtorch ABI is built against, so
 one wheel serves every torch version) and has a fake implementation, so it traces under
 torch.compile(fullgraph=True). It runs where its input is: CPU tensors on dq's cpu plugin,
-CUDA tensors on the cuda plugin, on torch's current stream. The output comes from
+CUDA tensors on the cuda plugin (the hip plugin under a ROCm build of torch), on torch's
+current stream. The output comes from
 torch.empty, so torch's allocator owns it. Importing dq alone never imports torch.
 See docs/PYTHON.md.
 """
@@ -22,7 +23,7 @@ from . import _types
 from ._lib import (DQ_TYPE_BF16, DQ_TYPE_F16, DQ_TYPE_F32, DequantizeRequest, DQError,
                    Location, check, context, lib)
 from ._shard import TensorParallel, tensor_parallel
-from .torch_load import load_file
+from .torch_load import dq_backend_of_torch_gpu, load_file
 
 __all__ = ["dequantize", "load_file", "block_size", "TORCH_DTYPES", "tensor_parallel",
            "TensorParallel"]
@@ -100,10 +101,11 @@ def _dequantize_op(data: torch.Tensor, qtype: int, shape: list[int],
         # capture.
         index = data.device.index if data.device.index is not None else \
             torch.cuda.current_device()
-        where = Location(b"cuda", index)
+        backend = dq_backend_of_torch_gpu().encode()  # "hip" under ROCm torch
+        where = Location(backend, index)
         req.src_where, req.dst_where = where, where
         req.stream = torch.cuda.current_stream(data.device).cuda_stream
-        req.backend = b"cuda"
+        req.backend = backend
     else:
         req.backend = b"cpu"
     ctx = context()

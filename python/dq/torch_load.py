@@ -6,6 +6,7 @@ import os
 import numpy as np
 import torch
 
+from ._backends import backends, device_info
 from ._gguf_file import _Model
 from ._lib import DQ_LOAD_KEEP, DQError, LoadedTensor, Location, check, lib
 from ._load import _load_into, _loaded_tensors, _parse_device, _shape_of
@@ -42,6 +43,26 @@ def _shape_and_dtype(t: LoadedTensor):
     return shape, _TORCH_OF_NUMPY[np.dtype(np_dtype)]
 
 
+def dq_backend_of_torch_gpu() -> str:
+    """The dq backend that holds torch's "cuda" tensors: "hip" on a ROCm build of torch
+    (whose "cuda" device is a HIP device), "cuda" otherwise."""
+    return "hip" if getattr(torch.version, "hip", None) else "cuda"
+
+
+def _require_dq_device(dq_backend: str, index: int, device) -> None:
+    """A DQError naming what is missing when dq cannot reach torch's GPU `index`, before
+    torch allocates anything there."""
+    if device_info(dq_backend, index) is not None:
+        return
+    found = [b for b in backends() if b.name == dq_backend]
+    why = found[0].status if found and found[0].status else \
+        (f"it has {len(found[0].devices)} device(s)" if found else "the plugin was not found")
+    rocm = " (a ROCm build of torch: its cuda devices are HIP devices)" \
+        if dq_backend == "hip" else ""
+    raise DQError(f"dq.torch.load_file: device '{device}'{rocm}: dq's {dq_backend} backend "
+                  f"has no device {index}: {why}")
+
+
 def load_file(path, device="cuda:0", dtype=torch.float16, names=None, rows=None,
               progress: bool = False, shard=None) -> dict:
     """Loads tensors of a GGUF file into torch tensors that torch allocated.
@@ -66,6 +87,9 @@ def load_file(path, device="cuda:0", dtype=torch.float16, names=None, rows=None,
     torch_device = torch.device("cpu") if backend is None else torch.device(backend,
                                                                              device_index)
     output_type = _output_type(dtype)
+    dq_backend = None if backend is None else dq_backend_of_torch_gpu()
+    if dq_backend is not None:
+        _require_dq_device(dq_backend, device_index, device)
     model = _Model(path)
 
     def allocate(nbytes: int):
@@ -82,7 +106,7 @@ def load_file(path, device="cuda:0", dtype=torch.float16, names=None, rows=None,
         if torch_device.type == "cuda":  # the buffers' allocation is ordered before dq's writes
             torch.cuda.synchronize(torch_device)
 
-    return _load_into(path, model, backend, device_index, output_type, shard, names, rows,
+    return _load_into(path, model, dq_backend, device_index, output_type, shard, names, rows,
                       progress, allocate,
                       lambda loaded, buffers: _collect(loaded, buffers, torch_device, model.ctx),
                       before_load)
@@ -97,7 +121,7 @@ def _collect(loaded: int, buffers: dict, torch_device, ctx) -> dict:
             buf = torch.empty(nbytes, dtype=torch.uint8, device=torch_device)
             if nbytes:
                 where = Location(None, 0) if torch_device.type == "cpu" else \
-                    Location(b"cuda", torch_device.index or 0)
+                    Location(dq_backend_of_torch_gpu().encode(), torch_device.index or 0)
                 check(lib.dq_memcpy(ctx, buf.data_ptr(), where, t.data, t.where, nbytes),
                       ctx, name)
         result[name] = buf[:nbytes].view(dtype).reshape(shape)

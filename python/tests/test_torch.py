@@ -13,6 +13,7 @@ torch = pytest.importorskip("torch", reason="torch is not installed (pip install
 import dq  # noqa: E402
 import dq.torch  # noqa: E402
 from dq import _types  # noqa: E402
+from dq._backends import device_info  # noqa: E402
 
 HAVE_TORCH_CUDA = torch.cuda.is_available()
 requires_torch_cuda = pytest.mark.skipif(
@@ -164,6 +165,30 @@ def test_load_file_errors():
         dq.torch.load_file(TESTDATA / "all-types.gguf", device="tpu:x")
 
 
+def test_rocm_torch_cuda_devices_are_dq_hip_devices(monkeypatch):
+    """A ROCm build of torch calls its HIP devices "cuda": dq must reach them through its hip
+    backend, never hand HIP memory to the cuda plugin."""
+    monkeypatch.setattr(torch.version, "hip", None, raising=False)
+    assert dq.torch.dq_backend_of_torch_gpu() == "cuda"
+    monkeypatch.setattr(torch.version, "hip", "6.2.41133", raising=False)
+    assert dq.torch.dq_backend_of_torch_gpu() == "hip"
+    if TESTDATA is None:
+        pytest.skip(NO_TESTDATA)
+    if device_info("hip", 0) is None:
+        # Refused by dq, naming the backend, before torch allocates on the device.
+        with pytest.raises(dq.DQError, match="ROCm build of torch.*hip backend has no device 0"):
+            dq.torch.load_file(TESTDATA / "all-types.gguf", device="cuda:0")
+
+
+def test_missing_dq_gpu_device_is_named_before_torch_allocates():
+    if TESTDATA is None:
+        pytest.skip(NO_TESTDATA)
+    if device_info(dq.torch.dq_backend_of_torch_gpu(), 3) is not None:
+        pytest.skip("this machine has a fourth GPU")
+    with pytest.raises(dq.DQError, match="device 'cuda:3'.*backend has no device 3"):
+        dq.torch.load_file(TESTDATA / "all-types.gguf", device="cuda:3")
+
+
 # --------------------------------------------------------------------- CUDA (GPU machine)
 
 @requires_torch_cuda
@@ -197,6 +222,18 @@ def test_cuda_graph_capture_and_compile_on_a_side_stream():
         again = compiled(data)
     stream.synchronize()
     assert torch.equal(out, want) and torch.equal(again, want)
+
+
+@requires_torch_cuda
+def test_cuda_op_under_rocm_torch_asks_dq_hip(monkeypatch):
+    """The op sends torch's "cuda" tensors to dq's hip backend when torch is a ROCm build."""
+    t = open_model("all-types.gguf")["t.q4_0"]
+    data = blocks_of(t).cuda()
+    monkeypatch.setattr(torch.version, "hip", "6.2.41133", raising=False)
+    if device_info("hip", 0) is not None:
+        pytest.skip("this machine has a dq hip device")
+    with pytest.raises(dq.DQError, match="hip"):
+        torch.ops.dq.dequantize(data, t.type, list(t.shape), torch.float16)
 
 
 @requires_torch_cuda
