@@ -365,6 +365,11 @@ impl Drop for LoadedModel {
 }
 
 /// One loaded tensor: shape, types and where its data lives.
+///
+/// The public fields are a copy of what the library reported, for reading; changing them
+/// changes nothing else. [`host_bytes`](Self::host_bytes), [`copy_to_host`](Self::copy_to_host)
+/// and [`is_host`](Self::is_host) use the library's own address, size and location, kept
+/// privately, so safe code cannot point them at memory the load does not own.
 #[derive(Debug, Clone)]
 pub struct LoadedTensor<'l> {
     pub name: &'l str,
@@ -388,29 +393,46 @@ pub struct LoadedTensor<'l> {
     /// Who produced it: "cuda", "cpu", "copy".
     pub backend: &'l str,
     ctx: &'l Context,
+    /// What the library reported (the public fields above may have been changed since).
+    raw: RawPlace<'l>,
+}
+
+/// A loaded tensor's address, size and location as the library gave them.
+#[derive(Debug, Clone, Copy)]
+struct RawPlace<'l> {
+    data: *mut c_void,
+    n_bytes: u64,
+    backend: &'l str,
+    device: i32,
 }
 
 impl<'l> LoadedTensor<'l> {
+    /// Whether the data is in host memory (the library's location, not `location_backend`).
     pub fn is_host(&self) -> bool {
-        matches!(self.location_backend, "" | "host" | "cpu")
+        matches!(self.raw.backend, "" | "host" | "cpu")
     }
 
     /// The bytes, when they are in host memory.
     pub fn host_bytes(&self) -> Option<&'l [u8]> {
-        (self.is_host() && !self.data.is_null())
-            // SAFETY: pointer and length of memory the library owns, alive as long as the owner this borrow is tied to.
-            .then(|| unsafe { std::slice::from_raw_parts(self.data.cast::<u8>(), self.n_bytes as usize) })
+        let len = usize::try_from(self.raw.n_bytes).ok()?;
+        (self.is_host() && !self.raw.data.is_null())
+            // SAFETY: the library's own pointer and byte count of host memory (not the public
+            // fields, which safe code may change), owned by the LoadedModel that `'l` borrows.
+            .then(|| unsafe { std::slice::from_raw_parts(self.raw.data.cast::<u8>(), len) })
     }
 
     /// Copies the first `dst.len()` bytes to host memory (from any location).
     pub fn copy_to_host(&self, dst: &mut [u8]) -> Result<()> {
-        if dst.len() as u64 > self.n_bytes {
-            return Err(Error::new(Status::SIZE, format!("{}: {} bytes asked, {} held", self.name, dst.len(), self.n_bytes)));
+        if dst.len() as u64 > self.raw.n_bytes {
+            return Err(Error::new(Status::SIZE,
+                                  format!("{}: {} bytes asked, {} held", self.name, dst.len(), self.raw.n_bytes)));
         }
-        let src = Location::device(self.location_backend, self.location_device)?;
-        // SAFETY: live handles (self or ctx); pointers to locals or to buffers of the sizes passed.
+        let src = Location::device(self.raw.backend, self.raw.device)?;
+        // SAFETY: the library's own pointer and location of at least dst.len() bytes (checked
+        // above against its byte count), owned by the LoadedModel that `'l` borrows; dst is an
+        // exclusive host slice of dst.len() bytes.
         self.ctx.check(unsafe {
-            sys::dq_memcpy(self.ctx.as_raw(), dst.as_mut_ptr().cast(), Location::host().as_raw(), self.data,
+            sys::dq_memcpy(self.ctx.as_raw(), dst.as_mut_ptr().cast(), Location::host().as_raw(), self.raw.data,
                            src.as_raw(), dst.len())
         })
     }
@@ -452,12 +474,13 @@ impl LoadedModel {
         check_plain(unsafe { sys::dq_loaded_get_tensor(self.ptr.as_ptr(), index, &mut t) },
                     &format!("loaded tensor index {index}"))?;
         let n_dims = (t.n_dims as usize).min(4);
+        // SAFETY: a NUL-terminated string (or NULL) owned by the loaded model, alive as long as `&self`.
+        let location_backend = unsafe { cstr(t.where_.backend) };
         Ok(LoadedTensor {
             // SAFETY: a NUL-terminated string (or NULL) owned by the library, alive as long as its owner.
             name: unsafe { cstr(t.name) },
             data: t.data,
-            // SAFETY: a NUL-terminated string (or NULL) owned by the library, alive as long as its owner.
-            location_backend: unsafe { cstr(t.where_.backend) },
+            location_backend,
             location_device: t.where_.device,
             ty: Type(t.type_),
             src_type: Type(t.src_type),
@@ -472,6 +495,7 @@ impl LoadedModel {
             // SAFETY: a NUL-terminated string (or NULL) owned by the library, alive as long as its owner.
             backend: unsafe { cstr(t.backend) },
             ctx: &self.ctx,
+            raw: RawPlace { data: t.data, n_bytes: t.n_bytes, backend: location_backend, device: t.where_.device },
         })
     }
 

@@ -180,3 +180,27 @@ fn location_parse() {
     assert_eq!((l.backend(), l.device_index(), l.is_host()), ("cuda", 1, false));
     assert_eq!(Location::parse("cuda:x").unwrap_err().status(), Status::INVALID_ARGUMENT);
 }
+
+#[test]
+fn loaded_tensor_fields_changed_by_safe_code_do_not_steer_its_reads() {
+    // The public fields are a copy for reading: host_bytes/copy_to_host must use the library's
+    // own pointer, size and location, else safe code could read any memory (n_bytes = 1 << 40).
+    let Some(dir) = testdata() else { return };
+    let ctx = Context::new().unwrap();
+    let loaded = ctx.load_file(dir.join("all-types.gguf"), &LoadOptions::default().output(OutputType::F32)).unwrap();
+    let t = loaded.tensor("t.q6_k").unwrap();
+    let real = t.host_bytes().unwrap().to_vec();
+    assert_eq!(real.len() as u64, t.n_bytes);
+    let mut changed = t.clone();
+    changed.n_bytes = 0;
+    changed.data = std::ptr::null_mut();
+    changed.location_backend = "cuda";
+    assert!(changed.is_host());
+    assert_eq!(changed.host_bytes(), Some(&real[..]));
+    let mut head = [0u8; 8];
+    changed.copy_to_host(&mut head).unwrap();
+    assert_eq!(&head, &real[..8]);
+    // The bound is still the library's size.
+    let mut too_many = vec![0u8; real.len() + 1];
+    assert_eq!(changed.copy_to_host(&mut too_many).unwrap_err().status(), Status::SIZE);
+}
