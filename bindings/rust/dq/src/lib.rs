@@ -64,3 +64,16 @@ pub(crate) unsafe fn cstr_static(p: *const std::os::raw::c_char) -> &'static str
 pub(crate) unsafe fn cstr<'a>(p: *const std::os::raw::c_char) -> &'a str {
     cstr_static(p)
 }
+
+/// A name read from a GGUF file (owned by the library for `'a`, or NULL: ""). The format says
+/// UTF-8 but the library does not check: other bytes are an error with status BAD_FILE that
+/// says whose name (`what`) and shows it, never a silent "".
+pub(crate) unsafe fn cstr_name<'a>(p: *const std::os::raw::c_char, what: impl FnOnce() -> String) -> Result<&'a str> {
+    if p.is_null() {
+        return Ok("");
+    }
+    let c = std::ffi::CStr::from_ptr(p);
+    c.to_str().map_err(|_| {
+        Error::new(Status::BAD_FILE, format!("{}: name {:?} is not UTF-8", what(), String::from_utf8_lossy(c.to_bytes())))
+    })
+}

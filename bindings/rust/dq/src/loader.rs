@@ -1,5 +1,5 @@
 use crate::error::{check_plain, Error, Result, Status};
-use crate::{cstr, sys, Context, Location, Model, Type};
+use crate::{cstr, cstr_name, sys, Context, Location, Model, Type};
 use std::ffi::CString;
 use std::os::raw::{c_char, c_void};
 use std::path::Path;
@@ -466,6 +466,7 @@ impl LoadedModel {
         self.len() == 0
     }
 
+    /// Loaded tensor `index`; a name that is not UTF-8 is an error as in [`Model::tensor_at`].
     pub fn tensor_at(&self, index: i64) -> Result<LoadedTensor<'_>> {
         // SAFETY: all-zero is a valid value of this C struct (numbers 0, pointers NULL).
         let mut t: sys::dq_loaded_tensor = unsafe { std::mem::zeroed() };
@@ -477,8 +478,8 @@ impl LoadedModel {
         // SAFETY: a NUL-terminated string (or NULL) owned by the loaded model, alive as long as `&self`.
         let location_backend = unsafe { cstr(t.where_.backend) };
         Ok(LoadedTensor {
-            // SAFETY: a NUL-terminated string (or NULL) owned by the library, alive as long as its owner.
-            name: unsafe { cstr(t.name) },
+            // SAFETY: a NUL-terminated string (or NULL) owned by the loaded model, alive as long as `&self`.
+            name: unsafe { cstr_name(t.name, || format!("loaded tensor {index}")) }?,
             data: t.data,
             location_backend,
             location_device: t.where_.device,

@@ -1,5 +1,5 @@
 use crate::error::{check_plain, Error, Result, Status};
-use crate::{cstr, sys, Context, Type};
+use crate::{cstr, cstr_name, sys, Context, Type};
 use std::ffi::CString;
 use std::marker::PhantomData;
 use std::path::Path;
@@ -109,6 +109,9 @@ impl Model {
         unsafe { sys::dq_model_tensor_count(self.as_raw()) }
     }
 
+    /// Tensor `index` (0..[`tensor_count`](Self::tensor_count)). A name that is not UTF-8
+    /// (the format requires it, the library does not check) is an error, status BAD_FILE,
+    /// that shows it; [`tensors`](Self::tensors) stops at it.
     pub fn tensor_at(&self, index: i64) -> Result<TensorInfo<'_>> {
         // SAFETY: all-zero is a valid value of this C struct (numbers 0, pointers NULL).
         let mut t: sys::dq_tensor_info = unsafe { std::mem::zeroed() };
@@ -127,8 +130,8 @@ impl Model {
         };
         Ok(TensorInfo {
             index,
-            // SAFETY: a NUL-terminated string (or NULL) owned by the library, alive as long as its owner.
-            name: unsafe { cstr(t.name) },
+            // SAFETY: a NUL-terminated string (or NULL) in the model, alive as long as `&self`.
+            name: unsafe { cstr_name(t.name, || format!("tensor {index}")) }?,
             ty: Type(t.type_),
             shape: t.ne[..n_dims].to_vec(),
             n_elements: t.n_elements,

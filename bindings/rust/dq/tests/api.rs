@@ -204,3 +204,35 @@ fn loaded_tensor_fields_changed_by_safe_code_do_not_steer_its_reads() {
     let mut too_many = vec![0u8; real.len() + 1];
     assert_eq!(changed.copy_to_host(&mut too_many).unwrap_err().status(), Status::SIZE);
 }
+
+#[test]
+fn a_tensor_name_that_is_not_utf8_is_an_error_naming_it_not_an_empty_name() {
+    // GGUF names are UTF-8 by the format, unchecked by the library: a copy of all-types.gguf
+    // whose first tensor is named "t\xff.f32"... must not come back as the name "".
+    let Some(dir) = testdata() else { return };
+    let ctx = Context::new().unwrap();
+    let src = dir.join("all-types.gguf");
+    let (name, data_at) = {
+        let m = Model::open(&ctx, &src).unwrap();
+        let t = m.tensor_at(0).unwrap();
+        (t.name.to_owned(), t.file_offset as usize)
+    };
+    let mut bytes = std::fs::read(&src).unwrap();
+    let mut key = (name.len() as u64).to_le_bytes().to_vec();
+    key.extend_from_slice(name.as_bytes());
+    // The tensor infos come last before the data: the last length-prefixed copy is the name.
+    let at = bytes[..data_at].windows(key.len()).rposition(|w| w == key).expect("tensor 0's name") + 8;
+    bytes[at + 1] = 0xff;
+    let path = std::env::temp_dir().join(format!("dq-rust-badname-{}.gguf", std::process::id()));
+    std::fs::write(&path, &bytes).unwrap();
+    let model = Model::open(&ctx, &path).unwrap();
+    let loaded = ctx.load(&model, &LoadOptions::default()).unwrap();
+    std::fs::remove_file(&path).unwrap();
+    for e in [model.tensor_at(0).unwrap_err(), model.tensors().unwrap_err(), loaded.tensor_at(0).unwrap_err()] {
+        assert_eq!(e.status(), Status::BAD_FILE, "{e}");
+        assert!(e.message().contains("tensor 0") && e.message().contains("not UTF-8"), "{}", e.message());
+        assert!(e.message().contains(&name[2..]), "shows the name: {}", e.message());
+    }
+    // The other tensors still read.
+    assert_eq!(model.tensor_at(1).unwrap().name, loaded.tensor_at(1).unwrap().name);
+}
