@@ -42,6 +42,7 @@ def _parse_device(device) -> tuple[str | None, int]:
 
 def _parse_rows(value, name: str) -> tuple[int, int]:
     """(begin, end) with end -1 meaning "to the last row"; accepts a pair, range or slice."""
+    pair = not isinstance(value, (slice, range))
     if isinstance(value, slice):
         if value.step not in (None, 1):
             raise DQError(f"rows of '{name}': a slice with a step is not a row range")
@@ -57,9 +58,18 @@ def _parse_rows(value, name: str) -> tuple[int, int]:
             raise DQError(f"rows of '{name}': expected (begin, end), a range or a slice, "
                           f"not {value!r}") from None
     begin = 0 if begin is None else int(begin)
+    # The loader reads any negative end as "to the last row": a slice's -1 or -2 (all but the
+    # last rows, in Python) or a pair's -5 would load every row. Only a pair's -1 means that.
+    if end is not None and int(end) < (-1 if pair else 0):
+        raise DQError(f"rows of '{name}': end {int(end)} counts from the last row, which "
+                      "rows= does not do; give the row number (or None for the last row)")
     end = -1 if end is None else int(end)
     if begin < 0:
         raise DQError(f"rows of '{name}': begin {begin} is negative")
+    # ctypes would wrap numbers past int64 silently into other rows.
+    for which, number in (("begin", begin), ("end", end)):
+        if number >= 2**63:
+            raise DQError(f"rows of '{name}': {which} {number} is past any tensor's rows")
     return begin, end
 
 
@@ -170,7 +180,8 @@ def load_file(path, *, device="cpu", dtype="float16", names=None, rows=None,
     file's bytes (quantized tensors as uint8 rows). Integer tensors are always kept.
     names: tensor names to load (default: all, in file order).
     rows: {name: (begin, end)} row ranges (a row is the last axis; end None or -1: to the
-    end), for tensor-parallel shards; a ranged tensor comes back as (rows, row length).
+    end; other negative ends, and a slice's or range's negative stop, raise DQError), for
+    tensor-parallel shards; a ranged tensor comes back as (rows, row length).
     progress: a progress bar on stderr when it is a terminal.
     shard: dq.tensor_parallel(rank, world_size): only this rank's slice of each tensor
     (instead of names/rows; see docs/MULTI_GPU.md).

@@ -78,6 +78,17 @@ def test_rows_out_of_range_name_the_tensor(testdata):
                      progress=False)
 
 
+@pytest.mark.parametrize("rows", [(0, -2), (0, -5), slice(0, -1), slice(2, -3), range(0, -1),
+                                  (2**64, 2**64 + 3), (2, 2**64 - 1)])
+def test_rows_that_would_load_other_rows_are_refused(testdata, rows):
+    # A negative end other than a pair's -1 used to load every row, and numbers past int64
+    # wrapped into other rows (2**64 -> 0), with no error.
+    refused = r"rows of 't.q4_0': (end -\d+ counts|(begin|end) \d+ is past)"
+    with pytest.raises(dq.DQError, match=refused):
+        dq.load_file(testdata / "all-types.gguf", names=["t.q4_0"], rows={"t.q4_0": rows},
+                     progress=False)
+
+
 def test_truncated_file_is_named(testdata, tmp_path):
     data = (testdata / "mini-llama-q4_k_m.gguf").read_bytes()
     bad = tmp_path / "short.gguf"
