@@ -37,6 +37,8 @@ def _parse_device(device) -> tuple[str | None, int]:
         return None, 0
     if not backend or number < 0:
         raise DQError(f"device '{device}': expected 'cpu', 'cuda' or 'cuda:N'")
+    if number >= 2**31:  # the C int32 would wrap it silently to another device (2**32 -> 0)
+        raise DQError(f"device '{device}': no backend has device {number}")
     return backend, number
 
 

@@ -89,6 +89,14 @@ def test_rows_that_would_load_other_rows_are_refused(testdata, rows):
                      progress=False)
 
 
+@pytest.mark.parametrize("device", ["cuda:4294967296", "vulkan:4294967296", "cuda:2147483648"])
+def test_device_numbers_past_int32_are_refused(testdata, device):
+    # The C int32 wrapped them: vulkan:4294967296 loaded onto vulkan:0 without an error.
+    with pytest.raises(dq.DQError, match=f"device '{device}': no backend has device"):
+        dq.load_file(testdata / "all-types.gguf", device=device, names=["t.q4_0"],
+                     progress=False)
+
+
 def test_truncated_file_is_named(testdata, tmp_path):
     data = (testdata / "mini-llama-q4_k_m.gguf").read_bytes()
     bad = tmp_path / "short.gguf"

@@ -133,7 +133,7 @@ def test_closed_file_is_refused(model_path):
         dq.prepare_load(f, device="cuda:0")
 
 
-@pytest.mark.parametrize("device", ["tpu:x", "cpu:1", "cuda:-1", ":0"])
+@pytest.mark.parametrize("device", ["tpu:x", "cpu:1", "cuda:-1", ":0", "cuda:4294967296"])
 def test_bad_device_strings(model_path, device):
     with pytest.raises(dq.DQError, match=f"device '{device}'"):
         dq.prepare_load(model_path, device=device)
