@@ -65,6 +65,13 @@ pub(crate) unsafe fn cstr<'a>(p: *const std::os::raw::c_char) -> &'a str {
     cstr_static(p)
 }
 
+/// A tensor name for the library: one holding a NUL is an error that shows it.
+pub(crate) fn c_name(name: &str) -> Result<std::ffi::CString> {
+    std::ffi::CString::new(name).map_err(|_| {
+        Error::new(Status::INVALID_ARGUMENT, format!("tensor name '{}' holds a NUL", name.escape_debug()))
+    })
+}
+
 /// A name read from a GGUF file (owned by the library for `'a`, or NULL: ""). The format says
 /// UTF-8 but the library does not check: other bytes are an error with status BAD_FILE that
 /// says whose name (`what`) and shows it, never a silent "".

@@ -1,5 +1,5 @@
 use crate::error::{check_plain, Error, Result, Status};
-use crate::{cstr, cstr_name, sys, Context, Location, Model, Type};
+use crate::{c_name, cstr, cstr_name, sys, Context, Location, Model, Type};
 use std::ffi::CString;
 use std::os::raw::{c_char, c_void};
 use std::path::Path;
@@ -114,11 +114,6 @@ impl LoadOptions {
     }
 }
 
-fn c_name(name: &str) -> Result<CString> {
-    CString::new(name).map_err(|_| Error::new(Status::INVALID_ARGUMENT, format!("tensor name '{}' holds a NUL",
-                                                                             name.escape_debug())))
-}
-
 /// The C struct plus the strings and arrays it points to, kept alive for the call.
 struct RawOptions {
     raw: sys::dq_load_options,
@@ -145,11 +140,7 @@ impl RawOptions {
         raw.copy_threads = o.copy_threads;
         raw.gpu_min_bytes = o.gpu_min_bytes;
         let names: Vec<CString> = match &o.names {
-            Some(v) => v
-                .iter()
-                .map(|n| CString::new(n.as_str()))
-                .collect::<std::result::Result<_, _>>()
-                .map_err(|_| Error::new(Status::INVALID_ARGUMENT, "a tensor name holds a NUL"))?,
+            Some(v) => v.iter().map(|n| c_name(n)).collect::<Result<_>>()?,
             None => Vec::new(),
         };
         let name_ptrs: Vec<*const c_char> = names.iter().map(|n| n.as_ptr()).collect();
@@ -505,7 +496,7 @@ impl LoadedModel {
     }
 
     pub fn tensor(&self, name: &str) -> Result<LoadedTensor<'_>> {
-        let c = CString::new(name).map_err(|_| Error::new(Status::INVALID_ARGUMENT, "tensor name holds a NUL"))?;
+        let c = c_name(name)?;
         // SAFETY: live handles (self or ctx); pointers to locals or to buffers of the sizes passed.
         let i = unsafe { sys::dq_loaded_find(self.ptr.as_ptr(), c.as_ptr()) };
         if i < 0 {

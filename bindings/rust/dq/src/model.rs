@@ -1,5 +1,5 @@
 use crate::error::{check_plain, Error, Result, Status};
-use crate::{cstr, cstr_name, sys, Context, Type};
+use crate::{c_name, cstr, cstr_name, sys, Context, Type};
 use std::ffi::CString;
 use std::marker::PhantomData;
 use std::path::Path;
@@ -149,7 +149,7 @@ impl Model {
 
     /// The tensor of that name: Err with status NOT_FOUND naming it when absent.
     pub fn tensor(&self, name: &str) -> Result<TensorInfo<'_>> {
-        let c = CString::new(name).map_err(|_| Error::new(Status::INVALID_ARGUMENT, "tensor name holds a NUL"))?;
+        let c = c_name(name)?;
         // SAFETY: live handles (self or ctx); pointers to locals or to buffers of the sizes passed.
         let i = unsafe { sys::dq_model_tensor_find(self.as_raw(), c.as_ptr()) };
         if i < 0 {

@@ -236,3 +236,17 @@ fn a_tensor_name_that_is_not_utf8_is_an_error_naming_it_not_an_empty_name() {
     // The other tensors still read.
     assert_eq!(model.tensor_at(1).unwrap().name, loaded.tensor_at(1).unwrap().name);
 }
+
+#[test]
+fn a_name_holding_a_nul_is_refused_showing_which() {
+    let Some(dir) = testdata() else { return };
+    let ctx = Context::new().unwrap();
+    let model = Model::open(&ctx, dir.join("all-types.gguf")).unwrap();
+    let opts = LoadOptions::default().names(["t.f32", "t.q8\0_0", "t.f16"]);
+    let loaded = ctx.load(&model, &LoadOptions::default().names(["t.f32"])).unwrap();
+    for e in [ctx.load(&model, &opts).unwrap_err(), ctx.prepare_load(&model, &opts).unwrap_err(),
+              model.tensor("t.q8\0_0").unwrap_err(), loaded.tensor("t.q8\0_0").unwrap_err()] {
+        assert_eq!(e.status(), Status::INVALID_ARGUMENT, "{e}");
+        assert!(e.message().contains(r"t.q8\0_0"), "names the culprit: {}", e.message());
+    }
+}
