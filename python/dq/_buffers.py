@@ -31,6 +31,11 @@ def _limit_bytes() -> int:
 _lock = threading.Lock()
 _free: OrderedDict[int, list[np.ndarray]] = OrderedDict()  # size -> free blocks, oldest first
 _free_bytes = 0
+# Blocks given back while _lock was taken. A finalizer must never wait for the lock: the
+# cyclic GC runs finalizers at whatever allocation crosses its threshold, including one
+# made while this thread holds _lock, which would then wait for itself. Whoever holds the
+# lock files these before letting it go (list.append and list.pop are atomic).
+_returned: list[np.ndarray] = []
 
 
 class _Lease:
@@ -51,26 +56,47 @@ class _Lease:
 
 
 def _give_back(block: np.ndarray) -> None:
+    """Files `block` for reuse now, or leaves it to the lock's holder; never blocks."""
+    _returned.append(block)
+    if _lock.acquire(blocking=False):
+        _release()
+
+
+def _release() -> None:
+    """Files the returned blocks, then releases _lock (which the caller holds)."""
+    try:
+        _file_returned_locked()
+    finally:
+        _lock.release()
+
+
+def _file_returned_locked() -> None:
+    while _returned:
+        _file_locked(_returned.pop())
+
+
+def _file_locked(block: np.ndarray) -> None:
     global _free_bytes
     limit = _limit_bytes()
     size = block.nbytes
     if size > limit:
         return
-    with _lock:
-        _free.setdefault(size, []).append(block)
-        _free.move_to_end(size)
-        _free_bytes += size
-        while _free_bytes > limit and _free:
-            oldest_size, blocks = next(iter(_free.items()))
-            blocks.pop(0)
-            _free_bytes -= oldest_size
-            if not blocks:
-                del _free[oldest_size]
+    _free.setdefault(size, []).append(block)
+    _free.move_to_end(size)
+    _free_bytes += size
+    while _free_bytes > limit and _free:
+        oldest_size, blocks = next(iter(_free.items()))
+        blocks.pop(0)
+        _free_bytes -= oldest_size
+        if not blocks:
+            del _free[oldest_size]
 
 
 def _take(size: int) -> np.ndarray | None:
     global _free_bytes
-    with _lock:
+    _lock.acquire()
+    try:
+        _file_returned_locked()
         blocks = _free.get(size)
         if not blocks:
             return None
@@ -79,6 +105,8 @@ def _take(size: int) -> np.ndarray | None:
             del _free[size]
         _free_bytes -= size
         return block
+    finally:
+        _release()
 
 
 def _aligned(nbytes: int) -> np.ndarray:
@@ -114,5 +142,6 @@ def clear() -> None:
     """Drops every waiting buffer."""
     global _free_bytes
     with _lock:
+        _returned.clear()
         _free.clear()
         _free_bytes = 0

@@ -205,3 +205,36 @@ def test_recycled_output_memory_is_never_shared_with_a_live_array():
     assert third.ctypes.data == address
     assert same_bits(third, expected_first)
     assert third.flags.writeable and third.flags.c_contiguous
+
+
+# A recycled result freed while the cache's lock is held, as when the cyclic GC finalizes it
+# at an allocation dq makes under that lock (the release then waited for its own thread:
+# a hang). Run in a subprocess: a hang must not take the test session with it.
+_FREED_UNDER_THE_LOCK = """
+import numpy as np, dq
+from dq import _buffers
+data = np.zeros((64, 144 * 16), np.uint8)  # q4_K, 1 MiB of f32 output: recycled
+out = dq.dequantize(data, "q4_K")
+address = out.ctypes.data
+with _buffers._lock:
+    del out
+again = dq.dequantize(data, "q4_K")  # the freed block is still reused, not lost
+print("reused:", again.ctypes.data == address)
+"""
+
+
+def test_result_freed_under_the_cache_lock_does_not_hang():
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+    package_dir = str(Path(dq.__file__).resolve().parent.parent)
+    env = dict(os.environ, DQ_PY_RECYCLE_MB="1024",
+               PYTHONPATH=os.pathsep.join([package_dir, os.environ.get("PYTHONPATH", "")]))
+    try:
+        r = subprocess.run([sys.executable, "-c", _FREED_UNDER_THE_LOCK], env=env,
+                           capture_output=True, text=True, timeout=60)
+    except subprocess.TimeoutExpired:
+        pytest.fail("freeing a result under dq._buffers._lock hung")
+    assert r.returncode == 0, r.stderr[-4000:]
+    assert "reused: True" in r.stdout, r.stdout
