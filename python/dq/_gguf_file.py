@@ -107,10 +107,25 @@ class GGUFTensor:
     split: int   # which part file holds it (0 for a single file)
     _model: _Model = field(repr=False)
     _address: int = field(repr=False)
+    _index: int = field(repr=False, default=-1)  # in the model, for dq_model_read_tensor
 
     @property
     def data(self) -> np.ndarray:
-        raw = np.asarray(_MappedBytes(self._model, self._address, self.n_bytes))
+        return self._typed(np.asarray(_MappedBytes(self._model, self._address, self.n_bytes)))
+
+    def _read(self) -> np.ndarray:
+        """A copy of the bytes read with pread: a file truncated since it was opened is a
+        DQError here, where a read through the mapping (`data`) raises SIGBUS."""
+        if self._index < 0 or not hasattr(lib, "dq_model_read_tensor"):
+            return self.data
+        raw = np.empty(self.n_bytes, dtype=np.uint8)
+        ctx = self._model.ctx
+        check(lib.dq_model_read_tensor(ctx, self._model.handle, self._index, 0,
+                                       raw.ctypes.data, self.n_bytes), ctx,
+              f"{self._model.path}: tensor '{self.name}'")
+        return self._typed(raw)
+
+    def _typed(self, raw: np.ndarray) -> np.ndarray:
         if self.type in _types._KEPT_DTYPES:
             return raw.view(_types._KEPT_DTYPES[self.type]).reshape(self.shape)
         block_elems, block_bytes = _types.block_size(self.type)
@@ -122,8 +137,9 @@ class GGUFTensor:
     def dequantize(self, *, dtype=np.float32, threads=None) -> np.ndarray:
         """The tensor's values, shaped `shape`."""
         from ._dequantize import dequantize
+        data = self._read()  # not through the mapping: a truncated file is an error
         try:
-            return dequantize(self.data, self.type, dtype=dtype, threads=threads)
+            return dequantize(data, self.type, dtype=dtype, threads=threads)
         except DQError as e:
             raise DQError(f"{self._model.path}: tensor '{self.name}': {e}", e.status) from None
 
@@ -150,7 +166,7 @@ class GGUFFile:
             self.tensors.append(GGUFTensor(
                 text(info.name), int(info.type), _types.type_name(int(info.type)),
                 tuple(reversed(ne)), ne, int(info.n_elements), int(info.n_bytes),
-                int(info.file_offset), int(info.split), self._model, int(info.data or 0)))
+                int(info.file_offset), int(info.split), self._model, int(info.data or 0), i))
         self._by_name = {t.name: t for t in self.tensors}
         self._metadata: dict | None = None
 

@@ -180,6 +180,9 @@ def _load_library() -> ctypes.CDLL:
     fn("dq_value_array_data", c_int32, value_p, POINTER(c_void_p), POINTER(c_uint64))
     fn("dq_model_tensor_count", c_int64, model_p)
     fn("dq_model_tensor_info", c_int32, model_p, c_int64, POINTER(TensorInfo))
+    if hasattr(lib, "dq_model_read_tensor"):  # pread of a tensor's bytes (no SIGBUS)
+        fn("dq_model_read_tensor", c_int32, ctx_p, model_p, c_int64, c_uint64, c_void_p,
+           c_uint64)
     # dq_load_options_init became a macro over dq_load_options_init_sized (the old symbol
     # stays, filling the 1.0 size): use the sized one where the core has it.
     if hasattr(lib, "dq_load_options_init_sized"):

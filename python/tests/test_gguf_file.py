@@ -98,6 +98,42 @@ def test_truncated_file(testdata, tmp_path):
             dq.GGUFFile(bad)
 
 
+# Truncated by another writer after the open: the tensor's pages are gone. dequantize()
+# read them through the mapping, so the process died of SIGBUS; a subprocess keeps such a
+# crash out of the test session.
+_TRUNCATED_WHILE_OPEN = """
+import os, sys
+import dq
+path = sys.argv[1]
+with dq.GGUFFile(path) as f:
+    t = f.tensors[-1]
+    assert t.offset + t.n_bytes > 8192
+    t.dequantize()
+    os.truncate(path, 8192)
+    try:
+        t.dequantize()
+    except dq.DQError as e:
+        print("DQError:", e)
+"""
+
+
+def test_dequantize_of_a_file_truncated_while_open_is_an_error(testdata, tmp_path):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+    path = tmp_path / "shrinks.gguf"
+    shutil.copyfile(testdata / "mini-llama-q4_k_m.gguf", path)
+    package_dir = str(Path(dq.__file__).resolve().parent.parent)
+    env = dict(os.environ,
+               PYTHONPATH=os.pathsep.join([package_dir, os.environ.get("PYTHONPATH", "")]))
+    r = subprocess.run([sys.executable, "-c", _TRUNCATED_WHILE_OPEN, str(path)], env=env,
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, f"exit {r.returncode}: {r.stderr[-4000:]}"
+    assert "DQError: " in r.stdout and "shrinks.gguf" in r.stdout, r.stdout
+    assert "the file ends early" in r.stdout, r.stdout
+
+
 def test_hostile_files(tmp_path):
     cases = {"garbage.gguf": b"not a gguf file at all" * 10,
              "empty.gguf": b"",
