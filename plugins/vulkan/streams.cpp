@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <set>
+#include <shared_mutex>
 #include <string>
 
 #include "loader.hpp"
@@ -26,6 +27,13 @@ struct Event {
 std::mutex g_registry_mutex;
 std::set<Stream *> g_streams;
 std::set<Event *> g_events;
+// drain_streams holds it shared while it waits on the streams it listed (outside
+// g_registry_mutex); a stream leaves g_streams, then its deleter takes it exclusively, so no
+// drain still holds a pointer to it when it is deleted (concurrent loads segfaulted there).
+std::shared_mutex g_drain_mutex;
+
+// Waits until no drain_streams call still uses a stream already taken out of g_streams.
+void wait_for_drains() { std::unique_lock<std::shared_mutex> lock(g_drain_mutex); }
 
 Event *find_event(DeviceContext &c, void *handle, const char *what) {
   std::lock_guard<std::mutex> lock(g_registry_mutex);
@@ -295,6 +303,7 @@ Stream *stream_of(DeviceContext &c, void *handle) {
 }
 
 int32_t drain_streams(DeviceContext &c) {
+  std::shared_lock<std::shared_mutex> in_use(g_drain_mutex);
   std::vector<Stream *> all;
   {
     std::lock_guard<std::mutex> lock(g_registry_mutex);
@@ -319,6 +328,7 @@ void streams_shutdown(DeviceContext &c) {
       if ((*it)->ctx == &c) events.push_back(*it), it = g_events.erase(it);
       else ++it;
   }
+  wait_for_drains();
   for (Stream *s : streams) delete s;
   for (Event *e : events) {
     if (e->queries) vk().vkDestroyQueryPool(c.device, e->queries, nullptr);
@@ -350,6 +360,7 @@ int32_t stream_destroy(int32_t device, void *stream) {
       return fail(DQ_ERR_INVALID_ARGUMENT, "stream_destroy: not a stream of vulkan device " + std::to_string(device));
     g_streams.erase(s);
   }
+  wait_for_drains();
   delete s;  // waits for its work
   return ok();
 }

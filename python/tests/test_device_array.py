@@ -97,3 +97,44 @@ def test_torch_load_file_refuses_devices_torch_cannot_hold_for_dq(monkeypatch):
     with pytest.raises(dq.DQError, match=r"device 'vulkan:0'.*dq\.load_file"):
         torch_load.load_file(TESTDATA / MODEL, device="vulkan:0")
     assert not opened  # refused before the file is opened or torch allocates anything
+
+
+# Loads to vulkan:0 from several threads at once. One load's stream_destroy deleted a stream
+# that another thread's drain_streams (host_unregister at the end of its load) had listed and
+# was waiting on: a segfault on nearly every run. In a subprocess, so a crash is a failure.
+CONCURRENT_SCRIPT = textwrap.dedent("""
+    import sys, threading
+    import numpy as np
+    import dq
+
+    path = sys.argv[1]
+    if not [b for b in dq.backends() if b.name == "vulkan" and b.loaded and b.devices]:
+        print("no device:", [(b.name, b.loaded, b.status) for b in dq.backends()])
+        sys.exit(0)
+    host = dq.load_file(path, dtype="float32", progress=False)
+    wrong = []
+
+    def work():
+        for _ in range(8):
+            dev = dq.load_file(path, device="vulkan:0", dtype="float32", progress=False)
+            wrong.extend(n for n in host if not np.array_equal(dev[n].numpy(), host[n]))
+
+    threads = [threading.Thread(target=work) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    print("checked", len(host), "wrong:", wrong[:3], flush=True)
+""")
+
+
+def test_vulkan_loads_from_several_threads():
+    if TESTDATA is None:
+        pytest.skip(NO_TESTDATA)
+    r = subprocess.run([sys.executable, "-c", CONCURRENT_SCRIPT, str(TESTDATA / MODEL)],
+                       env=dict(os.environ, DQ_VULKAN_CPU="1"), capture_output=True, text=True,
+                       timeout=300)
+    assert r.returncode == 0, f"exit {r.returncode}\n{r.stdout}\n{r.stderr[-4000:]}"
+    if r.stdout.startswith("no device:"):
+        pytest.skip(f"vulkan:0: {r.stdout.strip()}")
+    assert "wrong: []" in r.stdout, r.stdout
