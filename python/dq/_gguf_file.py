@@ -23,6 +23,8 @@ class _Model:
 
     def __init__(self, path: str):
         self.path = path
+        if "\0" in path:  # C would open the file named by the part before the NUL
+            raise DQError(f"{path!r}: a path with a NUL character")
         self.ctx = context()
         handle = c_void_p()
         check(lib.dq_model_open(self.ctx, os.fsencode(path), byref(handle)), self.ctx, path)

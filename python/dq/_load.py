@@ -108,8 +108,14 @@ def _set_names_and_rows(opts, model, path: str, names, rows) -> list:
         unknown_rows = set(rows) - set(names)
         if unknown_rows:
             raise DQError(f"{path}: rows given for tensors not loaded: {sorted(unknown_rows)}")
+    if isinstance(names, (str, bytes)):  # would be taken a character at a time
+        raise DQError(f"{path}: names must be a list of tensor names, not the string "
+                      f"{names!r}")
     if names is not None:
         names = [str(n) for n in names]
+        for n in names:  # C would read only up to the NUL: another tensor's name
+            if "\0" in n:
+                raise DQError(f"{path}: tensor name {n!r} holds a NUL character")
         encoded = [n.encode() for n in names]
         c_names = (c_char_p * max(1, len(encoded)))(*encoded)
         keep_alive += [encoded, c_names]

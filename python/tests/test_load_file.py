@@ -97,6 +97,21 @@ def test_device_numbers_past_int32_are_refused(testdata, device):
                      progress=False)
 
 
+def test_names_that_would_load_other_tensors_are_refused(testdata):
+    path = testdata / "all-types.gguf"
+    # A string was taken a character at a time ("tensor t not found").
+    with pytest.raises(dq.DQError, match="names must be a list of tensor names"):
+        dq.load_file(path, names="t.q4_0", progress=False)
+    # C read up to the NUL: "t.q4_0\0x" loaded t.q4_0 (under another name), and a path with a
+    # NUL opened the file named by its first part.
+    with pytest.raises(dq.DQError, match="NUL"):
+        dq.load_file(path, names=["t.q4_0\0x"], progress=False)
+    with pytest.raises(dq.DQError, match="NUL"):
+        dq.load_file(str(path) + "\0.other", names=["t.q4_0"], progress=False)
+    with pytest.raises(dq.DQError, match="NUL"):
+        dq.GGUFFile(str(path) + "\0.other")
+
+
 def test_truncated_file_is_named(testdata, tmp_path):
     data = (testdata / "mini-llama-q4_k_m.gguf").read_bytes()
     bad = tmp_path / "short.gguf"
