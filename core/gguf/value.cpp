@@ -2,10 +2,11 @@
 #include "gguf/value.hpp"
 
 #include <limits>
+#include <new>
 
 #include "gguf/cursor.hpp"
 
-dq_value::dq_value() = default;
+dq_value::dq_value() noexcept = default;
 dq_value::dq_value(dq_value &&) noexcept = default;
 dq_value &dq_value::operator=(dq_value &&) noexcept = default;
 dq_value::~dq_value() = default;
@@ -83,20 +84,50 @@ dq_status value_to_f64(const dq_value &v, double *out) {
   return DQ_ERR_TYPE_MISMATCH;
 }
 
-const dq_value *array_element(const dq_value &array, uint64_t index) {
+LazyElements::~LazyElements() {
+  std::atomic<dq_value *> *table = table_.load(std::memory_order_acquire);
+  if (!table) return;
+  for (uint64_t c = 0; c < chunk_count(); ++c) delete[] table[c].load(std::memory_order_acquire);
+  delete[] table;
+}
+
+const dq_value *LazyElements::get(const dq_value &array, uint64_t index) noexcept {
+  std::atomic<dq_value *> *table = table_.load(std::memory_order_acquire);
+  if (!table) {
+    // The table itself is made on first use too: 8 bytes per chunk, nothing for unread arrays.
+    auto *made = new (std::nothrow) std::atomic<dq_value *>[chunk_count()]();
+    if (!made) return nullptr;
+    if (table_.compare_exchange_strong(table, made, std::memory_order_acq_rel,
+                                       std::memory_order_acquire))
+      table = made;
+    else
+      delete[] made;  // another reader published first; `table` now holds its table
+  }
+  const uint64_t c = index / kChunk;
+  dq_value *chunk = table[c].load(std::memory_order_acquire);
+  if (!chunk) {
+    const uint64_t first = c * kChunk;
+    const uint64_t n = count_ - first < kChunk ? count_ - first : kChunk;
+    dq_value *made = new (std::nothrow) dq_value[n];
+    if (!made) return nullptr;
+    const uint64_t size = value_type_size(array.array_type);
+    for (uint64_t i = 0; i < n; ++i) {
+      made[i].type = array.array_type;
+      made[i].bytes = array.bytes + (first + i) * size;
+    }
+    if (table[c].compare_exchange_strong(chunk, made, std::memory_order_acq_rel,
+                                         std::memory_order_acquire))
+      chunk = made;
+    else
+      delete[] made;
+  }
+  return &chunk[index % kChunk];
+}
+
+const dq_value *array_element(const dq_value &array, uint64_t index) noexcept {
   if (array.type != DQ_VALUE_ARRAY || index >= array.count) return nullptr;
   if (!array.lazy) return index < array.items.size() ? &array.items[index] : nullptr;
-  LazyElements &lazy = *array.lazy;
-  // Thread-safe one-time construction: readers of one model may run concurrently.
-  std::call_once(lazy.once, [&] {
-    const uint64_t size = value_type_size(array.array_type);
-    lazy.items.resize(array.count);
-    for (uint64_t i = 0; i < array.count; ++i) {
-      lazy.items[i].type = array.array_type;
-      lazy.items[i].bytes = array.bytes + i * size;
-    }
-  });
-  return &lazy.items[index];
+  return array.lazy->get(array, index);
 }
 
 }  // namespace dq::gguf

@@ -1,6 +1,4 @@
 // Public C API: dq_value_* (typed getters, strings, arrays).
-#include <exception>
-
 #include "gguf/value.hpp"
 
 extern "C" {
@@ -49,15 +47,11 @@ DQ_API uint64_t dq_value_array_count(const dq_value *value) {
   return value && value->type == DQ_VALUE_ARRAY ? value->count : 0;
 }
 
-// NULL when out of range, or when the element values of a huge number array cannot be
-// allocated (exceptions must not cross the C boundary).
+// NULL when out of range, or when memory for the element's record cannot be had
+// (array_element never throws: records are made a chunk at a time with nothrow new).
 DQ_API const dq_value *dq_value_array_get(const dq_value *value, uint64_t index) {
   if (!value) return nullptr;
-  try {
-    return dq::gguf::array_element(*value, index);
-  } catch (const std::exception &) {
-    return nullptr;
-  }
+  return dq::gguf::array_element(*value, index);
 }
 
 DQ_API dq_status dq_value_array_data(const dq_value *value, const void **out, uint64_t *bytes) {

@@ -40,7 +40,10 @@ dq_value parse_array(Cursor &cur, const Limits &limits, ParseBudget &budget, uin
   v.count = count;
   if (const uint64_t size = value_type_size(elem_type); size != 0) {
     v.bytes = cur.take(count * size, "array elements");  // count * size <= remaining: checked
-    v.lazy = std::make_unique<LazyElements>();
+    // Its element records are made on demand (value.hpp); the small holder for them is
+    // charged, as an array of a million empty u8 arrays would otherwise make a million.
+    budget.charge(1, sizeof(LazyElements));
+    v.lazy = std::make_unique<LazyElements>(count);
     return v;
   }
   budget.charge(count, sizeof(dq_value));

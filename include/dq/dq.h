@@ -295,6 +295,10 @@ DQ_API dq_status dq_value_get_string(const dq_value *value, const char **out, ui
 /* Arrays: element type, count, element j (nested arrays are values of type ARRAY). */
 DQ_API dq_value_type dq_value_array_type(const dq_value *value);
 DQ_API uint64_t dq_value_array_count(const dq_value *value);
+/* Element `index`, valid until the model is closed. NULL for an index out of range (or a
+ * value that is not an array) or when memory for the element record cannot be had: records
+ * of a number array are made on first access, a few thousand elements at a time, so reading
+ * them all costs ~56 bytes per element (dq_value_array_data reads them in place). */
 DQ_API const dq_value *dq_value_array_get(const dq_value *value, uint64_t index);
 /* Raw little-endian element bytes of an array of fixed-size numbers (not strings/arrays). */
 DQ_API dq_status dq_value_array_data(const dq_value *value, const void **out, uint64_t *bytes);

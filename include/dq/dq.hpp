@@ -293,8 +293,11 @@ class Value {
   uint64_t array_size() const { return dq_value_array_count(v_); }
   Value operator[](uint64_t i) const {
     const dq_value *e = dq_value_array_get(v_, i);
-    if (!e) throw Error(DQ_ERR_NOT_FOUND, "array index " + std::to_string(i) + " out of range");
-    return Value(e);
+    if (e) return Value(e);
+    // NULL for an index in range: the element's record could not be allocated.
+    if (i < array_size())
+      throw Error(DQ_ERR_OUT_OF_MEMORY, "no memory for array element " + std::to_string(i));
+    throw Error(DQ_ERR_NOT_FOUND, "array index " + std::to_string(i) + " out of range");
   }
   std::span<const uint8_t> array_bytes() const {
     const void *p = nullptr;

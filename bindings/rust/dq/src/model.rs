@@ -252,6 +252,8 @@ impl<'m> Value<'m> {
         // SAFETY: live handles (self or ctx); pointers to locals or to buffers of the sizes passed.
         unsafe { sys::dq_value_array_count(self.ptr) }
     }
+    /// Element `index`: None when it is out of range, or when memory for its record cannot
+    /// be had (number arrays make records on first access; `array_data` reads them in place).
     pub fn array_get(&self, index: u64) -> Option<Value<'m>> {
         // SAFETY: live handles (self or ctx); pointers to locals or to buffers of the sizes passed.
         let v = unsafe { sys::dq_value_array_get(self.ptr, index) };
