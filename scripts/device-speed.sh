@@ -8,7 +8,7 @@
 #  2. the CUDA golden tests, `dq-conformance --plugin libdq-cuda.so` (CONFORMANCE_FILTERS="*/batch/* ..."
 #     keeps only those checks) and EXTRA_TESTS (binaries of EXTRA_TARGETS) (skip: NO_TESTS=1);
 #     MEMCHECK="bin ..." runs those binaries again under compute-sanitizer memcheck with leak
-#     checking (DQ_CUDA_TEST_QUICK=1, MEMCHECK_TIMEOUT 300 s each);
+#     checking (DQ_CUDA_TEST_QUICK=1, MEMCHECK_TIMEOUT 300 s each), last, after step 5;
 #  3. dq-cuda-bench at 256M elements, every type to f16/f32/bf16, copy rate in the same run
 #     (BENCH_OUTS=f16,f32,bf16, BENCH_ELEMENTS; skip: NO_BENCH=1), and tuning variants (TUNE="ENV=V ...");
 #     KERNEL_VARIANTS="name:-DFLAG=V,ENV=V ..." builds the cuda plugin again with the -D flags
@@ -143,14 +143,6 @@ if [[ -z ${NO_TESTS:-} ]]; then
     note_test "$t" $?
     grep -E "^\[  (PASSED|FAILED) \]|tests ran|SKIPPED \]|FAILED|Failure|Expected|Which is|actual" "$OUT/$t.log" | head -12 >>"$S"
   done
-  # MEMCHECK="bin ...": those test binaries again under compute-sanitizer memcheck (quick sizes).
-  for t in ${MEMCHECK:-}; do
-    log "memcheck $t"
-    run_or_print env DQ_CUDA_TEST_QUICK=1 timeout "${MEMCHECK_TIMEOUT:-300}" compute-sanitizer --tool memcheck --report-api-errors no \
-      --leak-check full --error-exitcode 9 "$BUILD/bin/$t" >"$OUT/memcheck-$t.log" 2>&1
-    note_test "memcheck $t" $?
-    grep -E "ERROR SUMMARY|^\[  (PASSED|FAILED) \]|tests ran" "$OUT/memcheck-$t.log" | head -6 >>"$S"
-  done
 fi
 
 if [[ -z ${NO_BENCH:-} ]]; then
@@ -219,6 +211,17 @@ if [[ -n ${VARIANTS:-} ]]; then
   dev_bench_model "$BUILD/bin/dq" "$MODEL" 2 "$OUT/bench-model.log"
   log "first loads: $(stat -c %s "$MODEL" 2>/dev/null) bytes, ${ROUNDS:=7} rounds of: $VARIANTS"
   dev_first_loads "$BUILD/bin/dq" "$MODEL" "$ROUNDS" "$VARIANTS" "$OUT/first-load.log" "$OLD/build/bin/dq" >/dev/null
+fi
+# MEMCHECK="bin ...": those test binaries again under compute-sanitizer memcheck (quick sizes),
+# after the timings: the slowest step, so a call that runs out of time has the numbers first.
+if [[ -z ${NO_TESTS:-} ]]; then
+  for t in ${MEMCHECK:-}; do
+    log "memcheck $t"
+    run_or_print env DQ_CUDA_TEST_QUICK=1 timeout "${MEMCHECK_TIMEOUT:-300}" compute-sanitizer --tool memcheck --report-api-errors no \
+      --leak-check full --error-exitcode 9 "$BUILD/bin/$t" >"$OUT/memcheck-$t.log" 2>&1
+    note_test "memcheck $t" $?
+    grep -E "ERROR SUMMARY|^\[  (PASSED|FAILED) \]|tests ran" "$OUT/memcheck-$t.log" | head -6 >>"$S"
+  done
 fi
 [[ -f $OUT/bench.log ]] && tail -36 "$OUT/bench.log"
 for f in "$OUT"/tune-*.log "$OUT"/bench-kv-*.log; do [[ -f $f ]] && { echo "## $f"; grep -E "below 90|copy D2D" "$f"; tail -3 "$f"; }; done

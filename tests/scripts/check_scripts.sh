@@ -118,6 +118,10 @@ dry-run)
   expect 1 'compute-sanitizer --tool memcheck .*build-device/bin/dq_cuda_graph_tests$' "open issues: graph tests under memcheck"
   expect 3 '^\+ build-device/bin/dq bench --backend cuda --shapes default --types all --to (f16|bf16|f32)$' "open issues: size rows"
   expect 14 '^\+ env (DQ_LOAD_PREPARE=0 )?DQ_LOAD_TRACE=1 build-device/bin/dq load /tmp/dq-bench-model\.gguf --no-progress$' "open issues: 7 x 2 first loads"
+  # memcheck is the slowest step: it runs after the timings, so a call cut short has them.
+  last_load=$(grep -nE 'bin/dq load /tmp/dq-bench-model' "$plan" | tail -1 | cut -d: -f1)
+  memcheck=$(grep -n 'compute-sanitizer --tool memcheck' "$plan" | head -1 | cut -d: -f1)
+  ((${memcheck:-0} > ${last_load:-0})) || fail "open issues cuda: memcheck (plan line ${memcheck:-none}) before the last first load (${last_load:-none})"
   dry device-open-issues.sh vulkan
   expect 2 '^\+ .*/bin/dq bench --backend vulkan --to f(16|32) --elements 268435456 --repeat 5 --min-sample-ms 50$' "open issues: vulkan rows"
   expect 2 '^\+ env DQ_VULKAN_SHADER=run DQ_VULKAN_NARROW=sw .*/bin/dq bench --backend vulkan --to f(16|32) ' "open issues: old default's rows"
