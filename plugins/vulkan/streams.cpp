@@ -2,10 +2,10 @@
 
 #include <algorithm>
 #include <chrono>
+#include <condition_variable>
 #include <cstdlib>
 #include <cstring>
 #include <set>
-#include <shared_mutex>
 #include <string>
 
 #include "loader.hpp"
@@ -27,13 +27,19 @@ struct Event {
 std::mutex g_registry_mutex;
 std::set<Stream *> g_streams;
 std::set<Event *> g_events;
-// drain_streams holds it shared while it waits on the streams it listed (outside
-// g_registry_mutex); a stream leaves g_streams, then its deleter takes it exclusively, so no
-// drain still holds a pointer to it when it is deleted (concurrent loads segfaulted there).
-std::shared_mutex g_drain_mutex;
+// The streams drain_streams calls are waiting on right now (outside g_registry_mutex), once
+// per call; guarded by g_registry_mutex. A stream's deleter takes it out of g_streams, so no
+// drain starts waiting on it any more, then waits (g_drain_done) until no drain still is
+// (concurrent loads segfaulted in a drain's wait on a stream another thread deleted). A drain
+// holds only the stream it is waiting on: the deleter waits for nothing but that stream's own
+// work, which it waits for anyway, never for other streams or for later drains.
+std::multiset<Stream *> g_draining;
+std::condition_variable g_drain_done;
 
-// Waits until no drain_streams call still uses a stream already taken out of g_streams.
-void wait_for_drains() { std::unique_lock<std::shared_mutex> lock(g_drain_mutex); }
+// With g_registry_mutex held by `lock`, s already out of g_streams: waits until no drain waits on s.
+void wait_for_drains(std::unique_lock<std::mutex> &lock, Stream *s) {
+  g_drain_done.wait(lock, [s] { return g_draining.count(s) == 0; });
+}
 
 Event *find_event(DeviceContext &c, void *handle, const char *what) {
   std::lock_guard<std::mutex> lock(g_registry_mutex);
@@ -303,7 +309,6 @@ Stream *stream_of(DeviceContext &c, void *handle) {
 }
 
 int32_t drain_streams(DeviceContext &c) {
-  std::shared_lock<std::shared_mutex> in_use(g_drain_mutex);
   std::vector<Stream *> all;
   {
     std::lock_guard<std::mutex> lock(g_registry_mutex);
@@ -311,8 +316,22 @@ int32_t drain_streams(DeviceContext &c) {
       if (&s->context() == &c) all.push_back(s);
   }
   int32_t st = c.default_stream ? c.default_stream->wait() : DQ_OK;
-  for (Stream *s : all)
-    if (int32_t w = s->wait(); w != DQ_OK) st = w;
+  for (Stream *s : all) {
+    {
+      // Destroyed since it was listed (its deleter waited for its work): nothing to wait for.
+      // The address may be a newer stream's by now; waiting on that one is harmless.
+      std::lock_guard<std::mutex> lock(g_registry_mutex);
+      if (!g_streams.count(s) || &s->context() != &c) continue;
+      g_draining.insert(s);
+    }
+    const int32_t w = s->wait();
+    {
+      std::lock_guard<std::mutex> lock(g_registry_mutex);
+      g_draining.erase(g_draining.find(s));
+    }
+    g_drain_done.notify_all();
+    if (w != DQ_OK) st = w;
+  }
   return st;
 }
 
@@ -320,15 +339,15 @@ void streams_shutdown(DeviceContext &c) {
   std::vector<Stream *> streams;
   std::vector<Event *> events;
   {
-    std::lock_guard<std::mutex> lock(g_registry_mutex);
+    std::unique_lock<std::mutex> lock(g_registry_mutex);
     for (auto it = g_streams.begin(); it != g_streams.end();)
       if (&(*it)->context() == &c) streams.push_back(*it), it = g_streams.erase(it);
       else ++it;
     for (auto it = g_events.begin(); it != g_events.end();)
       if ((*it)->ctx == &c) events.push_back(*it), it = g_events.erase(it);
       else ++it;
+    for (Stream *s : streams) wait_for_drains(lock, s);
   }
-  wait_for_drains();
   for (Stream *s : streams) delete s;
   for (Event *e : events) {
     if (e->queries) vk().vkDestroyQueryPool(c.device, e->queries, nullptr);
@@ -355,12 +374,12 @@ int32_t stream_destroy(int32_t device, void *stream) {
   if (int32_t st = device_context(device, "stream_destroy", &c); st != DQ_OK) return st;
   Stream *s = static_cast<Stream *>(stream);
   {
-    std::lock_guard<std::mutex> lock(g_registry_mutex);
+    std::unique_lock<std::mutex> lock(g_registry_mutex);
     if (!stream || !g_streams.count(s) || &s->context() != c)
       return fail(DQ_ERR_INVALID_ARGUMENT, "stream_destroy: not a stream of vulkan device " + std::to_string(device));
     g_streams.erase(s);
+    wait_for_drains(lock, s);
   }
-  wait_for_drains();
   delete s;  // waits for its work
   return ok();
 }
