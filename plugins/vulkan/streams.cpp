@@ -19,9 +19,16 @@ namespace {
 // Every stream and event the caller created, so shutdown can free what it left.
 struct Event {
   DeviceContext *ctx = nullptr;
-  TimelinePoint point;
   VkQueryPool queries = VK_NULL_HANDLE;  // one timestamp, when the queue has them
-  bool timed = false;                    // a timestamp was written at the last record
+  // One thread may record the event while others wait for it (as CUDA allows).
+  std::mutex mutex;
+  TimelinePoint point;  // guarded by mutex
+  bool timed = false;   // guarded by mutex: a timestamp was written at the last record
+
+  TimelinePoint recorded() {
+    std::lock_guard<std::mutex> lock(mutex);
+    return point;
+  }
 };
 
 std::mutex g_registry_mutex;
@@ -418,19 +425,21 @@ int32_t event_create(int32_t device, void **out) {
 int32_t event_destroy(int32_t device, void *event) {
   DeviceContext *c = nullptr;
   if (int32_t st = device_context(device, "event_destroy", &c); st != DQ_OK) return st;
-  Event *e = find_event(*c, event, "event_destroy");
-  if (!e) return DQ_ERR_INVALID_ARGUMENT;
+  Event *e = static_cast<Event *>(event);
   {
+    // Looked up and taken out at once: of two destroys of one event, one deletes it.
     std::lock_guard<std::mutex> lock(g_registry_mutex);
+    if (!event || !g_events.count(e) || e->ctx != c)
+      return fail(DQ_ERR_INVALID_ARGUMENT, "event_destroy: not an event of this vulkan device");
     g_events.erase(e);
   }
   // A timestamp write may still be queued.
-  if (e->point.value) {
+  if (const TimelinePoint p = e->recorded(); p.value) {
     VkSemaphoreWaitInfo wi{};
     wi.sType = VK_STRUCTURE_TYPE_SEMAPHORE_WAIT_INFO;
     wi.semaphoreCount = 1;
-    wi.pSemaphores = &e->point.timeline->semaphore;
-    wi.pValues = &e->point.value;
+    wi.pSemaphores = &p.timeline->semaphore;
+    wi.pValues = &p.value;
     vk().vkWaitSemaphores(c->device, &wi, UINT64_MAX);
   }
   if (e->queries) vk().vkDestroyQueryPool(c->device, e->queries, nullptr);
@@ -458,6 +467,7 @@ int32_t event_record(int32_t device, void *event, void *stream) {
       },
       {}, VK_NULL_HANDLE, &value);
   if (st != DQ_OK) return st;
+  std::lock_guard<std::mutex> lock(e->mutex);
   e->point = s->last();
   e->point.value = value;
   e->timed = q != VK_NULL_HANDLE;
@@ -469,12 +479,13 @@ int32_t event_synchronize(int32_t device, void *event) {
   if (int32_t st = device_context(device, "event_synchronize", &c); st != DQ_OK) return st;
   Event *e = find_event(*c, event, "event_synchronize");
   if (!e) return DQ_ERR_INVALID_ARGUMENT;
-  if (!e->point.value) return ok();
+  const TimelinePoint p = e->recorded();  // its timeline stays alive while waited on
+  if (!p.value) return ok();
   VkSemaphoreWaitInfo wi{};
   wi.sType = VK_STRUCTURE_TYPE_SEMAPHORE_WAIT_INFO;
   wi.semaphoreCount = 1;
-  wi.pSemaphores = &e->point.timeline->semaphore;
-  wi.pValues = &e->point.value;
+  wi.pSemaphores = &p.timeline->semaphore;
+  wi.pValues = &p.value;
   if (VkResult r = vk().vkWaitSemaphores(c->device, &wi, UINT64_MAX); r != VK_SUCCESS)
     return fail_vk(r, "event_synchronize");
   return ok();
@@ -487,7 +498,7 @@ int32_t stream_wait_event(int32_t device, void *stream, void *event) {
   if (!e) return DQ_ERR_INVALID_ARGUMENT;
   Stream *s = nullptr;
   if (int32_t st = find_stream(*c, stream, "stream_wait_event", &s); st != DQ_OK) return st;
-  s->add_wait(e->point);
+  s->add_wait(e->recorded());
   return ok();
 }
 
@@ -497,7 +508,11 @@ int32_t event_elapsed_ms(int32_t device, void *start, void *end, float *ms) {
   Event *a = find_event(*c, start, "event_elapsed_ms");
   Event *b = a ? find_event(*c, end, "event_elapsed_ms") : nullptr;
   if (!a || !b || !ms) return DQ_ERR_INVALID_ARGUMENT;
-  if (!a->timed || !b->timed)
+  auto timed = [](Event *e) {
+    std::lock_guard<std::mutex> lock(e->mutex);
+    return e->timed;
+  };
+  if (!timed(a) || !timed(b))
     return fail(DQ_ERR_UNSUPPORTED, "event_elapsed_ms: the queue has no timestamps or an event was not recorded");
   uint64_t t[2] = {0, 0};
   for (int i = 0; i < 2; ++i) {

@@ -107,5 +107,41 @@ TEST_F(VulkanDevice, DestroyingAnIdleStreamDoesNotWaitForAnotherThreadsDrain) {
   EXPECT_EQ(vk->mem_free(0, b), DQ_OK);
 }
 
+// One thread records an event over and over while others make their streams wait for it and
+// wait for it on the host (CUDA allows this: each sees one of the records).
+TEST_F(VulkanDevice, EventRecordedOnOneThreadWhileOthersWaitForIt) {
+  void *event = nullptr, *recorder = nullptr;
+  ASSERT_EQ(vk->event_create(0, &event), DQ_OK);
+  ASSERT_EQ(vk->stream_create(0, &recorder), DQ_OK);
+  constexpr int kRounds = 200, kWaiters = 2;
+  std::atomic<bool> stop{false};
+  std::vector<std::string> why(kWaiters + 1);
+  std::vector<std::thread> threads;
+  threads.emplace_back([&] {
+    for (int r = 0; r < kRounds && why[0].empty(); ++r)
+      if (vk->event_record(0, event, recorder) != DQ_OK) why[0] = vk->last_error();
+    stop.store(true);
+  });
+  for (int w = 1; w <= kWaiters; ++w)
+    threads.emplace_back([&, w] {
+      void *s = nullptr, *mine = nullptr;
+      if (vk->stream_create(0, &s) != DQ_OK || vk->event_create(0, &mine) != DQ_OK) {
+        why[w] = vk->last_error();
+        return;
+      }
+      // The wait is taken by the stream's next submission (mine's record).
+      while (!stop.load() && why[w].empty()) {
+        if (vk->stream_wait_event(0, s, event) != DQ_OK || vk->event_record(0, mine, s) != DQ_OK ||
+            vk->event_synchronize(0, event) != DQ_OK || vk->synchronize(0, s) != DQ_OK)
+          why[w] = vk->last_error();
+      }
+      if (vk->event_destroy(0, mine) != DQ_OK || vk->stream_destroy(0, s) != DQ_OK) why[w] = vk->last_error();
+    });
+  for (auto &th : threads) th.join();
+  for (int t = 0; t <= kWaiters; ++t) EXPECT_EQ(why[t], "") << "thread " << t;
+  EXPECT_EQ(vk->event_destroy(0, event), DQ_OK);
+  EXPECT_EQ(vk->stream_destroy(0, recorder), DQ_OK);
+}
+
 }  // namespace
 }  // namespace dq::test
