@@ -2,6 +2,10 @@
 
 #include <pthread.h>
 
+#include <mutex>
+#include <string>
+#include <unordered_set>
+
 #include "dq/dq.h"
 
 namespace dq::vulkan {
@@ -9,16 +13,20 @@ namespace {
 
 // The calling thread's message, in a pthread key rather than a thread_local: the core unloads
 // plugins, and LeakSanitizer's thread scan crashed on the dynamic-TLS slot an unloaded
-// plugin's thread_local left behind (the core's ASan suite with this plugin in lib/dq). The
-// key is deleted when the plugin is unloaded, after freeing the unloading thread's message;
-// other threads' messages are freed when they exit while the plugin is loaded.
+// plugin's thread_local left behind (the core's ASan suite with this plugin in lib/dq). A
+// thread's message is freed when it exits while the plugin is loaded; every message still
+// held (by threads alive at unload, whose key destructor will no longer run) is freed when
+// the plugin is unloaded. Without that list, a thread that outlived the unload leaked its
+// string (valgrind's "definitely lost" in the Rust batch test, when another thread unloaded).
 class ThreadMessage {
  public:
-  ThreadMessage() { ok_ = pthread_key_create(&key_, [](void *p) { delete static_cast<std::string *>(p); }) == 0; }
+  ThreadMessage() { ok_ = pthread_key_create(&key_, &thread_exit) == 0; }
   ~ThreadMessage() {
     if (!ok_) return;
-    delete static_cast<std::string *>(pthread_getspecific(key_));
+    std::lock_guard<std::mutex> lock(mutex_);
     pthread_key_delete(key_);
+    for (std::string *s : live_) delete s;
+    live_.clear();
   }
   ThreadMessage(const ThreadMessage &) = delete;
   ThreadMessage &operator=(const ThreadMessage &) = delete;
@@ -28,18 +36,34 @@ class ThreadMessage {
     auto *s = static_cast<std::string *>(pthread_getspecific(key_));
     if (!s) {
       s = new std::string;
+      {
+        std::lock_guard<std::mutex> lock(mutex_);
+        live_.insert(s);
+      }
       pthread_setspecific(key_, s);
     }
     return *s;
   }
 
  private:
+  // A thread's exit while the plugin is loaded: its message leaves the list and is freed
+  // (only if still listed, so an unload that got there first is not freed twice).
+  static void thread_exit(void *p);
+
   pthread_key_t key_{};
   bool ok_ = false;
   std::string fallback_;
+  std::mutex mutex_;
+  std::unordered_set<std::string *> live_;
 };
 
 ThreadMessage g_messages;
+
+void ThreadMessage::thread_exit(void *p) {
+  auto *s = static_cast<std::string *>(p);
+  std::lock_guard<std::mutex> lock(g_messages.mutex_);
+  if (g_messages.live_.erase(s)) delete s;
+}
 
 }  // namespace
 
