@@ -28,13 +28,7 @@ constexpr uint64_t kBigCount = (uint64_t{64} << 20) + 123;
 uint8_t pattern(uint64_t i) { return static_cast<uint8_t>((i * 0x9E3779B1u) >> 24 ^ (i >> 12)); }
 
 // Anonymous resident memory of this process in KiB (heap; the mapped file is not counted).
-uint64_t rss_anon_kib() {
-  std::ifstream status("/proc/self/status");
-  std::string line;
-  while (std::getline(status, line))
-    if (line.rfind("RssAnon:", 0) == 0) return std::stoull(line.substr(8));
-  return 0;
-}
+uint64_t rss_anon_kib() { return proc_status_kib("RssAnon"); }
 
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 #define DQ_TEST_SANITIZED 1
@@ -46,13 +40,7 @@ uint64_t rss_anon_kib() {
 
 #ifndef DQ_TEST_SANITIZED
 // Virtual memory of this process in KiB (VmSize).
-uint64_t vm_size_kib() {
-  std::ifstream status("/proc/self/status");
-  std::string line;
-  while (std::getline(status, line))
-    if (line.rfind("VmSize:", 0) == 0) return std::stoull(line.substr(7));
-  return 0;
-}
+uint64_t vm_size_kib() { return proc_status_kib("VmSize"); }
 #endif
 
 // Caps the address space at its current size + 2 GB while alive, so a regression to a record

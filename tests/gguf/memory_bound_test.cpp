@@ -13,20 +13,8 @@ namespace dq::test {
 namespace {
 
 // Peak resident memory of this process in KiB since the last reset_peak_rss() (VmHWM).
-uint64_t peak_rss_kib() {
-  std::ifstream status("/proc/self/status");
-  std::string line;
-  while (std::getline(status, line))
-    if (line.rfind("VmHWM:", 0) == 0) return std::stoull(line.substr(6));
-  return 0;
-}
-uint64_t current_rss_kib() {
-  std::ifstream status("/proc/self/status");
-  std::string line;
-  while (std::getline(status, line))
-    if (line.rfind("VmRSS:", 0) == 0) return std::stoull(line.substr(6));
-  return 0;
-}
+uint64_t peak_rss_kib() { return proc_status_kib("VmHWM"); }
+uint64_t current_rss_kib() { return proc_status_kib("VmRSS"); }
 // Resets VmHWM to the current RSS (Linux: "5" to clear_refs); false where not allowed.
 bool reset_peak_rss() {
   std::FILE *f = std::fopen("/proc/self/clear_refs", "w");

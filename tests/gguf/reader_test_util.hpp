@@ -70,4 +70,14 @@ inline const dq_value *kv(const dq_model *m, const char *key) {
   return dq_model_kv_value(m, dq_model_kv_find(m, key));
 }
 
+// A "Field:   N kB" line of /proc/self/status (VmHWM, VmRSS, RssAnon, VmSize) in KiB; 0 if absent.
+inline uint64_t proc_status_kib(const std::string &field) {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  const std::string key = field + ":";
+  while (std::getline(status, line))
+    if (line.rfind(key, 0) == 0) return std::stoull(line.substr(key.size()));
+  return 0;
+}
+
 }  // namespace dq::test
