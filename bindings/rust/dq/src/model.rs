@@ -1,5 +1,5 @@
 use crate::error::{check_plain, Error, Result, Status};
-use crate::{c_name, cstr, cstr_name, sys, Context, Type};
+use crate::{c_name, cstr_name, sys, Context, Type};
 use std::ffi::CString;
 use std::marker::PhantomData;
 use std::path::Path;
@@ -78,15 +78,23 @@ impl Model {
         unsafe { sys::dq_model_kv_count(self.as_raw()) }
     }
 
-    /// Every metadata key and value, in file order.
+    /// Every metadata key and value, in file order. A key that is not UTF-8 (the format
+    /// requires it, the library does not check) comes as ""; [`metadata_raw`](Self::metadata_raw)
+    /// gives its bytes.
     pub fn metadata(&self) -> impl Iterator<Item = (&str, Value<'_>)> + '_ {
+        self.metadata_raw().map(|(key, val)| (std::str::from_utf8(key).unwrap_or(""), val))
+    }
+
+    /// Every metadata key, as the bytes stored in the file, and its value, in file order.
+    pub fn metadata_raw(&self) -> impl Iterator<Item = (&[u8], Value<'_>)> + '_ {
         (0..self.kv_count()).filter_map(move |i| {
             // SAFETY: live handles (self or ctx); pointers to locals or to buffers of the sizes passed.
             let key = unsafe { sys::dq_model_kv_key(self.as_raw(), i) };
             // SAFETY: live handles (self or ctx); pointers to locals or to buffers of the sizes passed.
             let val = unsafe { sys::dq_model_kv_value(self.as_raw(), i) };
-            // SAFETY: a NUL-terminated string (or NULL) owned by the library, alive as long as its owner.
-            (!key.is_null() && !val.is_null()).then(|| (unsafe { cstr(key) }, Value::new(val)))
+            // SAFETY: a NUL-terminated string owned by the model, alive as long as `&self`.
+            (!key.is_null() && !val.is_null())
+                .then(|| (unsafe { std::ffi::CStr::from_ptr(key) }.to_bytes(), Value::new(val)))
         })
     }
 

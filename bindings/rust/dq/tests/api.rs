@@ -250,3 +250,31 @@ fn a_name_holding_a_nul_is_refused_showing_which() {
         assert!(e.message().contains(r"t.q8\0_0"), "names the culprit: {}", e.message());
     }
 }
+
+#[test]
+fn a_metadata_key_that_is_not_utf8_keeps_its_bytes_in_metadata_raw() {
+    // A copy of all-types.gguf whose first metadata key has a 0xff byte: metadata() shows it as
+    // "", metadata_raw() gives the stored bytes, and the other keys are unchanged.
+    let Some(dir) = testdata() else { return };
+    let ctx = Context::new().unwrap();
+    let src = dir.join("all-types.gguf");
+    let keys: Vec<Vec<u8>> = Model::open(&ctx, &src).unwrap().metadata_raw().map(|(k, _)| k.to_vec()).collect();
+    assert!(!keys.is_empty() && keys[0].len() >= 2, "{keys:?}");
+    let mut bytes = std::fs::read(&src).unwrap();
+    let mut stored = (keys[0].len() as u64).to_le_bytes().to_vec();
+    stored.extend_from_slice(&keys[0]);
+    let at = bytes.windows(stored.len()).position(|w| w == stored).expect("key 0 in the header") + 8;
+    bytes[at + 1] = 0xff;
+    let path = std::env::temp_dir().join(format!("dq-rust-badkey-{}.gguf", std::process::id()));
+    std::fs::write(&path, &bytes).unwrap();
+    let model = Model::open(&ctx, &path).unwrap();
+    std::fs::remove_file(&path).unwrap();
+    let mut expected = keys[0].clone();
+    expected[1] = 0xff;
+    let raw: Vec<Vec<u8>> = model.metadata_raw().map(|(k, _)| k.to_vec()).collect();
+    assert_eq!(raw[0], expected);
+    assert_eq!(raw[1..], keys[1..]);
+    let shown: Vec<&str> = model.metadata().map(|(k, _)| k).collect();
+    assert_eq!(shown[0], "");
+    assert_eq!(shown[1..].iter().map(|k| k.as_bytes().to_vec()).collect::<Vec<_>>(), keys[1..]);
+}
