@@ -94,6 +94,17 @@ def test_enable_disable_restore_transformers(disabled):
     assert dequant.GGML_BLOCK == blocks_before
 
 
+def test_enable_adds_only_types_dq_dequantizes(disabled):
+    """Integer tensors (and Q8_1) must not become "blocks": transformers' reader keeps
+    refusing them with its own message instead of a KeyError in its dequantizer later."""
+    from transformers.integrations.gguf import dequant, reader
+    dq_transformers.enable()
+    for t in (9, 24, 25, 26, 27, 28):  # Q8_1, I8, I16, I32, I64, F64
+        assert t not in dequant.GGML_BLOCK and t not in dequant.GGML_NAME
+        with pytest.raises(ValueError, match="not supported yet"):
+            reader._byte_count(t, 32, "model.gguf")
+
+
 @pytest.mark.parametrize("row", TENSORS)
 def test_packed_path_equals_gguf_py(row, disabled):
     """kernels.dequantize_blocks (the packed path's entry) on dq, against gguf-py."""

@@ -137,9 +137,13 @@ def enable() -> None:
     except ImportError:  # a transformers without the packed path: the older path is enough
         return
     _patches.replace(kernels, "_dequantize_chunk", _dq_chunk(kernels._dequantize_chunk))
-    from .._types import type_name
-    _patching.add_entries(dequant.GGML_BLOCK, dict(_BLOCKS), _added)
-    _patching.add_entries(dequant.GGML_NAME, {t: type_name(t).upper() for t in _BLOCKS},
+    from .._types import cpu_dequantizes, type_name
+    # Only types dq dequantizes: an entry here makes transformers treat the tensor as blocks,
+    # so integer tensors (I8..I64, F64) or Q8_1 would trade its "not supported" error at read
+    # for a KeyError in its own dequantizer on the CPU fallback.
+    served = {t: b for t, b in _BLOCKS.items() if cpu_dequantizes(t)}
+    _patching.add_entries(dequant.GGML_BLOCK, served, _added)
+    _patching.add_entries(dequant.GGML_NAME, {t: type_name(t).upper() for t in served},
                           _added)
     for table in (dequant.GGML_BLOCK, dequant.GGML_NAME):
         for t in (0, 1, 30):  # F32/F16/BF16 are read as tensors, not blocks: keep them out
