@@ -141,3 +141,25 @@ def test_diffusers_gguf_linear_forward(dq_diffusers):
     want = torch.nn.functional.linear(x, torch.from_numpy(t.dequantize()))
     dq_diffusers.enable()
     assert torch.equal(layer.forward_native(x), want)
+
+
+def test_diffusers_kernel_forward_takes_types_enable_added(dq_diffusers):
+    """GGUFLinear.forward_cuda (taken with diffusers' hub kernels on a GPU; called directly
+    here) on a type enable() made loadable and the kernel lacks: dq, not NotImplementedError."""
+    from diffusers.quantizers.gguf import utils
+    qtype = gguf.GGMLQuantizationType.TQ1_0
+    block_size, type_size = gguf.GGML_QUANT_SIZES[qtype]
+    data = torch.from_numpy(np.random.default_rng(5).integers(0, 256, (4, type_size),
+                                                              dtype=np.uint8))
+    data[:, -2:] = torch.tensor([0x00, 0x3c], dtype=torch.uint8)  # f16 scale 1.0
+    layer = utils.GGUFLinear(block_size, 4, bias=False, compute_dtype=torch.float32)
+    layer.weight = utils.GGUFParameter(data, quant_type=qtype)
+    x = torch.randn(3, block_size)
+    want = x @ dq.torch.dequantize(data, int(qtype)).T
+    dq_diffusers.enable()
+    assert torch.equal(layer.forward_cuda(x), want)
+    plain = torch.randn(4, block_size)  # a type diffusers has: its own code, unchanged
+    assert torch.equal(utils._fused_mul_mat_gguf(x, plain, gguf.GGMLQuantizationType.F32),
+                       x @ plain.T)
+    dq_diffusers.disable()
+    assert not hasattr(utils._fused_mul_mat_gguf, "__wrapped__")

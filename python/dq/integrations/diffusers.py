@@ -44,6 +44,21 @@ def _dq_dequantize_gguf_tensor(original):
     return dequantize_gguf_tensor
 
 
+def _dq_fused_mul_mat(original, dequantize):
+    """GGUFLinear.forward_cuda's matmul (used with diffusers' hub kernels): the types enable()
+    added and the kernel lacks raise NotImplementedError there, so they are dequantized by
+    dq and multiplied as diffusers does for its unquantized types."""
+    from diffusers.quantizers.gguf import utils
+
+    def _fused_mul_mat_gguf(x, qweight, qweight_type):
+        if qweight_type in _added_types and \
+                qweight_type not in getattr(utils, "DEQUANT_TYPES", ()):
+            return x @ dequantize(qweight).to(x.dtype).T
+        return original(x, qweight, qweight_type)
+    _fused_mul_mat_gguf.__wrapped__ = original
+    return _fused_mul_mat_gguf
+
+
 def enable() -> None:
     """Routes diffusers' GGUF dequantization through dq. Idempotent."""
     if _patches.active:
@@ -62,6 +77,9 @@ def enable() -> None:
             _added_types.append(key)
     _patching.add_entries(utils.dequantize_functions,
                           {k: _make(int(k)) for k in _added_types}, _added_functions)
+    if hasattr(utils, "_fused_mul_mat_gguf"):
+        _patches.replace(utils, "_fused_mul_mat_gguf",
+                         _dq_fused_mul_mat(utils._fused_mul_mat_gguf, replacement))
 
 
 def disable() -> None:
