@@ -83,6 +83,28 @@ def test_comfyui_enable_installs_and_restores():
     assert fake.dequantize_functions == {gguf.GGMLQuantizationType.Q8_0: original_q8}
 
 
+def test_gpu_tensors_go_to_dqs_backend_for_torchs_gpus(monkeypatch):
+    """The hooks' dq_serves: on a ROCm build of torch, "cuda" tensors are HIP memory, so dq's
+    hip backend serves them (the cuda plugin never does); and only types with a kernel."""
+    from torch._subclasses.fake_tensor import FakeTensorMode
+
+    from dq.integrations import _serve
+    with FakeTensorMode():  # a "cuda" tensor without a GPU: dq_serves reads only metadata
+        blocks = torch.empty(4, 144, dtype=torch.uint8, device="cuda")
+    asked = []
+    monkeypatch.setattr(_serve, "_gpu_serves",
+                        lambda backend, qt, dst: asked.append((backend, qt, dst)) or True)
+    monkeypatch.setattr(torch.version, "hip", "6.2.41133", raising=False)
+    assert _serve.dq_serves(blocks, 12, torch.float16) and asked == [("hip", 12, 1)]
+    monkeypatch.setattr(torch.version, "hip", None, raising=False)
+    assert _serve.dq_serves(blocks, 12, torch.bfloat16) and asked[-1] == ("cuda", 12, 30)
+    monkeypatch.undo()
+    # The real check, on the one backend every machine has: a device and a kernel.
+    assert _serve._gpu_serves("cpu", 12, 1)
+    assert not _serve._gpu_serves("cpu", 24, 0)  # I8: no backend dequantizes it
+    assert not _serve._gpu_serves("no-such-backend", 12, 1)
+
+
 diffusers = pytest.importorskip("diffusers", reason="diffusers is not installed")
 
 

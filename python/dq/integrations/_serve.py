@@ -6,13 +6,19 @@ import functools
 import torch
 
 from .. import _types
-from ..torch import _BLOCKS, TORCH_DTYPES
+from .._backends import device_info
+from .._lib import context, lib
+from ..torch import _BLOCKS, TORCH_DTYPES, dq_backend_of_torch_gpu
 
 
 @functools.lru_cache(maxsize=None)
-def _cuda_backend() -> bool:
-    from .._backends import backends
-    return any(b.name == "cuda" and b.loaded and b.devices for b in backends())
+def _gpu_serves(backend: str, qt: int, dst: int) -> bool:
+    """dq's `backend` has a device and a kernel for qt -> dst: what the op needs for torch's
+    GPU tensors ("hip" under a ROCm build of torch, whose "cuda" devices are HIP devices)."""
+    ctx = context()
+    b = lib.dq_backend_find(ctx, backend.encode())
+    return b >= 0 and device_info(backend, 0) is not None and \
+        bool(lib.dq_backend_supports(ctx, b, qt, dst))
 
 
 def dq_serves(data, qtype, dtype) -> bool:
@@ -30,7 +36,8 @@ def dq_serves(data, qtype, dtype) -> bool:
         return False  # the original raises its own error
     if data.device.type == "cpu":
         return _types.cpu_dequantizes(qt)
-    return data.device.type == "cuda" and _cuda_backend()
+    return data.device.type == "cuda" and \
+        _gpu_serves(dq_backend_of_torch_gpu(), qt, TORCH_DTYPES[dtype])
 
 
 def elements_of(data: torch.Tensor, qtype: int) -> int:
