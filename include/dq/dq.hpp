@@ -168,12 +168,12 @@ class Context {
   detail::Handle<dq_context, dq_context_destroy> h_;
 };
 
-// Memory at a location, freed with the buffer.
+// Memory at a location, freed with the buffer (before its context's dq_context is destroyed).
 class DeviceBuffer {
  public:
   DeviceBuffer() = default;
   DeviceBuffer(const Context &ctx, Location where, size_t bytes)
-      : ctx_(&ctx), where_(std::move(where)), bytes_(bytes) {
+      : ctx_(ctx.get()), where_(std::move(where)), bytes_(bytes) {
     ctx.check(dq_malloc(ctx.get(), where_.c(), bytes, &ptr_), "dq_malloc");
   }
   DeviceBuffer(DeviceBuffer &&o) noexcept { *this = std::move(o); }
@@ -192,13 +192,15 @@ class DeviceBuffer {
   size_t size() const noexcept { return bytes_; }
   const Location &where() const noexcept { return where_; }
   void reset() noexcept {
-    if (ptr_ && ctx_) dq_free(ctx_->get(), where_.c(), ptr_);
+    if (ptr_ && ctx_) dq_free(ctx_, where_.c(), ptr_);
     ptr_ = nullptr;
     bytes_ = 0;
   }
 
  private:
-  const Context *ctx_ = nullptr;
+  // The dq_context itself, not the Context object: that may be moved (a moved-from Context
+  // is empty) or destroyed after handing its dq_context to another Context.
+  dq_context *ctx_ = nullptr;
   Location where_;
   void *ptr_ = nullptr;
   size_t bytes_ = 0;
@@ -652,20 +654,20 @@ inline std::vector<LoadPart> plan_layers(const Context &ctx, const Model &model,
 // Staging and threads set up once for several loads to one destination.
 class Loader {
  public:
-  Loader(const Context &ctx, LoadOptions &options) : ctx_(&ctx) {
+  Loader(const Context &ctx, LoadOptions &options) : ctx_(ctx.get()) {
     dq_loader *l = nullptr;
     ctx.check(dq_loader_create(ctx.get(), options.c(), &l));
     h_.reset(l);
   }
   LoadedModel load(const Model &model, LoadOptions &options) const {
     dq_loaded_model *out = nullptr;
-    ctx_->check(dq_loader_load(h_.get(), model.get(), options.c(), &out));
+    detail::check(dq_loader_load(h_.get(), model.get(), options.c(), &out), ctx_);
     return LoadedModel(out);
   }
   dq_loader *get() const noexcept { return h_.get(); }
 
  private:
-  const Context *ctx_;
+  dq_context *ctx_;  // as DeviceBuffer's: survives a move of the Context
   detail::Handle<dq_loader, dq_loader_destroy> h_;
 };
 

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <memory>
+#include <optional>
 
 #include "loader_test_util.hpp"
 
@@ -117,6 +119,39 @@ TEST(CppApi, HostBufferMemcpyAndLoad) {
     EXPECT_EQ(e.status(), DQ_ERR_NOT_FOUND);
     EXPECT_NE(std::string(e.what()).find("not.there"), std::string::npos);
   }
+}
+
+// DeviceBuffer and Loader keep the dq_context, not the Context object: moving the Context
+// (returned from a function, a member of a moved struct) left them holding an empty one, so a
+// failed load lost its message and a buffer was never freed (dq_free(NULL)); a Context object
+// destroyed after the move left them reading freed memory.
+TEST(CppApi, BuffersAndLoadersFollowTheirContextThroughAMove) {
+  DQ_REQUIRE_TESTDATA(dir);
+  Context ctx;  // declared first: the loader and the buffer go before its dq_context
+  LoadOptions o;
+  o.output(DQ_TYPE_F32);
+  std::optional<Loader> loader;
+  DeviceBuffer buf;
+  {
+    auto first = std::make_unique<Context>();
+    loader.emplace(*first, o);
+    buf = DeviceBuffer(*first, Location::host(), 64);
+    ctx = std::move(*first);
+  }  // the moved-from Context object is gone; its dq_context lives on in ctx
+  Model m(ctx, (dir / "stories260K-q4_k_m.gguf").string());
+  EXPECT_EQ(loader->load(m, o).size(), m.tensor_count());
+  LoadOptions bad;
+  bad.tensor("not.there");
+  try {
+    loader->load(m, bad);
+    ADD_FAILURE() << "unknown tensor must throw";
+  } catch (const Error &e) {
+    EXPECT_EQ(e.status(), DQ_ERR_NOT_FOUND);
+    EXPECT_NE(std::string(e.what()).find("not.there"), std::string::npos) << e.what();
+  }
+  ctx.memcpy(buf.data(), Location::host(), "dq", Location::host(), 3);
+  EXPECT_STREQ(static_cast<const char *>(buf.data()), "dq");
+  buf.reset();  // freed through ctx (ASan/LSan: no leak, no use after free)
 }
 
 // dequantize_batch gives what one dequantize per tensor gives; a bad request throws with the
