@@ -16,6 +16,7 @@ See docs/PYTHON.md.
 from __future__ import annotations
 
 import ctypes
+import operator
 
 import torch
 
@@ -126,7 +127,11 @@ def _resolve(qtype) -> int:
         if found is None:
             raise DQError(f"unknown tensor type name '{qtype}'")
         return found
-    return int(qtype)  # an int or a gguf.GGMLQuantizationType
+    try:  # an int or a gguf.GGMLQuantizationType; a float is refused as dq.dequantize does
+        return operator.index(qtype)
+    except TypeError:
+        raise DQError(f"qtype must be an int, a gguf.GGMLQuantizationType or a type name, "
+                      f"not {type(qtype).__name__}") from None
 
 
 def dequantize(data: torch.Tensor, qtype, shape=None, dtype=torch.float32) -> torch.Tensor:

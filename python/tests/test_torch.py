@@ -117,6 +117,15 @@ class _FakeDevice:
         return 18
 
 
+def test_float_qtype_is_refused_not_truncated():
+    """8.7 is no type id: dq.dequantize refuses it, so the torch wrapper must not run q8_0."""
+    data = torch.zeros(34, dtype=torch.uint8)
+    for qtype in (8.7, 8.0, None):
+        with pytest.raises(dq.DQError, match="qtype must be an int"):
+            dq.torch.dequantize(data, qtype)
+    assert dq.torch.dequantize(data, np.int64(8)).shape == (32,)
+
+
 def test_bad_names_and_rows():
     with pytest.raises(dq.DQError, match="unknown tensor type name"):
         dq.torch.dequantize(torch.zeros(18, dtype=torch.uint8), "q9_9")
