@@ -257,20 +257,33 @@ inline std::string dequantize_batch(const Context &ctx, std::span<const Dequanti
 }
 
 // Host-to-host convenience: dequantizes `src` (n_elements of src_type) into a new vector of
-// dst_type values (float for F32, uint16_t bits for F16/BF16 via the byte vector).
+// dst_type values (float for F32, uint16_t bits for F16/BF16 via the byte vector). A count
+// src cannot hold throws dq::Error before the output is allocated.
 inline std::vector<uint8_t> dequantize_to_host(const Context &ctx, int32_t src_type,
                                                std::span<const uint8_t> src, int64_t n_elements,
                                                int32_t dst_type, const std::string &backend = {}) {
-  std::vector<uint8_t> out(static_cast<size_t>(n_elements) * (dst_type == DQ_TYPE_F32 ? 4 : 2));
   DequantizeRequest r;
   r.src_type = src_type;
   r.dst_type = dst_type;
   r.src = src.data();
   r.src_bytes = src.size();
   r.n_elements = n_elements;
+  r.backend = backend;
+  // An n_elements that src cannot hold (negative, not whole blocks, past src's end) must not
+  // size the vector first (std::length_error, or terabytes asked for): the C checks refuse it,
+  // with their message, before an output exists (dst_bytes 0 is never enough). Past them the
+  // output is at most ~30 times the source.
+  uint64_t need = 0;
+  if (n_elements <= 0 || dq_type_nbytes(src_type, n_elements, &need) != DQ_OK ||
+      src.size() < need) {
+    uint8_t none = 0;
+    r.dst = &none;
+    r.dst_bytes = 0;
+    dequantize(ctx, r);  // throws
+  }
+  std::vector<uint8_t> out(static_cast<size_t>(n_elements) * (dst_type == DQ_TYPE_F32 ? 4 : 2));
   r.dst = out.data();
   r.dst_bytes = out.size();
-  r.backend = backend;
   dequantize(ctx, r);
   return out;
 }

@@ -154,6 +154,31 @@ TEST(CppApi, BuffersAndLoadersFollowTheirContextThroughAMove) {
   buf.reset();  // freed through ctx (ASan/LSan: no leak, no use after free)
 }
 
+// A count the source cannot hold is dq::Error with the C check's message, before any output
+// is allocated: -1 made a std::length_error escape, 2^50 asked for 4 PiB (std::bad_alloc).
+TEST(CppApi, DequantizeToHostRefusesACountItsSourceCannotHold) {
+  Context ctx;
+  const std::vector<uint8_t> block(18, 0);  // one q4_0 block: 32 elements
+  struct Case {
+    int64_t n;
+    dq_status status;
+    const char *says;
+  };
+  for (const Case &c : {Case{-1, DQ_ERR_INVALID_ARGUMENT, "n_elements is -1, must be > 0"},
+                        Case{0, DQ_ERR_INVALID_ARGUMENT, "n_elements is 0, must be > 0"},
+                        Case{33, DQ_ERR_SIZE, "not a multiple of q4_0's block of 32"},
+                        Case{int64_t{1} << 50, DQ_ERR_SIZE, "src_bytes 18 is less than"}}) {
+    try {
+      dequantize_to_host(ctx, DQ_TYPE_Q4_0, block, c.n, DQ_TYPE_F32);
+      ADD_FAILURE() << c.n << " elements of one block must throw";
+    } catch (const Error &e) {
+      EXPECT_EQ(e.status(), c.status) << c.n;
+      EXPECT_NE(std::string(e.what()).find(c.says), std::string::npos) << e.what();
+    }
+  }
+  EXPECT_EQ(dequantize_to_host(ctx, DQ_TYPE_Q4_0, block, 32, DQ_TYPE_F32).size(), 128u);
+}
+
 // dequantize_batch gives what one dequantize per tensor gives; a bad request throws with the
 // C message naming its index, and nothing is written.
 TEST(CppApi, DequantizeBatchEqualsSingleCallsAndNamesABadRequest) {
