@@ -67,11 +67,13 @@ def _check_call(data: torch.Tensor, qtype: int, shape, dtype, real: bool = True)
     if dtype not in TORCH_DTYPES:
         raise DQError(f"{what}: dtype {dtype} is not torch.float32, torch.float16 or "
                       "torch.bfloat16")
-    if any(int(s) < 0 for s in shape):
+    # No int() on the sizes: under torch.export / dynamic compiles they are SymInts, and int()
+    # would pin a dynamic dimension to its example value; the checks below stay symbolic.
+    if any(s < 0 for s in shape):
         raise DQError(f"{what}: shape {list(shape)} has a negative size")
     n = 1
     for s in shape:
-        n *= int(s)
+        n *= s
     if n % elems:
         raise DQError(f"{what}: shape {list(shape)} holds {n} elements, not a whole number "
                       f"of {elems}-element blocks")

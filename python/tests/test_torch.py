@@ -75,6 +75,19 @@ def test_compiles_fullgraph_without_graph_break():
     assert torch.equal(compiled(data), fn(data))
 
 
+def test_export_keeps_a_dynamic_dimension_dynamic():
+    """The fake impl's checks stay symbolic: int() on a size pinned torch.export's dynamic
+    batch of blocks to its example value ("Constraints violated")."""
+    class Dequantize(torch.nn.Module):
+        def forward(self, x):
+            return dq.torch.dequantize(x, "q8_0", dtype=torch.float16)
+
+    blocks = torch.zeros(4, 34, dtype=torch.uint8)
+    exported = torch.export.export(Dequantize(), (blocks,),
+                                   dynamic_shapes={"x": {0: torch.export.Dim("rows")}})
+    assert exported.module()(torch.zeros(7, 34, dtype=torch.uint8)).shape == (7, 32)
+
+
 def test_fake_impl_shape_and_dtype():
     from torch._subclasses.fake_tensor import FakeTensorMode
     with FakeTensorMode():
