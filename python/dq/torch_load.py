@@ -67,7 +67,7 @@ def load_file(path, device="cuda:0", dtype=torch.float16, names=None, rows=None,
               progress: bool = False, shard=None) -> dict:
     """Loads tensors of a GGUF file into torch tensors that torch allocated.
 
-    device: "cpu", "cuda" or "cuda:N" (or a torch.device). dtype: torch.float16 (default),
+    device: "cpu", "cuda" (torch's current device) or "cuda:N" (or a torch.device). dtype: torch.float16 (default),
     torch.float32, torch.bfloat16, or "keep": quantized tensors come back as their uint8
     blocks (rows of bytes) for consumers that dequantize later (dq.torch.dequantize).
     Integer tensors are always kept. names and rows: as in dq.load_file.
@@ -78,6 +78,10 @@ def load_file(path, device="cuda:0", dtype=torch.float16, names=None, rows=None,
     """
     path = os.fspath(path)
     backend, device_index = _parse_device(device)
+    if backend == "cuda" and ":" not in str(device) and torch.cuda.is_initialized():
+        # "cuda" is torch's current device (torch.cuda.set_device under torchrun), as for
+        # torch.empty; before CUDA starts that is device 0, so nothing is started to ask.
+        device_index = torch.cuda.current_device()
     if backend not in (None, "cuda"):
         # torch's own "vulkan" (or any other) tensors are not dq memory: dq would write its
         # own kind of address into them.

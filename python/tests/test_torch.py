@@ -202,6 +202,20 @@ def test_rocm_torch_cuda_devices_are_dq_hip_devices(monkeypatch):
             dq.torch.load_file(TESTDATA / "all-types.gguf", device="cuda:0")
 
 
+def test_cuda_without_index_is_torchs_current_device(monkeypatch):
+    """device="cuda" is torch's current device, as for torch.empty (torchrun ranks call
+    torch.cuda.set_device(local_rank)), not always device 0."""
+    backend = dq.torch.dq_backend_of_torch_gpu()
+    if device_info(backend, 3) is not None:
+        pytest.skip("this machine has a fourth GPU")
+    monkeypatch.setattr(torch.cuda, "is_initialized", lambda: True)
+    monkeypatch.setattr(torch.cuda, "current_device", lambda: 3)
+    for device in ("cuda", torch.device("cuda")):
+        # Refused for the device it would load to, before the file is even opened.
+        with pytest.raises(dq.DQError, match="backend has no device 3"):
+            dq.torch.load_file("no-such-file.gguf", device=device)
+
+
 def test_missing_dq_gpu_device_is_named_before_torch_allocates():
     if TESTDATA is None:
         pytest.skip(NO_TESTDATA)
