@@ -27,6 +27,10 @@ constexpr int kCallsPerSample = 4;
 constexpr size_t kDeviceCopyBytes = size_t{256} << 20;
 constexpr size_t kHostCopyBytes = size_t{64} << 20;
 
+// Limits of an RxC shape.
+constexpr long long kMaxSide = 1 << 20;
+constexpr long long kMaxElements = 1ll << 32;
+
 struct Matrix {
   const char *name;
   int64_t rows, cols;
@@ -61,7 +65,9 @@ std::optional<Shape> parse_shape(const std::string &item) {
   const long long r = std::strtoll(item.c_str(), &end, 10);
   if (*end != 'x') return std::nullopt;
   const long long c = std::strtoll(end + 1, &end, 10);
-  if (*end || r < 1 || c < 1 || r > (1 << 20) || c > (1 << 20)) return std::nullopt;
+  // At most 2^32 elements, as --elements: 2^20 x 2^20 would ask for terabytes.
+  if (*end || r < 1 || c < 1 || r > kMaxSide || c > kMaxSide || r * c > kMaxElements)
+    return std::nullopt;
   return Shape{item, {{"w", r, c}}, false};
 }
 
@@ -291,9 +297,10 @@ int bench_shapes(const ShapeBench &b, const std::vector<int32_t> &types) {
   const auto shapes = parse_shapes(b.shapes);
   if (!shapes) {
     std::fprintf(stderr,
-                 "dq bench: --shapes '%s': expected a comma-separated list of RxC, 'layer' or "
-                 "'layer/N' (N dividing 1024), or 'default'\n",
-                 b.shapes.c_str());
+                 "dq bench: --shapes '%s': expected a comma-separated list of RxC (R and C from "
+                 "1 to %lld, R x C at most %lld), 'layer' or 'layer/N' (N dividing 1024), or "
+                 "'default'\n",
+                 b.shapes.c_str(), kMaxSide, kMaxElements);
     return kExitUsage;
   }
   const Runner run(b);

@@ -699,7 +699,7 @@ Action register_bench(CLI::App &app) {
                 "Device backends: under each row, each buffer set's median timed alone, the slowest and "
                 "fastest sample, the calls per sample and event time / wall time");
   sub->add_option("--shapes", opts->shapes,
-                  "Instead of the type rows: shapes RxC, 'layer' (llama-3-8B's seven matrices in "
+                  "Instead of the type rows: shapes RxC (at most 2^32 elements), 'layer' (llama-3-8B's seven matrices in "
                   "one dq_dequantize_batch call) or 'layer/N' (each side / N), comma-separated, or "
                   "'default' (4096x4096,4096x14336,3072x3072,layer); each row beside "
                   "(bytes read + written) / copy rate + one launch, measured in the same run");
