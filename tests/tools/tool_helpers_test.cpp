@@ -149,6 +149,39 @@ TEST(ToolAtomicOutput, RefusesAnInputAndAnEmptyPath) {
   EXPECT_EQ(file_text(input), "model");
 }
 
+// A symbolic link is written through: the file it names gets the bytes (made when the link
+// dangles), the link stays a link. The rename used to replace the link by a regular file and
+// leave the file it named with its old bytes.
+TEST(ToolAtomicOutput, SymbolicLinksAreWrittenThrough) {
+  ScratchFolder dir;
+  fs::create_directory(dir / "sub");
+  const fs::path real = dir / "sub" / "real.bin", link = dir / "link.bin",
+                 dangling = dir / "dangling.bin", loop = dir / "loop.bin";
+  {
+    FILE *f = std::fopen(real.c_str(), "wb");
+    std::fputs("old", f);
+    std::fclose(f);
+  }
+  fs::create_symlink("sub/real.bin", link);  // relative to the link's folder
+  fs::create_symlink(dir / "sub" / "made.bin", dangling);
+  fs::create_symlink("loop.bin", loop);
+  for (const fs::path &p : {link, dangling}) {
+    AtomicOutput out;
+    ASSERT_TRUE(out.open(p.string(), {})) << out.problem();
+    ASSERT_TRUE(out.write("new", 3));
+    ASSERT_TRUE(out.commit()) << out.problem();
+    EXPECT_TRUE(fs::is_symlink(p)) << p;
+  }
+  EXPECT_EQ(file_text(real), "new");
+  EXPECT_EQ(file_text(dir / "sub" / "made.bin"), "new");
+  EXPECT_TRUE(dir.names_with(".dq-tmp-").empty());
+  EXPECT_EQ(std::distance(fs::directory_iterator(dir / "sub"), fs::directory_iterator{}), 2);
+  AtomicOutput out;
+  EXPECT_FALSE(out.open(loop.string(), {}));
+  EXPECT_EQ(out.problem(), loop.string() + ": cannot open for writing: Too many levels of symbolic links");
+  EXPECT_TRUE(fs::is_symlink(loop));
+}
+
 TEST(ToolAtomicOutput, MissingFolderIsAFailureNamingThePath) {
   AtomicOutput out;
   EXPECT_FALSE(out.open("/nonexistent-dir/x.f32", {}));

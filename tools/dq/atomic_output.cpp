@@ -1,6 +1,7 @@
 #include "atomic_output.hpp"
 
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -32,6 +33,25 @@ const std::string *input_matching(const struct stat &target,
     if (::stat(in.c_str(), &s) == 0 && same_file(s, target)) return &in;
   }
   return nullptr;
+}
+
+// The path a chain of symbolic links starting at `path` ends at (`path` itself when it is no
+// link), whether that file exists or not; false for a loop (more than 40 links).
+bool final_target(std::string path, std::string *out) {
+  for (int hops = 0; hops <= 40; ++hops) {
+    struct stat s {};
+    std::string link(PATH_MAX, '\0');
+    const ssize_t n = ::lstat(path.c_str(), &s) == 0 && S_ISLNK(s.st_mode)
+                          ? ::readlink(path.c_str(), link.data(), link.size())
+                          : -1;
+    if (n <= 0 || static_cast<size_t>(n) >= link.size()) {
+      *out = path;
+      return true;
+    }
+    link.resize(static_cast<size_t>(n));
+    path = link.front() == '/' ? link : folder_of(path) + "/" + link;
+  }
+  return false;
 }
 
 // Blocks the cleanup signals while a temporary file exists but is not registered yet.
@@ -92,6 +112,10 @@ bool AtomicOutput::open(const std::string &path, const std::vector<std::string> 
     fd_ = STDOUT_FILENO;
     return true;
   }
+  // A symbolic link is written through, as "wb" would: the file it names is replaced (or
+  // made), not the link, which a rename over it would turn into a regular file.
+  if (!final_target(path, &target_))
+    return fail(path + ": cannot open for writing: " + std::strerror(ELOOP));
   struct stat target {};
   const bool exists = ::stat(path.c_str(), &target) == 0;
   if (exists) {
@@ -106,9 +130,9 @@ bool AtomicOutput::open(const std::string &path, const std::vector<std::string> 
       return true;
     }
   }
-  const size_t slash = path.find_last_of('/');
-  const std::string name = slash == std::string::npos ? path : path.substr(slash + 1);
-  std::string tmpl = (slash == std::string::npos ? std::string() : path.substr(0, slash + 1)) +
+  const size_t slash = target_.find_last_of('/');
+  const std::string name = slash == std::string::npos ? target_ : target_.substr(slash + 1);
+  std::string tmpl = (slash == std::string::npos ? std::string() : target_.substr(0, slash + 1)) +
                      name + ".dq-tmp-XXXXXX";
   {
     SignalsHeld held;
@@ -154,14 +178,14 @@ bool AtomicOutput::commit() {
   const int fd = fd_;
   fd_ = -1;
   if (::close(fd) != 0) return fail(path_ + ": write failed: " + std::strerror(errno));
-  if (::rename(temp_.c_str(), path_.c_str()) != 0)
+  if (::rename(temp_.c_str(), target_.c_str()) != 0)
     return fail(path_ + ": cannot replace it: " + std::strerror(errno));
   forget_on_signal(signal_slot_);
   signal_slot_ = -1;
   temp_.clear();
   // The rename itself made durable. The output is complete and in place either way, so a
   // folder that cannot be synced (some network file systems) is not an error.
-  const int dir = ::open(folder_of(path_).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  const int dir = ::open(folder_of(target_).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dir >= 0) {
     ::fsync(dir);
     ::close(dir);

@@ -5,8 +5,9 @@
 //
 // "-" is standard output, written as is. An existing target that is not a regular file (a
 // device such as /dev/null, a FIFO) is written in place: renaming over it would replace it.
-// A target that is one of the command's input files (same device and inode, whatever the
-// path says) is refused before anything is written.
+// A symbolic link is written through: the file it names is replaced (made when missing), the
+// link stays. A target that is one of the command's input files (same device and inode,
+// whatever the path says) is refused before anything is written.
 #pragma once
 
 #include <cstddef>
@@ -38,6 +39,7 @@ class AtomicOutput {
   void discard();
 
   std::string path_, temp_, problem_;
+  std::string target_;  // path_ with its symbolic links followed: what commit() replaces
   int fd_ = -1;
   int signal_slot_ = -1;
   bool usage_error_ = false;
