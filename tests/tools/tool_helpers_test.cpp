@@ -1,6 +1,7 @@
 // Unit tests of the dq tool's hardening helpers: number and device parsing, name suggestions,
 // atomic output files and the signal cleanup of temporary files.
 #include <gtest/gtest.h>
+#include <limits.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -180,6 +181,19 @@ TEST(ToolAtomicOutput, SymbolicLinksAreWrittenThrough) {
   EXPECT_FALSE(out.open(loop.string(), {}));
   EXPECT_EQ(out.problem(), loop.string() + ": cannot open for writing: Too many levels of symbolic links");
   EXPECT_TRUE(fs::is_symlink(loop));
+}
+
+// A name of NAME_MAX bytes is legal; its temporary file's name is shortened to fit (the
+// suffix made it "File name too long").
+TEST(ToolAtomicOutput, LongestLegalNameIsWritten) {
+  ScratchFolder dir;
+  const fs::path target = dir / std::string(NAME_MAX, 'n');
+  AtomicOutput out;
+  ASSERT_TRUE(out.open(target.string(), {})) << out.problem();
+  ASSERT_TRUE(out.write("new", 3));
+  ASSERT_TRUE(out.commit()) << out.problem();
+  EXPECT_EQ(file_text(target), "new");
+  EXPECT_TRUE(dir.names_with(".dq-tmp-").empty());
 }
 
 TEST(ToolAtomicOutput, MissingFolderIsAFailureNamingThePath) {

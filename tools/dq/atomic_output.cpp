@@ -132,8 +132,10 @@ bool AtomicOutput::open(const std::string &path, const std::vector<std::string> 
   }
   const size_t slash = target_.find_last_of('/');
   const std::string name = slash == std::string::npos ? target_ : target_.substr(slash + 1);
+  // The temporary name keeps within NAME_MAX: a long but legal target name must not fail.
+  constexpr size_t kSuffix = sizeof(".dq-tmp-XXXXXX") - 1;
   std::string tmpl = (slash == std::string::npos ? std::string() : target_.substr(0, slash + 1)) +
-                     name + ".dq-tmp-XXXXXX";
+                     name.substr(0, NAME_MAX - kSuffix) + ".dq-tmp-XXXXXX";
   {
     SignalsHeld held;
     fd_ = ::mkostemp(tmpl.data(), O_CLOEXEC);
