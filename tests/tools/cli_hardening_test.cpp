@@ -2,6 +2,7 @@
 // memory, full standard output, and every kind of usage mistake. Each runs the real tool.
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 
 #include <cmath>
 #include <cstring>
@@ -250,6 +251,29 @@ TEST(ToolLoadTempFile, KilledBenchLeavesNoGeneratedModel) {
   ASSERT_TRUE(seen) << "no generated model seen; exit " << r.exit_code << ": " << r.err;
   EXPECT_EQ(r.signal, SIGTERM) << r.err;
   EXPECT_TRUE(dir.names_with("dq-bench-").empty());
+}
+
+// A generated model larger than the temp folder's free space is refused before a byte is
+// written (it filled the disk up to the failing write). The file size limit only keeps a
+// regression from writing much.
+TEST(ToolLoadTempFile, BenchModelThatCannotFitIsRefusedBeforeWriting) {
+  ScratchFolder dir;
+  struct statvfs fs {};
+  ASSERT_EQ(statvfs(dir.path().c_str(), &fs), 0);
+  if (static_cast<double>(fs.f_bavail) * fs.f_frsize > 1001e9)
+    GTEST_SKIP() << "the scratch folder has room for a 1000 GB model";
+  for (const std::string devices : {"--device", "--devices"}) {
+    ToolChild c{{"load", "--bench-model", "1000", devices, "cpu", "--no-progress"},
+                {{"TMPDIR", dir.path().string()}}};
+    c.file_size_limit = 1 * kMiB;
+    const ToolResult r = run_tool(c);
+    EXPECT_EQ(r.exit_code, 1) << devices << ": " << r.err;
+    EXPECT_EQ(count_lines(r.err), 1) << r.err;
+    EXPECT_NE(r.err.find("temporary file does not fit in " + dir.path().string() + " ("),
+              std::string::npos)
+        << r.err;
+    EXPECT_TRUE(dir.names_with("dq-bench").empty());
+  }
 }
 
 // ------------------------------------------------------------------ standard output

@@ -323,8 +323,9 @@ Action register_load(CLI::App &app) {
   add_count_option(*sub, "--threads", args->threads, 0, kMaxThreads,
                    "host copy threads (0: automatic)");
   add_number_option(*sub, "--bench-model", args->bench_gb, kBenchGB,
-                    "benchmark: generate a llama-like Q4_K/Q6_K model of this many GB and "
-                    "compare the loader with the bus and with the old path");
+                    "benchmark: generate a llama-like Q4_K/Q6_K model of this many GB (in "
+                    "TMPDIR, refused when it lacks the room) and compare the loader with the "
+                    "bus and with the old path");
   add_count_option(*sub, "--repeat", args->repeat, 1, kMaxRepeat,
                    "benchmark: timed loads (median, default 5)");
   sub->add_option("--devices", args->devices,

@@ -176,7 +176,8 @@ int run_load_bench(const Context &ctx, const BenchConfig &cfg) {
   // as the first load of a fresh process); otherwise a temporary file.
   TempFile file;
   const char *keep = std::getenv("DQ_BENCH_KEEP_MODEL");
-  if (!keep || !*keep) file = TempFile::create("dq-bench");
+  if (!keep || !*keep)
+    file = TempFile::create("dq-bench", ".gguf", loader::synth::file_data_bytes(spec));
   const std::string path = keep && *keep ? std::string(keep) : file.path();
   auto t0 = Clock::now();
   const uint64_t file_size = loader::synth::write_gguf(spec, path);

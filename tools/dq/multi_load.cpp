@@ -140,7 +140,8 @@ int run_multi_load(const Context &ctx, const std::string &path, const std::strin
 
 int run_multi_load_bench(const Context &ctx, double gigabytes, const MultiLoadConfig &cfg) {
   const auto spec = loader::synth::llama_like_of_size(gigabytes);
-  TempFile file = TempFile::create("dq-bench-multi");
+  TempFile file =
+      TempFile::create("dq-bench-multi", ".gguf", loader::synth::file_data_bytes(spec));
   const uint64_t size = loader::synth::write_gguf(spec, file.path());
   {
     // In the page cache and written back before timing (as the one-device bench does).

@@ -1,9 +1,11 @@
 #include "temp_file.hpp"
 
 #include <signal.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -13,8 +15,26 @@
 
 namespace dq::tool {
 
-TempFile TempFile::create(const std::string &stem, const std::string &suffix) {
+namespace {
+
+std::string gigabytes(uint64_t bytes) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.2f GB", bytes / 1e9);
+  return text;
+}
+
+}  // namespace
+
+TempFile TempFile::create(const std::string &stem, const std::string &suffix,
+                          uint64_t will_hold) {
   const std::filesystem::path folder = std::filesystem::temp_directory_path();
+  struct statvfs fs {};
+  if (will_hold > 0 && ::statvfs(folder.c_str(), &fs) == 0 &&
+      static_cast<uint64_t>(fs.f_bavail) * fs.f_frsize < will_hold)
+    throw std::runtime_error("a " + gigabytes(will_hold) + " temporary file does not fit in " +
+                             folder.string() + " (" +
+                             gigabytes(static_cast<uint64_t>(fs.f_bavail) * fs.f_frsize) +
+                             " free; TMPDIR chooses the folder)");
   std::string tmpl = (folder / (stem + "-XXXXXX" + suffix)).string();
   TempFile t;
   // No signal between the file's creation and its registration.

@@ -3,6 +3,7 @@
 // leaves no generated model behind.
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 namespace dq::tool {
@@ -10,8 +11,11 @@ namespace dq::tool {
 class TempFile {
  public:
   TempFile() = default;
-  // "<tmp>/<stem>-XXXXXX<suffix>"; throws std::runtime_error when it cannot be created.
-  static TempFile create(const std::string &stem, const std::string &suffix = ".gguf");
+  // "<tmp>/<stem>-XXXXXX<suffix>"; throws std::runtime_error when it cannot be created, or
+  // when the folder has less free space than the `will_hold` bytes to be written to it (a
+  // disk filled up to the failing write would starve everything else on it meanwhile).
+  static TempFile create(const std::string &stem, const std::string &suffix = ".gguf",
+                         uint64_t will_hold = 0);
   TempFile(TempFile &&o) noexcept;
   TempFile &operator=(TempFile &&o) noexcept;
   ~TempFile();
