@@ -53,20 +53,6 @@ class DLManagedTensorVersioned(Structure):
 _NAME = b"dltensor"
 _NAME_VERSIONED = b"dltensor_versioned"
 
-_live: dict[int, tuple] = {}  # address of the managed struct -> (struct, shape, owner)
-_live_lock = threading.Lock()
-
-
-def _release(managed_address: int) -> None:
-    with _live_lock:
-        _live.pop(managed_address, None)
-
-
-@_DELETER
-def _deleter(managed_address):
-    _release(managed_address)
-
-
 _pythonapi = ctypes.pythonapi
 _pythonapi.PyCapsule_New.restype = ctypes.py_object
 _pythonapi.PyCapsule_New.argtypes = [c_void_p, c_char_p, c_void_p]
@@ -74,17 +60,54 @@ _pythonapi.PyCapsule_IsValid.restype = c_int
 _pythonapi.PyCapsule_IsValid.argtypes = [c_void_p, c_char_p]
 _pythonapi.PyCapsule_GetPointer.restype = c_void_p
 _pythonapi.PyCapsule_GetPointer.argtypes = [c_void_p, c_char_p]
+_pythonapi.Py_IncRef.restype = None
+_pythonapi.Py_IncRef.argtypes = [ctypes.py_object]
+
+
+def _kept_until_exit(obj):
+    """Never freed, not even when the interpreter tears this module down at exit. A consumer
+    frees its tensor whenever its own owner goes: a torch tensor in a global, in a reference
+    cycle or in a traceback is freed during finalization, after this module's globals are
+    gone, and it then reads the managed struct and calls the deleter. Freed, those were a
+    segfault at exit; leaked, they end with the process."""
+    _pythonapi.Py_IncRef(obj)
+    return obj
+
+
+# Address of the managed struct -> (struct, shape, owner); entries leave when the consumer
+# calls the deleter.
+_live: dict[int, tuple] = _kept_until_exit({})
+_live_lock = _kept_until_exit(threading.Lock())
+
+
+# The callbacks reach what they use through default arguments, not module globals, which
+# finalization sets to None before the last tensors are freed.
+def _release(managed_address: int, live=_live, lock=_live_lock) -> None:
+    with lock:
+        entry = live.pop(managed_address, None)
+    del entry  # the owner may go here (DeviceBuffer.__del__ frees the memory), outside the lock
+
+
+@_DELETER
+def _deleter(managed_address, release=_release):
+    release(managed_address)
+
+
+_kept_until_exit(_deleter)
 
 _CAPSULE_DESTRUCTOR = CFUNCTYPE(None, c_void_p)
 
 
 @_CAPSULE_DESTRUCTOR
-def _capsule_destructor(capsule):
+def _capsule_destructor(capsule, api=_pythonapi, names=(_NAME, _NAME_VERSIONED), release=_release):
     # The raw pointer (not a py_object): the capsule is being deallocated.
-    for name in (_NAME, _NAME_VERSIONED):
-        if _pythonapi.PyCapsule_IsValid(capsule, name):
-            _release(_pythonapi.PyCapsule_GetPointer(capsule, name))
+    for name in names:
+        if api.PyCapsule_IsValid(capsule, name):
+            release(api.PyCapsule_GetPointer(capsule, name))
             return
+
+
+_kept_until_exit(_capsule_destructor)
 
 
 def dl_dtype(dtype: np.dtype) -> DLDataType:
