@@ -14,7 +14,7 @@
 #        driver log (VK_LOADER_DEBUG=driver), the evidence when no device comes up;
 #     2. the vulkan gtests (goldens of every type to f32/f16/bf16, device memory, streams,
 #        events, loader models) with the Khronos validation layer when installed, on the
-#        shipped defaults (DQ_VULKAN_SHADER=prefetch, hardware f16 narrowing where its init
+#        shipped defaults (DQ_VULKAN_SHADER=default: prefetch to f16/bf16, run to f32; hardware f16 narrowing where its init
 #        probe passes) and the goldens on the earlier ones (DQ_VULKAN_SHADER=run,
 #        DQ_VULKAN_NARROW=sw), and the narrow probe's verdict (dq_vulkan_narrow_tests);
 #     3. dq-conformance --plugin libdq-vulkan.so against the cpu plugin;
@@ -35,7 +35,7 @@
 #
 # Shader variants (issue 15; all in the one pack, chosen per process by environment, see
 # docs/VULKAN.md, plugins/vulkan/pipelines.hpp and narrow_probe.hpp). The defaults: prefetch
-# shaders (DQ_VULKAN_SHADER=prefetch; run: the earlier unstaged run path; staged) and f16 by
+# shaders to f16/bf16 and run shaders to f32 (DQ_VULKAN_SHADER=default; prefetch, run or staged for every output) and f16 by
 # the device's RoundingModeRTE conversion where its init probe is bit-exact
 # (DQ_VULKAN_NARROW=hw; sw: the earlier software narrowing; branches).
 # VARIANTS="name:ENV=V,ENV=V ..." (or VARIANTS=auto: "default" (prefetch + hw) against "run"

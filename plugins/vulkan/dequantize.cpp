@@ -134,8 +134,8 @@ uint64_t dispatch_items(ShaderPath path, const DispatchParams &p, size_t out_siz
 // Workgroups of a staged dispatch (DQ_VULKAN_SHADER=staged|prefetch): one per tile of blocks
 // (prefetch: at most DQ_VULKAN_STAGE_GROUPS), or for float sources one invocation per
 // 8-element unit.
-uint64_t staged_groups(const DeviceContext &c, int32_t src_type, const DispatchParams &p) {
-  const StageShape shape = stage_shape(c, src_type);
+uint64_t staged_groups(const DeviceContext &c, int32_t src_type, int32_t dst_type, const DispatchParams &p) {
+  const StageShape shape = stage_shape(c, src_type, dst_type);
   // At least one: invocation 0 stores the head and tail even when there is no whole unit.
   if (shape.tile_blocks == 0) return std::max<uint64_t>(1, (p.n_elements / 8 + shape.threads - 1) / shape.threads);
   const uint64_t be = shape.block_elements;
@@ -171,8 +171,8 @@ int32_t record_dispatch(DeviceContext &c, VkCommandBuffer cb, VkDescriptorPool p
   vk().vkCmdBindPipeline(cb, VK_PIPELINE_BIND_POINT_COMPUTE, pipeline);
   vk().vkCmdBindDescriptorSets(cb, VK_PIPELINE_BIND_POINT_COMPUTE, c.pipeline_layout, 0, 1, &set, 0, nullptr);
   vk().vkCmdPushConstants(cb, c.pipeline_layout, VK_SHADER_STAGE_COMPUTE_BIT, 0, sizeof p, &p);
-  const uint64_t groups_needed = staged_run(path)
-                                    ? staged_groups(c, shader.src_type, p)
+  const uint64_t groups_needed = staged_run(path, shader.dst_type)
+                                    ? staged_groups(c, shader.src_type, shader.dst_type, p)
                                     : (dispatch_items(path, p, out_size) + kGroupSize - 1) / kGroupSize;
   const uint32_t groups = static_cast<uint32_t>(std::min<uint64_t>(groups_needed, kMaxGroups));
   vk().vkCmdDispatch(cb, groups, 1, 1);

@@ -122,9 +122,16 @@ uint32_t env_count(const char *name, uint32_t fallback, uint32_t max) {
 
 }  // namespace
 
-int32_t shader_variant(ShaderVariant *out) {
+bool shader_variant_is_default() {
   const char *v = std::getenv("DQ_VULKAN_SHADER");
-  if (!v || !*v || std::strcmp(v, "default") == 0 || std::strcmp(v, "prefetch") == 0) {
+  return !v || !*v || std::strcmp(v, "default") == 0;
+}
+
+int32_t shader_variant(int32_t dst_type, ShaderVariant *out) {
+  const char *v = std::getenv("DQ_VULKAN_SHADER");
+  if (shader_variant_is_default()) {
+    *out = dst_type == DQ_TYPE_F32 ? ShaderVariant::Unstaged : ShaderVariant::Prefetch;
+  } else if (std::strcmp(v, "prefetch") == 0) {
     *out = ShaderVariant::Prefetch;
   } else if (std::strcmp(v, "run") == 0) {
     *out = ShaderVariant::Unstaged;
@@ -133,17 +140,23 @@ int32_t shader_variant(ShaderVariant *out) {
   } else {
     return fail(DQ_ERR_INVALID_ARGUMENT,
                 std::string("DQ_VULKAN_SHADER=") + v +
-                    " is not a shader variant (prefetch (default), run, staged)");
+                    " is not a shader variant (default, prefetch, run, staged)");
   }
   return DQ_OK;
 }
 
-bool staged_run(ShaderPath path) {
+bool staged_run(ShaderPath path, int32_t dst_type) {
   ShaderVariant v = ShaderVariant::Unstaged;
-  return path == ShaderPath::Run && shader_variant(&v) == DQ_OK && v != ShaderVariant::Unstaged;
+  return path == ShaderPath::Run && shader_variant(dst_type, &v) == DQ_OK && v != ShaderVariant::Unstaged;
 }
 
-StageShape stage_shape(const DeviceContext &c, int32_t src_type) {
+extern "C" DQ_PLUGIN_EXPORT int32_t dq_vulkan_test_staged_run(int32_t dst_type) {
+  ShaderVariant v = ShaderVariant::Unstaged;
+  if (shader_variant(dst_type, &v) != DQ_OK) return -1;
+  return staged_run(ShaderPath::Run, dst_type) ? 1 : 0;
+}
+
+StageShape stage_shape(const DeviceContext &c, int32_t src_type, int32_t dst_type) {
   StageShape shape;
   // gl_WorkGroupSize.x: within the device's limits (128 at least by the spec).
   const uint32_t max_threads = std::max<uint32_t>(
@@ -155,7 +168,7 @@ StageShape stage_shape(const DeviceContext &c, int32_t src_type) {
   shape.block_bytes = static_cast<uint32_t>(t->block_bytes);
   auto words_for = [&](uint32_t blocks) { return (blocks * shape.block_bytes + 15) / 16 * 4 + 12; };
   ShaderVariant variant = ShaderVariant::Unstaged;
-  const bool prefetch = shader_variant(&variant) == DQ_OK && variant == ShaderVariant::Prefetch;
+  const bool prefetch = shader_variant(dst_type, &variant) == DQ_OK && variant == ShaderVariant::Prefetch;
   // uvec4s per invocation to hold a tile: at most kMaxPrefetch (common.glsl).
   auto regs_for = [&](uint32_t words) { return (words / 4 + shape.threads - 1) / shape.threads; };
   uint32_t blocks = std::max<uint32_t>(1, env_count("DQ_VULKAN_STAGE_ELEMENTS", 8192, 1 << 20) / shape.block_elements);
@@ -216,8 +229,8 @@ bool uses_denorm_preserve(const DeviceContext &c) {
 int32_t dequantize_pipeline(DeviceContext &c, int32_t src_type, int32_t dst_type, ShaderPath path,
                             VkPipeline *out) {
   ShaderVariant shader = ShaderVariant::Prefetch;
-  if (int32_t st = shader_variant(&shader); st != DQ_OK) return st;
-  const bool staged = staged_run(path);
+  if (int32_t st = shader_variant(dst_type, &shader); st != DQ_OK) return st;
+  const bool staged = staged_run(path, dst_type);
   const bool preserve = uses_denorm_preserve(c);
   const uint32_t mode = denorm_mode(c, src_type);
   // F16 -> f16 narrows nothing (float.comp same_width), so it keeps the plain modules: on an
@@ -225,7 +238,7 @@ int32_t dequantize_pipeline(DeviceContext &c, int32_t src_type, int32_t dst_type
   const bool hw = dst_type == DQ_TYPE_F16 && src_type != DQ_TYPE_F16 && hw_narrow_active(c.index);
   const uint64_t variant =
       (1 + static_cast<uint64_t>(path) + (preserve ? 2 : 0)) | (uint64_t{mode} << 3) | (uint64_t{hw} << 5);
-  const StageShape shape = staged ? stage_shape(c, src_type) : StageShape{};
+  const StageShape shape = staged ? stage_shape(c, src_type, dst_type) : StageShape{};
   // Staged keys carry their shape (the environment may change it between calls) and bit 63,
   // which no other key has (type ids are far below 2^31): tile < 2^20, threads <= 1024 (the
   // registers follow from them).

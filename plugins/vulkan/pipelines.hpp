@@ -12,6 +12,7 @@
 #include <string>
 
 #include "devices.hpp"
+#include "dq/dq_plugin.h"
 
 namespace dq::vulkan {
 
@@ -48,9 +49,10 @@ uint32_t denorm_mode(const DeviceContext &c, int32_t src_type);
 bool uses_denorm_exact(const DeviceContext &c);
 bool simulates_denorm_flush();
 
-// DQ_VULKAN_SHADER: the modules the run path uses. Prefetch (the default since issue 15: on an
-// H100 it was the fastest on every row measured; unset, "default" or "prefetch"): block
-// families take DQ_VULKAN_STAGE_GROUPS (1024) workgroups, each taking several tiles of blocks
+// DQ_VULKAN_SHADER: the modules the run path uses for an output of `dst_type`. Unset or
+// "default": prefetch to f16 and bf16, run to f32 (on an H100 through NVIDIA's driver,
+// 2026-12-06, prefetch was 1.1-2.2x faster to f16 and 1.05-1.13x to bf16, run 1.1-1.4x faster to
+// f32 and 2.7x for F16 -> f32). "prefetch": prefetch for every output; block families take DQ_VULKAN_STAGE_GROUPS (1024) workgroups, each taking several tiles of blocks
 // copied to shared memory with 16-byte loads (shaders/common.glsl DQ_STAGED), the next tile's
 // loads issued before the current one is decoded; float takes 8-element units, 16-byte loads
 // and stores (float.comp). Staged ("staged"): as prefetch, one workgroup per tile, no
@@ -58,9 +60,15 @@ bool simulates_denorm_flush();
 // invocation from the binding; float streams 4-element units. The per-element path always
 // takes the unstaged modules. Any other value: DQ_ERR_INVALID_ARGUMENT naming it.
 enum class ShaderVariant { Prefetch, Staged, Unstaged };
-int32_t shader_variant(ShaderVariant *out);
-// Whether a dispatch on `path` runs the staged modules (the per-element path never does).
-bool staged_run(ShaderPath path);
+int32_t shader_variant(int32_t dst_type, ShaderVariant *out);
+// Whether DQ_VULKAN_SHADER is unset or "default" (the variant then depends on the output).
+bool shader_variant_is_default();
+// Whether a dispatch on `path` to `dst_type` runs the staged modules (the per-element path
+// never does).
+bool staged_run(ShaderPath path, int32_t dst_type);
+// For tests (found by dlsym, as dq_vulkan_test_narrow_probe_runs): whether the run path to
+// `dst_type` takes staged modules under the current DQ_VULKAN_SHADER (1, 0; -1: a bad value).
+extern "C" DQ_PLUGIN_EXPORT int32_t dq_vulkan_test_staged_run(int32_t dst_type);
 // The staged modules' shape: workgroup size (DQ_VULKAN_STAGE_THREADS, default 256) and, for
 // block types, whole blocks per tile (DQ_VULKAN_STAGE_ELEMENTS, default 8192 elements, at
 // least one block, halved until the shared array fits the device) and the shared array's
@@ -79,7 +87,7 @@ struct StageShape {
   uint32_t pipelined = 0;
   uint32_t groups = 0;  // 0: one per tile
 };
-StageShape stage_shape(const DeviceContext &c, int32_t src_type);
+StageShape stage_shape(const DeviceContext &c, int32_t src_type, int32_t dst_type);
 
 // The pipeline for the pair on this path, created on first use.
 int32_t dequantize_pipeline(DeviceContext &c, int32_t src_type, int32_t dst_type, ShaderPath path,

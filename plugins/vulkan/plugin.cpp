@@ -59,13 +59,14 @@ const char *describe_now() {
 // other values.
 std::string shader_note() {
   ShaderVariant v = ShaderVariant::Prefetch;
-  if (shader_variant(&v) != DQ_OK)
+  if (shader_variant(DQ_TYPE_F16, &v) != DQ_OK)
     return std::string("DQ_VULKAN_SHADER=") + std::getenv("DQ_VULKAN_SHADER") +
-           " is not a shader variant (prefetch (default), run, staged): every request refused";
-  const char *name = v == ShaderVariant::Prefetch ? "prefetch"
-                     : v == ShaderVariant::Staged ? "staged"
-                                                  : "run";
-  return std::string("shader variant: ") + name + " (DQ_VULKAN_SHADER=prefetch (default), run, staged)";
+           " is not a shader variant (default, prefetch, run, staged): every request refused";
+  const char *name = shader_variant_is_default()       ? "default: prefetch to f16/bf16, run to f32"
+                     : v == ShaderVariant::Prefetch ? "prefetch"
+                     : v == ShaderVariant::Staged   ? "staged"
+                                                    : "run";
+  return std::string("shader variant: ") + name + " (DQ_VULKAN_SHADER=default, prefetch, run, staged)";
 }
 
 // A misspelt DQ_VULKAN_NARROW / DQ_VULKAN_SHADER refuses each dequantize naming it, instead of
@@ -75,7 +76,7 @@ int32_t check_settings() {
   NarrowMode narrow = NarrowMode::Hardware;
   if (int32_t st = narrow_mode(&narrow); st != DQ_OK) return st;
   ShaderVariant variant = ShaderVariant::Prefetch;
-  return shader_variant(&variant);
+  return shader_variant(DQ_TYPE_F16, &variant);
 }
 
 // The f16 narrowing probe of each device the requests' f16 outputs need, before any of them

@@ -239,9 +239,31 @@ TEST_F(VulkanNarrow, SoftwareWhenAskedProbesNothing) {
 // `dq backends` says which shader variant runs and what the others are called.
 TEST_F(VulkanNarrow, DescriptionNamesTheShaderVariant) {
   if (std::getenv("DQ_VULKAN_SHADER")) GTEST_SKIP() << "DQ_VULKAN_SHADER is set";
-  EXPECT_NE(description.find("shader variant: prefetch (DQ_VULKAN_SHADER=prefetch (default), run, staged)"),
+  EXPECT_NE(description.find("shader variant: default: prefetch to f16/bf16, run to f32 "
+                             "(DQ_VULKAN_SHADER=default, prefetch, run, staged)"),
             std::string::npos)
       << description;
+}
+
+// The default takes the prefetch modules to f16 and bf16 and the run modules to f32 (each the
+// faster on an H100, 2026-12-06); a named variant holds for every output. Read per request.
+TEST_F(VulkanNarrow, DefaultShaderVariantFollowsTheOutput) {
+  if (std::getenv("DQ_VULKAN_SHADER")) GTEST_SKIP() << "DQ_VULKAN_SHADER is set";
+  auto staged = reinterpret_cast<int32_t (*)(int32_t)>(dlsym(plugin, "dq_vulkan_test_staged_run"));
+  ASSERT_NE(staged, nullptr) << dlerror();
+  EXPECT_EQ(staged(DQ_TYPE_F16), 1);
+  EXPECT_EQ(staged(DQ_TYPE_BF16), 1);
+  EXPECT_EQ(staged(DQ_TYPE_F32), 0);
+  ASSERT_EQ(setenv("DQ_VULKAN_SHADER", "prefetch", 1), 0);
+  EXPECT_EQ(staged(DQ_TYPE_F32), 1);
+  ASSERT_EQ(setenv("DQ_VULKAN_SHADER", "run", 1), 0);
+  EXPECT_EQ(staged(DQ_TYPE_F16), 0);
+  ASSERT_EQ(setenv("DQ_VULKAN_SHADER", "default", 1), 0);
+  EXPECT_EQ(staged(DQ_TYPE_F32), 0);
+  EXPECT_EQ(staged(DQ_TYPE_BF16), 1);
+  ASSERT_EQ(setenv("DQ_VULKAN_SHADER", "prefech", 1), 0);
+  EXPECT_EQ(staged(DQ_TYPE_F16), -1);
+  ASSERT_EQ(unsetenv("DQ_VULKAN_SHADER"), 0);
 }
 
 // A misspelt value is refused naming it, not silently run as the default or as software.
