@@ -11,10 +11,24 @@
 //
 // Nothing here adds behaviour: every function is a thin call into the C API, which stays the
 // stable ABI. Handles are move-only; a moved-from handle is empty.
+//
+// Callbacks of LoadOptions (output_fn, progress, buffers) may throw anything: load(),
+// load_file(), prepare_load() and Loader rethrow that same exception (its own type, not a
+// dq::Error) once the C call has returned and what it allocated is freed. No exception unwinds
+// through the C library: the trampoline keeps it in the LoadOptions and answers the loader as
+// the C API allows. An output_fn that threw answers a type that is not an output type, which
+// ends the load at once; progress and buffers have no way to stop a load in the C API, so after
+// one threw the load runs to its end without calling it again (the loader allocates the
+// remaining outputs), then is freed. The callback's exception is thrown in preference to an
+// error of the load itself; memory a buffers callback returned before it threw stays the
+// caller's. A caller passing LoadOptions::c() to the C API itself checks
+// take_callback_exception() after the call.
 #pragma once
 
 #include <cstdint>
+#include <exception>
 #include <functional>
+#include <limits>
 #include <optional>
 #include <span>
 #include <stdexcept>
@@ -468,7 +482,9 @@ class LoadOptions {
   }
 
   // The C struct, pointing into this object (valid while it lives and is not changed).
+  // Starts a new call: a callback exception not yet taken is dropped.
   const dq_load_options *c() {
+    callback_error_ = nullptr;
     o_.device = where_.c();
     name_ptrs_.clear();
     override_ptrs_.clear();
@@ -508,16 +524,47 @@ class LoadOptions {
     return &o_;
   }
 
- private:
-  static int32_t type_tramp(void *u, const dq_tensor_info *t, int32_t p) {
-    return static_cast<LoadOptions *>(u)->type_fn_(*t, p);
+  // The exception a callback threw during the last C call made with c(), or null; taken once.
+  std::exception_ptr take_callback_exception() noexcept {
+    return std::exchange(callback_error_, nullptr);
   }
-  static void progress_tramp(void *u, uint64_t d, uint64_t t) {
-    static_cast<LoadOptions *>(u)->progress_(d, t);
+
+ private:
+  // Not an output type: the loader refuses it (DQ_ERR_INVALID_ARGUMENT) and stops the load.
+  static constexpr int32_t kStopType = std::numeric_limits<int32_t>::min();
+
+  // The trampolines never let an exception into the C library (see the top of this file);
+  // after one, the callback is not called again in that call. The loader calls progress one
+  // call at a time (dq_loader.h), so callback_error_ needs no lock.
+  static int32_t type_tramp(void *u, const dq_tensor_info *t, int32_t p) noexcept {
+    auto *self = static_cast<LoadOptions *>(u);
+    if (self->callback_error_) return kStopType;
+    try {
+      return self->type_fn_(*t, p);
+    } catch (...) {
+      self->callback_error_ = std::current_exception();
+      return kStopType;
+    }
+  }
+  static void progress_tramp(void *u, uint64_t d, uint64_t t) noexcept {
+    auto *self = static_cast<LoadOptions *>(u);
+    if (self->callback_error_) return;
+    try {
+      self->progress_(d, t);
+    } catch (...) {
+      self->callback_error_ = std::current_exception();
+    }
   }
   static void *buffer_tramp(void *u, const dq_tensor_info *t, int32_t o, int64_t b, int64_t e,
-                            uint64_t n) {
-    return static_cast<LoadOptions *>(u)->buffer_fn_(*t, o, b, e, n);
+                            uint64_t n) noexcept {
+    auto *self = static_cast<LoadOptions *>(u);
+    if (self->callback_error_) return nullptr;  // NULL: the loader allocates this output
+    try {
+      return self->buffer_fn_(*t, o, b, e, n);
+    } catch (...) {
+      self->callback_error_ = std::current_exception();
+      return nullptr;
+    }
   }
 
   dq_load_options o_{};
@@ -535,6 +582,7 @@ class LoadOptions {
   TypeFn type_fn_;
   ProgressFn progress_;
   BufferFn buffer_fn_;
+  std::exception_ptr callback_error_;
 };
 
 struct LoadedTensor {
@@ -613,21 +661,38 @@ class LoadedModel {
   detail::Handle<dq_loaded_model, dq_loaded_free> h_;
 };
 
+namespace detail {
+// After a C call made with options.c(): a callback's exception goes first (the status only says
+// the load stopped), once the call's result is freed; then the call's own error, if any.
+inline LoadedModel loaded_or_throw(dq_status st, dq_loaded_model *out, LoadOptions &options,
+                                   dq_context *ctx) {
+  LoadedModel lm(out);
+  if (std::exception_ptr e = options.take_callback_exception()) {
+    lm = LoadedModel();
+    std::rethrow_exception(e);
+  }
+  check(st, ctx);
+  return lm;
+}
+}  // namespace detail
+
 inline LoadedModel load(const Context &ctx, const Model &model, LoadOptions &options) {
   dq_loaded_model *out = nullptr;
-  ctx.check(dq_load(ctx.get(), model.get(), options.c(), &out));
-  return LoadedModel(out);
+  const dq_status st = dq_load(ctx.get(), model.get(), options.c(), &out);
+  return detail::loaded_or_throw(st, out, options, ctx.get());
 }
 
 // dq_load_prepare: the host staging of a coming load(ctx, model, options), faulted in ahead.
 inline void prepare_load(const Context &ctx, const Model &model, LoadOptions &options) {
-  ctx.check(dq_load_prepare(ctx.get(), model.get(), options.c()));
+  const dq_status st = dq_load_prepare(ctx.get(), model.get(), options.c());
+  if (std::exception_ptr e = options.take_callback_exception()) std::rethrow_exception(e);
+  ctx.check(st);
 }
 
 inline LoadedModel load_file(const Context &ctx, const std::string &path, LoadOptions &options) {
   dq_loaded_model *out = nullptr;
-  ctx.check(dq_load_file(ctx.get(), path.c_str(), options.c(), &out));
-  return LoadedModel(out);
+  const dq_status st = dq_load_file(ctx.get(), path.c_str(), options.c(), &out);
+  return detail::loaded_or_throw(st, out, options, ctx.get());
 }
 
 namespace detail {
@@ -669,13 +734,18 @@ class Loader {
  public:
   Loader(const Context &ctx, LoadOptions &options) : ctx_(ctx.get()) {
     dq_loader *l = nullptr;
-    ctx.check(dq_loader_create(ctx.get(), options.c(), &l));
+    const dq_status st = dq_loader_create(ctx.get(), options.c(), &l);
     h_.reset(l);
+    if (std::exception_ptr e = options.take_callback_exception()) {
+      h_.reset();
+      std::rethrow_exception(e);
+    }
+    ctx.check(st);
   }
   LoadedModel load(const Model &model, LoadOptions &options) const {
     dq_loaded_model *out = nullptr;
-    detail::check(dq_loader_load(h_.get(), model.get(), options.c(), &out), ctx_);
-    return LoadedModel(out);
+    const dq_status st = dq_loader_load(h_.get(), model.get(), options.c(), &out);
+    return detail::loaded_or_throw(st, out, options, ctx_);
   }
   dq_loader *get() const noexcept { return h_.get(); }
 
