@@ -350,6 +350,9 @@ TEST(ToolUsage, EveryUsageMistakeExitsTwoWithOneLine) {
       {"load", "--device", "cpu:-1"},
       {"load", "--device", ""},
       {"load", "--device", ":0"},
+      {"load", "--device", "cpu:1"},
+      {"load", "--device", "host:1"},
+      {"load", "--devices", "cpu,cpu:1"},
       {"load", "--to", "q4_0"},
   };
   for (const auto &args : mistakes) {
@@ -375,6 +378,20 @@ TEST(ToolUsage, BadNumbersAndDevicesAreNamedWithTheirRange) {
   EXPECT_EQ(run_tool({{"load", "--device", "gpu"}}).err.rfind(
                 "dq: --device 'gpu': no such backend (found: cpu", 0),
             0u);
+  EXPECT_EQ(run_tool({{"load", "--device", "cpu:1"}}).err,
+            "dq: --device 'cpu:1': host memory is one device: cpu, host, cpu:0 or host:0\n");
+}
+
+// host:0 names host memory as host does (it was refused as "no such backend").
+TEST(ToolUsage, HostZeroIsTheHost) {
+  ScratchFolder dir;
+  const std::string m = small_model(dir).string();
+  for (const char *host : {"host", "host:0", "cpu:0"}) {
+    const ToolResult r = run_tool({{"load", m, "--device", host, "--no-progress"}});
+    EXPECT_EQ(r.exit_code, 0) << host << ": " << r.err;
+  }
+  const ToolResult r = run_tool({{"load", m, "--devices", "host:0,cpu", "--no-progress"}});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
 }
 
 // ------------------------------------------------------------------ messages

@@ -64,5 +64,25 @@ TEST(ToolLoadDevices, RefusesMistakesInOneLine) {
   }
 }
 
+// A device index the backend does not have is a usage error (README: an unknown device, exit 2),
+// named with the devices there are; it was the load's failure (exit 1).
+TEST(ToolLoadDevices, DeviceTheBackendLacksIsAUsageError) {
+  DQ_REQUIRE_TESTDATA(dir);
+  ScratchFolder scratch;
+  const auto out = scratch.path() / "out.txt";
+  const std::string model = (dir / "stories260K.gguf").string();
+  const std::vector<std::pair<std::string, std::string>> env = {
+      {"DQ_PLUGIN_PATH", DQ_FAKE_PLUGIN_DIR}, {"DQ_FAKEASYNC_DEVICES", "2"}};
+  ToolResult r = run({"load", model, "--device", "fakeasync:2", "--no-progress"}, out, env);
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_EQ(r.err, "dq: --device 'fakeasync:2': fakeasync has 2 devices, fakeasync:0 to "
+                   "fakeasync:1\n");
+  r = run({"load", model, "--devices", "fakeasync:0,fakeasync:5", "--no-progress"}, out, env);
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_NE(r.err.find("fakeasync has 2 devices"), std::string::npos) << r.err;
+  r = run({"load", model, "--device", "fakeasync:1", "--no-progress"}, out, env);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+}
+
 }  // namespace
 }  // namespace dq::test

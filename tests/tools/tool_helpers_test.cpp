@@ -86,6 +86,24 @@ TEST(ToolDevice, ParsesStrictly) {
   EXPECT_EQ(e, "--device 'gpu': no such backend (found: cpu, cuda)");
 }
 
+// Host memory is one device: host:0 is host as cpu:0 is cpu; another index is a mistake named
+// as such (it was passed on to the load, which refused it as a failure, exit 1).
+TEST(ToolDevice, HostMemoryIsOneDevice) {
+  const std::vector<std::string> found{"cpu", "cuda"};
+  std::string e;
+  for (const char *host : {"cpu", "host", "cpu:0", "host:0"}) {
+    const auto d = parse_device_arg(host, found, &e);
+    ASSERT_TRUE(d) << host << ": " << e;
+    EXPECT_TRUE(d->backend.empty()) << host;
+    EXPECT_EQ(d->index, 0) << host;
+  }
+  for (const char *bad : {"cpu:1", "host:1", "host:2147483647"}) {
+    EXPECT_FALSE(parse_device_arg(bad, found, &e)) << bad;
+    EXPECT_EQ(e, std::string("--device '") + bad +
+                     "': host memory is one device: cpu, host, cpu:0 or host:0");
+  }
+}
+
 TEST(ToolSuggestions, EditDistanceCountsSwapsAsOne) {
   EXPECT_EQ(edit_distance("weigth", "weight"), 1u);
   EXPECT_EQ(edit_distance("", "abc"), 3u);

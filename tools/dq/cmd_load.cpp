@@ -26,6 +26,7 @@
 #include "path_option.hpp"
 #include "report.hpp"
 #include "temp_file.hpp"
+#include "terminal_text.hpp"
 
 namespace dq::tool {
 namespace {
@@ -161,7 +162,9 @@ bool prepare_off() {
   return e && std::string(e) == "0";
 }
 
-// Empty: cuda:0 when it has a device, else the host. Otherwise parse_device_arg (strict).
+// Empty: cuda:0 when it has a device, else the host. Otherwise parse_device_arg (strict), and
+// an index the loaded backend does not have is a usage error as an unknown backend is (README:
+// exit 2); a backend that failed to load is left to the load, whose message says why.
 bool parse_device(const Context &ctx, const std::string &text, Location *out,
                   std::string *error) {
   const std::vector<BackendInfo> backends = ctx.backends();
@@ -175,6 +178,18 @@ bool parse_device(const Context &ctx, const std::string &text, Location *out,
   for (const auto &b : backends) names.push_back(b.name);
   const auto d = parse_device_arg(text, names, error);
   if (!d) return false;
+  for (const auto &b : backends)
+    if (b.name == d->backend && b.loaded && d->index >= b.device_count) {
+      const std::string name = terminal_safe(b.name);
+      std::string has = b.device_count == 1
+                            ? "1 device, " + name + ":0"
+                            : std::to_string(b.device_count) + " devices, " + name + ":0 to " +
+                                  name + ":" + std::to_string(b.device_count - 1);
+      if (b.device_count == 0)  // the backend's status says why (dq backends shows it too)
+        has = b.status.empty() ? "no device" : "no device: " + terminal_safe(b.status);
+      *error = "--device '" + terminal_safe(text) + "': " + name + " has " + has;
+      return false;
+    }
   *out = d->backend.empty() ? Location::host() : Location{d->backend, d->index};
   return true;
 }

@@ -31,6 +31,13 @@ std::optional<DeviceArg> parse_device_arg(const std::string &text,
     }
     d.index = static_cast<int32_t>(v);
   }
+  // Host memory is one device, named cpu or host with or without :0 (dq.h: a host location
+  // with another index is refused, which the load reported as a failure rather than a mistake).
+  if (d.backend == "cpu" || d.backend == "host") {
+    if (d.index == 0) return DeviceArg{};
+    *error = shown + ": host memory is one device: cpu, host, cpu:0 or host:0";
+    return std::nullopt;
+  }
   if (std::find(found.begin(), found.end(), d.backend) == found.end()) {
     std::string names = "cpu";
     for (const std::string &n : found)

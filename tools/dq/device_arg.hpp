@@ -1,5 +1,5 @@
-// The --device value of dq load: "cpu" or "host" for host memory, else "BACKEND" or
-// "BACKEND:INDEX" (INDEX a decimal 0..2147483647). Parsed strictly so that "cuda:99999999999"
+// The --device value of dq load: "cpu", "host", "cpu:0" or "host:0" for host memory (any other
+// index of them is refused), else "BACKEND" or "BACKEND:INDEX" (INDEX a decimal 0..2147483647). Parsed strictly so that "cuda:99999999999"
 // is refused rather than truncated, and an unknown backend name is reported as such rather
 // than as a backend "with no usable device".
 #pragma once
