@@ -663,36 +663,33 @@ class LoadedModel {
 
 namespace detail {
 // After a C call made with options.c(): a callback's exception goes first (the status only says
-// the load stopped), once the call's result is freed; then the call's own error, if any.
-inline LoadedModel loaded_or_throw(dq_status st, dq_loaded_model *out, LoadOptions &options,
-                                   dq_context *ctx) {
-  LoadedModel lm(out);
-  if (std::exception_ptr e = options.take_callback_exception()) {
-    lm = LoadedModel();
-    std::rethrow_exception(e);
-  }
+// the load stopped), then the call's own error, if any. Callers hold the call's result in its
+// RAII owner first, so a throw here frees it.
+inline void check_load_call(dq_status st, LoadOptions &options, dq_context *ctx) {
+  if (std::exception_ptr e = options.take_callback_exception()) std::rethrow_exception(e);
   check(st, ctx);
-  return lm;
 }
 }  // namespace detail
 
 inline LoadedModel load(const Context &ctx, const Model &model, LoadOptions &options) {
   dq_loaded_model *out = nullptr;
   const dq_status st = dq_load(ctx.get(), model.get(), options.c(), &out);
-  return detail::loaded_or_throw(st, out, options, ctx.get());
+  LoadedModel lm(out);
+  detail::check_load_call(st, options, ctx.get());
+  return lm;
 }
 
 // dq_load_prepare: the host staging of a coming load(ctx, model, options), faulted in ahead.
 inline void prepare_load(const Context &ctx, const Model &model, LoadOptions &options) {
-  const dq_status st = dq_load_prepare(ctx.get(), model.get(), options.c());
-  if (std::exception_ptr e = options.take_callback_exception()) std::rethrow_exception(e);
-  ctx.check(st);
+  detail::check_load_call(dq_load_prepare(ctx.get(), model.get(), options.c()), options, ctx.get());
 }
 
 inline LoadedModel load_file(const Context &ctx, const std::string &path, LoadOptions &options) {
   dq_loaded_model *out = nullptr;
   const dq_status st = dq_load_file(ctx.get(), path.c_str(), options.c(), &out);
-  return detail::loaded_or_throw(st, out, options, ctx.get());
+  LoadedModel lm(out);
+  detail::check_load_call(st, options, ctx.get());
+  return lm;
 }
 
 namespace detail {
@@ -735,17 +732,15 @@ class Loader {
   Loader(const Context &ctx, LoadOptions &options) : ctx_(ctx.get()) {
     dq_loader *l = nullptr;
     const dq_status st = dq_loader_create(ctx.get(), options.c(), &l);
-    h_.reset(l);
-    if (std::exception_ptr e = options.take_callback_exception()) {
-      h_.reset();
-      std::rethrow_exception(e);
-    }
-    ctx.check(st);
+    h_.reset(l);  // a throw below destroys it with this half-made Loader
+    detail::check_load_call(st, options, ctx.get());
   }
   LoadedModel load(const Model &model, LoadOptions &options) const {
     dq_loaded_model *out = nullptr;
     const dq_status st = dq_loader_load(h_.get(), model.get(), options.c(), &out);
-    return detail::loaded_or_throw(st, out, options, ctx_);
+    LoadedModel lm(out);
+    detail::check_load_call(st, options, ctx_);
+    return lm;
   }
   dq_loader *get() const noexcept { return h_.get(); }
 
