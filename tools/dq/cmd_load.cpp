@@ -16,6 +16,7 @@
 #include <string>
 #include <thread>
 
+#include "byte_text.hpp"
 #include "commands.hpp"
 #include "device_arg.hpp"
 #include "dq/dq.hpp"
@@ -80,19 +81,6 @@ class ProgressBar {
 int32_t parse_to(const std::string &to) {
   if (to == "keep") return DQ_LOAD_KEEP;
   return to == "f32" ? DQ_TYPE_F32 : to == "bf16" ? DQ_TYPE_BF16 : DQ_TYPE_F16;
-}
-
-std::string human_bytes(uint64_t b) {
-  char buf[32];
-  if (b >= 1000000000ull)
-    std::snprintf(buf, sizeof buf, "%.2f GB", b / 1e9);
-  else if (b >= 1000000ull)
-    std::snprintf(buf, sizeof buf, "%.2f MB", b / 1e6);
-  else if (b >= 1000ull)
-    std::snprintf(buf, sizeof buf, "%.1f kB", b / 1e3);
-  else
-    std::snprintf(buf, sizeof buf, "%" PRIu64 " B", b);
-  return buf;
 }
 
 // Per source type: count, file bytes, output bytes, and which backend did each.

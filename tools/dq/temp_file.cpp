@@ -5,25 +5,15 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <stdexcept>
 
+#include "byte_text.hpp"
 #include "signal_cleanup.hpp"
 
 namespace dq::tool {
-
-namespace {
-
-std::string gigabytes(uint64_t bytes) {
-  char text[32];
-  std::snprintf(text, sizeof text, "%.2f GB", bytes / 1e9);
-  return text;
-}
-
-}  // namespace
 
 TempFile TempFile::create(const std::string &stem, const std::string &suffix,
                           uint64_t will_hold) {
@@ -31,9 +21,9 @@ TempFile TempFile::create(const std::string &stem, const std::string &suffix,
   struct statvfs fs {};
   if (will_hold > 0 && ::statvfs(folder.c_str(), &fs) == 0 &&
       static_cast<uint64_t>(fs.f_bavail) * fs.f_frsize < will_hold)
-    throw std::runtime_error("a " + gigabytes(will_hold) + " temporary file does not fit in " +
+    throw std::runtime_error("a " + human_bytes(will_hold) + " temporary file does not fit in " +
                              folder.string() + " (" +
-                             gigabytes(static_cast<uint64_t>(fs.f_bavail) * fs.f_frsize) +
+                             human_bytes(static_cast<uint64_t>(fs.f_bavail) * fs.f_frsize) +
                              " free; TMPDIR chooses the folder)");
   std::string tmpl = (folder / (stem + "-XXXXXX" + suffix)).string();
   TempFile t;
